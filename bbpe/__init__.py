@@ -1,0 +1,25 @@
+"""bbpe: byte-level BPE tokenizers — train, extend, encode, decode, benchmark.
+
+>>> import bbpe
+>>> tok = bbpe.train(["hello hello world"], vocab_size=258, pattern="gpt2", workers=1)
+>>> tok.decode(tok.encode("hello world"))
+'hello world'
+"""
+
+from bbpe._version import __version__
+from bbpe.errors import BBPEError, CorpusError, VocabFormatError
+from bbpe.patterns import PRESETS, resolve_pattern
+from bbpe.progress import ProgressEvent
+from bbpe.tokenizer import Tokenizer
+from bbpe.train import train, train_from_counts
+
+
+def load(path, *, pattern=None, engine="auto") -> Tokenizer:  # type: ignore[no-untyped-def]
+    """Load a tokenizer file (bbpe JSON, ``.tiktoken`` with ``pattern``, or byte-level ``tokenizer.json``)."""
+    return Tokenizer.load(path, pattern=pattern, engine=engine)
+
+
+__all__ = [
+    "BBPEError", "CorpusError", "PRESETS", "ProgressEvent", "Tokenizer", "VocabFormatError",
+    "__version__", "load", "resolve_pattern", "train", "train_from_counts",
+]

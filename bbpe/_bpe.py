@@ -1,0 +1,215 @@
+"""Pure-Python BPE primitives: the rank-based encoder and the reference merge loop.
+
+No I/O here.  Encoding follows tiktoken: inside one pre-token, repeatedly merge the
+adjacent pair whose concatenation has the lowest rank.  Training is the textbook
+byte-level BPE loop with incremental pair counts:
+
+* words are the unique pre-tokens (as token-id lists) with their counts;
+* every step merges the most frequent adjacent pair inside a word;
+* ties between equal counts go to the smaller (left id, right id) pair, a rule that
+  depends only on the counts and the ids, never on input or dict order;
+* if the merged bytes already are a token (two different pairs can spell the same
+  bytes), occurrences are rewritten to that token and no new id is created.
+"""
+
+from __future__ import annotations
+
+import heapq
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass
+
+Pair = tuple[int, int]
+
+
+def bpe_encode(piece: bytes, ranks: Mapping[bytes, int]) -> list[int]:
+    """Token ids of one pre-token under a rank table (lowest rank merges first).
+
+    >>> bpe_encode(b"aab", {b"a": 0, b"b": 1, b"ab": 2, b"aa": 3})
+    [0, 2]
+    """
+    rank = ranks.get(piece)
+    if rank is not None:
+        return [rank]
+    return [ranks[part] for part in bpe_split(piece, ranks)]
+
+
+def bpe_split(piece: bytes, ranks: Mapping[bytes, int], max_rank: int | None = None) -> list[bytes]:
+    """The byte parts of ``piece`` after rank-based merging, using only ranks below ``max_rank``.
+
+    With ``max_rank`` = a token's own rank this gives the pair it is built from.
+    """
+    parts = [piece[i : i + 1] for i in range(len(piece))]
+    while len(parts) > 1:
+        best_rank, best_at = None, -1
+        for i in range(len(parts) - 1):
+            rank = ranks.get(parts[i] + parts[i + 1])
+            if rank is not None and (best_rank is None or rank < best_rank):
+                best_rank, best_at = rank, i
+        if best_rank is None or (max_rank is not None and best_rank >= max_rank):
+            break
+        parts[best_at : best_at + 2] = [parts[best_at] + parts[best_at + 1]]
+    return parts
+
+
+def pair_counts(ids: list[int]) -> Counter[Pair]:
+    """Occurrences of each adjacent pair in one word (overlaps counted)."""
+    return Counter(zip(ids, ids[1:]))
+
+
+def merge_pair(ids: list[int], pair: Pair, new_id: int) -> list[int]:
+    """Replace every occurrence of ``pair`` (left to right, non-overlapping) by ``new_id``.
+
+    >>> merge_pair([1, 1, 1, 2], (1, 1), 9)
+    [9, 1, 2]
+    """
+    out: list[int] = []
+    i, n = 0, len(ids)
+    while i < n:
+        if i + 1 < n and ids[i] == pair[0] and ids[i + 1] == pair[1]:
+            out.append(new_id)
+            i += 2
+        else:
+            out.append(ids[i])
+            i += 1
+    return out
+
+
+@dataclass(frozen=True)
+class Merge:
+    """One training step: ``left`` + ``right`` became ``token`` (``new`` if it got a fresh id)."""
+
+    left: int
+    right: int
+    token: int
+    count: int
+    new: bool
+
+
+MergeCallback = Callable[[int], None]
+
+
+def learn_merges(
+    words: Iterable[tuple[list[int], int]],
+    token_bytes: list[bytes],
+    *,
+    n_new_tokens: int,
+    min_frequency: int = 2,
+    on_merge: MergeCallback | None = None,
+) -> tuple[list[Merge], str]:
+    """Run the merge loop until ``n_new_tokens`` were added or no pair is frequent enough.
+
+    ``token_bytes[i]`` is the byte string of id ``i``; it is extended in place with the new
+    tokens.  Returns the merges in order and the stop reason ("vocab_size" or
+    "min_frequency").
+
+    >>> vocab = [bytes([i]) for i in range(256)]
+    >>> merges, why = learn_merges([(list(b"aaabdaaabac"), 1)], vocab, n_new_tokens=3)
+    >>> [vocab[m.token] for m in merges], why
+    ([b'aa', b'ab', b'aaab'], 'vocab_size')
+    """
+    word_ids: list[list[int]] = []
+    word_counts: list[int] = []
+    counts: dict[Pair, int] = {}
+    where: dict[Pair, set[int]] = {}
+    for ids, count in words:
+        index = len(word_ids)
+        word_ids.append(list(ids))
+        word_counts.append(count)
+        for pair, occurrences in pair_counts(ids).items():
+            counts[pair] = counts.get(pair, 0) + occurrences * count
+            where.setdefault(pair, set()).add(index)
+    heap = [(-count, pair) for pair, count in counts.items()]
+    heapq.heapify(heap)
+    id_of = {token: index for index, token in enumerate(token_bytes)}
+    merges: list[Merge] = []
+    added = 0
+    while added < n_new_tokens:
+        best = _pop_best(heap, counts)
+        if best is None or best[1] < min_frequency:
+            return merges, "min_frequency"
+        pair, count = best
+        joined = token_bytes[pair[0]] + token_bytes[pair[1]]
+        token = id_of.get(joined)
+        is_new = token is None
+        if token is None:
+            token = len(token_bytes)
+            token_bytes.append(joined)
+            id_of[joined] = token
+            added += 1
+        merges.append(Merge(pair[0], pair[1], token, count, is_new))
+        touched = _apply_merge(pair, token, word_ids, word_counts, counts, where)
+        for new_pair in touched:
+            heapq.heappush(heap, (-counts[new_pair], new_pair))
+        if on_merge is not None:
+            on_merge(added)
+    return merges, "vocab_size"
+
+
+def _pop_best(heap: list[tuple[int, Pair]], counts: dict[Pair, int]) -> tuple[Pair, int] | None:
+    """Pop the most frequent pair, refreshing stale heap entries lazily.
+
+    Counts of existing pairs only fall, so an entry whose stored count is current is the
+    true maximum, and among equal counts the heap order gives the smallest pair.
+    """
+    while heap:
+        negative, pair = heapq.heappop(heap)
+        current = counts.get(pair, 0)
+        if current == -negative:
+            return pair, current
+        if current > 0:
+            heapq.heappush(heap, (-current, pair))
+    return None
+
+
+def _apply_merge(
+    pair: Pair,
+    token: int,
+    word_ids: list[list[int]],
+    word_counts: list[int],
+    counts: dict[Pair, int],
+    where: dict[Pair, set[int]],
+) -> set[Pair]:
+    """Merge ``pair`` in every word that holds it; update counts; return the pairs that grew."""
+    left, right = pair
+    grown: set[Pair] = set()
+
+    def add(changed: Pair, amount: int, index: int) -> None:
+        total = counts.get(changed, 0) + amount
+        if total:
+            counts[changed] = total
+        else:
+            del counts[changed]
+        if amount > 0:
+            where.setdefault(changed, set()).add(index)
+            grown.add(changed)
+
+    for index in where.pop(pair, ()):
+        old = word_ids[index]
+        count = word_counts[index]
+        new: list[int] = []
+        i, n = 0, len(old)
+        merged_before = False
+        while i < n:
+            if i + 1 < n and old[i] == left and old[i + 1] == right:
+                if new:  # left neighbour: (x, left) becomes (x, token)
+                    if not merged_before:
+                        add((old[i - 1], left), -count, index)
+                    add((new[-1], token), count, index)
+                if i + 2 < n:  # right neighbour: (right, y) goes; (token, y) comes unless y starts a merge too
+                    follower = old[i + 2]
+                    add((right, follower), -count, index)
+                    if not (follower == left and i + 3 < n and old[i + 3] == right):
+                        add((token, follower), count, index)
+                new.append(token)
+                i += 2
+                merged_before = True
+            else:
+                new.append(old[i])
+                i += 1
+                merged_before = False
+        if len(new) != n:
+            word_ids[index] = new
+    counts.pop(pair, None)
+    grown.discard(pair)
+    return grown

@@ -1,0 +1,161 @@
+"""Reading training text: files, directories, JSONL, stdin; gzip/xz/bz2 transparently.
+
+The unit of pre-tokenization is one line (its text up to and including ``\\n``): every
+line is pre-tokenized on its own, so counts never depend on how the input is cut into
+chunks or spread over workers.  JSONL documents are split into lines the same way.
+
+Invalid UTF-8 is replaced by U+FFFD and counted (``errors="replace"``, the default; the
+first place is reported) or raises ``CorpusError`` naming file and line
+(``errors="strict"``).  Binary files (a NUL byte in the first 8 KiB) are skipped with a
+warning; if nothing readable is left, ``CorpusError`` is raised.
+"""
+
+from __future__ import annotations
+
+import bz2
+import gzip
+import json
+import logging
+import lzma
+import os
+import sys
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import BinaryIO
+
+from bbpe.errors import CorpusError
+
+log = logging.getLogger("bbpe")
+
+_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+TEXT_SUFFIXES = (".txt", ".jsonl")
+
+
+@dataclass
+class CorpusStats:
+    """What was read: shown in the training summary and stored in the vocab metadata."""
+
+    files: int = 0
+    bytes: int = 0
+    lines: int = 0
+    replaced_invalid_utf8: int = 0
+    skipped_binary: list[str] = field(default_factory=list)
+
+    def as_dict(self) -> dict[str, object]:
+        return {
+            "files": self.files, "bytes": self.bytes, "lines": self.lines,
+            "replaced_invalid_utf8": self.replaced_invalid_utf8, "skipped_binary": list(self.skipped_binary),
+        }
+
+
+def expand_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
+    """Files named directly, plus *.txt / *.jsonl (optionally .gz/.xz/.bz2) under directories, sorted."""
+    files: list[Path] = []
+    for item in inputs:
+        path = Path(item)
+        if str(item) == "-":
+            files.append(path)
+        elif path.is_dir():
+            found = sorted(p for p in path.rglob("*") if p.is_file() and _is_text_name(p))
+            if not found:
+                raise CorpusError(f"{path}: directory holds no *.txt or *.jsonl files (compressed or not)")
+            files.extend(found)
+        elif path.is_file():
+            files.append(path)
+        elif path.exists():
+            raise CorpusError(f"{path}: not a regular file or directory")
+        else:
+            raise CorpusError(f"{path}: no such file or directory")
+    if not files:
+        raise CorpusError("no input files given")
+    return files
+
+
+def _is_text_name(path: Path) -> bool:
+    name = path.name
+    for suffix in _OPENERS:
+        name = name.removesuffix(suffix)
+    return name.endswith(TEXT_SUFFIXES)
+
+
+def _open_binary(path: Path) -> BinaryIO:
+    if str(path) == "-":
+        return sys.stdin.buffer
+    opener = _OPENERS.get(path.suffix)
+    try:
+        return opener(path, "rb") if opener else open(path, "rb")  # type: ignore[return-value]
+    except OSError as exc:
+        raise CorpusError(f"{path}: cannot open ({exc.strerror or exc})") from None
+
+
+def _is_jsonl(path: Path) -> bool:
+    return _is_text_name(path) and path.name.split(".jsonl")[0] != path.name
+
+
+def iter_lines(
+    inputs: Iterable[str | os.PathLike[str]],
+    *,
+    jsonl_field: str = "text",
+    max_bytes: int | None = None,
+    errors: str = "replace",
+    stats: CorpusStats | None = None,
+) -> Iterator[str]:
+    """Stream the corpus line by line (each line keeps its ``\\n``), at most ``max_bytes`` UTF-8 bytes."""
+    stats = stats if stats is not None else CorpusStats()
+    for path in expand_paths(inputs):
+        handle = _open_binary(path)
+        try:
+            if _looks_binary(handle):
+                stats.skipped_binary.append(str(path))
+                log.warning("%s: skipped (binary file: NUL bytes in the first 8 KiB)", path)
+                continue
+            stats.files += 1
+            lines = _json_lines(handle, path, jsonl_field) if _is_jsonl(path) else _text_lines(handle, path, errors, stats)
+            for line in lines:
+                size = len(line.encode("utf-8"))
+                if max_bytes is not None and stats.bytes + size > max_bytes:
+                    return
+                stats.bytes += size
+                stats.lines += 1
+                yield line
+        except (OSError, EOFError, lzma.LZMAError) as exc:
+            raise CorpusError(f"{path}: read error ({exc})") from None
+        finally:
+            if str(path) != "-":
+                handle.close()
+    if stats.bytes == 0:
+        problem = "all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)"
+        raise CorpusError(problem)
+
+
+def _looks_binary(handle: BinaryIO) -> bool:
+    """NUL bytes in the first 8 KiB (peeked, so nothing is consumed)."""
+    return b"\x00" in handle.peek(8192)[:8192]  # type: ignore[attr-defined]
+
+
+def _text_lines(handle: BinaryIO, path: Path, errors: str, stats: CorpusStats) -> Iterator[str]:
+    for number, raw in enumerate(handle, start=1):
+        try:
+            yield raw.decode("utf-8")
+        except UnicodeDecodeError as exc:
+            if errors == "strict":
+                raise CorpusError(f"{path}:{number}: invalid UTF-8 at byte {exc.start} of the line") from None
+            if stats.replaced_invalid_utf8 == 0:
+                log.warning("%s:%d: invalid UTF-8 replaced by U+FFFD (further cases are counted)", path, number)
+            stats.replaced_invalid_utf8 += 1
+            yield raw.decode("utf-8", errors="replace")
+
+
+def _json_lines(handle: BinaryIO, path: Path, field_name: str) -> Iterator[str]:
+    for number, raw in enumerate(handle, start=1):
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise CorpusError(f"{path}:{number}: not a valid JSON line") from None
+        value = record.get(field_name) if isinstance(record, dict) else None
+        if not isinstance(value, str):
+            raise CorpusError(f"{path}:{number}: no string field {field_name!r} (set --jsonl-field)")
+        yield from value.splitlines(keepends=True)

@@ -1,0 +1,55 @@
+"""Vocabulary file formats: one module per format, and ``load_any`` that detects which."""
+
+from __future__ import annotations
+
+import json
+import os
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from bbpe.errors import VocabFormatError
+
+if TYPE_CHECKING:
+    from bbpe.tokenizer import Engine, Tokenizer
+
+FORMATS = ("bbpe", "tiktoken", "hf")
+
+
+def detect_format(path: str | os.PathLike[str]) -> str:
+    """'bbpe', 'hf' or 'tiktoken', from the file's content (not its name)."""
+    source = Path(path)
+    if not source.is_file():
+        raise VocabFormatError(source, "no such vocabulary file")
+    with open(source, "rb") as handle:
+        head = handle.read(4096).lstrip()
+    if not head:
+        raise VocabFormatError(source, "the file is empty")
+    if head.startswith(b"{"):
+        return "bbpe" if b'"bbpe"' in head else "hf"
+    return "tiktoken"
+
+
+def load_any(path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
+    """Load a tokenizer from a bbpe JSON, a ``.tiktoken`` file or a ``tokenizer.json``."""
+    from bbpe.formats import hf, native, tiktoken_file
+
+    kind = detect_format(path)
+    if kind == "bbpe":
+        return native.read(path, engine=engine)
+    if kind == "hf":
+        return hf.read(path, engine=engine)
+    return tiktoken_file.read(path, pattern=pattern, engine=engine)
+
+
+def read_json(path: str | os.PathLike[str]) -> dict:
+    """Parse a JSON object file, turning every failure into a VocabFormatError."""
+    try:
+        with open(path, encoding="utf-8") as handle:
+            data = json.load(handle)
+    except json.JSONDecodeError as exc:
+        raise VocabFormatError(path, f"not valid JSON ({exc.msg}); the file may be truncated", line=exc.lineno) from None
+    except UnicodeDecodeError:
+        raise VocabFormatError(path, "not UTF-8 text") from None
+    if not isinstance(data, dict):
+        raise VocabFormatError(path, "expected a JSON object at the top level")
+    return data

@@ -1,0 +1,65 @@
+"""tiktoken's ranks file: one ``<base64 token> <rank>`` line per regular token.
+
+The file holds no pattern and no special tokens; the caller supplies them.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import os
+from collections.abc import Mapping
+from typing import TYPE_CHECKING
+
+from bbpe._io import atomic_write
+from bbpe.errors import VocabFormatError
+
+if TYPE_CHECKING:
+    from bbpe.tokenizer import Engine, Tokenizer
+
+
+def read_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
+    """Parse a ``.tiktoken`` file into bytes -> rank, naming the line of any error."""
+    ranks: dict[bytes, int] = {}
+    with open(path, "rb") as handle:
+        for number, line in enumerate(handle, start=1):
+            if not line.strip():
+                continue
+            fields = line.split()
+            try:
+                token, rank = base64.b64decode(fields[0], validate=True), int(fields[1])
+            except (IndexError, ValueError, binascii.Error):
+                raise VocabFormatError(path, "expected '<base64 token> <rank>'", line=number) from None
+            if len(fields) != 2 or token in ranks:
+                raise VocabFormatError(path, "malformed or duplicate token line", line=number)
+            ranks[token] = rank
+    if not ranks:
+        raise VocabFormatError(path, "the file holds no tokens")
+    return ranks
+
+
+def dumps(ranks: Mapping[bytes, int]) -> str:
+    ordered = sorted(ranks.items(), key=lambda item: item[1])
+    return "".join(f"{base64.b64encode(token).decode('ascii')} {rank}\n" for token, rank in ordered)
+
+
+def write(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
+    atomic_write(path, dumps(tokenizer.ranks))
+
+
+def read(
+    path: str | os.PathLike[str],
+    *,
+    pattern: str | None,
+    special_tokens: Mapping[str, int] | None = None,
+    engine: Engine = "auto",
+) -> Tokenizer:
+    from bbpe.tokenizer import Tokenizer
+
+    if pattern is None:
+        raise ValueError(f"{path}: a .tiktoken file stores no pre-tokenization pattern; pass pattern= (or --pattern)")
+    ranks = read_ranks(path)
+    try:
+        return Tokenizer(ranks, pattern=pattern, special_tokens=special_tokens, engine=engine)
+    except ValueError as exc:
+        raise VocabFormatError(path, str(exc)) from None

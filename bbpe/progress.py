@@ -1,0 +1,64 @@
+"""Progress events from long work, and a stderr reporter for the CLI.
+
+The library never prints: it calls ``on_progress(ProgressEvent)``; the CLI passes a
+``StderrProgress`` (silenced by ``--quiet``).
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import TextIO
+
+
+@dataclass(frozen=True)
+class ProgressEvent:
+    """``stage`` is "count" (done = bytes read) or "merge" (done = tokens added, total = target)."""
+
+    stage: str
+    done: int
+    total: int | None
+    elapsed: float
+
+
+ProgressCallback = Callable[[ProgressEvent], None]
+
+
+class StderrProgress:
+    """Prints at most a few progress lines per second: amount, rate and ETA."""
+
+    def __init__(self, stream: TextIO | None = None, interval: float = 0.5) -> None:
+        self._stream = stream or sys.stderr
+        self._interval = interval
+        self._last = 0.0
+        self._open_line = False
+
+    def __call__(self, event: ProgressEvent) -> None:
+        now = time.monotonic()
+        finished = event.total is not None and event.done >= event.total
+        if now - self._last < self._interval and not finished:
+            return
+        self._last = now
+        rate = event.done / event.elapsed if event.elapsed > 0 else 0.0
+        if event.stage == "count":
+            text = f"counting: {event.done / 1e6:,.1f} MB read, {rate / 1e6:,.1f} MB/s"
+        else:
+            eta = (event.total - event.done) / rate if rate and event.total else 0.0
+            text = (f"merging: {event.done:,}/{event.total:,} tokens, {rate:,.0f} merges/s, "
+                    f"ETA {_clock(eta)}")
+        end = "\n" if not self._stream.isatty() else ""
+        self._stream.write(("\r" if self._stream.isatty() else "") + text.ljust(70) + end)
+        self._stream.flush()
+        self._open_line = self._stream.isatty()
+
+    def close(self) -> None:
+        if self._open_line:
+            self._stream.write("\n")
+            self._open_line = False
+
+
+def _clock(seconds: float) -> str:
+    seconds = int(seconds)
+    return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"

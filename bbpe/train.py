@@ -1,0 +1,190 @@
+"""Training: count pre-tokens, run the merge loop on a backend, build a Tokenizer.
+
+``train`` reads a corpus; ``train_from_counts`` starts from pre-token counts (the seam
+for sharded or distributed counting).  Both stop at the first of: vocab size reached,
+``max_merges`` done, or no pair occurring ``min_frequency`` times; the reason is stored
+in ``tokenizer.metadata["training"]["stop_reason"]``.
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from pathlib import Path
+from typing import Any, Literal
+
+from bbpe import _bpe
+from bbpe._version import __version__
+from bbpe.corpora import CorpusStats, iter_lines
+from bbpe.counting import count_pretokens
+from bbpe.patterns import preset_name, resolve_pattern
+from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.tokenizer import Tokenizer
+
+Backend = Literal["auto", "python", "numba"]
+STOP_REASONS = {
+    "vocab_size": "reached the vocab size",
+    "max_merges": "reached --max-merges",
+    "min_frequency": "no pair occurs min-frequency times",
+}
+
+
+def train(
+    texts_or_paths: Iterable[str | os.PathLike[str]],
+    *,
+    vocab_size: int,
+    pattern: str = "cl100k",
+    split_digits: bool = False,
+    special_tokens: Iterable[str] = (),
+    min_frequency: int = 2,
+    max_merges: int | None = None,
+    max_bytes: int | None = None,
+    workers: int | None = None,
+    jsonl_field: str = "text",
+    utf8_errors: Literal["replace", "strict"] = "replace",
+    backend: Backend = "auto",
+    on_progress: ProgressCallback | None = None,
+) -> Tokenizer:
+    """Train a byte-level BPE tokenizer.
+
+    ``pathlib.Path`` items are files or directories to read; ``str`` items are text.
+
+    >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
+    >>> [tok.token_bytes(i) for i in range(256, 260)]
+    [b'lo', b'low', b' low', b' lowe']
+    """
+    pattern = resolve_pattern(pattern, split_digits=split_digits)
+    special_tokens = _unique(special_tokens)
+    _check_sizes(vocab_size, 256, special_tokens)
+    items = list(texts_or_paths)
+    paths = [item for item in items if isinstance(item, os.PathLike)]
+    texts = [item for item in items if not isinstance(item, os.PathLike)]
+    stats = CorpusStats()
+    start = time.monotonic()
+    lines: list[str] | Iterable[str] = (
+        iter_lines(paths, jsonl_field=jsonl_field, max_bytes=max_bytes, errors=utf8_errors, stats=stats)
+        if paths else []
+    )
+    text_lines = [line for text in texts for line in str(text).splitlines(keepends=True)]
+    stats.bytes += sum(len(line.encode("utf-8")) for line in text_lines)
+    stats.lines += len(text_lines)
+
+    def counted(done: int) -> None:
+        if on_progress:
+            on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
+
+    counts = count_pretokens(
+        _chain(lines, text_lines), pattern, special_tokens=special_tokens, workers=workers, on_batch=counted
+    )
+    corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts)}
+    return train_from_counts(
+        counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
+        min_frequency=min_frequency, max_merges=max_merges, backend=backend, on_progress=on_progress,
+        corpus_summary=corpus, split_digits=split_digits,
+    )
+
+
+def train_from_counts(
+    counts: Mapping[str, int] | Mapping[bytes, int],
+    *,
+    vocab_size: int,
+    pattern: str = "cl100k",
+    special_tokens: Iterable[str] = (),
+    min_frequency: int = 2,
+    max_merges: int | None = None,
+    backend: Backend = "auto",
+    on_progress: ProgressCallback | None = None,
+    corpus_summary: Mapping[str, Any] | None = None,
+    split_digits: bool = False,
+) -> Tokenizer:
+    """Run the merge loop on pre-token counts (text or UTF-8 bytes -> count)."""
+    pattern = resolve_pattern(pattern)
+    special_tokens = _unique(special_tokens)
+    _check_sizes(vocab_size, 256, special_tokens)
+    if min_frequency < 1:
+        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
+    words = sorted(((w.encode("utf-8") if isinstance(w, str) else bytes(w)), c) for w, c in counts.items())
+    token_bytes = [bytes([i]) for i in range(256)]
+    n_new = vocab_size - 256 - len(special_tokens)
+    limit_by_merges = max_merges is not None and max_merges < n_new
+    if limit_by_merges:
+        n_new = max(0, max_merges)  # type: ignore[arg-type]
+    start = time.monotonic()
+
+    def merged(done: int) -> None:
+        if on_progress:
+            on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
+
+    learn = merge_backend(backend)
+    merges, reason = learn(
+        [(list(word), count) for word, count in words], token_bytes,
+        n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
+    )
+    if reason == "vocab_size" and limit_by_merges:
+        reason = "max_merges"
+    ranks = {token: rank for rank, token in enumerate(token_bytes)}
+    specials = {text: len(ranks) + index for index, text in enumerate(special_tokens)}
+    metadata = {
+        "bbpe_version": __version__,
+        "training": {
+            "vocab_size_requested": vocab_size, "pattern_preset": preset_name(pattern), "split_digits": split_digits,
+            "min_frequency": min_frequency, "max_merges": max_merges, "backend": _backend_name(backend),
+            "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - 256,
+            "tie_rule": "highest count; ties to the smaller (left id, right id)",
+            "unique_pretokens": len(words), "seconds": round(time.monotonic() - start, 3),
+        },
+        "corpus": dict(corpus_summary or {}),
+    }
+    return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata)
+
+
+LearnMerges = Callable[..., tuple[list[_bpe.Merge], str]]
+
+
+def merge_backend(name: str) -> LearnMerges:
+    """The merge-loop implementation for a backend name ("auto" prefers numba when importable)."""
+    if name not in ("auto", "python", "numba"):
+        raise ValueError(f"unknown backend {name!r}; use 'auto', 'python' or 'numba'")
+    if name == "python":
+        return _bpe.learn_merges
+    try:
+        from bbpe import _numba_merge
+    except ImportError:
+        if name == "numba":
+            raise ImportError("backend 'numba' needs numba: pip install 'bbpe[fast]'") from None
+        return _bpe.learn_merges
+    return _numba_merge.learn_merges
+
+
+def _backend_name(name: str) -> str:
+    return "python" if merge_backend(name) is _bpe.learn_merges else "numba"
+
+
+def _check_sizes(vocab_size: int, base: int, special_tokens: list[str]) -> None:
+    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool):
+        raise TypeError(f"vocab_size must be an int, got {vocab_size!r}")
+    if vocab_size < base + len(special_tokens):
+        raise ValueError(
+            f"vocab size {vocab_size} is smaller than the {base} base tokens + {len(special_tokens)} special tokens"
+        )
+
+
+def _unique(special_tokens: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for token in special_tokens:
+        if not token:
+            raise ValueError("a special token cannot be empty")
+        if token not in seen:
+            seen.append(token)
+    return seen
+
+
+def _chain(*parts: Iterable[str]) -> Iterable[str]:
+    for part in parts:
+        yield from part
+
+
+def path_inputs(paths: Iterable[str]) -> list[Path]:
+    """CLI helper: command-line strings are paths ("-" is stdin)."""
+    return [Path(p) for p in paths]
