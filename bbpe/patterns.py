@@ -90,7 +90,8 @@ def pretokenize(text: str, pattern: str) -> list[str]:
     return compile_pattern(pattern).findall(text)
 
 
-_POSSESSIVE = regex.compile(r"(?<!\\)(?<=[+*?}])\+")
+# A "+" right after a quantifier (+, *, ?, {m,n}) makes it possessive.
+_POSSESSIVE = regex.compile(r"(?<=(?<!\\)(?:[+*?]|\{\d+(?:,\d*)?\}))\+")
 
 
 def to_oniguruma(pattern: str) -> str:

@@ -1,0 +1,5 @@
+import sys
+
+from bbpe.cli import main
+
+sys.exit(main())

@@ -1,0 +1,249 @@
+"""Command line: ``bbpe train | encode | decode | inspect | export``.
+
+``main(argv) -> int``.  Bad input ends with one ``bbpe: error: ...`` line and exit code 2;
+Ctrl-C with exit code 130; nothing is ever half-written (outputs are atomic).
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import sys
+import time
+from collections.abc import Sequence
+from pathlib import Path
+
+from bbpe._version import __version__
+from bbpe.errors import BBPEError
+from bbpe.patterns import PRESETS, preset_name
+from bbpe.progress import StderrProgress
+from bbpe.tokenizer import Tokenizer
+from bbpe.train import STOP_REASONS, path_inputs, train
+from bbpe.unicode_scripts import count_scripts
+
+EXIT_USAGE = 2
+EXIT_INTERRUPTED = 130
+
+
+class _Parser(argparse.ArgumentParser):
+    def error(self, message: str) -> None:  # type: ignore[override]
+        self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
+
+
+def _size(text: str) -> int:
+    """A positive count such as 32000, 32_000, 32k or 1.5M."""
+    scale = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}.get(text[-1:].lower(), 1)
+    try:
+        value = float(text[:-1] if scale > 1 else text.replace("_", "")) * scale
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+    if value != int(value) or value < 0:
+        raise argparse.ArgumentTypeError(f"{text!r} is not a whole non-negative number")
+    return int(value)
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = _Parser(prog="bbpe", description="Byte-level BPE tokenizers: train, encode, decode, inspect, export.")
+    parser.add_argument("--version", action="version", version=f"bbpe {__version__}")
+    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+
+    p = commands.add_parser("train", help="train a vocabulary on text files", description=(
+        "Train a byte-level BPE vocabulary. Inputs are files, directories (*.txt, *.jsonl, optionally "
+        ".gz/.xz/.bz2) or - for stdin. Each line is pre-tokenized on its own."))
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("--vocab", type=_size, required=True, help="vocab size: 256 bytes + merges + special tokens")
+    p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
+    _add_pattern_options(p)
+    p.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
+    p.add_argument("--special", action="append", default=[], metavar="TOKEN", help="special token (repeatable)")
+    p.add_argument("--min-frequency", type=_size, default=2, help="stop when no pair occurs this often (default 2)")
+    p.add_argument("--max-merges", type=_size, help="stop after this many new tokens")
+    p.add_argument("--max-bytes", type=_size, help="read at most this many bytes of text (in input order)")
+    p.add_argument("--workers", type=_size, help="counting processes (default: number of cores)")
+    p.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
+    p.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
+    p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=_cmd_train)
+
+    p = commands.add_parser("encode", help="text -> token ids", description="Encode text (argument, --file or stdin).")
+    _add_vocab_argument(p)
+    p.add_argument("text", nargs="?", help="text to encode (default: read --file or stdin)")
+    p.add_argument("-f", "--file", help="read the text from this file")
+    p.add_argument("--tokens", action="store_true", help="show the token pieces instead of ids")
+    p.add_argument("--allow-special", action="store_true", help="encode special-token text as special tokens")
+    p.set_defaults(run=_cmd_encode)
+
+    p = commands.add_parser("decode", help="token ids -> text", description="Decode ids (arguments or stdin).")
+    _add_vocab_argument(p)
+    p.add_argument("ids", nargs="*", help="token ids (default: read whitespace-separated ids from stdin)")
+    p.set_defaults(run=_cmd_decode)
+
+    p = commands.add_parser("inspect", help="summarize a vocabulary", description="Size, pattern, specials, "
+                            "longest tokens, tokens by script and a sample.")
+    _add_vocab_argument(p)
+    p.add_argument("--top", type=_size, default=10, help="how many longest/sample tokens to show")
+    p.set_defaults(run=_cmd_inspect)
+
+    p = commands.add_parser("export", help="write a .tiktoken or tokenizer.json file",
+                            description="Export to tiktoken ranks (.tiktoken) or Hugging Face tokenizer.json.")
+    _add_vocab_argument(p)
+    p.add_argument("--format", choices=("tiktoken", "hf"), required=True)
+    p.add_argument("-o", "--output", required=True)
+    p.set_defaults(run=_cmd_export)
+    parser.set_defaults(commands=commands.choices)
+    return parser
+
+
+def _add_pattern_options(parser: argparse.ArgumentParser) -> None:
+    group = parser.add_mutually_exclusive_group()
+    group.add_argument("--pattern", default=None, metavar="PRESET",
+                       help=f"pre-tokenization preset: {', '.join(PRESETS)} (default cl100k)")
+    group.add_argument("--regex", default=None, metavar="R", help="custom pre-tokenization regex")
+
+
+def _add_vocab_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("vocab", help="vocabulary file (bbpe JSON, .tiktoken with --pattern, tokenizer.json)")
+    _add_pattern_options(parser)
+
+
+def _pattern_argument(args: argparse.Namespace) -> str | None:
+    if args.pattern is not None and args.pattern not in PRESETS:
+        raise BBPEError(f"unknown pattern preset {args.pattern!r}; choose one of {', '.join(PRESETS)} or use --regex")
+    return args.regex or args.pattern
+
+
+def load_vocab(args: argparse.Namespace) -> Tokenizer:
+    """The vocabulary named on the command line."""
+    return Tokenizer.load(args.vocab, pattern=_pattern_argument(args))
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from bbpe._io import check_writable
+
+    check_writable(args.output)
+    progress = None if args.quiet else StderrProgress()
+    started = time.monotonic()
+    try:
+        tokenizer = train(
+            path_inputs(args.inputs), vocab_size=args.vocab, pattern=_pattern_argument(args) or "cl100k",
+            split_digits=args.split_digits, special_tokens=args.special, min_frequency=args.min_frequency,
+            max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
+            jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
+            backend=args.backend, on_progress=progress,
+        )
+    finally:
+        if progress:
+            progress.close()
+    tokenizer.save(args.output)
+    info = tokenizer.metadata["training"]
+    corpus = tokenizer.metadata["corpus"]
+    print(
+        f"trained {tokenizer.vocab_size:,} tokens (256 bytes + {info['new_tokens']:,} merges + "
+        f"{len(tokenizer.special_tokens)} special) on {corpus['bytes'] / 1e6:,.1f} MB in "
+        f"{time.monotonic() - started:,.1f} s; stopped: {STOP_REASONS[info['stop_reason']]}; wrote {args.output}"
+    )
+    return 0
+
+
+def _read_text(args: argparse.Namespace) -> str:
+    if args.text is not None:
+        return args.text
+    if args.file:
+        try:
+            return Path(args.file).read_text(encoding="utf-8")
+        except FileNotFoundError:
+            raise BBPEError(f"{args.file}: no such file") from None
+        except UnicodeDecodeError as exc:
+            raise BBPEError(f"{args.file}: invalid UTF-8 at byte {exc.start}") from None
+    return sys.stdin.read()
+
+
+def _cmd_encode(args: argparse.Namespace) -> int:
+    tokenizer = load_vocab(args)
+    text = _read_text(args)
+    ids = tokenizer.encode(text, allowed_special="all") if args.allow_special else tokenizer.encode(
+        text, disallowed_special=())
+    if args.tokens:
+        print(" ".join(show_token(tokenizer.token_bytes(i)) for i in ids))
+    else:
+        print(" ".join(map(str, ids)))
+    return 0
+
+
+def show_token(token: bytes) -> str:
+    """A token as readable text: JSON-quoted if valid UTF-8, else b'...'."""
+    try:
+        return json.dumps(token.decode("utf-8"), ensure_ascii=False)
+    except UnicodeDecodeError:
+        return repr(token)
+
+
+def _cmd_decode(args: argparse.Namespace) -> int:
+    tokenizer = load_vocab(args)
+    fields = args.ids or sys.stdin.read().split()
+    try:
+        ids = [int(field) for field in fields]
+    except ValueError as exc:
+        raise BBPEError(f"token ids must be integers ({exc})") from None
+    try:
+        sys.stdout.write(tokenizer.decode(ids))
+    except KeyError as exc:
+        raise BBPEError(str(exc.args[0])) from None
+    sys.stdout.write("\n")
+    return 0
+
+
+def _cmd_inspect(args: argparse.Namespace) -> int:
+    tokenizer = load_vocab(args)
+    regular = sorted(tokenizer.ranks.items(), key=lambda item: item[1])
+    tokens = [token for token, _ in regular]
+    print(f"vocabulary    {args.vocab}")
+    print(f"tokens        {tokenizer.vocab_size:,} ({len(tokens):,} regular, {tokenizer.n_merges:,} multi-byte, "
+          f"{len(tokenizer.special_tokens)} special)")
+    print(f"pattern       {preset_name(tokenizer.pattern) or 'custom'}: {tokenizer.pattern}")
+    specials = ", ".join(f"{text}={rank}" for text, rank in tokenizer.special_tokens.items())
+    print(f"specials      {specials or '(none)'}")
+    training = tokenizer.metadata.get("training")
+    if training:
+        print(f"training      stop: {training.get('stop_reason')}, backend: {training.get('backend')}, "
+              f"split_digits: {training.get('split_digits')}")
+    print("by script     " + ", ".join(f"{name} {count:,}" for name, count in count_scripts(tokens).most_common()))
+    longest = sorted(tokens, key=lambda token: (-len(token), token))[: args.top]
+    print("longest       " + " ".join(show_token(token) for token in longest))
+    step = max(1, len(tokens) // max(1, args.top))
+    print("sample        " + " ".join(f"{rank}:{show_token(tokens[rank])}" for rank in range(0, len(tokens), step)))
+    return 0
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from bbpe.formats import hf, tiktoken_file
+
+    tokenizer = load_vocab(args)
+    writer = tiktoken_file.write if args.format == "tiktoken" else hf.write
+    writer(tokenizer, args.output)
+    print(f"wrote {args.output} ({args.format}, {tokenizer.vocab_size:,} tokens)")
+    return 0
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    argv = list(sys.argv[1:] if argv is None else argv)
+    args, _ = parser.parse_known_args(argv)
+    # Each subcommand parses its own arguments intermixed, so options may precede free text.
+    rest = argv[argv.index(args.command) + 1 :]
+    args = args.commands[args.command].parse_intermixed_args(rest, argparse.Namespace(command=args.command))
+    logging.basicConfig(format="bbpe: warning: %(message)s",
+                        level=logging.ERROR if getattr(args, "quiet", False) else logging.WARNING)
+    try:
+        return args.run(args)
+    except KeyboardInterrupt:
+        print("bbpe: interrupted; no output written", file=sys.stderr)
+        return EXIT_INTERRUPTED
+    except (ValueError, KeyError, OSError, ImportError) as exc:
+        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
+        if isinstance(exc, OSError) and exc.filename:
+            message = f"{exc.filename}: {exc.strerror}"
+        print(f"bbpe: error: {message}", file=sys.stderr)
+        return EXIT_USAGE
