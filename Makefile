@@ -1,0 +1,22 @@
+# The two set-up-free commands: `make report` (main job) and `make test`.
+# Each bootstraps .venv from pyproject.toml on first use.
+PYTHON ?= python3
+VENV ?= .venv
+PY := $(VENV)/bin/python
+
+.PHONY: report test bench clean
+
+$(VENV)/.installed: pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(PY) -m pip install --quiet --upgrade pip
+	$(PY) -m pip install --quiet -e '.[fast,test]'
+	touch $@
+
+report: $(VENV)/.installed
+	$(PY) scripts/main_job.py
+
+test: $(VENV)/.installed
+	$(PY) -m pytest
+
+clean:
+	rm -rf $(VENV) .cache .pytest_cache .hypothesis
