@@ -1,0 +1,125 @@
+"""One interface for every tokenizer the compression report compares.
+
+``TextEncoder`` is what the report needs: ``encode`` (no BOS/EOS, special-token text
+encoded as ordinary text), ``decode``, the vocabulary size, which ids are SentencePiece
+byte-fallback pieces, and whether the model rewrites text (NFKC, whitespace folding) so
+that round trips may legitimately fail.  ``open_encoder`` accepts a reference name
+(see ``bbpe.references``) or a file: bbpe JSON, ``.tiktoken``, ``tokenizer.json`` or a
+SentencePiece ``.model``.
+
+>>> from bbpe import Tokenizer
+>>> enc = BBPEEncoder(Tokenizer.from_bytes_only(), "bytes")
+>>> enc.encode("hi"), enc.decode([104, 105]), enc.is_byte_fallback(104)
+([104, 105], 'hi', False)
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+from typing import Any, Protocol, runtime_checkable
+
+from bbpe.errors import BBPEError, VocabFormatError
+from bbpe.tokenizer import Tokenizer
+
+_SENTENCEPIECE_MAGIC = b"\x0a"  # a ModelProto starts with field 1 (pieces), wire type 2
+_NORMALIZER_PROBE = "ａ  b\tＡ①"  # full-width letters, a double space, a tab, a circled digit
+
+
+@runtime_checkable
+class TextEncoder(Protocol):
+    """What the report uses of a tokenizer."""
+
+    name: str
+    kind: str  # "bbpe", "tiktoken" or "sentencepiece"
+    vocab_size: int
+    normalizes: bool
+
+    def encode(self, text: str) -> list[int]: ...
+
+    def decode(self, ids: list[int]) -> str: ...
+
+    def is_byte_fallback(self, token_id: int) -> bool: ...
+
+
+class BBPEEncoder:
+    """A ``bbpe.Tokenizer`` as a TextEncoder (never normalizes, has no byte-fallback pieces)."""
+
+    normalizes = False
+
+    def __init__(self, tokenizer: Tokenizer, name: str, *, kind: str = "bbpe") -> None:
+        self.tokenizer = tokenizer
+        self.name = name
+        self.kind = kind
+        self.vocab_size = tokenizer.vocab_size
+
+    def encode(self, text: str) -> list[int]:
+        return self.tokenizer.encode_ordinary(text)
+
+    def decode(self, ids: list[int]) -> str:
+        return self.tokenizer.decode(ids)
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        return False
+
+    def __repr__(self) -> str:
+        return f"<BBPEEncoder {self.name!r} kind={self.kind} vocab_size={self.vocab_size}>"
+
+
+class SentencePieceEncoder:
+    """A SentencePiece ``.model`` as a TextEncoder (ids as ``sentencepiece`` gives them, no BOS/EOS)."""
+
+    kind = "sentencepiece"
+
+    def __init__(self, path: str | os.PathLike[str], name: str) -> None:
+        import sentencepiece
+
+        self.path = Path(path)
+        self.name = name
+        try:
+            self._sp: Any = sentencepiece.SentencePieceProcessor(model_file=str(self.path))
+        except (OSError, RuntimeError) as exc:
+            raise VocabFormatError(self.path, f"not a loadable SentencePiece model ({exc})") from None
+        self.vocab_size = int(self._sp.get_piece_size())
+        self.normalizes = _rewrites_text(self._sp)
+
+    def encode(self, text: str) -> list[int]:
+        return list(self._sp.encode(text))
+
+    def decode(self, ids: list[int]) -> str:
+        return str(self._sp.decode(list(ids)))
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        return bool(self._sp.is_byte(token_id))
+
+    def __repr__(self) -> str:
+        return f"<SentencePieceEncoder {self.name!r} vocab_size={self.vocab_size}>"
+
+
+def _rewrites_text(sp: Any) -> bool:
+    """True unless the normalizer only turns spaces into ``▁`` (plus an optional dummy prefix)."""
+    normalized = sp.normalize(_NORMALIZER_PROBE).replace("\u2581", " ")
+    return _NORMALIZER_PROBE not in (normalized, normalized[1:])
+
+
+def is_sentencepiece_file(path: str | os.PathLike[str]) -> bool:
+    """Whether a file looks like a SentencePiece model (binary protobuf), judged by content."""
+    with open(path, "rb") as handle:
+        return handle.read(1) == _SENTENCEPIECE_MAGIC
+
+
+def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = None) -> TextEncoder:
+    """A TextEncoder for a reference name or a vocabulary file.
+
+    ``pattern`` is needed for a ``.tiktoken`` file that is not a known reference.
+    """
+    path = Path(name_or_path)
+    if not path.is_file():
+        raise BBPEError(f"{name_or_path}: no such vocabulary file")
+    return _open_file(path, pattern=pattern)
+
+
+def _open_file(path: Path, *, pattern: str | None) -> TextEncoder:
+    if is_sentencepiece_file(path):
+        return SentencePieceEncoder(path, path.stem)
+    return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.stem)
