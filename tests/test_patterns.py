@@ -1,0 +1,71 @@
+"""Pre-tokenization presets, digit splitting, and the Hugging Face regex translation."""
+
+from __future__ import annotations
+
+import pytest
+import regex
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+from bbpe.patterns import PRESETS, QWEN, pretokenize, resolve_pattern, to_oniguruma, with_split_digits
+
+DIGIT = regex.compile(r"(\p{N})")
+
+
+def split_each_digit(pieces: list[str]) -> list[str]:
+    """The definition of split_digits: pre-tokenize, then cut every digit out on its own."""
+    return [part for piece in pieces for part in DIGIT.split(piece) if part]
+
+
+text_strategy = st.text(alphabet=st.sampled_from(list("ab Z1234567890 \n\t.,'s-_!中٣")), max_size=60) | st.text(
+    max_size=40)
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+@settings(max_examples=300, deadline=None)
+@given(text=text_strategy)
+def test_split_digit_variant_equals_definition(name, text):
+    base = PRESETS[name]
+    assert pretokenize(text, with_split_digits(base)) == split_each_digit(pretokenize(text, base))
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+@settings(max_examples=200, deadline=None)
+@given(text=st.text())
+def test_pretokenization_loses_no_characters(name, text):
+    for pattern in (PRESETS[name], with_split_digits(PRESETS[name])):
+        assert "".join(pretokenize(text, pattern)) == text
+
+
+def test_split_digits_examples(multilingual_text):
+    assert pretokenize("x 123", resolve_pattern("gpt2", split_digits=True)) == ["x", " ", "1", "2", "3"]
+    assert pretokenize("x 1234", resolve_pattern("cl100k")) == ["x", " ", "123", "4"]
+    assert resolve_pattern("cl100k", split_digits=True) != PRESETS["cl100k"]
+    assert with_split_digits(QWEN) == QWEN
+    sample = multilingual_text[:300_000]
+    for name in PRESETS:
+        split = resolve_pattern(name, split_digits=True)
+        assert pretokenize(sample, split) == split_each_digit(pretokenize(sample, PRESETS[name]))
+
+
+def test_custom_regex_and_errors():
+    assert resolve_pattern(r"\w+|\s+") == r"\w+|\s+"
+    assert resolve_pattern(r"\p{L}+|\p{N}|\s+", split_digits=True) == r"\p{L}+|\p{N}|\s+"
+    with pytest.raises(ValueError, match="invalid regex"):
+        resolve_pattern("(")
+    with pytest.raises(ValueError, match="split-digits"):
+        resolve_pattern(r"\w+", split_digits=True)
+    with pytest.raises(ValueError, match="empty"):
+        resolve_pattern("")
+
+
+def test_oniguruma_translation_drops_only_possessive_marks():
+    assert to_oniguruma(r"a++b?+c*+d{1,3}+\+\p{L}+") == r"a+b?c*d{1,3}\+\p{L}+"
+    assert to_oniguruma(PRESETS["cl100k"]) == PRESETS["llama3"]
+
+
+@pytest.mark.parametrize("name", sorted(PRESETS))
+def test_oniguruma_form_pretokenizes_like_the_original(name, multilingual_text):
+    sample = multilingual_text[:300_000]
+    for pattern in (PRESETS[name], with_split_digits(PRESETS[name])):
+        assert pretokenize(sample, to_oniguruma(pattern)) == pretokenize(sample, pattern)
