@@ -132,7 +132,7 @@ def train_from_counts(
             "min_frequency": min_frequency, "max_merges": max_merges, "backend": _backend_name(backend),
             "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - 256,
             "tie_rule": "highest count; ties to the smaller (left id, right id)",
-            "unique_pretokens": len(words), "seconds": round(time.monotonic() - start, 3),
+            "unique_pretokens": len(words),
         },
         "corpus": dict(corpus_summary or {}),
     }
