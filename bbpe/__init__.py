@@ -15,7 +15,7 @@ from bbpe.train import train, train_from_counts
 
 
 def load(path, *, pattern=None, engine="auto") -> Tokenizer:  # type: ignore[no-untyped-def]
-    """Load a tokenizer file (bbpe JSON, ``.tiktoken`` with ``pattern``, or byte-level ``tokenizer.json``)."""
+    """Load a tokenizer file (bbpe JSON, ``.tiktoken``, byte-level ``tokenizer.json``) or a reference name."""
     return Tokenizer.load(path, pattern=pattern, engine=engine)
 
 

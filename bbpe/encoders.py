@@ -22,7 +22,6 @@ from typing import Any, Protocol, runtime_checkable
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.tokenizer import Tokenizer
 
-_SENTENCEPIECE_MAGIC = b"\x0a"  # a ModelProto starts with field 1 (pieces), wire type 2
 _NORMALIZER_PROBE = "ａ  b\tＡ①"  # full-width letters, a double space, a tab, a circled digit
 
 
@@ -102,24 +101,23 @@ def _rewrites_text(sp: Any) -> bool:
     return _NORMALIZER_PROBE not in (normalized, normalized[1:])
 
 
-def is_sentencepiece_file(path: str | os.PathLike[str]) -> bool:
-    """Whether a file looks like a SentencePiece model (binary protobuf), judged by content."""
-    with open(path, "rb") as handle:
-        return handle.read(1) == _SENTENCEPIECE_MAGIC
-
-
 def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = None) -> TextEncoder:
     """A TextEncoder for a reference name or a vocabulary file.
 
-    ``pattern`` is needed for a ``.tiktoken`` file that is not a known reference.
+    A file whose SHA-256 is a reference's is named after it and gets its pattern and
+    special tokens; ``pattern`` is needed only for other ``.tiktoken`` files.
     """
+    from bbpe import references
+    from bbpe.formats import is_sentencepiece
+
+    if references.is_reference_name(name_or_path):
+        return references.open_encoder(str(name_or_path), pattern=pattern)
     path = Path(name_or_path)
     if not path.is_file():
-        raise BBPEError(f"{name_or_path}: no such vocabulary file")
-    return _open_file(path, pattern=pattern)
-
-
-def _open_file(path: Path, *, pattern: str | None) -> TextEncoder:
-    if is_sentencepiece_file(path):
+        raise BBPEError(f"{name_or_path}: no such vocabulary file or reference (known: {', '.join(references.REFERENCES)})")
+    known = references.identify(path)
+    if known is not None:
+        return references.open_encoder(known.name, path=path, pattern=pattern)
+    if is_sentencepiece(path):
         return SentencePieceEncoder(path, path.stem)
     return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.stem)

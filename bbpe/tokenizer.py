@@ -199,9 +199,13 @@ class Tokenizer:
 
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
-        """Load a bbpe JSON, a ``.tiktoken`` ranks file (needs ``pattern``) or a byte-level ``tokenizer.json``."""
+        """Load a bbpe JSON, a ``.tiktoken`` ranks file (needs ``pattern`` unless it is a known
+        reference), a byte-level ``tokenizer.json``, or a reference name such as ``"cl100k_base"``."""
+        from bbpe import references
         from bbpe.formats import load_any
 
+        if references.is_reference_name(path):
+            return references.load_tokenizer(str(path), pattern=pattern, engine=engine)
         return load_any(path, pattern=pattern, engine=engine)
 
     def __repr__(self) -> str:

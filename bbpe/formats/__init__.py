@@ -38,7 +38,21 @@ def load_any(path: str | os.PathLike[str], *, pattern: str | None = None, engine
         return native.read(path, engine=engine)
     if kind == "hf":
         return hf.read(path, engine=engine)
+    from bbpe import references
+
+    known = references.identify(path)  # a known reference file brings its pattern and special tokens
+    if known is not None and known.kind == "tiktoken":
+        return references.load_tokenizer(known.name, path=path, pattern=pattern, engine=engine)
+    if is_sentencepiece(path):
+        raise VocabFormatError(path, "a SentencePiece model, not a byte-level BPE vocabulary; "
+                               "use bbpe.encoders.open_encoder for it")
     return tiktoken_file.read(path, pattern=pattern, engine=engine)
+
+
+def is_sentencepiece(path: str | os.PathLike[str]) -> bool:
+    """A SentencePiece ModelProto starts with field 1 (pieces), wire type 2: byte 0x0a."""
+    with open(path, "rb") as handle:
+        return handle.read(1) == b"\x0a"
 
 
 def read_json(path: str | os.PathLike[str]) -> dict:
