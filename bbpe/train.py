@@ -8,6 +8,7 @@ in ``tokenizer.metadata["training"]["stop_reason"]``.
 
 from __future__ import annotations
 
+import itertools
 import os
 import time
 from collections.abc import Callable, Iterable, Mapping
@@ -75,7 +76,7 @@ def train(
             on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
 
     counts = count_pretokens(
-        _chain(lines, text_lines), pattern, special_tokens=special_tokens, workers=workers, on_batch=counted
+        itertools.chain(lines, text_lines), pattern, special_tokens=special_tokens, workers=workers, on_batch=counted
     )
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts)}
     return train_from_counts(
@@ -178,11 +179,6 @@ def _unique(special_tokens: Iterable[str]) -> list[str]:
         if token not in seen:
             seen.append(token)
     return seen
-
-
-def _chain(*parts: Iterable[str]) -> Iterable[str]:
-    for part in parts:
-        yield from part
 
 
 def path_inputs(paths: Iterable[str]) -> list[Path]:
