@@ -15,6 +15,7 @@ from collections.abc import Sequence
 from pathlib import Path
 
 from bbpe._version import __version__
+from bbpe._vocab_cli import add_vocab_command, run_compare
 from bbpe.errors import BBPEError
 from bbpe.patterns import PRESETS, preset_name
 from bbpe.progress import StderrProgress
@@ -84,6 +85,9 @@ def build_parser() -> argparse.ArgumentParser:
                             "longest tokens, tokens by script and a sample.")
     _add_vocab_argument(p)
     p.add_argument("--top", type=_size, default=10, help="how many longest/sample tokens to show")
+    p.add_argument("other", nargs="?", metavar="B", help="with --compare: the vocabulary to compare with")
+    p.add_argument("--compare", action="store_true", help="compare VOCAB (A) with B: shared tokens, tokens "
+                   "only in each, rank order of the shared ones, tokens by script")
     p.set_defaults(run=_cmd_inspect)
 
     p = commands.add_parser("export", help="write a .tiktoken or tokenizer.json file",
@@ -92,6 +96,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("tiktoken", "hf"), required=True)
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(run=_cmd_export)
+    add_vocab_command(commands)
     parser.set_defaults(commands=commands.choices)
     return parser
 
@@ -104,7 +109,8 @@ def _add_pattern_options(parser: argparse.ArgumentParser) -> None:
 
 
 def _add_vocab_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("vocab", help="vocabulary file (bbpe JSON, .tiktoken with --pattern, tokenizer.json)")
+    parser.add_argument("vocab", help="vocabulary file (bbpe JSON, .tiktoken with --pattern, tokenizer.json) "
+                        "or reference name (bbpe vocab list)")
     _add_pattern_options(parser)
 
 
@@ -196,6 +202,8 @@ def _cmd_decode(args: argparse.Namespace) -> int:
 
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
+    if args.compare or args.other is not None:
+        return run_compare(args)
     tokenizer = load_vocab(args)
     regular = sorted(tokenizer.ranks.items(), key=lambda item: item[1])
     tokens = [token for token, _ in regular]

