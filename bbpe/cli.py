@@ -19,6 +19,7 @@ from bbpe._vocab_cli import add_vocab_command, run_compare
 from bbpe.errors import BBPEError
 from bbpe.patterns import PRESETS, preset_name
 from bbpe.progress import StderrProgress
+from bbpe.report_cli import add_report_command
 from bbpe.tokenizer import Tokenizer
 from bbpe.train import STOP_REASONS, path_inputs, train
 from bbpe.unicode_scripts import count_scripts
@@ -97,6 +98,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(run=_cmd_export)
     add_vocab_command(commands)
+    add_report_command(commands)
     parser.set_defaults(commands=commands.choices)
     return parser
 

@@ -1,0 +1,135 @@
+"""Figures of a CompressionReport as PNG bytes (matplotlib's Agg canvas, imported lazily).
+
+No pyplot and no global backend state: each figure is a ``matplotlib.figure.Figure``
+rendered to memory, so callers decide where (and how atomically) to write it.
+"""
+
+from __future__ import annotations
+
+import io
+import math
+from typing import Any
+
+from bbpe.report import CompressionReport
+from bbpe.report_corpora import Corpus
+
+LANGUAGES_PER_PANEL = 20
+DPI = 110
+
+
+def render_all(report: CompressionReport) -> dict[str, bytes]:
+    """File name -> PNG bytes for every figure the report supports."""
+    figures: dict[str, bytes] = {}
+    for corpus in report.corpora:
+        figures[f"{corpus.name}_vs_{report.baseline}.png"] = relative_bars(report, corpus)
+        figures[f"{corpus.name}_bytes_per_token.png"] = heatmap(report, corpus)
+    if report.curves:
+        figures["vocab_size_curve.png"] = vocab_curve(report)
+    return figures
+
+
+def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
+    """Grouped bars: per language, each tokenizer's tokens relative to the baseline (= 1)."""
+    figure_class, colors = _matplotlib()
+    names = [e.name for e in report.encoders if e.name != report.baseline]
+    languages = list(corpus.languages)
+    panels = max(1, math.ceil(len(languages) / LANGUAGES_PER_PANEL))
+    per_panel = math.ceil(len(languages) / panels)
+    figure = figure_class(figsize=(max(8.0, 0.85 * per_panel + 2), 3.6 * panels + 0.9), dpi=DPI)
+    axes = figure.subplots(panels, 1, squeeze=False)[:, 0]
+    width = 0.8 / max(1, len(names))
+    top = max((report.row(n, corpus.name, lang.code).rel_baseline or 0 for n in names for lang in languages),
+              default=1.0)
+    for panel, ax in enumerate(axes):
+        chunk = languages[panel * per_panel:(panel + 1) * per_panel]
+        for index, name in enumerate(names):
+            values = [report.row(name, corpus.name, lang.code).rel_baseline or 0 for lang in chunk]
+            offsets = [x - 0.4 + width * (index + 0.5) for x in range(len(chunk))]
+            ax.bar(offsets, values, width, color=colors[index % len(colors)], label=name if panel == 0 else None)
+        ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
+        ax.set_xticks(range(len(chunk)), [_short(lang.name) for lang in chunk], rotation=35, ha="right", fontsize=9)
+        ax.set_xlim(-0.6, per_panel - 0.4)
+        ax.set_ylim(0, top * 1.05)
+        ax.set_ylabel(f"tokens / {report.baseline} tokens")
+        ax.grid(axis="y", alpha=0.3)
+    figure.suptitle(f"Tokens relative to {report.baseline} (= 1, dashed) on {corpus.name} — lower is better")
+    figure.legend(loc="upper center", ncol=min(len(names), 8), bbox_to_anchor=(0.5, 0.985 - 0.012 * panels),
+                  frameon=False, fontsize=9)
+    figure.tight_layout(rect=(0, 0, 1, 0.97 - 0.025 / panels))
+    return _png(figure)
+
+
+def heatmap(report: CompressionReport, corpus: Corpus) -> bytes:
+    """Languages x tokenizers, coloured and annotated with UTF-8 bytes per token."""
+    figure_class, _ = _matplotlib()
+    import numpy as np
+
+    names = [e.name for e in report.encoders]
+    languages = list(corpus.languages)
+    values = np.array([[report.row(n, corpus.name, lang.code).bytes_per_token for n in names] for lang in languages])
+    figure = figure_class(figsize=(2.6 + 1.0 * len(names), 1.4 + 0.26 * len(languages)), dpi=DPI)
+    ax = figure.subplots()
+    image = ax.imshow(values, aspect="auto", cmap="viridis")
+    middle = (values.min() + values.max()) / 2
+    for (i, j), value in np.ndenumerate(values):
+        ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7.5,
+                color="black" if value > middle else "white")
+    ax.set_xticks(range(len(names)), names, rotation=30, ha="left", rotation_mode="anchor", fontsize=9)
+    ax.set_yticks(range(len(languages)), [_short(lang.name) for lang in languages], fontsize=8.5)
+    ax.xaxis.tick_top()
+    ax.xaxis.set_label_position("top")
+    plt_bar = figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
+    plt_bar.set_label("UTF-8 bytes per token (higher = better compression)")
+    ax.set_title(f"Bytes per token on {corpus.name}", pad=12)
+    figure.tight_layout()
+    return _png(figure)
+
+
+def vocab_curve(report: CompressionReport) -> bytes:
+    """Bytes/token against vocabulary size: curves for truncated bbpe tokenizers, points for the rest."""
+    figure_class, colors = _matplotlib()
+    corpus = report.corpora[0].name
+    figure = figure_class(figsize=(9, 5.5), dpi=DPI)
+    ax = figure.subplots()
+    color_of = {e.name: colors[i % len(colors)] for i, e in enumerate(e for e in report.encoders
+                                                                       if e.name != report.baseline)}
+    for name, points in report.curves.items():
+        sizes, values = zip(*points)
+        ax.plot(sizes, values, marker="o", markersize=4, color=color_of.get(name, "black"), label=name)
+    for summary in report.summary:
+        if summary.corpus != corpus or summary.tokenizer in report.curves:
+            continue
+        size = next(e.vocab_size for e in report.encoders if e.name == summary.tokenizer)
+        ax.scatter([size], [summary.bytes_per_token], marker="D", s=36, zorder=3,
+                   color=color_of.get(summary.tokenizer, "black"))
+        ax.annotate(summary.tokenizer, (size, summary.bytes_per_token), textcoords="offset points",
+                    xytext=(6, -3), fontsize=8.5)
+    ax.set_xscale("log")
+    ax.set_xlabel("vocabulary size (regular tokens, log scale)")
+    ax.set_ylabel("UTF-8 bytes per token")
+    ax.set_title(f"Compression vs vocabulary size on {corpus} (all languages pooled)")
+    ax.grid(alpha=0.3, which="both")
+    if report.curves:
+        ax.legend(title="bbpe, merges truncated", fontsize=9, loc="upper left")
+    figure.tight_layout()
+    return _png(figure)
+
+
+def _short(name: str) -> str:
+    """Language names fit under a bar: 'Arabic (Standard)' stays, very long names are cut."""
+    return name if len(name) <= 24 else name[:22] + "…"
+
+
+def _matplotlib() -> tuple[Any, list[Any]]:
+    try:
+        from matplotlib import colormaps
+        from matplotlib.figure import Figure
+    except ImportError:
+        raise ImportError("figures need matplotlib: pip install matplotlib") from None
+    return Figure, list(colormaps["tab10"].colors)
+
+
+def _png(figure: Any) -> bytes:
+    buffer = io.BytesIO()
+    figure.savefig(buffer, format="png", dpi=DPI)
+    return buffer.getvalue()

@@ -1,0 +1,275 @@
+"""Per-language compression metrics of tokenizers on parallel corpora.
+
+Counting convention (Petrov et al. 2023, so numbers compare with published ones): a
+language's text is its non-empty lines joined by one space, encoded whole, with no
+BOS/EOS and special-token text counted as ordinary text.
+
+Metrics per (tokenizer, corpus, language): tokens; UTF-8 bytes and characters per token
+(of the original text, even where a model normalizes it); tokens relative to a baseline
+tokenizer and to cl100k_base; the premium over English (tokens / English tokens of the
+same tokenizer); the share of the vocabulary used; the byte-fallback share
+(SentencePiece); and whether ``decode(encode(text)) == text``.
+
+>>> from bbpe.report_corpora import Corpus, Language
+>>> class Chars:  # one token per character
+...     name, kind, vocab_size, normalizes = "chars", "bbpe", 1000, False
+...     def encode(self, text): return [ord(c) for c in text]
+...     def decode(self, ids): return "".join(map(chr, ids))
+...     def is_byte_fallback(self, token_id): return False
+>>> lang = Language("eng_Latn", "English", (), "héllo", 1, "")
+>>> report = build_report([Chars()], [Corpus("c", None, "files", (lang,))], baseline="chars", workers=1)
+>>> row = report.rows[0]
+>>> row.tokens, row.bytes_per_token, row.premium, row.vocab_share
+(5, 1.2, 1.0, 0.004)
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import asdict, dataclass, field
+from functools import cached_property
+from typing import Any
+
+import numpy as np
+
+from bbpe.encoders import TextEncoder
+from bbpe.errors import BBPEError
+from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.report_corpora import ENGLISH, Corpus, Language
+from bbpe.tokenizer import Tokenizer
+
+CONVENTION = (
+    "A language's text is its non-empty lines joined by one space, encoded whole as one string, with no BOS/EOS "
+    "and special-token text counted as ordinary text (the convention of Petrov et al. 2023). Bytes and characters "
+    "are those of that original text, also for models that normalize it."
+)
+CL100K = "cl100k_base"
+CURVE_SIZES = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 100_000, 128_000)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """Raw counts of one tokenizer on one language."""
+
+    tokens: int
+    distinct: np.ndarray  # sorted ids that occur
+    byte_fallback: int | None  # tokens that are byte-fallback pieces (SentencePiece only)
+    round_trip: bool
+
+
+@dataclass(frozen=True)
+class Row:
+    """All metrics of one (tokenizer, corpus, language); ratios are None where undefined."""
+
+    corpus: str
+    language: str
+    language_name: str
+    tokenizer: str
+    kind: str
+    vocab_size: int
+    lines: int
+    chars: int
+    bytes: int
+    tokens: int
+    bytes_per_token: float
+    chars_per_token: float
+    rel_baseline: float | None
+    rel_cl100k: float | None
+    premium: float | None
+    vocab_used: int
+    vocab_share: float
+    byte_fallback_share: float | None
+    round_trip: bool
+
+
+@dataclass(frozen=True)
+class Summary:
+    """One tokenizer on one corpus: totals and premium statistics over its languages."""
+
+    corpus: str
+    tokenizer: str
+    languages: int
+    tokens: int
+    bytes_per_token: float
+    mean_rel_baseline: float | None
+    mean_rel_cl100k: float | None
+    mean_premium: float | None
+    worst_premium: float | None
+    worst_language: str | None
+    vocab_share: float
+    byte_fallback_share: float | None
+    round_trip_failures: int
+
+
+@dataclass
+class CompressionReport:
+    """Everything the tables, files and figures are made from."""
+
+    baseline: str
+    encoders: list[TextEncoder]
+    corpora: list[Corpus]
+    rows: list[Row]
+    summary: list[Summary]
+    curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)
+    meta: dict[str, Any] = field(default_factory=dict)
+
+    def row(self, tokenizer: str, corpus: str, language: str) -> Row:
+        return self._index[(tokenizer, corpus, language)]
+
+    @cached_property
+    def _index(self) -> dict[tuple[str, str, str], Row]:
+        return {(r.tokenizer, r.corpus, r.language): r for r in self.rows}
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"rows": [asdict(r) for r in self.rows], "summary": [asdict(s) for s in self.summary],
+                "curves": {name: [list(p) for p in points] for name, points in self.curves.items()}}
+
+
+def measure(encoder: TextEncoder, text: str) -> Measurement:
+    """Encode ``text`` whole and count tokens, distinct ids and byte-fallback pieces."""
+    ids = encoder.encode(text)
+    distinct, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
+    fallback = None
+    if encoder.kind == "sentencepiece":
+        mask = np.fromiter((encoder.is_byte_fallback(int(i)) for i in distinct), dtype=bool, count=len(distinct))
+        fallback = int(counts[mask].sum())
+    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text)
+
+
+def build_report(
+    encoders: Sequence[TextEncoder],
+    corpora: Sequence[Corpus],
+    *,
+    baseline: str,
+    workers: int | None = None,
+    curve_tokenizers: Sequence[str] = (),
+    on_progress: ProgressCallback | None = None,
+) -> CompressionReport:
+    """Measure every encoder on every language (in threads) and derive rows and summaries.
+
+    ``curve_tokenizers`` names bbpe-trained encoders whose compression-vs-vocab-size curve
+    is measured on the first corpus by truncating their merge lists.
+    """
+    names = [encoder.name for encoder in encoders]
+    if len(set(names)) != len(names):
+        raise BBPEError(f"two tokenizers share a name: {sorted(n for n in names if names.count(n) > 1)[0]}")
+    if baseline not in names:
+        raise BBPEError(f"baseline {baseline!r} is not among the tokenizers ({', '.join(names)})")
+    jobs = [(encoder, corpus, language) for corpus in corpora for language in corpus.languages for encoder in encoders]
+    jobs.sort(key=lambda job: -job[2].n_bytes)  # longest first balances the threads
+    results = _run_parallel([lambda e=e, l=l: measure(e, l.text) for e, _, l in jobs], workers, "encode", on_progress)
+    measured = {(e.name, c.name, l.code): m for (e, c, l), m in zip(jobs, results)}
+    rows = [_row(encoder, corpus, language, measured, baseline)
+            for corpus in corpora for language in corpus.languages for encoder in encoders]
+    summary = [_summary(encoder, corpus, rows, measured) for corpus in corpora for encoder in encoders]
+    report = CompressionReport(baseline, list(encoders), list(corpora), rows, summary)
+    by_name = {encoder.name: encoder for encoder in encoders}
+    for name in curve_tokenizers:
+        tokenizer = getattr(by_name.get(name), "tokenizer", None)
+        if not isinstance(tokenizer, Tokenizer):
+            raise BBPEError(f"no vocabulary curve for {name!r}: not a bbpe tokenizer among the tokenizers")
+        if corpora:
+            report.curves[name] = vocab_curve(tokenizer, corpora[0].languages, workers=workers,
+                                              on_progress=on_progress)
+    return report
+
+
+def _row(encoder: TextEncoder, corpus: Corpus, language: Language,
+         measured: dict[tuple[str, str, str], Measurement], baseline: str) -> Row:
+    m = measured[(encoder.name, corpus.name, language.code)]
+
+    def ratio(other: str, code: str) -> float | None:
+        reference = measured.get((other, corpus.name, code))
+        return _round(m.tokens / reference.tokens) if reference and reference.tokens else None
+
+    has_english = corpus.language(ENGLISH) is not None
+    return Row(
+        corpus=corpus.name, language=language.code, language_name=language.name, tokenizer=encoder.name,
+        kind=encoder.kind, vocab_size=encoder.vocab_size, lines=language.lines, chars=language.n_chars,
+        bytes=language.n_bytes, tokens=m.tokens,
+        bytes_per_token=_round(language.n_bytes / max(m.tokens, 1)),
+        chars_per_token=_round(language.n_chars / max(m.tokens, 1)),
+        rel_baseline=ratio(baseline, language.code), rel_cl100k=ratio(CL100K, language.code),
+        premium=ratio(encoder.name, ENGLISH) if has_english else None,
+        vocab_used=len(m.distinct), vocab_share=_round(len(m.distinct) / encoder.vocab_size),
+        byte_fallback_share=None if m.byte_fallback is None else _round(m.byte_fallback / max(m.tokens, 1)),
+        round_trip=m.round_trip,
+    )
+
+
+def _summary(encoder: TextEncoder, corpus: Corpus, rows: list[Row],
+             measured: dict[tuple[str, str, str], Measurement]) -> Summary:
+    mine = [r for r in rows if r.tokenizer == encoder.name and r.corpus == corpus.name]
+    tokens = sum(r.tokens for r in mine)
+    premiums = [(r.premium, r.language) for r in mine if r.premium is not None and r.language != ENGLISH]
+    worst = max(premiums, default=(None, None))
+    used = np.unique(np.concatenate([measured[(encoder.name, corpus.name, r.language)].distinct for r in mine]))
+    fallback = [measured[(encoder.name, corpus.name, r.language)].byte_fallback for r in mine]
+    return Summary(
+        corpus=corpus.name, tokenizer=encoder.name, languages=len(mine), tokens=tokens,
+        bytes_per_token=_round(sum(r.bytes for r in mine) / max(tokens, 1)),
+        mean_rel_baseline=_mean([r.rel_baseline for r in mine]), mean_rel_cl100k=_mean([r.rel_cl100k for r in mine]),
+        mean_premium=_mean([p for p, _ in premiums]), worst_premium=worst[0], worst_language=worst[1],
+        vocab_share=_round(len(used) / encoder.vocab_size),
+        byte_fallback_share=None if None in fallback else _round(sum(fallback) / max(tokens, 1)),  # type: ignore[arg-type]
+        round_trip_failures=sum(not r.round_trip for r in mine),
+    )
+
+
+def truncate(tokenizer: Tokenizer, size: int) -> Tokenizer:
+    """The tokenizer with only its regular tokens of rank < ``size`` (all single bytes kept).
+
+    BPE merges are nested, so this is the vocabulary training would have stopped at.
+    """
+    ranks = {token: rank for token, rank in tokenizer.ranks.items() if rank < size or len(token) == 1}
+    return Tokenizer(ranks, pattern=tokenizer.pattern)
+
+
+def vocab_curve(
+    tokenizer: Tokenizer,
+    languages: Sequence[Language],
+    *,
+    sizes: Sequence[int] = CURVE_SIZES,
+    workers: int | None = None,
+    on_progress: ProgressCallback | None = None,
+) -> list[tuple[int, float]]:
+    """(regular tokens, bytes/token over all ``languages``) for truncations of ``tokenizer``."""
+    full = len(tokenizer.ranks)
+    chosen = sorted({size for size in sizes if 256 < size < full} | {full})
+    cut = {size: truncate(tokenizer, size) if size < full else tokenizer for size in chosen}
+    for piece in cut.values():
+        piece.encode_ordinary("")  # build the engine once, before the threads share it
+    jobs = [(size, language) for size in chosen for language in languages]
+    counts = _run_parallel([lambda s=s, l=l: len(cut[s].encode_ordinary(l.text)) for s, l in jobs],
+                           workers, "curve", on_progress)
+    total_bytes = sum(language.n_bytes for language in languages)
+    return [(size, _round(total_bytes / max(1, sum(c for (s, _), c in zip(jobs, counts) if s == size))))
+            for size in chosen]
+
+
+def _run_parallel(tasks: list[Callable[[], Any]], workers: int | None, stage: str,
+                  on_progress: ProgressCallback | None) -> list[Any]:
+    """Run tasks in threads (tiktoken and sentencepiece release the GIL while encoding)."""
+    start = time.monotonic()
+    workers = workers or os.cpu_count() or 1
+    with ThreadPoolExecutor(max_workers=workers) as pool:
+        futures = [pool.submit(task) for task in tasks]
+        results = []
+        for done, future in enumerate(futures, start=1):
+            results.append(future.result())
+            if on_progress:
+                on_progress(ProgressEvent(stage, done, len(tasks), time.monotonic() - start))
+    return results
+
+
+def _round(value: float) -> float:
+    return round(value, 4)
+
+
+def _mean(values: Sequence[float | None]) -> float | None:
+    present = [v for v in values if v is not None]
+    return _round(sum(present) / len(present)) if present else None

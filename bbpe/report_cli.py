@@ -1,0 +1,227 @@
+"""``bbpe compress-report``: defaults, opening tokenizers and corpora, writing the outputs.
+
+Defaults: every reference vocabulary that can be found (missing ones are skipped with a
+note), plus the tokenizers the main job trained (``.cache/bbpe-main/latest.json``); the
+parallel corpora under ``$BBPE_DATA_DIR/parallel`` or ``../shared/corpora/parallel``;
+baseline ``xlmr``.  All outputs are rendered in memory first and then written atomically.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime
+import json
+import os
+import platform
+import sys
+import time
+from collections.abc import Sequence
+from importlib import metadata
+from pathlib import Path
+from typing import Any, TextIO
+
+from bbpe._version import __version__
+from bbpe.errors import BBPEError
+
+REPO = Path(__file__).resolve().parents[1]
+DEFAULT_BASELINE = "xlmr"
+MAIN_JOB_INDEX = Path(".cache") / "bbpe-main" / "latest.json"
+OUTPUT_NAMES = ("compression.md", "compression.csv", "compression.json")
+
+
+def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``bbpe compress-report``."""
+    p = commands.add_parser("compress-report", help="per-language compression tables and figures", description=(
+        "Encode parallel corpora with several tokenizers and report tokens, bytes/token, tokens relative to a "
+        "baseline and to cl100k_base, the premium over English, vocabulary use, byte fallback and round trips. "
+        "Writes compression.md/.csv/.json and PNG figures to --out."))
+    p.add_argument("--tokenizer", action="append", metavar="NAME_OR_PATH", help="reference name or vocabulary "
+                   "file (repeatable; default: every reference found plus the main job's trained tokenizers)")
+    p.add_argument("--corpus", action="append", metavar="DIR", help="directory of <code>.txt files or FLORES-200 "
+                   "dev/ + devtest/ (repeatable; default: the parallel corpora of the data directory)")
+    p.add_argument("--baseline", help=f"tokenizer counted as 1 (default {DEFAULT_BASELINE})")
+    p.add_argument("--out", default="reports", help="output directory (default reports/)")
+    p.add_argument("--workers", type=int, help="encoding threads (default: number of cores)")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=run_report)
+
+
+def run_report(args: argparse.Namespace) -> int:
+    """The command: check the output, open inputs, measure, render everything, then write."""
+    from bbpe import plots
+    from bbpe.report import build_report
+    from bbpe.report_corpora import load_corpus
+    from bbpe.report_format import to_csv, to_json, to_markdown
+
+    started = time.monotonic()
+    out = check_out_dir(Path(args.out))
+    corpora = [load_corpus(path) for path in (args.corpus or default_corpora())]
+    names = [c.name for c in corpora]
+    if len(set(names)) != len(names):
+        raise BBPEError(f"two corpora are named {next(n for n in names if names.count(n) > 1)!r}; rename one")
+    explicit = bool(args.tokenizer)
+    encoders, info, notes = open_tokenizers(args.tokenizer or default_tokenizers(), explicit=explicit)
+    baseline = choose_baseline(args.baseline, [e.name for e in encoders], notes)
+    for note in notes:
+        print(f"bbpe: note: {note}", file=sys.stderr)
+    progress = None if args.quiet else _Progress(sys.stderr)
+    report = build_report(encoders, corpora, baseline=baseline, workers=args.workers, on_progress=progress,
+                          curve_tokenizers=[e.name for e in encoders if e.kind == "bbpe"])
+    report.notes = notes
+    report.meta = {
+        "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
+        "command": "bbpe compress-report" + "".join(f" {flag}" for flag in _flags(args)),
+        "versions": _versions(), "tokenizers": info, "workers": args.workers or os.cpu_count(),
+        "seconds": round(time.monotonic() - started, 1),
+    }
+    figures = plots.render_all(report)
+    files = {"compression.csv": to_csv(report), "compression.json": to_json(report),
+             "compression.md": to_markdown(report, list(figures))} | figures
+    write_outputs(out, files)
+    print(f"wrote {out / 'compression.md'} (+ .csv, .json, {len(figures)} figures): {len(encoders)} tokenizers x "
+          f"{sum(len(c.languages) for c in corpora)} languages in {time.monotonic() - started:.1f} s")
+    return 0
+
+
+def check_out_dir(out: Path) -> Path:
+    """Fail early (before any work) if ``out`` cannot be created or written."""
+    if out.exists() and not out.is_dir():
+        raise BBPEError(f"{out}: exists and is not a directory")
+    existing = next(p for p in (out, *out.parents) if p.exists()) if not out.exists() else out
+    if not existing.is_dir() or not os.access(existing, os.W_OK | os.X_OK):
+        raise BBPEError(f"{out}: output directory is not writable ({existing} is read-only or not a directory)")
+    return out
+
+
+def write_outputs(out: Path, files: dict[str, str | bytes]) -> None:
+    """Write every file atomically (temporary file + rename) into ``out``."""
+    from bbpe._io import atomic_write
+
+    out.mkdir(parents=True, exist_ok=True)
+    for name, data in files.items():
+        atomic_write(out / name, data)
+
+
+def data_dir() -> Path | None:
+    """``$BBPE_DATA_DIR``, ``../shared/corpora`` (beside cwd or the repo) or ``.cache/bbpe-data``: first present."""
+    env = os.environ.get("BBPE_DATA_DIR")
+    candidates = [Path(env)] if env else []
+    candidates += [Path.cwd().parent / "shared" / "corpora", REPO.parent / "shared" / "corpora",
+                   REPO / ".cache" / "bbpe-data"]
+    return next((c for c in candidates if (c / "parallel").is_dir() or (c / "train").is_dir()), None)
+
+
+def default_corpora() -> list[Path]:
+    """The corpus directories under ``<data dir>/parallel``."""
+    root = data_dir()
+    parallel = root / "parallel" if root else None
+    found = sorted(p for p in parallel.iterdir() if p.is_dir()) if parallel and parallel.is_dir() else []
+    if not found:
+        raise BBPEError("no parallel corpora found: set $BBPE_DATA_DIR, put ../shared/corpora beside the repository, "
+                        "run scripts/build_data.py, or pass --corpus DIR")
+    return found
+
+
+def default_tokenizers() -> list[str]:
+    """Every reference name, then the tokenizers listed by the main job's index (if present)."""
+    from bbpe.references import REFERENCES
+
+    names = list(REFERENCES)
+    for index in (REPO / MAIN_JOB_INDEX, Path.cwd() / MAIN_JOB_INDEX):
+        if index.is_file():
+            listed = json.loads(index.read_text(encoding="utf-8")).get("tokenizers", [])
+            names += [str(index.parents[2] / item) for item in listed if str(index.parents[2] / item) not in names]
+            break
+    return names
+
+
+def open_tokenizers(specs: Sequence[str], *, explicit: bool) -> tuple[list[Any], dict[str, Any], list[str]]:
+    """Open each tokenizer; references that cannot be found are skipped with a note."""
+    from bbpe import references
+    from bbpe.encoders import open_encoder
+
+    encoders, info, notes = [], {}, []
+    for spec in specs:
+        try:
+            encoder = open_encoder(spec)
+        except references.ReferenceNotFound as exc:
+            notes.append(f"skipped {spec}: {exc}")
+            continue
+        encoders.append(encoder)
+        info[encoder.name] = _describe(spec, encoder.name)
+    if not encoders:
+        raise BBPEError("no tokenizer could be opened" + ("" if explicit else "; run `bbpe vocab fetch NAME` or set "
+                                                          "$BBPE_VOCAB_DIR"))
+    return encoders, info, notes
+
+
+def choose_baseline(requested: str | None, names: list[str], notes: list[str]) -> str:
+    """The requested baseline (must be present), else xlmr, else cl100k_base or the first tokenizer (noted)."""
+    if requested is not None:
+        if requested not in names:
+            raise BBPEError(f"baseline {requested!r} is not among the tokenizers ({', '.join(names)})")
+        return requested
+    if DEFAULT_BASELINE in names:
+        return DEFAULT_BASELINE
+    fallback = "cl100k_base" if "cl100k_base" in names else names[0]
+    notes.append(f"baseline {DEFAULT_BASELINE} is not available; {fallback} is the baseline instead")
+    return fallback
+
+
+def _describe(spec: str, name: str) -> dict[str, Any]:
+    from bbpe import references
+
+    if references.is_reference_name(spec):
+        found = references.locate(spec)
+        return {"source": f"reference, found in {found.source}", "sha256": found.reference.sha256,
+                "note": found.reference.note or None}
+    known = references.identify(spec)
+    return {"source": str(spec), "sha256": references.sha256_of(spec),
+            "note": f"the {known.name} reference file" if known else _training_note(spec)}
+
+
+def _training_note(path: str) -> str | None:
+    from bbpe.formats import detect_format, read_json
+
+    try:
+        if detect_format(path) != "bbpe":
+            return None
+        training = read_json(path).get("metadata", {}).get("training", {})
+    except (ValueError, OSError):
+        return None
+    if not training:
+        return None
+    keys = ("pattern_preset", "init", "prune_unreachable", "stop_reason")
+    return "trained: " + ", ".join(f"{k}={training[k]}" for k in keys if training.get(k) is not None)
+
+
+def _flags(args: argparse.Namespace) -> list[str]:
+    flags = [f"--tokenizer {t}" for t in args.tokenizer or []] + [f"--corpus {c}" for c in args.corpus or []]
+    flags += [f"--baseline {args.baseline}"] if args.baseline else []
+    return flags + [f"--out {args.out}"]
+
+
+def _versions() -> dict[str, str]:
+    versions = {"bbpe": __version__, "python": platform.python_version()}
+    for package in ("tiktoken", "sentencepiece", "numpy", "matplotlib"):
+        try:
+            versions[package] = metadata.version(package)
+        except metadata.PackageNotFoundError:
+            versions[package] = "not installed"
+    return versions
+
+
+class _Progress:
+    """A few progress lines per second on stderr for the encoding and curve stages."""
+
+    def __init__(self, stream: TextIO, interval: float = 1.0) -> None:
+        self._stream, self._interval, self._last = stream, interval, 0.0
+
+    def __call__(self, event: Any) -> None:
+        now = time.monotonic()
+        if now - self._last < self._interval and event.done != event.total:
+            return
+        self._last = now
+        what = "encoding" if event.stage == "encode" else "vocab-size curve"
+        self._stream.write(f"{what}: {event.done:,}/{event.total:,} jobs, {event.elapsed:.1f} s\n")
+        self._stream.flush()

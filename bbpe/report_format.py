@@ -1,0 +1,186 @@
+"""Render a CompressionReport as Markdown, CSV and JSON text (no file I/O here).
+
+The three agree: CSV and JSON hold the same rounded numbers; Markdown shows them with
+two decimals (token counts in full).
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+from collections.abc import Callable, Sequence
+from dataclasses import fields
+from typing import Any
+
+from bbpe.report import CL100K, CONVENTION, CompressionReport, Row, Summary
+from bbpe.report_corpora import Corpus
+
+ROW_FIELDS = [f.name for f in fields(Row)]
+
+
+def to_csv(report: CompressionReport) -> str:
+    """One line per (tokenizer, corpus, language), columns as in ``Row``."""
+    out = io.StringIO()
+    writer = csv.writer(out, lineterminator="\n")
+    writer.writerow(ROW_FIELDS)
+    for row in report.rows:
+        writer.writerow(["" if (v := getattr(row, name)) is None else v for name in ROW_FIELDS])
+    return out.getvalue()
+
+
+def to_json(report: CompressionReport) -> str:
+    """Settings, tokenizers, corpora, notes, rows, summaries and curves."""
+    data = {
+        "meta": report.meta,
+        "convention": CONVENTION,
+        "baseline": report.baseline,
+        "tokenizers": [_tokenizer_info(report, e) for e in report.encoders],
+        "corpora": [_corpus_info(c) for c in report.corpora],
+        "notes": report.notes,
+    } | report.as_dict()
+    return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
+
+
+def to_markdown(report: CompressionReport, figures: Sequence[str] = ()) -> str:
+    """The human-readable report: settings, definitions, summaries, per-language tables, figures."""
+    meta = report.meta
+    versions = "; ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
+    out = ["# Tokenizer compression report", "",
+           f"Generated {meta.get('date', '?')} by `{meta.get('command', 'bbpe compress-report')}` ({versions}).", ""]
+    out += ["## How the numbers are counted", "", CONVENTION, "", *_definitions(report), ""]
+    out += ["## Tokenizers", "", *_table(
+        ["tokenizer", "kind", "vocab size", "source", "sha256", "note"],
+        [[f"`{e.name}`", e.kind, f"{e.vocab_size:,}", *(_tokenizer_info(report, e)[k] or ""
+                                                        for k in ("source", "sha256", "note"))]
+         for e in report.encoders]), ""]
+    out += ["## Corpora", "", *_table(
+        ["corpus", "layout", "languages", "lines", "MB", "line-aligned", "sha256"],
+        [[f"`{c.name}`", c.layout, str(len(c.languages)), f"{sum(lang.lines for lang in c.languages):,}",
+          f"{sum(lang.n_bytes for lang in c.languages) / 1e6:.2f}", _alignment(c), f"`{c.sha256}`"]
+         for c in report.corpora]), ""]
+    if report.notes:
+        out += ["## Notes", "", *(f"- {note}" for note in report.notes), ""]
+    for corpus in report.corpora:
+        out += _corpus_section(report, corpus)
+    if report.curves:
+        out += _curve_section(report)
+    if figures:
+        out += ["## Figures", "", *(f"![{name}]({name})\n" for name in figures)]
+    return "\n".join(out).rstrip() + "\n"
+
+
+def _definitions(report: CompressionReport) -> list[str]:
+    base = report.baseline
+    return [
+        f"- **vs {base}**: tokens / tokens of `{base}` on the same text (lower is better; `{base}` = 1.00, "
+        "as in the Qwen report's figure). **vs cl100k**: the same against `cl100k_base`.",
+        "- **premium**: tokens of a language / tokens of English (`eng_Latn`) with the same tokenizer "
+        "(Petrov et al. 2023); 1.00 means as cheap as English. It needs translations of the same text: "
+        "exact on line-aligned corpora (NTREX-128), approximate where lines are not aligned (UDHR).",
+        "- **bytes/token**, **chars/token**: UTF-8 bytes and characters of the original text per token.",
+        "- **vocab share**: distinct token ids used / vocabulary size (summary: over all languages of the corpus).",
+        "- **byte fallback**: share of tokens that are SentencePiece byte pieces (`<0xNN>`); empty for byte-level BPE.",
+        "- **round trip**: `decode(encode(text)) == text`; models that normalize text (NFKC, whitespace folding) "
+        "or map unknown characters to `<unk>` fail it by design.",
+        "- Means are arithmetic means over languages; the mean premium leaves out English itself.",
+    ]
+
+
+def _corpus_section(report: CompressionReport, corpus: Corpus) -> list[str]:
+    encoders = report.encoders
+    rows = [s for s in report.summary if s.corpus == corpus.name]
+    out = [f"## {corpus.name}: summary", "", *_table(
+        ["tokenizer", "bytes/token", f"vs {report.baseline}", "vs cl100k", "mean premium", "worst premium",
+         "vocab share", "byte fallback", "round trip"],
+        [[f"`{s.tokenizer}`", _num(s.bytes_per_token), _num(s.mean_rel_baseline), _num(s.mean_rel_cl100k),
+          _num(s.mean_premium), _worst(s, corpus), _pct(s.vocab_share), _pct(s.byte_fallback_share),
+          _round_trip(report, s)] for s in rows]), ""]
+    tables: list[tuple[str, Callable[[Row], str]]] = [
+        (f"tokens relative to {report.baseline} (lower is better)", lambda r: _num(r.rel_baseline)),
+        (f"tokens relative to {CL100K}", lambda r: _num(r.rel_cl100k)),
+        ("premium over English", lambda r: _num(r.premium)),
+        ("UTF-8 bytes per token", lambda r: _num(r.bytes_per_token)),
+        ("tokens", lambda r: f"{r.tokens:,}"),
+    ]
+    for title, cell in tables:
+        if all(cell(report.row(e.name, corpus.name, lang.code)) == "" for e in encoders for lang in corpus.languages):
+            continue
+        out += [f"### {corpus.name}: {title}", "", *_table(
+            ["language", *(f"`{e.name}`" for e in encoders)],
+            [[f"{lang.name} (`{lang.code}`)", *(cell(report.row(e.name, corpus.name, lang.code)) for e in encoders)]
+             for lang in corpus.languages]), ""]
+    return out
+
+
+def _curve_section(report: CompressionReport) -> list[str]:
+    corpus = report.corpora[0].name
+    out = [f"## Compression vs vocabulary size ({corpus}, all languages)", "",
+           "Bytes per token of each bbpe-trained tokenizer cut to its first N regular tokens (BPE merges are "
+           "nested, so this is the vocabulary training would have stopped at), and of the other tokenizers "
+           "at their own size.", ""]
+    for name, points in report.curves.items():
+        out += [f"`{name}`: " + ", ".join(f"{size:,} → {value:.2f}" for size, value in points), ""]
+    others = [s for s in report.summary if s.corpus == corpus and s.tokenizer not in report.curves]
+    if others:
+        out += ["Others: " + ", ".join(f"`{s.tokenizer}` {_vocab(report, s.tokenizer):,} → {s.bytes_per_token:.2f}"
+                                       for s in others), ""]
+    return out
+
+
+def _tokenizer_info(report: CompressionReport, encoder: Any) -> dict[str, Any]:
+    info = report.meta.get("tokenizers", {}).get(encoder.name, {})
+    return {"name": encoder.name, "kind": encoder.kind, "vocab_size": encoder.vocab_size,
+            "normalizes": encoder.normalizes, "source": info.get("source"), "sha256": info.get("sha256"),
+            "note": info.get("note")}
+
+
+def _corpus_info(corpus: Corpus) -> dict[str, Any]:
+    return {"name": corpus.name, "path": str(corpus.path), "layout": corpus.layout, "aligned": corpus.aligned,
+            "sha256": corpus.sha256,
+            "languages": [{"code": lang.code, "name": lang.name, "lines": lang.lines, "bytes": lang.n_bytes,
+                           "chars": lang.n_chars, "sha256": lang.sha256, "files": [f.name for f in lang.files]}
+                          for lang in corpus.languages]}
+
+
+def _alignment(corpus: Corpus) -> str:
+    if corpus.aligned:
+        return f"yes (same {corpus.languages[0].lines:,} lines in every language)"
+    return "no (line counts differ: premiums are approximate)"
+
+
+def _worst(summary: Summary, corpus: Corpus) -> str:
+    if summary.worst_premium is None:
+        return ""
+    language = corpus.language(summary.worst_language or "")
+    return f"{summary.worst_premium:.2f} ({language.name if language else summary.worst_language})"
+
+
+def _round_trip(report: CompressionReport, summary: Summary) -> str:
+    if not summary.round_trip_failures:
+        return "exact"
+    encoder = next(e for e in report.encoders if e.name == summary.tokenizer)
+    why = " (normalizes text)" if encoder.normalizes else ""
+    return f"differs in {summary.round_trip_failures}/{summary.languages}{why}"
+
+
+def _vocab(report: CompressionReport, name: str) -> int:
+    return next(e.vocab_size for e in report.encoders if e.name == name)
+
+
+def _num(value: float | None) -> str:
+    return "" if value is None else f"{value:.2f}"
+
+
+def _pct(value: float | None) -> str:
+    return "" if value is None else f"{100 * value:.1f}%"
+
+
+def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
+    """A Markdown table; columns whose cells all start with a digit are right-aligned."""
+    numeric = [all(not row[i] or row[i][0].isdigit() for row in rows) for i in range(len(header))]
+    align = ["---:" if right else "---" for right in numeric]
+    lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
+    lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
+    return lines
+
