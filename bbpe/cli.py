@@ -59,6 +59,10 @@ def build_parser() -> argparse.ArgumentParser:
     _add_pattern_options(p)
     p.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
     p.add_argument("--special", action="append", default=[], metavar="TOKEN", help="special token (repeatable)")
+    p.add_argument("--init", metavar="NAME_OR_PATH", help="extend this vocabulary (reference name or file): its "
+                   "tokens keep their ids, new ones follow; its pattern and specials unless --pattern/--special")
+    p.add_argument("--prune-unreachable", action="store_true", help="with --init: drop base tokens the pattern "
+                   "can never produce (e.g. multi-digit tokens under qwen) and renumber the rest in order")
     p.add_argument("--min-frequency", type=_size, default=2, help="stop when no pair occurs this often (default 2)")
     p.add_argument("--max-merges", type=_size, help="stop after this many new tokens")
     p.add_argument("--max-bytes", type=_size, help="read at most this many bytes of text (in input order)")
@@ -135,11 +139,11 @@ def _cmd_train(args: argparse.Namespace) -> int:
     started = time.monotonic()
     try:
         tokenizer = train(
-            path_inputs(args.inputs), vocab_size=args.vocab, pattern=_pattern_argument(args) or "cl100k",
+            path_inputs(args.inputs), vocab_size=args.vocab, pattern=_pattern_argument(args),
             split_digits=args.split_digits, special_tokens=args.special, min_frequency=args.min_frequency,
             max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
             jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
-            backend=args.backend, on_progress=progress,
+            backend=args.backend, on_progress=progress, init=args.init, prune_unreachable=args.prune_unreachable,
         )
     finally:
         if progress:
@@ -147,8 +151,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     tokenizer.save(args.output)
     info = tokenizer.metadata["training"]
     corpus = tokenizer.metadata["corpus"]
+    base = f"{info['init']['kept']:,} tokens of {info['init']['base']}" if "init" in info else "256 bytes"
     print(
-        f"trained {tokenizer.vocab_size:,} tokens (256 bytes + {info['new_tokens']:,} merges + "
+        f"trained {tokenizer.vocab_size:,} tokens ({base} + {info['new_tokens']:,} merges + "
         f"{len(tokenizer.special_tokens)} special) on {corpus['bytes'] / 1e6:,.1f} MB in "
         f"{time.monotonic() - started:,.1f} s; stopped: {STOP_REASONS[info['stop_reason']]}; wrote {args.output}"
     )

@@ -19,11 +19,13 @@ from bbpe import _bpe
 from bbpe._version import __version__
 from bbpe.corpora import CorpusStats, iter_lines
 from bbpe.counting import count_pretokens
+from bbpe.extend import Init, base_settings, extend_from_counts
 from bbpe.patterns import preset_name, resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
 
 Backend = Literal["auto", "python", "numba"]
+_PRUNE_NEEDS_INIT = "prune_unreachable needs init (the base vocabulary to prune; --init on the command line)"
 STOP_REASONS = {
     "vocab_size": "reached the vocab size",
     "max_merges": "reached --max-merges",
@@ -35,11 +37,13 @@ def train(
     texts_or_paths: Iterable[str | os.PathLike[str]],
     *,
     vocab_size: int,
-    pattern: str = "cl100k",
+    pattern: str | None = None,
     split_digits: bool = False,
     special_tokens: Iterable[str] = (),
     min_frequency: int = 2,
     max_merges: int | None = None,
+    init: Init | None = None,
+    prune_unreachable: bool = False,
     max_bytes: int | None = None,
     workers: int | None = None,
     jsonl_field: str = "text",
@@ -50,12 +54,18 @@ def train(
     """Train a byte-level BPE tokenizer.
 
     ``pathlib.Path`` items are files or directories to read; ``str`` items are text.
+    ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
+    that vocabulary instead of starting from the 256 bytes; see ``bbpe.extend``.
 
     >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
     >>> [tok.token_bytes(i) for i in range(256, 260)]
     [b'lo', b'low', b' low', b' lowe']
     """
-    pattern = resolve_pattern(pattern, split_digits=split_digits)
+    if init is not None:  # the base's pattern and specials unless given
+        init, pattern, special_tokens = base_settings(init, pattern=pattern, special_tokens=special_tokens)
+    elif prune_unreachable:
+        raise ValueError(_PRUNE_NEEDS_INIT)
+    pattern = resolve_pattern(pattern or "cl100k", split_digits=split_digits)
     special_tokens = _unique(special_tokens)
     _check_sizes(vocab_size, 256, special_tokens)
     items = list(texts_or_paths)
@@ -82,7 +92,7 @@ def train(
     return train_from_counts(
         counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
         min_frequency=min_frequency, max_merges=max_merges, backend=backend, on_progress=on_progress,
-        corpus_summary=corpus, split_digits=split_digits,
+        corpus_summary=corpus, split_digits=split_digits, init=init, prune_unreachable=prune_unreachable,
     )
 
 
@@ -90,7 +100,7 @@ def train_from_counts(
     counts: Mapping[str, int] | Mapping[bytes, int],
     *,
     vocab_size: int,
-    pattern: str = "cl100k",
+    pattern: str | None = None,
     special_tokens: Iterable[str] = (),
     min_frequency: int = 2,
     max_merges: int | None = None,
@@ -98,9 +108,19 @@ def train_from_counts(
     on_progress: ProgressCallback | None = None,
     corpus_summary: Mapping[str, Any] | None = None,
     split_digits: bool = False,
+    init: Init | None = None,
+    prune_unreachable: bool = False,
 ) -> Tokenizer:
-    """Run the merge loop on pre-token counts (text or UTF-8 bytes -> count)."""
-    pattern = resolve_pattern(pattern)
+    """Run the merge loop on pre-token counts (text or UTF-8 bytes -> count); ``init`` as for ``train``."""
+    if init is not None:
+        return extend_from_counts(
+            counts, init, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
+            prune_unreachable=prune_unreachable, min_frequency=min_frequency, max_merges=max_merges,
+            backend=backend, on_progress=on_progress, corpus_summary=corpus_summary, split_digits=split_digits,
+        )
+    if prune_unreachable:
+        raise ValueError(_PRUNE_NEEDS_INIT)
+    pattern = resolve_pattern(pattern or "cl100k")
     special_tokens = _unique(special_tokens)
     _check_sizes(vocab_size, 256, special_tokens)
     if min_frequency < 1:

@@ -1,0 +1,181 @@
+"""Vocabulary extension: continue BPE training from an existing vocabulary (Qwen-style).
+
+Every unique pre-token of the new corpus is segmented with the base vocabulary (rank-based
+BPE, exactly as the base encodes it), then the merge loop continues and appends new tokens
+after the base ones.  The tie rule and the handling of a pair whose bytes already are a
+token ("alias" merges: no new id) are those of training from scratch.
+
+* **Ids.** By default every base regular token keeps its id and bytes; new tokens follow
+  the highest base id.  ``prune_unreachable=True`` instead drops the base tokens the new
+  pattern can never produce and renumbers the rest 0..n-1 keeping their order.
+* **Size.** ``vocab_size`` = base regular tokens (after pruning) + new tokens + specials.
+* **Pattern.** The base vocabulary's own pattern unless ``pattern`` is given (e.g. cl100k
+  extended under ``qwen``, which splits digits).
+* **Special tokens.** Those given replace the base's; with none given the base's specials
+  are kept, in their order, with ids right after the new tokens.
+* **Unreachable** (for pruning): a base token that cannot occur in the BPE of any pre-token
+  the new pattern produces.  Decided by two sound rules, applied in rank order; a token
+  neither rule catches is kept:
+
+  1. a multi-byte token that is valid UTF-8 is unreachable iff the pattern splits its own
+     text into more than one pre-token (e.g. ``"123"`` under ``qwen``); if the text is one
+     pre-token, encoding that text gives the token, so it is reachable.  This assumes the
+     pattern's piece boundaries inside a text do not depend on text beyond it, which holds
+     for the presets;
+  2. a token that is not valid UTF-8 is unreachable if BPE builds it from an unreachable
+     part (the parts rank-based merging reaches using only the ranks below its own).
+
+>>> from bbpe import Tokenizer
+>>> base = Tokenizer({**{bytes([i]): i for i in range(256)}, b"12": 256, b"ab": 257}, pattern="cl100k")
+>>> sorted(unreachable_tokens(base.ranks, "qwen"))
+[b'12']
+"""
+
+from __future__ import annotations
+
+import os
+import time
+from collections.abc import Callable, Iterable, Mapping
+from typing import Any
+
+from bbpe import _bpe
+from bbpe._version import __version__
+from bbpe.errors import BBPEError
+from bbpe.patterns import compile_pattern, preset_name, resolve_pattern
+from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.tokenizer import Tokenizer
+
+Init = str | os.PathLike[str] | Tokenizer
+
+
+def load_base(init: Init, *, pattern: str | None = None) -> Tokenizer:
+    """The base vocabulary: a Tokenizer, a reference name or a vocabulary file."""
+    if isinstance(init, Tokenizer):
+        return init
+    base = Tokenizer.load(init, pattern=pattern)
+    if "reference" in base.metadata:
+        return base
+    return Tokenizer(base.ranks, pattern=base.pattern, special_tokens=base.special_tokens, engine=base.engine,
+                     metadata=base.metadata | {"source": os.fspath(init)})
+
+
+def base_settings(init: Init, *, pattern: str | None, special_tokens: Iterable[str]) -> tuple[Tokenizer, str, list[str]]:
+    """The base, the effective pattern (given, else the base's) and specials (given, else the base's)."""
+    base = load_base(init, pattern=pattern)
+    given = list(special_tokens)
+    specials = given or sorted(base.special_tokens, key=base.special_tokens.__getitem__)
+    return base, pattern or base.pattern, specials
+
+
+def unreachable_tokens(ranks: Mapping[bytes, int], pattern: str) -> set[bytes]:
+    """Base tokens the pattern can never produce (see the module docstring for the rules)."""
+    compiled = compile_pattern(resolve_pattern(pattern))
+    dead: set[bytes] = set()
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) == 1:
+            continue
+        try:
+            text = token.decode("utf-8")
+        except UnicodeDecodeError:
+            if any(part in dead for part in _bpe.bpe_split(token, ranks, max_rank=rank)):
+                dead.add(token)
+            continue
+        if compiled.findall(text) != [text]:
+            dead.add(token)
+    return dead
+
+
+def base_tokens(base: Tokenizer, *, pattern: str, prune_unreachable: bool) -> list[bytes]:
+    """The base regular tokens in id order (index = new id), pruned if asked."""
+    ordered = sorted(base.ranks.items(), key=lambda item: item[1])
+    if any(rank != index for index, (_, rank) in enumerate(ordered)):
+        raise BBPEError("the base vocabulary's regular ids must be 0..n-1 without gaps to be extended")
+    tokens = [token for token, _ in ordered]
+    if prune_unreachable:
+        dead = unreachable_tokens(base.ranks, pattern)
+        tokens = [token for token in tokens if token not in dead]
+    return tokens
+
+
+def segmenter(tokens: list[bytes], *, engine: str = "auto") -> Callable[[bytes], list[int]]:
+    """A function giving the ids (index in ``tokens``) of one pre-token under rank-based BPE.
+
+    Uses tiktoken's per-piece encoder when available (same ids as ``_bpe.bpe_encode``).
+    """
+    ranks = {token: index for index, token in enumerate(tokens)}
+    if engine != "python":
+        try:
+            import tiktoken
+        except ImportError:
+            if engine == "tiktoken":
+                raise ImportError("engine='tiktoken' needs the tiktoken package: pip install tiktoken") from None
+        else:  # the regex is unused: pieces are encoded one by one
+            encoding = tiktoken.Encoding("bbpe-extend-base", pat_str=r"(?s).", mergeable_ranks=ranks, special_tokens={})
+            return encoding._encode_single_piece  # type: ignore[no-any-return]
+    return lambda piece: _bpe.bpe_encode(piece, ranks)
+
+
+def extend_from_counts(
+    counts: Mapping[str, int] | Mapping[bytes, int],
+    init: Init,
+    *,
+    vocab_size: int,
+    pattern: str | None = None,
+    special_tokens: Iterable[str] = (),
+    prune_unreachable: bool = False,
+    min_frequency: int = 2,
+    max_merges: int | None = None,
+    backend: str = "auto",
+    on_progress: ProgressCallback | None = None,
+    corpus_summary: Mapping[str, Any] | None = None,
+    split_digits: bool = False,
+) -> Tokenizer:
+    """Extend a base vocabulary with merges learned from pre-token counts."""
+    from bbpe.train import _backend_name, _check_sizes, _unique, merge_backend
+
+    base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
+    pattern = resolve_pattern(pattern)
+    specials = _unique(specials)
+    if min_frequency < 1:
+        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
+    start = time.monotonic()
+    token_bytes = base_tokens(base, pattern=pattern, prune_unreachable=prune_unreachable)
+    n_base = len(token_bytes)
+    _check_sizes(vocab_size, n_base, specials)
+    segment = segmenter(token_bytes, engine=base.engine)
+    words = sorted(((w.encode("utf-8") if isinstance(w, str) else bytes(w)), c) for w, c in counts.items())
+    n_new = vocab_size - n_base - len(specials)
+    limit_by_merges = max_merges is not None and max_merges < n_new
+    if limit_by_merges:
+        n_new = max(0, max_merges)  # type: ignore[arg-type]
+
+    def merged(done: int) -> None:
+        if on_progress:
+            on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
+
+    merges, reason = merge_backend(backend)(
+        [(segment(word), count) for word, count in words], token_bytes,
+        n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
+    )
+    if reason == "vocab_size" and limit_by_merges:
+        reason = "max_merges"
+    ranks = {token: rank for rank, token in enumerate(token_bytes)}
+    reference = base.metadata.get("reference", {})
+    metadata = {
+        "bbpe_version": __version__,
+        "training": {
+            "vocab_size_requested": vocab_size, "pattern_preset": preset_name(pattern), "split_digits": split_digits,
+            "min_frequency": min_frequency, "max_merges": max_merges, "backend": _backend_name(backend),
+            "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - n_base,
+            "tie_rule": "highest count; ties to the smaller (left id, right id)", "unique_pretokens": len(words),
+            "init": {
+                "base": reference.get("name") or base.metadata.get("source", "tokenizer"),
+                "base_sha256": reference.get("sha256"), "base_pattern": base.pattern,
+                "base_tokens": len(base.ranks), "kept": n_base, "pruned": len(base.ranks) - n_base,
+                "prune_unreachable": prune_unreachable,
+            },
+        },
+        "corpus": dict(corpus_summary or {}),
+    }
+    special_ids = {text: len(ranks) + index for index, text in enumerate(specials)}
+    return Tokenizer(ranks, pattern=pattern, special_tokens=special_ids, metadata=metadata)
