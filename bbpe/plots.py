@@ -21,7 +21,8 @@ def render_all(report: CompressionReport) -> dict[str, bytes]:
     """File name -> PNG bytes for every figure the report supports."""
     figures: dict[str, bytes] = {}
     for corpus in report.corpora:
-        figures[f"{corpus.name}_vs_{report.baseline}.png"] = relative_bars(report, corpus)
+        if len(report.encoders) > 1:
+            figures[f"{corpus.name}_vs_{report.baseline}.png"] = relative_bars(report, corpus)
         figures[f"{corpus.name}_bytes_per_token.png"] = heatmap(report, corpus)
     if report.curves:
         figures["vocab_size_curve.png"] = vocab_curve(report)
@@ -35,7 +36,8 @@ def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
     languages = list(corpus.languages)
     panels = max(1, math.ceil(len(languages) / LANGUAGES_PER_PANEL))
     per_panel = math.ceil(len(languages) / panels)
-    figure = figure_class(figsize=(max(8.0, 0.85 * per_panel + 2), 3.6 * panels + 0.9), dpi=DPI)
+    figure = figure_class(figsize=(max(8.0, 0.85 * per_panel + 2), 3.6 * panels + 1.2), dpi=DPI,
+                          layout="constrained")
     axes = figure.subplots(panels, 1, squeeze=False)[:, 0]
     width = 0.8 / max(1, len(names))
     top = max((report.row(n, corpus.name, lang.code).rel_baseline or 0 for n in names for lang in languages),
@@ -53,9 +55,7 @@ def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
         ax.set_ylabel(f"tokens / {report.baseline} tokens")
         ax.grid(axis="y", alpha=0.3)
     figure.suptitle(f"Tokens relative to {report.baseline} (= 1, dashed) on {corpus.name} — lower is better")
-    figure.legend(loc="upper center", ncol=min(len(names), 8), bbox_to_anchor=(0.5, 0.985 - 0.012 * panels),
-                  frameon=False, fontsize=9)
-    figure.tight_layout(rect=(0, 0, 1, 0.97 - 0.025 / panels))
+    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(names), 8), frameon=False, fontsize=9)
     return _png(figure)
 
 
@@ -67,7 +67,8 @@ def heatmap(report: CompressionReport, corpus: Corpus) -> bytes:
     names = [e.name for e in report.encoders]
     languages = list(corpus.languages)
     values = np.array([[report.row(n, corpus.name, lang.code).bytes_per_token for n in names] for lang in languages])
-    figure = figure_class(figsize=(2.6 + 1.0 * len(names), 1.4 + 0.26 * len(languages)), dpi=DPI)
+    figure = figure_class(figsize=(max(6.0, 2.6 + 1.0 * len(names)), max(4.0, 1.4 + 0.26 * len(languages))),
+                          dpi=DPI, layout="constrained")
     ax = figure.subplots()
     image = ax.imshow(values, aspect="auto", cmap="viridis")
     middle = (values.min() + values.max()) / 2
@@ -78,10 +79,8 @@ def heatmap(report: CompressionReport, corpus: Corpus) -> bytes:
     ax.set_yticks(range(len(languages)), [_short(lang.name) for lang in languages], fontsize=8.5)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
-    plt_bar = figure.colorbar(image, ax=ax, fraction=0.04, pad=0.02)
-    plt_bar.set_label("UTF-8 bytes per token (higher = better compression)")
-    ax.set_title(f"Bytes per token on {corpus.name}", pad=12)
-    figure.tight_layout()
+    figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02).set_label("UTF-8 bytes per token")
+    ax.set_title(f"UTF-8 bytes per token on {corpus.name} (higher = better compression)", pad=12)
     return _png(figure)
 
 
@@ -89,7 +88,7 @@ def vocab_curve(report: CompressionReport) -> bytes:
     """Bytes/token against vocabulary size: curves for truncated bbpe tokenizers, points for the rest."""
     figure_class, colors = _matplotlib()
     corpus = report.corpora[0].name
-    figure = figure_class(figsize=(9, 5.5), dpi=DPI)
+    figure = figure_class(figsize=(9, 5.5), dpi=DPI, layout="constrained")
     ax = figure.subplots()
     color_of = {e.name: colors[i % len(colors)] for i, e in enumerate(e for e in report.encoders
                                                                        if e.name != report.baseline)}
@@ -105,13 +104,12 @@ def vocab_curve(report: CompressionReport) -> bytes:
         ax.annotate(summary.tokenizer, (size, summary.bytes_per_token), textcoords="offset points",
                     xytext=(6, -3), fontsize=8.5)
     ax.set_xscale("log")
-    ax.set_xlabel("vocabulary size (regular tokens, log scale)")
+    ax.set_xlabel("vocabulary size (log scale)")
     ax.set_ylabel("UTF-8 bytes per token")
     ax.set_title(f"Compression vs vocabulary size on {corpus} (all languages pooled)")
     ax.grid(alpha=0.3, which="both")
     if report.curves:
         ax.legend(title="bbpe, merges truncated", fontsize=9, loc="upper left")
-    figure.tight_layout()
     return _png(figure)
 
 

