@@ -114,7 +114,8 @@ def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = 
         return references.open_encoder(str(name_or_path), pattern=pattern)
     path = Path(name_or_path)
     if not path.is_file():
-        raise BBPEError(f"{name_or_path}: no such vocabulary file or reference (known: {', '.join(references.REFERENCES)})")
+        known_names = ", ".join(references.REFERENCES)
+        raise BBPEError(f"{name_or_path}: no such vocabulary file or reference (known: {known_names})")
     known = references.identify(path)
     if known is not None:
         return references.open_encoder(known.name, path=path, pattern=pattern)

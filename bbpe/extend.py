@@ -59,7 +59,9 @@ def load_base(init: Init, *, pattern: str | None = None) -> Tokenizer:
                      metadata=base.metadata | {"source": os.fspath(init)})
 
 
-def base_settings(init: Init, *, pattern: str | None, special_tokens: Iterable[str]) -> tuple[Tokenizer, str, list[str]]:
+def base_settings(
+    init: Init, *, pattern: str | None, special_tokens: Iterable[str]
+) -> tuple[Tokenizer, str, list[str]]:
     """The base, the effective pattern (given, else the base's) and specials (given, else the base's)."""
     base = load_base(init, pattern=pattern)
     given = list(special_tokens)

@@ -187,11 +187,12 @@ def cache_dir() -> Path:
 
 def shared_dirs() -> list[Path]:
     """``../shared/vocabs`` beside the current directory and beside the repository (this machine, CI)."""
-    candidates = [Path.cwd() / ".." / "shared" / "vocabs", Path(__file__).resolve().parents[1] / ".." / "shared" / "vocabs"]
-    unique: dict[Path, Path] = {}
-    for candidate in candidates:
-        unique.setdefault(candidate.resolve(), candidate.resolve())
-    return list(unique.values())
+    folders: list[Path] = []
+    for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
+        folder = (base / ".." / "shared" / "vocabs").resolve()
+        if folder not in folders:
+            folders.append(folder)
+    return folders
 
 
 def _package_file(package: Package) -> Path | None:
