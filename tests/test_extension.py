@@ -24,12 +24,23 @@ def require(path: Path) -> Path:
     return path
 
 
+@pytest.fixture(params=["python", "numba"])
+def backend(request) -> str:
+    """Both merge backends (the numba one is skipped when it cannot be imported)."""
+    if request.param == "numba":
+        try:
+            importlib.import_module("bbpe.train").merge_backend("numba")
+        except ImportError as exc:
+            pytest.skip(str(exc))
+    return request.param
+
+
 def new_tokens(tokenizer: bbpe.Tokenizer, start: int) -> list[bytes]:
     return [tokenizer.token_bytes(i) for i in range(start, len(tokenizer.ranks))]
 
 
 # -- small bases, hand-derived merges ---------------------------------------------------------
-def test_hand_derived_merges_keep_base_ids_and_move_specials_last():
+def test_hand_derived_merges_keep_base_ids_and_move_specials_last(backend):
     base = bbpe.Tokenizer({**BYTES, b"ab": 256}, pattern="gpt2", special_tokens={"<s>": 257})
     counts = {"abc": 1, " abc": 2, " abd": 1, " 123": 2}
     # Segmented by the base: [ab c] x1, [' ' ab c] x2, [' ' ab d] x1, [' ' 1 2 3] x2.
@@ -37,7 +48,7 @@ def test_hand_derived_merges_keep_base_ids_and_move_specials_last():
     # 1. tie at 3 -> smaller ids (32,256) < (256,99): " ab" = 257.
     # 2. ( ab,c)=2 (' ',1)=2 (1,2)=2 (2,3)=2 -> smallest (32,49): " 1" = 258.
     # 3. ( ab,c)=(257,99) ( 1,2)=(258,50) (2,3)=(50,51), all 2 -> (50,51): "23" = 259.
-    tok = bbpe.train_from_counts(counts, vocab_size=261, init=base, backend="python")
+    tok = bbpe.train_from_counts(counts, vocab_size=261, init=base, backend=backend)
     assert new_tokens(tok, 256) == [b"ab", b" ab", b" 1", b"23"]
     assert tok.special_tokens == {"<s>": 260} and tok.vocab_size == 261
     assert tok.pattern == base.pattern  # the base's pattern when none is given
@@ -46,12 +57,12 @@ def test_hand_derived_merges_keep_base_ids_and_move_specials_last():
     assert info["stop_reason"] == "vocab_size"
 
 
-def test_alias_merge_onto_a_base_token_creates_no_id():
+def test_alias_merge_onto_a_base_token_creates_no_id(backend):
     base = bbpe.Tokenizer({**BYTES, b"abc": 256}, pattern="gpt2")  # "abc" cannot be built by merging
     counts = {"abx": 5, "abcy": 3, "abcz": 1}
     # (a,b)=9 -> "ab" 257; (ab,x)=5 -> "abx" 258; (ab,c)=4 spells "abc": alias of 256, no new id;
     # (abc,y)=3 -> "abcy" 259.
-    tok = bbpe.train_from_counts(counts, vocab_size=260, init=base, backend="python")
+    tok = bbpe.train_from_counts(counts, vocab_size=260, init=base, backend=backend)
     assert new_tokens(tok, 256) == [b"abc", b"ab", b"abx", b"abcy"]
     assert tok.metadata["training"]["merge_steps"] == 4 and tok.metadata["training"]["new_tokens"] == 3
 
@@ -66,13 +77,13 @@ def test_unreachable_rules():
 
 
 @pytest.mark.parametrize("prune", [False, True])
-def test_extension_with_and_without_pruning(prune):
+def test_extension_with_and_without_pruning(prune, backend):
     base = bbpe.Tokenizer(PRUNE_BASE, pattern="cl100k", special_tokens={"<|end|>": 300})
     counts = {"abab": 3, " ab": 2, "1": 4, "2": 4}  # qwen pre-tokens
     # [ab ab] x3, [' ' ab] x2 -> "abab" (count 3), then " ab" (count 2).
     kept = 258 if prune else 260
     tok = bbpe.train_from_counts(counts, vocab_size=kept + 3, init=base, pattern="qwen",
-                                 prune_unreachable=prune, backend="python")
+                                 prune_unreachable=prune, backend=backend)
     assert new_tokens(tok, kept) == [b"abab", b" ab"]
     assert tok.special_tokens == {"<|end|>": kept + 2}
     assert tok.pattern == QWEN
@@ -167,6 +178,16 @@ def test_pruning_never_changes_a_segmentation(cl100k):
     for piece in real_pieces(QWEN):
         data = piece.encode("utf-8")
         assert [full[i] for i in by_full(data)] == [kept[i] for i in by_kept(data)], piece
+
+
+def test_backends_agree_on_a_real_extension(cl100k, backend):
+    text = "".join(sorted(real_pieces(QWEN, 4_000)))
+    tok = bbpe.train([text], vocab_size=99_154 + 2_000 + 5, init=cl100k, pattern="qwen", prune_unreachable=True,
+                     backend=backend, workers=1)
+    reference = bbpe.train([text], vocab_size=99_154 + 2_000 + 5, init=cl100k, pattern="qwen",
+                           prune_unreachable=True, backend="python", workers=1)
+    assert tok.metadata["training"]["backend"] == backend
+    assert tok.ranks == reference.ranks and len(tok.ranks) == 101_154
 
 
 def test_extending_cl100k_keeps_every_id_and_round_trips(cl100k, tmp_path):
