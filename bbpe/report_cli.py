@@ -71,7 +71,7 @@ def run_report(args: argparse.Namespace) -> int:
     report.meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "bbpe compress-report" + "".join(f" {flag}" for flag in _flags(args)),
-        "versions": _versions(), "tokenizers": info, "workers": args.workers or os.cpu_count(),
+        "versions": versions(), "tokenizers": info, "workers": args.workers or os.cpu_count(),
         "seconds": round(time.monotonic() - started, 1),
     }
     figures = plots.render_all(report)
@@ -208,7 +208,7 @@ def _flags(args: argparse.Namespace) -> list[str]:
     return flags + [f"--out {args.out}"]
 
 
-def _versions() -> dict[str, str]:
+def versions() -> dict[str, str]:
     versions = {"bbpe": __version__, "python": platform.python_version()}
     for package in ("tiktoken", "sentencepiece", "numpy", "matplotlib"):
         try:

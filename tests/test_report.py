@@ -334,15 +334,19 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     main_job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main_job)  # type: ignore[union-attr]
     cache, out = tmp_path / "cache", tmp_path / "report"
-    argv = ["--train-bytes", "10k", "--vocab", "300", "--ext-vocab", "100300", "--cache-dir", str(cache),
-            "--out", str(out), "--quiet", "--workers", "1"]
+    argv = ["--vocab", "300", "--ext-vocab", "100300", "--cache-dir", str(cache), "--out", str(out), "--quiet",
+            "--workers", "1"]
     assert main_job.main(argv) == 0
     err = capsys.readouterr().err
+    assert f"data: {data}" in err and "training mix: all 1 files" in err
     index = json.loads((cache / "latest.json").read_text(encoding="utf-8"))
     assert index["tokenizers"][0].endswith("bbpe-scratch-300.json")
-    data_json = json.loads((out / "compression.json").read_text(encoding="utf-8"))
-    names = [t["name"] for t in data_json["tokenizers"]]
-    assert "bbpe-scratch-300" in names and data_json["corpora"][0]["name"] == "mini"
-    assert main_job.main(argv) == 0  # second run: everything cached
+    report = json.loads((out / "compression.json").read_text(encoding="utf-8"))
+    names = [t["name"] for t in report["tokenizers"]]
+    assert "bbpe-scratch-300" in names and report["corpora"][0]["name"] == "mini"
+    assert main_job.main(argv) == 0  # second run: the tokenizers are cached
     assert "bbpe-scratch-300: cached" in capsys.readouterr().err
-    assert "data: " + str(data) in err
+    assert main_job.main([*argv, "--train-bytes", "1k"]) == 0  # a sample of the mix: new key, retrained
+    err = capsys.readouterr().err
+    assert "training mix: sampling 0.0 MB" in err and "bbpe-scratch-300: training" in err
+    assert len(list(cache.glob("mix-1000-*.txt"))) == 1
