@@ -68,6 +68,7 @@ def train(
     pattern = resolve_pattern(pattern or "cl100k", split_digits=split_digits)
     special_tokens = _unique(special_tokens)
     _check_sizes(vocab_size, 256, special_tokens)
+    merge_backend(backend)  # an unknown or missing backend fails before counting
     items = list(texts_or_paths)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
@@ -139,7 +140,7 @@ def train_from_counts(
 
     learn = merge_backend(backend)
     merges, reason = learn(
-        [(list(word), count) for word, count in words], token_bytes,
+        words, token_bytes,  # bytes words: both backends read them as byte ids
         n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
     )
     if reason == "vocab_size" and limit_by_merges:

@@ -1,0 +1,219 @@
+"""The numba merge loop gives exactly the reference merges (python == numba), and its fallbacks."""
+
+from __future__ import annotations
+
+import sys
+
+import pytest
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bbpe
+from bbpe import _bpe
+from bbpe.cli import main
+from bbpe.counting import count_pretokens
+from bbpe.patterns import CL100K, GPT2, resolve_pattern
+from bbpe.train import merge_backend
+
+from conftest import MIX, real_text
+
+BYTES = [bytes([i]) for i in range(256)]
+
+
+@pytest.fixture(scope="module")
+def numba_learn():
+    pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
+    from bbpe import _numba_merge
+
+    return _numba_merge.learn_merges
+
+
+def same_merges(numba_learn, words, token_bytes=BYTES, *, n_new, min_frequency=2):
+    """Run both backends on copies; assert equal merges, token bytes and stop reason; return both."""
+    python_tokens, numba_tokens = list(token_bytes), list(token_bytes)
+    expected, why = _bpe.learn_merges(words, python_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
+    got, got_why = numba_learn(words, numba_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
+    assert got == expected
+    assert numba_tokens == python_tokens
+    assert got_why == why
+    return expected, why
+
+
+def counted(text: str, pattern: str = CL100K) -> list[tuple[bytes, int]]:
+    counts = count_pretokens(text.splitlines(keepends=True), pattern, workers=1)
+    return sorted((word.encode("utf-8"), count) for word, count in counts.items())
+
+
+CJK = "東京都の天気は晴れです。明日も晴れるでしょう。北京今天下雨了，上海明天会下雪。서울의 날씨는 맑습니다.\n" * 3
+CODE = (
+    "def f(x):\n    return x ** 2  # square\n\nfor i in range(10):\n\tprint(f(i), end='')\n"
+    "if (a && b) { return -1; } else { x += 0x1F; }\n"
+)
+DIGITS = "In 1999 there were 123456789 cases; 2024-01-01 12:30:45, pi=3.14159265358979, 0000 1111 2222\n"
+SPACES = "a  b   c    d     e\n\n\n\t\t x        y\r\n   \n" + " " * 40 + "end\n"
+
+
+@pytest.mark.parametrize("text", [CJK, CODE, DIGITS, SPACES, CJK + CODE + DIGITS + SPACES],
+                         ids=["cjk", "code", "digits", "whitespace", "mixed"])
+@pytest.mark.parametrize("pattern", [CL100K, GPT2, resolve_pattern("cl100k", split_digits=True)],
+                         ids=["cl100k", "gpt2", "split-digits"])
+def test_varied_corpora_run_to_exhaustion(numba_learn, text, pattern):
+    merges, why = same_merges(numba_learn, counted(text * 4, pattern), n_new=100_000, min_frequency=1)
+    assert len(merges) > 10 and why == "min_frequency"
+
+
+@pytest.mark.slow
+def test_several_megabytes_of_real_text(numba_learn):
+    words = counted(real_text(200_000, names=MIX))  # about 2.4 MB: English, CJK, other scripts, code
+    merges, why = same_merges(numba_learn, words, n_new=2500)
+    assert len(merges) >= 2500 and why == "vocab_size"
+
+
+@pytest.mark.parametrize("min_frequency", [2, 3, 6])
+def test_min_frequency_stops_at_the_same_step(numba_learn, min_frequency):
+    words = counted(CODE * 7 + DIGITS * 3)
+    merges, why = same_merges(numba_learn, words, n_new=10_000, min_frequency=min_frequency)
+    assert why == "min_frequency" and merges and merges[-1].count >= min_frequency
+
+
+def test_ties_go_to_the_smaller_pair(numba_learn):
+    words = [(bytes(p), 1) for p in ([1, 2, 3, 4], [4, 3, 2, 1], [2, 1, 4, 3], [3, 4, 1, 2], [9, 9, 9, 9])]
+    merges, _ = same_merges(numba_learn, words, n_new=6, min_frequency=1)
+    assert (merges[0].left, merges[0].right) == (9, 9)  # count 2 (overlapping) beats the count-1 ties
+    assert (merges[1].left, merges[1].right) == (1, 2)  # then the smallest (left, right) among ties
+
+
+@pytest.mark.parametrize("n_symbols", [2, 3, 5])
+def test_tie_heavy_permutations(numba_learn, n_symbols):
+    import itertools
+
+    words = [(bytes(p), 1) for p in itertools.permutations(range(65, 65 + n_symbols))]
+    words += [(bytes(p) * 3, 2) for p in itertools.permutations(range(65, 65 + n_symbols), 2)]
+    same_merges(numba_learn, words, n_new=10_000, min_frequency=1)
+
+
+def test_alias_merges_reuse_the_existing_token(numba_learn):
+    # "abc" is already a token: merging "ab" + "c" reuses its id (new=False) and adds no token.
+    base = list(BYTES) + [b"abc"]
+    merges, why = same_merges(numba_learn, [(b"abc", 10), (b"abd", 3)], base, n_new=2, min_frequency=1)
+    assert merges[:2] == [_bpe.Merge(97, 98, 257, 13, True), _bpe.Merge(257, 99, 256, 10, False)]
+    assert sum(m.new for m in merges) == 2 and why == "vocab_size"
+
+
+def test_base_vocabulary_with_large_ids(numba_learn):
+    # A non-byte base: multi-byte tokens with ids far above 255, words already segmented into them.
+    base = list(BYTES) + [f"<{i}>".encode() for i in range(150_000)] + [b"ab", b"abab", b"ba"]
+    ab, abab, ba = len(base) - 3, len(base) - 2, len(base) - 1
+    words = [([ab, ab, 97, 98], 5), ([149_999 + 256, ab, ba, 7], 3), ([ba, ba, ab], 4), ([97, 98, 97, 98], 2)]
+    merges, _ = same_merges(numba_learn, words, base, n_new=20, min_frequency=1)
+    assert merges[0] == _bpe.Merge(97, 98, ab, 9, False)  # "a" + "b" is the base token "ab"
+    assert any(m.token == abab and not m.new for m in merges)
+    assert any(m.new and m.token >= len(base) for m in merges)
+
+
+def test_duplicate_bytes_in_the_base_reuse_the_last_id(numba_learn):
+    base = list(BYTES) + [b"ab", b"ab"]
+    merges, _ = same_merges(numba_learn, [(b"abab", 3)], base, n_new=2, min_frequency=1)
+    assert merges[0].token == 257 and not merges[0].new
+
+
+@st.composite
+def small_corpora(draw):
+    alphabet = draw(st.lists(st.integers(0, 255), min_size=1, max_size=4, unique=True))
+    words = draw(st.lists(st.tuples(st.lists(st.sampled_from(alphabet), min_size=0, max_size=12),
+                                    st.integers(1, 6)), max_size=25))
+    return [(bytes(ids), count) for ids, count in words]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=small_corpora(), n_new=st.integers(0, 40), min_frequency=st.integers(1, 4))
+def test_hypothesis_small_corpora(numba_learn, words, n_new, min_frequency):
+    same_merges(numba_learn, words, n_new=n_new, min_frequency=min_frequency)
+
+
+@st.composite
+def base_vocab_corpora(draw):
+    pieces = draw(st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=8, unique=True))
+    base = list(BYTES) + pieces
+    ids = st.sampled_from([97, 98, 99] + list(range(256, len(base))))
+    words = draw(st.lists(st.tuples(st.lists(ids, max_size=10), st.integers(1, 5)), max_size=20))
+    return base, words
+
+
+@settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus=base_vocab_corpora(), n_new=st.integers(0, 30))
+def test_hypothesis_base_vocabularies(numba_learn, corpus, n_new):
+    base, words = corpus
+    same_merges(numba_learn, words, base, n_new=n_new, min_frequency=1)
+
+
+def test_counts_above_two_to_the_31(numba_learn):
+    big = 2**32 + 2**31 + 5  # low half has its top bit set
+    words = [(b"ab", big), (b"abc", 3 * 2**31), (b"bc", 2**31 - 1)]
+    merges, _ = same_merges(numba_learn, words, n_new=3, min_frequency=1)
+    assert merges[0].count == big + 3 * 2**31
+
+
+def test_train_from_counts_backends_agree_on_huge_counts(numba_learn):
+    counts = {"hello": 3 * 2**31, " world": 2**33 + 7, "help": 2**31 + 1, " word": 5}
+    python = bbpe.train_from_counts(counts, vocab_size=280, backend="python")
+    fast = bbpe.train_from_counts(counts, vocab_size=280, backend="numba")
+    assert fast.ranks == python.ranks
+    assert fast.metadata["training"]["backend"] == "numba"
+
+
+def test_on_merge_reports_the_final_count(numba_learn):
+    calls: list[int] = []
+    tokens = list(BYTES)
+    merges, _ = numba_learn(counted(CODE * 5), tokens, n_new_tokens=30, on_merge=calls.append)
+    assert calls and calls[-1] == 30 == len(tokens) - 256 == sum(m.new for m in merges)
+    assert calls == sorted(calls)
+
+
+def test_on_merge_errors_propagate(numba_learn):
+    def fail(added: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        numba_learn(counted(CODE), list(BYTES), n_new_tokens=5, on_merge=fail)
+
+
+@pytest.mark.parametrize(("words", "tokens", "message"), [
+    ([([1, 300], 2)], BYTES, "word token id 300 is not in token_bytes"),
+    ([([-1, 3], 2)], BYTES, "word token id -1"),
+    ([(b"ab", -2)], BYTES, "must not be negative"),
+    ([(b"ab", 2**64)], BYTES, "below 2**63"),
+    ([(b"ab", 2)], BYTES + [b""], "token id 256 has empty bytes"),
+])
+def test_bad_input_is_a_value_error(numba_learn, words, tokens, message):
+    with pytest.raises(ValueError, match=message.replace("*", r"\*")):
+        numba_learn(words, list(tokens), n_new_tokens=2)
+
+
+def test_numba_is_chosen_by_auto(numba_learn):
+    assert merge_backend("auto") is numba_learn
+    assert merge_backend("numba") is numba_learn
+
+
+@pytest.fixture
+def without_numba(monkeypatch):
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    monkeypatch.delitem(sys.modules, "bbpe._numba_merge", raising=False)
+    monkeypatch.delattr(bbpe, "_numba_merge", raising=False)
+
+
+def test_without_numba_auto_falls_back_and_numba_says_how_to_install(without_numba):
+    assert merge_backend("auto") is _bpe.learn_merges
+    with pytest.raises(ImportError, match=r"pip install 'bbpe\[fast\]'"):
+        merge_backend("numba")
+
+
+def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, capsys, monkeypatch):
+    monkeypatch.setattr("bbpe.train.count_pretokens", None)  # fails before counting
+    corpus = tmp_path / "c.txt"
+    corpus.write_text("hello world\n" * 10)
+    out = tmp_path / "v.json"
+    assert main(["train", str(corpus), "--vocab", "260", "-o", str(out), "--backend", "numba", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'bbpe[fast]'" in err
+    assert not out.exists()
