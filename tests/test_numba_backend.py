@@ -209,7 +209,7 @@ def test_without_numba_auto_falls_back_and_numba_says_how_to_install(without_num
 
 
 def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr("bbpe.train.count_pretokens", None)  # fails before counting
+    monkeypatch.setattr(sys.modules["bbpe.train"], "count_pretokens", None)  # so it must fail before counting
     corpus = tmp_path / "c.txt"
     corpus.write_text("hello world\n" * 10)
     out = tmp_path / "v.json"
