@@ -14,6 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bbpe._count_cli import add_count_command, train_from_counts_file
 from bbpe._version import __version__
 from bbpe._vocab_cli import add_vocab_command, run_compare
 from bbpe.errors import BBPEError
@@ -53,7 +54,9 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("train", help="train a vocabulary on text files", description=(
         "Train a byte-level BPE vocabulary. Inputs are files, directories (*.txt, *.jsonl, optionally "
         ".gz/.xz/.bz2) or - for stdin. Each line is pre-tokenized on its own."))
-    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR")
+    p.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
+    p.add_argument("--from-counts", metavar="FILE", help="train on a word-count file from `bbpe count` instead "
+                   "of a corpus (its pattern and special tokens are used)")
     p.add_argument("--vocab", type=_size, required=True, help="vocab size: 256 bytes + merges + special tokens")
     p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
     _add_pattern_options(p)
@@ -101,6 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("tiktoken", "hf"), required=True)
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(run=_cmd_export)
+    add_count_command(commands, _add_pattern_options, _pattern_argument, _size)
     add_vocab_command(commands)
     add_report_command(commands)
     parser.set_defaults(commands=commands.choices)
@@ -137,8 +141,10 @@ def _cmd_train(args: argparse.Namespace) -> int:
     check_writable(args.output)
     progress = None if args.quiet else StderrProgress()
     started = time.monotonic()
+    if not args.inputs and not args.from_counts:
+        raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
     try:
-        tokenizer = train(
+        tokenizer = train_from_counts_file(args, _pattern_argument, progress) if args.from_counts else train(
             path_inputs(args.inputs), vocab_size=args.vocab, pattern=_pattern_argument(args),
             split_digits=args.split_digits, special_tokens=args.special, min_frequency=args.min_frequency,
             max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,

@@ -1,0 +1,120 @@
+"""``bbpe count`` (corpus -> word-count file, or adding count files up) and ``train --from-counts``."""
+
+from __future__ import annotations
+
+import argparse
+import time
+from collections.abc import Callable
+from pathlib import Path
+
+from bbpe.corpora import CorpusStats, iter_lines
+from bbpe.counting import count_pretokens
+from bbpe.errors import BBPEError
+from bbpe.formats import counts as counts_file
+from bbpe.patterns import resolve_pattern
+from bbpe.progress import ProgressEvent, StderrProgress
+from bbpe.tokenizer import Tokenizer
+from bbpe.train import train_from_counts
+
+_COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "special": [], "max_bytes": None,
+                     "workers": None, "jsonl_field": "text", "strict_utf8": False}
+
+
+def add_count_command(
+    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
+    add_pattern_options: Callable[[argparse.ArgumentParser], None],
+    pattern_argument: Callable[[argparse.Namespace], str | None],
+    size: Callable[[str], int],
+) -> None:
+    """Register ``bbpe count CORPUS... -o FILE`` and ``bbpe count --merge A B... -o FILE``.
+
+    The CLI passes its shared helpers: pattern options, the pattern they name, and sizes.
+    """
+    p = commands.add_parser("count", help="count pre-tokens into a word-count file (Parquet)", description=(
+        "Count the pre-tokens of a corpus (files, directories or -) into a Parquet word-count file for "
+        "`bbpe train --from-counts`; with --merge, add up count files made with the same settings "
+        "(e.g. one per shard)."))
+    p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="corpus inputs, or count files with --merge")
+    p.add_argument("-o", "--output", required=True, help="output word-count file (.parquet)")
+    p.add_argument("--merge", action="store_true", help="the inputs are count files: write their sum")
+    add_pattern_options(p)
+    p.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
+    p.add_argument("--special", action="append", default=[], metavar="TOKEN",
+                   help="special token whose text is cut out and not counted (repeatable)")
+    p.add_argument("--max-bytes", type=size, help="read at most this many bytes of text (in input order)")
+    p.add_argument("--workers", type=size, help="counting processes (default: number of cores)")
+    p.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
+    p.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
+    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+    p.set_defaults(run=run_count, pattern_argument=pattern_argument)
+
+
+def run_count(args: argparse.Namespace) -> int:
+    from bbpe._io import check_writable
+
+    check_writable(args.output)
+    started = time.monotonic()
+    if args.merge:
+        used = [name for name, default in _COUNTING_OPTIONS.items() if getattr(args, name) != default]
+        if used:
+            raise BBPEError(f"--merge adds up finished count files; --{used[0].replace('_', '-')} applies to "
+                            "counting a corpus")
+        result = counts_file.merge(args.inputs)
+        counts_file.write(args.output, result.counts, pattern=result.pattern, special_tokens=result.special_tokens,
+                          split_digits=result.split_digits, corpus=result.corpus)
+        print(f"added up {len(args.inputs)} count files: {len(result.counts):,} unique words "
+              f"({sum(result.counts.values()):,} pre-tokens) in {time.monotonic() - started:,.1f} s; "
+              f"wrote {args.output}")
+        return 0
+    pattern = resolve_pattern(args.pattern_argument(args) or "cl100k", split_digits=args.split_digits)
+    stats = CorpusStats()
+    progress = None if args.quiet else StderrProgress()
+
+    def counted(done: int) -> None:
+        if progress:
+            progress(ProgressEvent("count", done, None, time.monotonic() - started))
+
+    lines = iter_lines([Path(p) for p in args.inputs], jsonl_field=args.jsonl_field, max_bytes=args.max_bytes,
+                       errors="strict" if args.strict_utf8 else "replace", stats=stats)
+    try:
+        counts = count_pretokens(lines, pattern, special_tokens=args.special, workers=args.workers, on_batch=counted)
+    finally:
+        if progress:
+            progress.close()
+    corpus = stats.as_dict() | {"sources": list(args.inputs)}
+    counts_file.write(args.output, counts, pattern=pattern, special_tokens=args.special,
+                      split_digits=args.split_digits, corpus=corpus)
+    print(f"counted {len(counts):,} unique words ({sum(counts.values()):,} pre-tokens) in "
+          f"{stats.bytes / 1e6:,.1f} MB of text in {time.monotonic() - started:,.1f} s; wrote {args.output}")
+    return 0
+
+
+def train_from_counts_file(
+    args: argparse.Namespace, pattern_argument: Callable[[argparse.Namespace], str | None],
+    on_progress: StderrProgress | None,
+) -> Tokenizer:
+    """``bbpe train --from-counts FILE``: the pattern and special tokens come from the file."""
+    if args.inputs:
+        raise BBPEError("give corpus inputs or --from-counts, not both")
+    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8") if getattr(args, name)]
+    if args.jsonl_field != "text":
+        corpus_only.append("jsonl_field")
+    if corpus_only:
+        raise BBPEError(f"--{corpus_only[0].replace('_', '-')} applies to counting; with --from-counts the "
+                        "words are already counted (use it with `bbpe count`)")
+    data = counts_file.read(args.from_counts)
+    requested = pattern_argument(args)
+    if requested is not None or args.split_digits:
+        wanted = resolve_pattern(requested or data.pattern, split_digits=args.split_digits)
+        if wanted != data.pattern:
+            raise BBPEError(f"{args.from_counts}: counted with pattern {counts_file.describe(data.pattern)}, not "
+                            f"the requested {counts_file.describe(wanted)}; leave out --pattern/--regex/"
+                            "--split-digits to use the file's")
+    specials = list(data.special_tokens) + [s for s in args.special if s not in data.special_tokens]
+    corpus = {"bytes": 0} | data.corpus | {"counts_file": str(args.from_counts)}
+    return train_from_counts(
+        data.counts, vocab_size=args.vocab, pattern=data.pattern, special_tokens=specials,
+        min_frequency=args.min_frequency, max_merges=args.max_merges, backend=args.backend,
+        on_progress=on_progress, corpus_summary=corpus, split_digits=data.split_digits,
+        init=args.init, prune_unreachable=args.prune_unreachable,
+    )

@@ -1,0 +1,195 @@
+"""Word-count files: pre-token counts in Parquet, the seam between counting and merging.
+
+Layout (version 1), one row per unique pre-token ("word")::
+
+    word   binary   the word's UTF-8 bytes
+    count  uint64   how often it occurs
+
+Rows are sorted by word bytes and unique.  The file's key-value metadata holds, under
+the key ``bbpe``, a JSON object: ``{"format": "bbpe-counts", "version": 1, "pattern":
+"<regex>", "unit": "line", "normalization": "none", "special_tokens": [...],
+"split_digits": false, "bbpe_version": "...", "corpus": {...}}``.  ``unit`` says what was
+pre-tokenized on its own (every line), ``normalization`` what was done to the text first
+(nothing).  Any engine (Spark, Dask, Ray) that writes these columns and this metadata
+makes files bbpe can add up (``merge``) and train from; when reading, ``word`` may also
+be a string column and ``count`` any non-negative integer column, in any row order.
+
+pyarrow is imported only here, when a file is read or written: ``pip install 'bbpe[parquet]'``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from collections import Counter
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from bbpe._io import check_writable
+from bbpe._version import __version__
+from bbpe.errors import BBPEError, VocabFormatError
+from bbpe.patterns import PRESETS, preset_name, with_split_digits
+
+FORMAT = "bbpe-counts"
+VERSION = 1
+METADATA_KEY = b"bbpe"
+UNIT = "line"
+NORMALIZATION = "none"
+_SETTINGS = ("pattern", "unit", "normalization", "special_tokens")
+
+
+@dataclass(frozen=True)
+class WordCounts:
+    """The content of a word-count file: counts by word bytes, and how they were counted."""
+
+    counts: dict[bytes, int]
+    pattern: str
+    special_tokens: tuple[str, ...] = ()
+    split_digits: bool = False
+    unit: str = UNIT
+    normalization: str = NORMALIZATION
+    corpus: dict[str, Any] = field(default_factory=dict)
+
+
+def write(
+    path: str | os.PathLike[str],
+    counts: Mapping[str, int] | Mapping[bytes, int],
+    *,
+    pattern: str,
+    special_tokens: Iterable[str] = (),
+    split_digits: bool = False,
+    corpus: Mapping[str, Any] | None = None,
+    unit: str = UNIT,
+    normalization: str = NORMALIZATION,
+) -> None:
+    """Write counts (word text or bytes -> count) atomically: the old file or the whole new one."""
+    pa, pq = _pyarrow()
+    target = check_writable(path)
+    rows = sorted((word.encode("utf-8") if isinstance(word, str) else bytes(word), count)
+                  for word, count in counts.items())
+    bad = next((count for _, count in rows if not 0 <= count < 2**64), None)
+    if bad is not None:
+        raise BBPEError(f"{target}: count {bad} does not fit a uint64 column")
+    metadata = {
+        "format": FORMAT, "version": VERSION, "pattern": pattern, "unit": unit, "normalization": normalization,
+        "special_tokens": list(special_tokens), "split_digits": split_digits, "bbpe_version": __version__,
+        "corpus": dict(corpus or {}),
+    }
+    table = pa.table(
+        {"word": pa.array([word for word, _ in rows], pa.binary()),
+         "count": pa.array([count for _, count in rows], pa.uint64())},
+        metadata={METADATA_KEY: json.dumps(metadata, ensure_ascii=False).encode("utf-8")},
+    )
+    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
+    os.close(fd)
+    try:
+        pq.write_table(table, temp)
+        os.replace(temp, target)
+    except BaseException:
+        Path(temp).unlink(missing_ok=True)
+        raise
+
+
+def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> WordCounts:
+    """Read and check a word-count file; ``pattern`` (a regex), if given, must be the file's."""
+    pa, pq = _pyarrow()
+    source = Path(path)
+    if not source.is_file():
+        raise VocabFormatError(source, "no such word-count file")
+    try:
+        table = pq.read_table(source)
+    except (pa.ArrowException, OSError):
+        raise VocabFormatError(source, "not a readable Parquet file (truncated, corrupt or another format)") from None
+    info = _metadata(source, table.schema.metadata or {})
+    if pattern is not None and pattern != info["pattern"]:
+        raise VocabFormatError(source, f"counted with pattern {describe(info['pattern'])}, not the requested "
+                                       f"{describe(pattern)}")
+    return WordCounts(
+        counts=_columns(source, pa, table), pattern=info["pattern"],
+        special_tokens=tuple(info.get("special_tokens", ())), split_digits=bool(info.get("split_digits", False)),
+        unit=info["unit"], normalization=info["normalization"], corpus=dict(info.get("corpus") or {}),
+    )
+
+
+def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
+    """Add up count files made with the same settings (pattern, unit, normalization, special tokens)."""
+    parts = [(Path(p), read(p)) for p in paths]
+    if not parts:
+        raise BBPEError("no count files to merge")
+    first_path, first = parts[0]
+    totals: Counter[bytes] = Counter()
+    corpus: dict[str, Any] = {"bytes": 0, "lines": 0, "files": 0, "sources": []}
+    for path, part in parts:
+        for name in _SETTINGS:
+            if getattr(part, name) != getattr(first, name):
+                mine, theirs = getattr(part, name), getattr(first, name)
+                if name == "pattern":
+                    mine, theirs = describe(mine), describe(theirs)
+                raise BBPEError(f"cannot add {path} to {first_path}: they were counted with a different "
+                                f"{name.replace('_', ' ')} ({mine} vs {theirs})")
+        totals.update(part.counts)
+        for key in ("bytes", "lines", "files"):
+            corpus[key] += int(part.corpus.get(key, 0))
+        corpus["sources"] += list(part.corpus.get("sources", []))
+    return WordCounts(dict(totals), first.pattern, first.special_tokens, first.split_digits, first.unit,
+                      first.normalization, corpus)
+
+
+def describe(pattern: str) -> str:
+    """A pattern for messages: its preset name (with "+ split digits"), or the quoted regex."""
+    for name, preset in PRESETS.items():
+        if pattern == with_split_digits(preset) != preset:
+            return f"{name} + split digits"
+    return preset_name(pattern) or repr(pattern)
+
+
+def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
+    if METADATA_KEY not in raw:
+        raise VocabFormatError(source, "not a bbpe word-count file (no 'bbpe' key in the Parquet metadata)")
+    try:
+        info = json.loads(raw[METADATA_KEY])
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise VocabFormatError(source, "the 'bbpe' metadata is not valid JSON") from None
+    if not isinstance(info, dict) or info.get("format") != FORMAT:
+        raise VocabFormatError(source, f"not a bbpe word-count file (format is not {FORMAT!r})")
+    if info.get("version") != VERSION:
+        raise VocabFormatError(source, f"word-count format version {info.get('version')!r} is not supported "
+                                       f"(this bbpe {__version__} reads version {VERSION})")
+    for name in ("pattern", "unit", "normalization"):
+        if not isinstance(info.get(name), str):
+            raise VocabFormatError(source, f"the metadata has no {name!r} string")
+    return info
+
+
+def _columns(source: Path, pa: Any, table: Any) -> dict[bytes, int]:
+    types = pa.types
+    names = table.schema.names
+    if "word" not in names or "count" not in names:
+        raise VocabFormatError(source, f"expected columns 'word' and 'count', found {names}")
+    words, counts = table.column("word"), table.column("count")
+    if not any(check(words.type) for check in (types.is_binary, types.is_large_binary, types.is_string,
+                                                types.is_large_string)):
+        raise VocabFormatError(source, f"column 'word' must be binary, not {words.type}")
+    if not types.is_integer(counts.type):
+        raise VocabFormatError(source, f"column 'count' must be an unsigned integer, not {counts.type}")
+    if words.null_count or counts.null_count:
+        raise VocabFormatError(source, "columns 'word' and 'count' must not hold nulls")
+    result: dict[bytes, int] = {}
+    for word, count in zip(words.to_pylist(), counts.to_pylist()):
+        if count < 0:
+            raise VocabFormatError(source, f"negative count {count}")
+        key = word.encode("utf-8") if isinstance(word, str) else word
+        result[key] = result.get(key, 0) + count
+    return result
+
+
+def _pyarrow() -> tuple[Any, Any]:
+    try:
+        import pyarrow
+        import pyarrow.parquet
+    except ImportError:
+        raise ImportError("word-count files need pyarrow: pip install 'bbpe[parquet]'") from None
+    return pyarrow, pyarrow.parquet

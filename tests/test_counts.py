@@ -1,0 +1,254 @@
+"""Word-count files, counting that does not depend on sharding, and the count / --from-counts CLI."""
+
+from __future__ import annotations
+
+import json
+import os
+import sys
+from collections import Counter
+from pathlib import Path
+
+import pytest
+
+import bbpe
+from bbpe import counting
+from bbpe.cli import main
+from bbpe.errors import BBPEError, VocabFormatError
+from bbpe.formats import counts
+from bbpe.patterns import CL100K, GPT2, resolve_pattern
+
+pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install 'bbpe[parquet]')")
+pq = pytest.importorskip("pyarrow.parquet")
+
+TEXT_A = "Hello world, hello 12345!\n東京の天気は晴れ。\n    indented code(x)\n" * 3
+TEXT_B = "Hello again: world 2024-01-01\n北京下雨了。\n\tdef f(): return 1\n" * 2
+
+
+def run(argv: list[str], capsys) -> tuple[int, str, str]:
+    code = main(argv)
+    out, err = capsys.readouterr()
+    return code, out, err
+
+
+@pytest.fixture
+def corpus(tmp_path: Path) -> tuple[Path, Path]:
+    a, b = tmp_path / "a.txt", tmp_path / "b.txt"
+    a.write_text(TEXT_A, encoding="utf-8")
+    b.write_text(TEXT_B, encoding="utf-8")
+    return a, b
+
+
+def test_round_trip_keeps_counts_and_settings(tmp_path):
+    path = tmp_path / "c.parquet"
+    source = {"hello": 3, " world": 2**40, b"\xff\xfe": 1, "東京": 2**64 - 1}
+    counts.write(path, source, pattern=GPT2, special_tokens=["<|end|>"], split_digits=True, corpus={"bytes": 99})
+    back = counts.read(path)
+    assert back.counts == {(k.encode() if isinstance(k, str) else k): v for k, v in source.items()}
+    assert (back.pattern, back.special_tokens, back.split_digits) == (GPT2, ("<|end|>",), True)
+    assert (back.unit, back.normalization, back.corpus) == ("line", "none", {"bytes": 99})
+
+
+def test_file_layout_is_the_documented_one(tmp_path):
+    path = tmp_path / "c.parquet"
+    counts.write(path, {"b": 1, "a": 2, "ab": 3, "\u00e9": 4}, pattern=CL100K)
+    table = pq.read_table(path)
+    assert table.schema.field("word").type == pa.binary()
+    assert table.schema.field("count").type == pa.uint64()
+    words = table.column("word").to_pylist()
+    assert words == sorted(words) == [b"a", b"ab", b"b", "\u00e9".encode()]
+    meta = json.loads(table.schema.metadata[b"bbpe"])
+    assert meta["format"] == "bbpe-counts" and meta["version"] == 1
+    assert (meta["pattern"], meta["unit"], meta["normalization"]) == (CL100K, "line", "none")
+    assert meta["bbpe_version"] == bbpe.__version__
+
+
+def test_counts_that_do_not_fit_uint64_are_refused(tmp_path):
+    with pytest.raises(BBPEError, match="does not fit a uint64"):
+        counts.write(tmp_path / "c.parquet", {"a": 2**64}, pattern=CL100K)
+    assert not list(tmp_path.iterdir())
+
+
+def test_an_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
+    path = tmp_path / "c.parquet"
+    counts.write(path, {"old": 1}, pattern=CL100K)
+
+    def interrupted(table, where, **kwargs):
+        Path(where).write_bytes(b"PAR1 half a file")
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(pq, "write_table", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        counts.write(path, {"new": 2}, pattern=CL100K)
+    monkeypatch.undo()
+    assert counts.read(path).counts == {b"old": 1}
+    assert [p.name for p in tmp_path.iterdir()] == ["c.parquet"]
+
+
+def write_raw(path: Path, columns: dict, metadata: dict | None) -> Path:
+    schema_metadata = None if metadata is None else {b"bbpe": json.dumps(metadata).encode()}
+    pq.write_table(pa.table(columns, metadata=schema_metadata), path)
+    return path
+
+
+GOOD_META = {"format": "bbpe-counts", "version": 1, "pattern": CL100K, "unit": "line", "normalization": "none"}
+
+
+@pytest.mark.parametrize(("columns", "metadata", "message"), [
+    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, None, "not a bbpe word-count file"),
+    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"version": 2},
+     "word-count format version 2 is not supported"),
+    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"format": "other"},
+     "not a bbpe word-count file"),
+    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"pattern": None}, "no 'pattern' string"),
+    ({"token": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META, "expected columns 'word' and 'count'"),
+    ({"word": [1], "count": pa.array([1], pa.uint64())}, GOOD_META, "column 'word' must be binary"),
+    ({"word": [b"a"], "count": [1.5]}, GOOD_META, "column 'count' must be an unsigned integer"),
+    ({"word": [b"a", None], "count": pa.array([1, 2], pa.uint64())}, GOOD_META, "must not hold nulls"),
+    ({"word": [b"a"], "count": pa.array([-3], pa.int64())}, GOOD_META, "negative count -3"),
+])
+def test_bad_files_get_one_clear_error(tmp_path, columns, metadata, message):
+    path = write_raw(tmp_path / "bad.parquet", columns, metadata)
+    with pytest.raises(VocabFormatError, match=message) as info:
+        counts.read(path)
+    assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
+
+
+def test_truncated_and_foreign_files(tmp_path):
+    whole = tmp_path / "whole.parquet"
+    counts.write(whole, {f"w{i}": i + 1 for i in range(1000)}, pattern=CL100K)
+    for size in (0, 8, len(whole.read_bytes()) // 2, len(whole.read_bytes()) - 3):
+        cut = tmp_path / f"cut{size}.parquet"
+        cut.write_bytes(whole.read_bytes()[:size])
+        with pytest.raises(VocabFormatError, match="not a readable Parquet file"):
+            counts.read(cut)
+    with pytest.raises(VocabFormatError, match="no such word-count file"):
+        counts.read(tmp_path / "missing.parquet")
+
+
+def test_a_different_pattern_than_requested_is_refused(tmp_path):
+    path = tmp_path / "c.parquet"
+    counts.write(path, {"a": 1}, pattern=CL100K)
+    assert counts.read(path, pattern=CL100K).pattern == CL100K
+    with pytest.raises(VocabFormatError, match="counted with pattern cl100k, not the requested gpt2"):
+        counts.read(path, pattern=GPT2)
+
+
+def test_files_from_other_engines_are_accepted(tmp_path):
+    # e.g. Spark: string words, signed int64 counts, any row order, a word split over two rows.
+    path = write_raw(tmp_path / "spark.parquet",
+                     {"word": ["b", "a", "b"], "count": pa.array([2, 1, 5], pa.int64())}, GOOD_META)
+    assert counts.read(path).counts == {b"a": 1, b"b": 7}
+
+
+def test_without_pyarrow_the_error_names_the_extra(tmp_path, monkeypatch, capsys):
+    monkeypatch.setitem(sys.modules, "pyarrow", None)
+    monkeypatch.setitem(sys.modules, "pyarrow.parquet", None)
+    with pytest.raises(ImportError, match=r"pip install 'bbpe\[parquet\]'"):
+        counts.read(tmp_path / "c.parquet")
+    corpus = tmp_path / "t.txt"
+    corpus.write_text("hi\n")
+    code, _, err = run(["count", str(corpus), "-o", str(tmp_path / "c.parquet"), "-q"], capsys)
+    assert code == 2 and err.count("\n") == 1 and "pip install 'bbpe[parquet]'" in err
+
+
+def test_counts_do_not_depend_on_workers_or_batches(monkeypatch):
+    lines = (TEXT_A + TEXT_B).splitlines(keepends=True) * 5
+    one = counting.count_pretokens(lines, CL100K, workers=1)
+    monkeypatch.setattr(counting, "BATCH_BYTES", 37)
+    assert counting.count_pretokens(lines, CL100K, workers=2) == one
+    assert counting.count_pretokens(lines, CL100K, workers=1) == one
+
+
+def test_count_of_a_plus_b_is_the_merge_of_the_counts(corpus, tmp_path, capsys):
+    a, b = corpus
+    files = {name: str(tmp_path / f"{name}.parquet") for name in ("a", "b", "ab", "merged")}
+    assert run(["count", str(a), str(b), "-o", files["ab"], "-q", "--workers", "2"], capsys)[0] == 0
+    assert run(["count", str(a), "-o", files["a"], "-q", "--workers", "1"], capsys)[0] == 0
+    assert run(["count", str(b), "-o", files["b"], "-q"], capsys)[0] == 0
+    code, out, _ = run(["count", "--merge", files["a"], files["b"], "-o", files["merged"]], capsys)
+    assert code == 0 and "added up 2 count files" in out
+    whole, merged = counts.read(files["ab"]), counts.read(files["merged"])
+    assert merged.counts == whole.counts
+    assert whole.counts == {w.encode(): c for w, c in
+                            Counter(counting.count_pretokens((TEXT_A + TEXT_B).splitlines(True), CL100K,
+                                                             workers=1)).items()}
+    assert merged.pattern == whole.pattern == CL100K
+    assert {k: merged.corpus[k] for k in ("bytes", "lines", "files")} == {
+        k: whole.corpus[k] for k in ("bytes", "lines", "files")}
+
+
+def test_merge_refuses_different_settings(corpus, tmp_path, capsys):
+    a, b = corpus
+    cl, gpt, special = (str(tmp_path / f"{n}.parquet") for n in ("cl", "gpt", "sp"))
+    run(["count", str(a), "-o", cl, "-q"], capsys)
+    run(["count", str(b), "-o", gpt, "--pattern", "gpt2", "-q"], capsys)
+    run(["count", str(b), "-o", special, "--special", "<|x|>", "-q"], capsys)
+    for other, what in ((gpt, "different pattern (gpt2 vs cl100k)"), (special, "different special tokens")):
+        code, _, err = run(["count", "--merge", cl, other, "-o", str(tmp_path / "m.parquet")], capsys)
+        assert code == 2 and what in err and err.count("\n") == 1
+    assert not (tmp_path / "m.parquet").exists()
+
+
+def test_train_from_counts_equals_training_on_the_corpus(corpus, tmp_path, capsys):
+    a, b = corpus
+    file, direct, via = tmp_path / "c.parquet", tmp_path / "direct.json", tmp_path / "via.json"
+    run(["count", str(a), str(b), "-o", str(file), "--pattern", "gpt2", "--special", "<|x|>", "-q"], capsys)
+    run(["train", str(a), str(b), "--vocab", "300", "-o", str(direct), "--pattern", "gpt2", "--special", "<|x|>",
+         "-q", "--backend", "python"], capsys)
+    code, out, _ = run(["train", "--from-counts", str(file), "--vocab", "300", "-o", str(via), "-q",
+                        "--backend", "python"], capsys)
+    assert code == 0 and "trained 300 tokens" in out
+    left, right = bbpe.Tokenizer.load(direct), bbpe.Tokenizer.load(via)
+    assert left.ranks == right.ranks and left.pattern == right.pattern == GPT2
+    assert right.special_tokens == left.special_tokens == {"<|x|>": 299}
+
+
+def test_huge_counts_survive_the_file_and_training(tmp_path):
+    path = tmp_path / "big.parquet"
+    counts.write(path, {"hello": 3 * 2**31, " world": 2**33 + 7}, pattern=CL100K)
+    data = counts.read(path)
+    assert data.counts[b"hello"] == 3 * 2**31
+    tok = bbpe.train_from_counts(data.counts, vocab_size=262, pattern=data.pattern, backend="python")
+    assert tok.token_bytes(256) == b" w"  # the pair inside " world" (2**33 + 7) beats "hello" (3 * 2**31)
+
+
+@pytest.mark.parametrize(("argv", "message"), [
+    (["train", "{a}", "--from-counts", "{c}", "--vocab", "300"], "give corpus inputs or --from-counts, not both"),
+    (["train", "--vocab", "300"], "give corpus inputs (files, directories or -) or --from-counts FILE"),
+    (["train", "--from-counts", "{c}", "--vocab", "300", "--pattern", "gpt2"],
+     "counted with pattern cl100k, not the requested gpt2"),
+    (["train", "--from-counts", "{c}", "--vocab", "300", "--split-digits"], "not the requested cl100k + split digits"),
+    (["train", "--from-counts", "{c}", "--vocab", "300", "--max-bytes", "10"], "--max-bytes applies to counting"),
+    (["train", "--from-counts", "{a}", "--vocab", "300"], "not a readable Parquet file"),
+    (["train", "--from-counts", "{missing}", "--vocab", "300"], "no such word-count file"),
+    (["count", "--merge", "{c}", "{c}", "--pattern", "gpt2"], "--pattern applies to counting a corpus"),
+    (["count", "{missing}"], "no such file or directory"),
+])
+def test_cli_errors_are_one_line_with_exit_code_2(corpus, tmp_path, capsys, argv, message):
+    a, _ = corpus
+    file = tmp_path / "c.parquet"
+    counts.write(file, {"a": 1}, pattern=CL100K)
+    names = {"a": a, "c": file, "missing": tmp_path / "missing"}
+    out = tmp_path / "out.file"
+    code, _, err = run([arg.format(**names) for arg in argv] + ["-o", str(out), "-q"], capsys)
+    assert code == 2 and message in err and err.count("\n") == 1
+    assert not out.exists()
+
+
+def _die(lines: list[str], pattern: str, specials: tuple[str, ...]) -> Counter[str]:
+    os._exit(9)  # a worker killed mid-batch (as by the OOM killer)
+
+
+def test_a_killed_counting_worker_ends_with_a_clear_error(monkeypatch):
+    monkeypatch.setattr(counting, "_count_batch", _die)
+    with pytest.raises(BBPEError, match="a counting worker died"):
+        counting.count_pretokens(["some text\n"] * 100, CL100K, workers=2)
+
+
+def test_split_digit_counts_keep_their_pattern(corpus, tmp_path, capsys):
+    a, _ = corpus
+    path = tmp_path / "c.parquet"
+    run(["count", str(a), "-o", str(path), "--split-digits", "-q"], capsys)
+    data = counts.read(path)
+    assert data.pattern == resolve_pattern("cl100k", split_digits=True) and data.split_digits
+    assert b"12" not in data.counts and b"1" in data.counts
