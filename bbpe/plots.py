@@ -10,7 +10,7 @@ import io
 import math
 from typing import Any
 
-from bbpe.report import CompressionReport
+from bbpe.report import CURVE_SHARE, CompressionReport
 from bbpe.report_corpora import Corpus
 
 LANGUAGES_PER_PANEL = 20
@@ -95,18 +95,13 @@ def vocab_curve(report: CompressionReport) -> bytes:
     for name, points in report.curves.items():
         sizes, values = zip(*points)
         ax.plot(sizes, values, marker="o", markersize=4, color=color_of.get(name, "black"), label=name)
-    for summary in report.summary:
-        if summary.corpus != corpus or summary.tokenizer in report.curves:
-            continue
-        size = next(e.vocab_size for e in report.encoders if e.name == summary.tokenizer)
-        ax.scatter([size], [summary.bytes_per_token], marker="D", s=36, zorder=3,
-                   color=color_of.get(summary.tokenizer, "black"))
-        ax.annotate(summary.tokenizer, (size, summary.bytes_per_token), textcoords="offset points",
-                    xytext=(6, -3), fontsize=8.5)
+    for name, (size, value) in report.curve_points.items():
+        ax.scatter([size], [value], marker="D", s=36, zorder=3, color=color_of.get(name, "black"))
+        ax.annotate(name, (size, value), textcoords="offset points", xytext=(6, -3), fontsize=8.5)
     ax.set_xscale("log")
     ax.set_xlabel("vocabulary size (log scale)")
     ax.set_ylabel("UTF-8 bytes per token")
-    ax.set_title(f"Compression vs vocabulary size on {corpus} (all languages pooled)")
+    ax.set_title(f"Compression vs vocabulary size on {corpus} (first {CURVE_SHARE:.0%} of every language, pooled)")
     ax.grid(alpha=0.3, which="both")
     if report.curves:
         ax.legend(title="bbpe, merges truncated", fontsize=9, loc="upper left")

@@ -48,6 +48,7 @@ CONVENTION = (
 )
 CL100K = "cl100k_base"
 CURVE_SIZES = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 100_000, 128_000)
+CURVE_SHARE = 0.25  # the vocab-size curve encodes the first quarter of every language's text
 
 
 @dataclass(frozen=True)
@@ -114,6 +115,7 @@ class CompressionReport:
     rows: list[Row]
     summary: list[Summary]
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
+    curve_points: dict[str, tuple[int, float]] = field(default_factory=dict)  # other tokenizers, same text
     notes: list[str] = field(default_factory=list)
     meta: dict[str, Any] = field(default_factory=dict)
 
@@ -126,7 +128,8 @@ class CompressionReport:
 
     def as_dict(self) -> dict[str, Any]:
         return {"rows": [asdict(r) for r in self.rows], "summary": [asdict(s) for s in self.summary],
-                "curves": {name: [list(p) for p in points] for name, points in self.curves.items()}}
+                "curves": {name: [list(p) for p in points] for name, points in self.curves.items()},
+                "curve_points": {name: list(point) for name, point in self.curve_points.items()}}
 
 
 def measure(encoder: TextEncoder, text: str) -> Measurement:
@@ -152,7 +155,8 @@ def build_report(
     """Measure every encoder on every language (in threads) and derive rows and summaries.
 
     ``curve_tokenizers`` names bbpe-trained encoders whose compression-vs-vocab-size curve
-    is measured on the first corpus by truncating their merge lists.
+    is measured by truncating their merge lists, on the first ``CURVE_SHARE`` of every
+    language of the first corpus (where the other encoders are measured too).
     """
     names = [encoder.name for encoder in encoders]
     if len(set(names)) != len(names):
@@ -167,15 +171,39 @@ def build_report(
             for corpus in corpora for language in corpus.languages for encoder in encoders]
     summary = [_summary(encoder, corpus, rows, measured) for corpus in corpora for encoder in encoders]
     report = CompressionReport(baseline, list(encoders), list(corpora), rows, summary)
-    by_name = {encoder.name: encoder for encoder in encoders}
-    for name in curve_tokenizers:
+    if curve_tokenizers and corpora:
+        _add_curves(report, curve_tokenizers, curve_sample(corpora[0].languages), workers, on_progress)
+    return report
+
+
+def _add_curves(report: CompressionReport, names: Sequence[str], texts: list[str], workers: int | None,
+                on_progress: ProgressCallback | None) -> None:
+    by_name = {encoder.name: encoder for encoder in report.encoders}
+    for name in names:
         tokenizer = getattr(by_name.get(name), "tokenizer", None)
         if not isinstance(tokenizer, Tokenizer):
             raise BBPEError(f"no vocabulary curve for {name!r}: not a bbpe tokenizer among the tokenizers")
-        if corpora:
-            report.curves[name] = vocab_curve(tokenizer, corpora[0].languages, workers=workers,
-                                              on_progress=on_progress)
-    return report
+        report.curves[name] = vocab_curve(tokenizer, texts, workers=workers, on_progress=on_progress)
+    others = [e for e in report.encoders if e.name not in report.curves]
+    jobs = [(encoder, text) for encoder in others for text in texts]
+    counts = _run_parallel([lambda e=e, t=t: len(e.encode(t)) for e, t in jobs], workers, "curve", on_progress)
+    n_bytes = sum(len(text.encode("utf-8")) for text in texts)
+    for encoder in others:
+        tokens = sum(c for (e, _), c in zip(jobs, counts) if e is encoder)
+        report.curve_points[encoder.name] = (encoder.vocab_size, _round(n_bytes / max(tokens, 1)))
+
+
+def curve_sample(languages: Sequence[Language], share: float = CURVE_SHARE) -> list[str]:
+    """The first ``share`` of every language's text, cut at a space.
+
+    >>> curve_sample([Language("x", "X", (), "aa bb cc dd", 4, "")], 0.5)
+    ['aa bb']
+    """
+    texts = []
+    for language in languages:
+        cut = language.text.rfind(" ", 0, int(len(language.text) * share) + 1)
+        texts.append(language.text[:cut] if cut > 0 else language.text)
+    return texts
 
 
 def _row(encoder: TextEncoder, corpus: Corpus, language: Language,
@@ -231,22 +259,22 @@ def truncate(tokenizer: Tokenizer, size: int) -> Tokenizer:
 
 def vocab_curve(
     tokenizer: Tokenizer,
-    languages: Sequence[Language],
+    texts: Sequence[str],
     *,
     sizes: Sequence[int] = CURVE_SIZES,
     workers: int | None = None,
     on_progress: ProgressCallback | None = None,
 ) -> list[tuple[int, float]]:
-    """(regular tokens, bytes/token over all ``languages``) for truncations of ``tokenizer``."""
+    """(regular tokens, bytes/token over all ``texts``) for truncations of ``tokenizer``."""
     full = len(tokenizer.ranks)
     chosen = sorted({size for size in sizes if 256 < size < full} | {full})
     cut = {size: truncate(tokenizer, size) if size < full else tokenizer for size in chosen}
     for piece in cut.values():
         piece.encode_ordinary("")  # build the engine once, before the threads share it
-    jobs = [(size, language) for size in chosen for language in languages]
-    counts = _run_parallel([lambda s=s, l=l: len(cut[s].encode_ordinary(l.text)) for s, l in jobs],
+    jobs = [(size, text) for size in chosen for text in texts]
+    counts = _run_parallel([lambda s=s, t=t: len(cut[s].encode_ordinary(t)) for s, t in jobs],
                            workers, "curve", on_progress)
-    total_bytes = sum(language.n_bytes for language in languages)
+    total_bytes = sum(len(text.encode("utf-8")) for text in texts)
     return [(size, _round(total_bytes / max(1, sum(c for (s, _), c in zip(jobs, counts) if s == size))))
             for size in chosen]
 

@@ -13,7 +13,7 @@ from collections.abc import Callable, Sequence
 from dataclasses import fields
 from typing import Any
 
-from bbpe.report import CL100K, CONVENTION, CompressionReport, Row, Summary
+from bbpe.report import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
 from bbpe.report_corpora import Corpus
 
 ROW_FIELDS = [f.name for f in fields(Row)]
@@ -47,7 +47,9 @@ def to_markdown(report: CompressionReport, figures: Sequence[str] = ()) -> str:
     meta = report.meta
     versions = "; ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
     out = ["# Tokenizer compression report", "",
-           f"Generated {meta.get('date', '?')} by `{meta.get('command', 'bbpe compress-report')}` ({versions}).", ""]
+           f"Generated {meta.get('date', '?')} by `{meta.get('command', 'bbpe compress-report')}` ({versions}). "
+           f"Baseline `{report.baseline}`; {meta.get('workers', '?')} encoding threads; "
+           f"{meta.get('seconds', '?')} s to measure.", ""]
     out += ["## How the numbers are counted", "", CONVENTION, "", *_definitions(report), ""]
     out += ["## Tokenizers", "", *_table(
         ["tokenizer", "kind", "vocab size", "source", "sha256", "note"],
@@ -115,16 +117,16 @@ def _corpus_section(report: CompressionReport, corpus: Corpus) -> list[str]:
 
 def _curve_section(report: CompressionReport) -> list[str]:
     corpus = report.corpora[0].name
-    out = [f"## Compression vs vocabulary size ({corpus}, all languages)", "",
-           "Bytes per token of each bbpe-trained tokenizer cut to its first N regular tokens (BPE merges are "
-           "nested, so this is the vocabulary training would have stopped at), and of the other tokenizers "
-           "at their own size.", ""]
+    out = [f"## Compression vs vocabulary size ({corpus}, first {CURVE_SHARE:.0%} of every language)", "",
+           "UTF-8 bytes per token of each bbpe-trained tokenizer cut to its first N regular tokens (BPE merges are "
+           "nested, so this is the vocabulary training would have stopped at), and of the other tokenizers at "
+           f"their own size, all on the same text: the first {CURVE_SHARE:.0%} of every language of `{corpus}`, "
+           "pooled.", ""]
     for name, points in report.curves.items():
         out += [f"`{name}`: " + ", ".join(f"{size:,} → {value:.2f}" for size, value in points), ""]
-    others = [s for s in report.summary if s.corpus == corpus and s.tokenizer not in report.curves]
-    if others:
-        out += ["Others: " + ", ".join(f"`{s.tokenizer}` {_vocab(report, s.tokenizer):,} → {s.bytes_per_token:.2f}"
-                                       for s in others), ""]
+    if report.curve_points:
+        out += ["Others: " + ", ".join(f"`{name}` {size:,} → {value:.2f}"
+                                       for name, (size, value) in report.curve_points.items()), ""]
     return out
 
 
