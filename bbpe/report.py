@@ -236,14 +236,15 @@ def _summary(encoder: TextEncoder, corpus: Corpus, rows: list[Row],
     premiums = [(r.premium, r.language) for r in mine if r.premium is not None and r.language != ENGLISH]
     worst = max(premiums, default=(None, None))
     used = np.unique(np.concatenate([measured[(encoder.name, corpus.name, r.language)].distinct for r in mine]))
-    fallback = [measured[(encoder.name, corpus.name, r.language)].byte_fallback for r in mine]
+    fallback = [m.byte_fallback for m in (measured[(encoder.name, corpus.name, r.language)] for r in mine)]
+    fallback_tokens = None if None in fallback else sum(f or 0 for f in fallback)
     return Summary(
         corpus=corpus.name, tokenizer=encoder.name, languages=len(mine), tokens=tokens,
         bytes_per_token=_round(sum(r.bytes for r in mine) / max(tokens, 1)),
         mean_rel_baseline=_mean([r.rel_baseline for r in mine]), mean_rel_cl100k=_mean([r.rel_cl100k for r in mine]),
         mean_premium=_mean([p for p, _ in premiums]), worst_premium=worst[0], worst_language=worst[1],
         vocab_share=_round(len(used) / encoder.vocab_size),
-        byte_fallback_share=None if None in fallback else _round(sum(fallback) / max(tokens, 1)),  # type: ignore[arg-type]
+        byte_fallback_share=None if fallback_tokens is None else _round(fallback_tokens / max(tokens, 1)),
         round_trip_failures=sum(not r.round_trip for r in mine),
     )
 

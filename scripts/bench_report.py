@@ -49,6 +49,17 @@ def trained_tokenizers() -> list[str]:
     return [str(index.parent / item) for item in listed]
 
 
+def cpu_name() -> str:
+    """The CPU model from /proc/cpuinfo where available."""
+    try:
+        for line in Path("/proc/cpuinfo").read_text(encoding="utf-8").splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.machine()
+
+
 def time_runs(command: list[str], runs: int) -> list[float]:
     seconds = []
     for run in range(runs):
@@ -81,8 +92,8 @@ def main(argv: list[str] | None = None) -> int:
     median = statistics.median(parallel)
     lines = [
         "# Benchmark: `bbpe compress-report`", "",
-        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; {platform.processor() or platform.machine()}, "
-        f"{os.cpu_count()} cores; " + "; ".join(f"{k} {v}" for k, v in versions().items()) + ".", "",
+        f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; {cpu_name()}, {os.cpu_count()} cores; "
+        + "; ".join(f"{k} {v}" for k, v in versions().items()) + ".", "",
         f"Workload: {len(tokenizers)} tokenizers ({', '.join(Path(t).stem for t in tokenizers)}) on "
         f"{', '.join(args.corpus) if args.corpus else 'the default parallel corpora (NTREX-128, UDHR)'}: the whole "
         "command (open tokenizers, read corpora, encode every language, vocab-size curves, tables, figures, writes).",

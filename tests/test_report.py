@@ -17,7 +17,6 @@ from conftest import PARALLEL_DIR, REPO, SHARED, require
 import bbpe
 from bbpe import report_cli
 from bbpe.cli import main
-from bbpe.errors import CorpusError
 from bbpe.patterns import CL100K, QWEN
 from bbpe.report import build_report, truncate, vocab_curve
 from bbpe.report_corpora import join_lines, load_corpus
@@ -319,7 +318,8 @@ def test_build_data_parses_declaration_blocks():
     spec.loader.exec_module(build_data)  # type: ignore[union-attr]
     markup = ("<html><head><title>T</title></head><body><h1>Universal  Declaration</h1><header><h2>Preamble"
               "</h2><p>Whereas\n  recognition &amp; dignity,</p></header><ol><li>Cafe\u0301</li></ol></body></html>")
-    assert build_data.declaration_text(markup) == "Universal Declaration\nPreamble\nWhereas recognition & dignity,\nCafé\n"
+    expected = "Universal Declaration\nPreamble\nWhereas recognition & dignity,\nCafé\n"
+    assert build_data.declaration_text(markup) == expected
     assert len(build_data._TABLE) == 59 and build_data._TABLE[0] == ["eng_Latn", "English", "eng"]
 
 
