@@ -148,7 +148,7 @@ def open_tokenizers(specs: Sequence[str], *, explicit: bool) -> tuple[list[Any],
             notes.append(f"skipped {spec}: {exc}")
             continue
         encoders.append(encoder)
-        info[encoder.name] = _describe(spec, encoder.name)
+        info[encoder.name] = _describe(spec)
     if not encoders:
         raise BBPEError("no tokenizer could be opened" + ("" if explicit else "; run `bbpe vocab fetch NAME` or set "
                                                           "$BBPE_VOCAB_DIR"))
@@ -168,15 +168,17 @@ def choose_baseline(requested: str | None, names: list[str], notes: list[str]) -
     return fallback
 
 
-def _describe(spec: str, name: str) -> dict[str, Any]:
+def _describe(spec: str) -> dict[str, Any]:
     from bbpe import references
+    from bbpe.report_format import display_path
 
     if references.is_reference_name(spec):
         found = references.locate(spec)
-        return {"source": f"reference, found in {found.source}", "sha256": found.reference.sha256,
+        where = display_path(found.source) if Path(found.source).exists() else found.source
+        return {"source": f"reference, found in {where}", "sha256": found.reference.sha256,
                 "note": found.reference.note or None}
     known = references.identify(spec)
-    return {"source": str(spec), "sha256": references.sha256_of(spec),
+    return {"source": display_path(spec), "sha256": references.sha256_of(spec),
             "note": f"the {known.name} reference file" if known else _training_note(spec)}
 
 

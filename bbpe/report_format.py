@@ -9,14 +9,18 @@ from __future__ import annotations
 import csv
 import io
 import json
+import os
+import re
 from collections.abc import Callable, Sequence
 from dataclasses import fields
+from pathlib import Path
 from typing import Any
 
 from bbpe.report import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
 from bbpe.report_corpora import Corpus
 
 ROW_FIELDS = [f.name for f in fields(Row)]
+_NUMBER = re.compile(r"^[\d,]+(\.\d+)?%?( \(.*\))?$")
 
 
 def to_csv(report: CompressionReport) -> str:
@@ -138,11 +142,20 @@ def _tokenizer_info(report: CompressionReport, encoder: Any) -> dict[str, Any]:
 
 
 def _corpus_info(corpus: Corpus) -> dict[str, Any]:
-    return {"name": corpus.name, "path": str(corpus.path), "layout": corpus.layout, "aligned": corpus.aligned,
+    return {"name": corpus.name, "path": display_path(corpus.path), "layout": corpus.layout, "aligned": corpus.aligned,
             "sha256": corpus.sha256,
             "languages": [{"code": lang.code, "name": lang.name, "lines": lang.lines, "bytes": lang.n_bytes,
                            "chars": lang.n_chars, "sha256": lang.sha256, "files": [f.name for f in lang.files]}
                           for lang in corpus.languages]}
+
+
+def display_path(path: str | os.PathLike[str]) -> str:
+    """A path relative to the current directory if it lies there or beside it (``../shared/...``), else absolute."""
+    absolute, here = Path(path).resolve(), Path.cwd()
+    for base, prefix in ((here, ""), (here.parent, "..")):
+        if base != Path(base.anchor) and absolute.is_relative_to(base):
+            return str(Path(prefix) / absolute.relative_to(base)) if prefix else str(absolute.relative_to(base))
+    return str(absolute)
 
 
 def _alignment(corpus: Corpus) -> str:
@@ -179,8 +192,11 @@ def _pct(value: float | None) -> str:
 
 
 def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
-    """A Markdown table; columns whose cells all start with a digit are right-aligned."""
-    numeric = [all(not row[i] or row[i][0].isdigit() for row in rows) for i in range(len(header))]
+    """A Markdown table without empty columns; columns of numbers (``1,234``, ``0.87``, ``12.5%``,
+    ``3.10 (Thai)``) are right-aligned."""
+    keep = [i for i in range(len(header)) if not rows or any(row[i] for row in rows)]  # drop empty columns
+    header, rows = [header[i] for i in keep], [[row[i] for i in keep] for row in rows]
+    numeric = [all(not row[i] or _NUMBER.match(row[i]) for row in rows) for i in range(len(header))]
     align = ["---:" if right else "---" for right in numeric]
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
