@@ -42,6 +42,7 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: i
     p.add_argument("--baseline", help=f"tokenizer counted as 1 (default {DEFAULT_BASELINE})")
     p.add_argument("--out", default="reports", help="output directory (default reports/)")
     p.add_argument("--workers", type=int, help="encoding threads (default: number of cores)")
+    p.add_argument("--note", action="append", default=[], metavar="TEXT", help="a note for the report (repeatable)")
     p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=run_report)
 
@@ -61,6 +62,7 @@ def run_report(args: argparse.Namespace) -> int:
         raise BBPEError(f"two corpora are named {next(n for n in names if names.count(n) > 1)!r}; rename one")
     explicit = bool(args.tokenizer)
     encoders, info, notes = open_tokenizers(args.tokenizer or default_tokenizers(), explicit=explicit)
+    notes = args.note + notes
     baseline = choose_baseline(args.baseline, [e.name for e in encoders], notes)
     for note in notes:
         print(f"bbpe: note: {note}", file=sys.stderr)
@@ -111,9 +113,9 @@ def data_dir() -> Path | None:
     return next((c for c in candidates if (c / "parallel").is_dir() or (c / "train").is_dir()), None)
 
 
-def default_corpora() -> list[Path]:
-    """The corpus directories under ``<data dir>/parallel``."""
-    root = data_dir()
+def default_corpora(root: Path | None = None) -> list[Path]:
+    """The corpus directories under ``<root or data dir>/parallel``."""
+    root = root or data_dir()
     parallel = root / "parallel" if root else None
     found = sorted(p for p in parallel.iterdir() if p.is_dir()) if parallel and parallel.is_dir() else []
     if not found:

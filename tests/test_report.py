@@ -201,7 +201,7 @@ def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsy
     out = tmp_path / "out"
     small, large = map(str, trained)
     code, stdout, err = run_report(capsys, "--tokenizer", small, "--tokenizer", large, "--corpus", str(parallel),
-                                   "--baseline", "small", "--out", str(out))
+                                   "--baseline", "small", "--out", str(out), "--note", "data: a test corpus")
     assert code == 0, err
     rows = list(csv.DictReader((out / "compression.csv").open(encoding="utf-8")))
     data = json.loads((out / "compression.json").read_text(encoding="utf-8"))
@@ -217,7 +217,8 @@ def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsy
     tokens = _markdown_table(markdown, "### par: tokens")
     assert all(tokens[f"{r['language_name']} (`{r['language']}`)"][f"`{r['tokenizer']}`"] == f"{r['tokens']:,}"
                for r in data["rows"])
-    assert "joined by one space" in markdown and "no BOS/EOS" in markdown
+    assert "joined by one space" in markdown and "no BOS/EOS" in markdown and "- data: a test corpus" in markdown
+    assert data["notes"] == ["data: a test corpus"]
     assert re.search(r"`par` \| files \| 3 \| 6 \|", markdown)
     for record in data["corpora"][0]["languages"]:
         assert len(record["sha256"]) == 64
