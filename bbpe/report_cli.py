@@ -207,9 +207,15 @@ def _training_note(path: str) -> str | None:
 
 
 def _flags(args: argparse.Namespace) -> list[str]:
-    flags = [f"--tokenizer {t}" for t in args.tokenizer or []] + [f"--corpus {c}" for c in args.corpus or []]
+    from bbpe.report_format import display_path
+
+    def shown(item: str) -> str:
+        return display_path(item) if Path(item).exists() else item
+
+    flags = [f"--tokenizer {shown(t)}" for t in args.tokenizer or []]
+    flags += [f"--corpus {shown(c)}" for c in args.corpus or []]
     flags += [f"--baseline {args.baseline}"] if args.baseline else []
-    return flags + [f"--out {args.out}"]
+    return flags + [f"--out {shown(args.out)}"]
 
 
 def versions() -> dict[str, str]:

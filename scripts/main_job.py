@@ -37,9 +37,11 @@ sys.path.insert(0, str(REPO / "scripts"))
 import bbpe  # noqa: E402
 from bbpe._io import atomic_write  # noqa: E402
 from bbpe.cli import _size  # noqa: E402
+from bbpe.cli import main as cli  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound  # noqa: E402
 from bbpe.report_cli import MAIN_JOB_INDEX, data_dir, default_corpora  # noqa: E402
+from bbpe.report_format import display_path  # noqa: E402
 
 STARTED = time.monotonic()
 
@@ -175,17 +177,23 @@ def main(argv: list[str] | None = None) -> int:
         print(f"main job: error: {exc}", file=sys.stderr)
         return 2
     say(f"report: {len(REFERENCES)} references (missing ones are skipped) + {len(trained)} trained tokenizers")
-    from bbpe.cli import main as cli
+    code = cli(report_command(args, argv, data, corpora, trained, notes))
+    say("done" if code == 0 else f"report failed (exit {code})")
+    return code
 
+
+def report_command(args: argparse.Namespace, argv: list[str] | None, data: Path, corpora: list[Path],
+                   trained: list[Path], notes: list[str]) -> list[str]:
+    """The ``bbpe compress-report`` arguments: every reference, the trained tokenizers, the corpora, notes."""
+    settings = " ".join(argv if argv is not None else sys.argv[1:]) or "(defaults)"
+    training = "all of" if args.train_bytes is None else f"a {args.train_bytes:,}-byte sample of"
+    notes = [*notes, f"trained tokenizers from scripts/main_job.py {settings}: pattern qwen, trained on {training} "
+             f"{display_path(data / 'train')}; cached in {display_path(args.cache_dir)}"]
     command = ["compress-report", "--out", args.out, *(["--quiet"] if args.quiet else [])]
     command += [item for name in [*REFERENCES, *map(str, trained)] for item in ("--tokenizer", name)]
     command += [item for corpus in corpora for item in ("--corpus", str(corpus))]
     command += [item for note in notes for item in ("--note", note)]
-    command += ["--workers", str(args.workers)] if args.workers else []
-    code = cli(command)
-    say("done" if code == 0 else f"report failed (exit {code})")
-    return code
-
+    return command + (["--workers", str(args.workers)] if args.workers else [])
 
 if __name__ == "__main__":
     sys.exit(main())
