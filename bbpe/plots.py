@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import io
 import math
+from collections.abc import Callable
 from typing import Any
 
 from bbpe.report import CURVE_SHARE, CompressionReport
@@ -17,16 +18,26 @@ LANGUAGES_PER_PANEL = 20
 DPI = 110
 
 
+CURVE_FIGURE = "vocab_size_curve.png"
+
+
+def corpus_figures(report: CompressionReport, corpus: Corpus) -> list[str]:
+    """File names of a corpus's figures: bars relative to the baseline (if there is another tokenizer), heatmap."""
+    return list(_corpus_plots(report, corpus))
+
+
 def render_all(report: CompressionReport) -> dict[str, bytes]:
     """File name -> PNG bytes for every figure the report supports."""
-    figures: dict[str, bytes] = {}
-    for corpus in report.corpora:
-        if len(report.encoders) > 1:
-            figures[f"{corpus.name}_vs_{report.baseline}.png"] = relative_bars(report, corpus)
-        figures[f"{corpus.name}_bytes_per_token.png"] = heatmap(report, corpus)
+    figures = {name: draw(report, corpus) for corpus in report.corpora
+               for name, draw in _corpus_plots(report, corpus).items()}
     if report.curves:
-        figures["vocab_size_curve.png"] = vocab_curve(report)
+        figures[CURVE_FIGURE] = vocab_curve(report)
     return figures
+
+
+def _corpus_plots(report: CompressionReport, corpus: Corpus) -> dict[str, Callable[[CompressionReport, Corpus], bytes]]:
+    bars = {f"{corpus.name}_vs_{report.baseline}.png": relative_bars} if len(report.encoders) > 1 else {}
+    return bars | {f"{corpus.name}_bytes_per_token.png": heatmap}
 
 
 def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:

@@ -11,11 +11,12 @@ import io
 import json
 import os
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
+from bbpe.plots import CURVE_FIGURE, corpus_figures
 from bbpe.report import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
 from bbpe.report_corpora import Corpus
 
@@ -46,7 +47,7 @@ def to_json(report: CompressionReport) -> str:
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
 
-def to_markdown(report: CompressionReport, figures: Sequence[str] = ()) -> str:
+def to_markdown(report: CompressionReport, figures: Collection[str] = ()) -> str:
     """The human-readable report: settings, definitions, summaries, per-language tables, figures."""
     meta = report.meta
     versions = "; ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
@@ -68,11 +69,9 @@ def to_markdown(report: CompressionReport, figures: Sequence[str] = ()) -> str:
     if report.notes:
         out += ["## Notes", "", *(f"- {note}" for note in report.notes), ""]
     for corpus in report.corpora:
-        out += _corpus_section(report, corpus)
+        out += _corpus_section(report, corpus, [n for n in corpus_figures(report, corpus) if n in figures])
     if report.curves:
-        out += _curve_section(report)
-    if figures:
-        out += ["## Figures", "", *(f"![{name}]({name})\n" for name in figures)]
+        out += _curve_section(report) + ([f"![{CURVE_FIGURE}]({CURVE_FIGURE})", ""] if CURVE_FIGURE in figures else [])
     return "\n".join(out).rstrip() + "\n"
 
 
@@ -93,7 +92,7 @@ def _definitions(report: CompressionReport) -> list[str]:
     ]
 
 
-def _corpus_section(report: CompressionReport, corpus: Corpus) -> list[str]:
+def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence[str]) -> list[str]:
     encoders = report.encoders
     rows = [s for s in report.summary if s.corpus == corpus.name]
     out = [f"## {corpus.name}: summary", "", *_table(
@@ -102,6 +101,7 @@ def _corpus_section(report: CompressionReport, corpus: Corpus) -> list[str]:
         [[f"`{s.tokenizer}`", _num(s.bytes_per_token), _num(s.mean_rel_baseline), _num(s.mean_rel_cl100k),
           _num(s.mean_premium), _worst(s, corpus), _pct(s.vocab_share), _pct(s.byte_fallback_share),
           _round_trip(report, s)] for s in rows]), ""]
+    out += [line for name in figures for line in (f"![{name}]({name})", "")]
     tables: list[tuple[str, Callable[[Row], str]]] = [
         (f"tokens relative to {report.baseline} (lower is better)", lambda r: _num(r.rel_baseline)),
         (f"tokens relative to {CL100K}", lambda r: _num(r.rel_cl100k)),
