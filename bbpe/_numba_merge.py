@@ -5,9 +5,10 @@ Same input, output and tie rule as the reference (highest count; ties to the sma
 
 * words: one int32 store holding, per unique pre-token, ``[length, count low, count
   high, token ids...]``; a word is named by its offset and shrinks in place as it merges;
-* pairs: an open-addressing table (left << 32 | right) -> pair id, one row per pair
-  ``[left, right, count, first block]``, and for each pair a chain of blocks of word
-  indices it occurs in (never shrunk; words that lost the pair are skipped on use);
+* pairs: an open-addressing table key -> pair id (key = left << 32 | right), one row per
+  pair ``[key, count, first block]``, and for each pair a chain of blocks of the words it
+  occurs in (words that lost the pair are skipped on use; the lists of pairs that are
+  gone are dropped when the pool of blocks fills up);
 * a binary max-heap of ``[count, left << 32 | right, pair id]`` rows, refreshed lazily;
 * token bytes in one buffer with a polynomial hash per token, so "these bytes already
   are a token" is a table lookup plus a byte comparison.
@@ -22,15 +23,15 @@ second.  Importing this module raises ImportError when numba is not installed.
 from __future__ import annotations
 
 import threading
+from array import array
 from collections.abc import Iterable, Sequence
-from itertools import chain
 
 import numpy as np
 from numba import njit
 
 from bbpe._bpe import Merge, MergeCallback
 
-_LEFT, _RIGHT, _COUNT, _BLOCK = range(4)  # pair rows
+_KEY, _COUNT, _BLOCK = range(3)  # pair rows; key = left << 32 | right
 _HEADER = 3  # word store: length, count & 0xFFFFFFFF, count >> 32, then the ids
 # Neighbour rows, for merging (left, right) into token: x before the pair, y after it.
 # GAIN_*: count added to (x, token) / (token, y); LOSS_*: removed from (x, left) / (right, y);
@@ -65,7 +66,7 @@ def learn_merges(
     store = _word_store(*_flatten(words, len(token_bytes)))
     tok_data, tok_start = _pack(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
-    args = (store, tok_data, tok_start, n_new_tokens, min_frequency, control)
+    args = (store, tok_data, tok_start, n_new_tokens, max(1, min_frequency), control)  # count 0: gone
     table, stop = _run_in_thread(args, control, on_merge)
     merges = []
     for left, right, token, count, new in table.tolist():
@@ -78,31 +79,33 @@ def learn_merges(
 
 
 def _flatten(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """Word ids back to back (int32), start offsets and counts (int64); words that cannot merge are left out."""
-    pieces: list[Sequence[int]] = []
-    counts: list[int] = []
-    for ids, count in words:
-        if count < 0:
-            raise ValueError(f"word counts must not be negative, got {count}")
-        if count and len(ids) > 1:
-            pieces.append(ids)
-            counts.append(count)
-    starts = np.zeros(len(pieces) + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)), out=starts[1:])
-    if starts[-1] + _HEADER * len(pieces) >= 2**31:
-        raise ValueError("too many unique pre-tokens for one merge loop (over 2**31 ids and headers)")
-    if all(isinstance(piece, (bytes, bytearray)) for piece in pieces):
-        flat = np.frombuffer(b"".join(pieces), np.uint8)  # type: ignore[arg-type]
-    else:
-        flat = np.fromiter(chain.from_iterable(pieces), np.int64, int(starts[-1]))
-    if len(flat) and (flat.min() < 0 or flat.max() >= n_tokens):
-        bad = int(flat.min()) if flat.min() < 0 else int(flat.max())
-        raise ValueError(f"word token id {bad} is not in token_bytes ({n_tokens} entries)")
+    """Word ids back to back (int32), start offsets and counts (int64); words that cannot merge are left out.
+
+    Streams ``words`` into compact buffers (one byte per id while all words are ``bytes``).
+    """
+    flat: bytearray | array[int] = bytearray()
+    lengths, counts = array("q"), array("q")
     try:
-        count_array = np.array(counts, dtype=np.int64)
+        for ids, count in words:
+            if count < 0:
+                raise ValueError(f"word counts must not be negative, got {count}")
+            if count and len(ids) > 1:
+                if isinstance(flat, bytearray) and not isinstance(ids, (bytes, bytearray)):
+                    flat = array("q", flat)
+                flat.extend(ids)
+                lengths.append(len(ids))
+                counts.append(count)
     except OverflowError:
-        raise ValueError("word counts must be below 2**63") from None
-    return flat.astype(np.int32), starts, count_array
+        raise ValueError("word counts and token ids must be below 2**63") from None
+    if len(flat) + _HEADER * len(lengths) >= 2**31:
+        raise ValueError("too many unique pre-tokens for one merge loop (over 2**31 ids and headers)")
+    ids_array = np.frombuffer(flat, np.uint8 if isinstance(flat, bytearray) else np.int64)
+    if len(ids_array) and (ids_array.min() < 0 or ids_array.max() >= n_tokens):
+        bad = int(ids_array.min()) if ids_array.min() < 0 else int(ids_array.max())
+        raise ValueError(f"word token id {bad} is not in token_bytes ({n_tokens} entries)")
+    starts = np.zeros(len(lengths) + 1, np.int64)
+    np.cumsum(np.frombuffer(lengths, np.int64), out=starts[1:])
+    return ids_array.astype(np.int32), starts, np.frombuffer(counts, np.int64)
 
 
 def _pack(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
@@ -155,6 +158,7 @@ def _find(table, key):
 
 @njit(cache=True)
 def _new_table(entries):
+    """An empty [key, value] table for ``entries`` keys at half load."""
     size = 1024
     while size < 2 * entries:
         size *= 2
@@ -165,8 +169,8 @@ def _new_table(entries):
 
 @njit(cache=True)
 def _fit_table(table, entries):
-    """``table``, or a rehashed bigger copy if ``entries`` would fill more than half of it."""
-    if 2 * entries <= table.shape[0]:
+    """``table``, or a rehashed copy at half load if ``entries`` would fill more than 70% of it."""
+    if 10 * entries <= 7 * table.shape[0]:
         return table
     bigger = _new_table(2 * entries)
     for slot in range(table.shape[0]):
@@ -177,10 +181,10 @@ def _fit_table(table, entries):
 
 @njit(cache=True)
 def _fit_rows(rows, need):
-    """``rows``, or a copy with room for at least ``need`` rows (doubling)."""
+    """``rows``, or a copy with room for at least ``need`` rows (growing by half)."""
     if need <= rows.shape[0]:
         return rows
-    bigger = np.empty((max(need, 2 * rows.shape[0]),) + rows.shape[1:], rows.dtype)
+    bigger = np.empty((max(need, rows.shape[0] + rows.shape[0] // 2),) + rows.shape[1:], rows.dtype)
     bigger[: rows.shape[0]] = rows
     return bigger
 
@@ -193,12 +197,46 @@ def _pair_id(pairs, table, n_pairs, left, right):
     if table[slot, 1] == -1:
         table[slot, 0] = key
         table[slot, 1] = n_pairs
-        pairs[n_pairs, _LEFT] = left
-        pairs[n_pairs, _RIGHT] = right
+        pairs[n_pairs, _KEY] = key
         pairs[n_pairs, _COUNT] = 0
         pairs[n_pairs, _BLOCK] = -1
         n_pairs += 1
     return table[slot, 1], n_pairs
+
+
+@njit(cache=True)
+def _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end, need):
+    """Room for ``need`` more pool entries: drop the word lists of pairs that are gone (count 0)
+    if they fill half the pool, else grow it.  Returns (pool, blocks, number of blocks, pool end)."""
+    live = 0
+    for pid in range(n_pairs):
+        if pairs[pid, _COUNT] > 0:
+            block = pairs[pid, _BLOCK]
+            while block != -1:
+                live += blocks[block, 1]
+                block = blocks[block, 2]
+    if 2 * live > pool_end:
+        return _fit_rows(pool, pool_end + need), blocks, n_blocks, pool_end
+    new_pool = np.empty(max(1024, 2 * (live + need)), np.int32)
+    new_blocks = np.empty((n_pairs + 1024, 3), np.int64)
+    end = 0
+    count = 0
+    for pid in range(n_pairs):
+        block = pairs[pid, _BLOCK]
+        pairs[pid, _BLOCK] = -1
+        if pairs[pid, _COUNT] <= 0:
+            continue
+        new_blocks[count, 0] = end
+        while block != -1:
+            length = blocks[block, 1]
+            new_pool[end : end + length] = pool[blocks[block, 0] : blocks[block, 0] + length]
+            end += length
+            block = blocks[block, 2]
+        new_blocks[count, 1] = end - new_blocks[count, 0]
+        new_blocks[count, 2] = -1
+        pairs[pid, _BLOCK] = count
+        count += 1
+    return new_pool, new_blocks, count, end
 
 
 @njit(cache=True)
@@ -225,7 +263,7 @@ def _sift_down(heap, size, i):
 def _push(heap, size, pairs, pid):
     """Add a row for pair ``pid`` with its current count; returns the new size."""
     heap[size, 0] = pairs[pid, _COUNT]
-    heap[size, 1] = (pairs[pid, _LEFT] << 32) | pairs[pid, _RIGHT]
+    heap[size, 1] = pairs[pid, _KEY]
     heap[size, 2] = pid
     i = size
     while i > 0:
@@ -239,15 +277,15 @@ def _push(heap, size, pairs, pid):
 
 
 @njit(cache=True)
-def _pop_best(heap, size, pairs):
+def _pop_best(heap, size, pairs, min_frequency):
     """Remove stale rows until the top is current; returns the new size (0: no pair left)."""
     while size > 0:
         current = pairs[heap[0, 2], _COUNT]
         if current == heap[0, 0]:
             return size
-        if 0 < current < heap[0, 0]:  # fell since pushed: refresh in place
+        if min_frequency <= current < heap[0, 0]:  # fell since pushed: refresh in place
             heap[0, 0] = current
-        else:  # gone, or grew (then a newer row holds the count)
+        else:  # gone, too rare, or grew (then a newer row holds the count)
             size -= 1
             heap[0] = heap[size]
         _sift_down(heap, size, 0)
@@ -363,7 +401,7 @@ def _word_store(word_ids, word_start, word_count):
 @njit(cache=True)
 def _index_pairs(store):
     """Pair rows and table for the initial words, and one block of word offsets per pair."""
-    pairs = np.empty((1024, 4), np.int64)
+    pairs = np.empty((1024, 3), np.int64)
     table = _new_table(1024)
     n_pairs = 0
     position_pair = np.empty(len(store), np.int32)
@@ -434,12 +472,15 @@ def _learn(store, tok_data, tok_start, n_new, min_frequency, control):
 
     pairs, table, n_pairs, blocks, pool, pool_end = _index_pairs(store)
     n_blocks = n_pairs
-    heap = np.empty((n_pairs + 1024, 3), np.int64)
+    # Pairs below min_frequency cannot be chosen until they grow (and are pushed then).
+    heap = np.empty((np.sum(pairs[:n_pairs, _COUNT] >= min_frequency) + 1024, 3), np.int64)
+    heap_size = 0
     for pid in range(n_pairs):
-        heap[pid, 0] = pairs[pid, _COUNT]
-        heap[pid, 1] = (pairs[pid, _LEFT] << 32) | pairs[pid, _RIGHT]
-        heap[pid, 2] = pid
-    heap_size = n_pairs
+        if pairs[pid, _COUNT] >= min_frequency:
+            heap[heap_size, 0] = pairs[pid, _COUNT]
+            heap[heap_size, 1] = pairs[pid, _KEY]
+            heap[heap_size, 2] = pid
+            heap_size += 1
     for i in range(heap_size // 2 - 1, -1, -1):
         _sift_down(heap, heap_size, i)
 
@@ -456,7 +497,7 @@ def _learn(store, tok_data, tok_start, n_new, min_frequency, control):
         if control[1] != 0:
             stop = 2
             break
-        heap_size = _pop_best(heap, heap_size, pairs)
+        heap_size = _pop_best(heap, heap_size, pairs, min_frequency)
         if heap_size == 0 or heap[0, 0] < min_frequency:
             stop = 1
             break
@@ -465,8 +506,8 @@ def _learn(store, tok_data, tok_start, n_new, min_frequency, control):
         heap_size -= 1
         heap[0] = heap[heap_size]
         _sift_down(heap, heap_size, 0)
-        left = pairs[best, _LEFT]
-        right = pairs[best, _RIGHT]
+        left = pairs[best, _KEY] >> 32
+        right = pairs[best, _KEY] & 0xFFFFFFFF
 
         # The token for left + right: an existing one with those bytes, or a new id.
         h = t_hash[left] * t_pow[right] + t_hash[right]
@@ -520,8 +561,10 @@ def _learn(store, tok_data, tok_start, n_new, min_frequency, control):
         # Apply the sums: one table lookup per neighbour and side; new word blocks for gains.
         pairs = _fit_rows(pairs, n_pairs + 2 * n_near)
         table = _fit_table(table, n_pairs + 2 * n_near)
+        if pool_end + n_events > len(pool):
+            pool, blocks, n_blocks, pool_end = _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end,
+                                                                n_events)
         blocks = _fit_rows(blocks, n_blocks + 2 * n_near)
-        pool = _fit_rows(pool, pool_end + n_events)
         n_grown = 0
         for k in range(n_near):
             z = nearby[k]
@@ -558,7 +601,7 @@ def _learn(store, tok_data, tok_start, n_new, min_frequency, control):
 
         heap = _fit_rows(heap, heap_size + n_grown)
         for k in range(n_grown):
-            if pairs[grown[k], _COUNT] > 0:
+            if pairs[grown[k], _COUNT] >= min_frequency:
                 heap_size = _push(heap, heap_size, pairs, grown[k])
         steps += 1
         control[0] = added

@@ -126,7 +126,8 @@ def train_from_counts(
     _check_sizes(vocab_size, 256, special_tokens)
     if min_frequency < 1:
         raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
-    words = sorted(((w.encode("utf-8") if isinstance(w, str) else bytes(w)), c) for w, c in counts.items())
+    # A stream, not a list: the merges do not depend on word order, and memory is kept for the merge loop.
+    words = ((w.encode("utf-8") if isinstance(w, str) else bytes(w), c) for w, c in counts.items())
     token_bytes = [bytes([i]) for i in range(256)]
     n_new = vocab_size - 256 - len(special_tokens)
     limit_by_merges = max_merges is not None and max_merges < n_new
@@ -154,7 +155,7 @@ def train_from_counts(
             "min_frequency": min_frequency, "max_merges": max_merges, "backend": _backend_name(backend),
             "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - 256,
             "tie_rule": "highest count; ties to the smaller (left id, right id)",
-            "unique_pretokens": len(words),
+            "unique_pretokens": len(counts),
         },
         "corpus": dict(corpus_summary or {}),
     }

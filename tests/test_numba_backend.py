@@ -131,6 +131,25 @@ def test_hypothesis_small_corpora(numba_learn, words, n_new, min_frequency):
     same_merges(numba_learn, words, n_new=n_new, min_frequency=min_frequency)
 
 
+@settings(max_examples=100, deadline=None)
+@given(words=small_corpora(), n_new=st.integers(0, 30), seed=st.randoms(use_true_random=False))
+def test_python_merges_do_not_depend_on_word_order(words, n_new, seed):
+    # train_from_counts streams words in dict order, so this property is relied on.
+    shuffled = list(words)
+    seed.shuffle(shuffled)
+    assert _bpe.learn_merges(words, list(BYTES), n_new_tokens=n_new, min_frequency=1) == \
+        _bpe.learn_merges(shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1)
+
+
+@settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=small_corpora(), n_new=st.integers(0, 30), seed=st.randoms(use_true_random=False))
+def test_numba_merges_do_not_depend_on_word_order(numba_learn, words, n_new, seed):
+    shuffled = list(words)
+    seed.shuffle(shuffled)
+    assert numba_learn(iter(words), list(BYTES), n_new_tokens=n_new, min_frequency=1) == \
+        numba_learn(shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1)
+
+
 @st.composite
 def base_vocab_corpora(draw):
     pieces = draw(st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=8, unique=True))
@@ -183,6 +202,7 @@ def test_on_merge_errors_propagate(numba_learn):
     ([([-1, 3], 2)], BYTES, "word token id -1"),
     ([(b"ab", -2)], BYTES, "must not be negative"),
     ([(b"ab", 2**64)], BYTES, "below 2**63"),
+    ([([1, 2**64], 2)], BYTES, "below 2**63"),
     ([(b"ab", 2)], BYTES + [b""], "token id 256 has empty bytes"),
 ])
 def test_bad_input_is_a_value_error(numba_learn, words, tokens, message):

@@ -1,0 +1,411 @@
+"""Benchmark BPE trainers: same corpus, same vocab size, same cl100k pre-tokenization, one run.
+
+Trainers: bbpe (numba and python backends, via the ``bbpe train`` CLI), Hugging Face
+``tokenizers`` (BpeTrainer + ByteLevel with a cl100k Split pre-tokenizer), ``rustbpe``,
+``bpeasy``, and ``sentencepiece`` (BPE with byte fallback; its own whitespace handling, so
+for reference only).  Each training runs in a child process, timed from the outside:
+wall time, CPU time (user + sys of the child and its workers), peak RSS of its largest
+process (``wait4``) and of its whole process tree (sampled from /proc every 0.1 s).
+Every result is scored by bytes/token on held-out text (a mixed sample disjoint from
+all training samples).  Medians over ``--repeats`` runs; ratios of bbpe against each peer.
+
+    python scripts/bench_train.py                     # 32k@10MB, 32k@100MB, 152k@100MB (idle machine!)
+    python scripts/bench_train.py --settings 4000@1MB --repeats 1 --out /tmp/bench   # smoke test
+
+Writes OUT/bench_train.md, OUT/bench_train.json (raw runs, versions, machine) and
+OUT/bench_train.png.  Peers are the ``bench`` extra: ``pip install -e '.[bench]'``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import base64
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import time
+from dataclasses import asdict, dataclass, field
+from importlib import metadata
+from pathlib import Path
+
+from sample_corpus import sample, uncompressed_size
+
+from bbpe._io import atomic_write
+from bbpe.corpora import expand_paths, iter_lines
+from bbpe.patterns import CL100K, to_oniguruma
+
+TOOLS = ("bbpe-numba", "bbpe-python", "tokenizers", "rustbpe", "bpeasy", "sentencepiece")
+PEERS = ("tokenizers", "rustbpe", "bpeasy", "sentencepiece")
+PACKAGES = ("bbpe", "numba", "tokenizers", "rustbpe", "bpeasy", "sentencepiece", "tiktoken")
+BPEASY_MAX_TOKEN_BYTES = 1 << 16  # no practical limit (bpeasy's default is 128)
+SP_CHARACTER_COVERAGE = 0.995  # rarer characters fall back to bytes
+
+
+@dataclass
+class Run:
+    wall: float
+    cpu: float
+    rss_process_mb: float
+    rss_tree_mb: float
+
+
+@dataclass
+class Result:
+    tool: str
+    vocab: int
+    corpus_bytes: int
+    runs: list[Run] = field(default_factory=list)
+    note: str = ""
+    bytes_per_token: float | None = None
+    vocab_produced: int | None = None
+
+    def median(self, name: str) -> float | None:
+        values = [getattr(run, name) for run in self.runs]
+        return statistics.median(values) if values else None
+
+
+# ---------------------------------------------------------------- child side: one training
+
+
+def train_child(tool: str, train_file: str, vocab: int, model: str) -> None:
+    """Train one peer (in the child process) and write its model file."""
+    if tool == "tokenizers":
+        from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
+
+        tokenizer = Tokenizer(models.BPE())
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
+            pre_tokenizers.Split(Regex(to_oniguruma(CL100K)), behavior="isolated"),
+            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+        ])
+        tokenizer.decoder = decoders.ByteLevel()
+        trainer = trainers.BpeTrainer(vocab_size=vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
+                                      show_progress=False)
+        tokenizer.train([train_file], trainer)
+        tokenizer.save(model)
+    elif tool == "rustbpe":
+        import rustbpe
+
+        trainer = rustbpe.Tokenizer()
+        with open(train_file, encoding="utf-8") as lines:
+            trainer.train_from_iterator(lines, vocab, pattern=CL100K)
+        _write_ranks(model, [token for token, _ in sorted(trainer.get_mergeable_ranks(), key=lambda t: t[1])])
+    elif tool == "bpeasy":
+        from bpeasy import train_bpe
+
+        with open(train_file, encoding="utf-8") as lines:
+            ranks = train_bpe(lines, CL100K, BPEASY_MAX_TOKEN_BYTES, vocab)
+        _write_ranks(model, sorted(ranks, key=ranks.__getitem__))
+    elif tool == "sentencepiece":
+        import sentencepiece as spm
+
+        spm.SentencePieceTrainer.train(
+            input=train_file, model_prefix=model.removesuffix(".model"), vocab_size=vocab, model_type="bpe",
+            byte_fallback=True, character_coverage=SP_CHARACTER_COVERAGE, normalization_rule_name="identity",
+            add_dummy_prefix=False, remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
+            input_sentence_size=0, max_sentence_length=1 << 16, num_threads=os.cpu_count() or 1, minloglevel=2,
+        )
+    else:
+        raise SystemExit(f"unknown tool {tool}")
+
+
+def _write_ranks(path: str, tokens: list[bytes]) -> None:
+    Path(path).write_text(json.dumps({"tokens": [base64.b64encode(t).decode() for t in tokens]}))
+
+
+# ---------------------------------------------------------------- parent side: runs and measurements
+
+
+def command(tool: str, train_file: Path, vocab: int, model: Path) -> list[str]:
+    if tool.startswith("bbpe-"):
+        return [sys.executable, "-m", "bbpe", "train", str(train_file), "--vocab", str(vocab), "-o", str(model),
+                "--pattern", "cl100k", "--backend", tool.removeprefix("bbpe-"), "-q"]
+    return [sys.executable, __file__, "--child", tool, "--train-file", str(train_file), "--vocab", str(vocab),
+            "--model", str(model)]
+
+
+def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None, str]:
+    """Run one training; (measurements, "") or (None, why it failed)."""
+    started = time.monotonic()
+    with open(log, "wb") as errors:
+        child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
+    tree_peak = 0
+    while True:
+        pid, status, usage = os.wait4(child.pid, os.WNOHANG)
+        if pid:
+            break
+        tree_peak = max(tree_peak, _tree_rss(child.pid))
+        if time.monotonic() - started > max_seconds:
+            os.killpg(child.pid, signal.SIGKILL)
+            os.wait4(child.pid, 0)
+            child.returncode = -9
+            return None, f"stopped after --max-seconds {max_seconds:g}"
+        time.sleep(0.1)
+    wall = time.monotonic() - started
+    child.returncode = os.waitstatus_to_exitcode(status)
+    if child.returncode:
+        tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no message"]
+        return None, f"failed (exit {child.returncode}): {tail[0][:200]}"
+    rss_process = usage.ru_maxrss / 1024  # KiB on Linux
+    return Run(wall, usage.ru_utime + usage.ru_stime, rss_process, max(tree_peak, rss_process * 1024**2) / 1024**2), ""
+
+
+def _tree_rss(root: int) -> int:
+    """Resident bytes of ``root`` and all its descendants right now (0 if it is gone)."""
+    parents: dict[int, int] = {}
+    for entry in os.scandir("/proc"):
+        if entry.name.isdigit():
+            try:
+                with open(f"/proc/{entry.name}/stat", "rb") as handle:
+                    parents[int(entry.name)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
+            except (OSError, IndexError, ValueError):
+                continue
+    tree, frontier = {root}, [root]
+    while frontier:
+        frontier = [pid for pid, parent in parents.items() if parent in frontier and pid not in tree]
+        tree.update(frontier)
+    total = 0
+    for pid in tree:
+        try:
+            with open(f"/proc/{pid}/statm") as handle:
+                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+        except (OSError, IndexError, ValueError):
+            continue
+    return total
+
+
+def evaluate(tool: str, model: Path, lines: list[str]) -> tuple[float, int]:
+    """(UTF-8 bytes per token on the held-out lines, vocabulary size produced)."""
+    n_bytes = sum(len(line.encode("utf-8")) for line in lines)
+    if tool.startswith("bbpe-") or tool in ("rustbpe", "bpeasy"):
+        import bbpe
+
+        if tool.startswith("bbpe-"):
+            tokenizer = bbpe.Tokenizer.load(model)
+        else:
+            tokens = [base64.b64decode(t) for t in json.loads(model.read_text())["tokens"]]
+            tokenizer = bbpe.Tokenizer({t: rank for rank, t in enumerate(tokens)}, pattern=CL100K)
+        n_tokens = sum(len(tokenizer.encode_ordinary(line)) for line in lines)
+        return n_bytes / n_tokens, tokenizer.vocab_size
+    if tool == "tokenizers":
+        from tokenizers import Tokenizer
+
+        hf = Tokenizer.from_file(str(model))
+        return n_bytes / sum(len(e.ids) for e in hf.encode_batch(lines, add_special_tokens=False)), hf.get_vocab_size()
+    import sentencepiece as spm
+
+    sp = spm.SentencePieceProcessor(model_file=str(model))
+    return n_bytes / sum(len(ids) for ids in sp.encode(lines)), sp.get_piece_size()
+
+
+# ---------------------------------------------------------------- data
+
+
+def heldout_lines(inputs: list[str], skip_bytes: int, total: int) -> list[str]:
+    """Lines of every file after its share of the largest training sample, in proportion to its size."""
+    files = expand_paths(inputs)
+    sizes = {path: uncompressed_size(path) for path in files}
+    whole = sum(sizes.values())
+    if skip_bytes + total > whole:
+        raise SystemExit(f"the corpus ({whole / 1e6:.0f} MB) is too small for {skip_bytes / 1e6:.0f} MB of "
+                         f"training text plus {total / 1e6:.0f} MB held out")
+    lines: list[str] = []
+    for path in files:
+        skip, take = int(sizes[path] * skip_bytes / whole), int(sizes[path] * total / whole)
+        seen = taken = 0
+        for line in iter_lines([path]):
+            size = len(line.encode("utf-8"))
+            seen += size
+            if seen <= skip:  # the same lines sample() takes for training
+                continue
+            if taken + size > take:
+                break
+            lines.append(line)
+            taken += size
+    return lines
+
+
+def parse_setting(text: str) -> tuple[int, int]:
+    """"32000@10MB" -> (32000, 10_000_000)."""
+    vocab, _, size = text.upper().partition("@")
+    scale = {"KB": 10**3, "MB": 10**6, "GB": 10**9}.get(size[-2:], 1)
+    return int(vocab), int(float(size[:-2] if scale > 1 else size) * scale)
+
+
+# ---------------------------------------------------------------- report
+
+
+def machine() -> dict[str, object]:
+    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
+                if line.startswith("model name")), platform.processor())
+    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
+                  if line.startswith("MemTotal"))
+    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory / 1024**2, 1),
+            "platform": platform.platform(), "python": platform.python_version(), "load_at_start": os.getloadavg()}
+
+
+def versions() -> dict[str, str]:
+    found = {}
+    for name in PACKAGES:
+        try:
+            found[name] = metadata.version(name)
+        except metadata.PackageNotFoundError:
+            found[name] = "not installed"
+    return found
+
+
+def ratio_lines(results: list[Result]) -> list[str]:
+    by_tool = {r.tool: r for r in results if r.runs}
+    lines = []
+    for ours in ("bbpe-numba", "bbpe-python"):
+        if ours not in by_tool:
+            continue
+        for peer in PEERS:
+            if peer in by_tool:
+                mine, theirs = by_tool[ours], by_tool[peer]
+                lines.append(
+                    f"{ours} vs {peer}: wall {mine.median('wall') / theirs.median('wall'):.2f}x, "
+                    f"CPU {mine.median('cpu') / theirs.median('cpu'):.2f}x, "
+                    f"peak RSS (largest process) {mine.median('rss_process_mb') / theirs.median('rss_process_mb'):.2f}x, "
+                    f"(process tree) {mine.median('rss_tree_mb') / theirs.median('rss_tree_mb'):.2f}x"
+                    + (f", bytes/token {mine.bytes_per_token / theirs.bytes_per_token:.4f}x"
+                       if mine.bytes_per_token and theirs.bytes_per_token else ""))
+    return lines
+
+
+def markdown(report: dict, results: list[Result]) -> str:
+    out = ["# Training benchmark", "",
+           f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+           f"{report['machine']['memory_gb']} GB; load average at start {report['machine']['load_at_start']}.  ",
+           "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".  ",
+           f"Median of {report['repeats']} runs per trainer; pre-tokenization cl100k for all but sentencepiece. "
+           "Wall and CPU time include reading the corpus and counting. Peak RSS: the largest single process "
+           "(wait4) and the whole process tree (sampled every 0.1 s; bbpe counts in worker processes). "
+           f"Bytes/token on {report['heldout_bytes'] / 1e6:.1f} MB of held-out text disjoint from the training text.",
+           ""]
+    for vocab, size in report["settings"]:
+        rows = [r for r in results if (r.vocab, r.corpus_bytes) == (vocab, size)]
+        out += [f"## vocab {vocab:,} on {size / 1e6:,.0f} MB", "",
+                "| trainer | wall s | CPU s | peak RSS MB (process) | peak RSS MB (tree) | bytes/token | vocab | note |",
+                "|---|---:|---:|---:|---:|---:|---:|---|"]
+        for r in rows:
+            cells = [f"{r.median(k):,.1f}" if r.runs else "-" for k in ("wall", "cpu", "rss_process_mb", "rss_tree_mb")]
+            bpt = f"{r.bytes_per_token:.4f}" if r.bytes_per_token else "-"
+            out.append(f"| {r.tool} | {' | '.join(cells)} | {bpt} | {r.vocab_produced or '-'} | {r.note} |")
+        equal = report["numba_equals_python"].get(f"{vocab}@{size}")
+        out += ["", f"bbpe numba == python (same tokens, same order): {equal}", ""]
+        out += [f"- {line}" for line in ratio_lines(rows)] + [""]
+    return "\n".join(out)
+
+
+def chart(path: Path, report: dict, results: list[Result]) -> None:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    settings = report["settings"]
+    fig, axes = plt.subplots(2, len(settings), figsize=(4.5 * len(settings), 7), squeeze=False)
+    for column, (vocab, size) in enumerate(settings):
+        rows = [r for r in results if (r.vocab, r.corpus_bytes) == (vocab, size) and r.runs]
+        names = [r.tool for r in rows]
+        for row, (key, label) in enumerate((("wall", "wall time (s)"), ("rss_tree_mb", "peak RSS, tree (MB)"))):
+            ax = axes[row][column]
+            colors = ["tab:blue" if n.startswith("bbpe") else "tab:gray" for n in names]
+            ax.bar(names, [r.median(key) for r in rows], color=colors)
+            ax.set_ylabel(label)
+            ax.set_title(f"vocab {vocab:,} on {size / 1e6:,.0f} MB" if row == 0 else "")
+            ax.tick_params(axis="x", rotation=45)
+    fig.tight_layout()
+    fig.savefig(path, dpi=120)
+    plt.close(fig)
+
+
+# ---------------------------------------------------------------- main
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared/corpora/train"))
+    parser.add_argument("--settings", default="32000@10MB,32000@100MB,152000@100MB", help="VOCAB@SIZE,...")
+    parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ", ".join(TOOLS))
+    parser.add_argument("--skip", action="append", default=[], metavar="TOOL", help="leave a trainer out")
+    parser.add_argument("--max-seconds", type=float, default=3600, help="stop a run after this long (noted)")
+    parser.add_argument("--heldout-bytes", type=float, default=2e6)
+    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "reports"))
+    parser.add_argument("--workdir", default="/tmp/bbpe-bench", help="samples and trained models")
+    parser.add_argument("--child", choices=PEERS, help=argparse.SUPPRESS)
+    parser.add_argument("--train-file", help=argparse.SUPPRESS)
+    parser.add_argument("--vocab", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    args = parser.parse_args(argv)
+    if args.child:
+        train_child(args.child, args.train_file, args.vocab, args.model)
+        return 0
+
+    tools = [t for t in args.tools.split(",") if t and t not in args.skip]
+    unknown = set(tools) - set(TOOLS)
+    if unknown:
+        parser.error(f"unknown tools {sorted(unknown)}; choose from {', '.join(TOOLS)}")
+    settings = [parse_setting(s) for s in args.settings.split(",")]
+    work, out = Path(args.workdir), Path(args.out)
+    work.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    report: dict = {"settings": settings, "repeats": args.repeats, "tools": tools, "machine": machine(),
+                    "versions": versions(), "heldout_bytes": int(args.heldout_bytes), "numba_equals_python": {}}
+    samples = {}
+    for size in sorted({size for _, size in settings}):
+        samples[size] = work / f"train_{size}.txt"
+        if not samples[size].exists():
+            atomic_write(samples[size], sample([args.corpus], size))
+    heldout = heldout_lines([args.corpus], max(samples), int(args.heldout_bytes))
+
+    results: list[Result] = []
+    for vocab, size in settings:
+        for tool in tools:
+            result = Result(tool, vocab, size)
+            model = work / (f"{tool}_{vocab}_{size}" + (".model" if tool == "sentencepiece" else ".json"))
+            for repeat in range(args.repeats):
+                run, problem = measure(command(tool, samples[size], vocab, model), args.max_seconds,
+                                       work / f"{tool}_{vocab}_{size}.log")
+                if run is None:
+                    result.note = problem
+                    break
+                result.runs.append(run)
+                print(f"{tool:14s} vocab {vocab:>7,} on {size / 1e6:>5,.0f} MB  run {repeat + 1}: "
+                      f"{run.wall:8.1f} s wall {run.cpu:8.1f} s CPU {run.rss_tree_mb:8.0f} MB", flush=True)
+            if result.runs:
+                try:
+                    result.bytes_per_token, result.vocab_produced = evaluate(tool, model, heldout)
+                except Exception as exc:  # a peer's odd vocabulary must not sink the whole benchmark
+                    result.note = f"held-out scoring failed: {type(exc).__name__}: {exc}"[:200]
+            else:
+                print(f"{tool:14s} vocab {vocab:>7,} on {size / 1e6:>5,.0f} MB  {result.note}", flush=True)
+            results.append(result)
+        rows = {r.tool: r for r in results if (r.vocab, r.corpus_bytes) == (vocab, size) and r.runs}
+        if "bbpe-numba" in rows and "bbpe-python" in rows:
+            same = _tokens(work / f"bbpe-numba_{vocab}_{size}.json") == _tokens(work / f"bbpe-python_{vocab}_{size}.json")
+            report["numba_equals_python"][f"{vocab}@{size}"] = "yes" if same else "NO"
+        for line in ratio_lines(list(rows.values())):
+            print("  " + line)
+
+    report["machine"]["load_at_end"] = os.getloadavg()
+    report["results"] = [asdict(r) | {"median": {k: r.median(k) for k in ("wall", "cpu", "rss_process_mb",
+                                                                           "rss_tree_mb")}} for r in results]
+    atomic_write(out / "bench_train.json", json.dumps(report, indent=1))
+    atomic_write(out / "bench_train.md", markdown(report, results))
+    chart(out / "bench_train.png", report, results)
+    print(f"wrote {out / 'bench_train.md'}, .json and .png")
+    return 0
+
+
+def _tokens(path: Path) -> list[str]:
+    return json.loads(path.read_text())["tokens"]
+
+
+if __name__ == "__main__":
+    sys.exit(main())
