@@ -351,3 +351,19 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     err = capsys.readouterr().err
     assert "training mix: sampling 0.0 MB" in err and "bbpe-scratch-300: training" in err
     assert len(list(cache.glob("mix-1000-*.txt"))) == 1
+
+
+def test_defaults_come_from_the_data_dir_and_the_main_job_index(tmp_path, monkeypatch):
+    from bbpe.references import REFERENCES
+
+    write_corpus(tmp_path / "data" / "parallel" / "b_corpus", {"eng_Latn": "x\n"})
+    write_corpus(tmp_path / "data" / "parallel" / "a_corpus", {"eng_Latn": "y\n"})
+    monkeypatch.setenv("BBPE_DATA_DIR", str(tmp_path / "data"))
+    assert report_cli.default_corpora() == [tmp_path / "data" / "parallel" / n for n in ("a_corpus", "b_corpus")]
+    monkeypatch.setattr(report_cli, "REPO", tmp_path)
+    monkeypatch.chdir(tmp_path)
+    assert report_cli.default_tokenizers() == list(REFERENCES)
+    index = tmp_path / report_cli.MAIN_JOB_INDEX
+    index.parent.mkdir(parents=True)
+    index.write_text(json.dumps({"tokenizers": ["k1/bbpe-scratch-152k.json"]}), encoding="utf-8")
+    assert report_cli.default_tokenizers() == [*REFERENCES, str(index.parent / "k1" / "bbpe-scratch-152k.json")]
