@@ -184,6 +184,12 @@ class Tokenizer:
         return [self.token_bytes(token) for token in tokens]
 
     def decode_bytes(self, tokens: Iterable[int]) -> bytes:
+        if self._engine_name == "tiktoken":
+            tokens = list(tokens)
+            try:
+                return self._tiktoken_encoding().decode_bytes(tokens)
+            except (KeyError, OverflowError, TypeError):
+                pass  # the Python path below names the bad id
         return b"".join(self.decode_tokens_bytes(tokens))
 
     def decode(self, tokens: Iterable[int], errors: str = "replace") -> str:
