@@ -12,7 +12,7 @@ from bbpe.counting import count_pretokens
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
 from bbpe.patterns import resolve_pattern
-from bbpe.progress import ProgressEvent, StderrProgress
+from bbpe.progress import ProgressEvent, StderrProgress, peak_memory_mb
 from bbpe.tokenizer import Tokenizer
 from bbpe.train import train_from_counts
 
@@ -85,7 +85,8 @@ def run_count(args: argparse.Namespace) -> int:
     counts_file.write(args.output, counts, pattern=pattern, special_tokens=args.special,
                       split_digits=args.split_digits, corpus=corpus)
     print(f"counted {len(counts):,} unique words ({sum(counts.values()):,} pre-tokens) in "
-          f"{stats.bytes / 1e6:,.1f} MB of text in {time.monotonic() - started:,.1f} s; wrote {args.output}")
+          f"{stats.bytes / 1e6:,.1f} MB of text in {time.monotonic() - started:,.1f} s (peak memory "
+          f"{peak_memory_mb():,.0f} MB); wrote {args.output}")
     return 0
 
 

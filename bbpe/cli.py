@@ -19,7 +19,7 @@ from bbpe._version import __version__
 from bbpe._vocab_cli import add_vocab_command, run_compare
 from bbpe.errors import BBPEError
 from bbpe.patterns import PRESETS, preset_name
-from bbpe.progress import StderrProgress
+from bbpe.progress import StderrProgress, peak_memory_mb
 from bbpe.report_cli import add_report_command
 from bbpe.tokenizer import Tokenizer
 from bbpe.train import STOP_REASONS, path_inputs, train
@@ -161,7 +161,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     print(
         f"trained {tokenizer.vocab_size:,} tokens ({base} + {info['new_tokens']:,} merges + "
         f"{len(tokenizer.special_tokens)} special) on {corpus['bytes'] / 1e6:,.1f} MB in "
-        f"{time.monotonic() - started:,.1f} s; stopped: {STOP_REASONS[info['stop_reason']]}; wrote {args.output}"
+        f"{time.monotonic() - started:,.1f} s (peak memory {peak_memory_mb():,.0f} MB); "
+        f"stopped: {STOP_REASONS[info['stop_reason']]}; wrote {args.output}"
     )
     return 0
 

@@ -62,3 +62,11 @@ class StderrProgress:
 def _clock(seconds: float) -> str:
     seconds = int(seconds)
     return f"{seconds // 3600}:{seconds // 60 % 60:02d}:{seconds % 60:02d}"
+
+
+def peak_memory_mb() -> float:
+    """Peak resident memory so far, in MB: this process or its largest finished child (counting workers)."""
+    import resource
+
+    peaks = (resource.getrusage(who).ru_maxrss for who in (resource.RUSAGE_SELF, resource.RUSAGE_CHILDREN))
+    return max(peaks) / 1024  # ru_maxrss is in KiB on Linux

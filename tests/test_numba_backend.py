@@ -218,8 +218,9 @@ def test_numba_is_chosen_by_auto(numba_learn):
 @pytest.fixture
 def without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    monkeypatch.delitem(sys.modules, "bbpe._numba_merge", raising=False)
-    monkeypatch.delattr(bbpe, "_numba_merge", raising=False)
+    for name in ("_numba_merge", "_numba_loop", "_numba_tables"):
+        monkeypatch.delitem(sys.modules, f"bbpe.{name}", raising=False)
+        monkeypatch.delattr(bbpe, name, raising=False)
 
 
 def test_without_numba_auto_falls_back_and_numba_says_how_to_install(without_numba):

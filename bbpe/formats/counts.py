@@ -178,11 +178,12 @@ def _columns(source: Path, pa: Any, table: Any) -> dict[bytes, int]:
     if words.null_count or counts.null_count:
         raise VocabFormatError(source, "columns 'word' and 'count' must not hold nulls")
     result: dict[bytes, int] = {}
-    for word, count in zip(words.to_pylist(), counts.to_pylist()):
-        if count < 0:
-            raise VocabFormatError(source, f"negative count {count}")
-        key = word.encode("utf-8") if isinstance(word, str) else word
-        result[key] = result.get(key, 0) + count
+    for batch in table.select(["word", "count"]).to_batches(max_chunksize=1 << 16):  # bounded Python lists
+        for word, count in zip(batch.column(0).to_pylist(), batch.column(1).to_pylist()):
+            if count < 0:
+                raise VocabFormatError(source, f"negative count {count}")
+            key = word.encode("utf-8") if isinstance(word, str) else word
+            result[key] = result.get(key, 0) + count
     return result
 
 

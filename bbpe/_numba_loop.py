@@ -1,0 +1,423 @@
+"""The compiled merge loop: ``bbpe._bpe.learn_merges`` on flat int arrays (see ``bbpe._numba_merge``).
+
+Data, all numpy arrays (tables, heap and growable rows from ``bbpe._numba_tables``):
+
+* words: one int32 store holding, per unique pre-token, ``[length, count & 0xFFFFFFFF,
+  count >> 32, token ids...]``; a word is named by its offset and shrinks in place as it merges;
+* pairs: a table key -> pair id (key = left << 32 | right) and one row per pair
+  ``[key, count, first block]``; a pair's words are a chain of blocks ``[start, length,
+  next]`` in a pool of word offsets.  Words that lost the pair are skipped when visited;
+  the lists of pairs that are gone (count 0) are dropped when the pool fills up;
+* a heap of ``[count, key, pair id]`` rows, refreshed lazily, holding only pairs that
+  reach ``min_frequency`` (a rarer pair is pushed when it grows);
+* tokens: rows ``[start, length, hash, base**length, next id with that hash]`` over one
+  byte buffer, and a table hash -> newest id, so "these bytes already are a token" is a
+  lookup plus a byte comparison.
+
+One step rewrites the words holding the best pair and sums the changes of the pairs next
+to it per neighbour id (``near``, one row per token id), so the pair table is touched once
+per distinct neighbour, not once per occurrence.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from bbpe._numba_tables import find, fit_rows, fit_table, heap_drop_top, heap_push, heapify, new_table, sift_down
+
+HEADER = 3  # word store: length, low and high half of the count, then the ids
+_KEY, _COUNT, _BLOCK = range(3)  # pair rows
+_START, _LENGTH, _HASH, _POWER, _NEXT = range(5)  # token rows
+_HASH_BASE = 0x100000001B3
+# Neighbour rows, for merging (left, right) into token: x stands before the pair, y after it.
+# GAIN_*: count added to (x, token) / (token, y); LOSS_*: removed from (x, left) / (right, y);
+# WORD_*: last word noted; SLOT_*: number of words noted, then the write position in the pool.
+_STEP, _GAIN_X, _LOSS_X, _WORD_X, _SLOT_X, _GAIN_Y, _LOSS_Y, _WORD_Y, _SLOT_Y = range(9)
+STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
+
+
+@njit(cache=True)
+def word_store(word_ids, word_start, word_count):
+    """The word store built from ids back to back, start offsets and counts."""
+    store = np.empty(len(word_ids) + HEADER * len(word_count), np.int32)
+    at = 0
+    for w in range(len(word_count)):
+        n = word_start[w + 1] - word_start[w]
+        store[at] = n
+        store[at + 1] = word_count[w] & 0xFFFFFFFF
+        store[at + 2] = word_count[w] >> 32
+        store[at + HEADER : at + HEADER + n] = word_ids[word_start[w] : word_start[w + 1]]
+        at += HEADER + n
+    return store
+
+
+@njit(cache=True)
+def _word_count(store, w):
+    return (np.int64(store[w + 2]) << 32) | (np.int64(store[w + 1]) & 0xFFFFFFFF)
+
+
+@njit(cache=True)
+def _pair_id(pairs, table, n_pairs, left, right):
+    """The id of pair (left, right), created with count 0 if new; returns (id, number of pairs)."""
+    key = (np.int64(left) << 32) | right
+    slot = find(table, key)
+    if table[slot, 1] == -1:
+        table[slot, 0] = key
+        table[slot, 1] = n_pairs
+        pairs[n_pairs, _KEY] = key
+        pairs[n_pairs, _COUNT] = 0
+        pairs[n_pairs, _BLOCK] = -1
+        n_pairs += 1
+    return table[slot, 1], n_pairs
+
+
+@njit(cache=True)
+def _index_pairs(store):
+    """Pair rows and table for the initial words, and one block of word offsets per pair."""
+    pairs = np.empty((1024, 3), np.int64)
+    table = new_table(1024)
+    n_pairs = 0
+    position_pair = np.empty(len(store), np.int32)
+    w = 0
+    while w < len(store):
+        n = store[w]
+        pairs = fit_rows(pairs, n_pairs + n)
+        table = fit_table(table, n_pairs + n)
+        for i in range(w + HEADER, w + HEADER + n - 1):
+            pid, n_pairs = _pair_id(pairs, table, n_pairs, store[i], store[i + 1])
+            pairs[pid, _COUNT] += _word_count(store, w)
+            position_pair[i] = pid
+        w += HEADER + n
+    sizes = np.zeros(n_pairs + 1, np.int64)  # count, then list, the words of each pair
+    _list_words(store, position_pair, sizes[1:], np.empty(0, np.int32), False)
+    first = np.cumsum(sizes)
+    pool = np.empty(max(1024, first[n_pairs]), np.int32)
+    _list_words(store, position_pair, first[:-1].copy(), pool, True)
+    blocks = np.empty((n_pairs + 1024, 3), np.int64)
+    for pid in range(n_pairs):
+        blocks[pid, 0] = first[pid]
+        blocks[pid, 1] = sizes[pid + 1]
+        blocks[pid, 2] = -1
+        pairs[pid, _BLOCK] = pid
+    return pairs, table, n_pairs, blocks, pool, first[n_pairs]
+
+
+@njit(cache=True)
+def _list_words(store, position_pair, at, pool, fill):
+    """Each word once per pair it holds: count into ``at[pid]``, or write to ``pool[at[pid]++]``."""
+    last_word = np.full(len(at), -1, np.int64)
+    w = 0
+    while w < len(store):
+        for i in range(w + HEADER, w + HEADER + store[w] - 1):
+            pid = position_pair[i]
+            if last_word[pid] != w:
+                last_word[pid] = w
+                if fill:
+                    pool[at[pid]] = w
+                at[pid] += 1
+        w += HEADER + store[w]
+
+
+@njit(cache=True)
+def _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end, need):
+    """Room for ``need`` more pool entries: drop the word lists of pairs that are gone if they
+    fill half the pool, else grow it.  Returns (pool, blocks, number of blocks, pool end)."""
+    live = 0
+    for pid in range(n_pairs):
+        block = pairs[pid, _BLOCK] if pairs[pid, _COUNT] > 0 else -1
+        while block != -1:
+            live += blocks[block, 1]
+            block = blocks[block, 2]
+    if 2 * live > pool_end:
+        return fit_rows(pool, pool_end + need), blocks, n_blocks, pool_end
+    new_pool = np.empty(max(1024, 2 * (live + need)), np.int32)
+    new_blocks = np.empty((n_pairs + 1024, 3), np.int64)
+    end = 0
+    count = 0
+    for pid in range(n_pairs):
+        block = pairs[pid, _BLOCK] if pairs[pid, _COUNT] > 0 else -1
+        pairs[pid, _BLOCK] = -1 if block == -1 else count
+        if block == -1:
+            continue
+        new_blocks[count, 0] = end
+        while block != -1:
+            length = blocks[block, 1]
+            new_pool[end : end + length] = pool[blocks[block, 0] : blocks[block, 0] + length]
+            end += length
+            block = blocks[block, 2]
+        new_blocks[count, 1] = end - new_blocks[count, 0]
+        new_blocks[count, 2] = -1
+        count += 1
+    return new_pool, new_blocks, count, end
+
+
+@njit(cache=True)
+def _pop_best(heap, size, pairs, min_frequency):
+    """Drop or refresh stale rows until the top is current; returns the new size (0: none left).
+
+    Counts only fall, except for pairs that grew, which were pushed again with the new count.
+    """
+    while size > 0:
+        current = pairs[heap[0, 2], _COUNT]
+        if current == heap[0, 0]:
+            return size
+        if min_frequency <= current < heap[0, 0]:
+            heap[0, 0] = current
+            sift_down(heap, size, 0)
+        else:  # gone, too rare, or grew (a newer row holds its count)
+            size = heap_drop_top(heap, size)
+    return 0
+
+
+@njit(cache=True)
+def _token_rows(tok_data, tok_start, capacity):
+    """Token rows for ``capacity`` tokens, the byte buffer, and the hash table of the given tokens."""
+    tokens = np.empty((capacity, 5), np.int64)
+    data = np.empty(max(16, 2 * len(tok_data)), np.uint8)
+    data[: len(tok_data)] = tok_data
+    table = new_table(capacity)  # sized for every token to come: never grows
+    for t in range(len(tok_start) - 1):
+        h = 0
+        p = 1
+        for k in range(tok_start[t], tok_start[t + 1]):
+            h = h * _HASH_BASE + tok_data[k] + 1
+            p = p * _HASH_BASE
+        tokens[t, _START] = tok_start[t]
+        tokens[t, _LENGTH] = tok_start[t + 1] - tok_start[t]
+        tokens[t, _HASH] = h
+        tokens[t, _POWER] = p
+        _index_token(tokens, table, t)
+    return tokens, data, table
+
+
+@njit(cache=True)
+def _index_token(tokens, table, t):
+    slot = find(table, tokens[t, _HASH])
+    tokens[t, _NEXT] = table[slot, 1]
+    table[slot, 0] = tokens[t, _HASH]
+    table[slot, 1] = t
+
+
+@njit(cache=True)
+def _existing_token(tokens, table, data, left, right):
+    """The id whose bytes are left's + right's (the newest, as in the reference), or -1."""
+    h = tokens[left, _HASH] * tokens[right, _POWER] + tokens[right, _HASH]
+    token = table[find(table, h), 1]
+    while token != -1:
+        if tokens[token, _LENGTH] == tokens[left, _LENGTH] + tokens[right, _LENGTH] and _spells(
+                data, tokens[token, _START], tokens, left, right):
+            return token
+        token = tokens[token, _NEXT]
+    return -1
+
+
+@njit(cache=True)
+def _spells(data, start, tokens, left, right):
+    """Whether the bytes at ``start`` are left's followed by right's."""
+    for part in (left, right):
+        for k in range(tokens[part, _LENGTH]):
+            if data[start + k] != data[tokens[part, _START] + k]:
+                return False
+        start += tokens[part, _LENGTH]
+    return True
+
+
+@njit(cache=True)
+def _add_token(tokens, table, data, data_end, token, left, right):
+    """Token ``token`` = left's bytes + right's; returns the (maybe grown) buffer and its end."""
+    length = tokens[left, _LENGTH] + tokens[right, _LENGTH]
+    data = fit_rows(data, data_end + length)
+    tokens[token, _START] = data_end
+    for part in (left, right):
+        start, n = tokens[part, _START], tokens[part, _LENGTH]
+        data[data_end : data_end + n] = data[start : start + n]
+        data_end += n
+    tokens[token, _LENGTH] = length
+    tokens[token, _HASH] = tokens[left, _HASH] * tokens[right, _POWER] + tokens[right, _HASH]
+    tokens[token, _POWER] = tokens[left, _POWER] * tokens[right, _POWER]
+    _index_token(tokens, table, token)
+    return data, data_end
+
+
+@njit(cache=True)
+def _note(near, nearby, n_near, z, step):
+    """Make neighbour row ``z`` current for this step; returns the number of noted neighbours."""
+    if near[z, _STEP] == step:
+        return n_near
+    near[z] = 0
+    near[z, _STEP] = step
+    near[z, _WORD_X] = -1
+    near[z, _WORD_Y] = -1
+    nearby[n_near] = z
+    return n_near + 1
+
+
+@njit(cache=True)
+def _rewrite(store, w, left, right, token, near, nearby, n_near, events, n_events, step):
+    """Merge (left, right) -> token in word ``w`` in place (as the reference does), noting the
+    neighbour changes, and an event (word, 2 * neighbour + side) per new (pair, word).
+
+    A word without the pair (merged on an earlier visit) is left as it is.
+    """
+    n = store[w]
+    c = _word_count(store, w)
+    s = w + HEADER
+    i = 0
+    j = 0
+    merged_before = False
+    while i < n:
+        a = store[s + i]
+        if a == left and i + 1 < n and store[s + i + 1] == right:
+            if j > 0:  # (x, left) -> (x, token); x is the token written last
+                x = store[s + j - 1]
+                n_near = _note(near, nearby, n_near, x, step)
+                if not merged_before:  # else (right, left) was counted as lost already
+                    near[x, _LOSS_X] += c
+                near[x, _GAIN_X] += c
+                if near[x, _WORD_X] != w:
+                    near[x, _WORD_X] = w
+                    near[x, _SLOT_X] += 1
+                    events[n_events, 0] = w
+                    events[n_events, 1] = 2 * x
+                    n_events += 1
+            if i + 2 < n:  # (right, y) -> (token, y), unless y starts the next occurrence
+                y = store[s + i + 2]
+                n_near = _note(near, nearby, n_near, y, step)
+                near[y, _LOSS_Y] += c
+                if not (y == left and i + 3 < n and store[s + i + 3] == right):
+                    near[y, _GAIN_Y] += c
+                    if near[y, _WORD_Y] != w:
+                        near[y, _WORD_Y] = w
+                        near[y, _SLOT_Y] += 1
+                        events[n_events, 0] = w
+                        events[n_events, 1] = 2 * y + 1
+                        n_events += 1
+            store[s + j] = token
+            i += 2
+            merged_before = True
+        else:
+            store[s + j] = a
+            i += 1
+            merged_before = False
+        j += 1
+    store[w] = j
+    return n_near, n_events
+
+
+@njit(cache=True, nogil=True)
+def learn(store, tok_data, tok_start, n_new, min_frequency, control):
+    """Merge until ``n_new`` new tokens exist or no pair reaches ``min_frequency`` (>= 1).
+
+    ``control[0]`` receives the tokens added so far; a nonzero ``control[1]`` stops the loop.
+    Returns ([left, right, token, count, new] per step, stop code).
+    """
+    n_tok = len(tok_start) - 1
+    capacity = n_tok + n_new
+    tokens, data, t_table = _token_rows(tok_data, tok_start, capacity)
+    data_end = len(tok_data)
+    pairs, table, n_pairs, blocks, pool, pool_end = _index_pairs(store)
+    n_blocks = n_pairs
+    heap = np.empty((np.sum(pairs[:n_pairs, _COUNT] >= min_frequency) + 1024, 3), np.int64)
+    heap_size = 0
+    for pid in range(n_pairs):
+        if pairs[pid, _COUNT] >= min_frequency:
+            heap[heap_size, 0] = pairs[pid, _COUNT]
+            heap[heap_size, 1] = pairs[pid, _KEY]
+            heap[heap_size, 2] = pid
+            heap_size += 1
+    heapify(heap, heap_size)
+    near = np.zeros((capacity, 9), np.int64)
+    near[:, _STEP] = -1
+    nearby = np.empty(capacity, np.int64)
+    grown = np.empty(2 * capacity, np.int64)
+    events = np.empty((1024, 2), np.int64)
+    merges = np.empty((1024, 5), np.int64)
+    steps = 0
+    added = 0
+    stop = STOP_VOCAB_SIZE
+    while added < n_new:
+        if control[1] != 0:
+            stop = STOP_INTERRUPTED
+            break
+        heap_size = _pop_best(heap, heap_size, pairs, min_frequency)
+        if heap_size == 0:
+            stop = STOP_MIN_FREQUENCY
+            break
+        count, best = heap[0, 0], heap[0, 2]
+        heap_size = heap_drop_top(heap, heap_size)
+        left, right = pairs[best, _KEY] >> 32, pairs[best, _KEY] & 0xFFFFFFFF
+        token = _existing_token(tokens, t_table, data, left, right)
+        is_new = token == -1
+        if is_new:
+            token = n_tok
+            n_tok += 1
+            added += 1
+            data, data_end = _add_token(tokens, t_table, data, data_end, token, left, right)
+        merges = fit_rows(merges, steps + 1)
+        merges[steps, 0] = left
+        merges[steps, 1] = right
+        merges[steps, 2] = token
+        merges[steps, 3] = count
+        merges[steps, 4] = 1 if is_new else 0
+
+        # Rewrite every word holding the pair; sum the neighbour changes per neighbour id.
+        n_near = 0
+        n_events = 0
+        block = pairs[best, _BLOCK]
+        while block != -1:
+            for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
+                events = fit_rows(events, n_events + store[pool[k]])
+                n_near, n_events = _rewrite(store, pool[k], left, right, token, near, nearby, n_near, events,
+                                            n_events, steps)
+            block = blocks[block, 2]
+        pairs[best, _COUNT] = 0
+
+        # Apply the sums: one table lookup per neighbour and side, a new word block per gain.
+        pairs = fit_rows(pairs, n_pairs + 2 * n_near)
+        table = fit_table(table, n_pairs + 2 * n_near)
+        if pool_end + n_events > len(pool):
+            pool, blocks, n_blocks, pool_end = _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks,
+                                                                pool_end, n_events)
+        blocks = fit_rows(blocks, n_blocks + 2 * n_near)
+        n_grown = 0
+        for k in range(n_near):
+            z = nearby[k]
+            if near[z, _LOSS_X]:
+                pid, n_pairs = _pair_id(pairs, table, n_pairs, z, left)
+                pairs[pid, _COUNT] -= near[z, _LOSS_X]
+            if near[z, _LOSS_Y]:
+                pid, n_pairs = _pair_id(pairs, table, n_pairs, right, z)
+                pairs[pid, _COUNT] -= near[z, _LOSS_Y]
+            for side in range(2):  # x: (z, token); y: (token, z)
+                gain_column = _GAIN_Y if side else _GAIN_X
+                slot_column = _SLOT_Y if side else _SLOT_X
+                if near[z, gain_column]:
+                    if side:
+                        pid, n_pairs = _pair_id(pairs, table, n_pairs, token, z)
+                    else:
+                        pid, n_pairs = _pair_id(pairs, table, n_pairs, z, token)
+                    pairs[pid, _COUNT] += near[z, gain_column]
+                    blocks[n_blocks, 0] = pool_end
+                    blocks[n_blocks, 1] = near[z, slot_column]
+                    blocks[n_blocks, 2] = pairs[pid, _BLOCK]
+                    pairs[pid, _BLOCK] = n_blocks
+                    n_blocks += 1
+                    near[z, slot_column] = pool_end
+                    pool_end += blocks[n_blocks - 1, 1]
+                    grown[n_grown] = pid
+                    n_grown += 1
+        for k in range(n_events):
+            column = _SLOT_Y if events[k, 1] & 1 else _SLOT_X
+            z = events[k, 1] >> 1
+            pool[near[z, column]] = events[k, 0]
+            near[z, column] += 1
+        pairs[best, _COUNT] = 0  # the losses may have counted it again
+
+        heap = fit_rows(heap, heap_size + n_grown)
+        for k in range(n_grown):
+            if pairs[grown[k], _COUNT] >= min_frequency:
+                heap_size = heap_push(heap, heap_size, pairs[grown[k], _COUNT], pairs[grown[k], _KEY], grown[k])
+        steps += 1
+        control[0] = added
+    return merges[:steps].copy(), stop
