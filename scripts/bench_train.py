@@ -19,7 +19,6 @@ OUT/bench_train.png.  Peers are the ``bench`` extra: ``pip install -e '.[bench]'
 from __future__ import annotations
 
 import argparse
-import base64
 import json
 import os
 import platform
@@ -32,17 +31,14 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+from bench_peers import PEERS, evaluate, train_child
 from sample_corpus import sample, uncompressed_size
 
 from bbpe._io import atomic_write
 from bbpe.corpora import expand_paths, iter_lines
-from bbpe.patterns import CL100K, to_oniguruma
 
-TOOLS = ("bbpe-numba", "bbpe-python", "tokenizers", "rustbpe", "bpeasy", "sentencepiece")
-PEERS = ("tokenizers", "rustbpe", "bpeasy", "sentencepiece")
+TOOLS = ("bbpe-numba", "bbpe-python", *PEERS)
 PACKAGES = ("bbpe", "numba", "tokenizers", "rustbpe", "bpeasy", "sentencepiece", "tiktoken")
-BPEASY_MAX_TOKEN_BYTES = 1 << 16  # no practical limit (bpeasy's default is 128)
-SP_CHARACTER_COVERAGE = 0.995  # rarer characters fall back to bytes
 
 
 @dataclass
@@ -66,54 +62,6 @@ class Result:
     def median(self, name: str) -> float | None:
         values = [getattr(run, name) for run in self.runs]
         return statistics.median(values) if values else None
-
-
-# ---------------------------------------------------------------- child side: one training
-
-
-def train_child(tool: str, train_file: str, vocab: int, model: str) -> None:
-    """Train one peer (in the child process) and write its model file."""
-    if tool == "tokenizers":
-        from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
-
-        tokenizer = Tokenizer(models.BPE())
-        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(to_oniguruma(CL100K)), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ])
-        tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                      show_progress=False)
-        tokenizer.train([train_file], trainer)
-        tokenizer.save(model)
-    elif tool == "rustbpe":
-        import rustbpe
-
-        trainer = rustbpe.Tokenizer()
-        with open(train_file, encoding="utf-8") as lines:
-            trainer.train_from_iterator(lines, vocab, pattern=CL100K)
-        _write_ranks(model, [token for token, _ in sorted(trainer.get_mergeable_ranks(), key=lambda t: t[1])])
-    elif tool == "bpeasy":
-        from bpeasy import train_bpe
-
-        with open(train_file, encoding="utf-8") as lines:
-            ranks = train_bpe(lines, CL100K, BPEASY_MAX_TOKEN_BYTES, vocab)
-        _write_ranks(model, sorted(ranks, key=ranks.__getitem__))
-    elif tool == "sentencepiece":
-        import sentencepiece as spm
-
-        spm.SentencePieceTrainer.train(
-            input=train_file, model_prefix=model.removesuffix(".model"), vocab_size=vocab, model_type="bpe",
-            byte_fallback=True, character_coverage=SP_CHARACTER_COVERAGE, normalization_rule_name="identity",
-            add_dummy_prefix=False, remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
-            input_sentence_size=0, max_sentence_length=1 << 16, num_threads=os.cpu_count() or 1, minloglevel=2,
-        )
-    else:
-        raise SystemExit(f"unknown tool {tool}")
-
-
-def _write_ranks(path: str, tokens: list[bytes]) -> None:
-    Path(path).write_text(json.dumps({"tokens": [base64.b64encode(t).decode() for t in tokens]}))
 
 
 # ---------------------------------------------------------------- parent side: runs and measurements
@@ -177,30 +125,6 @@ def _tree_rss(root: int) -> int:
     return total
 
 
-def evaluate(tool: str, model: Path, lines: list[str]) -> tuple[float, int]:
-    """(UTF-8 bytes per token on the held-out lines, vocabulary size produced)."""
-    n_bytes = sum(len(line.encode("utf-8")) for line in lines)
-    if tool.startswith("bbpe-") or tool in ("rustbpe", "bpeasy"):
-        import bbpe
-
-        if tool.startswith("bbpe-"):
-            tokenizer = bbpe.Tokenizer.load(model)
-        else:
-            tokens = [base64.b64decode(t) for t in json.loads(model.read_text())["tokens"]]
-            tokenizer = bbpe.Tokenizer({t: rank for rank, t in enumerate(tokens)}, pattern=CL100K)
-        n_tokens = sum(len(tokenizer.encode_ordinary(line)) for line in lines)
-        return n_bytes / n_tokens, tokenizer.vocab_size
-    if tool == "tokenizers":
-        from tokenizers import Tokenizer
-
-        hf = Tokenizer.from_file(str(model))
-        return n_bytes / sum(len(e.ids) for e in hf.encode_batch(lines, add_special_tokens=False)), hf.get_vocab_size()
-    import sentencepiece as spm
-
-    sp = spm.SentencePieceProcessor(model_file=str(model))
-    return n_bytes / sum(len(ids) for ids in sp.encode(lines)), sp.get_piece_size()
-
-
 # ---------------------------------------------------------------- data
 
 
@@ -244,7 +168,8 @@ def machine() -> dict[str, object]:
     memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
                   if line.startswith("MemTotal"))
     return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory / 1024**2, 1),
-            "platform": platform.platform(), "python": platform.python_version(), "load_at_start": os.getloadavg()}
+            "platform": platform.platform(), "python": platform.python_version(),
+            "load_at_start": [round(x, 2) for x in os.getloadavg()]}
 
 
 def versions() -> dict[str, str]:
@@ -276,10 +201,47 @@ def ratio_lines(results: list[Result]) -> list[str]:
     return lines
 
 
+def target_lines(results: list[Result]) -> list[str]:
+    """The issue's targets, checked where this run has the figures."""
+    def get(tool: str, vocab: int, size: int) -> Result | None:
+        return next((r for r in results if (r.tool, r.vocab, r.corpus_bytes) == (tool, vocab, size) and r.runs), None)
+
+    def check(label: str, value: float, limit: float) -> str:
+        verdict = "met" if value <= limit else f"MISSED by {value / limit - 1:.0%}"
+        return f"{label}: {value:.2f} (target <= {limit:g}) {verdict}"
+
+    lines = []
+    for vocab, size, peers in ((32_000, 100 * 10**6, (("rustbpe", 1.0), ("tokenizers", 0.5))),
+                               (152_000, 100 * 10**6, (("rustbpe", 1.0),))):
+        ours = get("bbpe-numba", vocab, size)
+        for peer, limit in peers:
+            theirs = get(peer, vocab, size)
+            if ours and theirs:
+                lines.append(check(f"numba wall / {peer} wall, vocab {vocab:,} on 100 MB",
+                                   ours.median("wall") / theirs.median("wall"), limit))
+        rust = get("rustbpe", vocab, size)
+        if ours and rust and vocab == 32_000:
+            lines.append(check("numba peak RSS (tree) / rustbpe's, vocab 32,000 on 100 MB",
+                               ours.median("rss_tree_mb") / rust.median("rss_tree_mb"), 1.5))
+    for r in results:
+        if r.tool == "bbpe-numba" and r.bytes_per_token:
+            for peer in ("tokenizers", "rustbpe"):
+                theirs = get(peer, r.vocab, r.corpus_bytes)
+                if theirs and theirs.bytes_per_token:
+                    lines.append(check(f"|bytes/token - {peer}'s| / {peer}'s, vocab {r.vocab:,} on "
+                                       f"{r.corpus_bytes / 1e6:,.0f} MB (%)",
+                                       abs(r.bytes_per_token / theirs.bytes_per_token - 1) * 100, 0.5))
+    python = get("bbpe-python", 32_000, 10 * 10**6)
+    if python:
+        lines.append(check("python backend wall, vocab 32,000 on 10 MB (s)", python.median("wall"), 120))
+    return lines
+
+
 def markdown(report: dict, results: list[Result]) -> str:
     out = ["# Training benchmark", "",
            f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-           f"{report['machine']['memory_gb']} GB; load average at start {report['machine']['load_at_start']}.  ",
+           f"{report['machine']['memory_gb']} GB; load average (1, 5, 15 min) at start "
+           f"{report['machine']['load_at_start']}, at end {report['machine']['load_at_end']}.  ",
            "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".  ",
            f"Median of {report['repeats']} runs per trainer; pre-tokenization cl100k for all but sentencepiece. "
            "Wall and CPU time include reading the corpus and counting. Peak RSS: the largest single process "
@@ -298,6 +260,9 @@ def markdown(report: dict, results: list[Result]) -> str:
         equal = report["numba_equals_python"].get(f"{vocab}@{size}")
         out += ["", f"bbpe numba == python (same tokens, same order): {equal}", ""]
         out += [f"- {line}" for line in ratio_lines(rows)] + [""]
+    targets = target_lines(results)
+    if targets:
+        out += ["## Targets", ""] + [f"- {line}" for line in targets] + [""]
     return "\n".join(out)
 
 
@@ -318,7 +283,7 @@ def chart(path: Path, report: dict, results: list[Result]) -> None:
             ax.bar(names, [r.median(key) for r in rows], color=colors)
             ax.set_ylabel(label)
             ax.set_title(f"vocab {vocab:,} on {size / 1e6:,.0f} MB" if row == 0 else "")
-            ax.tick_params(axis="x", rotation=45)
+            plt.setp(ax.get_xticklabels(), rotation=40, ha="right")
     fig.tight_layout()
     fig.savefig(path, dpi=120)
     plt.close(fig)
@@ -363,6 +328,10 @@ def main(argv: list[str] | None = None) -> int:
         if not samples[size].exists():
             atomic_write(samples[size], sample([args.corpus], size))
     heldout = heldout_lines([args.corpus], max(samples), int(args.heldout_bytes))
+    if "bbpe-numba" in tools:  # load (or, on a fresh checkout, compile) the numba cache before timing
+        warm = work / "warm_up.txt"
+        atomic_write(warm, "".join(heldout[:200]))
+        subprocess.run(command("bbpe-numba", warm, 300, work / "warm_up.json"), check=True)
 
     results: list[Result] = []
     for vocab, size in settings:
@@ -392,8 +361,10 @@ def main(argv: list[str] | None = None) -> int:
             report["numba_equals_python"][f"{vocab}@{size}"] = "yes" if same else "NO"
         for line in ratio_lines(list(rows.values())):
             print("  " + line)
+    for line in target_lines(results):
+        print(line)
 
-    report["machine"]["load_at_end"] = os.getloadavg()
+    report["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
     report["results"] = [asdict(r) | {"median": {k: r.median(k) for k in ("wall", "cpu", "rss_process_mb",
                                                                            "rss_tree_mb")}} for r in results]
     atomic_write(out / "bench_train.json", json.dumps(report, indent=1))
