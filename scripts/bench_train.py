@@ -5,7 +5,8 @@ Trainers: bbpe (numba and python backends, via the ``bbpe train`` CLI), Hugging 
 ``bpeasy``, and ``sentencepiece`` (BPE with byte fallback; its own whitespace handling, so
 for reference only).  Each training runs in a child process, timed from the outside:
 wall time, CPU time (user + sys of the child and its workers), peak RSS of its largest
-process (``wait4``) and of its whole process tree (sampled from /proc every 0.1 s).
+process (``wait4``) and of its whole process tree (sampled from /proc every 0.1 s: the
+main process's resident set plus the private memory of its workers).
 Every result is scored by bytes/token on held-out text (a mixed sample disjoint from
 all training samples).  Medians over ``--repeats`` runs; ratios of bbpe against each peer.
 
@@ -85,7 +86,7 @@ def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None,
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
-        tree_peak = max(tree_peak, _tree_rss(child.pid))
+        tree_peak = max(tree_peak, _tree_memory(child.pid))
         if time.monotonic() - started > max_seconds:
             os.killpg(child.pid, signal.SIGKILL)
             os.wait4(child.pid, 0)
@@ -101,8 +102,9 @@ def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None,
     return Run(wall, usage.ru_utime + usage.ru_stime, rss_process, max(tree_peak, rss_process * 1024**2) / 1024**2), ""
 
 
-def _tree_rss(root: int) -> int:
-    """Resident bytes of ``root`` and all its descendants right now (0 if it is gone)."""
+def _tree_memory(root: int) -> int:
+    """Bytes in memory for ``root``'s run right now: its resident set plus the private memory of
+    its descendants (forked workers share the parent's pages; those are not counted twice)."""
     parents: dict[int, int] = {}
     for entry in os.scandir("/proc"):
         if entry.name.isdigit():
@@ -111,15 +113,19 @@ def _tree_rss(root: int) -> int:
                     parents[int(entry.name)] = int(handle.read().rsplit(b")", 1)[1].split()[1])
             except (OSError, IndexError, ValueError):
                 continue
-    tree, frontier = {root}, [root]
+    descendants, frontier = set(), {root}
     while frontier:
-        frontier = [pid for pid, parent in parents.items() if parent in frontier and pid not in tree]
-        tree.update(frontier)
-    total = 0
-    for pid in tree:
+        frontier = {pid for pid, parent in parents.items() if parent in frontier} - descendants
+        descendants |= frontier
+    try:
+        with open(f"/proc/{root}/statm") as handle:
+            total = int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+    except (OSError, IndexError, ValueError):
+        return 0
+    for pid in descendants:
         try:
-            with open(f"/proc/{pid}/statm") as handle:
-                total += int(handle.read().split()[1]) * os.sysconf("SC_PAGE_SIZE")
+            with open(f"/proc/{pid}/smaps_rollup") as handle:
+                total += 1024 * sum(int(line.split()[1]) for line in handle if line.startswith("Private_"))
         except (OSError, IndexError, ValueError):
             continue
     return total
@@ -245,7 +251,8 @@ def markdown(report: dict, results: list[Result]) -> str:
            "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".  ",
            f"Median of {report['repeats']} runs per trainer; pre-tokenization cl100k for all but sentencepiece. "
            "Wall and CPU time include reading the corpus and counting. Peak RSS: the largest single process "
-           "(wait4) and the whole process tree (sampled every 0.1 s; bbpe counts in worker processes). "
+           "(wait4) and the whole process tree (sampled every 0.1 s: the main process's resident set plus the "
+           "private memory of worker processes; bbpe counts in forked workers, the peers in threads). "
            f"Bytes/token on {report['heldout_bytes'] / 1e6:.1f} MB of held-out text disjoint from the training text.",
            ""]
     for vocab, size in report["settings"]:
