@@ -238,3 +238,36 @@ def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, ca
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'bbpe[fast]'" in err
     assert not out.exists()
+
+
+def test_a_stop_request_ends_the_loop_before_the_next_step(numba_learn):
+    import numpy as np
+
+    from bbpe import _numba_loop as loop
+    from bbpe._numba_merge import _flatten, _pack
+
+    store = loop.word_store(*_flatten(counted(CODE * 3), 256))
+    control = np.array([0, 1], np.int64)  # stop requested
+    table, stop = loop.learn(store, *_pack(list(BYTES)), 50, 2, control)
+    assert (len(table), stop) == (0, loop.STOP_INTERRUPTED)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_ctrl_c_while_merging_leaves_no_output(backend, tmp_path, capsys, monkeypatch):
+    if backend == "numba":
+        pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
+
+    class Interrupting:
+        def __call__(self, event):
+            if event.stage == "merge":
+                raise KeyboardInterrupt
+
+        def close(self):
+            pass
+
+    monkeypatch.setattr("bbpe.cli.StderrProgress", Interrupting)
+    corpus, out = tmp_path / "c.txt", tmp_path / "v.json"
+    corpus.write_text(CODE * 20)
+    assert main(["train", str(corpus), "--vocab", "300", "-o", str(out), "--backend", backend, "--workers", "1"]) == 130
+    assert "interrupted; no output written" in capsys.readouterr().err
+    assert list(tmp_path.iterdir()) == [corpus]
