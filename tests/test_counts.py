@@ -17,8 +17,12 @@ from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import counts
 from bbpe.patterns import CL100K, GPT2, resolve_pattern
 
-pa = pytest.importorskip("pyarrow", reason="pyarrow is not installed (pip install 'bbpe[parquet]')")
-pq = pytest.importorskip("pyarrow.parquet")
+try:
+    import pyarrow as pa
+    import pyarrow.parquet as pq
+except ImportError:
+    pa = pq = None
+needs_pyarrow = pytest.mark.skipif(pa is None, reason="pyarrow is not installed (pip install 'bbpe[parquet]')")
 
 TEXT_A = "Hello world, hello 12345!\n東京の天気は晴れ。\n    indented code(x)\n" * 3
 TEXT_B = "Hello again: world 2024-01-01\n北京下雨了。\n\tdef f(): return 1\n" * 2
@@ -38,6 +42,7 @@ def corpus(tmp_path: Path) -> tuple[Path, Path]:
     return a, b
 
 
+@needs_pyarrow
 def test_round_trip_keeps_counts_and_settings(tmp_path):
     path = tmp_path / "c.parquet"
     source = {"hello": 3, " world": 2**40, b"\xff\xfe": 1, "東京": 2**64 - 1}
@@ -48,6 +53,7 @@ def test_round_trip_keeps_counts_and_settings(tmp_path):
     assert (back.unit, back.normalization, back.corpus) == ("line", "none", {"bytes": 99})
 
 
+@needs_pyarrow
 def test_file_layout_is_the_documented_one(tmp_path):
     path = tmp_path / "c.parquet"
     counts.write(path, {"b": 1, "a": 2, "ab": 3, "\u00e9": 4}, pattern=CL100K)
@@ -62,12 +68,14 @@ def test_file_layout_is_the_documented_one(tmp_path):
     assert meta["bbpe_version"] == bbpe.__version__
 
 
+@needs_pyarrow
 def test_counts_that_do_not_fit_uint64_are_refused(tmp_path):
     with pytest.raises(BBPEError, match="does not fit a uint64"):
         counts.write(tmp_path / "c.parquet", {"a": 2**64}, pattern=CL100K)
     assert not list(tmp_path.iterdir())
 
 
+@needs_pyarrow
 def test_an_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "c.parquet"
     counts.write(path, {"old": 1}, pattern=CL100K)
@@ -93,26 +101,28 @@ def write_raw(path: Path, columns: dict, metadata: dict | None) -> Path:
 GOOD_META = {"format": "bbpe-counts", "version": 1, "pattern": CL100K, "unit": "line", "normalization": "none"}
 
 
+@needs_pyarrow
 @pytest.mark.parametrize(("columns", "metadata", "message"), [
-    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, None, "not a bbpe word-count file"),
-    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"version": 2},
+    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, None, "not a bbpe word-count file"),
+    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"version": 2},
      "word-count format version 2 is not supported"),
-    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"format": "other"},
+    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"format": "other"},
      "not a bbpe word-count file"),
-    ({"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"pattern": None}, "no 'pattern' string"),
-    ({"token": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META, "expected columns 'word' and 'count'"),
-    ({"word": [1], "count": pa.array([1], pa.uint64())}, GOOD_META, "column 'word' must be binary"),
-    ({"word": [b"a"], "count": [1.5]}, GOOD_META, "column 'count' must be an unsigned integer"),
-    ({"word": [b"a", None], "count": pa.array([1, 2], pa.uint64())}, GOOD_META, "must not hold nulls"),
-    ({"word": [b"a"], "count": pa.array([-3], pa.int64())}, GOOD_META, "negative count -3"),
+    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"pattern": None}, "no 'pattern' string"),
+    (lambda: {"token": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META, "expected columns 'word' and 'count'"),
+    (lambda: {"word": [1], "count": pa.array([1], pa.uint64())}, GOOD_META, "column 'word' must be binary"),
+    (lambda: {"word": [b"a"], "count": [1.5]}, GOOD_META, "column 'count' must be an unsigned integer"),
+    (lambda: {"word": [b"a", None], "count": pa.array([1, 2], pa.uint64())}, GOOD_META, "must not hold nulls"),
+    (lambda: {"word": [b"a"], "count": pa.array([-3], pa.int64())}, GOOD_META, "negative count -3"),
 ])
 def test_bad_files_get_one_clear_error(tmp_path, columns, metadata, message):
-    path = write_raw(tmp_path / "bad.parquet", columns, metadata)
+    path = write_raw(tmp_path / "bad.parquet", columns(), metadata)
     with pytest.raises(VocabFormatError, match=message) as info:
         counts.read(path)
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
 
 
+@needs_pyarrow
 def test_truncated_and_foreign_files(tmp_path):
     whole = tmp_path / "whole.parquet"
     counts.write(whole, {f"w{i}": i + 1 for i in range(1000)}, pattern=CL100K)
@@ -125,6 +135,7 @@ def test_truncated_and_foreign_files(tmp_path):
         counts.read(tmp_path / "missing.parquet")
 
 
+@needs_pyarrow
 def test_a_different_pattern_than_requested_is_refused(tmp_path):
     path = tmp_path / "c.parquet"
     counts.write(path, {"a": 1}, pattern=CL100K)
@@ -133,6 +144,7 @@ def test_a_different_pattern_than_requested_is_refused(tmp_path):
         counts.read(path, pattern=GPT2)
 
 
+@needs_pyarrow
 def test_files_from_other_engines_are_accepted(tmp_path):
     # e.g. Spark: string words, signed int64 counts, any row order, a word split over two rows.
     path = write_raw(tmp_path / "spark.parquet",
@@ -159,6 +171,7 @@ def test_counts_do_not_depend_on_workers_or_batches(monkeypatch):
     assert counting.count_pretokens(lines, CL100K, workers=1) == one
 
 
+@needs_pyarrow
 def test_count_of_a_plus_b_is_the_merge_of_the_counts(corpus, tmp_path, capsys):
     a, b = corpus
     files = {name: str(tmp_path / f"{name}.parquet") for name in ("a", "b", "ab", "merged")}
@@ -177,6 +190,7 @@ def test_count_of_a_plus_b_is_the_merge_of_the_counts(corpus, tmp_path, capsys):
         k: whole.corpus[k] for k in ("bytes", "lines", "files")}
 
 
+@needs_pyarrow
 def test_merge_refuses_different_settings(corpus, tmp_path, capsys):
     a, b = corpus
     cl, gpt, special = (str(tmp_path / f"{n}.parquet") for n in ("cl", "gpt", "sp"))
@@ -189,6 +203,7 @@ def test_merge_refuses_different_settings(corpus, tmp_path, capsys):
     assert not (tmp_path / "m.parquet").exists()
 
 
+@needs_pyarrow
 def test_train_from_counts_equals_training_on_the_corpus(corpus, tmp_path, capsys):
     a, b = corpus
     file, direct, via = tmp_path / "c.parquet", tmp_path / "direct.json", tmp_path / "via.json"
@@ -203,6 +218,7 @@ def test_train_from_counts_equals_training_on_the_corpus(corpus, tmp_path, capsy
     assert right.special_tokens == left.special_tokens == {"<|x|>": 299}
 
 
+@needs_pyarrow
 def test_huge_counts_survive_the_file_and_training(tmp_path):
     path = tmp_path / "big.parquet"
     counts.write(path, {"hello": 3 * 2**31, " world": 2**33 + 7}, pattern=CL100K)
@@ -212,6 +228,7 @@ def test_huge_counts_survive_the_file_and_training(tmp_path):
     assert tok.token_bytes(256) == b" w"  # the pair inside " world" (2**33 + 7) beats "hello" (3 * 2**31)
 
 
+@needs_pyarrow
 @pytest.mark.parametrize(("argv", "message"), [
     (["train", "{a}", "--from-counts", "{c}", "--vocab", "300"], "give corpus inputs or --from-counts, not both"),
     (["train", "--vocab", "300"], "give corpus inputs (files, directories or -) or --from-counts FILE"),
@@ -245,6 +262,7 @@ def test_a_killed_counting_worker_ends_with_a_clear_error(monkeypatch):
         counting.count_pretokens(["some text\n"] * 100, CL100K, workers=2)
 
 
+@needs_pyarrow
 def test_split_digit_counts_keep_their_pattern(corpus, tmp_path, capsys):
     a, _ = corpus
     path = tmp_path / "c.parquet"
