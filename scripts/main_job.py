@@ -162,7 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--train-bytes", type=_size, help="train on a proportional sample of this size "
                         "(default: all of <data>/train)")
     parser.add_argument("--vocab", type=_size, default=152_000, help="from-scratch vocab size (152000)")
-    parser.add_argument("--ext-vocab", type=_size, default=151_643, help="cl100k extension vocab size (151643)")
+    parser.add_argument("--ext-vocab", type=_size, default=151_648,
+                        help="cl100k extension vocab size incl. its 5 specials (151648 = Qwen's 151,643 regular tokens)")
     parser.add_argument("--out", default=str(REPO / "reports"), help="report directory (reports/)")
     parser.add_argument("--cache-dir", default=str(REPO / MAIN_JOB_INDEX.parent), help="tokenizer cache")
     parser.add_argument("--workers", type=_size, help="counting processes / encoding threads (default: all cores)")
