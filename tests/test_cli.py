@@ -195,3 +195,16 @@ def test_train_writes_valid_json(tmp_path, corpus):
     out = tmp_path / "v.json"
     main(["train", str(corpus), "--vocab", "260", "-o", str(out), "-q"])
     assert json.loads(out.read_text())["format"] == "bbpe"
+
+
+def test_outputs_get_normal_permissions(tmp_path):
+    import os
+
+    from bbpe._io import atomic_write
+
+    umask = os.umask(0o022)
+    try:
+        atomic_write(tmp_path / "f.txt", "x")
+    finally:
+        os.umask(umask)
+    assert (tmp_path / "f.txt").stat().st_mode & 0o777 == 0o644

@@ -21,14 +21,13 @@ from __future__ import annotations
 
 import json
 import os
-import tempfile
 from collections import Counter
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bbpe._io import check_writable
+from bbpe._io import atomic_path, check_writable
 from bbpe._version import __version__
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.patterns import PRESETS, preset_name, with_split_digits
@@ -83,14 +82,8 @@ def write(
          "count": pa.array([count for _, count in rows], pa.uint64())},
         metadata={METADATA_KEY: json.dumps(metadata, ensure_ascii=False).encode("utf-8")},
     )
-    fd, temp = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    try:
+    with atomic_path(target) as temp:
         pq.write_table(table, temp)
-        os.replace(temp, target)
-    except BaseException:
-        Path(temp).unlink(missing_ok=True)
-        raise
 
 
 def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> WordCounts:
