@@ -304,6 +304,8 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared/corpora/train"))
     parser.add_argument("--settings", default="32000@10MB,32000@100MB,152000@100MB", help="VOCAB@SIZE,...")
     parser.add_argument("--repeats", type=int, default=3)
+    parser.add_argument("--single-run-above", type=float, default=float("inf"),
+                        help="do not repeat a trainer whose run took longer than this (noted)")
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ", ".join(TOOLS))
     parser.add_argument("--skip", action="append", default=[], metavar="TOOL", help="leave a trainer out")
     parser.add_argument("--max-seconds", type=float, default=3600, help="stop a run after this long (noted)")
@@ -354,6 +356,9 @@ def main(argv: list[str] | None = None) -> int:
                 result.runs.append(run)
                 print(f"{tool:14s} vocab {vocab:>7,} on {size / 1e6:>5,.0f} MB  run {repeat + 1}: "
                       f"{run.wall:8.1f} s wall {run.cpu:8.1f} s CPU {run.rss_tree_mb:8.0f} MB", flush=True)
+                if run.wall > args.single_run_above:
+                    result.note = f"{len(result.runs)} run(s): a run took over {args.single_run_above:g} s"
+                    break
             if result.runs:
                 try:
                     result.bytes_per_token, result.vocab_produced = evaluate(tool, model, heldout)
