@@ -81,12 +81,13 @@ def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None,
     started = time.monotonic()
     with open(log, "wb") as errors:
         child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
-    tree_peak = 0
+    tree_peak = process_peak = 0
     while True:
         pid, status, usage = os.wait4(child.pid, os.WNOHANG)
         if pid:
             break
         tree_peak = max(tree_peak, _tree_memory(child.pid))
+        process_peak = max(process_peak, _high_water_mark(child.pid))
         if time.monotonic() - started > max_seconds:
             os.killpg(child.pid, signal.SIGKILL)
             os.wait4(child.pid, 0)
@@ -98,8 +99,21 @@ def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None,
     if child.returncode:
         tail = log.read_text(errors="replace").strip().splitlines()[-1:] or ["no message"]
         return None, f"failed (exit {child.returncode}): {tail[0][:200]}"
-    rss_process = usage.ru_maxrss / 1024  # KiB on Linux
-    return Run(wall, usage.ru_utime + usage.ru_stime, rss_process, max(tree_peak, rss_process * 1024**2) / 1024**2), ""
+    # Not usage.ru_maxrss: Linux carries the forking parent's high-water mark across exec into it.
+    rss_process = process_peak / 1024**2
+    return Run(wall, usage.ru_utime + usage.ru_stime, rss_process, max(tree_peak, process_peak) / 1024**2), ""
+
+
+def _high_water_mark(pid: int) -> int:
+    """Peak resident bytes of the process's own (post-exec) memory, from /proc/PID/status VmHWM."""
+    try:
+        with open(f"/proc/{pid}/status") as handle:
+            for line in handle:
+                if line.startswith("VmHWM:"):
+                    return int(line.split()[1]) * 1024
+    except (OSError, ValueError):
+        pass
+    return 0
 
 
 def _tree_memory(root: int) -> int:
