@@ -23,7 +23,6 @@ from __future__ import annotations
 
 import argparse
 import hashlib
-import inspect
 import json
 import os
 import sys
@@ -125,12 +124,6 @@ def short(size: int) -> str:
     return f"{round(size / 1000)}k" if size >= 1000 else str(size)
 
 
-def extension_available() -> bool:
-    """Whether ``bbpe.train`` accepts ``init=`` and ``prune_unreachable=`` (the vocabulary extension)."""
-    parameters = inspect.signature(bbpe.train).parameters
-    return "init" in parameters and "prune_unreachable" in parameters
-
-
 def write_index(cache: Path, trained: list[Path]) -> None:
     """Record the trained tokenizers (paths relative to the cache) for ``bbpe compress-report``'s defaults."""
     listed = [os.path.relpath(path.resolve(), cache.resolve()) for path in trained]
@@ -145,14 +138,11 @@ def prepare_tokenizers(data: Path, cache: Path, *, train_bytes: int | None, voca
     common = {"pattern": "qwen", "workers": workers}
     trained = [train_cached(f"bbpe-scratch-{short(vocab)}", {"vocab_size": vocab} | common, mix, mix_sha, cache,
                             quiet)]
-    if not extension_available():
-        say("cl100k extension: SKIPPED, this bbpe.train has no init=/prune_unreachable= (vocabulary extension)")
-    else:
-        settings = {"vocab_size": ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
-        try:
-            trained.append(train_cached(f"bbpe-cl100k-ext-{short(ext_vocab)}", settings, mix, mix_sha, cache, quiet))
-        except ReferenceNotFound as exc:
-            say(f"cl100k extension: SKIPPED, {exc}")
+    settings = {"vocab_size": ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
+    try:
+        trained.append(train_cached(f"bbpe-cl100k-ext-{short(ext_vocab)}", settings, mix, mix_sha, cache, quiet))
+    except ReferenceNotFound as exc:
+        say(f"cl100k extension: SKIPPED, {exc}")
     write_index(cache, trained)
     return trained
 
