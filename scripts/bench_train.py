@@ -5,7 +5,7 @@ Trainers: bbpe (numba and python backends, via the ``bbpe train`` CLI), Hugging 
 ``bpeasy``, and ``sentencepiece`` (BPE with byte fallback; its own whitespace handling, so
 for reference only).  Each training runs in a child process, timed from the outside:
 wall time, CPU time (user + sys of the child and its workers), peak RSS of its largest
-process (``wait4``) and of its whole process tree (sampled from /proc every 0.1 s: the
+process (its VmHWM from /proc, polled every 0.1 s) and of its whole process tree (sampled from /proc every 0.1 s: the
 main process's resident set plus the private memory of its workers).
 Every result is scored by bytes/token on held-out text (a mixed sample disjoint from
 all training samples).  Medians over ``--repeats`` runs; ratios of bbpe against each peer.
@@ -265,7 +265,7 @@ def markdown(report: dict, results: list[Result]) -> str:
            "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".  ",
            f"Median of {report['repeats']} runs per trainer; pre-tokenization cl100k for all but sentencepiece. "
            "Wall and CPU time include reading the corpus and counting. Peak RSS: the largest single process "
-           "(wait4) and the whole process tree (sampled every 0.1 s: the main process's resident set plus the "
+           "(its VmHWM, polled every 0.1 s) and the whole process tree (sampled every 0.1 s: the main process's resident set plus the "
            "private memory of worker processes; bbpe counts in forked workers, the peers in threads). "
            f"Bytes/token on {report['heldout_bytes'] / 1e6:.1f} MB of held-out text disjoint from the training text.",
            ""]
