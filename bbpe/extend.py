@@ -34,15 +34,13 @@ token ("alias" merges: no new id) are those of training from scratch.
 from __future__ import annotations
 
 import os
-import time
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bbpe import _bpe
-from bbpe._version import __version__
 from bbpe.errors import BBPEError
-from bbpe.patterns import compile_pattern, preset_name, resolve_pattern
-from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.patterns import compile_pattern, resolve_pattern
+from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
 
 Init = str | os.PathLike[str] | Tokenizer
@@ -133,51 +131,24 @@ def extend_from_counts(
     split_digits: bool = False,
 ) -> Tokenizer:
     """Extend a base vocabulary with merges learned from pre-token counts."""
-    from bbpe.train import _backend_name, _check_sizes, _unique, merge_backend
+    from bbpe.train import merge_into_tokenizer
 
     base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
     pattern = resolve_pattern(pattern)
-    specials = _unique(specials)
-    if min_frequency < 1:
-        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
-    start = time.monotonic()
     token_bytes = base_tokens(base, pattern=pattern, prune_unreachable=prune_unreachable)
-    n_base = len(token_bytes)
-    _check_sizes(vocab_size, n_base, specials)
+    kept = len(token_bytes)
     segment = segmenter(token_bytes, engine=base.engine)
-    words = sorted(((w.encode("utf-8") if isinstance(w, str) else bytes(w)), c) for w, c in counts.items())
-    n_new = vocab_size - n_base - len(specials)
-    limit_by_merges = max_merges is not None and max_merges < n_new
-    if limit_by_merges:
-        n_new = max(0, max_merges)  # type: ignore[arg-type]
-
-    def merged(done: int) -> None:
-        if on_progress:
-            on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
-
-    merges, reason = merge_backend(backend)(
-        [(segment(word), count) for word, count in words], token_bytes,
-        n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
-    )
-    if reason == "vocab_size" and limit_by_merges:
-        reason = "max_merges"
-    ranks = {token: rank for rank, token in enumerate(token_bytes)}
+    words = ((segment(w.encode("utf-8") if isinstance(w, str) else bytes(w)), c) for w, c in counts.items())
     reference = base.metadata.get("reference", {})
-    metadata = {
-        "bbpe_version": __version__,
-        "training": {
-            "vocab_size_requested": vocab_size, "pattern_preset": preset_name(pattern), "split_digits": split_digits,
-            "min_frequency": min_frequency, "max_merges": max_merges, "backend": _backend_name(backend),
-            "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - n_base,
-            "tie_rule": "highest count; ties to the smaller (left id, right id)", "unique_pretokens": len(words),
-            "init": {
-                "base": reference.get("name") or base.metadata.get("source", "tokenizer"),
-                "base_sha256": reference.get("sha256"), "base_pattern": base.pattern,
-                "base_tokens": len(base.ranks), "kept": n_base, "pruned": len(base.ranks) - n_base,
-                "prune_unreachable": prune_unreachable,
-            },
-        },
-        "corpus": dict(corpus_summary or {}),
+    init_settings = {
+        "base": reference.get("name") or base.metadata.get("source", "tokenizer"),
+        "base_sha256": reference.get("sha256"), "base_pattern": base.pattern,
+        "base_tokens": len(base.ranks), "kept": kept, "pruned": len(base.ranks) - kept,
+        "prune_unreachable": prune_unreachable,
     }
-    special_ids = {text: len(ranks) + index for index, text in enumerate(specials)}
-    return Tokenizer(ranks, pattern=pattern, special_tokens=special_ids, metadata=metadata)
+    return merge_into_tokenizer(
+        words, token_bytes, vocab_size=vocab_size, pattern=pattern, special_tokens=specials,
+        min_frequency=min_frequency, max_merges=max_merges, backend=backend, on_progress=on_progress,
+        split_digits=split_digits, unique_pretokens=len(counts), corpus_summary=corpus_summary,
+        extra_settings={"init": init_settings},
+    )

@@ -11,7 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
@@ -121,15 +121,42 @@ def train_from_counts(
         )
     if prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
-    pattern = resolve_pattern(pattern or "cl100k")
-    special_tokens = _unique(special_tokens)
-    _check_sizes(vocab_size, 256, special_tokens)
-    if min_frequency < 1:
-        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
     # A stream, not a list: the merges do not depend on word order, and memory is kept for the merge loop.
     words = ((w.encode("utf-8") if isinstance(w, str) else bytes(w), c) for w, c in counts.items())
-    token_bytes = [bytes([i]) for i in range(256)]
-    n_new = vocab_size - 256 - len(special_tokens)
+    return merge_into_tokenizer(
+        words, [bytes([i]) for i in range(256)], vocab_size=vocab_size, pattern=resolve_pattern(pattern or "cl100k"),
+        special_tokens=special_tokens, min_frequency=min_frequency, max_merges=max_merges, backend=backend,
+        on_progress=on_progress, split_digits=split_digits, unique_pretokens=len(counts),
+        corpus_summary=corpus_summary,
+    )
+
+
+def merge_into_tokenizer(
+    words: Iterable[tuple[Sequence[int], int]],
+    token_bytes: list[bytes],
+    *,
+    vocab_size: int,
+    pattern: str,
+    special_tokens: Iterable[str],
+    min_frequency: int,
+    max_merges: int | None,
+    backend: str,
+    on_progress: ProgressCallback | None,
+    split_digits: bool,
+    unique_pretokens: int,
+    corpus_summary: Mapping[str, Any] | None,
+    extra_settings: Mapping[str, Any] | None = None,
+) -> Tokenizer:
+    """The step shared by training from scratch and extension: merge from ``token_bytes`` and build the tokenizer.
+
+    ``words`` are (ids in ``token_bytes``, count); new tokens go after ``token_bytes``, specials after them.
+    """
+    special_tokens = _unique(special_tokens)
+    n_base = len(token_bytes)
+    _check_sizes(vocab_size, n_base, special_tokens)
+    if min_frequency < 1:
+        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
+    n_new = vocab_size - n_base - len(special_tokens)
     limit_by_merges = max_merges is not None and max_merges < n_new
     if limit_by_merges:
         n_new = max(0, max_merges)  # type: ignore[arg-type]
@@ -139,10 +166,8 @@ def train_from_counts(
         if on_progress:
             on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
 
-    learn = merge_backend(backend)
-    merges, reason = learn(
-        words, token_bytes,  # bytes words: both backends read them as byte ids
-        n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
+    merges, reason = merge_backend(backend)(
+        words, token_bytes, n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
     )
     if reason == "vocab_size" and limit_by_merges:
         reason = "max_merges"
@@ -153,9 +178,9 @@ def train_from_counts(
         "training": {
             "vocab_size_requested": vocab_size, "pattern_preset": preset_name(pattern), "split_digits": split_digits,
             "min_frequency": min_frequency, "max_merges": max_merges, "backend": _backend_name(backend),
-            "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - 256,
+            "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - n_base,
             "tie_rule": "highest count; ties to the smaller (left id, right id)",
-            "unique_pretokens": len(counts),
+            "unique_pretokens": unique_pretokens, **(extra_settings or {}),
         },
         "corpus": dict(corpus_summary or {}),
     }

@@ -9,7 +9,6 @@ uncompressed size, so a 10 MB sample of ../shared/corpora/train keeps its langua
 from __future__ import annotations
 
 import argparse
-import gzip
 import struct
 import sys
 from pathlib import Path
