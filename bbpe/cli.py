@@ -34,7 +34,7 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def _size(text: str) -> int:
+def parse_count(text: str) -> int:
     """A positive count such as 32000, 32_000, 32k or 1.5M."""
     scale = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}.get(text[-1:].lower(), 1)
     try:
@@ -57,7 +57,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
     p.add_argument("--from-counts", metavar="FILE", help="train on a word-count file from `bbpe count` instead "
                    "of a corpus (its pattern and special tokens are used)")
-    p.add_argument("--vocab", type=_size, required=True, help="vocab size: 256 bytes + merges + special tokens")
+    p.add_argument("--vocab", type=parse_count, required=True, help="vocab size: 256 bytes + merges + special tokens")
     p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
     _add_pattern_options(p)
     p.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
@@ -66,10 +66,10 @@ def build_parser() -> argparse.ArgumentParser:
                    "tokens keep their ids, new ones follow; its pattern and specials unless --pattern/--special")
     p.add_argument("--prune-unreachable", action="store_true", help="with --init: drop base tokens the pattern "
                    "can never produce (e.g. multi-digit tokens under qwen) and renumber the rest in order")
-    p.add_argument("--min-frequency", type=_size, default=2, help="stop when no pair occurs this often (default 2)")
-    p.add_argument("--max-merges", type=_size, help="stop after this many new tokens")
-    p.add_argument("--max-bytes", type=_size, help="read at most this many bytes of text (in input order)")
-    p.add_argument("--workers", type=_size, help="counting processes (default: number of cores)")
+    p.add_argument("--min-frequency", type=parse_count, default=2, help="stop when no pair occurs this often (default 2)")
+    p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
+    p.add_argument("--max-bytes", type=parse_count, help="read at most this many bytes of text (in input order)")
+    p.add_argument("--workers", type=parse_count, help="counting processes (default: number of cores)")
     p.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
     p.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
@@ -92,7 +92,7 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("inspect", help="summarize a vocabulary", description="Size, pattern, specials, "
                             "longest tokens, tokens by script and a sample.")
     _add_vocab_argument(p)
-    p.add_argument("--top", type=_size, default=10, help="how many longest/sample tokens to show")
+    p.add_argument("--top", type=parse_count, default=10, help="how many longest/sample tokens to show")
     p.add_argument("other", nargs="?", metavar="B", help="with --compare: the vocabulary to compare with")
     p.add_argument("--compare", action="store_true", help="compare VOCAB (A) with B: shared tokens, tokens "
                    "only in each, rank order of the shared ones, tokens by script")
@@ -104,7 +104,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("tiktoken", "hf"), required=True)
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(run=_cmd_export)
-    add_count_command(commands, _add_pattern_options, _pattern_argument, _size)
+    add_count_command(commands, _add_pattern_options, _pattern_argument, parse_count)
     add_vocab_command(commands)
     add_report_command(commands)
     parser.set_defaults(commands=commands.choices)

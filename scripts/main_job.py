@@ -35,7 +35,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 
 import bbpe  # noqa: E402
 from bbpe._io import atomic_write  # noqa: E402
-from bbpe.cli import _size  # noqa: E402
+from bbpe.cli import parse_count  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound  # noqa: E402
@@ -149,14 +149,14 @@ def prepare_tokenizers(data: Path, cache: Path, *, train_bytes: int | None, voca
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-bytes", type=_size, help="train on a proportional sample of this size "
+    parser.add_argument("--train-bytes", type=parse_count, help="train on a proportional sample of this size "
                         "(default: all of <data>/train)")
-    parser.add_argument("--vocab", type=_size, default=152_000, help="from-scratch vocab size (152000)")
-    parser.add_argument("--ext-vocab", type=_size, default=151_648,
+    parser.add_argument("--vocab", type=parse_count, default=152_000, help="from-scratch vocab size (152000)")
+    parser.add_argument("--ext-vocab", type=parse_count, default=151_648,
                         help="cl100k extension vocab size incl. its 5 specials (151648 = Qwen's 151,643 regular tokens)")
     parser.add_argument("--out", default=str(REPO / "reports"), help="report directory (reports/)")
     parser.add_argument("--cache-dir", default=str(REPO / MAIN_JOB_INDEX.parent), help="tokenizer cache")
-    parser.add_argument("--workers", type=_size, help="counting processes / encoding threads (default: all cores)")
+    parser.add_argument("--workers", type=parse_count, help="counting processes / encoding threads (default: all cores)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
     args = parser.parse_args(argv)
     try:
