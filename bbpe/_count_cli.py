@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import argparse
 import time
-from collections.abc import Callable
 from pathlib import Path
 
+from bbpe._cli_options import add_corpus_options, pattern_argument
 from bbpe.corpora import CorpusStats, iter_lines
 from bbpe.counting import count_pretokens
 from bbpe.errors import BBPEError
@@ -20,16 +20,8 @@ _COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "spe
                      "workers": None, "jsonl_field": "text", "strict_utf8": False}
 
 
-def add_count_command(
-    commands: argparse._SubParsersAction,  # type: ignore[type-arg]
-    add_pattern_options: Callable[[argparse.ArgumentParser], None],
-    pattern_argument: Callable[[argparse.Namespace], str | None],
-    size: Callable[[str], int],
-) -> None:
-    """Register ``bbpe count CORPUS... -o FILE`` and ``bbpe count --merge A B... -o FILE``.
-
-    The CLI passes its shared helpers: pattern options, the pattern they name, and sizes.
-    """
+def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    """Register ``bbpe count CORPUS... -o FILE`` and ``bbpe count --merge A B... -o FILE``."""
     p = commands.add_parser("count", help="count pre-tokens into a word-count file (Parquet)", description=(
         "Count the pre-tokens of a corpus (files, directories or -) into a Parquet word-count file for "
         "`bbpe train --from-counts`; with --merge, add up count files made with the same settings "
@@ -37,16 +29,8 @@ def add_count_command(
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="corpus inputs, or count files with --merge")
     p.add_argument("-o", "--output", required=True, help="output word-count file (.parquet)")
     p.add_argument("--merge", action="store_true", help="the inputs are count files: write their sum")
-    add_pattern_options(p)
-    p.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
-    p.add_argument("--special", action="append", default=[], metavar="TOKEN",
-                   help="special token whose text is cut out and not counted (repeatable)")
-    p.add_argument("--max-bytes", type=size, help="read at most this many bytes of text (in input order)")
-    p.add_argument("--workers", type=size, help="counting processes (default: number of cores)")
-    p.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
-    p.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
-    p.set_defaults(run=run_count, pattern_argument=pattern_argument)
+    add_corpus_options(p, special_help="special token whose text is cut out and not counted (repeatable)")
+    p.set_defaults(run=run_count)
 
 
 def run_count(args: argparse.Namespace) -> int:
@@ -66,7 +50,7 @@ def run_count(args: argparse.Namespace) -> int:
               f"({sum(result.counts.values()):,} pre-tokens) in {time.monotonic() - started:,.1f} s; "
               f"wrote {args.output}")
         return 0
-    pattern = resolve_pattern(args.pattern_argument(args) or "cl100k", split_digits=args.split_digits)
+    pattern = resolve_pattern(pattern_argument(args) or "cl100k", split_digits=args.split_digits)
     stats = CorpusStats()
     progress = None if args.quiet else StderrProgress()
 
@@ -90,10 +74,7 @@ def run_count(args: argparse.Namespace) -> int:
     return 0
 
 
-def train_from_counts_file(
-    args: argparse.Namespace, pattern_argument: Callable[[argparse.Namespace], str | None],
-    on_progress: StderrProgress | None,
-) -> Tokenizer:
+def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress | None) -> Tokenizer:
     """``bbpe train --from-counts FILE``: the pattern and special tokens come from the file."""
     if args.inputs:
         raise BBPEError("give corpus inputs or --from-counts, not both")

@@ -14,11 +14,12 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
+from bbpe._cli_options import add_corpus_options, add_pattern_options, parse_count, pattern_argument
 from bbpe._count_cli import add_count_command, train_from_counts_file
 from bbpe._version import __version__
 from bbpe._vocab_cli import add_vocab_command, run_compare
 from bbpe.errors import BBPEError
-from bbpe.patterns import PRESETS, preset_name
+from bbpe.patterns import preset_name
 from bbpe.progress import StderrProgress, peak_memory_mb
 from bbpe.report_cli import add_report_command
 from bbpe.tokenizer import Tokenizer
@@ -34,18 +35,6 @@ class _Parser(argparse.ArgumentParser):
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
-def parse_count(text: str) -> int:
-    """A positive count such as 32000, 32_000, 32k or 1.5M."""
-    scale = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}.get(text[-1:].lower(), 1)
-    try:
-        value = float(text[:-1] if scale > 1 else text.replace("_", "")) * scale
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != int(value) or value < 0:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole non-negative number")
-    return int(value)
-
-
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bbpe", description="Byte-level BPE tokenizers: train, encode, decode, inspect, export.")
     parser.add_argument("--version", action="version", version=f"bbpe {__version__}")
@@ -59,21 +48,14 @@ def build_parser() -> argparse.ArgumentParser:
                    "of a corpus (its pattern and special tokens are used)")
     p.add_argument("--vocab", type=parse_count, required=True, help="vocab size: 256 bytes + merges + special tokens")
     p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
-    _add_pattern_options(p)
-    p.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
-    p.add_argument("--special", action="append", default=[], metavar="TOKEN", help="special token (repeatable)")
+    add_corpus_options(p, special_help="special token (repeatable)")
     p.add_argument("--init", metavar="NAME_OR_PATH", help="extend this vocabulary (reference name or file): its "
                    "tokens keep their ids, new ones follow; its pattern and specials unless --pattern/--special")
     p.add_argument("--prune-unreachable", action="store_true", help="with --init: drop base tokens the pattern "
                    "can never produce (e.g. multi-digit tokens under qwen) and renumber the rest in order")
     p.add_argument("--min-frequency", type=parse_count, default=2, help="stop when no pair occurs this often (default 2)")
     p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
-    p.add_argument("--max-bytes", type=parse_count, help="read at most this many bytes of text (in input order)")
-    p.add_argument("--workers", type=parse_count, help="counting processes (default: number of cores)")
-    p.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
-    p.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
-    p.add_argument("-q", "--quiet", action="store_true", help="no progress output")
     p.set_defaults(run=_cmd_train)
 
     p = commands.add_parser("encode", help="text -> token ids", description="Encode text (argument, --file or stdin).")
@@ -104,35 +86,22 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--format", choices=("tiktoken", "hf"), required=True)
     p.add_argument("-o", "--output", required=True)
     p.set_defaults(run=_cmd_export)
-    add_count_command(commands, _add_pattern_options, _pattern_argument, parse_count)
+    add_count_command(commands)
     add_vocab_command(commands)
     add_report_command(commands)
     parser.set_defaults(commands=commands.choices)
     return parser
 
 
-def _add_pattern_options(parser: argparse.ArgumentParser) -> None:
-    group = parser.add_mutually_exclusive_group()
-    group.add_argument("--pattern", default=None, metavar="PRESET",
-                       help=f"pre-tokenization preset: {', '.join(PRESETS)} (default cl100k)")
-    group.add_argument("--regex", default=None, metavar="R", help="custom pre-tokenization regex")
-
-
 def _add_vocab_argument(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("vocab", help="vocabulary file (bbpe JSON, .tiktoken with --pattern, tokenizer.json) "
                         "or reference name (bbpe vocab list)")
-    _add_pattern_options(parser)
-
-
-def _pattern_argument(args: argparse.Namespace) -> str | None:
-    if args.pattern is not None and args.pattern not in PRESETS:
-        raise BBPEError(f"unknown pattern preset {args.pattern!r}; choose one of {', '.join(PRESETS)} or use --regex")
-    return args.regex or args.pattern
+    add_pattern_options(parser)
 
 
 def load_vocab(args: argparse.Namespace) -> Tokenizer:
     """The vocabulary named on the command line."""
-    return Tokenizer.load(args.vocab, pattern=_pattern_argument(args))
+    return Tokenizer.load(args.vocab, pattern=pattern_argument(args))
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
@@ -144,8 +113,8 @@ def _cmd_train(args: argparse.Namespace) -> int:
     if not args.inputs and not args.from_counts:
         raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
     try:
-        tokenizer = train_from_counts_file(args, _pattern_argument, progress) if args.from_counts else train(
-            path_inputs(args.inputs), vocab_size=args.vocab, pattern=_pattern_argument(args),
+        tokenizer = train_from_counts_file(args, progress) if args.from_counts else train(
+            path_inputs(args.inputs), vocab_size=args.vocab, pattern=pattern_argument(args),
             split_digits=args.split_digits, special_tokens=args.special, min_frequency=args.min_frequency,
             max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
             jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
