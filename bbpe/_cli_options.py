@@ -3,21 +3,54 @@
 from __future__ import annotations
 
 import argparse
+from decimal import Decimal, InvalidOperation
 
 from bbpe.errors import BBPEError
 from bbpe.patterns import PRESETS
 
 
+_SCALES = {"k": 3, "m": 6, "g": 9}
+MAX_COUNT = 2**63 - 1
+
+
 def parse_count(text: str) -> int:
-    """A positive count such as 32000, 32_000, 32k or 1.5M."""
-    scale = {"k": 1_000, "m": 1_000_000, "g": 1_000_000_000}.get(text[-1:].lower(), 1)
+    """A whole non-negative count such as 32000, 32_000, 32k, 2.01k or 1.5M, parsed exactly (no floats).
+
+    >>> parse_count("2.01k"), parse_count("1.5M"), parse_count("32_000")
+    (2010, 1500000, 32000)
+    """
+    digits = text.strip().replace("_", "")
+    exponent = _SCALES.get(digits[-1:].lower(), 0)
+    if exponent:
+        digits = digits[:-1]
     try:
-        value = float(text[:-1] if scale > 1 else text.replace("_", "")) * scale
-    except ValueError:
+        value = Decimal(digits)
+    except InvalidOperation:
         raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
-    if value != int(value) or value < 0:
+    if not value.is_finite():
+        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+    if value.adjusted() + exponent > 18 or value.scaleb(exponent) > MAX_COUNT:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large (at most {MAX_COUNT:,})")
+    value = value.scaleb(exponent)
+    if value < 0 or value != value.to_integral_value():
         raise argparse.ArgumentTypeError(f"{text!r} is not a whole non-negative number")
     return int(value)
+
+
+def parse_vocab_size(text: str) -> int:
+    """A vocab size: a count below 2**31 (token ids are 32-bit)."""
+    value = parse_count(text)
+    if value >= 2**31:
+        raise argparse.ArgumentTypeError(f"{text!r} is too large: vocab sizes stop at 2**31 - 1 (token ids are 32-bit)")
+    return value
+
+
+def parse_workers(text: str) -> int:
+    """A number of counting processes: 0 (all cores) to 256."""
+    value = parse_count(text)
+    if value > 256:
+        raise argparse.ArgumentTypeError(f"{text!r} is too many worker processes (at most 256)")
+    return value
 
 
 def add_pattern_options(parser: argparse.ArgumentParser) -> None:
@@ -32,7 +65,7 @@ def pattern_argument(args: argparse.Namespace) -> str | None:
     """The pattern the options name (a preset name or a regex), or None."""
     if args.pattern is not None and args.pattern not in PRESETS:
         raise BBPEError(f"unknown pattern preset {args.pattern!r}; choose one of {', '.join(PRESETS)} or use --regex")
-    return args.regex or args.pattern
+    return args.regex if args.regex is not None else args.pattern
 
 
 def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) -> None:
@@ -41,7 +74,7 @@ def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) ->
     parser.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
     parser.add_argument("--special", action="append", default=[], metavar="TOKEN", help=special_help)
     parser.add_argument("--max-bytes", type=parse_count, help="read at most this many bytes of text (in input order)")
-    parser.add_argument("--workers", type=parse_count, help="counting processes (default: number of cores)")
+    parser.add_argument("--workers", type=parse_workers, help="counting processes (default: number of cores)")
     parser.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
     parser.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")

@@ -7,6 +7,7 @@ import time
 from pathlib import Path
 
 from bbpe._cli_options import add_corpus_options, pattern_argument
+from bbpe._io import check_not_input, check_writable
 from bbpe.corpora import CorpusStats, iter_lines
 from bbpe.counting import count_pretokens
 from bbpe.errors import BBPEError
@@ -34,9 +35,8 @@ def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ig
 
 
 def run_count(args: argparse.Namespace) -> int:
-    from bbpe._io import check_writable
-
     check_writable(args.output)
+    check_not_input(args.output, args.inputs)
     started = time.monotonic()
     if args.merge:
         used = [name for name, default in _COUNTING_OPTIONS.items() if getattr(args, name) != default]

@@ -1,52 +1,160 @@
-"""Atomic output files: write to a temporary file beside the target, then rename."""
+"""Output files that are never half-written, and never destroy what ``-o`` points at.
+
+* a regular file (or a new name) is written to a temporary file beside it, then renamed over
+  it; an existing file keeps its permission bits;
+* a symlink is followed: its target is written that way and the link stays a link;
+* a device node or FIFO (``/dev/null``, ``/dev/stdout``, ``/dev/full``) is written directly;
+* a set of files (``write_set``) is first written completely as temporary files, then renamed
+  into place one after another with the catchable termination signals held back, so an error
+  (disk full, ...) or a signal leaves every old file as it was, and a success leaves every new one.
+  Only a kill that cannot be caught (SIGKILL, power loss) during the renames can leave some
+  files new and some old, never one missing or half-written.
+"""
 
 from __future__ import annotations
 
 import os
+import shutil
+import signal
+import stat
 import tempfile
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from pathlib import Path
 
+_HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
+
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
-    """Fail early (ValueError) if ``path`` cannot be created: missing or read-only directory."""
-    target = Path(path)
+    """Fail early (ValueError) if ``path`` cannot be written: missing or read-only directory, a directory."""
+    target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
+    if target.is_dir():
+        raise ValueError(f"{path}: is a directory, expected a file path")
+    if _is_special(target):
+        return target
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
-        raise ValueError(f"{target}: directory {parent} does not exist")
+        raise ValueError(f"{path}: directory {parent} does not exist")
     if not os.access(parent, os.W_OK | os.X_OK):
-        raise ValueError(f"{target}: directory {parent} is not writable")
-    if target.is_dir():
-        raise ValueError(f"{target}: is a directory, expected a file path")
+        raise ValueError(f"{path}: directory {parent} is not writable")
     return target
+
+
+def check_not_input(output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None]) -> None:
+    """Refuse (ValueError) an output that is one of the inputs, or a file inside an input directory."""
+    if _is_special(Path(output)):
+        return
+    real = Path(os.path.realpath(output))
+    for item in inputs:
+        if item is None or str(item) == "-" or not os.path.exists(item):
+            continue
+        source = Path(os.path.realpath(item))
+        if real == source or (source.is_dir() and source in real.parents):
+            raise ValueError(f"{output}: the output is also an input ({item}); choose another output path")
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path beside ``path``; on success it replaces ``path``, on failure it is removed.
-
-    The new file gets the usual permissions (0666 less the umask), not mkstemp's private 0600.
-    """
+    """Yield a temporary path to write; on success it becomes ``path`` (see the module notes), on failure it is removed."""
     target = check_writable(path)
-    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=target.parent)
-    os.close(fd)
-    temp = Path(name)
+    temp = _temp_beside(target)
     try:
         yield temp
-        umask = os.umask(0)
-        os.umask(umask)
-        os.chmod(temp, 0o666 & ~umask)
-        os.replace(temp, target)
-    except BaseException:
+        _install({target: temp})
+    finally:
         temp.unlink(missing_ok=True)
-        raise
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
     """Write ``data`` to ``path`` so readers see the old file or the whole new one, never half."""
-    payload = data.encode("utf-8") if isinstance(data, str) else data
-    with atomic_path(path) as temp, open(temp, "wb") as handle:
-        handle.write(payload)
-        handle.flush()
-        os.fsync(handle.fileno())
+    write_set({path: data})
+
+
+def write_set(files: Mapping[str | os.PathLike[str], str | bytes]) -> None:
+    """Write several files as one set: all new, or (after any error or caught signal) all as they were."""
+    targets = {Path(p): check_writable(p) for p in files}
+    temps: dict[Path, Path] = {}
+    try:
+        for name, data in files.items():
+            target = targets[Path(name)]
+            temps[target] = temp = _temp_beside(target)
+            payload = data.encode("utf-8") if isinstance(data, str) else data
+            with open(temp, "wb") as handle:
+                handle.write(payload)
+                handle.flush()
+                os.fsync(handle.fileno())
+        _install(temps)
+    finally:
+        for temp in temps.values():
+            temp.unlink(missing_ok=True)
+
+
+def _install(temps: Mapping[Path, Path]) -> None:
+    """Copy into device targets, then move the other temporary files onto their targets, signals held back."""
+    for target, temp in temps.items():
+        if _is_special(target):
+            _copy_into(temp, target)
+        else:
+            _copy_mode(target, temp)
+    with _signals_held():
+        for target, temp in temps.items():
+            if not _is_special(target):
+                os.replace(temp, target)
+
+
+@contextmanager
+def _signals_held() -> Iterator[None]:
+    """Delay SIGINT/SIGTERM/SIGHUP until the block ends (only the main thread may change handlers)."""
+    if threading.current_thread() is not threading.main_thread():
+        yield
+        return
+    pending: list[int] = []
+    previous = {number: signal.signal(number, lambda signum, _frame: pending.append(signum))
+                for number in _HELD_SIGNALS}
+    try:
+        yield
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+        for number in pending:
+            signal.raise_signal(number)
+
+
+def _temp_beside(target: Path) -> Path:
+    where = tempfile.gettempdir() if _is_special(target) else (target.parent if str(target.parent) else ".")
+    fd, name = tempfile.mkstemp(prefix=f".{target.name}.", suffix=".tmp", dir=where)
+    os.close(fd)
+    return Path(name)
+
+
+def _is_special(path: Path) -> bool:
+    """A device node, FIFO or socket (written in place, never replaced)."""
+    try:
+        mode = os.stat(path).st_mode
+    except OSError:
+        return False
+    return not (stat.S_ISREG(mode) or stat.S_ISDIR(mode))
+
+
+def _copy_mode(target: Path, temp: Path) -> None:
+    """The target's permission bits (and owner, when we may set it); new files get 0666 less the umask."""
+    try:
+        info = os.stat(target)
+    except FileNotFoundError:
+        umask = os.umask(0)
+        os.umask(umask)
+        os.chmod(temp, 0o666 & ~umask)
+        return
+    os.chmod(temp, stat.S_IMODE(info.st_mode))
+    if os.geteuid() == 0:
+        os.chown(temp, info.st_uid, info.st_gid)
+
+
+def _copy_into(temp: Path, target: Path) -> None:
+    try:
+        with open(temp, "rb") as source, open(target, "wb") as sink:
+            shutil.copyfileobj(source, sink)
+            sink.flush()
+    except OSError as exc:
+        raise OSError(exc.errno, exc.strerror, str(target)) from None

@@ -44,7 +44,13 @@ def learn_merges(
     n_new_tokens = max(0, n_new_tokens)
     if len(token_bytes) + n_new_tokens >= 2**31:
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
-    store = loop.word_store(*_flatten(words, len(token_bytes)))
+    word_ids, word_start, word_count = _flatten(words, len(token_bytes))
+    # Every merge step shortens at least one word by one id, so the corpus allows at most
+    # (ids - words) steps: memory follows the corpus, not the requested vocab size.
+    reachable = len(word_ids) - len(word_count)
+    capped = reachable < n_new_tokens
+    n_new_tokens = min(n_new_tokens, reachable)
+    store = loop.word_store(word_ids, word_start, word_count)
     tok_data, tok_start = _pack(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     args = (store, tok_data, tok_start, n_new_tokens, max(1, min_frequency), control)  # count 0: gone
@@ -56,6 +62,8 @@ def learn_merges(
         merges.append(Merge(left, right, token, count, bool(new)))
     if on_merge is not None and merges:
         on_merge(int(control[0]))
+    if capped and stop == loop.STOP_VOCAB_SIZE:
+        stop = loop.STOP_MIN_FREQUENCY  # every word became one token: no pair is left
     return merges, _STOP_REASONS[stop]
 
 

@@ -1,7 +1,9 @@
 """Command line: ``bbpe train | encode | decode | inspect | export``.
 
 ``main(argv) -> int``.  Bad input ends with one ``bbpe: error: ...`` line and exit code 2;
-Ctrl-C with exit code 130; nothing is ever half-written (outputs are atomic).
+Ctrl-C with exit code 130, SIGTERM/SIGHUP with 128 + the signal number (workers stopped,
+temporary files removed); any other exception with one ``bbpe: internal error: ...`` line and
+exit code 70 (``bbpe --debug ...`` shows the traceback).  Nothing is ever half-written.
 """
 
 from __future__ import annotations
@@ -9,12 +11,16 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import signal
 import sys
+import threading
 import time
+import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from bbpe._cli_options import add_corpus_options, add_pattern_options, parse_count, pattern_argument
+from bbpe._cli_options import add_corpus_options, add_pattern_options, parse_count, parse_vocab_size, pattern_argument
+from bbpe._io import check_not_input, check_writable
 from bbpe._count_cli import add_count_command, train_from_counts_file
 from bbpe._version import __version__
 from bbpe._vocab_cli import add_vocab_command, run_compare
@@ -27,7 +33,17 @@ from bbpe.train import STOP_REASONS, path_inputs, train
 from bbpe.unicode_scripts import count_scripts
 
 EXIT_USAGE = 2
+EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
+_TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+
+
+class Terminated(KeyboardInterrupt):
+    """SIGTERM or SIGHUP, raised like Ctrl-C so the same clean-up runs (workers, temporary files)."""
+
+    def __init__(self, signum: int) -> None:
+        super().__init__(signum)
+        self.signum = signum
 
 
 class _Parser(argparse.ArgumentParser):
@@ -38,6 +54,7 @@ class _Parser(argparse.ArgumentParser):
 def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bbpe", description="Byte-level BPE tokenizers: train, encode, decode, inspect, export.")
     parser.add_argument("--version", action="version", version=f"bbpe {__version__}")
+    parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
     commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
 
     p = commands.add_parser("train", help="train a vocabulary on text files", description=(
@@ -46,7 +63,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
     p.add_argument("--from-counts", metavar="FILE", help="train on a word-count file from `bbpe count` instead "
                    "of a corpus (its pattern and special tokens are used)")
-    p.add_argument("--vocab", type=parse_count, required=True, help="vocab size: 256 bytes + merges + special tokens")
+    p.add_argument("--vocab", type=parse_vocab_size, required=True, help="vocab size: 256 bytes + merges + special tokens")
     p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
     add_corpus_options(p, special_help="special token (repeatable)")
     p.add_argument("--init", metavar="NAME_OR_PATH", help="extend this vocabulary (reference name or file): its "
@@ -105,9 +122,8 @@ def load_vocab(args: argparse.Namespace) -> Tokenizer:
 
 
 def _cmd_train(args: argparse.Namespace) -> int:
-    from bbpe._io import check_writable
-
     check_writable(args.output)
+    check_not_input(args.output, [*args.inputs, args.from_counts, args.init])
     progress = None if args.quiet else StderrProgress()
     started = time.monotonic()
     if not args.inputs and not args.from_counts:
@@ -137,16 +153,21 @@ def _cmd_train(args: argparse.Namespace) -> int:
 
 
 def _read_text(args: argparse.Namespace) -> str:
+    """The text to encode, read as bytes (no newline translation) and decoded as strict UTF-8."""
     if args.text is not None:
         return args.text
-    if args.file:
-        try:
-            return Path(args.file).read_text(encoding="utf-8")
-        except FileNotFoundError:
-            raise BBPEError(f"{args.file}: no such file") from None
-        except UnicodeDecodeError as exc:
-            raise BBPEError(f"{args.file}: invalid UTF-8 at byte {exc.start}") from None
-    return sys.stdin.read()
+    source = args.file or "<stdin>"
+    try:
+        stream = getattr(sys.stdin, "buffer", None)  # a replaced sys.stdin may be text only
+        if not args.file and stream is None:
+            return sys.stdin.read()
+        data = Path(args.file).read_bytes() if args.file else stream.read()
+    except FileNotFoundError:
+        raise BBPEError(f"{args.file}: no such file") from None
+    try:
+        return data.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        raise BBPEError(f"{source}: invalid UTF-8 at byte {exc.start}") from None
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
@@ -211,6 +232,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from bbpe.formats import hf, tiktoken_file
 
+    check_writable(args.output)
+    check_not_input(args.output, [args.vocab])
     tokenizer = load_vocab(args)
     writer = tiktoken_file.write if args.format == "tiktoken" else hf.write
     writer(tokenizer, args.output)
@@ -222,19 +245,59 @@ def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     argv = list(sys.argv[1:] if argv is None else argv)
     args, _ = parser.parse_known_args(argv)
+    debug = args.debug
     # Each subcommand parses its own arguments intermixed, so options may precede free text.
     rest = argv[argv.index(args.command) + 1 :]
     args = args.commands[args.command].parse_intermixed_args(rest, argparse.Namespace(command=args.command))
     logging.basicConfig(format="bbpe: warning: %(message)s",
                         level=logging.ERROR if getattr(args, "quiet", False) else logging.WARNING)
+    previous = _catch_termination()
     try:
         return args.run(args)
+    except Terminated as exc:
+        print(f"bbpe: terminated by signal {exc.signum}; no output written", file=sys.stderr)
+        return 128 + exc.signum
     except KeyboardInterrupt:
         print("bbpe: interrupted; no output written", file=sys.stderr)
         return EXIT_INTERRUPTED
-    except (ValueError, KeyError, OSError, ImportError) as exc:
-        message = exc.args[0] if isinstance(exc, KeyError) and exc.args else exc
-        if isinstance(exc, OSError) and exc.filename:
-            message = f"{exc.filename}: {exc.strerror}"
-        print(f"bbpe: error: {message}", file=sys.stderr)
+    except (ValueError, KeyError, OSError, ImportError, MemoryError) as exc:
+        if debug:
+            traceback.print_exc()
+        print(f"bbpe: error: {_one_line(error_message(exc))}", file=sys.stderr)
         return EXIT_USAGE
+    except Exception as exc:  # the last line of defence: never a raw traceback by default
+        if debug:
+            traceback.print_exc()
+        hint = "" if debug else " (rerun with bbpe --debug ... for the traceback)"
+        print(f"bbpe: internal error: {_one_line(f'{type(exc).__name__}: {exc}')}{hint}", file=sys.stderr)
+        return EXIT_INTERNAL
+    finally:
+        for number, handler in previous.items():
+            signal.signal(number, handler)
+
+
+def error_message(exc: BaseException) -> str:
+    """The user-facing text of an expected error."""
+    if isinstance(exc, MemoryError):
+        return "out of memory; try a smaller --vocab, --max-bytes or fewer --workers"
+    if isinstance(exc, KeyError) and exc.args:
+        return str(exc.args[0])
+    if isinstance(exc, OSError) and exc.strerror:
+        where = exc.filename or "output"
+        return f"{where}: {exc.strerror[:1].lower()}{exc.strerror[1:]}"
+    return str(exc)
+
+
+def _one_line(message: str) -> str:
+    return " ".join(message.split()) if "\n" in message or "\r" in message else message
+
+
+def _raise_terminated(signum: int, _frame: object) -> None:
+    raise Terminated(signum)
+
+
+def _catch_termination() -> dict[int, object]:
+    """Make SIGTERM and SIGHUP raise ``Terminated`` (main thread only); returns the previous handlers."""
+    if threading.current_thread() is not threading.main_thread():
+        return {}
+    return {number: signal.signal(number, _raise_terminated) for number in _TERMINATING_SIGNALS}

@@ -1,8 +1,10 @@
 """Reading training text: files, directories, JSONL, stdin; gzip/xz/bz2 transparently.
 
-The unit of pre-tokenization is one line (its text up to and including ``\\n``): every
-line is pre-tokenized on its own, so counts never depend on how the input is cut into
-chunks or spread over workers.  JSONL documents are split into lines the same way.
+The unit of pre-tokenization is one line: its text up to and including ``\\n`` (and only
+``\\n``: ``\\r``, ``\\x0c``, ``\\x85``, U+2028 ... stay inside the line).  ``split_lines`` is
+that one rule, used for text files, stdin, JSONL documents and texts given as strings;
+every line is pre-tokenized on its own, so counts never depend on how the input is cut into
+chunks or spread over workers.  Input is read as bytes (no newline translation).
 
 Invalid UTF-8 is replaced by U+FFFD and counted (``errors="replace"``, the default; the
 first place is reported) or raises ``CorpusError`` naming file and line
@@ -19,6 +21,7 @@ import logging
 import lzma
 import os
 import sys
+import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -72,6 +75,25 @@ def expand_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
+LINE_END = "\n"
+
+
+def split_lines(text: str) -> list[str]:
+    """The lines of a text, each keeping its ``\\n``; the only place where lines end.
+
+    >>> split_lines("a\\r\\nb\\x85c\\u2028d\\n\\ne")
+    ['a\\r\\n', 'b\\x85c\\u2028d\\n', '\\n', 'e']
+    """
+    lines = text.split(LINE_END)
+    ends = [line + LINE_END for line in lines[:-1]]
+    return ends + [lines[-1]] if lines[-1] else ends
+
+
+def _byte_lines(handle: BinaryIO) -> Iterator[bytes]:
+    """A binary stream's lines by the same rule as ``split_lines`` (a byte-level line split ends at b"\\n")."""
+    return iter(handle)
+
+
 def _is_text_name(path: Path) -> bool:
     name = path.name
     for suffix in _OPENERS:
@@ -103,7 +125,12 @@ def iter_lines(
 ) -> Iterator[str]:
     """Stream the corpus line by line (each line keeps its ``\\n``), at most ``max_bytes`` UTF-8 bytes."""
     stats = stats if stats is not None else CorpusStats()
+    if max_bytes is not None and max_bytes < 1:
+        raise CorpusError(f"max_bytes must be at least 1, got {max_bytes}")
+    full = False
     for path in expand_paths(inputs):
+        if full:
+            break
         handle = _open_binary(path)
         try:
             if _looks_binary(handle):
@@ -115,17 +142,20 @@ def iter_lines(
             for line in lines:
                 size = len(line.encode("utf-8"))
                 if max_bytes is not None and stats.bytes + size > max_bytes:
-                    return
+                    full = True
+                    break
                 stats.bytes += size
                 stats.lines += 1
                 yield line
-        except (OSError, EOFError, lzma.LZMAError) as exc:
+        except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
             raise CorpusError(f"{path}: read error ({exc})") from None
         finally:
             if str(path) != "-":
                 handle.close()
     if stats.bytes == 0:
         problem = "all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)"
+        if full:
+            problem = f"--max-bytes {max_bytes} is smaller than the first line of the corpus"
         raise CorpusError(problem)
 
 
@@ -135,7 +165,7 @@ def _looks_binary(handle: BinaryIO) -> bool:
 
 
 def _text_lines(handle: BinaryIO, path: Path, errors: str, stats: CorpusStats) -> Iterator[str]:
-    for number, raw in enumerate(handle, start=1):
+    for number, raw in enumerate(_byte_lines(handle), start=1):
         try:
             yield raw.decode("utf-8")
         except UnicodeDecodeError as exc:
@@ -148,7 +178,7 @@ def _text_lines(handle: BinaryIO, path: Path, errors: str, stats: CorpusStats) -
 
 
 def _json_lines(handle: BinaryIO, path: Path, field_name: str) -> Iterator[str]:
-    for number, raw in enumerate(handle, start=1):
+    for number, raw in enumerate(_byte_lines(handle), start=1):
         if not raw.strip():
             continue
         try:
@@ -158,4 +188,4 @@ def _json_lines(handle: BinaryIO, path: Path, field_name: str) -> Iterator[str]:
         value = record.get(field_name) if isinstance(record, dict) else None
         if not isinstance(value, str):
             raise CorpusError(f"{path}:{number}: no string field {field_name!r} (set --jsonl-field)")
-        yield from value.splitlines(keepends=True)
+        yield from split_lines(value)

@@ -8,7 +8,12 @@ workers and any batch size.
 
 from __future__ import annotations
 
+import ctypes
 import os
+import signal
+import sys
+import threading
+import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
@@ -17,9 +22,11 @@ from concurrent.futures.process import BrokenProcessPool
 import regex
 
 from bbpe.errors import BBPEError
-from bbpe.patterns import compile_pattern
+from bbpe.patterns import compile_pattern, validate_pattern
 
 BATCH_BYTES = 1 << 20
+_PR_SET_PDEATHSIG = 1
+_WATCHDOG_SECONDS = 0.5
 
 
 def count_pretokens(
@@ -34,11 +41,13 @@ def count_pretokens(
 
     ``on_batch(bytes_done)`` is called after each batch (for progress reports).
 
-    >>> sorted(count_pretokens(["a a\\n", "a b\\n"], r" ?\\w+|\\s+", workers=1).items())
+    >>> sorted(count_pretokens(["a a\\n", "a b\\n"], r" ?\\w+|\\s+|.", workers=1).items())
     [('\\n', 2), (' a', 1), (' b', 1), ('a', 2)]
     """
-    compile_pattern(pattern)
+    validate_pattern(pattern)
     specials = tuple(sorted(set(special_tokens)))
+    if "" in specials:
+        raise ValueError("a special token cannot be empty")
     workers = max(1, workers or os.cpu_count() or 1)
     totals: Counter[str] = Counter()
     done = 0
@@ -49,7 +58,7 @@ def count_pretokens(
             if on_batch:
                 on_batch(done)
         return totals
-    pool = ProcessPoolExecutor(max_workers=workers)
+    pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
     pending: list[tuple[Future[Counter[str]], int]] = []
     try:
         for batch, size in _batches(lines):
@@ -67,6 +76,31 @@ def count_pretokens(
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
     return totals
+
+
+def _die_with_parent(parent: int) -> None:
+    """Worker start-up: exit when the main process dies, however it dies (killed, out of memory).
+
+    Linux kills the worker when its parent ends (prctl PR_SET_PDEATHSIG); elsewhere, and as a
+    fallback, a watchdog thread exits when the parent process id changes.  SIGTERM and SIGHUP get
+    their default action back (the main process may have made them raise).
+    """
+    for number in (signal.SIGTERM, signal.SIGHUP):
+        signal.signal(number, signal.SIG_DFL)
+    if sys.platform.startswith("linux"):
+        try:
+            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
+        except (OSError, AttributeError):
+            pass
+    if os.getppid() != parent:
+        os._exit(1)
+    threading.Thread(target=_watch_parent, args=(parent,), name="bbpe-watchdog", daemon=True).start()
+
+
+def _watch_parent(parent: int) -> None:
+    while os.getppid() == parent:
+        time.sleep(_WATCHDOG_SECONDS)
+    os._exit(1)
 
 
 def _collect(item: tuple[Future[Counter[str]], int], totals: Counter[str]) -> int:

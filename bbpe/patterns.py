@@ -1,14 +1,19 @@
-"""Pre-tokenization regex presets and digit splitting.
+"""Pre-tokenization regex presets, pattern validation and digit splitting.
 
 A pattern is always a regex string (``regex`` module / tiktoken syntax).  Presets are
 named constants; ``resolve_pattern`` turns a preset name or a custom regex into the
-effective pattern, optionally with every digit as its own pre-token.
+effective pattern, optionally with every digit as its own pre-token.  Every pattern, typed
+or read from a file, is validated once (``validate_pattern``): it must compile in both
+engines, have no capturing groups, match no empty string, and cover every character of
+``PROBE_TEXT`` (so no text is dropped); otherwise a ValueError names the rule it breaks.
 
 >>> pretokenize("Hello 123!", resolve_pattern("cl100k", split_digits=True))
 ['Hello', ' ', '1', '2', '3', '!']
 """
 
 from __future__ import annotations
+
+from functools import lru_cache
 
 import regex
 
@@ -50,7 +55,7 @@ def resolve_pattern(name_or_regex: str, *, split_digits: bool = False) -> str:
     True
     """
     pattern = PRESETS.get(name_or_regex, name_or_regex)
-    compile_pattern(pattern)
+    validate_pattern(pattern)
     return with_split_digits(pattern) if split_digits else pattern
 
 
@@ -85,17 +90,123 @@ def compile_pattern(pattern: str) -> regex.Pattern[str]:
         raise ValueError(f"invalid regex {pattern!r}: {exc}") from None
 
 
+# Letters of many scripts, digits, punctuation, whitespace kinds, emoji, combining marks, controls.
+PROBE_TEXT = (
+    "Hello, World! it's I'LL 123 4567.89 1,000 -x +y naïve café e\u0301 a\u0308\u0323 \tTab\r\nCRLF\rCR\n\n"
+    "  two  spaces \u00a0nbsp\u2003em\u3000ideo\u2028ls\u2029ps\x0bvt\x0cff\x85nel "
+    "Привет мир Γειά σου שָׁלוֹם مرحبا नमस्ते สวัสดี 你好世界 こんにちは 안녕하세요 ሰላም ᚠᚢᚦ "
+    "١٢٣ ๑๒๓ ½ Ⅻ ²³ 𝐀𝐁 👋🏽 👨\u200d👩\u200d👧 🇩🇪 \x00\x07\x1b\x7f\u200b\ufeff\ue000\uffff\U0010fffd "
+    "$%&*()[]{}\\/@#^_`~+=|;:\"'?<>«»“”‘’–—…、。！ <|endoftext|> end"
+)
+
+
+def validate_pattern(pattern: str) -> None:
+    r"""Check a pre-tokenization pattern; a ValueError names the first rule it breaks.
+
+    >>> validate_pattern(r"\w+")
+    Traceback (most recent call last):
+    ...
+    ValueError: pattern '\\w+' drops text: it matches nothing at character 5 (',') of the probe text
+    """
+    problem = _pattern_problem(pattern)
+    if problem:
+        raise ValueError(f"pattern {pattern!r} {problem}")
+
+
+@lru_cache(maxsize=64)
+def _pattern_problem(pattern: str) -> str | None:
+    if not isinstance(pattern, str) or not pattern:
+        return "is empty; give a regex or a preset name"
+    try:
+        compiled = regex.compile(pattern)
+    except (regex.error, RecursionError, OverflowError) as exc:
+        return f"is an invalid regex: {exc}"
+    if compiled.groups:
+        return "has capturing groups; write (?:...) instead of (...)"
+    if compiled.search("") is not None:
+        return "matches the empty string; every match must hold at least one character"
+    position = 0
+    for match in compiled.finditer(PROBE_TEXT):
+        if match.start() == match.end():
+            return f"matches the empty string at character {match.start()} of the probe text"
+        if match.start() != position:
+            break
+        position = match.end()
+    if position != len(PROBE_TEXT):
+        return (f"drops text: it matches nothing at character {position} ({PROBE_TEXT[position]!r}) "
+                "of the probe text")
+    return _tiktoken_problem(pattern)
+
+
+def _tiktoken_problem(pattern: str) -> str | None:
+    """None if tiktoken's engine (Rust fancy-regex) compiles the pattern and encodes the probe text back to itself."""
+    try:
+        import tiktoken
+    except ImportError:
+        return None
+    ranks = {bytes([byte]): byte for byte in range(256)}
+    try:
+        encoding = tiktoken.Encoding(name="bbpe-pattern-check", pat_str=pattern, mergeable_ranks=ranks,
+                                     special_tokens={})
+        pieces = [encoding.decode_single_token_bytes(t) for t in encoding.encode_ordinary(PROBE_TEXT)]
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        return f"does not compile in tiktoken's regex engine (fancy-regex): {first}"
+    if b"".join(pieces) != PROBE_TEXT.encode("utf-8"):
+        return "loses text in tiktoken's regex engine"
+    return None
+
+
 def pretokenize(text: str, pattern: str) -> list[str]:
     """Split text into pre-tokens with the pattern (the pieces BPE works inside)."""
     return compile_pattern(pattern).findall(text)
 
 
-# A "+" right after a quantifier (+, *, ?, {m,n}) makes it possessive.
-_POSSESSIVE = regex.compile(r"(?<=(?<!\\)(?:[+*?]|\{\d+(?:,\d*)?\}))\+")
+_POSSESSIVE_INTERVAL = regex.compile(r"(?<!\\)\{\d+(?:,\d*)?\}\+")
 
 
 def to_oniguruma(pattern: str) -> str:
-    """An equivalent pattern for Hugging Face tokenizers (Oniguruma has no possessive ``{m,n}+``)."""
+    r"""An equivalent pattern for Hugging Face tokenizers (Oniguruma).
+
+    Oniguruma knows ``*+``, ``++`` and ``?+``, but reads ``X{m,n}+`` as "``X{m,n}`` one or more
+    times", so the possessive interval becomes the atomic group ``(?>X{m,n})``.  Export checks
+    the result against tiktoken on a probe text (``bbpe.formats.hf``).
+
+    >>> to_oniguruma(r"a++|\p{N}{1,3}+|[a-z]{2}+")
+    'a++|(?>\\p{N}{1,3})|(?>[a-z]{2})'
+    """
     equivalents = {CL100K: LLAMA3, with_split_digits(CL100K): QWEN}
     pattern = equivalents.get(pattern, pattern)
-    return _POSSESSIVE.sub("", pattern)
+    for found in reversed(list(_POSSESSIVE_INTERVAL.finditer(pattern))):
+        start = _atom_start(pattern, found.start())
+        if start is None:
+            continue  # left as is; the export check reports a disagreement
+        atom = pattern[start : found.start()]
+        pattern = f"{pattern[:start]}(?>{atom}{found.group()[:-1]}){pattern[found.end():]}"
+    return pattern
+
+
+def _atom_start(pattern: str, end: int) -> int | None:
+    """Where the atom ending just before ``end`` starts: a character, escape, \\p{..}, [...] or (...)."""
+    if end == 0:
+        return None
+    last = pattern[end - 1]
+    if last == "}":
+        brace = pattern.rfind("\\", 0, end)
+        return brace if brace >= 0 and pattern[brace + 1] in "pPx" else None
+    if last in ")]":
+        opener = "(" if last == ")" else "["
+        depth = 0
+        for at in range(end - 1, -1, -1):
+            if at and pattern[at - 1] == "\\":
+                continue
+            if pattern[at] == last and (last == ")" or at == end - 1):
+                depth += 1
+            elif pattern[at] == opener:
+                depth -= 1
+                if depth == 0:
+                    return at
+        return None
+    return end - 2 if end >= 2 and pattern[end - 2] == "\\" else end - 1

@@ -98,7 +98,8 @@ class Tokenizer:
 
     # -- encoding ---------------------------------------------------------------------
     def encode_ordinary(self, text: str) -> list[int]:
-        """Encode text, treating special-token text as ordinary text."""
+        """Encode text, treating special-token text as ordinary text (a lone surrogate raises ValueError)."""
+        check_text(text)
         if self._engine_name == "tiktoken":
             return self._tiktoken_encoding().encode_ordinary(text)
         ids: list[int] = []
@@ -119,6 +120,7 @@ class Tokenizer:
         allowed) raises ValueError; pass ``allowed_special={...}`` to encode it as the
         special id, or ``disallowed_special=()`` to encode it as ordinary text.
         """
+        check_text(text)
         if self._engine_name == "tiktoken":
             return self._tiktoken_encoding().encode(
                 text, allowed_special=allowed_special, disallowed_special=disallowed_special
@@ -149,8 +151,9 @@ class Tokenizer:
 
     def encode_batch(self, texts: Sequence[str], **kwargs: Any) -> list[list[int]]:
         """Encode several texts (keyword arguments as for ``encode``)."""
+        texts = [check_text(text) for text in texts]
         if self._engine_name == "tiktoken":
-            return self._tiktoken_encoding().encode_batch(list(texts), **kwargs)
+            return self._tiktoken_encoding().encode_batch(texts, **kwargs)
         return [self.encode(text, **kwargs) for text in texts]
 
     def encode_bytes(self, data: bytes) -> list[int]:
@@ -245,6 +248,14 @@ def _choose_engine(engine: str) -> str:
 
 
 def _validate(ranks: Mapping[bytes, int], special_tokens: Mapping[str, int]) -> None:
+    for token, rank in ranks.items():
+        if not isinstance(token, bytes) or not token:
+            raise ValueError(f"regular token {token!r} must be non-empty bytes")
+        _check_id(rank, f"token {token!r}")
+    for text, rank in special_tokens.items():
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"special token {text!r} must be a non-empty string")
+        _check_id(rank, f"special token {text!r}")
     missing = [byte for byte in range(256) if bytes([byte]) not in ranks]
     if missing:
         raise ValueError(f"the vocabulary lacks {len(missing)} single-byte tokens (e.g. byte {missing[0]}); "
@@ -256,6 +267,25 @@ def _validate(ranks: Mapping[bytes, int], special_tokens: Mapping[str, int]) -> 
         raise ValueError(f"special token id {min(clash)} is also a regular token id")
     if len(set(special_tokens.values())) != len(special_tokens):
         raise ValueError("two special tokens share one id")
+
+
+def _check_id(rank: object, what: str) -> None:
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank < 2**31:
+        raise ValueError(f"{what} has id {rank!r}; ids are integers from 0 to 2**31 - 1")
+
+
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
+
+
+def check_text(text: str) -> str:
+    """``text``, or a ValueError if it holds a lone surrogate (not encodable as UTF-8), in both engines."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected text (str), got {type(text).__name__}; use encode_bytes for bytes")
+    found = _SURROGATE.search(text)
+    if found:
+        raise ValueError(f"the text holds a lone surrogate (U+{ord(found.group()):04X} at index {found.start()}), "
+                         "which is not Unicode text; encode raw bytes with encode_bytes instead")
+    return text
 
 
 _SPECIAL_REGEX_CACHE: dict[frozenset[str], regex.Pattern[str]] = {}

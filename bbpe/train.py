@@ -17,7 +17,7 @@ from typing import Any, Literal
 
 from bbpe import _bpe
 from bbpe._version import __version__
-from bbpe.corpora import CorpusStats, iter_lines
+from bbpe.corpora import CorpusStats, iter_lines, split_lines
 from bbpe.counting import count_pretokens
 from bbpe.extend import Init, base_settings, extend_from_counts
 from bbpe.patterns import preset_name, resolve_pattern
@@ -69,6 +69,8 @@ def train(
     special_tokens = _unique(special_tokens)
     _check_sizes(vocab_size, 256, special_tokens)
     merge_backend(backend)  # an unknown or missing backend fails before counting
+    if max_bytes is not None and max_bytes < 1:
+        raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
     items = list(texts_or_paths)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
@@ -78,7 +80,7 @@ def train(
         iter_lines(paths, jsonl_field=jsonl_field, max_bytes=max_bytes, errors=utf8_errors, stats=stats)
         if paths else []
     )
-    text_lines = [line for text in texts for line in str(text).splitlines(keepends=True)]
+    text_lines = [line for text in texts for line in split_lines(str(text))]
     stats.bytes += sum(len(line.encode("utf-8")) for line in text_lines)
     stats.lines += len(text_lines)
 

@@ -79,8 +79,8 @@ def test_hf_import_reads_byte_level_files(trained, files):
      "version 99"),
     ('{"format": "bbpe", "version": 1, "pattern": "x", "tokens": ["!!"], "special_tokens": {}, "metadata": {}}',
      "base64"),
-    ('{"format": "bbpe", "version": 1, "pattern": "x", "tokens": ["YQ=="], "special_tokens": {}, "metadata": {}}',
-     "single-byte"),
+    ('{"format": "bbpe", "version": 1, "pattern": "(?s:.)", "tokens": ["YQ=="], "special_tokens": {}, '
+     '"metadata": {}}', "single-byte"),
     ('{"format": "bbpe", "version": 1, "tokens": []}', "pattern"),
     ('{"model": {"type": "WordPiece"}}', "BPE"),
     ("YQ== 0\nnot-base64 1\n", ":2"),

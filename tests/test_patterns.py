@@ -49,18 +49,19 @@ def test_split_digits_examples(multilingual_text):
 
 
 def test_custom_regex_and_errors():
-    assert resolve_pattern(r"\w+|\s+") == r"\w+|\s+"
-    assert resolve_pattern(r"\p{L}+|\p{N}|\s+", split_digits=True) == r"\p{L}+|\p{N}|\s+"
+    assert resolve_pattern(r"\w+|\s+|[^\w\s]+") == r"\w+|\s+|[^\w\s]+"
+    assert resolve_pattern(r"\p{L}+|\p{N}|\s+|.", split_digits=True) == r"\p{L}+|\p{N}|\s+|."
     with pytest.raises(ValueError, match="invalid regex"):
         resolve_pattern("(")
     with pytest.raises(ValueError, match="split-digits"):
-        resolve_pattern(r"\w+", split_digits=True)
+        resolve_pattern(r"\w+|\W", split_digits=True)
     with pytest.raises(ValueError, match="empty"):
         resolve_pattern("")
 
 
-def test_oniguruma_translation_drops_only_possessive_marks():
-    assert to_oniguruma(r"a++b?+c*+d{1,3}+\+\p{L}+") == r"a+b?c*d{1,3}\+\p{L}+"
+def test_oniguruma_translation_keeps_possessive_marks_and_makes_intervals_atomic():
+    # Oniguruma has a++, b?+, c*+ but reads d{1,3}+ as (d{1,3})+ (issue 9).
+    assert to_oniguruma(r"a++b?+c*+d{1,3}+\+\p{L}+") == r"a++b?+c*+(?>d{1,3})\+\p{L}+"
     assert to_oniguruma(PRESETS["cl100k"]) == PRESETS["llama3"]
 
 

@@ -16,7 +16,12 @@ FORMATS = ("bbpe", "tiktoken", "hf")
 
 
 def detect_format(path: str | os.PathLike[str]) -> str:
-    """'bbpe', 'hf' or 'tiktoken', from the file's content (not its name)."""
+    """'bbpe', 'hf' or 'tiktoken', from the file's structure (not its name): a JSON object with
+    ``"format": "bbpe"`` is native, one with a ``model`` key is a tokenizer.json, anything else ranks."""
+    return _detect(path)[0]
+
+
+def _detect(path: str | os.PathLike[str]) -> tuple[str, dict | None]:
     source = Path(path)
     if not source.is_file():
         raise VocabFormatError(source, "no such vocabulary file")
@@ -24,20 +29,26 @@ def detect_format(path: str | os.PathLike[str]) -> str:
         head = handle.read(4096).lstrip()
     if not head:
         raise VocabFormatError(source, "the file is empty")
-    if head.startswith(b"{"):
-        return "bbpe" if b'"bbpe"' in head else "hf"
-    return "tiktoken"
+    if not head.startswith(b"{"):
+        return "tiktoken", None
+    data = read_json(source)
+    if data.get("format") == "bbpe":
+        return "bbpe", data
+    if "model" in data:
+        return "hf", data
+    raise VocabFormatError(source, "a JSON object that is neither a bbpe vocabulary (\"format\": \"bbpe\") nor "
+                                   "a tokenizer.json (\"model\")")
 
 
 def load_any(path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
     """Load a tokenizer from a bbpe JSON, a ``.tiktoken`` file or a ``tokenizer.json``."""
     from bbpe.formats import hf, native, tiktoken_file
 
-    kind = detect_format(path)
+    kind, data = _detect(path)
     if kind == "bbpe":
-        return native.read(path, engine=engine)
+        return native.read(path, engine=engine, data=data)
     if kind == "hf":
-        return hf.read(path, engine=engine)
+        return hf.read(path, engine=engine, data=data)
     from bbpe import references
 
     known = references.identify(path)  # a known reference file brings its pattern and special tokens
@@ -64,6 +75,10 @@ def read_json(path: str | os.PathLike[str]) -> dict:
         raise VocabFormatError(path, f"not valid JSON ({exc.msg}); the file may be truncated", line=exc.lineno) from None
     except UnicodeDecodeError:
         raise VocabFormatError(path, "not UTF-8 text") from None
+    except RecursionError:
+        raise VocabFormatError(path, "JSON nested too deeply") from None
+    except ValueError as exc:  # e.g. an integer with too many digits
+        raise VocabFormatError(path, f"not valid JSON ({exc})") from None
     if not isinstance(data, dict):
         raise VocabFormatError(path, "expected a JSON object at the top level")
     return data

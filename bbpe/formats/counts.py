@@ -30,7 +30,8 @@ from typing import Any
 from bbpe._io import atomic_path, check_writable
 from bbpe._version import __version__
 from bbpe.errors import BBPEError, VocabFormatError
-from bbpe.patterns import PRESETS, preset_name, with_split_digits
+from bbpe.formats import _checks
+from bbpe.patterns import PRESETS, preset_name, validate_pattern, with_split_digits
 
 FORMAT = "bbpe-counts"
 VERSION = 1
@@ -154,6 +155,25 @@ def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
     for name in ("pattern", "unit", "normalization"):
         if not isinstance(info.get(name), str):
             raise VocabFormatError(source, f"the metadata has no {name!r} string")
+    try:
+        validate_pattern(info["pattern"])
+    except ValueError as exc:
+        raise VocabFormatError(source, f"metadata 'pattern': {exc}") from None
+    specials = info.get("special_tokens", [])
+    if not isinstance(specials, list):
+        raise VocabFormatError(source, "metadata 'special_tokens': expected a list of strings")
+    for index, text in enumerate(specials):
+        _checks.text_of(source, f"metadata 'special_tokens'[{index}]", text)
+    if not isinstance(info.get("split_digits", False), bool):
+        raise VocabFormatError(source, "metadata 'split_digits': expected true or false")
+    corpus = _checks.object_or_none(source, "metadata 'corpus'", info.get("corpus"))
+    for key in ("bytes", "lines", "files"):
+        value = corpus.get(key, 0)
+        if not isinstance(value, int) or isinstance(value, bool) or value < 0:
+            raise VocabFormatError(source, f"metadata 'corpus.{key}': expected a non-negative integer")
+    sources = corpus.get("sources", [])
+    if not isinstance(sources, list) or not all(isinstance(item, str) for item in sources):
+        raise VocabFormatError(source, "metadata 'corpus.sources': expected a list of strings")
     return info
 
 
@@ -176,6 +196,8 @@ def _columns(source: Path, pa: Any, table: Any) -> dict[bytes, int]:
             if count < 0:
                 raise VocabFormatError(source, f"negative count {count}")
             key = word.encode("utf-8") if isinstance(word, str) else word
+            if not key:
+                raise VocabFormatError(source, "column 'word' holds an empty word")
             result[key] = result.get(key, 0) + count
     return result
 

@@ -16,7 +16,8 @@ from typing import TYPE_CHECKING, Any
 from bbpe import _bpe
 from bbpe._io import atomic_write
 from bbpe.errors import VocabFormatError
-from bbpe.patterns import GPT2, to_oniguruma
+from bbpe.formats import _checks
+from bbpe.patterns import GPT2, PROBE_TEXT, to_oniguruma
 
 if TYPE_CHECKING:
     from bbpe.tokenizer import Engine, Tokenizer
@@ -41,8 +42,17 @@ def _to_str(token: bytes) -> str:
 
 
 def _to_bytes(text: str) -> bytes:
-    reverse = {char: byte for byte, char in byte_to_unicode().items()}
-    return bytes(reverse[char] for char in text)
+    """The bytes a GPT-2 byte-level string stands for; b"" if it is not one."""
+    reverse = _unicode_to_byte()
+    try:
+        return bytes(reverse[char] for char in text)
+    except KeyError:
+        return b""
+
+
+@cache
+def _unicode_to_byte() -> dict[str, int]:
+    return {char: byte for byte, char in byte_to_unicode().items()}
 
 
 def to_json(tokenizer: Tokenizer) -> dict[str, Any]:
@@ -84,36 +94,80 @@ def to_json(tokenizer: Tokenizer) -> dict[str, Any]:
 
 
 def write(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
-    atomic_write(path, json.dumps(to_json(tokenizer), ensure_ascii=False, indent=1) + "\n")
+    """Write ``tokenizer.json`` after checking that Hugging Face ``tokenizers`` (when installed) loads it
+    and gives bbpe's ids on the probe text; otherwise a ValueError and nothing is written."""
+    document = to_json(tokenizer)
+    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
+    check_export(tokenizer, text)
+    atomic_write(path, text)
 
 
-def read(path: str | os.PathLike[str], *, engine: Engine = "auto") -> Tokenizer:
+def check_export(tokenizer: Tokenizer, text: str) -> None:
+    """Raise ValueError unless ``tokenizers`` loads ``text`` and agrees with ``tokenizer`` on ``PROBE_TEXT``."""
+    try:
+        from tokenizers import Tokenizer as HFTokenizer
+    except ImportError:
+        return
+    try:
+        loaded = HFTokenizer.from_str(text)
+    except Exception as exc:  # tokenizers raises its own Exception types
+        first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise ValueError(f"the exported tokenizer.json does not load in Hugging Face tokenizers ({first})") from None
+    probe = PROBE_TEXT
+    for special in tokenizer.special_tokens:
+        probe = probe.replace(special, "")
+    if loaded.encode(probe, add_special_tokens=False).ids != tokenizer.encode_ordinary(probe):
+        raise ValueError(f"Hugging Face tokenizers gives other ids than bbpe for pattern {tokenizer.pattern!r} "
+                         "(no equivalent Oniguruma form was found); export with --format tiktoken instead")
+
+
+def read(path: str | os.PathLike[str], *, engine: Engine = "auto", data: dict | None = None) -> Tokenizer:
+    """Read a byte-level BPE ``tokenizer.json`` (``data``: its already parsed JSON), checking types and ranges."""
     from bbpe.formats import read_json
     from bbpe.tokenizer import Tokenizer
 
-    data = read_json(path)
+    data = read_json(path) if data is None else data
     model = data.get("model")
     if not isinstance(model, dict) or model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
         raise VocabFormatError(path, "not a BPE tokenizer.json (model.type must be 'BPE' with a vocab)")
+    ranks: dict[bytes, int] = {}
+    for text, rank in model["vocab"].items():
+        token = _to_bytes(text)
+        if not token:
+            raise VocabFormatError(path, f"model.vocab[{text!r}]: not a GPT-2 byte-level string; only byte-level "
+                                         "BPE is supported")
+        ranks[token] = _checks.token_id(path, f"model.vocab[{text!r}]", rank)
+    added = data.get("added_tokens") or []
+    if not isinstance(added, list):
+        raise VocabFormatError(path, "added_tokens: expected a list of objects")
+    specials: dict[str, int] = {}
+    regular_ids = set(ranks.values())
+    for index, entry in enumerate(added):
+        if not isinstance(entry, dict):
+            raise VocabFormatError(path, f"added_tokens[{index}]: expected an object with 'content' and 'id'")
+        content = _checks.text_of(path, f"added_tokens[{index}].content", entry.get("content"))
+        number = _checks.token_id(path, f"added_tokens[{index}].id", entry.get("id"))
+        if number not in regular_ids:
+            specials[content] = number
     try:
-        ranks = {_to_bytes(text): rank for text, rank in model["vocab"].items()}
-    except KeyError:
-        raise VocabFormatError(path, "vocab strings are not GPT-2 byte-level; only byte-level BPE is supported") from None
-    specials = {token["content"]: token["id"] for token in data.get("added_tokens") or [] if token["id"] not in ranks.values()}
-    try:
-        return Tokenizer(ranks, pattern=_pattern_of(data), special_tokens=specials, engine=engine)
+        return Tokenizer(ranks, pattern=_pattern_of(path, data), special_tokens=specials, engine=engine)
     except ValueError as exc:
         raise VocabFormatError(path, str(exc)) from None
 
 
-def _pattern_of(data: dict[str, Any]) -> str:
+def _pattern_of(path: str | os.PathLike[str], data: dict[str, Any]) -> str:
     """The regex of the file's Split pre-tokenizer, or GPT-2's for a regex-using ByteLevel one."""
-    stack = [data.get("pre_tokenizer") or {}]
+    stack = [_checks.object_or_none(path, "pre_tokenizer", data.get("pre_tokenizer"))]
     while stack:
         node = stack.pop(0)
-        if node.get("type") == "Split" and "Regex" in (node.get("pattern") or {}):
-            return node["pattern"]["Regex"]
+        if node.get("type") == "Split":
+            regex_of = _checks.object_or_none(path, "pre_tokenizer Split.pattern", node.get("pattern")).get("Regex")
+            if isinstance(regex_of, str):
+                return regex_of
         if node.get("type") == "ByteLevel" and node.get("use_regex", True):
             return GPT2
-        stack.extend(node.get("pretokenizers") or [])
+        children = node.get("pretokenizers") or []
+        if not isinstance(children, list):
+            raise VocabFormatError(path, "pre_tokenizer.pretokenizers: expected a list")
+        stack.extend(_checks.object_or_none(path, "pre_tokenizer.pretokenizers[]", child) for child in children)
     return GPT2

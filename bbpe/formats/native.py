@@ -21,6 +21,7 @@ from typing import TYPE_CHECKING
 
 from bbpe._io import atomic_write
 from bbpe.errors import VocabFormatError
+from bbpe.formats import _checks
 
 if TYPE_CHECKING:
     from bbpe.tokenizer import Engine, Tokenizer
@@ -48,11 +49,12 @@ def write(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
     atomic_write(path, dumps(tokenizer))
 
 
-def read(path: str | os.PathLike[str], *, engine: Engine = "auto") -> Tokenizer:
+def read(path: str | os.PathLike[str], *, engine: Engine = "auto", data: dict | None = None) -> Tokenizer:
+    """Read a native file (``data``: its already parsed JSON), checking every field's type and range."""
     from bbpe.formats import read_json
     from bbpe.tokenizer import Tokenizer
 
-    data = read_json(path)
+    data = read_json(path) if data is None else data
     if data.get("format") != "bbpe":
         raise VocabFormatError(path, "not a bbpe vocabulary file (missing \"format\": \"bbpe\")")
     if data.get("version") != VERSION:
@@ -62,16 +64,24 @@ def read(path: str | os.PathLike[str], *, engine: Engine = "auto") -> Tokenizer:
     for key, kind in (("pattern", str), ("tokens", list), ("special_tokens", dict), ("metadata", dict)):
         if not isinstance(data.get(key), kind):
             raise VocabFormatError(path, f"field {key!r} is missing or not a {kind.__name__}")
+    if len(data["tokens"]) > _checks.MAX_ID:
+        raise VocabFormatError(path, "field 'tokens': more than 2**31 - 1 tokens")
+    ranks: dict[bytes, int] = {}
+    for rank, token in enumerate(data["tokens"]):
+        try:
+            raw = base64.b64decode(token, validate=True) if isinstance(token, str) else None
+        except (binascii.Error, ValueError):
+            raw = None
+        if not raw:
+            raise VocabFormatError(path, f"field 'tokens'[{rank}]: not the base64 of a non-empty token")
+        if raw in ranks:
+            raise VocabFormatError(path, f"field 'tokens'[{rank}]: duplicate of token {ranks[raw]}")
+        ranks[raw] = rank
+    specials = _checks.special_tokens(path, "field 'special_tokens'", data["special_tokens"])
+    for key in ("training", "corpus"):
+        _checks.object_or_none(path, f"field 'metadata.{key}'", data["metadata"].get(key))
     try:
-        ranks = {base64.b64decode(token, validate=True): rank for rank, token in enumerate(data["tokens"])}
-    except (binascii.Error, TypeError):
-        raise VocabFormatError(path, "a token is not valid base64") from None
-    if len(ranks) != len(data["tokens"]):
-        raise VocabFormatError(path, "the token list holds duplicates")
-    try:
-        return Tokenizer(
-            ranks, pattern=data["pattern"], special_tokens=data["special_tokens"],
-            engine=engine, metadata=data["metadata"],
-        )
+        return Tokenizer(ranks, pattern=data["pattern"], special_tokens=specials, engine=engine,
+                         metadata=data["metadata"])
     except (ValueError, TypeError) as exc:
         raise VocabFormatError(path, str(exc)) from None

@@ -13,6 +13,7 @@ from typing import TYPE_CHECKING
 
 from bbpe._io import atomic_write
 from bbpe.errors import VocabFormatError
+from bbpe.formats._checks import MAX_ID
 
 if TYPE_CHECKING:
     from bbpe.tokenizer import Engine, Tokenizer
@@ -21,18 +22,25 @@ if TYPE_CHECKING:
 def read_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
     """Parse a ``.tiktoken`` file into bytes -> rank, naming the line of any error."""
     ranks: dict[bytes, int] = {}
+    seen: set[int] = set()
     with open(path, "rb") as handle:
         for number, line in enumerate(handle, start=1):
             if not line.strip():
                 continue
             fields = line.split()
             try:
-                token, rank = base64.b64decode(fields[0], validate=True), int(fields[1])
+                token = base64.b64decode(fields[0], validate=True)
             except (IndexError, ValueError, binascii.Error):
-                raise VocabFormatError(path, "expected '<base64 token> <rank>'", line=number) from None
-            if len(fields) != 2 or token in ranks:
-                raise VocabFormatError(path, "malformed or duplicate token line", line=number)
+                token = b""
+            if len(fields) != 2 or not token or not fields[1].isdigit():
+                raise VocabFormatError(path, "expected '<base64 token> <rank>' (a non-empty token)", line=number)
+            rank = int(fields[1])
+            if rank > MAX_ID:
+                raise VocabFormatError(path, f"rank {rank} is out of range (0 to 2**31 - 1)", line=number)
+            if token in ranks or rank in seen:
+                raise VocabFormatError(path, f"duplicate {'token' if token in ranks else 'rank'}", line=number)
             ranks[token] = rank
+            seen.add(rank)
     if not ranks:
         raise VocabFormatError(path, "the file holds no tokens")
     return ranks
