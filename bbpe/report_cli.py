@@ -3,7 +3,9 @@
 Defaults: every reference vocabulary that can be found (missing ones are skipped with a
 note), plus the tokenizers the main job trained (``.cache/bbpe-main/latest.json``); the
 parallel corpora under ``$BBPE_DATA_DIR/parallel`` or ``../shared/corpora/parallel``;
-baseline ``xlmr``.  All outputs are rendered in memory first and then written atomically.
+baseline ``xlmr``.  All outputs are rendered in memory first and then written as one set
+(``bbpe._io.write_set``): after an error (a full disk) or a caught signal every old file is as
+it was; after success every file is new.
 """
 
 from __future__ import annotations
@@ -96,12 +98,11 @@ def check_out_dir(out: Path) -> Path:
 
 
 def write_outputs(out: Path, files: dict[str, str | bytes]) -> None:
-    """Write every file atomically (temporary file + rename) into ``out``."""
-    from bbpe._io import atomic_write
+    """Write the files into ``out`` as one set: all new, or all as they were (see ``bbpe._io``)."""
+    from bbpe._io import write_set
 
     out.mkdir(parents=True, exist_ok=True)
-    for name, data in files.items():
-        atomic_write(out / name, data)
+    write_set({out / name: data for name, data in files.items()})
 
 
 def data_dir() -> Path | None:
