@@ -9,6 +9,10 @@ from bbpe.errors import BBPEError
 from bbpe.patterns import PRESETS
 
 
+class CountError(argparse.ArgumentTypeError, ValueError):
+    """A count option that is not a whole number in range (argparse prints its message on one line)."""
+
+
 _SCALES = {"k": 3, "m": 6, "g": 9}
 MAX_COUNT = 2**63 - 1
 
@@ -26,14 +30,14 @@ def parse_count(text: str) -> int:
     try:
         value = Decimal(digits)
     except InvalidOperation:
-        raise argparse.ArgumentTypeError(f"{text!r} is not a number") from None
+        raise CountError(f"{text!r} is not a number") from None
     if not value.is_finite():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a finite number")
+        raise CountError(f"{text!r} is not a finite number")
     if value.adjusted() + exponent > 18 or value.scaleb(exponent) > MAX_COUNT:
-        raise argparse.ArgumentTypeError(f"{text!r} is too large (at most {MAX_COUNT:,})")
+        raise CountError(f"{text!r} is too large (at most {MAX_COUNT:,})")
     value = value.scaleb(exponent)
     if value < 0 or value != value.to_integral_value():
-        raise argparse.ArgumentTypeError(f"{text!r} is not a whole non-negative number")
+        raise CountError(f"{text!r} is not a whole non-negative number")
     return int(value)
 
 
@@ -41,7 +45,7 @@ def parse_vocab_size(text: str) -> int:
     """A vocab size: a count below 2**31 (token ids are 32-bit)."""
     value = parse_count(text)
     if value >= 2**31:
-        raise argparse.ArgumentTypeError(f"{text!r} is too large: vocab sizes stop at 2**31 - 1 (token ids are 32-bit)")
+        raise CountError(f"{text!r} is too large: vocab sizes stop at 2**31 - 1 (token ids are 32-bit)")
     return value
 
 
@@ -49,7 +53,7 @@ def parse_workers(text: str) -> int:
     """A number of counting processes: 0 (all cores) to 256."""
     value = parse_count(text)
     if value > 256:
-        raise argparse.ArgumentTypeError(f"{text!r} is too many worker processes (at most 256)")
+        raise CountError(f"{text!r} is too many worker processes (at most 256)")
     return value
 
 

@@ -50,7 +50,8 @@ def run_count(args: argparse.Namespace) -> int:
               f"({sum(result.counts.values()):,} pre-tokens) in {time.monotonic() - started:,.1f} s; "
               f"wrote {args.output}")
         return 0
-    pattern = resolve_pattern(pattern_argument(args) or "cl100k", split_digits=args.split_digits)
+    requested = pattern_argument(args)
+    pattern = resolve_pattern("cl100k" if requested is None else requested, split_digits=args.split_digits)
     stats = CorpusStats()
     progress = None if args.quiet else StderrProgress()
 
@@ -87,7 +88,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
     data = counts_file.read(args.from_counts)
     requested = pattern_argument(args)
     if requested is not None or args.split_digits:
-        wanted = resolve_pattern(requested or data.pattern, split_digits=args.split_digits)
+        wanted = resolve_pattern(data.pattern if requested is None else requested, split_digits=args.split_digits)
         if wanted != data.pattern:
             raise BBPEError(f"{args.from_counts}: counted with pattern {counts_file.describe(data.pattern)}, not "
                             f"the requested {counts_file.describe(wanted)}; leave out --pattern/--regex/"

@@ -28,11 +28,11 @@ _HELD_SIGNALS = {signal.SIGINT, signal.SIGTERM, signal.SIGHUP}
 
 def check_writable(path: str | os.PathLike[str]) -> Path:
     """Fail early (ValueError) if ``path`` cannot be written: missing or read-only directory, a directory."""
+    if _is_special(Path(path)):  # e.g. /dev/stdout, a link to a pipe: written through the link
+        return Path(path)
     target = Path(os.path.realpath(path)) if os.path.islink(path) else Path(path)
     if target.is_dir():
         raise ValueError(f"{path}: is a directory, expected a file path")
-    if _is_special(target):
-        return target
     parent = target.parent if str(target.parent) else Path(".")
     if not parent.is_dir():
         raise ValueError(f"{path}: directory {parent} does not exist")

@@ -64,7 +64,7 @@ def base_settings(
     base = load_base(init, pattern=pattern)
     given = list(special_tokens)
     specials = given or sorted(base.special_tokens, key=base.special_tokens.__getitem__)
-    return base, pattern or base.pattern, specials
+    return base, base.pattern if pattern is None else pattern, specials
 
 
 def unreachable_tokens(ranks: Mapping[bytes, int], pattern: str) -> set[bytes]:

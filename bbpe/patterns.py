@@ -125,10 +125,12 @@ def _pattern_problem(pattern: str) -> str | None:
         return "has capturing groups; write (?:...) instead of (...)"
     if compiled.search("") is not None:
         return "matches the empty string; every match must hold at least one character"
+    matches = list(compiled.finditer(PROBE_TEXT))
+    empty = next((match.start() for match in matches if match.start() == match.end()), None)
+    if empty is not None:
+        return f"matches the empty string at character {empty} of the probe text"
     position = 0
-    for match in compiled.finditer(PROBE_TEXT):
-        if match.start() == match.end():
-            return f"matches the empty string at character {match.start()} of the probe text"
+    for match in matches:
         if match.start() != position:
             break
         position = match.end()

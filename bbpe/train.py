@@ -65,7 +65,7 @@ def train(
         init, pattern, special_tokens = base_settings(init, pattern=pattern, special_tokens=special_tokens)
     elif prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
-    pattern = resolve_pattern(pattern or "cl100k", split_digits=split_digits)
+    pattern = resolve_pattern("cl100k" if pattern is None else pattern, split_digits=split_digits)
     special_tokens = _unique(special_tokens)
     _check_sizes(vocab_size, 256, special_tokens)
     merge_backend(backend)  # an unknown or missing backend fails before counting
@@ -126,7 +126,7 @@ def train_from_counts(
     # A stream, not a list: the merges do not depend on word order, and memory is kept for the merge loop.
     words = ((w.encode("utf-8") if isinstance(w, str) else bytes(w), c) for w, c in counts.items())
     return merge_into_tokenizer(
-        words, [bytes([i]) for i in range(256)], vocab_size=vocab_size, pattern=resolve_pattern(pattern or "cl100k"),
+        words, [bytes([i]) for i in range(256)], vocab_size=vocab_size, pattern=resolve_pattern("cl100k" if pattern is None else pattern),
         special_tokens=special_tokens, min_frequency=min_frequency, max_merges=max_merges, backend=backend,
         on_progress=on_progress, split_digits=split_digits, unique_pretokens=len(counts),
         corpus_summary=corpus_summary,
