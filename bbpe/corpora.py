@@ -20,6 +20,7 @@ import json
 import logging
 import lzma
 import os
+import re
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -138,7 +139,8 @@ def iter_lines(
                 log.warning("%s: skipped (binary file: NUL bytes in the first 8 KiB)", path)
                 continue
             stats.files += 1
-            lines = _json_lines(handle, path, jsonl_field) if _is_jsonl(path) else _text_lines(handle, path, errors, stats)
+            lines = (_json_lines(handle, path, jsonl_field, errors, stats) if _is_jsonl(path)
+                     else _text_lines(handle, path, errors, stats))
             for line in lines:
                 size = len(line.encode("utf-8"))
                 if max_bytes is not None and stats.bytes + size > max_bytes:
@@ -177,7 +179,11 @@ def _text_lines(handle: BinaryIO, path: Path, errors: str, stats: CorpusStats) -
             yield raw.decode("utf-8", errors="replace")
 
 
-def _json_lines(handle: BinaryIO, path: Path, field_name: str) -> Iterator[str]:
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def _json_lines(handle: BinaryIO, path: Path, field_name: str, errors: str, stats: CorpusStats) -> Iterator[str]:
+    """The text field of every JSON line; a lone surrogate (a "\\ud800" escape) is treated like invalid UTF-8."""
     for number, raw in enumerate(_byte_lines(handle), start=1):
         if not raw.strip():
             continue
@@ -188,4 +194,11 @@ def _json_lines(handle: BinaryIO, path: Path, field_name: str) -> Iterator[str]:
         value = record.get(field_name) if isinstance(record, dict) else None
         if not isinstance(value, str):
             raise CorpusError(f"{path}:{number}: no string field {field_name!r} (set --jsonl-field)")
+        if _SURROGATES.search(value):
+            if errors == "strict":
+                raise CorpusError(f"{path}:{number}: a lone surrogate escape is not Unicode text")
+            if stats.replaced_invalid_utf8 == 0:
+                log.warning("%s:%d: lone surrogate replaced by U+FFFD (further cases are counted)", path, number)
+            stats.replaced_invalid_utf8 += 1
+            value = _SURROGATES.sub("\ufffd", value)
         yield from split_lines(value)

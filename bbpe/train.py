@@ -22,7 +22,7 @@ from bbpe.counting import count_pretokens
 from bbpe.extend import Init, base_settings, extend_from_counts
 from bbpe.patterns import preset_name, resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.tokenizer import Tokenizer
+from bbpe.tokenizer import Tokenizer, check_text
 
 Backend = Literal["auto", "python", "numba"]
 _PRUNE_NEEDS_INIT = "prune_unreachable needs init (the base vocabulary to prune; --init on the command line)"
@@ -80,7 +80,7 @@ def train(
         iter_lines(paths, jsonl_field=jsonl_field, max_bytes=max_bytes, errors=utf8_errors, stats=stats)
         if paths else []
     )
-    text_lines = [line for text in texts for line in split_lines(str(text))]
+    text_lines = [line for text in texts for line in split_lines(check_text(str(text)))]
     stats.bytes += sum(len(line.encode("utf-8")) for line in text_lines)
     stats.lines += len(text_lines)
 
