@@ -56,7 +56,7 @@ def check_not_input(output: str | os.PathLike[str], inputs: Iterable[str | os.Pa
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
-    """Yield a temporary path to write; on success it becomes ``path`` (see the module notes), on failure it is removed."""
+    """Yield a temporary path to write; on success it becomes ``path`` (see the module notes), else it is removed."""
     target = check_writable(path)
     temp = _temp_beside(target)
     try:

@@ -19,9 +19,15 @@ import traceback
 from collections.abc import Sequence
 from pathlib import Path
 
-from bbpe._cli_options import add_corpus_options, add_pattern_options, parse_count, parse_vocab_size, pattern_argument
-from bbpe._io import check_not_input, check_writable
+from bbpe._cli_options import (
+    add_corpus_options,
+    add_pattern_options,
+    parse_count,
+    parse_vocab_size,
+    pattern_argument,
+)
 from bbpe._count_cli import add_count_command, train_from_counts_file
+from bbpe._io import check_not_input, check_writable
 from bbpe._version import __version__
 from bbpe._vocab_cli import add_vocab_command, run_compare
 from bbpe.errors import BBPEError

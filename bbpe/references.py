@@ -287,7 +287,8 @@ def load_tokenizer(
     found = locate(name, path=path)
     source = {"name": name, "sha256": reference.sha256, "path": str(found.path), "found_in": found.source}
     return Tokenizer(
-        read_ranks(found.path), pattern=reference.pattern if pattern is None else pattern, special_tokens=reference.special_tokens,
+        read_ranks(found.path), pattern=reference.pattern if pattern is None else pattern,
+        special_tokens=reference.special_tokens,
         engine=engine, metadata={"reference": source},
     )
 
