@@ -261,7 +261,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         return args.run(args)
     except Terminated as exc:
-        print(f"bbpe: terminated by signal {exc.signum}; no output written", file=sys.stderr)
+        print(f"bbpe: terminated by signal {exc.signum}; unfinished outputs were not written", file=sys.stderr)
         return 128 + exc.signum
     except KeyboardInterrupt:
         print("bbpe: interrupted; no output written", file=sys.stderr)

@@ -92,7 +92,7 @@ def test_terminate_while_counting(tmp_path, env, reap, signum):
     process.stdin.close()  # type: ignore[union-attr]
     assert code == 128 + signum, err
     assert [line for line in err.splitlines() if line.strip()] == [
-        f"bbpe: terminated by signal {signum}; no output written"]
+        f"bbpe: terminated by signal {signum}; unfinished outputs were not written"]
     assert wait_until(lambda: group_members(process.pid) == []), group_members(process.pid)
     assert not (tmp_path / "v.json").exists() and no_temp_files(tmp_path) == []
 
