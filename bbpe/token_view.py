@@ -2,7 +2,7 @@
 
 A piece is a token's id and bytes; it is *partial* when its bytes are not valid UTF-8 on
 their own (part of a character split across tokens).  ``render`` draws pieces as their text
-on alternating background colours (partial ones as hex bytes on red), or, without colour,
+on alternating background colours (partial ones as hex bytes on alternating reds), or, without colour,
 as JSON-quoted strings and ``b'...'`` for partial ones.
 
 >>> from bbpe import Tokenizer
@@ -24,7 +24,7 @@ from typing import Protocol, TextIO
 
 COLOR_CHOICES = ("auto", "always", "never")
 _BACKGROUNDS = ("\x1b[30;48;5;153m", "\x1b[30;48;5;223m")  # light blue, light orange; black text
-_PARTIAL = "\x1b[97;48;5;160m"  # white on red
+_PARTIALS = ("\x1b[97;48;5;160m", "\x1b[97;48;5;124m")  # white on red, on dark red
 _RESET = "\x1b[0m"
 _VISIBLE = {"\n": "↵\n", "\t": "→", "\r": "␍"}
 
@@ -76,7 +76,7 @@ def render(found: Sequence[Piece], *, color: bool) -> str:
     out = []
     for index, piece in enumerate(found):
         if piece.partial:
-            out.append(f"{_PARTIAL}{piece.hex}{_RESET}")
+            out.append(f"{_PARTIALS[index % 2]}{piece.hex}{_RESET}")
             continue
         text = "".join(_VISIBLE.get(char, char) for char in piece.data.decode("utf-8"))
         lines = text.split("\n")  # keep the background off the line break itself

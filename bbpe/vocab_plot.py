@@ -1,7 +1,7 @@
 """``bbpe inspect --plot``: a vocabulary's tokens by script and by length, as one PNG figure.
 
 Left: how many regular tokens fall in each script (``bbpe.unicode_scripts``), largest
-first.  Right: how many tokens have each length in bytes, one bar per length, stacked by
+first, on a log scale with the counts written beside the bars.  Right: how many tokens have each length in bytes, one bar per length, stacked by
 the five largest scripts (the rest as "other").  Rendered on matplotlib's Agg canvas
 without pyplot, like ``bbpe.plots``.
 """
@@ -39,11 +39,15 @@ def vocab_figure(tokens: Iterable[bytes], *, title: str) -> bytes:
     figure = Figure(figsize=(12, 5), dpi=DPI, layout="constrained")
     left, right = figure.subplots(1, 2, width_ratios=(1, 1.4))
     shown = ranked[:20]
-    left.barh(range(len(shown)), [by_script[name] for name in shown],
-              color=[colors.get(name, colors["other"]) for name in shown])
+    counts = [by_script[name] for name in shown]
+    left.barh(range(len(shown)), counts, color=[colors.get(name, colors["other"]) for name in shown])
+    for row, count in enumerate(counts):
+        left.text(count, row, f" {count:,}", va="center", fontsize=8)
     left.set_yticks(range(len(shown)), shown, fontsize=9)
     left.invert_yaxis()
-    left.set_xlabel("tokens")
+    left.set_xscale("log")
+    left.set_xlim(0.8, max(counts, default=1) * 8)
+    left.set_xlabel("tokens (log scale)")
     left.set_title("Tokens by script" + (f" (top {len(shown)} of {len(ranked)})" if len(ranked) > len(shown) else ""))
     left.grid(axis="x", alpha=0.3)
     lengths = range(1, MAX_LENGTH_SHOWN + 1)
