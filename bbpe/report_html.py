@@ -44,8 +44,8 @@ def render_page(report: CompressionReport, figures: Mapping[str, bytes]) -> str:
     body = [
         f"<h1>{title}</h1>",
         _meta(report),
-        '<nav class="toc" aria-label="Sections"><a href="#summary">Summary</a><a href="#tokens">Token view</a>'
-        '<a href="#figures">Figures</a><a href="#languages">Per language</a></nav>',
+        ('<nav class="toc" aria-label="Sections"><a href="#summary">Summary</a><a href="#tokens">Token view</a>'
+         '<a href="#figures">Figures</a><a href="#languages">Per language</a></nav>'),
         '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>',
         f'<p class="note">{html.escape(CONVENTION)} Click a column header (or focus it and press Enter) to sort.</p>',
         *(_summary_table(report, corpus) for corpus in report.corpora),
@@ -113,11 +113,11 @@ def _token_view(report: CompressionReport) -> str:
         f'<option value="{html.escape(e.name)}">{html.escape(e.name)}</option>' for e in report.encoders)
     return "\n".join([
         '<section id="tokens" aria-labelledby="tokens-h"><h2 id="tokens-h">Token view</h2>',
-        f'<p class="hint">The first non-empty line of each language of <code>{html.escape(corpus.name)}</code>, '
-        "encoded without BOS/EOS. Pieces alternate colours; "
-        '<span class="legend"><span class="tok partial">e4 bd</span></span> marks a partial UTF-8 token '
-        "(bytes of a character split across tokens, shown in hex). Hover a piece, or tab into a row and use the "
-        "arrow keys, to see its id and bytes.</p>",
+        (f'<p class="hint">The first non-empty line of each language of <code>{html.escape(corpus.name)}</code>, '
+         "encoded without BOS/EOS. Pieces alternate colours; "
+         '<span class="legend"><span class="tok partial">e4 bd</span></span> marks a partial UTF-8 token '
+         "(bytes of a character split across tokens, shown in hex). Hover a piece, or tab into a row and use the "
+         "arrow keys, to see its id and bytes.</p>"),
         '<div class="controls">',
         f'<label for="tv-language">Language<select id="tv-language">{languages}</select></label>',
         f'<label for="tv-tokenizer">Tokenizer<select id="tv-tokenizer">{tokenizers}</select></label>',
@@ -144,7 +144,7 @@ def _meta(report: CompressionReport) -> str:
 def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
     sizes = {e.name: e.vocab_size for e in report.encoders}
     header = ["tokenizer", "vocab size", "bytes/token", f"vs {report.baseline}", f"vs {CL100K}", "mean premium",
-              "worst premium", "vocab share", "byte fallback", "round-trip failures"]
+              "worst premium", "vocab share", "byte fallback", "round trips failed"]
     rows = [[_text(s.tokenizer), _int(sizes.get(s.tokenizer)), _float(s.bytes_per_token),
              _float(s.mean_rel_baseline), _float(s.mean_rel_cl100k), _float(s.mean_premium),
              _worst(corpus, s.worst_premium, s.worst_language), _pct(s.vocab_share), _pct(s.byte_fallback_share),

@@ -11,6 +11,7 @@ from __future__ import annotations
 import io
 from collections import Counter
 from collections.abc import Iterable
+from typing import Any
 
 from bbpe.unicode_scripts import script_of
 
@@ -35,7 +36,8 @@ def vocab_figure(tokens: Iterable[bytes], *, title: str) -> bytes:
         by_script[script] += count
     ranked = [name for name, _ in by_script.most_common()]
     stacked = ranked[:STACKED_SCRIPTS]
-    colors = dict(zip(stacked + ["other"], colormaps["tab10"].colors))
+    palette: Any = colormaps["tab10"]  # a ListedColormap
+    colors = dict(zip(stacked + ["other"], palette.colors))
     figure = Figure(figsize=(12, 5), dpi=DPI, layout="constrained")
     left, right = figure.subplots(1, 2, width_ratios=(1, 1.4))
     shown = ranked[:20]

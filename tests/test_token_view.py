@@ -57,7 +57,7 @@ def test_coloured_pieces_alternate_and_mark_partial_utf8(vocab):
 
 
 def test_encode_tokens_colour_on_request_off_when_piped(vocab, capsys, monkeypatch):
-    tok, path = vocab
+    _, path = vocab
     monkeypatch.delenv("NO_COLOR", raising=False)
     assert main(["encode", str(path), "--tokens", TEXT]) == 0  # capsys is not a terminal: auto means no colour
     plain = capsys.readouterr().out

@@ -10,14 +10,13 @@ import json
 from pathlib import Path
 
 import pytest
+from conftest import PARALLEL_DIR
 
 import bbpe
 from bbpe import references
 from bbpe.cli import main
 from bbpe.errors import VocabFormatError
 from bbpe.formats import transformers_dir
-
-from conftest import PARALLEL_DIR
 
 transformers = pytest.importorskip("transformers")
 
@@ -119,7 +118,7 @@ def test_special_tokens_roles_from_the_cli(trained, tmp_path, capsys):
 
 
 def test_load_directory_and_encode_from_the_cli(trained, tmp_path, capsys):
-    tok, path = trained
+    tok, _ = trained
     tok.save_pretrained(tmp_path / "d")
     back = bbpe.load(tmp_path / "d")
     assert back.ranks == tok.ranks and back.special_tokens == tok.special_tokens
