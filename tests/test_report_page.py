@@ -14,6 +14,7 @@ from html.parser import HTMLParser
 from pathlib import Path
 
 import pytest
+from _devtools import DevTools
 
 import bbpe
 from bbpe.cli import main
@@ -113,11 +114,19 @@ def test_token_view_in_chromium(page, tmp_path):
 
 
 def test_console_errors_are_detected(tmp_path):
-    """The check above would see a broken script: a page that throws shows up in Chromium's log."""
+    """Both checks would see a broken script: a page that throws shows up in Chromium's log and in DevTools."""
     broken = tmp_path / "broken.html"
-    broken.write_text("<!DOCTYPE html><html><body><script>undefinedFunction();</script></body></html>")
+    broken.write_text("<!DOCTYPE html><html><body><script>console.error('oops'); undefinedFunction();</script>"
+                      "</body></html>")
     assert any("undefinedFunction" in line for line in console_messages(chromium(tmp_path, broken.as_uri(),
                                                                                   "--dump-dom").stderr))
+    with DevTools(str(CHROMIUM), FLAGS[:-2], tmp_path / "devtools") as browser:
+        browser.call("Runtime.enable")
+        browser.call("Page.enable")
+        browser.call("Page.navigate", url=broken.as_uri())
+        browser.wait_for("Page.loadEventFired")
+        problems = browser.problems()
+        assert len(problems) == 2 and "oops" in problems[0] and "undefinedFunction" in problems[1]
 
 
 def test_screenshot(page, tmp_path):
@@ -127,3 +136,57 @@ def test_screenshot(page, tmp_path):
     assert result.returncode == 0, result.stderr[-2000:]
     data = shot.read_bytes()
     assert data[:8] == b"\x89PNG\r\n\x1a\n" and struct.unpack(">II", data[16:24]) == (1280, 1600)
+
+
+def test_sorting_keyboard_and_dark_mode_through_devtools(page, tmp_path):
+    """Drive the page like a user: real key presses for Tab, Enter and arrows; no console problems."""
+    html, trained = page
+    with DevTools(str(CHROMIUM), FLAGS[:-2], tmp_path / "devtools") as browser:  # no logging flags
+        browser.call("Runtime.enable")
+        browser.call("Log.enable")
+        browser.call("Page.enable")
+        browser.call("Page.navigate", url=html.as_uri())
+        browser.wait_for("Page.loadEventFired")
+        assert browser.evaluate("document.body.dataset.ready") == "1"
+
+        # Tab order: the section links, then the summary table's header buttons, then the two pickers, then a token.
+        stops = []
+        for _ in range(40):
+            browser.press("Tab", 9)
+            stops.append(browser.evaluate(
+                "(e => e.id || e.className || e.textContent.trim())(document.activeElement)"))
+        assert stops[:4] == ["Summary", "Token view", "Figures", "Per language"]
+        assert stops.index("tv-language") < stops.index("tv-tokenizer") < stops.index("tok t0")
+        assert stops.index("sort") < stops.index("tv-language")
+
+        # Enter on a focused header sorts the table by that column; again reverses it.
+        column = "(t => Array.from(t.tBodies[0].rows, r => r.children[2].dataset.v))(document.querySelector('table'))"
+        browser.evaluate("document.querySelectorAll('table')[0].querySelectorAll('button.sort')[2].focus()")
+        browser.press("Enter", 13)
+        ascending = [float(v) for v in browser.evaluate(column)]
+        assert ascending == sorted(ascending) and len(ascending) == 2
+        browser.press("Enter", 13)
+        assert [float(v) for v in browser.evaluate(column)] == sorted(ascending, reverse=True)
+        assert browser.evaluate("document.querySelector('th[aria-sort]').textContent") == "bytes/token"
+
+        # Arrow keys move between the pieces of a row and show the focused piece's id and bytes.
+        browser.evaluate("document.querySelector('[data-tokenizer=small] .tok').focus()")
+        browser.press("ArrowRight", 39)
+        second = trained.encode(ENGLISH)[1]
+        assert browser.evaluate("document.activeElement.title").startswith(f"id {second} ")
+        assert browser.evaluate("document.getElementById('tv-detail').textContent").startswith(f"id {second} ")
+
+        # The language picker redraws the view and records the choice in the URL.
+        browser.evaluate("(s => { s.value = 'tha_Thai'; s.dispatchEvent(new Event('change')); })"
+                         "(document.getElementById('tv-language'))")
+        assert browser.evaluate("document.querySelectorAll('[data-tokenizer=bytes] .tok').length") == len(
+            THAI.encode())
+        assert "lang=tha_Thai" in browser.evaluate("location.hash")
+
+        # Dark mode: the page follows prefers-color-scheme.
+        background = "getComputedStyle(document.body).backgroundColor"
+        light = browser.evaluate(background)
+        browser.call("Emulation.setEmulatedMedia", features=[{"name": "prefers-color-scheme", "value": "dark"}])
+        dark = browser.evaluate(background)
+        assert (light, dark) == ("rgb(255, 255, 255)", "rgb(15, 19, 23)")
+        assert browser.problems() == []

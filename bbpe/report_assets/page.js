@@ -36,12 +36,8 @@ function pieceText(hex, partial) {
   return decoder.decode(hexToBytes(hex)).replace(/[\n\t\r]/g, (c) => VISIBLE[c]);
 }
 
-function describe(span) {
-  return span.title;
-}
-
 function showDetail(span) {
-  document.getElementById("tv-detail").textContent = describe(span);
+  document.getElementById("tv-detail").textContent = span.title;
 }
 
 function renderRow(name, pieces) {
