@@ -15,7 +15,8 @@ from bbpe.train import train, train_from_counts
 
 
 def load(path, *, pattern=None, engine="auto") -> Tokenizer:  # type: ignore[no-untyped-def]
-    """Load a tokenizer file (bbpe JSON, ``.tiktoken``, byte-level ``tokenizer.json``) or a reference name."""
+    """Load a tokenizer file (bbpe JSON, ``.tiktoken``, byte-level ``tokenizer.json``), a transformers tokenizer
+    directory or a reference name."""
     return Tokenizer.load(path, pattern=pattern, engine=engine)
 
 

@@ -29,6 +29,8 @@ from bbpe._cli_options import (
 from bbpe._count_cli import add_count_command, train_from_counts_file
 from bbpe._io import check_not_input, check_writable
 from bbpe._version import __version__
+from bbpe._view_cli import (add_color_option, add_compare_text_command, add_export_options, print_tokens,
+                            run_export_transformers, write_vocab_plot)
 from bbpe._vocab_cli import add_vocab_command, run_compare
 from bbpe.errors import BBPEError
 from bbpe.patterns import preset_name
@@ -87,6 +89,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("-f", "--file", help="read the text from this file")
     p.add_argument("--tokens", action="store_true", help="show the token pieces instead of ids")
     p.add_argument("--allow-special", action="store_true", help="encode special-token text as special tokens")
+    add_color_option(p)
     p.set_defaults(run=_cmd_encode)
 
     p = commands.add_parser("decode", help="token ids -> text", description="Decode ids (arguments or stdin).")
@@ -101,14 +104,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("other", nargs="?", metavar="B", help="with --compare: the vocabulary to compare with")
     p.add_argument("--compare", action="store_true", help="compare VOCAB (A) with B: shared tokens, tokens "
                    "only in each, rank order of the shared ones, tokens by script")
+    p.add_argument("--plot", metavar="PNG", help="also write the tokens-by-script and length histogram figure")
     p.set_defaults(run=_cmd_inspect)
 
-    p = commands.add_parser("export", help="write a .tiktoken or tokenizer.json file",
-                            description="Export to tiktoken ranks (.tiktoken) or Hugging Face tokenizer.json.")
+    p = commands.add_parser("export", help="write a .tiktoken file, a tokenizer.json or a transformers directory",
+                            description="Export to tiktoken ranks (.tiktoken), Hugging Face tokenizer.json, or a "
+                            "directory that transformers.AutoTokenizer.from_pretrained loads (same ids).")
     _add_vocab_argument(p)
-    p.add_argument("--format", choices=("tiktoken", "hf"), required=True)
-    p.add_argument("-o", "--output", required=True)
+    p.add_argument("--format", choices=("tiktoken", "hf", "transformers"), required=True)
+    p.add_argument("-o", "--output", required=True, help="output file (a directory for --format transformers)")
+    add_export_options(p)
     p.set_defaults(run=_cmd_export)
+    add_compare_text_command(commands)
     add_count_command(commands)
     add_vocab_command(commands)
     add_report_command(commands)
@@ -182,7 +189,7 @@ def _cmd_encode(args: argparse.Namespace) -> int:
     ids = tokenizer.encode(text, allowed_special="all") if args.allow_special else tokenizer.encode(
         text, disallowed_special=())
     if args.tokens:
-        print(" ".join(show_token(tokenizer.token_bytes(i)) for i in ids))
+        print_tokens(tokenizer, ids, args.color)
     else:
         print(" ".join(map(str, ids)))
     return 0
@@ -232,6 +239,8 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     print("longest       " + " ".join(show_token(token) for token in longest))
     step = max(1, len(tokens) // max(1, args.top))
     print("sample        " + " ".join(f"{rank}:{show_token(tokens[rank])}" for rank in range(0, len(tokens), step)))
+    if args.plot:
+        write_vocab_plot(tokenizer, args.vocab, args.plot)
     return 0
 
 
@@ -241,6 +250,8 @@ def _cmd_export(args: argparse.Namespace) -> int:
     check_writable(args.output)
     check_not_input(args.output, [args.vocab])
     tokenizer = load_vocab(args)
+    if args.format == "transformers":
+        return run_export_transformers(args, tokenizer)
     writer = tiktoken_file.write if args.format == "tiktoken" else hf.write
     writer(tokenizer, args.output)
     print(f"wrote {args.output} ({args.format}, {tokenizer.vocab_size:,} tokens)")

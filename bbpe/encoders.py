@@ -61,6 +61,10 @@ class BBPEEncoder:
     def is_byte_fallback(self, token_id: int) -> bool:
         return False
 
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes of one token."""
+        return self.tokenizer.token_bytes(token_id)
+
     def __repr__(self) -> str:
         return f"<BBPEEncoder {self.name!r} kind={self.kind} vocab_size={self.vocab_size}>"
 
@@ -91,6 +95,14 @@ class SentencePieceEncoder:
     def is_byte_fallback(self, token_id: int) -> bool:
         return bool(self._sp.is_byte(token_id))
 
+    def token_bytes(self, token_id: int) -> bytes:
+        """The bytes a piece stands for: ``<0xE4>`` is one byte, ``▁`` a space, control pieces nothing."""
+        if self._sp.is_byte(token_id):
+            return bytes([int(self._sp.id_to_piece(token_id)[3:-1], 16)])
+        if self._sp.is_control(token_id):
+            return b""
+        return str(self._sp.id_to_piece(token_id)).replace("\u2581", " ").encode("utf-8")
+
     def __repr__(self) -> str:
         return f"<SentencePieceEncoder {self.name!r} vocab_size={self.vocab_size}>"
 
@@ -113,6 +125,8 @@ def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = 
     if references.is_reference_name(name_or_path):
         return references.open_encoder(str(name_or_path), pattern=pattern)
     path = Path(name_or_path)
+    if path.is_dir():  # a transformers tokenizer directory
+        return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.name)
     if not path.is_file():
         known_names = ", ".join(references.REFERENCES)
         raise BBPEError(f"{name_or_path}: no such vocabulary file or reference (known: {known_names})")

@@ -36,7 +36,8 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: i
     p = commands.add_parser("compress-report", help="per-language compression tables and figures", description=(
         "Encode parallel corpora with several tokenizers and report tokens, bytes/token, tokens relative to a "
         "baseline and to cl100k_base, the premium over English, vocabulary use, byte fallback and round trips. "
-        "Writes compression.md/.csv/.json and PNG figures to --out."))
+        "Writes compression.md/.csv/.json, PNG figures and compression.html (one self-contained page with sortable "
+        "tables, the figures and a token view) to --out."))
     p.add_argument("--tokenizer", action="append", metavar="NAME_OR_PATH", help="reference name or vocabulary "
                    "file (repeatable; default: every reference found plus the main job's trained tokenizers)")
     p.add_argument("--corpus", action="append", metavar="DIR", help="directory of <code>.txt files or FLORES-200 "
@@ -55,6 +56,7 @@ def run_report(args: argparse.Namespace) -> int:
     from bbpe.report import build_report
     from bbpe.report_corpora import load_corpus
     from bbpe.report_format import to_csv, to_json, to_markdown
+    from bbpe.report_html import render_page
 
     started = time.monotonic()
     out = check_out_dir(Path(args.out))
@@ -80,9 +82,10 @@ def run_report(args: argparse.Namespace) -> int:
     }
     figures = plots.render_all(report)
     files = {"compression.csv": to_csv(report), "compression.json": to_json(report),
-             "compression.md": to_markdown(report, list(figures))} | figures
+             "compression.md": to_markdown(report, list(figures)),
+             "compression.html": render_page(report, figures)} | figures
     write_outputs(out, files)
-    print(f"wrote {out / 'compression.md'} (+ .csv, .json, {len(figures)} figures): {len(encoders)} tokenizers x "
+    print(f"wrote {out / 'compression.md'} (+ .csv, .json, .html, {len(figures)} figures): {len(encoders)} tokenizers x "
           f"{sum(len(c.languages) for c in corpora)} languages in {time.monotonic() - started:.1f} s")
     return 0
 

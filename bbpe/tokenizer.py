@@ -206,10 +206,21 @@ class Tokenizer:
 
         native.write(self, path)
 
+    def save_pretrained(self, directory: str | os.PathLike[str], **roles: Any) -> dict[str, Any]:
+        """Write a ``transformers`` tokenizer directory (``AutoTokenizer.from_pretrained(directory)``).
+
+        ``roles``: ``bos``, ``eos``, ``pad``, ``unk`` and ``additional`` (see
+        ``bbpe.formats.transformers_dir``).  Returns the special-token roles written.
+        """
+        from bbpe.formats import transformers_dir
+
+        return transformers_dir.write(self, directory, **roles)
+
     @classmethod
     def load(cls, path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
         """Load a bbpe JSON, a ``.tiktoken`` ranks file (needs ``pattern`` unless it is a known
-        reference), a byte-level ``tokenizer.json``, or a reference name such as ``"cl100k_base"``."""
+        reference), a byte-level ``tokenizer.json``, a transformers tokenizer directory, or a
+        reference name such as ``"cl100k_base"``."""
         from bbpe import references
         from bbpe.formats import load_any
 

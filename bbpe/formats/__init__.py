@@ -41,9 +41,11 @@ def _detect(path: str | os.PathLike[str]) -> tuple[str, dict | None]:
 
 
 def load_any(path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
-    """Load a tokenizer from a bbpe JSON, a ``.tiktoken`` file or a ``tokenizer.json``."""
-    from bbpe.formats import hf, native, tiktoken_file
+    """Load a tokenizer from a bbpe JSON, a ``.tiktoken`` file, a ``tokenizer.json`` or a transformers directory."""
+    from bbpe.formats import hf, native, tiktoken_file, transformers_dir
 
+    if Path(path).is_dir():
+        return transformers_dir.read(path, engine=engine)
     kind, data = _detect(path)
     if kind == "bbpe":
         return native.read(path, engine=engine, data=data)
