@@ -20,6 +20,21 @@ TRAIN_DIR = SHARED / "corpora" / "train"
 PARALLEL_DIR = SHARED / "corpora" / "parallel"
 
 
+REFERENCE_FIXTURES = {"vocabs_dir", "o200k_file"}
+REFERENCE_MODULES = {"test_references", "test_reference_sources"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``references`` every test that uses real or fetched reference files or the fetch code
+    (``.ci/run`` runs these again with ../shared hidden)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if REFERENCE_FIXTURES & set(getattr(item, "fixturenames", ())) or (
+                module is not None and module.__name__ in REFERENCE_MODULES):
+            item.add_marker(pytest.mark.references)
+
+
 def shared_vocabs() -> Path | None:
     """``../shared/vocabs`` unless it is absent or hidden by ``$BBPE_NO_SHARED``."""
     folder = SHARED / "vocabs"
