@@ -168,11 +168,10 @@ def rebuild(name: str, gguf_path: str | os.PathLike[str], *, charsmap: bytes | N
             getattr(model.trainer_spec, key).extend(value)
         else:
             setattr(model.trainer_spec, key, value)
-    normalizer = dict(recipe.normalizer)
-    if recipe.normalizer["name"] != "identity":
-        normalizer = {"name": normalizer.pop("name"), "precompiled_charsmap": charsmap, **normalizer}
-    for key, value in normalizer.items():
+    for key, value in recipe.normalizer.items():
         setattr(model.normalizer_spec, key, value)
+    if recipe.normalizer["name"] != "identity":
+        model.normalizer_spec.precompiled_charsmap = charsmap  # serialized in field order, after the name
     return bytes(model.SerializeToString())
 
 
@@ -186,9 +185,10 @@ def charsmap_from_header(path: str | os.PathLike[str], rule: str) -> bytes:
     start = text.find("kNormalizationRules_blob_uint64[] = {")
     entry = regex.search(rf'\{{"{rule}", (\d+),\s*reinterpret_cast<const char \*>\('
                          r"kNormalizationRules_blob_uint64 \+ (\d+)\)\}", text)
-    if start < 0 or entry is None:
+    end = text.find("};", start)
+    if start < 0 or end < 0 or entry is None:
         raise BBPEError(f"{path}: no compiled {rule!r} rule; not sentencepiece's normalization_rule.h")
-    words = [int(word, 16) for word in regex.findall(r"0x([0-9A-Fa-f]+)", text[start:text.index("};", start)])]
+    words = [int(word, 16) for word in regex.findall(r"0x([0-9A-Fa-f]+)", text[start:end])]
     blob = struct.pack(f"<{len(words)}Q", *words)
     size, offset = int(entry[1]), int(entry[2]) * 8
     if offset + size > len(blob):

@@ -112,7 +112,8 @@ def test_charsmap_from_a_sentencepiece_rules_header(tmp_path):
     header = ("constexpr unsigned long long int kNormalizationRules_blob_uint64[] = {\n    0x0000000000000000, "
               + ", ".join(f"0x{word:016X}" for word in words) + "};\n"
               '    {"nfkc", 8,\n     reinterpret_cast<const char *>(kNormalizationRules_blob_uint64 + 0)},\n'
-              f'    {{"nmt_nfkc", {len(blob)},\n     reinterpret_cast<const char *>(kNormalizationRules_blob_uint64 + 1)}},\n')
+              f'    {{"nmt_nfkc", {len(blob)},\n'
+              '     reinterpret_cast<const char *>(kNormalizationRules_blob_uint64 + 1)},\n')
     (tmp_path / "normalization_rule.h").write_text(header)
     assert spm_rebuild.charsmap_from_header(tmp_path / "normalization_rule.h", "nmt_nfkc") == blob
     (tmp_path / "other.h").write_text("int x;\n")
