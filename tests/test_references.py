@@ -161,6 +161,7 @@ def test_cache_dir_honours_xdg_and_home(monkeypatch, tmp_path):
 
 
 def test_shared_dirs_look_beside_cwd_and_repo(monkeypatch, tmp_path):
+    monkeypatch.delenv("BBPE_NO_SHARED", raising=False)
     monkeypatch.chdir(tmp_path)
     dirs = references.shared_dirs()
     assert (tmp_path.parent / "shared" / "vocabs").resolve() in dirs
