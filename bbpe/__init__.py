@@ -6,15 +6,17 @@
 'hello world'
 """
 
+import os
+
 from bbpe._version import __version__
 from bbpe.errors import BBPEError, CorpusError, VocabFormatError
-from bbpe.patterns import PRESETS, resolve_pattern
+from bbpe.pretokenize.patterns import PRESETS, resolve_pattern
 from bbpe.progress import ProgressEvent
-from bbpe.tokenizer import Tokenizer
+from bbpe.tokenizer import Engine, Tokenizer
 from bbpe.train import train, train_from_counts
 
 
-def load(path, *, pattern=None, engine="auto") -> Tokenizer:  # type: ignore[no-untyped-def]
+def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
     """Load a tokenizer file (bbpe JSON, ``.tiktoken``, byte-level ``tokenizer.json``), a transformers tokenizer
     directory or a reference name."""
     return Tokenizer.load(path, pattern=pattern, engine=engine)

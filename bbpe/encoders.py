@@ -19,7 +19,10 @@ import os
 from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
+from bbpe import references
+from bbpe.references import table
 from bbpe.errors import BBPEError, VocabFormatError
+from bbpe.formats import is_sentencepiece
 from bbpe.tokenizer import Tokenizer
 
 _NORMALIZER_PROBE = "ａ  b\tＡ①"  # full-width letters, a double space, a tab, a circled digit
@@ -119,20 +122,30 @@ def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = 
     A file whose SHA-256 is a reference's is named after it and gets its pattern and
     special tokens; ``pattern`` is needed only for other ``.tiktoken`` files.
     """
-    from bbpe import references
-    from bbpe.formats import is_sentencepiece
-
     if references.is_reference_name(name_or_path):
-        return references.open_encoder(str(name_or_path), pattern=pattern)
+        return open_reference(str(name_or_path), pattern=pattern)
     path = Path(name_or_path)
     if path.is_dir():  # a transformers tokenizer directory
         return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.name)
     if not path.is_file():
-        known_names = ", ".join(references.REFERENCES)
+        known_names = ", ".join(table.REFERENCES)
         raise BBPEError(f"{name_or_path}: no such vocabulary file or reference (known: {known_names})")
     known = references.identify(path)
     if known is not None:
-        return references.open_encoder(known.name, path=path, pattern=pattern)
+        return open_reference(known.name, path=path, pattern=pattern)
     if is_sentencepiece(path):
         return SentencePieceEncoder(path, path.stem)
     return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.stem)
+
+
+def open_reference(
+    name: str, *, path: str | os.PathLike[str] | None = None, pattern: str | None = None
+) -> TextEncoder:
+    """A reference as a TextEncoder: tiktoken kinds through bbpe, SentencePiece through sentencepiece."""
+    reference = references.get(name)
+    if reference.kind == "tiktoken":
+        vocabulary = references.reference_vocabulary(name, path=path, pattern=pattern)
+        return BBPEEncoder(Tokenizer.from_vocabulary(vocabulary), name, kind="tiktoken")
+    if pattern is not None:
+        raise BBPEError(f"reference {name!r} is a SentencePiece model; it takes no pre-tokenization pattern")
+    return SentencePieceEncoder(references.locate(name, path=path).path, name)

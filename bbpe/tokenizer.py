@@ -1,7 +1,7 @@
 """Tokenizer: a rank table, a pre-tokenization pattern and special tokens.
 
 Encoding is tiktoken's rank-based byte-level BPE.  Two engines give identical ids:
-``"python"`` (the readable reference in ``bbpe._bpe``) and ``"tiktoken"`` (tiktoken's
+``"python"`` (the readable reference in ``bbpe.bpe``) and ``"tiktoken"`` (tiktoken's
 Rust core built from the same ranks; the default when tiktoken imports).
 
 >>> tok = Tokenizer.from_bytes_only(pattern="cl100k")
@@ -17,8 +17,11 @@ from typing import Any, Literal
 
 import regex
 
-from bbpe import _bpe
-from bbpe.patterns import compile_pattern, resolve_pattern
+from bbpe import bpe
+from bbpe import references
+from bbpe.formats import native, transformers_dir
+from bbpe.pretokenize.patterns import compile_pattern
+from bbpe.vocabulary import Vocabulary
 
 AllowedSpecial = Literal["all"] | Collection[str]
 Engine = Literal["auto", "python", "tiktoken"]
@@ -36,17 +39,23 @@ class Tokenizer:
         engine: Engine = "auto",
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        self._ranks = dict(ranks)
-        self._pattern = resolve_pattern(pattern)
-        self._special_tokens = dict(special_tokens or {})
-        self._metadata = dict(metadata or {})
-        _validate(self._ranks, self._special_tokens)
+        vocabulary = Vocabulary(ranks, pattern, special_tokens or {}, metadata or {})
+        self._ranks = dict(vocabulary.ranks)
+        self._pattern = vocabulary.pattern
+        self._special_tokens = dict(vocabulary.special_tokens)
+        self._metadata = dict(vocabulary.metadata)
         self._bytes_of = {rank: token for token, rank in self._ranks.items()}
         self._bytes_of.update((rank, text.encode("utf-8")) for text, rank in self._special_tokens.items())
         self._engine_name = _choose_engine(engine)
         self._tiktoken: Any = None
         self._compiled = compile_pattern(self._pattern)
         self._piece_cache: dict[str, list[int]] = {}
+
+    @classmethod
+    def from_vocabulary(cls, vocabulary: Vocabulary, *, engine: Engine = "auto") -> Tokenizer:
+        """A tokenizer for a vocabulary read from a file."""
+        return cls(vocabulary.ranks, pattern=vocabulary.pattern, special_tokens=vocabulary.special_tokens,
+                   engine=engine, metadata=vocabulary.metadata)
 
     @classmethod
     def from_bytes_only(cls, *, pattern: str = "cl100k", engine: Engine = "auto") -> Tokenizer:
@@ -169,7 +178,7 @@ class Tokenizer:
     def _encode_piece(self, piece: str) -> list[int]:
         ids = self._piece_cache.get(piece)
         if ids is None:
-            ids = _bpe.bpe_encode(piece.encode("utf-8"), self._ranks)
+            ids = bpe.bpe_encode(piece.encode("utf-8"), self._ranks)
             if len(self._piece_cache) > 200_000:
                 self._piece_cache.clear()
             self._piece_cache[piece] = ids
@@ -202,8 +211,6 @@ class Tokenizer:
     # -- files ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the native bbpe JSON file (atomically)."""
-        from bbpe.formats import native
-
         native.write(self, path)
 
     def save_pretrained(self, directory: str | os.PathLike[str], **roles: Any) -> dict[str, Any]:
@@ -212,8 +219,6 @@ class Tokenizer:
         ``roles``: ``bos``, ``eos``, ``pad``, ``unk`` and ``additional`` (see
         ``bbpe.formats.transformers_dir``).  Returns the special-token roles written.
         """
-        from bbpe.formats import transformers_dir
-
         return transformers_dir.write(self, directory, **roles)
 
     @classmethod
@@ -221,12 +226,7 @@ class Tokenizer:
         """Load a bbpe JSON, a ``.tiktoken`` ranks file (needs ``pattern`` unless it is a known
         reference), a byte-level ``tokenizer.json``, a transformers tokenizer directory, or a
         reference name such as ``"cl100k_base"``."""
-        from bbpe import references
-        from bbpe.formats import load_any
-
-        if references.is_reference_name(path):
-            return references.load_tokenizer(str(path), pattern=pattern, engine=engine)
-        return load_any(path, pattern=pattern, engine=engine)
+        return cls.from_vocabulary(references.load_vocabulary(path, pattern=pattern), engine=engine)
 
     def __repr__(self) -> str:
         return f"<bbpe.Tokenizer vocab_size={self.vocab_size} engine={self._engine_name!r}>"
@@ -256,33 +256,6 @@ def _choose_engine(engine: str) -> str:
             raise ImportError("engine='tiktoken' needs the tiktoken package: pip install tiktoken") from None
         return "python"
     return "tiktoken"
-
-
-def _validate(ranks: Mapping[bytes, int], special_tokens: Mapping[str, int]) -> None:
-    for token, rank in ranks.items():
-        if not isinstance(token, bytes) or not token:
-            raise ValueError(f"regular token {token!r} must be non-empty bytes")
-        _check_id(rank, f"token {token!r}")
-    for text, rank in special_tokens.items():
-        if not isinstance(text, str) or not text:
-            raise ValueError(f"special token {text!r} must be a non-empty string")
-        _check_id(rank, f"special token {text!r}")
-    missing = [byte for byte in range(256) if bytes([byte]) not in ranks]
-    if missing:
-        raise ValueError(f"the vocabulary lacks {len(missing)} single-byte tokens (e.g. byte {missing[0]}); "
-                         "byte-level BPE needs all 256 to encode any text")
-    if len(set(ranks.values())) != len(ranks):
-        raise ValueError("two regular tokens share one id")
-    clash = set(special_tokens.values()) & set(ranks.values())
-    if clash:
-        raise ValueError(f"special token id {min(clash)} is also a regular token id")
-    if len(set(special_tokens.values())) != len(special_tokens):
-        raise ValueError("two special tokens share one id")
-
-
-def _check_id(rank: object, what: str) -> None:
-    if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank < 2**31:
-        raise ValueError(f"{what} has id {rank!r}; ids are integers from 0 to 2**31 - 1")
 
 
 _SURROGATE = regex.compile(r"[\ud800-\udfff]")

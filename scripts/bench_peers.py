@@ -12,7 +12,7 @@ import json
 import os
 from pathlib import Path
 
-from bbpe.patterns import CL100K, to_oniguruma
+from bbpe.pretokenize.patterns import CL100K, to_oniguruma
 
 PEERS = ("tokenizers", "rustbpe", "bpeasy", "sentencepiece")
 BPEASY_MAX_TOKEN_BYTES = 1 << 16  # no practical limit (bpeasy's default is 128)

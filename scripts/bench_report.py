@@ -26,10 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bbpe._io import atomic_write  # noqa: E402
+from bbpe.output import atomic_write  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.references import REFERENCES  # noqa: E402
-from bbpe.report_cli import MAIN_JOB_INDEX, versions  # noqa: E402
+from bbpe.cli.report import MAIN_JOB_INDEX, versions  # noqa: E402
 
 TARGET_SECONDS = 60.0
 

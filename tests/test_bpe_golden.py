@@ -5,8 +5,8 @@ from __future__ import annotations
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbpe import _bpe
-from bbpe.train import train
+from bbpe import bpe
+from bbpe.train.api import train
 
 
 def byte_vocab() -> list[bytes]:
@@ -15,7 +15,7 @@ def byte_vocab() -> list[bytes]:
 
 def learned(words: dict[bytes, int], n: int, **kwargs) -> tuple[list[bytes], str]:
     vocab = byte_vocab()
-    merges, reason = _bpe.learn_merges(
+    merges, reason = bpe.learn_merges(
         [(list(w), c) for w, c in sorted(words.items())], vocab, n_new_tokens=n, **kwargs)
     return [vocab[m.token] for m in merges], reason
 
@@ -44,7 +44,7 @@ def brute_force(words: dict[bytes, int], n: int, min_frequency: int = 2) -> list
             vocab.append(joined)
             added += 1
         out.append(joined)
-        seqs = {w: _bpe.merge_pair(ids, pair, token) for w, ids in seqs.items()}
+        seqs = {w: bpe.merge_pair(ids, pair, token) for w, ids in seqs.items()}
     return out
 
 
@@ -92,7 +92,7 @@ def test_alias_merge_reuses_existing_token():
     tokens, _ = learned(words, 4, min_frequency=1)
     assert tokens == brute_force(words, 4, min_frequency=1)
     vocab = byte_vocab()
-    merges, _ = _bpe.learn_merges([(list(w), c) for w, c in words.items()], vocab, n_new_tokens=10, min_frequency=1)
+    merges, _ = bpe.learn_merges([(list(w), c) for w, c in words.items()], vocab, n_new_tokens=10, min_frequency=1)
     assert len(set(vocab)) == len(vocab)
     assert sum(m.new for m in merges) == len(vocab) - 256
 
@@ -120,8 +120,8 @@ def test_incremental_counts_equal_brute_force(words, n, min_frequency):
 def test_bpe_encode_uses_lowest_rank_first():
     ranks = {bytes([i]): i for i in range(256)}
     ranks.update({b"bc": 256, b"ab": 257, b"abc": 258})
-    assert _bpe.bpe_encode(b"abc", ranks) == [258]  # a whole pre-token that is a token
+    assert bpe.bpe_encode(b"abc", ranks) == [258]  # a whole pre-token that is a token
     # (b,c) has the lowest rank; then a+"bc" spells "abc", a token, so it merges too (tiktoken rule).
-    assert _bpe.bpe_encode(b"abcd", ranks) == [258, 100]
+    assert bpe.bpe_encode(b"abcd", ranks) == [258, 100]
     del ranks[b"abc"]
-    assert _bpe.bpe_encode(b"abcd", ranks) == [97, 256, 100]
+    assert bpe.bpe_encode(b"abcd", ranks) == [97, 256, 100]

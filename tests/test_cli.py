@@ -135,7 +135,7 @@ def test_bad_inputs_give_one_line_and_exit_2(capsys, tmp_path, corpus, vocab):
 
 
 def test_unwritable_output_directory(capsys, tmp_path, corpus, monkeypatch):
-    monkeypatch.setattr("bbpe._io.os.access", lambda *a: False)
+    monkeypatch.setattr("bbpe.output.os.access", lambda *a: False)
     run_error(capsys, ["train", str(corpus), "--vocab", "300", "-o", str(tmp_path / "v.json")], "not writable")
 
 
@@ -161,7 +161,7 @@ def test_interrupt_leaves_no_output(capsys, tmp_path, corpus, monkeypatch):
     def interrupted(*args, **kwargs):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr("bbpe.cli.train", interrupted)
+    monkeypatch.setattr("bbpe.cli.train.train", interrupted)
     out = tmp_path / "v.json"
     assert main(["train", str(corpus), "--vocab", "300", "-o", str(out)]) == 130
     assert "interrupted" in capsys.readouterr().err
@@ -169,8 +169,7 @@ def test_interrupt_leaves_no_output(capsys, tmp_path, corpus, monkeypatch):
 
 
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
-    from bbpe import _io
-
+    from bbpe import output as _io
     target = tmp_path / "v.json"
     target.write_text("old")
 
@@ -200,7 +199,7 @@ def test_train_writes_valid_json(tmp_path, corpus):
 def test_outputs_get_normal_permissions(tmp_path):
     import os
 
-    from bbpe._io import atomic_write
+    from bbpe.output import atomic_write
 
     umask = os.umask(0o022)
     try:

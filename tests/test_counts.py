@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe import counting
+from bbpe.train import counting
 from bbpe.cli import main
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import counts
-from bbpe.patterns import CL100K, GPT2, resolve_pattern
+from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
 
 try:
     import pyarrow as pa

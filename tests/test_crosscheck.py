@@ -5,7 +5,7 @@ from __future__ import annotations
 import pytest
 
 import bbpe
-from bbpe.patterns import PRESETS, to_oniguruma
+from bbpe.pretokenize.patterns import PRESETS, to_oniguruma
 
 
 def train_hf(lines: list[str], vocab_size: int, pattern: str):

@@ -27,7 +27,7 @@ TRAIN = SHARED / "corpora" / "train"
 PYTHON_ENGINE_BYTES = 20_000  # per training file: ~2.6 MB in all
 TIKTOKEN_ENGINE_BYTES = 150_000  # per training file: ~20 MB in all
 
-# pat_str and special tokens exactly as VOCABS.md gives them (independent of bbpe.patterns).
+# pat_str and special tokens exactly as VOCABS.md gives them (independent of bbpe.pretokenize.patterns).
 PATTERNS = {
     "cl100k_base": r"""'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s""",
     "qwen": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
@@ -94,7 +94,7 @@ def test_reference_patterns_are_the_vocabs_md_ones():
 @pytest.mark.parametrize("corpus", ["parallel", "train"])
 def test_bbpe_engines_equal_tiktoken(name, corpus, vocabs_dir):
     expected_encoding = tiktoken_reference(name, vocabs_dir)
-    fast = references.load_tokenizer(name, path=vocabs_dir / FILES[name], engine="tiktoken")
+    fast = Tokenizer.from_vocabulary(references.reference_vocabulary(name, path=vocabs_dir / FILES[name]), engine="tiktoken")
     slow = fast.with_engine("python")
     assert (fast.engine, slow.engine) == ("tiktoken", "python")
     if corpus == "parallel":

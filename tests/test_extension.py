@@ -9,10 +9,12 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe import _bpe, cli, extend, references
+from bbpe import bpe
+from bbpe import cli, references
+from bbpe.train import extend
 from bbpe.errors import BBPEError
 from bbpe.formats.tiktoken_file import read_ranks
-from bbpe.patterns import CL100K, QWEN, compile_pattern
+from bbpe.pretokenize.patterns import CL100K, QWEN, compile_pattern
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 BYTES = {bytes([i]): i for i in range(256)}
@@ -29,7 +31,7 @@ def backend(request) -> str:
     """Both merge backends (the numba one is skipped when it cannot be imported)."""
     if request.param == "numba":
         try:
-            importlib.import_module("bbpe.train").merge_backend("numba")
+            importlib.import_module("bbpe.train.api").merge_backend("numba")
         except ImportError as exc:
             pytest.skip(str(exc))
     return request.param
@@ -117,9 +119,9 @@ def test_extension_goes_through_merge_backend(monkeypatch):
 
     def spy(name):
         asked.append(name)
-        return _bpe.learn_merges
+        return bpe.learn_merges
 
-    monkeypatch.setattr(importlib.import_module("bbpe.train"), "merge_backend", spy)
+    monkeypatch.setattr(importlib.import_module("bbpe.train.api"), "merge_backend", spy)
     base = bbpe.Tokenizer({**BYTES}, pattern="gpt2")
     tok = bbpe.train(["aaa aaa"], vocab_size=258, init=base, backend="numba", workers=1)
     assert asked[0] == "numba" and tok.token_bytes(256) == b"aa"
@@ -137,7 +139,7 @@ def real_pieces(pattern: str, max_chars: int = 40_000) -> set[str]:
 
 @pytest.fixture(scope="module")
 def cl100k(vocabs_dir) -> bbpe.Tokenizer:
-    return references.load_tokenizer("cl100k_base", path=vocabs_dir / "cl100k_base.tiktoken")
+    return bbpe.Tokenizer.from_vocabulary(references.reference_vocabulary("cl100k_base", path=vocabs_dir / "cl100k_base.tiktoken"))
 
 
 def test_tiktoken_segmenter_equals_the_python_encoder(cl100k):

@@ -128,8 +128,8 @@ def test_export_onto_its_own_vocab_is_refused(capsys, vocab):
 
 
 def test_report_files_are_written_as_one_set(tmp_path, monkeypatch):
-    from bbpe import _io
-    from bbpe.report_cli import write_outputs
+    from bbpe import output as _io
+    from bbpe.cli.report import write_outputs
 
     old = {"compression.md": "old md", "compression.csv": "old csv", "compression.json": "old json"}
     for name, text in old.items():

@@ -13,7 +13,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe._cli_options import MAX_COUNT, parse_count
+from bbpe.cli.options import MAX_COUNT, parse_count
 from bbpe.cli import main
 from bbpe.encoders import open_encoder
 from bbpe.errors import VocabFormatError
@@ -112,7 +112,7 @@ def test_crafted_count_file_metadata_is_one_line_and_writes_nothing(capsys, tmp_
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    info = {"format": "bbpe-counts", "version": 1, "pattern": bbpe.patterns.CL100K, "unit": "line",
+    info = {"format": "bbpe-counts", "version": 1, "pattern": bbpe.pretokenize.patterns.CL100K, "unit": "line",
             "normalization": "none", "special_tokens": [], "split_digits": False, "corpus": {}} | metadata
     table = pa.table({"word": pa.array([b"ab", b"cd"], pa.binary()), "count": pa.array([5, 3], pa.uint64())},
                      metadata={b"bbpe": json.dumps(info).encode()})
@@ -186,7 +186,7 @@ def test_random_count_files(tmp_path, metadata, words):
     from bbpe.formats import counts
 
     info = {"format": "bbpe-counts", "version": 1, "pattern": "gpt2", "unit": "line", "normalization": "none"}
-    info["pattern"] = bbpe.patterns.GPT2
+    info["pattern"] = bbpe.pretokenize.patterns.GPT2
     table = pa.table({"word": pa.array(words, pa.binary()), "count": pa.array([1] * len(words), pa.uint64())},
                      metadata={b"bbpe": json.dumps(info | metadata).encode()})
     path = tmp_path / "c.parquet"

@@ -9,11 +9,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe import _bpe
+from bbpe import bpe
 from bbpe.cli import main
-from bbpe.counting import count_pretokens
-from bbpe.patterns import CL100K, GPT2, resolve_pattern
-from bbpe.train import merge_backend
+from bbpe.train.counting import count_pretokens
+from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
+from bbpe.train.api import merge_backend
 
 from conftest import MIX, real_text
 
@@ -23,15 +23,14 @@ BYTES = [bytes([i]) for i in range(256)]
 @pytest.fixture(scope="module")
 def numba_learn():
     pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
-    from bbpe import _numba_merge
-
-    return _numba_merge.learn_merges
+    from bbpe.train import merge_numba
+    return merge_numba.learn_merges
 
 
 def same_merges(numba_learn, words, token_bytes=BYTES, *, n_new, min_frequency=2):
     """Run both backends on copies; assert equal merges, token bytes and stop reason; return both."""
     python_tokens, numba_tokens = list(token_bytes), list(token_bytes)
-    expected, why = _bpe.learn_merges(words, python_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
+    expected, why = bpe.learn_merges(words, python_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
     got, got_why = numba_learn(words, numba_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
     assert got == expected
     assert numba_tokens == python_tokens
@@ -96,7 +95,7 @@ def test_alias_merges_reuse_the_existing_token(numba_learn):
     # "abc" is already a token: merging "ab" + "c" reuses its id (new=False) and adds no token.
     base = list(BYTES) + [b"abc"]
     merges, why = same_merges(numba_learn, [(b"abc", 10), (b"abd", 3)], base, n_new=2, min_frequency=1)
-    assert merges[:2] == [_bpe.Merge(97, 98, 257, 13, True), _bpe.Merge(257, 99, 256, 10, False)]
+    assert merges[:2] == [bpe.Merge(97, 98, 257, 13, True), bpe.Merge(257, 99, 256, 10, False)]
     assert sum(m.new for m in merges) == 2 and why == "vocab_size"
 
 
@@ -106,7 +105,7 @@ def test_base_vocabulary_with_large_ids(numba_learn):
     ab, abab, ba = len(base) - 3, len(base) - 2, len(base) - 1
     words = [([ab, ab, 97, 98], 5), ([149_999 + 256, ab, ba, 7], 3), ([ba, ba, ab], 4), ([97, 98, 97, 98], 2)]
     merges, _ = same_merges(numba_learn, words, base, n_new=20, min_frequency=1)
-    assert merges[0] == _bpe.Merge(97, 98, ab, 9, False)  # "a" + "b" is the base token "ab"
+    assert merges[0] == bpe.Merge(97, 98, ab, 9, False)  # "a" + "b" is the base token "ab"
     assert any(m.token == abab and not m.new for m in merges)
     assert any(m.new and m.token >= len(base) for m in merges)
 
@@ -137,8 +136,8 @@ def test_python_merges_do_not_depend_on_word_order(words, n_new, seed):
     # train_from_counts streams words in dict order, so this property is relied on.
     shuffled = list(words)
     seed.shuffle(shuffled)
-    assert _bpe.learn_merges(words, list(BYTES), n_new_tokens=n_new, min_frequency=1) == \
-        _bpe.learn_merges(shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1)
+    assert bpe.learn_merges(words, list(BYTES), n_new_tokens=n_new, min_frequency=1) == \
+        bpe.learn_merges(shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1)
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -218,19 +217,20 @@ def test_numba_is_chosen_by_auto(numba_learn):
 @pytest.fixture
 def without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    for name in ("_numba_merge", "_numba_loop", "_numba_tables"):
-        monkeypatch.delitem(sys.modules, f"bbpe.{name}", raising=False)
+    for name in ("merge_numba", "_numba_loop", "_numba_tables"):
+        monkeypatch.delitem(sys.modules, f"bbpe.train.{name}", raising=False)
+        monkeypatch.delattr(sys.modules["bbpe.train"], name, raising=False)  # else `from bbpe.train import ...` finds it
         monkeypatch.delattr(bbpe, name, raising=False)
 
 
 def test_without_numba_auto_falls_back_and_numba_says_how_to_install(without_numba):
-    assert merge_backend("auto") is _bpe.learn_merges
+    assert merge_backend("auto") is bpe.learn_merges
     with pytest.raises(ImportError, match=r"pip install 'bbpe\[fast\]'"):
         merge_backend("numba")
 
 
 def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sys.modules["bbpe.train"], "count_pretokens", None)  # so it must fail before counting
+    monkeypatch.setattr(sys.modules["bbpe.train.api"], "count_pretokens", None)  # so it must fail before counting
     corpus = tmp_path / "c.txt"
     corpus.write_text("hello world\n" * 10)
     out = tmp_path / "v.json"
@@ -243,8 +243,8 @@ def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, ca
 def test_a_stop_request_ends_the_loop_before_the_next_step(numba_learn):
     import numpy as np
 
-    from bbpe import _numba_loop as loop
-    from bbpe._numba_merge import _flatten, _pack
+    from bbpe.train import _numba_loop as loop
+    from bbpe.train.merge_numba import _flatten, _pack
 
     store = loop.word_store(*_flatten(counted(CODE * 3), 256))
     control = np.array([0, 1], np.int64)  # stop requested
@@ -265,7 +265,7 @@ def test_ctrl_c_while_merging_leaves_no_output(backend, tmp_path, capsys, monkey
         def close(self):
             pass
 
-    monkeypatch.setattr("bbpe.cli.StderrProgress", Interrupting)
+    monkeypatch.setattr("bbpe.cli.train.StderrProgress", Interrupting)
     corpus, out = tmp_path / "c.txt", tmp_path / "v.json"
     corpus.write_text(CODE * 20)
     assert main(["train", str(corpus), "--vocab", "300", "-o", str(out), "--backend", backend, "--workers", "1"]) == 130

@@ -7,7 +7,7 @@ import regex
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from bbpe.patterns import PRESETS, QWEN, pretokenize, resolve_pattern, to_oniguruma, with_split_digits
+from bbpe.pretokenize.patterns import PRESETS, QWEN, pretokenize, resolve_pattern, to_oniguruma, with_split_digits
 
 DIGIT = regex.compile(r"(\p{N})")
 

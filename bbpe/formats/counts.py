@@ -27,11 +27,11 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bbpe._io import atomic_path, check_writable
+from bbpe.output import atomic_path, check_writable
 from bbpe._version import __version__
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import _checks
-from bbpe.patterns import PRESETS, preset_name, validate_pattern, with_split_digits
+from bbpe.pretokenize.patterns import PRESETS, preset_name, validate_pattern, with_split_digits
 
 FORMAT = "bbpe-counts"
 VERSION = 1

@@ -11,16 +11,17 @@ from __future__ import annotations
 import json
 import os
 from functools import cache
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bbpe import _bpe
-from bbpe._io import atomic_write
+import tiktoken
+
+from bbpe import bpe
+from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats import _checks
-from bbpe.patterns import GPT2, PROBE_TEXT, to_oniguruma
-
-if TYPE_CHECKING:
-    from bbpe.tokenizer import Engine, Tokenizer
+from bbpe.pretokenize.patterns import GPT2, PROBE_TEXT, to_oniguruma
+from bbpe.vocabulary import Vocabulary, VocabularyLike
+from bbpe.formats.detect import read_json
 
 
 @cache
@@ -55,12 +56,12 @@ def _unicode_to_byte() -> dict[str, int]:
     return {char: byte for byte, char in byte_to_unicode().items()}
 
 
-def to_json(tokenizer: Tokenizer) -> dict[str, Any]:
+def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
     ranks = tokenizer.ranks
     merges = []
     for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
         if len(token) > 1:
-            parts = _bpe.bpe_split(token, ranks, max_rank=rank)
+            parts = bpe.bpe_split(token, ranks, max_rank=rank)
             if len(parts) == 2:
                 merges.append([_to_str(parts[0]), _to_str(parts[1])])
     added = [
@@ -93,7 +94,7 @@ def to_json(tokenizer: Tokenizer) -> dict[str, Any]:
     }
 
 
-def write(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
+def write(tokenizer: VocabularyLike, path: str | os.PathLike[str]) -> None:
     """Write ``tokenizer.json`` after checking that Hugging Face ``tokenizers`` (when installed) loads it
     and gives bbpe's ids on the probe text; otherwise a ValueError and nothing is written."""
     document = to_json(tokenizer)
@@ -102,7 +103,7 @@ def write(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
     atomic_write(path, text)
 
 
-def check_export(tokenizer: Tokenizer, text: str) -> None:
+def check_export(tokenizer: VocabularyLike, text: str) -> None:
     """Raise ValueError unless ``tokenizers`` loads ``text`` and agrees with ``tokenizer`` on ``PROBE_TEXT``."""
     try:
         from tokenizers import Tokenizer as HFTokenizer
@@ -116,16 +117,13 @@ def check_export(tokenizer: Tokenizer, text: str) -> None:
     probe = PROBE_TEXT
     for special in tokenizer.special_tokens:
         probe = probe.replace(special, "")
-    if loaded.encode(probe, add_special_tokens=False).ids != tokenizer.encode_ordinary(probe):
+    if loaded.encode(probe, add_special_tokens=False).ids != _tiktoken_ids(tokenizer, probe):
         raise ValueError(f"Hugging Face tokenizers gives other ids than bbpe for pattern {tokenizer.pattern!r} "
                          "(no equivalent Oniguruma form was found); export with --format tiktoken instead")
 
 
-def read(path: str | os.PathLike[str], *, engine: Engine = "auto", data: dict | None = None) -> Tokenizer:
+def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) -> Vocabulary:
     """Read a byte-level BPE ``tokenizer.json`` (``data``: its already parsed JSON), checking types and ranges."""
-    from bbpe.formats import read_json
-    from bbpe.tokenizer import Tokenizer
-
     data = read_json(path) if data is None else data
     model = data.get("model")
     if not isinstance(model, dict) or model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
@@ -150,7 +148,7 @@ def read(path: str | os.PathLike[str], *, engine: Engine = "auto", data: dict | 
         if number not in regular_ids:
             specials[content] = number
     try:
-        return Tokenizer(ranks, pattern=_pattern_of(path, data), special_tokens=specials, engine=engine)
+        return Vocabulary(ranks, _pattern_of(path, data), specials)
     except ValueError as exc:
         raise VocabFormatError(path, str(exc)) from None
 
@@ -171,3 +169,10 @@ def _pattern_of(path: str | os.PathLike[str], data: dict[str, Any]) -> str:
             raise VocabFormatError(path, "pre_tokenizer.pretokenizers: expected a list")
         stack.extend(_checks.object_or_none(path, "pre_tokenizer.pretokenizers[]", child) for child in children)
     return GPT2
+
+
+def _tiktoken_ids(vocabulary: VocabularyLike, text: str) -> list[int]:
+    """``text`` encoded by tiktoken over the vocabulary's ranks (the reference for the check)."""
+    encoding = tiktoken.Encoding(name="bbpe-export-check", pat_str=vocabulary.pattern,
+                                 mergeable_ranks=dict(vocabulary.ranks), special_tokens={})
+    return list(encoding.encode_ordinary(text))

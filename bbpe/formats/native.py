@@ -17,19 +17,17 @@ import base64
 import binascii
 import json
 import os
-from typing import TYPE_CHECKING
 
-from bbpe._io import atomic_write
+from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats import _checks
-
-if TYPE_CHECKING:
-    from bbpe.tokenizer import Engine, Tokenizer
+from bbpe.vocabulary import Vocabulary, VocabularyLike
+from bbpe.formats.detect import read_json
 
 VERSION = 1
 
 
-def dumps(tokenizer: Tokenizer) -> str:
+def dumps(tokenizer: VocabularyLike) -> str:
     """The native JSON text of a tokenizer (ranks must be contiguous from 0)."""
     ordered = sorted(tokenizer.ranks.items(), key=lambda item: item[1])
     if any(rank != index for index, (_, rank) in enumerate(ordered)):
@@ -45,15 +43,12 @@ def dumps(tokenizer: Tokenizer) -> str:
     return json.dumps(document, ensure_ascii=False, indent=1) + "\n"
 
 
-def write(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
+def write(tokenizer: VocabularyLike, path: str | os.PathLike[str]) -> None:
     atomic_write(path, dumps(tokenizer))
 
 
-def read(path: str | os.PathLike[str], *, engine: Engine = "auto", data: dict | None = None) -> Tokenizer:
+def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) -> Vocabulary:
     """Read a native file (``data``: its already parsed JSON), checking every field's type and range."""
-    from bbpe.formats import read_json
-    from bbpe.tokenizer import Tokenizer
-
     data = read_json(path) if data is None else data
     if data.get("format") != "bbpe":
         raise VocabFormatError(path, "not a bbpe vocabulary file (missing \"format\": \"bbpe\")")
@@ -81,7 +76,6 @@ def read(path: str | os.PathLike[str], *, engine: Engine = "auto", data: dict | 
     for key in ("training", "corpus"):
         _checks.object_or_none(path, f"field 'metadata.{key}'", data["metadata"].get(key))
     try:
-        return Tokenizer(ranks, pattern=data["pattern"], special_tokens=specials, engine=engine,
-                         metadata=data["metadata"])
+        return Vocabulary(ranks, data["pattern"], specials, data["metadata"])
     except (ValueError, TypeError) as exc:
         raise VocabFormatError(path, str(exc)) from None

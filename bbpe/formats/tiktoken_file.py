@@ -9,14 +9,11 @@ import base64
 import binascii
 import os
 from collections.abc import Mapping
-from typing import TYPE_CHECKING
 
-from bbpe._io import atomic_write
+from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats._checks import MAX_ID
-
-if TYPE_CHECKING:
-    from bbpe.tokenizer import Engine, Tokenizer
+from bbpe.vocabulary import Vocabulary, VocabularyLike
 
 
 def read_ranks(path: str | os.PathLike[str]) -> dict[bytes, int]:
@@ -51,7 +48,7 @@ def dumps(ranks: Mapping[bytes, int]) -> str:
     return "".join(f"{base64.b64encode(token).decode('ascii')} {rank}\n" for token, rank in ordered)
 
 
-def write(tokenizer: Tokenizer, path: str | os.PathLike[str]) -> None:
+def write(tokenizer: VocabularyLike, path: str | os.PathLike[str]) -> None:
     atomic_write(path, dumps(tokenizer.ranks))
 
 
@@ -60,14 +57,12 @@ def read(
     *,
     pattern: str | None,
     special_tokens: Mapping[str, int] | None = None,
-    engine: Engine = "auto",
-) -> Tokenizer:
-    from bbpe.tokenizer import Tokenizer
-
+) -> Vocabulary:
+    """A ranks file with the pattern (and special tokens) it needs."""
     if pattern is None:
         raise ValueError(f"{path}: a .tiktoken file stores no pre-tokenization pattern; pass pattern= (or --pattern)")
     ranks = read_ranks(path)
     try:
-        return Tokenizer(ranks, pattern=pattern, special_tokens=special_tokens, engine=engine)
+        return Vocabulary(ranks, pattern, special_tokens or {})
     except ValueError as exc:
         raise VocabFormatError(path, str(exc)) from None

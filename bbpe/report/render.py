@@ -16,9 +16,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bbpe.plots import CURVE_FIGURE, corpus_figures
-from bbpe.report import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
-from bbpe.report_corpora import Corpus
+from bbpe.report.plots import CURVE_FIGURE, corpus_figures
+from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
+from bbpe.report.corpora import Corpus
 
 ROW_FIELDS = [f.name for f in fields(Row)]
 _NUMBER = re.compile(r"^[\d,]+(\.\d+)?%?( \(.*\))?$")

@@ -11,8 +11,8 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from bbpe.report import CURVE_SHARE, CompressionReport
-from bbpe.report_corpora import Corpus
+from bbpe.report.metrics import CURVE_SHARE, CompressionReport
+from bbpe.report.corpora import Corpus
 
 LANGUAGES_PER_PANEL = 20
 DPI = 110

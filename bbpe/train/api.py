@@ -15,12 +15,12 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from bbpe import _bpe
+from bbpe import bpe
 from bbpe._version import __version__
-from bbpe.corpora import CorpusStats, iter_lines, split_lines
-from bbpe.counting import count_pretokens
-from bbpe.extend import Init, base_settings, extend_from_counts
-from bbpe.patterns import preset_name, resolve_pattern
+from bbpe.train.corpus import CorpusStats, iter_lines, split_lines
+from bbpe.train.counting import count_pretokens
+from bbpe.train.extend import Init, base_settings, extend_from_counts
+from bbpe.pretokenize.patterns import preset_name, resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer, check_text
 
@@ -55,7 +55,7 @@ def train(
 
     ``pathlib.Path`` items are files or directories to read; ``str`` items are text.
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
-    that vocabulary instead of starting from the 256 bytes; see ``bbpe.extend``.
+    that vocabulary instead of starting from the 256 bytes; see ``bbpe.train.extend``.
 
     >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
     >>> [tok.token_bytes(i) for i in range(256, 260)]
@@ -189,7 +189,7 @@ def merge_into_tokenizer(
     return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata)
 
 
-LearnMerges = Callable[..., tuple[list[_bpe.Merge], str]]
+LearnMerges = Callable[..., tuple[list[bpe.Merge], str]]
 
 
 def merge_backend(name: str) -> LearnMerges:
@@ -197,18 +197,18 @@ def merge_backend(name: str) -> LearnMerges:
     if name not in ("auto", "python", "numba"):
         raise ValueError(f"unknown backend {name!r}; use 'auto', 'python' or 'numba'")
     if name == "python":
-        return _bpe.learn_merges
+        return bpe.learn_merges
     try:
-        from bbpe import _numba_merge
+        from bbpe.train import merge_numba
     except ImportError:
         if name == "numba":
             raise ImportError("backend 'numba' needs numba: pip install 'bbpe[fast]'") from None
-        return _bpe.learn_merges
-    return _numba_merge.learn_merges
+        return bpe.learn_merges
+    return merge_numba.learn_merges
 
 
 def _backend_name(name: str) -> str:
-    return "python" if merge_backend(name) is _bpe.learn_merges else "numba"
+    return "python" if merge_backend(name) is bpe.learn_merges else "numba"
 
 
 def _check_sizes(vocab_size: int, base: int, special_tokens: list[str]) -> None:

@@ -52,11 +52,11 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: i
 
 def run_report(args: argparse.Namespace) -> int:
     """The command: check the output, open inputs, measure, render everything, then write."""
-    from bbpe import plots
-    from bbpe.report import build_report
-    from bbpe.report_corpora import load_corpus
-    from bbpe.report_format import to_csv, to_json, to_markdown
-    from bbpe.report_html import render_page
+    from bbpe.report import plots
+    from bbpe.report.metrics import build_report
+    from bbpe.report.corpora import load_corpus
+    from bbpe.report.render import to_csv, to_json, to_markdown
+    from bbpe.report.html import render_page
 
     started = time.monotonic()
     out = check_out_dir(Path(args.out))
@@ -101,8 +101,8 @@ def check_out_dir(out: Path) -> Path:
 
 
 def write_outputs(out: Path, files: dict[str, str | bytes]) -> None:
-    """Write the files into ``out`` as one set: all new, or all as they were (see ``bbpe._io``)."""
-    from bbpe._io import write_set
+    """Write the files into ``out`` as one set: all new, or all as they were (see ``bbpe.output``)."""
+    from bbpe.output import write_set
 
     out.mkdir(parents=True, exist_ok=True)
     write_set({out / name: data for name, data in files.items()})
@@ -130,9 +130,9 @@ def default_corpora(root: Path | None = None) -> list[Path]:
 
 def default_tokenizers() -> list[str]:
     """Every reference name, then the tokenizers listed by the main job's index (if present)."""
-    from bbpe.references import REFERENCES
+    from bbpe.references import table
 
-    names = list(REFERENCES)
+    names = list(table.REFERENCES)
     for index in (REPO / MAIN_JOB_INDEX, Path.cwd() / MAIN_JOB_INDEX):
         if index.is_file():
             listed = json.loads(index.read_text(encoding="utf-8")).get("tokenizers", [])
@@ -176,7 +176,7 @@ def choose_baseline(requested: str | None, names: list[str], notes: list[str]) -
 
 def _describe(spec: str) -> dict[str, Any]:
     from bbpe import references
-    from bbpe.report_format import display_path
+    from bbpe.report.render import display_path
 
     if references.is_reference_name(spec):
         found = references.locate(spec)
@@ -211,7 +211,7 @@ def _training_note(path: str) -> str | None:
 
 
 def _flags(args: argparse.Namespace) -> list[str]:
-    from bbpe.report_format import display_path
+    from bbpe.report.render import display_path
 
     def shown(item: str) -> str:
         return display_path(item) if Path(item).exists() else item

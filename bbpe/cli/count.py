@@ -6,16 +6,16 @@ import argparse
 import time
 from pathlib import Path
 
-from bbpe._cli_options import add_corpus_options, pattern_argument
-from bbpe._io import check_not_input, check_writable
-from bbpe.corpora import CorpusStats, iter_lines
-from bbpe.counting import count_pretokens
+from bbpe.cli.options import add_corpus_options, pattern_argument
+from bbpe.output import check_not_input, check_writable
+from bbpe.train.corpus import CorpusStats, iter_lines
+from bbpe.train.counting import count_pretokens
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
-from bbpe.patterns import resolve_pattern
+from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressEvent, StderrProgress, peak_memory_mb
 from bbpe.tokenizer import Tokenizer
-from bbpe.train import train_from_counts
+from bbpe.train.api import train_from_counts
 
 _COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "special": [], "max_bytes": None,
                      "workers": None, "jsonl_field": "text", "strict_utf8": False}

@@ -1,6 +1,6 @@
 """``compression.html``: the compression report as one self-contained page.
 
-No network and no external files: the style and script (``bbpe/report_assets/page.css``
+No network and no external files: the style and script (``bbpe/report/assets/page.css``
 and ``page.js``) and the figures (base64 PNG data URIs) are inlined.  The page has the
 summary and per-language tables (sortable by clicking or pressing Enter on a header), the
 figures, and a token view: for one sentence of every language of the first corpus (its
@@ -11,8 +11,8 @@ the tables work without JavaScript.
 
 >>> from bbpe import Tokenizer
 >>> from bbpe.encoders import BBPEEncoder
->>> from bbpe.report import build_report
->>> from bbpe.report_corpora import Corpus, Language
+>>> from bbpe.report.metrics import build_report
+>>> from bbpe.report.corpora import Corpus, Language
 >>> lang = Language("eng_Latn", "English", (), "héllo", 1, "")
 >>> report = build_report([BBPEEncoder(Tokenizer.from_bytes_only(), "bytes")], [Corpus("c", None, "files", (lang,))],
 ...                       baseline="bytes", workers=1)
@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from bbpe.report import CL100K, CONVENTION, CompressionReport, Row
-from bbpe.report_corpora import ENGLISH, Corpus, Language
-from bbpe.token_view import Piece
+from bbpe.report.metrics import CL100K, CONVENTION, CompressionReport, Row
+from bbpe.report.corpora import ENGLISH, Corpus, Language
+from bbpe.analysis.token_view import Piece
 
 SENTENCE_CHARS = 400  # a sentence longer than this is cut at a space
 
@@ -190,7 +190,7 @@ def _figure(name: str, data: bytes) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("bbpe").joinpath("report_assets", name).read_text(encoding="utf-8")
+    return resources.files("bbpe.report").joinpath("assets", name).read_text(encoding="utf-8")
 
 
 def _worst(corpus: Corpus, premium: float | None, code: str | None) -> tuple[str, str]:

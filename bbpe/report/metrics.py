@@ -10,7 +10,7 @@ tokenizer and to cl100k_base; the premium over English (tokens / English tokens 
 same tokenizer); the share of the vocabulary used; the byte-fallback share
 (SentencePiece); and whether ``decode(encode(text)) == text``.
 
->>> from bbpe.report_corpora import Corpus, Language
+>>> from bbpe.report.corpora import Corpus, Language
 >>> class Chars:  # one token per character
 ...     name, kind, vocab_size, normalizes = "chars", "bbpe", 1000, False
 ...     def encode(self, text): return [ord(c) for c in text]
@@ -38,7 +38,7 @@ import numpy as np
 from bbpe.encoders import TextEncoder
 from bbpe.errors import BBPEError
 from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.report_corpora import ENGLISH, Corpus, Language
+from bbpe.report.corpora import ENGLISH, Corpus, Language
 from bbpe.tokenizer import Tokenizer
 
 CONVENTION = (

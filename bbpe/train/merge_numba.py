@@ -1,6 +1,6 @@
 """The numba merge backend: ``learn_merges`` with the reference's exact results, compiled.
 
-Same input, output and tie rule as ``bbpe._bpe.learn_merges`` (highest count; ties to the
+Same input, output and tie rule as ``bbpe.bpe.learn_merges`` (highest count; ties to the
 smaller (left id, right id); concatenations that already are a token reuse that id).  This
 module turns the words into flat arrays and runs ``bbpe._numba_loop.learn`` without the GIL
 in a helper thread, while the calling thread reports progress through ``on_merge`` a few
@@ -16,8 +16,8 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from bbpe import _numba_loop as loop
-from bbpe._bpe import Merge, MergeCallback
+from bbpe.train import _numba_loop as loop
+from bbpe.bpe import Merge, MergeCallback
 
 _REPORT_SECONDS = 0.2
 _STOP_REASONS = {loop.STOP_VOCAB_SIZE: "vocab_size", loop.STOP_MIN_FREQUENCY: "min_frequency",
@@ -32,7 +32,7 @@ def learn_merges(
     min_frequency: int = 2,
     on_merge: MergeCallback | None = None,
 ) -> tuple[list[Merge], str]:
-    """Drop-in replacement for ``bbpe._bpe.learn_merges`` (words may be ``bytes`` or id lists).
+    """Drop-in replacement for ``bbpe.bpe.learn_merges`` (words may be ``bytes`` or id lists).
 
     Words with count 0 are ignored; with ``min_frequency >= 1`` this changes nothing.
 

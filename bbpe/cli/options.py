@@ -1,12 +1,15 @@
-"""Command-line options shared by several subcommands (``train``, ``count``, the vocab commands)."""
+"""Command-line options and helpers shared by several subcommands: counts, corpus and pattern options,
+the vocabulary argument and how a token is shown."""
 
 from __future__ import annotations
 
 import argparse
+import json
 from decimal import Decimal, InvalidOperation
 
 from bbpe.errors import BBPEError
-from bbpe.patterns import PRESETS
+from bbpe.pretokenize.patterns import PRESETS
+from bbpe.tokenizer import Tokenizer
 
 
 class CountError(argparse.ArgumentTypeError, ValueError):
@@ -82,3 +85,22 @@ def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) ->
     parser.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
     parser.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("vocab", help="vocabulary file (bbpe JSON, .tiktoken with --pattern, tokenizer.json) "
+                        "or reference name (bbpe vocab list)")
+    add_pattern_options(parser)
+
+
+def load_vocab(args: argparse.Namespace) -> Tokenizer:
+    """The vocabulary named on the command line."""
+    return Tokenizer.load(args.vocab, pattern=pattern_argument(args))
+
+
+def show_token(token: bytes) -> str:
+    """A token as readable text: JSON-quoted if valid UTF-8, else b'...'."""
+    try:
+        return json.dumps(token.decode("utf-8"), ensure_ascii=False)
+    except UnicodeDecodeError:
+        return repr(token)

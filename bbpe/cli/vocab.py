@@ -6,9 +6,12 @@ import argparse
 import sys
 
 from bbpe import references
-from bbpe.compare import Comparison, compare
+from bbpe.references import table
+from bbpe.cli.options import load_vocab, show_token
+from bbpe.encoders import open_reference
+from bbpe.analysis.compare import Comparison, compare
 from bbpe.errors import BBPEError
-from bbpe.unicode_scripts import count_scripts
+from bbpe.analysis.scripts import count_scripts
 
 ACTIONS = ("list", "fetch", "verify")
 
@@ -22,7 +25,7 @@ def add_vocab_command(commands: argparse._SubParsersAction) -> None:  # type: ig
         "SHA-256 and load. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs (off with BBPE_NO_SHARED=1), the user "
         "cache, installed packages."))
     p.add_argument("action", choices=ACTIONS)
-    p.add_argument("name", nargs="?", choices=list(references.REFERENCES), help="reference name")
+    p.add_argument("name", nargs="?", choices=list(table.REFERENCES), help="reference name")
     p.add_argument("--all", action="store_true", help="fetch: every reference")
     p.set_defaults(run=run_vocab)
 
@@ -31,14 +34,14 @@ def run_vocab(args: argparse.Namespace) -> int:
     if args.action == "list":
         return _list()
     if args.action == "fetch":
-        return _fetch(list(references.REFERENCES) if args.all else [args.name] if args.name else [])
-    return _verify([args.name] if args.name else list(references.REFERENCES), named=args.name is not None)
+        return _fetch(list(table.REFERENCES) if args.all else [args.name] if args.name else [])
+    return _verify([args.name] if args.name else list(table.REFERENCES), named=args.name is not None)
 
 
 def _fetch(names: list[str]) -> int:
     """Fetch each reference into the user cache, one line each; an error line names the ones that failed."""
     if not names:
-        raise BBPEError(f"vocab fetch needs a reference name or --all: {', '.join(references.REFERENCES)}")
+        raise BBPEError(f"vocab fetch needs a reference name or --all: {', '.join(table.REFERENCES)}")
     failed: list[str] = []
     for name in names:
         print(f"fetching {name} ...", file=sys.stderr, flush=True)
@@ -68,7 +71,7 @@ def _where(name: str) -> str:
 
 def _list() -> int:
     rows = [("name", "kind", "tokens", "where", "note")]
-    for ref in references.REFERENCES.values():
+    for ref in table.REFERENCES.values():
         rows.append((ref.name, ref.kind, f"{ref.vocab_size:,}", _where(ref.name), ref.note))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
@@ -82,7 +85,7 @@ def _verify(names: list[str], *, named: bool) -> int:
     for name in names:
         try:
             found = references.locate(name)
-            encoder = references.open_encoder(name, path=found.path)
+            encoder = open_reference(name, path=found.path)
         except references.ReferenceNotFound as exc:
             if named:
                 raise
@@ -102,7 +105,6 @@ def _verify(names: list[str], *, named: bool) -> int:
 
 def compare_lines(result: Comparison, name_a: str, name_b: str, *, top: int = 10) -> list[str]:
     """The ``bbpe inspect --compare A B`` report."""
-    from bbpe.cli import show_token
 
     def sample(tokens: list[bytes]) -> str:
         return " ".join(show_token(token) for token in tokens[:top]) or "(none)"
@@ -130,7 +132,6 @@ def compare_lines(result: Comparison, name_a: str, name_b: str, *, top: int = 10
 
 def run_compare(args: argparse.Namespace) -> int:
     """``bbpe inspect --compare A B`` (reference names or files)."""
-    from bbpe.cli import load_vocab
 
     if not args.compare or args.other is None:
         raise BBPEError("to compare two vocabularies use: bbpe inspect --compare A B")

@@ -22,7 +22,7 @@ from concurrent.futures.process import BrokenProcessPool
 import regex
 
 from bbpe.errors import BBPEError
-from bbpe.patterns import compile_pattern, validate_pattern
+from bbpe.pretokenize.patterns import compile_pattern, validate_pattern
 
 BATCH_BYTES = 1 << 20
 _PR_SET_PDEATHSIG = 1

@@ -1,8 +1,8 @@
 """CLI glue for seeing tokens and handing vocabularies on.
 
 ``bbpe compare-text``, ``bbpe encode --tokens --color``, ``bbpe export --format transformers``
-and ``bbpe inspect --plot``.  The work itself lives in ``bbpe.token_view``,
-``bbpe.formats.transformers_dir`` and ``bbpe.vocab_plot``.
+and ``bbpe inspect --plot``.  The work itself lives in ``bbpe.analysis.token_view``,
+``bbpe.formats.transformers_dir`` and ``bbpe.analysis.plot``.
 """
 
 from __future__ import annotations
@@ -11,12 +11,12 @@ import argparse
 import sys
 from pathlib import Path
 
-from bbpe._io import atomic_write, check_writable
+from bbpe.output import atomic_write, check_writable
 from bbpe.errors import BBPEError
 from bbpe.formats import transformers_dir
-from bbpe.token_view import COLOR_CHOICES, Piece, count_line, pieces, render, use_color
+from bbpe.analysis.token_view import COLOR_CHOICES, Piece, count_line, pieces, render, use_color
 from bbpe.tokenizer import Tokenizer
-from bbpe.vocab_plot import vocab_figure
+from bbpe.analysis.plot import vocab_figure
 
 
 def add_color_option(parser: argparse.ArgumentParser) -> None:

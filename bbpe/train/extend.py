@@ -37,9 +37,9 @@ import os
 from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
-from bbpe import _bpe
+from bbpe import bpe
 from bbpe.errors import BBPEError
-from bbpe.patterns import compile_pattern, resolve_pattern
+from bbpe.pretokenize.patterns import compile_pattern, resolve_pattern
 from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
 
@@ -77,7 +77,7 @@ def unreachable_tokens(ranks: Mapping[bytes, int], pattern: str) -> set[bytes]:
         try:
             text = token.decode("utf-8")
         except UnicodeDecodeError:
-            if any(part in dead for part in _bpe.bpe_split(token, ranks, max_rank=rank)):
+            if any(part in dead for part in bpe.bpe_split(token, ranks, max_rank=rank)):
                 dead.add(token)
             continue
         if compiled.findall(text) != [text]:
@@ -100,7 +100,7 @@ def base_tokens(base: Tokenizer, *, pattern: str, prune_unreachable: bool) -> li
 def segmenter(tokens: list[bytes], *, engine: str = "auto") -> Callable[[bytes], list[int]]:
     """A function giving the ids (index in ``tokens``) of one pre-token under rank-based BPE.
 
-    Uses tiktoken's per-piece encoder when available (same ids as ``_bpe.bpe_encode``).
+    Uses tiktoken's per-piece encoder when available (same ids as ``bpe.bpe_encode``).
     """
     ranks = {token: index for index, token in enumerate(tokens)}
     if engine != "python":
@@ -112,7 +112,7 @@ def segmenter(tokens: list[bytes], *, engine: str = "auto") -> Callable[[bytes],
         else:  # the regex is unused: pieces are encoded one by one
             encoding = tiktoken.Encoding("bbpe-extend-base", pat_str=r"(?s).", mergeable_ranks=ranks, special_tokens={})
             return encoding._encode_single_piece  # type: ignore[no-any-return]
-    return lambda piece: _bpe.bpe_encode(piece, ranks)
+    return lambda piece: bpe.bpe_encode(piece, ranks)
 
 
 def extend_from_counts(
@@ -131,7 +131,7 @@ def extend_from_counts(
     split_digits: bool = False,
 ) -> Tokenizer:
     """Extend a base vocabulary with merges learned from pre-token counts."""
-    from bbpe.train import merge_into_tokenizer
+    from bbpe.train.api import merge_into_tokenizer
 
     base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
     pattern = resolve_pattern(pattern)

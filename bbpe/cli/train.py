@@ -1,0 +1,65 @@
+"""``bbpe train``: a vocabulary from a corpus or a word-count file, printed summary."""
+
+from __future__ import annotations
+
+import argparse
+import time
+
+from bbpe.cli.count import train_from_counts_file
+from bbpe.cli.options import add_corpus_options, parse_count, parse_vocab_size, pattern_argument
+from bbpe.errors import BBPEError
+from bbpe.output import check_not_input, check_writable
+from bbpe.progress import StderrProgress, peak_memory_mb
+from bbpe.train.api import STOP_REASONS, path_inputs, train
+
+
+def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+    p = commands.add_parser("train", help="train a vocabulary on text files", description=(
+        "Train a byte-level BPE vocabulary. Inputs are files, directories (*.txt, *.jsonl, optionally "
+        ".gz/.xz/.bz2) or - for stdin. Each line is pre-tokenized on its own."))
+    p.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
+    p.add_argument("--from-counts", metavar="FILE", help="train on a word-count file from `bbpe count` instead "
+                   "of a corpus (its pattern and special tokens are used)")
+    p.add_argument("--vocab", type=parse_vocab_size, required=True, help="vocab size: 256 bytes + merges + special tokens")
+    p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
+    add_corpus_options(p, special_help="special token (repeatable)")
+    p.add_argument("--init", metavar="NAME_OR_PATH", help="extend this vocabulary (reference name or file): its "
+                   "tokens keep their ids, new ones follow; its pattern and specials unless --pattern/--special")
+    p.add_argument("--prune-unreachable", action="store_true", help="with --init: drop base tokens the pattern "
+                   "can never produce (e.g. multi-digit tokens under qwen) and renumber the rest in order")
+    p.add_argument("--min-frequency", type=parse_count, default=2, help="stop when no pair occurs this often (default 2)")
+    p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
+    p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
+    p.set_defaults(run=run_train)
+
+
+
+def run_train(args: argparse.Namespace) -> int:
+    check_writable(args.output)
+    check_not_input(args.output, [*args.inputs, args.from_counts, args.init])
+    progress = None if args.quiet else StderrProgress()
+    started = time.monotonic()
+    if not args.inputs and not args.from_counts:
+        raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
+    try:
+        tokenizer = train_from_counts_file(args, progress) if args.from_counts else train(
+            path_inputs(args.inputs), vocab_size=args.vocab, pattern=pattern_argument(args),
+            split_digits=args.split_digits, special_tokens=args.special, min_frequency=args.min_frequency,
+            max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
+            jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
+            backend=args.backend, on_progress=progress, init=args.init, prune_unreachable=args.prune_unreachable,
+        )
+    finally:
+        if progress:
+            progress.close()
+    tokenizer.save(args.output)
+    info = tokenizer.metadata["training"]
+    corpus = tokenizer.metadata["corpus"]
+    base = f"{info['init']['kept']:,} tokens of {info['init']['base']}" if "init" in info else "256 bytes"
+    print(
+        f"trained {tokenizer.vocab_size:,} tokens ({base} + {info['new_tokens']:,} merges + "
+        f"{len(tokenizer.special_tokens)} special) on {corpus['bytes'] / 1e6:,.1f} MB in "
+        f"{time.monotonic() - started:,.1f} s (peak memory {peak_memory_mb():,.0f} MB); "
+        f"stopped: {STOP_REASONS[info['stop_reason']]}; wrote {args.output}"
+    )
+    return 0

@@ -1,0 +1,89 @@
+"""Vocabulary: what a vocabulary file holds — regular tokens by rank, the pre-tokenization
+pattern, special tokens and metadata — checked, but without an encoder.
+
+File formats read and write this record; ``bbpe.Tokenizer`` is built from it.
+
+>>> vocab = Vocabulary({bytes([i]): i for i in range(256)}, "gpt2", {"<|endoftext|>": 256})
+>>> vocab.max_token_value, vocab.pattern.startswith("'s|'t")
+(256, True)
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from bbpe.pretokenize.patterns import resolve_pattern
+
+MAX_ID = 2**31 - 1
+
+
+class VocabularyLike(Protocol):
+    """Anything with a vocabulary's four parts (a ``Vocabulary`` or a ``bbpe.Tokenizer``)."""
+
+    @property
+    def ranks(self) -> Mapping[bytes, int]: ...
+    @property
+    def pattern(self) -> str: ...
+    @property
+    def special_tokens(self) -> Mapping[str, int]: ...
+    @property
+    def metadata(self) -> Mapping[str, Any]: ...
+
+
+@dataclass(frozen=True)
+class Vocabulary:
+    """Regular tokens (bytes -> id), pattern (a preset name is resolved), special tokens, metadata.
+
+    Construction checks every part and raises ValueError naming the first problem.
+    """
+
+    ranks: Mapping[bytes, int]
+    pattern: str
+    special_tokens: Mapping[str, int] = field(default_factory=dict)
+    metadata: Mapping[str, Any] = field(default_factory=dict)
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "ranks", dict(self.ranks))
+        object.__setattr__(self, "special_tokens", dict(self.special_tokens))
+        object.__setattr__(self, "metadata", dict(self.metadata))
+        object.__setattr__(self, "pattern", resolve_pattern(self.pattern))
+        check_tokens(self.ranks, self.special_tokens)
+
+    @property
+    def max_token_value(self) -> int:
+        return max([*self.ranks.values(), *self.special_tokens.values()])
+
+    @classmethod
+    def of(cls, source: VocabularyLike) -> Vocabulary:
+        """The vocabulary of a Tokenizer (or a copy of a Vocabulary)."""
+        return cls(source.ranks, source.pattern, source.special_tokens, source.metadata)
+
+
+def check_tokens(ranks: Mapping[bytes, int], special_tokens: Mapping[str, int]) -> None:
+    """ValueError unless the tokens form a byte-level vocabulary with distinct ids in range."""
+    for token, rank in ranks.items():
+        if not isinstance(token, bytes) or not token:
+            raise ValueError(f"regular token {token!r} must be non-empty bytes")
+        _check_id(rank, f"token {token!r}")
+    for text, rank in special_tokens.items():
+        if not isinstance(text, str) or not text:
+            raise ValueError(f"special token {text!r} must be a non-empty string")
+        _check_id(rank, f"special token {text!r}")
+    missing = [byte for byte in range(256) if bytes([byte]) not in ranks]
+    if missing:
+        raise ValueError(f"the vocabulary lacks {len(missing)} single-byte tokens (e.g. byte {missing[0]}); "
+                         "byte-level BPE needs all 256 to encode any text")
+    if len(set(ranks.values())) != len(ranks):
+        raise ValueError("two regular tokens share one id")
+    clash = set(special_tokens.values()) & set(ranks.values())
+    if clash:
+        raise ValueError(f"special token id {min(clash)} is also a regular token id")
+    if len(set(special_tokens.values())) != len(special_tokens):
+        raise ValueError("two special tokens share one id")
+
+
+def _check_id(rank: object, what: str) -> None:
+    if not isinstance(rank, int) or isinstance(rank, bool) or not 0 <= rank <= MAX_ID:
+        raise ValueError(f"{what} has id {rank!r}; ids are integers from 0 to 2**31 - 1")
