@@ -104,12 +104,18 @@ def write_outputs(out: Path, files: dict[str, str | bytes]) -> None:
         atomic_write(out / name, data)
 
 
+def built_data_dir() -> Path:
+    """Where ``scripts/build_data.py`` builds the default data: ``$XDG_CACHE_HOME/bbpe/data``
+    (default ``~/.cache/bbpe/data``)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(base) if base else Path.home() / ".cache") / "bbpe" / "data"
+
+
 def data_dir() -> Path | None:
-    """``$BBPE_DATA_DIR``, ``../shared/corpora`` (beside cwd or the repo) or ``.cache/bbpe-data``: first present."""
+    """``$BBPE_DATA_DIR``, ``../shared/corpora`` (beside cwd or the repo) or the built data: first present."""
     env = os.environ.get("BBPE_DATA_DIR")
     candidates = [Path(env)] if env else []
-    candidates += [Path.cwd().parent / "shared" / "corpora", REPO.parent / "shared" / "corpora",
-                   REPO / ".cache" / "bbpe-data"]
+    candidates += [Path.cwd().parent / "shared" / "corpora", REPO.parent / "shared" / "corpora", built_data_dir()]
     return next((c for c in candidates if (c / "parallel").is_dir() or (c / "train").is_dir()), None)
 
 

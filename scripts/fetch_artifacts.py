@@ -1,0 +1,97 @@
+"""Download one pinned package with its registry's own client: ``apt-get download``,
+``npm pack`` or ``pip download``.
+
+A download that fails raises ``FetchError`` with one line naming the registry, the
+package and the client's last message.  A pinned Debian version that the archive no longer
+serves (stable point releases replace security-updated packages) falls back to the current
+candidate; the version actually used is returned and recorded in the manifest.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import subprocess
+import sys
+import urllib.parse
+from pathlib import Path
+
+REGISTRY_NAMES = {"debian": "Debian archive (apt-get download)", "npm": "npm registry (npm pack)",
+                  "pypi": "PyPI (pip download)"}
+
+
+class FetchError(OSError):
+    """A registry package could not be downloaded."""
+
+
+def sha256_file(path: Path) -> str:
+    digest = hashlib.sha256()
+    with open(path, "rb") as handle:
+        for block in iter(lambda: handle.read(1 << 20), b""):
+            digest.update(block)
+    return digest.hexdigest()
+
+
+def _run(command: list[str], cwd: Path, what: str) -> subprocess.CompletedProcess[str]:
+    try:
+        result = subprocess.run(command, cwd=cwd, capture_output=True, text=True, timeout=600, check=False)
+    except (OSError, subprocess.SubprocessError) as exc:
+        raise FetchError(f"{what}: {command[0]} failed ({exc})") from None
+    return result
+
+
+def _last_line(result: subprocess.CompletedProcess[str]) -> str:
+    lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
+    return lines[-1].strip() if lines else f"exit code {result.returncode}"
+
+
+def fetch(registry: str, name: str, version: str, folder: Path) -> tuple[Path, str]:
+    """Download ``name`` ``version`` into ``folder`` (reused if already there); return (file, version used)."""
+    folder.mkdir(parents=True, exist_ok=True)
+    what = f"{REGISTRY_NAMES[registry]}: {name} {version}"
+    if registry == "debian":
+        return _apt_download(name, version, folder, what)
+    if registry == "npm":
+        cached = folder / f"{name.replace('@', '').replace('/', '-')}-{version}.tgz"
+        if not cached.is_file():
+            result = _run(["npm", "pack", f"{name}@{version}", "--silent"], folder, what)
+            if result.returncode != 0 or not cached.is_file():
+                raise FetchError(f"{what}: {_last_line(result)}")
+        return cached, version
+    if registry == "pypi":
+        found = _wheels(folder, name, version)
+        if not found:
+            result = _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
+                           f"{name}=={version}", "-d", str(folder)], folder, what)
+            found = _wheels(folder, name, version)
+            if result.returncode != 0 or not found:
+                raise FetchError(f"{what}: {_last_line(result)}")
+        return found[0], version
+    raise ValueError(f"unknown registry {registry!r}")
+
+
+def _wheels(folder: Path, name: str, version: str) -> list[Path]:
+    prefix = f"{name.lower().replace('-', '_')}-{version}-"
+    return sorted(p for p in folder.iterdir() if p.name.lower().startswith(prefix) and p.suffix == ".whl")
+
+
+def _deb_name(name: str, version: str) -> str:
+    return f"{name}_{urllib.parse.quote(version, safe='+~')}_"
+
+
+def _apt_download(name: str, version: str, folder: Path, what: str) -> tuple[Path, str]:
+    for wanted in (version, None):
+        if wanted is not None:
+            cached = sorted(folder.glob(_deb_name(name, wanted) + "*.deb"))
+            if cached:
+                return cached[-1], wanted
+        before = set(folder.glob(f"{name}_*.deb"))
+        result = _run(["apt-get", "download", "-q", f"{name}={wanted}" if wanted else name], folder, what)
+        new = sorted(set(folder.glob(f"{name}_*.deb")) - before)
+        if result.returncode == 0 and new:
+            used = urllib.parse.unquote(new[-1].name.split("_")[1])
+            return new[-1], used
+        message = _last_line(result)
+        if wanted is None or "not found" not in message.lower():
+            raise FetchError(f"{what}: {message}" + (" (run `apt-get update` first?)" if "locate" in message else ""))
+        print(f"[data] {name} {version} is no longer served; using the current version instead", file=sys.stderr)
+    raise FetchError(f"{what}: no version downloadable")
