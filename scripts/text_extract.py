@@ -74,6 +74,7 @@ class _Bounded:
 
 _TEXT_MACROS = {"SH", "SS", "B", "I", "BI", "IB", "BR", "RB", "IR", "RI", "SM", "SB", "TP", "IP", "Nm", "Nd",
                 "Sh", "Ss", "Dt", "Fn", "Ar", "Fl", "Pa", "Xr", "Em", "Sy", "Dl", "It"}
+_HEADINGS = {"SH", "SS", "Sh", "Ss"}
 _BREAK_MACROS = {"PP", "LP", "P", "SH", "SS", "TP", "IP", "HP", "sp", "br", "nf", "fi", "RS", "RE", "TS", "TE",
                  "EX", "EE", "Pp", "Sh", "Ss", "Bl", "El", "It", "Bd", "Ed", "Dl"}
 _NAMED = {"em": "—", "en": "–", "aq": "'", "dq": '"', "lq": "“", "rq": "”", "oq": "‘", "cq": "’", "bu": "•",
@@ -123,7 +124,9 @@ def man_lines(source: str) -> Iterator[str]:
                 yield " ".join(paragraph)
                 paragraph = []
             fill = {"nf": False, "EX": False, "fi": True, "EE": True}.get(macro, fill)
-            if macro in _TEXT_MACROS and rest.strip():
+            if macro in _HEADINGS and rest.strip():
+                yield roff_text(_macro_args(rest))
+            elif macro in _TEXT_MACROS and rest.strip():
                 paragraph.append(roff_text(_macro_args(rest)))
             continue
         text = roff_text(raw).strip()
