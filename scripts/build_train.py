@@ -77,7 +77,7 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
             lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"))
         elif source.kind == "gnome-help":
             lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"),
-                                    skip=frozenset({"info", "script", "style"}))
+                                    skip=("info", "script", "style"))
         elif name.endswith(".mo"):
             lines = (_MNEMONIC.sub("", s) for s in te.mo_translations(handle.read()))
         else:
