@@ -7,7 +7,7 @@
 2. Default training mix: all of ``<data>/train`` (../shared/corpora/train: 325 MB of text,
    about 17% each Chinese and English, 13% Japanese, 15% source code in four languages,
    the rest 40+ other languages; see its MANIFEST.md; the default data built from registry
-   packages: ~120 MB, see corpora/README.md).  ``--train-bytes N`` trains on a
+   packages: 127 MB, see corpora/README.md).  ``--train-bytes N`` trains on a
    deterministic proportional sample instead (``scripts/sample_corpus.py``: every file
    gives its first lines, in proportion to its size), cached in ``.cache/bbpe-main``.
 3. Training, each skipped when ``.cache/bbpe-main/<key>/`` already holds it (key = SHA-256
