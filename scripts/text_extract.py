@@ -156,7 +156,7 @@ def read_man_page(name: str, handle: IO[bytes]) -> str | None:
 # ---- HTML and Mallard XML -------------------------------------------------------------------------
 
 _BLOCKS = ("p", "h[1-6]", "li", "td", "th", "dt", "dd", "title", "div", "br", "tr", "pre", "item", "desc",
-           "caption", "section", "note", "table", "ul", "ol", "screen", "listing", "code")
+           "caption", "section", "note", "table", "ul", "ol", "screen", "listing")
 _BLOCK_TAG = re.compile(r"</?(?:%s)\b[^>]*>" % "|".join(_BLOCKS), re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _COMMENT = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.DOTALL)

@@ -63,8 +63,9 @@ def test_man_page_to_paragraphs():
 def test_markup_lines_start_and_skip():
     page = ('<html><head><title>x</title><script>var a;</script></head><body><header><p>Help</p></header>'
             '<div id="DisplayArea"><h1>Open &amp; save</h1><p>Choose <emph>File -\n Open</emph>.</p>'
-            '<table><tr><td>A</td><td>B</td></tr></table></div></body></html>')
-    assert te.markup_lines(page, start_id="DisplayArea") == ["Open & save", "Choose File - Open.", "A", "B"]
+            '<table><tr><td>A</td><td>B</td></tr></table><p>Call <code>open()</code> first.</p></div></body></html>')
+    assert te.markup_lines(page, start_id="DisplayArea") == [
+        "Open & save", "Choose File - Open.", "A", "B", "Call open() first."]
     mallard = ('<page xmlns="http://projectmallard.org/1.0/"><info><credit><name>Jo</name></credit></info>'
                '<title>Keyboard</title><p>Press <key>Tab</key> to move.</p></page>')
     assert te.markup_lines(mallard, skip=("info",)) == ["Keyboard", "Press Tab to move."]
