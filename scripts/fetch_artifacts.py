@@ -85,22 +85,23 @@ def _wheels(folder: Path, name: str, version: str) -> list[Path]:
     return sorted(p for p in folder.iterdir() if p.name.lower().startswith(prefix) and p.suffix == ".whl")
 
 
-def _deb_name(name: str, version: str) -> str:
-    return f"{name}_{urllib.parse.quote(version, safe='+~')}_"
+def deb_file(folder: Path, name: str, version: str) -> Path | None:
+    """The downloaded .deb of ``name`` ``version`` in ``folder`` (apt writes an epoch's ``:`` as ``%3a``)."""
+    found = sorted(folder.glob(f"{name}_{version.replace(':', '%3a')}_*.deb"))
+    return found[-1] if found else None
 
 
 def _apt_download(name: str, version: str, folder: Path, what: str) -> tuple[Path, str]:
     for wanted in (version, None):
-        if wanted is not None:
-            cached = sorted(folder.glob(_deb_name(name, wanted) + "*.deb"))
-            if cached:
-                return cached[-1], wanted
-        before = set(folder.glob(f"{name}_*.deb"))
+        cached = deb_file(folder, name, wanted) if wanted else None
+        if cached:
+            return cached, wanted  # type: ignore[return-value]
         result = _run(["apt-get", "download", "-q", f"{name}={wanted}" if wanted else name], folder, what)
-        new = sorted(set(folder.glob(f"{name}_*.deb")) - before)
-        if result.returncode == 0 and new:
-            used = urllib.parse.unquote(new[-1].name.split("_")[1])
-            return new[-1], used
+        if result.returncode == 0:
+            got = deb_file(folder, name, wanted) if wanted else max(
+                folder.glob(f"{name}_*.deb"), key=lambda path: path.stat().st_mtime, default=None)
+            if got:
+                return got, urllib.parse.unquote(got.name.split("_")[1])
         message = _last_line(result)
         if wanted is None or "not found" not in message.lower():
             raise FetchError(f"{what}: {message}")

@@ -197,6 +197,12 @@ def test_a_package_that_cannot_be_fetched_is_named_and_skipped(tmp_path, monkeyp
     assert "MISSING" in said[0] and "continuing without it" in said[0]
 
 
+def test_downloaded_debs_are_reused_epochs_included(tmp_path, monkeypatch):
+    deb = make_deb(tmp_path / "manpages-pl_1%3a4.18.1-1_all.deb", {"a": b"x"})
+    monkeypatch.setattr(fetch_artifacts, "_run", lambda *a: pytest.fail("downloaded again"))
+    assert fetch_artifacts.fetch("debian", "manpages-pl", "1:4.18.1-1", tmp_path) == (deb, "1:4.18.1-1")
+
+
 @pytest.mark.skipif(not shutil.which("apt-get"), reason="needs apt-get")
 def test_unknown_debian_package_is_one_clear_error(tmp_path):
     with pytest.raises(fetch_artifacts.FetchError, match="Debian archive.*bbpe-no-such-package-xyz"):
