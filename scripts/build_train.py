@@ -74,7 +74,8 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
         elif source.kind == "lo-help":
             lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"), start_id="DisplayArea")
         elif source.kind == "html-doc":
-            lines = (line.replace("¶", "") for line in te.markup_lines(handle.read().decode("utf-8", errors="replace")))
+            page = handle.read().decode("utf-8", errors="replace")
+            lines = (line.replace("¶", "") for line in te.markup_lines(page))  # Sphinx permalinks
         elif source.kind == "gnome-help":
             lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"),
                                     skip=("info", "script", "style"))

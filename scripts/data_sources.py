@@ -42,7 +42,8 @@ _LO = "MPL-2.0 (LibreOffice)"
 
 SOURCES: tuple[Source, ...] = (
     # English first (see the module docstring).
-    Source("debian", "manpages", "6.03-2", "per page: Linux-man-pages-copyleft, GPL-2+, GPL-1+, Expat, ... (see copyright)",
+    Source("debian", "manpages", "6.03-2",
+           "per page: Linux-man-pages-copyleft, GPL-2+, GPL-1+, Expat, ... (see copyright)",
            "man", "manpages"),
     Source("debian", "libreoffice-help-en-us", LO_VERSION, _LO, "lo-help", "libreoffice-help"),
     Source("debian", "python3.11-doc", "3.11.2-6+deb12u9", "PSF-2.0 (Python documentation)", "html-doc",
@@ -55,9 +56,11 @@ SOURCES: tuple[Source, ...] = (
              L10N_VERSION, _MAN_L10N, "man", "manpages"),
     Source("debian", "manpages-pl", "1:4.18.1-1", _MAN_L10N, "man", "manpages"),
     Source("debian", "manpages-hu", "1:4.18.1-1", _MAN_L10N, "man", "manpages"),
-    Source("debian", "manpages-ja", "0.5.0.0.20221215+dfsg-1", "per page: the original pages' licenses (JM Project; see copyright)",
+    Source("debian", "manpages-ja", "0.5.0.0.20221215+dfsg-1",
+           "per page: the original pages' licenses (JM Project; see copyright)",
            "man", "manpages"),
-    Source("debian", "manpages-zh", "1.6.4.0-1", "GFDL-1.2+, GPL-2+, public domain (Chinese Man Pages project; see copyright)", "man", "manpages"),
+    Source("debian", "manpages-zh", "1.6.4.0-1",
+           "GFDL-1.2+, GPL-2+, public domain (Chinese Man Pages project; see copyright)", "man", "manpages"),
     Source("debian", "manpages-tr", "2.0.6-2", "GPL (translations; originals keep their licenses)", "man", "manpages"),
     # LibreOffice help in 16 more languages.
     *_debian("libreoffice-help-zh-cn libreoffice-help-zh-tw libreoffice-help-ja libreoffice-help-ko "
