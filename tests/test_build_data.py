@@ -203,6 +203,18 @@ def test_downloaded_debs_are_reused_epochs_included(tmp_path, monkeypatch):
     assert fetch_artifacts.fetch("debian", "manpages-pl", "1:4.18.1-1", tmp_path) == (deb, "1:4.18.1-1")
 
 
+def test_a_truncated_download_is_reported_and_deleted(tmp_path, monkeypatch):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    deb = make_deb(downloads / "manpages-zz_1.0_all.deb", {"usr/share/man/man1/x.1": b".SH NAME\nx\n" * 1000})
+    deb.write_bytes(deb.read_bytes()[:-200])
+    monkeypatch.setattr(build_train, "SOURCES", (data_sources.Source("debian", "manpages-zz", "1.0", "x", "man", "m"),))
+    said: list[str] = []
+    got, files, missing = build_train.build_train(tmp_path / "train", downloads, said.append, workers=1)
+    assert (got, files) == ([], []) and "is unreadable" in missing[0] and not deb.exists()
+    assert "MISSING" in said[0] and "the next run downloads it again" in said[0]
+
+
 @pytest.mark.skipif(not shutil.which("apt-get"), reason="needs apt-get")
 def test_unknown_debian_package_is_one_clear_error(tmp_path):
     with pytest.raises(fetch_artifacts.FetchError, match="Debian archive.*bbpe-no-such-package-xyz"):
