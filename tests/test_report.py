@@ -115,7 +115,83 @@ def test_corpus_reading_and_flores_layout(tmp_path):
     corpus = load_corpus(flores)
     assert corpus.layout == "flores200" and corpus.aligned
     assert [(lang.code, lang.name, lang.text, lang.lines) for lang in corpus.languages] == [
-        ("eng_Latn", "English", "one two three", 3), ("deu_Latn", "German", "eins zwei drei", 3)]
+        ("eng_Latn", "English", "one two  three ", 3), ("deu_Latn", "German", "eins zwei  drei ", 3)]
+
+
+def write_flores(root: Path, files: dict[str, tuple[bytes, bytes]]) -> Path:
+    """A FLORES-200 layout dir: ``{code: (dev bytes, devtest bytes)}``."""
+    (root / "dev").mkdir(parents=True)
+    (root / "devtest").mkdir()
+    for code, (dev, devtest) in files.items():
+        (root / "dev" / f"{code}.dev").write_bytes(dev)
+        (root / "devtest" / f"{code}.devtest").write_bytes(devtest)
+    return root
+
+
+# Each case: the dev and devtest bytes, and the string Petrov et al.'s compute_tokenizations.py encodes
+# (text-mode read, .split('\n') keeping the empty string after a final newline, dev + devtest joined by " ").
+FLORES_CASES = {
+    "eng_Latn": (b"The fox jumps.\nIt runs 12 miles.\n", b"Dogs sleep.\n",
+                 "The fox jumps. It runs 12 miles.  Dogs sleep. "),
+    "fra_Latn": (b"Le renard\r\nsaute.\r\n", b"Le chien dort.", "Le renard saute.  Le chien dort."),
+    "deu_Latn": (b"Der Fuchs.\n\nSpringt.\n", b"Der Hund.\n\n", "Der Fuchs.  Springt.  Der Hund.  "),
+    "zho_Hans": (b"\xef\xbb\xbf\xe7\x8b\x90\xe7\x8b\xb8\xe3\x80\x82\n", b"\xe7\x8b\x97\xe3\x80\x82\n",
+                 "\ufeff狐狸。  狗。 "),
+}
+
+
+def test_flores_layout_joins_like_petrov_et_al(tmp_path):
+    corpus = load_corpus(write_flores(tmp_path / "flores200", {c: v[:2] for c, v in FLORES_CASES.items()}))
+    assert {lang.code: lang.text for lang in corpus.languages} == {c: v[2] for c, v in FLORES_CASES.items()}
+    assert {lang.code: lang.lines for lang in corpus.languages} == {
+        "eng_Latn": 3, "fra_Latn": 3, "deu_Latn": 3, "zho_Hans": 2}
+    other_layout = load_corpus(write_corpus(tmp_path / "files", {"eng_Latn": "The fox jumps.\nDogs sleep.\n"}))
+    assert other_layout.languages[0].text == "The fox jumps. Dogs sleep."
+
+
+def test_flores_needs_both_files(tmp_path):
+    root = write_flores(tmp_path / "flores200", {"eng_Latn": (b"a\n", b"b\n")})
+    (root / "dev" / "deu_Latn.dev").write_text("c\n", encoding="utf-8")
+    with pytest.raises(bbpe.errors.CorpusError, match="devtest/deu_Latn.devtest"):
+        load_corpus(root)
+
+
+def test_flores_token_counts_equal_tiktoken_on_the_papers_string(tmp_path, trained):
+    """The report's count is tiktoken's on the exact joined string, spaces between and after the parts included."""
+    tiktoken = pytest.importorskip("tiktoken")
+    from bbpe.encoders import open_encoder
+
+    corpus = load_corpus(write_flores(tmp_path / "flores200", {c: v[:2] for c, v in FLORES_CASES.items()}))
+    tokenizer = bbpe.load(trained[1])
+    direct = tiktoken.Encoding("small", pat_str=QWEN, mergeable_ranks=tokenizer.ranks, special_tokens={})
+    report = build_report([open_encoder(trained[1])], [corpus], baseline=trained[1].stem, workers=1)
+    for code, (_, _, text) in FLORES_CASES.items():
+        tokens = report.row(trained[1].stem, "flores200", code).tokens
+        assert tokens == len(direct.encode_ordinary(text)), code
+    eng = FLORES_CASES["eng_Latn"][2]
+    nonempty_join = "The fox jumps. It runs 12 miles. Dogs sleep."
+    assert len(direct.encode_ordinary(eng)) == len(direct.encode_ordinary(nonempty_join)) + 2
+
+
+def test_flores_counts_with_cl100k_are_two_more_than_the_line_join(tmp_path):
+    tiktoken = pytest.importorskip("tiktoken")
+    from tiktoken.load import load_tiktoken_bpe
+
+    from bbpe import references
+    from bbpe.encoders import open_encoder
+
+    try:
+        located = references.locate("cl100k_base")
+    except references.ReferenceNotFound as exc:
+        pytest.skip(str(exc))
+    corpus = load_corpus(write_flores(tmp_path / "flores200", {c: v[:2] for c, v in FLORES_CASES.items()}))
+    report = build_report([open_encoder("cl100k_base")], [corpus], baseline="cl100k_base", workers=1)
+    cl100k = tiktoken.Encoding("cl100k", pat_str=CL100K, mergeable_ranks=load_tiktoken_bpe(str(located.path)),
+                               special_tokens={})
+    for code, (_, _, text) in FLORES_CASES.items():
+        assert report.row("cl100k_base", "flores200", code).tokens == len(cl100k.encode_ordinary(text)), code
+    assert report.row("cl100k_base", "flores200", "eng_Latn").tokens == len(
+        cl100k.encode_ordinary("The fox jumps. It runs 12 miles. Dogs sleep.")) + 2
 
 
 def _tiktoken(name: str, pattern: str, specials: dict[str, int], vocabs: Path):
@@ -316,7 +392,8 @@ def test_missing_reference_is_skipped_with_a_note(tmp_path, capsys, trained, par
     assert "baseline xlmr is not available; small is the baseline instead" in markdown
 
 
-def test_build_data_parses_declaration_blocks():
+def test_build_data_parses_declaration_blocks(monkeypatch):
+    monkeypatch.syspath_prepend(str(REPO / "scripts"))
     spec = importlib.util.spec_from_file_location("build_data", REPO / "scripts" / "build_data.py")
     build_data = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build_data)  # type: ignore[union-attr]

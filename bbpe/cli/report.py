@@ -4,7 +4,7 @@ Defaults: every reference vocabulary that can be found (missing ones are skipped
 note), plus the tokenizers the main job trained (``.cache/bbpe-main/latest.json``); the
 parallel corpora under ``$BBPE_DATA_DIR/parallel`` or ``../shared/corpora/parallel``;
 baseline ``xlmr``.  All outputs are rendered in memory first and then written as one set
-(``bbpe._io.write_set``): after an error (a full disk) or a caught signal every old file is as
+(``bbpe.output.write_set``): after an error (a full disk) or a caught signal every old file is as
 it was; after success every file is new.
 """
 
@@ -25,7 +25,7 @@ from typing import Any, TextIO
 from bbpe._version import __version__
 from bbpe.errors import BBPEError
 
-REPO = Path(__file__).resolve().parents[1]
+REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BASELINE = "xlmr"
 MAIN_JOB_INDEX = Path(".cache") / "bbpe-main" / "latest.json"
 OUTPUT_NAMES = ("compression.md", "compression.csv", "compression.json")
@@ -108,12 +108,18 @@ def write_outputs(out: Path, files: dict[str, str | bytes]) -> None:
     write_set({out / name: data for name, data in files.items()})
 
 
+def built_data_dir() -> Path:
+    """Where ``scripts/build_data.py`` builds the default data: ``$XDG_CACHE_HOME/bbpe/data``
+    (default ``~/.cache/bbpe/data``)."""
+    base = os.environ.get("XDG_CACHE_HOME", "")
+    return (Path(base) if base else Path.home() / ".cache") / "bbpe" / "data"
+
+
 def data_dir() -> Path | None:
-    """``$BBPE_DATA_DIR``, ``../shared/corpora`` (beside cwd or the repo) or ``.cache/bbpe-data``: first present."""
+    """``$BBPE_DATA_DIR``, ``../shared/corpora`` (beside cwd or the repo) or the built data: first present."""
     env = os.environ.get("BBPE_DATA_DIR")
     candidates = [Path(env)] if env else []
-    candidates += [Path.cwd().parent / "shared" / "corpora", REPO.parent / "shared" / "corpora",
-                   REPO / ".cache" / "bbpe-data"]
+    candidates += [Path.cwd().parent / "shared" / "corpora", REPO.parent / "shared" / "corpora", built_data_dir()]
     return next((c for c in candidates if (c / "parallel").is_dir() or (c / "train").is_dir()), None)
 
 

@@ -2,8 +2,9 @@
 
 A corpus is a directory of per-language files named by code (``eng_Latn.txt``,
 ``zho_Hans.txt``, ...) or the FLORES-200 layout (``dev/<code>.dev`` and
-``devtest/<code>.devtest``; a language's text is its dev lines, then its devtest lines).
-A language's text is its non-empty lines joined by one space (see ``join_lines``).
+``devtest/<code>.devtest``).  A language's text is its non-empty lines joined by one space
+(``join_lines``), except in the FLORES-200 layout, which follows Petrov et al. (2023) exactly
+(``join_flores``) so that token counts equal the paper's published integers.
 Readable language names come from a ``languages.tsv`` (columns ``code`` and ``name``)
 in the corpus directory or its parent.
 """
@@ -74,6 +75,27 @@ def join_lines(raw: str) -> tuple[str, int]:
     return " ".join(kept), len(kept)
 
 
+def join_flores(dev: str, devtest: str) -> str:
+    """The FLORES-200 text of one language as Petrov et al. (2023) built it.
+
+    Their ``compute/compute_tokenizations.py`` (AleksandarPetrov/tokenization-fairness) reads
+    each file whole in text mode (universal newlines, no BOM removal), splits it with
+    ``.split('\\n')`` (so the empty string after each final newline is kept), concatenates the
+    dev and devtest lists and joins them with one space.  So two spaces stand between the dev
+    and devtest parts and the text ends with a space.
+
+    >>> join_flores("a\\nb\\n", "c\\r\\n")
+    'a b  c '
+    """
+    parts = _universal_newlines(dev).split("\n") + _universal_newlines(devtest).split("\n")
+    return " ".join(parts)
+
+
+def _universal_newlines(raw: str) -> str:
+    """Line ends as Python's text-mode ``open`` delivers them: ``\\r\\n`` and ``\\r`` become ``\\n``."""
+    return raw.replace("\r\n", "\n").replace("\r", "\n")
+
+
 def load_corpus(path: str | os.PathLike[str]) -> Corpus:
     """Read every language of a corpus directory (CorpusError on bad input)."""
     root = Path(path)
@@ -86,7 +108,7 @@ def load_corpus(path: str | os.PathLike[str]) -> Corpus:
     names = language_names(root)
     order = {code: index for index, code in enumerate(names)}
     codes = sorted(groups, key=lambda code: (order.get(code, len(order)), code))
-    return Corpus(root.name, root, layout, tuple(_read_language(code, names.get(code, code), groups[code])
+    return Corpus(root.name, root, layout, tuple(_read_language(code, names.get(code, code), groups[code], layout)
                                                   for code in codes))
 
 
@@ -101,24 +123,27 @@ def _language_files(root: Path) -> tuple[dict[str, list[Path]], str]:
     return {file.stem: [file] for file in sorted(root.glob("*.txt")) if file.is_file()}, "files"
 
 
-def _read_language(code: str, name: str, files: list[Path]) -> Language:
-    parts: list[str] = []
-    lines = 0
+def _read_language(code: str, name: str, files: list[Path], layout: str) -> Language:
+    raws: list[str] = []
     digest = hashlib.sha256()
     for file in files:
         data = file.read_bytes()
         digest.update(data)
         try:
-            raw = data.decode("utf-8")
+            raws.append(data.decode("utf-8"))
         except UnicodeDecodeError as exc:
             raise CorpusError(f"{file}: not UTF-8 (invalid byte at offset {exc.start})") from None
-        text, count = join_lines(raw.removeprefix("\ufeff"))
-        if count:
-            parts.append(text)
-            lines += count
+    joined = [join_lines(raw.removeprefix("\ufeff")) for raw in raws]
+    lines = sum(count for _, count in joined)
     if not lines:
         raise CorpusError(f"{files[0]}: empty language file (no text)")
-    return Language(code, name, tuple(files), " ".join(parts), lines, digest.hexdigest())
+    if layout == "flores200":
+        if len(files) != 2:
+            raise CorpusError(f"{files[0]}: FLORES-200 layout needs both dev/{code}.dev and devtest/{code}.devtest")
+        text = join_flores(raws[0], raws[1])
+    else:
+        text = " ".join(part for part, count in joined if count)
+    return Language(code, name, tuple(files), text, lines, digest.hexdigest())
 
 
 def language_names(root: Path) -> dict[str, str]:

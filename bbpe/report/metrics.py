@@ -1,7 +1,8 @@
 """Per-language compression metrics of tokenizers on parallel corpora.
 
 Counting convention (Petrov et al. 2023, so numbers compare with published ones): a
-language's text is its non-empty lines joined by one space, encoded whole, with no
+language's text is its non-empty lines joined by one space (in the FLORES-200 layout:
+exactly the paper's join, see ``bbpe.report.corpora.join_flores``), encoded whole, with no
 BOS/EOS and special-token text counted as ordinary text.
 
 Metrics per (tokenizer, corpus, language): tokens; UTF-8 bytes and characters per token
@@ -43,8 +44,10 @@ from bbpe.tokenizer import Tokenizer
 
 CONVENTION = (
     "A language's text is its non-empty lines joined by one space, encoded whole as one string, with no BOS/EOS "
-    "and special-token text counted as ordinary text (the convention of Petrov et al. 2023). Bytes and characters "
-    "are those of that original text, also for models that normalize it."
+    "and special-token text counted as ordinary text (the convention of Petrov et al. 2023). A FLORES-200 "
+    "directory (dev/ + devtest/) is joined exactly as the paper's code does, so its counts equal the published "
+    "ones: each file split at every newline, keeping the empty string after the last one, dev then devtest, "
+    "joined by one space. Bytes and characters are those of that original text, also for models that normalize it."
 )
 CL100K = "cl100k_base"
 CURVE_SIZES = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 100_000, 128_000)

@@ -1,0 +1,242 @@
+"""The default-data builder (scripts/build_data.py and its helpers): archive readers, markup
+cleaners, gettext catalogues, the mix writer, a whole build from a local package, reuse."""
+
+from __future__ import annotations
+
+import doctest
+import gzip
+import gettext
+import hashlib
+import io
+import json
+import shutil
+import struct
+import sys
+import tarfile
+from pathlib import Path
+
+import pytest
+from conftest import REPO
+
+sys.path.insert(0, str(REPO / "scripts"))
+
+import build_data  # noqa: E402
+import build_train  # noqa: E402
+import data_sources  # noqa: E402
+import fetch_artifacts  # noqa: E402
+import text_extract as te  # noqa: E402
+
+
+@pytest.mark.parametrize("module", [te, build_train, data_sources])
+def test_doctests(module):
+    assert doctest.testmod(module).failed == 0
+
+
+MAN_PAGE = r""".\" a comment
+.TH LS 1 "2024" "GNU" "User Commands"
+.SH NAME
+ls \- list directory contents
+.SH DESCRIPTION
+List information about the FILEs (the current directory by default).
+Sort entries \fIalphabetically\fP if none of \fB\-cftuvSUX\fR is specified.
+.TP
+\fB\-a\fR, \fB\-\-all\fR
+do not ignore entries starting with \(dq.\(dq
+.nf
+ls \-l
+ls \-a
+.fi
+.PP
+Exit status is 0 \(em fine.
+"""
+
+
+def test_man_page_to_paragraphs():
+    assert list(te.man_lines(MAN_PAGE)) == [
+        "NAME", "ls - list directory contents", "DESCRIPTION",
+        "List information about the FILEs (the current directory by default). Sort entries alphabetically if none "
+        "of -cftuvSUX is specified.", "-a, --all do not ignore entries starting with \".\"", "ls -l", "ls -a",
+        "Exit status is 0 — fine."]
+    assert list(te.man_lines(".so man1/ls.1\n")) == []
+
+
+def test_markup_lines_start_and_skip():
+    page = ('<html><head><title>x</title><script>var a;</script></head><body><header><p>Help</p></header>'
+            '<div id="DisplayArea"><h1>Open &amp; save</h1><p>Choose <emph>File -\n Open</emph>.</p>'
+            '<table><tr><td>A</td><td>B</td></tr></table><p>Call <code>open()</code> first.</p></div></body></html>')
+    assert te.markup_lines(page, start_id="DisplayArea") == [
+        "Open & save", "Choose File - Open.", "A", "B", "Call open() first."]
+    mallard = ('<page xmlns="http://projectmallard.org/1.0/"><info><credit><name>Jo</name></credit></info>'
+               '<title>Keyboard</title><p>Press <key>Tab</key> to move.</p></page>')
+    assert te.markup_lines(mallard, skip=("info",)) == ["Keyboard", "Press Tab to move."]
+
+
+def make_mo(entries: dict[str, str]) -> bytes:
+    """A little-endian gettext .mo file (format as documented in the GNU gettext manual)."""
+    keys = sorted(entries)
+    ids = b"".join(k.encode() + b"\0" for k in keys)
+    strs = b"".join(entries[k].encode() + b"\0" for k in keys)
+    start = 28 + 16 * len(keys)
+    o_table, t_table, offset = [], [], start
+    for k in keys:
+        o_table.append((len(k.encode()), offset))
+        offset += len(k.encode()) + 1
+    for k in keys:
+        t_table.append((len(entries[k].encode()), offset))
+        offset += len(entries[k].encode()) + 1
+    header = struct.pack("<7I", 0x950412DE, 0, len(keys), 28, 28 + 8 * len(keys), 0, 0)
+    tables = b"".join(struct.pack("<2I", *pair) for pair in o_table + t_table)
+    return header + tables + ids + strs
+
+
+def test_mo_translations_agree_with_the_stdlib_reader():
+    entries = {"": "Content-Type: text/plain; charset=UTF-8\n", "~Open": "~Ouvrir", "Save": "Enregistrer",
+               "OK": "OK", "file\0files": "fichier\0fichiers", "menu\x04Close": "Fermer"}
+    data = make_mo(entries)
+    stdlib = gettext.GNUTranslations(io.BytesIO(data))
+    assert stdlib.gettext("Save") == "Enregistrer" and stdlib.ngettext("file", "files", 2) == "fichiers"
+    assert sorted(te.mo_translations(data)) == ["Enregistrer", "Fermer", "fichier", "fichiers", "~Ouvrir"]
+    with pytest.raises(ValueError, match="not a gettext"):
+        list(te.mo_translations(b"\0" * 40))
+
+
+def test_po_translations():
+    po = ('msgid ""\nmsgstr ""\n"Language: de\\n"\n\n#: a.py:1\nmsgid "Hello"\nmsgstr "Hallo"\n\n'
+          '#, fuzzy\nmsgid "Bye"\nmsgstr "Tschüss"\n\nmsgid "one"\nmsgid_plural "many"\nmsgstr[0] "eins"\n'
+          'msgstr[1] "viele"\n\nmsgid "Two\\nlines"\nmsgstr ""\n"Zwei \\"Zeilen\\"\\n"\n"hier"\n\n'
+          'msgid "Same"\nmsgstr "Same"\n')
+    assert list(te.po_translations(po)) == ["Hallo", "eins", "viele", 'Zwei "Zeilen"\nhier']
+
+
+def make_deb(path: Path, files: dict[str, bytes]) -> Path:
+    """A minimal .deb: ar archive with debian-binary, control.tar.xz and data.tar.xz."""
+    def tar_xz(members: dict[str, bytes]) -> bytes:
+        buffer = io.BytesIO()
+        with tarfile.open(fileobj=buffer, mode="w:xz") as archive:
+            for name, data in members.items():
+                info = tarfile.TarInfo("./" + name)
+                info.size = len(data)
+                archive.addfile(info, io.BytesIO(data))
+        return buffer.getvalue()
+
+    def member(name: str, data: bytes) -> bytes:
+        header = f"{name:<16}{0:<12}{0:<6}{0:<6}{100644:<8}{len(data):<10}`\n".encode()
+        return header + data + (b"\n" if len(data) % 2 else b"")
+
+    body = member("debian-binary", b"2.0\n") + member("control.tar.xz", tar_xz({"control": b"Package: x\n"}))
+    path.write_bytes(b"!<arch>\n" + body + member("data.tar.xz", tar_xz(files)))
+    return path
+
+
+def test_deb_members_stream_the_data_archive(tmp_path):
+    deb = make_deb(tmp_path / "x_1_all.deb", {"usr/share/a.txt": b"A", "usr/share/b.txt": b"BB"})
+    assert [(name, handle.read()) for name, handle in te.deb_members(deb)] == [
+        ("usr/share/a.txt", b"A"), ("usr/share/b.txt", b"BB")]
+    if shutil.which("dpkg-deb"):  # the same archive as Debian's own tool sees it
+        import subprocess
+
+        listing = subprocess.run(["dpkg-deb", "-c", str(deb)], capture_output=True, text=True, check=True).stdout
+        assert "./usr/share/b.txt" in listing
+    (tmp_path / "bad.deb").write_bytes(b"PK\3\4 not a deb")
+    with pytest.raises(ValueError, match="not a Debian package"):
+        list(te.deb_members(tmp_path / "bad.deb"))
+
+
+def test_mix_writer_dedups_filters_scripts_and_caps(tmp_path):
+    writer = build_train.MixWriter(tmp_path)
+    assert writer.add("eng_Latn", "s", "Open the  file", 100) == len(b"Open the file\n")
+    assert writer.add("kor_Hang", "s", "Open the file", 100) == 0  # seen anywhere before: dropped
+    assert writer.add("kor_Hang", "s", "Click Save to keep it", 100) == 0  # not mostly Hangul
+    assert writer.add("kor_Hang", "s", "파일을 엽니다 (Open)", 100) > 0
+    assert writer.add("deu_Latn", "s", "Cafe\u0301 öffnen", 100) == len("Café öffnen\n".encode())  # NFC
+    assert writer.add("deu_Latn", "s", "1234 ...", 100) == 0  # no letters
+    assert writer.add("deu_Latn", "s", "x" * 100, 100) == 0  # over the cap
+    code = "def f():\n    return 1\n"
+    assert writer.add("code_python", "s", code, 100) == writer.add("code_python", "s", code, 100) == len(code)
+    records = {r["code"]: r for r in writer.close()}
+    assert (tmp_path / "kor_Hang.s.txt").read_text(encoding="utf-8") == "파일을 엽니다 (Open)\n"
+    assert (tmp_path / "code_python.s.txt").read_text(encoding="utf-8") == code * 2
+    for record in records.values():
+        data = (tmp_path / Path(str(record["path"])).name).read_bytes()
+        assert record["sha256"] == hashlib.sha256(data).hexdigest() and record["bytes"] == len(data)
+
+
+def test_build_train_from_a_local_package(tmp_path, monkeypatch, capsys):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    page = '.TH X 1\n.SH NAME\nx \\- tool\n.SH BESCHREIBUNG\nDas Werkzeug tut etwas.\n'
+    make_deb(downloads / "manpages-zz_1.0_all.deb", {
+        "usr/share/man/man1/x.1.gz": gzip.compress(b".TH X 1\n.SH NAME\nx \\- tool\n"),
+        "usr/share/man/de/man1/x.1.gz": gzip.compress(page.encode()),
+        "usr/share/man/sr@latin/man1/x.1.gz": b"",  # a locale the mix does not use
+    })
+    sources = (data_sources.Source("debian", "manpages-zz", "1.0", "GPL-3+", "man", "manpages"),)
+    monkeypatch.setattr(build_train, "SOURCES", sources)
+    said: list[str] = []
+    got, files, missing = build_train.build_train(tmp_path / "train", downloads, said.append, workers=1)
+    assert missing == [] and got[0]["artifact_sha256"] == fetch_artifacts.sha256_file(downloads / got[0]["artifact"])
+    assert {f["path"]: f["lines"] for f in files} == {"train/deu_Latn.manpages.txt": 2,
+                                                     "train/eng_Latn.manpages.txt": 2}
+    assert (tmp_path / "train" / "deu_Latn.manpages.txt").read_text(encoding="utf-8") == (
+        "BESCHREIBUNG\nDas Werkzeug tut etwas.\n")  # NAME and "x - tool" came first in English
+    assert "[1/1] Debian archive (apt-get download) manpages-zz 1.0: 0.0 MB downloaded" in said[0]
+
+
+def test_a_package_that_cannot_be_fetched_is_named_and_skipped(tmp_path, monkeypatch):
+    def refuse(registry, name, version, folder):
+        raise fetch_artifacts.FetchError(f"{fetch_artifacts.REGISTRY_NAMES[registry]}: {name} {version}: "
+                                         "Temporary failure resolving the registry")
+
+    monkeypatch.setattr(build_train, "fetch", refuse)
+    monkeypatch.setattr(build_train, "SOURCES", (data_sources.Source("pypi", "django", "5.2.19", "BSD", "po", "p"),))
+    said: list[str] = []
+    got, files, missing = build_train.build_train(tmp_path / "train", tmp_path / "dl", said.append, workers=1)
+    assert (got, files) == ([], [])
+    assert missing == ["django 5.2.19 (PyPI (pip download)): PyPI (pip download): django 5.2.19: Temporary failure "
+                       "resolving the registry"]
+    assert "MISSING" in said[0] and "continuing without it" in said[0]
+
+
+def test_downloaded_debs_are_reused_epochs_included(tmp_path, monkeypatch):
+    deb = make_deb(tmp_path / "manpages-pl_1%3a4.18.1-1_all.deb", {"a": b"x"})
+    monkeypatch.setattr(fetch_artifacts, "_run", lambda *a: pytest.fail("downloaded again"))
+    assert fetch_artifacts.fetch("debian", "manpages-pl", "1:4.18.1-1", tmp_path) == (deb, "1:4.18.1-1")
+
+
+def test_a_truncated_download_is_reported_and_deleted(tmp_path, monkeypatch):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    deb = make_deb(downloads / "manpages-zz_1.0_all.deb", {"usr/share/man/man1/x.1": b".SH NAME\nx\n" * 1000})
+    deb.write_bytes(deb.read_bytes()[:-200])
+    monkeypatch.setattr(build_train, "SOURCES", (data_sources.Source("debian", "manpages-zz", "1.0", "x", "man", "m"),))
+    said: list[str] = []
+    got, files, missing = build_train.build_train(tmp_path / "train", downloads, said.append, workers=1)
+    assert (got, files) == ([], []) and "is unreadable" in missing[0] and not deb.exists()
+    assert "MISSING" in said[0] and "the next run downloads it again" in said[0]
+
+
+@pytest.mark.skipif(not shutil.which("apt-get"), reason="needs apt-get")
+def test_unknown_debian_package_is_one_clear_error(tmp_path):
+    with pytest.raises(fetch_artifacts.FetchError, match="Debian archive.*bbpe-no-such-package-xyz"):
+        fetch_artifacts.fetch("debian", "bbpe-no-such-package-xyz", "1.0", tmp_path)
+
+
+def test_complete_builds_of_the_current_recipe_are_reused(tmp_path, monkeypatch):
+    out = tmp_path / "data"
+    out.mkdir()
+    assert not build_data.is_current(out)
+    manifest = {"recipe": build_data.recipe(), "complete": True}
+    (out / build_data.MANIFEST_FILE).write_text(json.dumps(manifest), encoding="utf-8")
+    monkeypatch.setattr(build_data, "build", lambda *a: pytest.fail("rebuilt a current build"))
+    said: list[str] = []
+    assert build_data.ensure(out, said.append) is False and "reusing" in said[0]
+    for stale in ({"recipe": build_data.recipe(), "complete": False}, {"recipe": "old", "complete": True}):
+        (out / build_data.MANIFEST_FILE).write_text(json.dumps(stale), encoding="utf-8")
+        assert not build_data.is_current(out)
+
+
+def test_every_source_is_pinned_and_maps_to_known_locales():
+    assert len({(s.registry, s.name) for s in data_sources.SOURCES}) == len(data_sources.SOURCES)
+    assert all(s.version and s.license and s.kind in {"man", "lo-help", "html-doc", "gnome-help", "mo", "po", "python"}
+               for s in data_sources.SOURCES)
+    assert set(data_sources.SCRIPTS) <= set(data_sources.LOCALES.values())
