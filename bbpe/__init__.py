@@ -13,7 +13,7 @@ from bbpe.errors import BBPEError, CorpusError, VocabFormatError
 from bbpe.pretokenize.patterns import PRESETS, resolve_pattern
 from bbpe.progress import ProgressEvent
 from bbpe.tokenizer import Engine, Tokenizer
-from bbpe.train import train, train_from_counts
+from bbpe.training import train, train_from_counts
 
 
 def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:

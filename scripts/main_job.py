@@ -90,7 +90,7 @@ def file_digest(paths: list[Path]) -> str:
 def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Path, str]:
     """What to train on and its SHA-256: all of ``train_dir``, or a cached sample of ``n_bytes``."""
     import sample_corpus
-    from bbpe.train.corpus import expand_paths
+    from bbpe.training.corpus import expand_paths
 
     sources = expand_paths([train_dir])
     sources_sha = file_digest(sources)

@@ -14,7 +14,7 @@ import sys
 from pathlib import Path
 
 from bbpe.output import atomic_write
-from bbpe.train.corpus import expand_paths, iter_lines
+from bbpe.training.corpus import expand_paths, iter_lines
 
 
 def uncompressed_size(path: Path) -> int:

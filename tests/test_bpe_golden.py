@@ -6,7 +6,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbpe import bpe
-from bbpe.train.api import train
+from bbpe.training.api import train
 
 
 def byte_vocab() -> list[bytes]:

@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe.train import counting
+from bbpe.training import counting
 from bbpe.cli import main
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import counts

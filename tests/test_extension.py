@@ -11,7 +11,7 @@ import pytest
 import bbpe
 from bbpe import bpe
 from bbpe import cli, references
-from bbpe.train import extend
+from bbpe.training import extend
 from bbpe.errors import BBPEError
 from bbpe.formats.tiktoken_file import read_ranks
 from bbpe.pretokenize.patterns import CL100K, QWEN, compile_pattern
@@ -31,7 +31,7 @@ def backend(request) -> str:
     """Both merge backends (the numba one is skipped when it cannot be imported)."""
     if request.param == "numba":
         try:
-            importlib.import_module("bbpe.train.api").merge_backend("numba")
+            importlib.import_module("bbpe.training.api").merge_backend("numba")
         except ImportError as exc:
             pytest.skip(str(exc))
     return request.param
@@ -121,7 +121,7 @@ def test_extension_goes_through_merge_backend(monkeypatch):
         asked.append(name)
         return bpe.learn_merges
 
-    monkeypatch.setattr(importlib.import_module("bbpe.train.api"), "merge_backend", spy)
+    monkeypatch.setattr(importlib.import_module("bbpe.training.api"), "merge_backend", spy)
     base = bbpe.Tokenizer({**BYTES}, pattern="gpt2")
     tok = bbpe.train(["aaa aaa"], vocab_size=258, init=base, backend="numba", workers=1)
     assert asked[0] == "numba" and tok.token_bytes(256) == b"aa"

@@ -21,6 +21,7 @@ import pytest
 
 import bbpe
 from bbpe import cli
+from bbpe.cli import inspection
 from bbpe.cli import main
 
 CORPUS = "The quick brown fox jumps over the lazy dog. 12345\n" * 30 + "你好，世界。こんにちは\n" * 10
@@ -329,7 +330,7 @@ def test_unexpected_exception_is_one_internal_error_line(capsys, monkeypatch, vo
     def broken(args):
         raise RuntimeError("something unforeseen")
 
-    monkeypatch.setattr(cli, "_cmd_inspect", broken)
+    monkeypatch.setattr(inspection, "_cmd_inspect", broken)
     line = one_error(capsys, ["inspect", str(vocab)], "internal error: RuntimeError: something unforeseen", code=70)
     assert "--debug" in line
     assert call(["--debug", "inspect", str(vocab)]) == 70
@@ -341,11 +342,11 @@ def test_memory_error_and_ctrl_c(capsys, monkeypatch, vocab):
     def out_of_memory(args):
         raise MemoryError
 
-    monkeypatch.setattr(cli, "_cmd_inspect", out_of_memory)
+    monkeypatch.setattr(inspection, "_cmd_inspect", out_of_memory)
     one_error(capsys, ["inspect", str(vocab)], "out of memory")
 
     def interrupted(args):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(cli, "_cmd_inspect", interrupted)
+    monkeypatch.setattr(inspection, "_cmd_inspect", interrupted)
     one_error(capsys, ["inspect", str(vocab)], "interrupted", code=130)

@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 import bbpe
 from bbpe import bpe
 from bbpe.cli import main
-from bbpe.train.counting import count_pretokens
+from bbpe.training.counting import count_pretokens
 from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
-from bbpe.train.api import merge_backend
+from bbpe.training.api import merge_backend
 
 from conftest import MIX, real_text
 
@@ -23,7 +23,7 @@ BYTES = [bytes([i]) for i in range(256)]
 @pytest.fixture(scope="module")
 def numba_learn():
     pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
-    from bbpe.train import merge_numba
+    from bbpe.training import merge_numba
     return merge_numba.learn_merges
 
 
@@ -218,8 +218,8 @@ def test_numba_is_chosen_by_auto(numba_learn):
 def without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
     for name in ("merge_numba", "_numba_loop", "_numba_tables"):
-        monkeypatch.delitem(sys.modules, f"bbpe.train.{name}", raising=False)
-        monkeypatch.delattr(sys.modules["bbpe.train"], name, raising=False)  # else `from bbpe.train import ...` finds it
+        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
+        monkeypatch.delattr(sys.modules["bbpe.training"], name, raising=False)  # else `from bbpe.training import ...` finds it
         monkeypatch.delattr(bbpe, name, raising=False)
 
 
@@ -230,7 +230,7 @@ def test_without_numba_auto_falls_back_and_numba_says_how_to_install(without_num
 
 
 def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, capsys, monkeypatch):
-    monkeypatch.setattr(sys.modules["bbpe.train.api"], "count_pretokens", None)  # so it must fail before counting
+    monkeypatch.setattr(sys.modules["bbpe.training.api"], "count_pretokens", None)  # so it must fail before counting
     corpus = tmp_path / "c.txt"
     corpus.write_text("hello world\n" * 10)
     out = tmp_path / "v.json"
@@ -243,8 +243,8 @@ def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, ca
 def test_a_stop_request_ends_the_loop_before_the_next_step(numba_learn):
     import numpy as np
 
-    from bbpe.train import _numba_loop as loop
-    from bbpe.train.merge_numba import _flatten, _pack
+    from bbpe.training import _numba_loop as loop
+    from bbpe.training.merge_numba import _flatten, _pack
 
     store = loop.word_store(*_flatten(counted(CODE * 3), 256))
     control = np.array([0, 1], np.int64)  # stop requested

@@ -8,14 +8,14 @@ from pathlib import Path
 
 from bbpe.cli.options import add_corpus_options, pattern_argument
 from bbpe.output import check_not_input, check_writable
-from bbpe.train.corpus import CorpusStats, iter_lines
-from bbpe.train.counting import count_pretokens
+from bbpe.training.corpus import CorpusStats, iter_lines
+from bbpe.training.counting import count_pretokens
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressEvent, StderrProgress, peak_memory_mb
 from bbpe.tokenizer import Tokenizer
-from bbpe.train.api import train_from_counts
+from bbpe.training.api import train_from_counts
 
 _COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "special": [], "max_bytes": None,
                      "workers": None, "jsonl_field": "text", "strict_utf8": False}

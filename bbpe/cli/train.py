@@ -10,7 +10,7 @@ from bbpe.cli.options import add_corpus_options, parse_count, parse_vocab_size, 
 from bbpe.errors import BBPEError
 from bbpe.output import check_not_input, check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
-from bbpe.train.api import STOP_REASONS, path_inputs, train
+from bbpe.training.api import STOP_REASONS, path_inputs, train
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]

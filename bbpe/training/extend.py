@@ -131,7 +131,7 @@ def extend_from_counts(
     split_digits: bool = False,
 ) -> Tokenizer:
     """Extend a base vocabulary with merges learned from pre-token counts."""
-    from bbpe.train.api import merge_into_tokenizer
+    from bbpe.training.api import merge_into_tokenizer
 
     base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
     pattern = resolve_pattern(pattern)

@@ -17,9 +17,9 @@ from typing import Any, Literal
 
 from bbpe import bpe
 from bbpe._version import __version__
-from bbpe.train.corpus import CorpusStats, iter_lines, split_lines
-from bbpe.train.counting import count_pretokens
-from bbpe.train.extend import Init, base_settings, extend_from_counts
+from bbpe.training.corpus import CorpusStats, iter_lines, split_lines
+from bbpe.training.counting import count_pretokens
+from bbpe.training.extend import Init, base_settings, extend_from_counts
 from bbpe.pretokenize.patterns import preset_name, resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer, check_text
@@ -55,7 +55,7 @@ def train(
 
     ``pathlib.Path`` items are files or directories to read; ``str`` items are text.
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
-    that vocabulary instead of starting from the 256 bytes; see ``bbpe.train.extend``.
+    that vocabulary instead of starting from the 256 bytes; see ``bbpe.training.extend``.
 
     >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
     >>> [tok.token_bytes(i) for i in range(256, 260)]
@@ -199,7 +199,7 @@ def merge_backend(name: str) -> LearnMerges:
     if name == "python":
         return bpe.learn_merges
     try:
-        from bbpe.train import merge_numba
+        from bbpe.training import merge_numba
     except ImportError:
         if name == "numba":
             raise ImportError("backend 'numba' needs numba: pip install 'bbpe[fast]'") from None

@@ -16,7 +16,7 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from bbpe.train import _numba_loop as loop
+from bbpe.training import _numba_loop as loop
 from bbpe.bpe import Merge, MergeCallback
 
 _REPORT_SECONDS = 0.2

@@ -1,6 +1,6 @@
-"""The compiled merge loop: ``bbpe.bpe.learn_merges`` on flat int arrays (see ``bbpe.train.merge_numba``).
+"""The compiled merge loop: ``bbpe.bpe.learn_merges`` on flat int arrays (see ``bbpe.training.merge_numba``).
 
-Data, all numpy arrays (tables, heap and growable rows from ``bbpe.train._numba_tables``):
+Data, all numpy arrays (tables, heap and growable rows from ``bbpe.training._numba_tables``):
 
 * words: one int32 store holding, per unique pre-token, ``[length, count & 0xFFFFFFFF,
   count >> 32, token ids...]``; a word is named by its offset and shrinks in place as it merges;
@@ -24,7 +24,7 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from bbpe.train._numba_tables import find, fit_rows, fit_table, heap_drop_top, heap_push, heapify, new_table, sift_down
+from bbpe.training._numba_tables import find, fit_rows, fit_table, heap_drop_top, heap_push, heapify, new_table, sift_down
 
 HEADER = 3  # word store: length, low and high half of the count, then the ids
 _KEY, _COUNT, _BLOCK = range(3)  # pair rows

@@ -2,6 +2,6 @@
 reference, ``merge_numba`` compiled), extension of a base vocabulary (``extend``) and the entry
 points ``train`` and ``train_from_counts`` (``api``)."""
 
-from bbpe.train.api import train, train_from_counts
+from bbpe.training.api import train, train_from_counts
 
 __all__ = ["train", "train_from_counts"]
