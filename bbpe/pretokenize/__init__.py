@@ -1,0 +1,1 @@
+"""Pre-tokenization: the compiled scanner for the preset patterns and its Unicode class tables."""

@@ -1,0 +1,208 @@
+"""The compiled pre-tokenizer: the preset patterns scanned over UTF-8 bytes, pre-tokens counted exactly.
+
+For the presets ``gpt2``, ``cl100k``, ``o200k``, ``llama3``, ``qwen`` and their split-digit forms
+the scanner gives exactly the pre-tokens ``regex.findall(pattern, text)`` gives (the rules, one
+per preset, are documented in ``bbpe.pretokenize._scan_rules``; tests/test_scanner.py checks them
+against ``regex``).  Custom patterns stay on ``regex``: ``supports(pattern)`` says whether a
+pattern string is one of the presets.  The input is valid UTF-8 bytes (an invalid sequence
+never makes the scanner read past the buffer, but its pre-tokens are then unspecified).
+
+Counting is exact: unique pre-tokens live in an open-addressing hash table keyed by their
+(offset, length) in the buffer, and a hash hit is only a match when the bytes are equal.
+``data`` may hold several documents back to back; ``doc_ends`` (ascending byte offsets, the last
+one ``len(data)``) says where each ends, and no pre-token crosses a document end.
+
+>>> pretoken_spans("Hello world!!\\n".encode(), "cl100k").tolist()
+[5, 11, 14]
+>>> sorted(count_pretokens_compiled(b"a a a b", "gpt2").items())
+[(b' a', 2), (b' b', 1), (b'a', 1)]
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from bbpe.patterns import CL100K, GPT2, LLAMA3, QWEN, with_split_digits
+from bbpe.pretokenize import _scan_rules as rules
+from bbpe.pretokenize.unicode_tables import class_tables
+
+# o200k_base (GPT-4o), tiktoken_ext/openai_public.py, as published (the seven alternatives joined by "|").
+O200K = "|".join(
+    [
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    ]
+)
+
+_RULES = {"gpt2": (rules.GPT2, GPT2), "cl100k": (rules.CL100K, CL100K), "o200k": (rules.O200K, O200K),
+          "llama3": (rules.LLAMA3, LLAMA3), "qwen": (rules.LLAMA3, QWEN)}
+SPLIT_SUFFIX = "+split-digits"
+# Scanner key -> (rule set, split digits, regex the scanner reproduces).  qwen already has one
+# digit per piece, so "qwen" and "qwen+split-digits" are the same scanner.
+SCANNERS: dict[str, tuple[int, bool, str]] = {}
+for _name, (_rule, _pattern) in _RULES.items():
+    SCANNERS[_name] = (_rule, _name == "qwen", _pattern)
+    SCANNERS[_name + SPLIT_SUFFIX] = (_rule, True, with_split_digits(_pattern))
+
+
+def supports(pattern: str) -> str | None:
+    """The scanner key for a pattern that is exactly one of the presets (or a split-digit form), else None.
+
+    >>> supports(CL100K), supports(with_split_digits(GPT2)), supports(r"\\w+|\\s+")
+    ('cl100k', 'gpt2+split-digits', None)
+    """
+    return next((key for key, (_, _, regex_) in SCANNERS.items() if regex_ == pattern), None)
+
+
+def scanner_pattern(preset: str, split_digits: bool = False) -> str:
+    """The regex whose ``findall`` the scanner reproduces for ``preset`` (a name or a key from ``supports``)."""
+    return SCANNERS[_key(preset, split_digits)][2]
+
+
+def pretoken_spans(data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None) -> np.ndarray:
+    """The end offset (in bytes) of every pre-token of ``data``, in order (int64).
+
+    ``preset`` is a preset name or a key returned by ``supports``.
+
+    >>> pretoken_spans(b"x 1234", "cl100k", split_digits=True).tolist()
+    [1, 2, 3, 4, 5, 6]
+    """
+    rule, split = _rule(preset, split_digits)
+    buffer, ends = _arrays(data, doc_ends)
+    stage1, stage2 = class_tables()
+    return _spans(buffer, ends, stage1, stage2, rule, split)
+
+
+def count_pretokens_compiled(
+    data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None
+) -> dict[bytes, int]:
+    """Count the unique pre-tokens of ``data`` (bytes -> count), exactly as ``Counter(findall)`` would.
+
+    >>> count_pretokens_compiled("día día".encode(), "o200k")
+    {b'd\\xc3\\xada': 1, b' d\\xc3\\xada': 1}
+    """
+    starts, lengths, counts = count_arrays(data, preset, split_digits, doc_ends=doc_ends)
+    view = bytes(data)
+    return {view[s : s + k]: c for s, k, c in zip(starts.tolist(), lengths.tolist(), counts.tolist())}
+
+
+def count_arrays(
+    data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None
+) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The unique pre-tokens as (first offset, length, count) arrays in order of first occurrence."""
+    rule, split = _rule(preset, split_digits)
+    buffer, ends = _arrays(data, doc_ends)
+    stage1, stage2 = class_tables()
+    return _count(buffer, ends, stage1, stage2, rule, split)
+
+
+def _key(preset: str, split_digits: bool) -> str:
+    key = preset + SPLIT_SUFFIX if split_digits and not preset.endswith(SPLIT_SUFFIX) else preset
+    if key not in SCANNERS:
+        names = ", ".join(_RULES)
+        raise KeyError(f"no compiled scanner for {preset!r}; use one of {names} (custom patterns: use regex)")
+    return key
+
+
+def _rule(preset: str, split_digits: bool) -> tuple[int, bool]:
+    rule, split, _ = SCANNERS[_key(preset, split_digits)]
+    return rule, split
+
+
+def _arrays(data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+    buffer = np.frombuffer(data, dtype=np.uint8)
+    if doc_ends is None:
+        return buffer, np.array([buffer.size], dtype=np.int64)
+    ends = np.asarray(doc_ends, dtype=np.int64)
+    if ends.size and (ends[-1] != buffer.size or ends[0] < 0 or np.any(np.diff(ends) < 0)):
+        raise ValueError("doc_ends must be ascending byte offsets ending at len(data)")
+    return buffer, ends
+
+
+@njit(cache=True)
+def _spans(data, doc_ends, stage1, stage2, rule, split):
+    out = np.empty(max(data.size, 1), dtype=np.int64)
+    count, i = 0, 0
+    for n in doc_ends:
+        while i < n:
+            i = rules.next_end(data, i, n, stage1, stage2, rule, split)
+            out[count] = i
+            count += 1
+    return out[:count].copy()
+
+
+@njit(cache=True, inline="always")
+def _hash(data, start, end):
+    """FNV-1a, 64 bits."""
+    h = np.uint64(14695981039346656037)
+    for k in range(start, end):
+        h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
+    return h
+
+
+@njit(cache=True)
+def _same(data, a, b, length):
+    for k in range(length):
+        if data[a + k] != data[b + k]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _count(data, doc_ends, stage1, stage2, rule, split):
+    capacity = 1 << 12
+    slots = np.full(capacity, -1, dtype=np.int64)  # index into the entry arrays, -1 = empty
+    hashes = np.zeros(capacity, dtype=np.uint64)
+    starts = np.empty(capacity // 2, dtype=np.int64)
+    lengths = np.empty(capacity // 2, dtype=np.int64)
+    counts = np.empty(capacity // 2, dtype=np.int64)
+    used, i = 0, 0
+    for n in doc_ends:
+        while i < n:
+            end = rules.next_end(data, i, n, stage1, stage2, rule, split)
+            length = end - i
+            h = _hash(data, i, end)
+            slot = np.int64(h & np.uint64(capacity - 1))
+            while True:
+                entry = slots[slot]
+                if entry < 0:
+                    slots[slot], hashes[slot] = used, h
+                    starts[used], lengths[used], counts[used] = i, length, 1
+                    used += 1
+                    break
+                if hashes[slot] == h and lengths[entry] == length and _same(data, starts[entry], i, length):
+                    counts[entry] += 1
+                    break
+                slot = (slot + 1) & (capacity - 1)
+            i = end
+            if 2 * used >= capacity:
+                capacity *= 2
+                slots, hashes = _rehash(slots, hashes, capacity)
+                starts, lengths, counts = _grow(starts, capacity // 2), _grow(lengths, capacity // 2), _grow(counts, capacity // 2)
+    return starts[:used].copy(), lengths[:used].copy(), counts[:used].copy()
+
+
+@njit(cache=True)
+def _rehash(slots, hashes, capacity):
+    new_slots = np.full(capacity, -1, dtype=np.int64)
+    new_hashes = np.zeros(capacity, dtype=np.uint64)
+    for old in range(slots.size):
+        if slots[old] >= 0:
+            slot = np.int64(hashes[old] & np.uint64(capacity - 1))
+            while new_slots[slot] >= 0:
+                slot = (slot + 1) & (capacity - 1)
+            new_slots[slot], new_hashes[slot] = slots[old], hashes[old]
+    return new_slots, new_hashes
+
+
+@njit(cache=True)
+def _grow(values, size):
+    grown = np.empty(size, dtype=values.dtype)
+    grown[: values.size] = values
+    return grown
