@@ -58,9 +58,9 @@ _PREFIX_EXCLUDED = ut.CR_LF | ut.LETTER | ut.NUMBER  # P = not any of these
 def char_at(data, i, n, stage1, stage2):
     """(class bits, byte length) of the character at i; never reads at or past n."""
     b0 = np.int64(data[i])
-    if b0 < 0x80:
-        cp, size = b0, 1
-    elif b0 < 0xE0:
+    if b0 < 0x80:  # ASCII: block 0 of stage2 is U+0000..U+00FF
+        return np.int64(stage2[b0]), 1
+    if b0 < 0xE0:
         cp, size = b0 & 0x1F, 2
     elif b0 < 0xF0:
         cp, size = b0 & 0x0F, 3
@@ -236,12 +236,12 @@ def next_end(data, i, n, stage1, stage2, preset, split_digits):
             end = i
     if end > i:
         return end
+    if preset != O200K and bits & ut.LETTER:
+        return run(data, j, n, stage1, stage2, ut.LETTER)
     nxt, nsize = 0, 0
     if j < n:
         nxt, nsize = char_at(data, j, n, stage1, stage2)
-    if preset != O200K:  # letters, after an optional space (gpt2) or P character (others)
-        if bits & ut.LETTER:
-            return run(data, j, n, stage1, stage2, ut.LETTER)
+    if preset != O200K:  # letters after an optional space (gpt2) or P character (the others)
         lead = (bits & ut.BLANK) != 0 if preset == GPT2 else (bits & _PREFIX_EXCLUDED) == 0
         if lead and nxt & ut.LETTER:
             return run(data, j + nsize, n, stage1, stage2, ut.LETTER)

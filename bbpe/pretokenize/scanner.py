@@ -43,12 +43,10 @@ O200K = "|".join(
 _RULES = {"gpt2": (rules.GPT2, GPT2), "cl100k": (rules.CL100K, CL100K), "o200k": (rules.O200K, O200K),
           "llama3": (rules.LLAMA3, LLAMA3), "qwen": (rules.LLAMA3, QWEN)}
 SPLIT_SUFFIX = "+split-digits"
-# Scanner key -> (rule set, split digits, regex the scanner reproduces).  qwen already has one
-# digit per piece, so "qwen" and "qwen+split-digits" are the same scanner.
-SCANNERS: dict[str, tuple[int, bool, str]] = {}
-for _name, (_rule, _pattern) in _RULES.items():
-    SCANNERS[_name] = (_rule, _name == "qwen", _pattern)
-    SCANNERS[_name + SPLIT_SUFFIX] = (_rule, True, with_split_digits(_pattern))
+# Scanner key -> (rule set, split digits, regex the scanner reproduces), plain forms first.  qwen
+# already has one digit per piece: "qwen", "qwen+split-digits" and "llama3+split-digits" are one regex.
+SCANNERS: dict[str, tuple[int, bool, str]] = {name: (rule, name == "qwen", pattern) for name, (rule, pattern) in _RULES.items()}
+SCANNERS.update({name + SPLIT_SUFFIX: (rule, True, with_split_digits(pattern)) for name, (rule, pattern) in _RULES.items()})
 
 
 def supports(pattern: str) -> str | None:
@@ -62,7 +60,7 @@ def supports(pattern: str) -> str | None:
 
 def scanner_pattern(preset: str, split_digits: bool = False) -> str:
     """The regex whose ``findall`` the scanner reproduces for ``preset`` (a name or a key from ``supports``)."""
-    return SCANNERS[_key(preset, split_digits)][2]
+    return SCANNERS[_scanner_key(preset, split_digits)][2]
 
 
 def pretoken_spans(data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None) -> np.ndarray:
@@ -95,14 +93,14 @@ def count_pretokens_compiled(
 def count_arrays(
     data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The unique pre-tokens as (first offset, length, count) arrays in order of first occurrence."""
+    """The unique pre-tokens as (offset of an occurrence, length, count) arrays, in no particular order."""
     rule, split = _rule(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
     return _count(buffer, ends, stage1, stage2, rule, split)
 
 
-def _key(preset: str, split_digits: bool) -> str:
+def _scanner_key(preset: str, split_digits: bool) -> str:
     key = preset + SPLIT_SUFFIX if split_digits and not preset.endswith(SPLIT_SUFFIX) else preset
     if key not in SCANNERS:
         names = ", ".join(_RULES)
@@ -111,7 +109,7 @@ def _key(preset: str, split_digits: bool) -> str:
 
 
 def _rule(preset: str, split_digits: bool) -> tuple[int, bool]:
-    rule, split, _ = SCANNERS[_key(preset, split_digits)]
+    rule, split, _ = SCANNERS[_scanner_key(preset, split_digits)]
     return rule, split
 
 
@@ -137,13 +135,27 @@ def _spans(data, doc_ends, stage1, stage2, rule, split):
     return out[:count].copy()
 
 
+_SHORT = 8  # words up to 8 bytes are keyed by their bytes themselves, longer ones by a hash
+_KEY, _LENGTH, _START, _COUNT = 0, 1, 2, 3  # the fields of a slot record (length 0 = empty slot)
+
+
 @njit(cache=True, inline="always")
-def _hash(data, start, end):
-    """FNV-1a, 64 bits."""
+def _word_key(data, start, end):
+    """The word's bytes packed into 64 bits when it has at most 8, else its FNV-1a hash."""
+    h = np.uint64(0)
+    if end - start <= _SHORT:
+        for k in range(start, end):
+            h = (h << np.uint64(8)) | np.uint64(data[k])
+        return h
     h = np.uint64(14695981039346656037)
     for k in range(start, end):
         h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
     return h
+
+
+@njit(cache=True, inline="always")
+def _slot(key, mask):
+    return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)) & mask
 
 
 @njit(cache=True)
@@ -156,53 +168,48 @@ def _same(data, a, b, length):
 
 @njit(cache=True)
 def _count(data, doc_ends, stage1, stage2, rule, split):
-    capacity = 1 << 12
-    slots = np.full(capacity, -1, dtype=np.int64)  # index into the entry arrays, -1 = empty
-    hashes = np.zeros(capacity, dtype=np.uint64)
-    starts = np.empty(capacity // 2, dtype=np.int64)
-    lengths = np.empty(capacity // 2, dtype=np.int64)
-    counts = np.empty(capacity // 2, dtype=np.int64)
+    """Exact counts: a slot holds (key, length, first start, count); equal keys of long words are compared bytewise."""
+    mask = (1 << 14) - 1
+    table = np.zeros((mask + 1, 4), dtype=np.int64)
     used, i = 0, 0
     for n in doc_ends:
         while i < n:
             end = rules.next_end(data, i, n, stage1, stage2, rule, split)
             length = end - i
-            h = _hash(data, i, end)
-            slot = np.int64(h & np.uint64(capacity - 1))
+            key = _word_key(data, i, end)
+            slot = _slot(key, mask)
+            signed_key = np.int64(key)
             while True:
-                entry = slots[slot]
-                if entry < 0:
-                    slots[slot], hashes[slot] = used, h
-                    starts[used], lengths[used], counts[used] = i, length, 1
+                record = table[slot]
+                if record[_LENGTH] == 0:
+                    record[_KEY], record[_LENGTH], record[_START], record[_COUNT] = signed_key, length, i, 1
                     used += 1
                     break
-                if hashes[slot] == h and lengths[entry] == length and _same(data, starts[entry], i, length):
-                    counts[entry] += 1
-                    break
-                slot = (slot + 1) & (capacity - 1)
+                if record[_KEY] == signed_key and record[_LENGTH] == length:
+                    if length <= _SHORT or _same(data, record[_START], i, length):
+                        record[_COUNT] += 1
+                        break
+                slot = (slot + 1) & mask
             i = end
-            if 2 * used >= capacity:
-                capacity *= 2
-                slots, hashes = _rehash(slots, hashes, capacity)
-                starts, lengths, counts = _grow(starts, capacity // 2), _grow(lengths, capacity // 2), _grow(counts, capacity // 2)
-    return starts[:used].copy(), lengths[:used].copy(), counts[:used].copy()
+            if 2 * used > mask:
+                table, mask = _grow(table)
+    starts, lengths, counts = np.empty(used, np.int64), np.empty(used, np.int64), np.empty(used, np.int64)
+    out = 0
+    for slot in range(mask + 1):
+        if table[slot, _LENGTH] > 0:
+            starts[out], lengths[out], counts[out] = table[slot, _START], table[slot, _LENGTH], table[slot, _COUNT]
+            out += 1
+    return starts, lengths, counts
 
 
 @njit(cache=True)
-def _rehash(slots, hashes, capacity):
-    new_slots = np.full(capacity, -1, dtype=np.int64)
-    new_hashes = np.zeros(capacity, dtype=np.uint64)
-    for old in range(slots.size):
-        if slots[old] >= 0:
-            slot = np.int64(hashes[old] & np.uint64(capacity - 1))
-            while new_slots[slot] >= 0:
-                slot = (slot + 1) & (capacity - 1)
-            new_slots[slot], new_hashes[slot] = slots[old], hashes[old]
-    return new_slots, new_hashes
-
-
-@njit(cache=True)
-def _grow(values, size):
-    grown = np.empty(size, dtype=values.dtype)
-    grown[: values.size] = values
-    return grown
+def _grow(table):
+    mask = 2 * table.shape[0] - 1
+    grown = np.zeros((mask + 1, 4), dtype=np.int64)
+    for old in range(table.shape[0]):
+        if table[old, _LENGTH] > 0:
+            slot = _slot(np.uint64(table[old, _KEY]), mask)
+            while grown[slot, _LENGTH] > 0:
+                slot = (slot + 1) & mask
+            grown[slot] = table[old]
+    return grown, mask

@@ -4,7 +4,8 @@ Every code point 0..0x10FFFF gets a bit set saying which of the presets' charact
 belongs to.  Membership is decided by ``regex`` itself (each class is matched against one string
 holding every code point), so the compiled scanner and ``regex`` agree on the Unicode version.
 The bits are stored as a two-level table: ``stage1[cp >> 8]`` picks a 256-entry block of
-``stage2``, ``stage2[block * 256 + (cp & 0xFF)]`` is the bit set.  Generation takes about a
+``stage2``, ``stage2[block * 256 + (cp & 0xFF)]`` is the bit set; block 0 is U+0000..U+00FF, so
+``stage2[cp]`` is the bit set of a Latin-1 code point.  Generation takes about a
 second; the result is cached in ``$XDG_CACHE_HOME/bbpe`` (default ``~/.cache/bbpe``) under a
 name that carries the ``regex`` version, and regenerated when the cache is missing or unusable.
 
@@ -68,7 +69,7 @@ CLASSES: tuple[tuple[int, str], ...] = (
 
 N_CODE_POINTS = 0x110000
 BLOCK = 256
-_LAYOUT = 1  # bump when the bits or the table layout change
+_LAYOUT = 2  # bump when the bits or the table layout change
 
 
 def generate_classes() -> np.ndarray:
@@ -85,7 +86,11 @@ def two_level(bits: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """Compress a per-code-point array into (stage1 block index per 256 code points, unique blocks)."""
     blocks = bits.reshape(-1, BLOCK)
     unique, index = np.unique(blocks, axis=0, return_inverse=True)
-    return index.reshape(-1).astype(np.uint16), np.ascontiguousarray(unique.reshape(-1))
+    index = index.reshape(-1)
+    order = np.arange(len(unique))  # move the block of U+0000..U+00FF first: stage2[cp] for cp < 256
+    order[[0, index[0]]] = order[[index[0], 0]]
+    rank = np.argsort(order)
+    return rank[index].astype(np.uint16), np.ascontiguousarray(unique[order].reshape(-1))
 
 
 def lookup(stage1: np.ndarray, stage2: np.ndarray, cp: int) -> int:
