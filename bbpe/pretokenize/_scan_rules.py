@@ -47,9 +47,13 @@ import numpy as np
 from numba import njit
 
 from bbpe.pretokenize import unicode_tables as ut
+from bbpe.pretokenize.scanner_presets import CL100K_RULES as CL100K
+from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
+from bbpe.pretokenize.scanner_presets import O200K_RULES as O200K
+from bbpe.pretokenize.scanner_presets import LLAMA3_RULES as LLAMA3
 
-GPT2, CL100K, O200K, LLAMA3 = 0, 1, 2, 3
-
+# numba's cache tracks only this file: the class bits and rule numbers imported above are frozen
+# into the compiled code, so a change to them must come with a change here (e.g. this comment).
 _OTHER_EXCLUDED = ut.LETTER | ut.NUMBER | ut.SPACE  # O = not any of these
 _PREFIX_EXCLUDED = ut.CR_LF | ut.LETTER | ut.NUMBER  # P = not any of these
 

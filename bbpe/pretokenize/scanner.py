@@ -3,14 +3,18 @@
 For the presets ``gpt2``, ``cl100k``, ``o200k``, ``llama3``, ``qwen`` and their split-digit forms
 the scanner gives exactly the pre-tokens ``regex.findall(pattern, text)`` gives (the rules, one
 per preset, are documented in ``bbpe.pretokenize._scan_rules``; tests/test_scanner.py checks them
-against ``regex``).  Custom patterns stay on ``regex``: ``supports(pattern)`` says whether a
-pattern string is one of the presets.  The input is valid UTF-8 bytes (an invalid sequence
-never makes the scanner read past the buffer, but its pre-tokens are then unspecified).
+against ``regex``).  Custom patterns stay on ``regex``: ``supports(pattern)`` (from
+``scanner_presets``, which needs no numba) says whether a pattern string is one of the presets.
+Importing this module raises ImportError when numba is not installed.  The input is valid UTF-8
+(an invalid sequence never makes the scanner read outside the buffer, but its pre-tokens are
+then unspecified).
 
-Counting is exact: unique pre-tokens live in an open-addressing hash table keyed by their
-(offset, length) in the buffer, and a hash hit is only a match when the bytes are equal.
-``data`` may hold several documents back to back; ``doc_ends`` (ascending byte offsets, the last
-one ``len(data)``) says where each ends, and no pre-token crosses a document end.
+Counting is exact: an open-addressing hash table holds one slot per unique pre-token with its key
+(the bytes themselves for words of up to 8 bytes, else a 64-bit FNV-1a hash), length, the offset
+of an occurrence and the count; two long words with equal key and length are compared byte by
+byte, so a hash collision can never merge two words.  ``data`` may hold several documents back
+to back; ``doc_ends`` (ascending byte offsets, the last one ``len(data)``) says where each ends,
+and no pre-token crosses a document end.
 
 >>> pretoken_spans("Hello world!!\\n".encode(), "cl100k").tolist()
 [5, 11, 14]
@@ -23,44 +27,12 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from bbpe.patterns import CL100K, GPT2, LLAMA3, QWEN, with_split_digits
 from bbpe.pretokenize import _scan_rules as rules
+from bbpe.pretokenize.scanner_presets import O200K, SCANNERS, scanner_pattern, scanner_rules, supports
 from bbpe.pretokenize.unicode_tables import class_tables
 
-# o200k_base (GPT-4o), tiktoken_ext/openai_public.py, as published (the seven alternatives joined by "|").
-O200K = "|".join(
-    [
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-        r"""\p{N}{1,3}""",
-        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-        r"""\s*[\r\n]+""",
-        r"""\s+(?!\S)""",
-        r"""\s+""",
-    ]
-)
-
-_RULES = {"gpt2": (rules.GPT2, GPT2), "cl100k": (rules.CL100K, CL100K), "o200k": (rules.O200K, O200K),
-          "llama3": (rules.LLAMA3, LLAMA3), "qwen": (rules.LLAMA3, QWEN)}
-SPLIT_SUFFIX = "+split-digits"
-# Scanner key -> (rule set, split digits, regex the scanner reproduces), plain forms first.  qwen
-# already has one digit per piece: "qwen", "qwen+split-digits" and "llama3+split-digits" are one regex.
-SCANNERS: dict[str, tuple[int, bool, str]] = {name: (rule, name == "qwen", pattern) for name, (rule, pattern) in _RULES.items()}
-SCANNERS.update({name + SPLIT_SUFFIX: (rule, True, with_split_digits(pattern)) for name, (rule, pattern) in _RULES.items()})
-
-
-def supports(pattern: str) -> str | None:
-    """The scanner key for a pattern that is exactly one of the presets (or a split-digit form), else None.
-
-    >>> supports(CL100K), supports(with_split_digits(GPT2)), supports(r"\\w+|\\s+")
-    ('cl100k', 'gpt2+split-digits', None)
-    """
-    return next((key for key, (_, _, regex_) in SCANNERS.items() if regex_ == pattern), None)
-
-
-def scanner_pattern(preset: str, split_digits: bool = False) -> str:
-    """The regex whose ``findall`` the scanner reproduces for ``preset`` (a name or a key from ``supports``)."""
-    return SCANNERS[_scanner_key(preset, split_digits)][2]
+__all__ = ["O200K", "SCANNERS", "count_arrays", "count_pretokens_compiled", "pretoken_spans", "scanner_pattern",
+           "supports"]
 
 
 def pretoken_spans(data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None) -> np.ndarray:
@@ -71,7 +43,7 @@ def pretoken_spans(data: bytes, preset: str, split_digits: bool = False, *, doc_
     >>> pretoken_spans(b"x 1234", "cl100k", split_digits=True).tolist()
     [1, 2, 3, 4, 5, 6]
     """
-    rule, split = _rule(preset, split_digits)
+    rule, split = scanner_rules(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
     return _spans(buffer, ends, stage1, stage2, rule, split)
@@ -82,8 +54,8 @@ def count_pretokens_compiled(
 ) -> dict[bytes, int]:
     """Count the unique pre-tokens of ``data`` (bytes -> count), exactly as ``Counter(findall)`` would.
 
-    >>> count_pretokens_compiled("día día".encode(), "o200k")
-    {b'd\\xc3\\xada': 1, b' d\\xc3\\xada': 1}
+    >>> sorted(count_pretokens_compiled("día día día".encode(), "o200k").items())
+    [(b' d\\xc3\\xada', 2), (b'd\\xc3\\xada', 1)]
     """
     starts, lengths, counts = count_arrays(data, preset, split_digits, doc_ends=doc_ends)
     view = bytes(data)
@@ -94,23 +66,10 @@ def count_arrays(
     data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     """The unique pre-tokens as (offset of an occurrence, length, count) arrays, in no particular order."""
-    rule, split = _rule(preset, split_digits)
+    rule, split = scanner_rules(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
     return _count(buffer, ends, stage1, stage2, rule, split)
-
-
-def _scanner_key(preset: str, split_digits: bool) -> str:
-    key = preset + SPLIT_SUFFIX if split_digits and not preset.endswith(SPLIT_SUFFIX) else preset
-    if key not in SCANNERS:
-        names = ", ".join(_RULES)
-        raise KeyError(f"no compiled scanner for {preset!r}; use one of {names} (custom patterns: use regex)")
-    return key
-
-
-def _rule(preset: str, split_digits: bool) -> tuple[int, bool]:
-    rule, split, _ = SCANNERS[_scanner_key(preset, split_digits)]
-    return rule, split
 
 
 def _arrays(data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
