@@ -2,7 +2,7 @@
 
 For the presets ``gpt2``, ``cl100k``, ``o200k``, ``llama3``, ``qwen`` and their split-digit forms
 the scanner gives exactly the pre-tokens ``regex.findall(pattern, text)`` gives (the rules, one
-per preset, are documented in ``bbpe.pretokenize._scan_rules``; tests/test_scanner.py checks them
+per preset, are documented in ``bbpe.pretokenize._scan_kernels``; tests/test_scanner.py checks them
 against ``regex``).  Custom patterns stay on ``regex``: ``supports(pattern)`` (from
 ``scanner_presets``, which needs no numba) says whether a pattern string is one of the presets.
 Importing this module raises ImportError when numba is not installed.  The input is valid UTF-8
@@ -25,9 +25,8 @@ and no pre-token crosses a document end.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
-from bbpe.pretokenize import _scan_rules as rules
+from bbpe.pretokenize import _scan_kernels as kernels
 from bbpe.pretokenize.scanner_presets import O200K, SCANNERS, scanner_pattern, scanner_rules, supports
 from bbpe.pretokenize.unicode_tables import class_tables
 
@@ -46,7 +45,7 @@ def pretoken_spans(data: bytes, preset: str, split_digits: bool = False, *, doc_
     rule, split = scanner_rules(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
-    return _spans(buffer, ends, stage1, stage2, rule, split)
+    return kernels.spans(buffer, ends, stage1, stage2, rule, split)
 
 
 def count_pretokens_compiled(
@@ -69,7 +68,7 @@ def count_arrays(
     rule, split = scanner_rules(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
-    return _count(buffer, ends, stage1, stage2, rule, split)
+    return kernels.count(buffer, ends, stage1, stage2, rule, split)
 
 
 def _arrays(data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
@@ -80,95 +79,3 @@ def _arrays(data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.nd
     if ends.size and (ends[-1] != buffer.size or ends[0] < 0 or np.any(np.diff(ends) < 0)):
         raise ValueError("doc_ends must be ascending byte offsets ending at len(data)")
     return buffer, ends
-
-
-@njit(cache=True)
-def _spans(data, doc_ends, stage1, stage2, rule, split):
-    out = np.empty(max(data.size, 1), dtype=np.int64)
-    count, i = 0, 0
-    for n in doc_ends:
-        while i < n:
-            i = rules.next_end(data, i, n, stage1, stage2, rule, split)
-            out[count] = i
-            count += 1
-    return out[:count].copy()
-
-
-_SHORT = 8  # words up to 8 bytes are keyed by their bytes themselves, longer ones by a hash
-_KEY, _LENGTH, _START, _COUNT = 0, 1, 2, 3  # the fields of a slot record (length 0 = empty slot)
-
-
-@njit(cache=True, inline="always")
-def _word_key(data, start, end):
-    """The word's bytes packed into 64 bits when it has at most 8, else its FNV-1a hash."""
-    h = np.uint64(0)
-    if end - start <= _SHORT:
-        for k in range(start, end):
-            h = (h << np.uint64(8)) | np.uint64(data[k])
-        return h
-    h = np.uint64(14695981039346656037)
-    for k in range(start, end):
-        h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
-    return h
-
-
-@njit(cache=True, inline="always")
-def _slot(key, mask):
-    return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)) & mask
-
-
-@njit(cache=True)
-def _same(data, a, b, length):
-    for k in range(length):
-        if data[a + k] != data[b + k]:
-            return False
-    return True
-
-
-@njit(cache=True)
-def _count(data, doc_ends, stage1, stage2, rule, split):
-    """Exact counts: a slot holds (key, length, first start, count); equal keys of long words are compared bytewise."""
-    mask = (1 << 14) - 1
-    table = np.zeros((mask + 1, 4), dtype=np.int64)
-    used, i = 0, 0
-    for n in doc_ends:
-        while i < n:
-            end = rules.next_end(data, i, n, stage1, stage2, rule, split)
-            length = end - i
-            key = _word_key(data, i, end)
-            slot = _slot(key, mask)
-            signed_key = np.int64(key)
-            while True:
-                record = table[slot]
-                if record[_LENGTH] == 0:
-                    record[_KEY], record[_LENGTH], record[_START], record[_COUNT] = signed_key, length, i, 1
-                    used += 1
-                    break
-                if record[_KEY] == signed_key and record[_LENGTH] == length:
-                    if length <= _SHORT or _same(data, record[_START], i, length):
-                        record[_COUNT] += 1
-                        break
-                slot = (slot + 1) & mask
-            i = end
-            if 2 * used > mask:
-                table, mask = _grow(table)
-    starts, lengths, counts = np.empty(used, np.int64), np.empty(used, np.int64), np.empty(used, np.int64)
-    out = 0
-    for slot in range(mask + 1):
-        if table[slot, _LENGTH] > 0:
-            starts[out], lengths[out], counts[out] = table[slot, _START], table[slot, _LENGTH], table[slot, _COUNT]
-            out += 1
-    return starts, lengths, counts
-
-
-@njit(cache=True)
-def _grow(table):
-    mask = 2 * table.shape[0] - 1
-    grown = np.zeros((mask + 1, 4), dtype=np.int64)
-    for old in range(table.shape[0]):
-        if table[old, _LENGTH] > 0:
-            slot = _slot(np.uint64(table[old, _KEY]), mask)
-            while grown[slot, _LENGTH] > 0:
-                slot = (slot + 1) & mask
-            grown[slot] = table[old]
-    return grown, mask

@@ -25,7 +25,7 @@ O200K = "|".join(
     ]
 )
 
-# The rule sets of bbpe.pretokenize._scan_rules (qwen is llama3's rules with one digit per piece).
+# The rule sets of bbpe.pretokenize._scan_kernels (qwen is llama3's rules with one digit per piece).
 GPT2_RULES, CL100K_RULES, O200K_RULES, LLAMA3_RULES = 0, 1, 2, 3
 _PRESETS = {"gpt2": (GPT2_RULES, GPT2), "cl100k": (CL100K_RULES, CL100K), "o200k": (O200K_RULES, O200K),
             "llama3": (LLAMA3_RULES, LLAMA3), "qwen": (LLAMA3_RULES, QWEN)}

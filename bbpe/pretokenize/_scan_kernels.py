@@ -1,4 +1,9 @@
-r"""The preset patterns as hand-written numba rules over UTF-8 bytes: where does the pre-token end?
+r"""Every numba function of the compiled pre-tokenizer: the preset rules, the span and count loops.
+
+They live in one file because numba's cache tracks only the file of the function it caches: a
+loop compiled from another file would keep running an old copy of a rule it inlined.
+
+The preset patterns are hand-written rules over UTF-8 bytes: where does the pre-token end?
 
 ``next_end(data, i, n, ...)`` returns the end of the pre-token that ``regex`` matches at byte
 offset ``i`` when the text ends at byte ``n``.  Every preset matches some alternative at every
@@ -52,8 +57,8 @@ from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
 from bbpe.pretokenize.scanner_presets import O200K_RULES as O200K
 from bbpe.pretokenize.scanner_presets import LLAMA3_RULES as LLAMA3
 
-# numba's cache tracks only this file: the class bits and rule numbers imported above are frozen
-# into the compiled code, so a change to them must come with a change here (e.g. this comment).
+# The class bits and rule numbers imported above are frozen into the cached compiled code, which
+# numba refreshes only when this file changes: change them together with this file.
 _OTHER_EXCLUDED = ut.LETTER | ut.NUMBER | ut.SPACE  # O = not any of these
 _PREFIX_EXCLUDED = ut.CR_LF | ut.LETTER | ut.NUMBER  # P = not any of these
 
@@ -270,3 +275,96 @@ def next_end(data, i, n, stage1, stage2, preset, split_digits):
     if last_start > i:
         return last_start
     return j
+
+
+@njit(cache=True)
+def spans(data, doc_ends, stage1, stage2, rule, split):
+    out = np.empty(max(data.size, 1), dtype=np.int64)
+    count, i = 0, 0
+    for n in doc_ends:
+        while i < n:
+            i = next_end(data, i, n, stage1, stage2, rule, split)
+            out[count] = i
+            count += 1
+    return out[:count].copy()
+
+
+# Counting (see bbpe.pretokenize.scanner for the table's layout).
+_SHORT = 8  # words up to 8 bytes are keyed by their bytes themselves, longer ones by a hash
+_KEY, _LENGTH, _START, _COUNT = 0, 1, 2, 3  # the fields of a slot record (length 0 = empty slot)
+
+
+@njit(cache=True, inline="always")
+def _word_key(data, start, end):
+    """The word's bytes packed into 64 bits when it has at most 8, else its FNV-1a hash."""
+    h = np.uint64(0)
+    if end - start <= _SHORT:
+        for k in range(start, end):
+            h = (h << np.uint64(8)) | np.uint64(data[k])
+        return h
+    h = np.uint64(14695981039346656037)
+    for k in range(start, end):
+        h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
+    return h
+
+
+@njit(cache=True, inline="always")
+def _slot(key, mask):
+    return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)) & mask
+
+
+@njit(cache=True)
+def _same(data, a, b, length):
+    for k in range(length):
+        if data[a + k] != data[b + k]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def count(data, doc_ends, stage1, stage2, rule, split):
+    """Exact counts: a slot holds (key, length, first start, count); equal keys of long words are compared bytewise."""
+    mask = (1 << 14) - 1
+    table = np.zeros((mask + 1, 4), dtype=np.int64)
+    used, i = 0, 0
+    for n in doc_ends:
+        while i < n:
+            end = next_end(data, i, n, stage1, stage2, rule, split)
+            length = end - i
+            key = _word_key(data, i, end)
+            slot = _slot(key, mask)
+            signed_key = np.int64(key)
+            while True:
+                record = table[slot]
+                if record[_LENGTH] == 0:
+                    record[_KEY], record[_LENGTH], record[_START], record[_COUNT] = signed_key, length, i, 1
+                    used += 1
+                    break
+                if record[_KEY] == signed_key and record[_LENGTH] == length:
+                    if length <= _SHORT or _same(data, record[_START], i, length):
+                        record[_COUNT] += 1
+                        break
+                slot = (slot + 1) & mask
+            i = end
+            if 2 * used > mask:
+                table, mask = _grow(table)
+    starts, lengths, counts = np.empty(used, np.int64), np.empty(used, np.int64), np.empty(used, np.int64)
+    out = 0
+    for slot in range(mask + 1):
+        if table[slot, _LENGTH] > 0:
+            starts[out], lengths[out], counts[out] = table[slot, _START], table[slot, _LENGTH], table[slot, _COUNT]
+            out += 1
+    return starts, lengths, counts
+
+
+@njit(cache=True)
+def _grow(table):
+    mask = 2 * table.shape[0] - 1
+    grown = np.zeros((mask + 1, 4), dtype=np.int64)
+    for old in range(table.shape[0]):
+        if table[old, _LENGTH] > 0:
+            slot = _slot(np.uint64(table[old, _KEY]), mask)
+            while grown[slot, _LENGTH] > 0:
+                slot = (slot + 1) & mask
+            grown[slot] = table[old]
+    return grown, mask
