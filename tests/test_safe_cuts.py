@@ -40,7 +40,7 @@ def assert_parts_equal_whole(text: str, key: str, step: int = 1) -> int:
     return len(cuts)
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(text=texts)
 def test_cutting_at_every_safe_point_keeps_the_pretokens(text):
     for key in KEYS:

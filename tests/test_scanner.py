@@ -96,14 +96,14 @@ def test_class_tables_agree_with_regex_on_sampled_code_points():
             assert bool(ut.lookup(stage1, stage2, cp) & bit) == bool(compiled.fullmatch(chr(cp))), (cls, hex(cp))
 
 
-@settings(max_examples=1500, deadline=None)
+@settings(max_examples=1000, deadline=None)
 @given(text=texts)
 def test_pretokens_equal_regex_on_tricky_text(text):
     for key in KEYS:
         assert_same_pretokens(text, key)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(text=st.text(alphabet=any_char, max_size=60))
 def test_pretokens_equal_regex_on_any_unicode(text):
     for key in KEYS:
@@ -121,7 +121,7 @@ def test_every_code_point(key):
     assert_same_pretokens("".join(mixed), key)
 
 
-@settings(max_examples=300, deadline=None)
+@settings(max_examples=200, deadline=None)
 @given(parts=st.lists(texts, min_size=1, max_size=5))
 def test_counts_equal_counter_of_findall_per_document(parts):
     data = b"".join(p.encode() for p in parts)
