@@ -335,14 +335,14 @@ def count(data, doc_ends, stage1, stage2, rule, split):
             slot = _slot(key, mask)
             signed_key = np.int64(key)
             while True:
-                record = table[slot]
-                if record[_LENGTH] == 0:
-                    record[_KEY], record[_LENGTH], record[_START], record[_COUNT] = signed_key, length, i, 1
+                stored = table[slot, _LENGTH]
+                if stored == 0:
+                    table[slot, _KEY], table[slot, _LENGTH], table[slot, _START], table[slot, _COUNT] = signed_key, length, i, 1
                     used += 1
                     break
-                if record[_KEY] == signed_key and record[_LENGTH] == length:
-                    if length <= _SHORT or _same(data, record[_START], i, length):
-                        record[_COUNT] += 1
+                if stored == length and table[slot, _KEY] == signed_key:
+                    if length <= _SHORT or _same(data, table[slot, _START], i, length):
+                        table[slot, _COUNT] += 1
                         break
                 slot = (slot + 1) & mask
             i = end
