@@ -289,9 +289,13 @@ def spans(data, doc_ends, stage1, stage2, rule, split):
     return out[:count].copy()
 
 
-# Counting (see bbpe.pretokenize.scanner for the table's layout).
-_SHORT = 8  # words up to 8 bytes are keyed by their bytes themselves, longer ones by a hash
-_KEY, _LENGTH, _START, _COUNT = 0, 1, 2, 3  # the fields of a slot record (length 0 = empty slot)
+# Counting: a compact hash table.  ``slots`` (int32, open addressing, at most half full) points
+# into ``entries``, one row per unique word in order of first occurrence: (key, length, offset of
+# its first occurrence, count).  The key is the word's bytes for words of up to 8 bytes (so equal
+# keys and lengths mean equal words), else a 64-bit FNV-1a hash, and then the bytes are compared.
+# Frequent words come first in ``entries``, so their rows stay in cache.
+_SHORT = 8
+_KEY, _LENGTH, _START, _COUNT = 0, 1, 2, 3
 
 
 @njit(cache=True, inline="always")
@@ -323,48 +327,53 @@ def _same(data, a, b, length):
 
 @njit(cache=True)
 def count(data, doc_ends, stage1, stage2, rule, split):
-    """Exact counts: a slot holds (key, length, first start, count); equal keys of long words are compared bytewise."""
-    mask = (1 << 14) - 1
-    table = np.zeros((mask + 1, 4), dtype=np.int64)
+    """(first offset, length, count) of every unique pre-token, in order of first occurrence."""
+    mask = (1 << 15) - 1
+    slots = np.full(mask + 1, -1, dtype=np.int32)
+    entries = np.empty((1 << 14, 4), dtype=np.int64)
     used, i = 0, 0
     for n in doc_ends:
         while i < n:
             end = next_end(data, i, n, stage1, stage2, rule, split)
             length = end - i
             key = _word_key(data, i, end)
-            slot = _slot(key, mask)
             signed_key = np.int64(key)
+            slot = _slot(key, mask)
             while True:
-                stored = table[slot, _LENGTH]
-                if stored == 0:
-                    table[slot, _KEY], table[slot, _LENGTH], table[slot, _START], table[slot, _COUNT] = signed_key, length, i, 1
+                entry = slots[slot]
+                if entry < 0:
+                    if used == entries.shape[0]:
+                        entries = _grow(entries)
+                    entries[used, _KEY], entries[used, _LENGTH], entries[used, _START], entries[used, _COUNT] = (
+                        signed_key, length, i, 1)
+                    slots[slot] = used
                     used += 1
                     break
-                if stored == length and table[slot, _KEY] == signed_key:
-                    if length <= _SHORT or _same(data, table[slot, _START], i, length):
-                        table[slot, _COUNT] += 1
+                if entries[entry, _LENGTH] == length and entries[entry, _KEY] == signed_key:
+                    if length <= _SHORT or _same(data, entries[entry, _START], i, length):
+                        entries[entry, _COUNT] += 1
                         break
                 slot = (slot + 1) & mask
             i = end
             if 2 * used > mask:
-                table, mask = _grow(table)
-    starts, lengths, counts = np.empty(used, np.int64), np.empty(used, np.int64), np.empty(used, np.int64)
-    out = 0
-    for slot in range(mask + 1):
-        if table[slot, _LENGTH] > 0:
-            starts[out], lengths[out], counts[out] = table[slot, _START], table[slot, _LENGTH], table[slot, _COUNT]
-            out += 1
-    return starts, lengths, counts
+                mask = 2 * mask + 1
+                slots = _rehash(entries, used, mask)
+    return entries[:used, _START].copy(), entries[:used, _LENGTH].copy(), entries[:used, _COUNT].copy()
 
 
 @njit(cache=True)
-def _grow(table):
-    mask = 2 * table.shape[0] - 1
-    grown = np.zeros((mask + 1, 4), dtype=np.int64)
-    for old in range(table.shape[0]):
-        if table[old, _LENGTH] > 0:
-            slot = _slot(np.uint64(table[old, _KEY]), mask)
-            while grown[slot, _LENGTH] > 0:
-                slot = (slot + 1) & mask
-            grown[slot] = table[old]
-    return grown, mask
+def _grow(entries):
+    grown = np.empty((2 * entries.shape[0], 4), dtype=np.int64)
+    grown[: entries.shape[0]] = entries
+    return grown
+
+
+@njit(cache=True)
+def _rehash(entries, used, mask):
+    slots = np.full(mask + 1, -1, dtype=np.int32)
+    for entry in range(used):
+        slot = _slot(np.uint64(entries[entry, _KEY]), mask)
+        while slots[slot] >= 0:
+            slot = (slot + 1) & mask
+        slots[slot] = entry
+    return slots

@@ -9,10 +9,10 @@ Importing this module raises ImportError when numba is not installed.  The input
 (an invalid sequence never makes the scanner read outside the buffer, but its pre-tokens are
 then unspecified).
 
-Counting is exact: an open-addressing hash table holds one slot per unique pre-token with its key
-(the bytes themselves for words of up to 8 bytes, else a 64-bit FNV-1a hash), length, the offset
-of an occurrence and the count; two long words with equal key and length are compared byte by
-byte, so a hash collision can never merge two words.  ``data`` may hold several documents back
+Counting is exact: a hash table holds one entry per unique pre-token with its key (the bytes
+themselves for words of up to 8 bytes, else a 64-bit FNV-1a hash), length, first offset and count;
+two long words with equal key and length are compared byte by byte, so a hash collision can never
+merge two words.  ``data`` may hold several documents back
 to back; ``doc_ends`` (ascending byte offsets, the last one ``len(data)``) says where each ends,
 and no pre-token crosses a document end.
 
@@ -64,7 +64,7 @@ def count_pretokens_compiled(
 def count_arrays(
     data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The unique pre-tokens as (offset of an occurrence, length, count) arrays, in no particular order."""
+    """The unique pre-tokens as (first offset, length, count) arrays, in order of first occurrence."""
     rule, split = scanner_rules(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
