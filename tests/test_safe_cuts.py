@@ -17,7 +17,8 @@ KEYS = sorted({scanner_pattern(key): key for key in reversed(list(SCANNERS))}.va
 COMPILED = {key: regex.compile(scanner_pattern(key)) for key in KEYS}
 
 NEAR_CUTS = ["\n", "\n\n", "\r\n", " \n", "\t\n", "\u3000\n", "\x85", "\u2028", ".\n", "!\n", "'\n", "/\n", "\n/",
-             "a", "Z", "é", "中", "ſ", "s", "S", "'s", "'LL", "\u0301", "\u200d", "1", "٣", "½", " ", "  ", "'", "/", "-"]
+             "a", "Z", "é", "中", "ſ", "s", "S", "'s", "'LL", "\u0301", "\u200d", "1", "٣", "½", " ", "  ", "'",
+             "/", "-"]
 near = st.sampled_from(NEAR_CUTS)
 texts = st.lists(st.one_of(near, near, st.characters(exclude_categories=("Cs",))), max_size=50).map("".join)
 
@@ -49,7 +50,8 @@ def test_cutting_at_every_safe_point_keeps_the_pretokens(text):
 
 def test_cut_rule_examples():
     data = "a.\nB c \nD\r\nE\n\nF\n1\nG".encode()
-    assert [safe_cut(data, s, "cl100k") for s in (0, 1, 4, 8)] == [0, 3, 18, 18]  # not after " \n", "\r\n", "\n\n", before "1"
+    # no cut after " \n", "\r\n" or "\n\n", nor before "1"
+    assert [safe_cut(data, s, "cl100k") for s in (0, 1, 4, 8)] == [0, 3, 18, 18]
     assert safe_cut("x\n中".encode(), 1, "gpt2", split_digits=True) == 2
     assert safe_cut(b"no newline here", 3, "o200k") == len(b"no newline here")
     with pytest.raises(KeyError):

@@ -51,7 +51,8 @@ def safe_cut(data: bytes, start: int, preset: str, split_digits: bool = False) -
         p = data.find(b"\n", p)
         if p < 0 or p + 1 >= len(data):
             return len(data)
-        if _class_at(data, p + 1, stage1, stage2) & LETTER and not (p > 0 and _class_before(data, p, stage1, stage2) & SPACE):
+        letter_follows = _class_at(data, p + 1, stage1, stage2) & LETTER
+        if letter_follows and not (p > 0 and _class_before(data, p, stage1, stage2) & SPACE):
             return p + 1
         p += 1
 

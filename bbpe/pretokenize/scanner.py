@@ -34,7 +34,9 @@ __all__ = ["O200K", "SCANNERS", "count_arrays", "count_pretokens_compiled", "pre
            "supports"]
 
 
-def pretoken_spans(data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None) -> np.ndarray:
+def pretoken_spans(
+    data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None
+) -> np.ndarray:
     """The end offset (in bytes) of every pre-token of ``data``, in order (int64).
 
     ``preset`` is a preset name or a key returned by ``supports``.

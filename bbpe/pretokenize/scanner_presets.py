@@ -36,7 +36,9 @@ SPLIT_SUFFIX = "+split-digits"
 SCANNERS: dict[str, tuple[int, bool, str]] = {
     name: (rules, name == "qwen", pattern) for name, (rules, pattern) in _PRESETS.items()
 }
-SCANNERS.update({name + SPLIT_SUFFIX: (rules, True, with_split_digits(pattern)) for name, (rules, pattern) in _PRESETS.items()})
+SCANNERS.update(
+    {name + SPLIT_SUFFIX: (rules, True, with_split_digits(pattern)) for name, (rules, pattern) in _PRESETS.items()}
+)
 
 
 def supports(pattern: str) -> str | None:
@@ -52,7 +54,8 @@ def scanner_key(preset: str, split_digits: bool = False) -> str:
     """
     key = preset + SPLIT_SUFFIX if split_digits and not preset.endswith(SPLIT_SUFFIX) else preset
     if key not in SCANNERS:
-        raise KeyError(f"no compiled scanner for {preset!r}; use one of {', '.join(PRESET_NAMES)} (custom patterns: use regex)")
+        names = ", ".join(PRESET_NAMES)
+        raise KeyError(f"no compiled scanner for {preset!r}; use one of {names} (custom patterns: use regex)")
     return key
 
 
