@@ -314,7 +314,10 @@ def _word_key(data, start, end):
 
 @njit(cache=True, inline="always")
 def _slot(key, mask):
-    return np.int64((key * np.uint64(0x9E3779B97F4A7C15)) >> np.uint64(20)) & mask
+    """Home slot: every bit of the key mixed (MurmurHash3's 64-bit finalizer), then masked."""
+    key = (key ^ (key >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
+    key = (key ^ (key >> np.uint64(33))) * np.uint64(0xC4CEB9FE1A85EC53)
+    return np.int64(key ^ (key >> np.uint64(33))) & mask
 
 
 @njit(cache=True)
