@@ -3,7 +3,8 @@
 One mixed sample (the first lines of every file of the corpus directory, in proportion to its
 size; see scripts/sample_corpus.py) is pre-tokenized and counted as one document, single-threaded,
 per preset: compiled = ``count_pretokens_compiled(bytes)``, peer = ``Counter(pattern.findall(str))``
-(decoding is excluded from both).  Each is timed ``--repeats`` times (median, wall and CPU time of
+(decoding is excluded from both).  The compiled path is also timed in parts: scanning alone
+(``pretoken_spans``) and scanning + the compiled count table (``count_arrays``, no Python dict).  Each is timed ``--repeats`` times (median, wall and CPU time of
 this process); the two count tables are checked to be identical.  The compiled scanner's one-off
 start-up (first call: class tables + numba loading its cache or compiling) is reported apart.
 
@@ -30,7 +31,7 @@ import regex
 from sample_corpus import sample
 
 from bbpe._io import atomic_write
-from bbpe.pretokenize.scanner import count_pretokens_compiled, scanner_pattern
+from bbpe.pretokenize.scanner import count_arrays, count_pretokens_compiled, pretoken_spans, scanner_pattern
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = Path(os.environ.get("BBPE_DATA_DIR", REPO.parent / "shared" / "corpora")) / "train"
@@ -67,8 +68,10 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.keys:
         compiled_regex = regex.compile(scanner_pattern(key))
         count_pretokens_compiled(b"warm up", key)
-        runs: dict[str, list[tuple[float, float]]] = {"compiled": [], "regex": []}
+        runs: dict[str, list[tuple[float, float]]] = {"compiled": [], "regex": [], "scan": [], "table": []}
         for _ in range(args.repeats):
+            runs["scan"].append(timed(pretoken_spans, data, key)[:2])
+            runs["table"].append(timed(count_arrays, data, key)[:2])
             wall, cpu, ours = timed(count_pretokens_compiled, data, key)
             runs["compiled"].append((wall, cpu))
             wall, cpu, theirs = timed(lambda: Counter(compiled_regex.findall(text)))
@@ -107,20 +110,21 @@ def render(report: dict) -> str:
         f"one thread; medians of {report['repeats']} runs.  MB/s per core = sample size / CPU time of the call "
         "(wall time beside it).",
         "compiled = `count_pretokens_compiled(bytes)` (scan + exact count + dict of bytes); "
-        "regex = `Counter(pattern.findall(str))`.",
+        "regex = `Counter(pattern.findall(str))`; scan only = `pretoken_spans`; scan + count table = `count_arrays`.",
         f"Compiled start-up (first call: class tables, numba cache load or compile): {report['startup_s']:.2f} s, not included.",
         f"Load average when run: {load} on {report['machine']['cpus']} cores"
         " (a busy machine gives lower figures; rerun on an idle one for final numbers).",
         "",
         "| preset | compiled MB/s (CPU) | regex MB/s (CPU) | speed-up | compiled MB/s (wall) | regex MB/s (wall) "
-        "| pre-tokens | unique | identical counts |",
-        "|---|---|---|---|---|---|---|---|---|",
+        "| scan only MB/s (CPU) | scan + count table MB/s (CPU) | pre-tokens | unique | identical counts |",
+        "|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
         lines.append(
             f"| {r['key']} | {r['compiled_mb_per_s_cpu']:.1f} | {r['regex_mb_per_s_cpu']:.1f} | {r['speedup_cpu']:.1f}x "
-            f"| {r['compiled_mb_per_s_wall']:.1f} | {r['regex_mb_per_s_wall']:.1f} | {r['pretokens']:,} "
-            f"| {r['unique_pretokens']:,} | {'yes' if r['identical'] else '**NO**'} |"
+            f"| {r['compiled_mb_per_s_wall']:.1f} | {r['regex_mb_per_s_wall']:.1f} | {r['scan_mb_per_s_cpu']:.1f} "
+            f"| {r['table_mb_per_s_cpu']:.1f} | {r['pretokens']:,} | {r['unique_pretokens']:,} "
+            f"| {'yes' if r['identical'] else '**NO**'} |"
         )
     versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items())
     lines += ["", f"Python {report['machine']['python']}, {versions}; {report['machine']['platform']}.", ""]
