@@ -168,6 +168,25 @@ def test_real_text_pretokens_and_counts(key, real_texts):
     assert count_pretokens_compiled(data, key, doc_ends=doc_ends) == expected
 
 
+def test_empty_input_and_document_ends():
+    assert pretoken_spans(b"", "gpt2").tolist() == []
+    assert count_pretokens_compiled(b"", "o200k") == {}
+    assert pretoken_spans(b"ab", "gpt2", doc_ends=[1, 1, 2]).tolist() == [1, 2]
+    for bad in ([], [1], [2, 1, 2], [-1, 2]):
+        with pytest.raises(ValueError, match="doc_ends"):
+            pretoken_spans(b"ab", "gpt2", doc_ends=bad)
+
+
+@settings(max_examples=200, deadline=None)
+@given(data=st.binary(max_size=40))
+def test_invalid_utf8_still_covers_the_buffer_in_order(data):
+    """Pre-tokens of invalid UTF-8 are unspecified, but the scanner stays inside the buffer and ends at its end."""
+    for key in KEYS:
+        ends = pretoken_spans(data, key).tolist()
+        assert ends == sorted(set(ends)) and (ends[-1] if ends else 0) == len(data) and all(e > 0 for e in ends)
+        assert sum(count_pretokens_compiled(data, key).values()) == len(ends)
+
+
 def test_examples_from_the_rules():
     def pieces(text: str, key: str) -> list[str]:
         data = text.encode()

@@ -77,7 +77,8 @@ def _arrays(data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.nd
     buffer = np.frombuffer(data, dtype=np.uint8)
     if doc_ends is None:
         return buffer, np.array([buffer.size], dtype=np.int64)
-    ends = np.asarray(doc_ends, dtype=np.int64)
-    if ends.size and (ends[-1] != buffer.size or ends[0] < 0 or np.any(np.diff(ends) < 0)):
+    ends = np.asarray(doc_ends, dtype=np.int64).reshape(-1)
+    last = ends[-1] if ends.size else 0
+    if last != buffer.size or (ends.size and ends[0] < 0) or np.any(np.diff(ends) < 0):
         raise ValueError("doc_ends must be ascending byte offsets ending at len(data)")
     return buffer, ends
