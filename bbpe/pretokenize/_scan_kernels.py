@@ -193,14 +193,12 @@ def _o200k_word(data, s, n, stage1, stage2):
     while i < n:
         bits, size = char_at(data, i, n, stage1, stage2)
         if not bits & ut.O200K_UPPER:
+            if bits & ut.O200K_LOWER:
+                return run(data, i + size, n, stage1, stage2, ut.O200K_LOWER)
             break
         i += size
         if bits & ut.O200K_LOWER:
             both_end = i
-    if i < n:
-        bits, size = char_at(data, i, n, stage1, stage2)
-        if bits & ut.O200K_LOWER:
-            return run(data, i + size, n, stage1, stage2, ut.O200K_LOWER)
     return both_end
 
 
