@@ -114,7 +114,7 @@ def test_pretokens_equal_regex_on_any_unicode(text):
 def test_every_code_point(key):
     """Every code point once, in order and shuffled among tricky neighbours."""
     every = [chr(c) for c in range(0x110000) if not 0xD800 <= c < 0xE000]
-    assert_same_pretokens("".join(every[:0x30000]), key)
+    assert_same_pretokens("".join(every), key)
     rng = random.Random(key)
     sample = rng.sample(every, 60_000)
     mixed = [c + rng.choice(SNIPPETS + WHITESPACE + MARKS) if rng.random() < 0.3 else c for c in sample]
