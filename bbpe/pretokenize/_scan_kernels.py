@@ -1,0 +1,380 @@
+r"""Every numba function of the compiled pre-tokenizer: the preset rules, the span and count loops.
+
+They live in one file because numba's cache tracks only the file of the function it caches: a
+loop compiled from another file would keep running an old copy of a rule it inlined.
+
+The preset patterns are hand-written rules over UTF-8 bytes: where does the pre-token end?
+
+``next_end(data, i, n, ...)`` returns the end of the pre-token that ``regex`` matches at byte
+offset ``i`` when the text ends at byte ``n``.  Every preset matches some alternative at every
+character and never matches the empty string, so ``findall`` returns back-to-back pre-tokens and
+the scanner only needs this one function.  Names below: L = ``\p{L}``, N = ``\p{N}``,
+S = ``\s``, O = ``[^\s\p{L}\p{N}]``, P = ``[^\r\n\p{L}\p{N}]``, U = ``[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]``,
+W = ``[\p{Ll}\p{Lm}\p{Lo}\p{M}]``, C = ``(?i:'s|'t|'re|'ve|'m|'ll|'d)`` (classes from
+``unicode_tables``).  The first alternative that matches wins; how each is decided:
+
+gpt2 ``'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+``
+  contractions are case-sensitive ASCII.  `` ?X+``: a run of X at i, else a space followed by a
+  run of X (L, N, O are disjoint, so their order only matters through the space).  Whitespace:
+  the maximal run of S ends at k; ``\s+(?!\S)`` backtracks one character, so the pre-token ends
+  at k when k is the end of text, else before the run's last character if that leaves at least
+  one; otherwise ``\s+`` takes the single character.  Split digits (`` (?=\p{N})|\p{N}``): a
+  space before N is a pre-token of its own, every N is one.
+cl100k ``'(?i:[sdmt]|ll|ve|re)|[^\r\n\p{L}\p{N}]?+\p{L}++|\p{N}{1,3}+| ?[^\s\p{L}\p{N}]++[\r\n]*+|\s++$|\s*[\r\n]|\s+(?!\S)|\s``
+  case-insensitive contractions (``ſ`` is an ``s``).  ``P?+L++``: a run of L at i, else one P
+  character followed by a run of L (the possessive ``?+`` changes nothing: when the optional
+  character is taken it is not L, so giving it back cannot help).  N: up to three.
+  `` ?O++[\r\n]*+``: an O run (after an optional space), then any CR/LF.  Whitespace run ending
+  at k: ``\s++$`` if k is the end of text (``$`` could also match before a final newline, but
+  that newline would be in the run); else ``\s*[\r\n]`` ends after the run's last CR/LF
+  (greedy ``\s*`` gives back characters until one is followed by CR/LF); else ``\s+(?!\S)``
+  as in gpt2, else ``\s`` one character.  Split digits: ``\p{N}`` one at a time.
+llama3 ``(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+``
+  the non-possessive cl100k; the difference is in whitespace: ``\s*[\r\n]+`` comes first and
+  ends after the run's last CR/LF (the ``+`` cannot extend it: the next character is not CR/LF),
+  even when the run reaches the end of text; then ``\s+(?!\S)`` (the whole run at the end of
+  text), then ``\s+``.  qwen is llama3 with ``\p{N}`` instead of ``\p{N}{1,3}``; it is also
+  llama3's split-digit form.
+o200k ``P?U*W+C?|P?U+W*C?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?!\S)|\s+``
+  (tiktoken_ext/openai_public.py).  First alternative, tried with the P character taken and then
+  without (a combining mark is both P and U/W, so both can matter): ``U*`` runs to the end m of
+  a U run, then gives back until ``W+`` can start.  If the character at m is W the word runs to
+  the end of that W run; else the last character of the U run that is also W (Lm, Lo, M) ends
+  the word (the characters after it are U only).  The second alternative needs U at the start:
+  a U run then a W run.  Either is followed by an optional contraction.  N: up to three.
+  `` ?O+[\r\n/]*``: an O run, then any CR, LF and slashes (across a newline into ``/``).
+  Whitespace as in llama3.  Split digits: ``\p{N}`` one at a time.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+from numba import njit
+
+from bbpe.pretokenize import unicode_tables as ut
+from bbpe.pretokenize.scanner_presets import CL100K_RULES as CL100K
+from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
+from bbpe.pretokenize.scanner_presets import O200K_RULES as O200K
+from bbpe.pretokenize.scanner_presets import LLAMA3_RULES as LLAMA3
+
+# The class bits and rule numbers imported above are frozen into the cached compiled code, which
+# numba refreshes only when this file changes: change them together with this file.
+_OTHER_EXCLUDED = ut.LETTER | ut.NUMBER | ut.SPACE  # O = not any of these
+_PREFIX_EXCLUDED = ut.CR_LF | ut.LETTER | ut.NUMBER  # P = not any of these
+
+
+@njit(cache=True, inline="always")
+def char_at(data, i, n, stage1, stage2):
+    """(class bits, byte length) of the character at i; never reads at or past n."""
+    b0 = np.int64(data[i])
+    if b0 < 0x80:  # ASCII: block 0 of stage2 is U+0000..U+00FF
+        return np.int64(stage2[b0]), 1
+    if b0 < 0xE0:
+        cp, size = b0 & 0x1F, 2
+    elif b0 < 0xF0:
+        cp, size = b0 & 0x0F, 3
+    else:
+        cp, size = b0 & 0x07, 4
+    if i + size > n:  # truncated (invalid) UTF-8: use what is there
+        size = n - i
+    for k in range(1, size):
+        cp = (cp << 6) | (np.int64(data[i + k]) & 0x3F)
+    cp = min(cp, 0x10FFFF)
+    return np.int64(stage2[(np.int64(stage1[cp >> 8]) << 8) | (cp & 0xFF)]), size
+
+
+@njit(cache=True)
+def run(data, i, n, stage1, stage2, mask):
+    """End of the run of characters whose class bits meet ``mask``, starting at i."""
+    while i < n:
+        bits, size = char_at(data, i, n, stage1, stage2)
+        if not bits & mask:
+            break
+        i += size
+    return i
+
+
+@njit(cache=True)
+def run_other(data, i, n, stage1, stage2):
+    """End of the run of O characters (not whitespace, letter or number) starting at i."""
+    while i < n:
+        bits, size = char_at(data, i, n, stage1, stage2)
+        if bits & _OTHER_EXCLUDED:
+            break
+        i += size
+    return i
+
+
+@njit(cache=True)
+def run_numbers(data, i, n, stage1, stage2, most):
+    """End of up to ``most`` N characters starting at i."""
+    for _ in range(most):
+        if i >= n:
+            break
+        bits, size = char_at(data, i, n, stage1, stage2)
+        if not bits & ut.NUMBER:
+            break
+        i += size
+    return i
+
+
+@njit(cache=True)
+def whitespace(data, i, n, stage1, stage2):
+    """(end of the S run at i, start of its last character, end of its last CR/LF or -1)."""
+    last_start, last_newline = i, -1
+    while i < n:
+        bits, size = char_at(data, i, n, stage1, stage2)
+        if not bits & ut.SPACE:
+            break
+        last_start = i
+        if bits & ut.CR_LF:
+            last_newline = i + size
+        i += size
+    return i, last_start, last_newline
+
+
+@njit(cache=True)
+def contraction(data, i, n, stage1, stage2):
+    """End of ``(?i:'s|'t|'re|'ve|'m|'ll|'d)`` at i, or i when there is none."""
+    if i >= n:
+        return i
+    bits, size = char_at(data, i, n, stage1, stage2)
+    j = i + size
+    if not bits & ut.APOSTROPHE or j >= n:
+        return i
+    first, size1 = char_at(data, j, n, stage1, stage2)
+    if first & (ut.FOLD_S | ut.FOLD_T | ut.FOLD_M | ut.FOLD_D):
+        return j + size1
+    k = j + size1
+    if k >= n:
+        return i
+    second, size2 = char_at(data, k, n, stage1, stage2)
+    if (first & ut.FOLD_R or first & ut.FOLD_V) and second & ut.FOLD_E or first & second & ut.FOLD_L:
+        return k + size2
+    return i
+
+
+@njit(cache=True)
+def _gpt2_contraction(data, i, n):
+    if data[i] != 39 or i + 1 >= n:  # "'"
+        return i
+    c1 = data[i + 1]
+    if c1 == 115 or c1 == 116 or c1 == 109 or c1 == 100:  # s t m d
+        return i + 2
+    if i + 2 < n:
+        c2 = data[i + 2]
+        if (c1 == 114 and c2 == 101) or (c1 == 118 and c2 == 101) or (c1 == 108 and c2 == 108):  # re ve ll
+            return i + 3
+    return i
+
+
+@njit(cache=True)
+def _cl100k_contraction(data, i, n, stage1, stage2):
+    bits, size = char_at(data, i, n, stage1, stage2)
+    j = i + size
+    if not bits & ut.APOSTROPHE or j >= n:
+        return i
+    first, size1 = char_at(data, j, n, stage1, stage2)
+    if first & ut.FOLD_SDMT:
+        return j + size1
+    k = j + size1
+    if k >= n:
+        return i
+    second, size2 = char_at(data, k, n, stage1, stage2)
+    if first & second & ut.FOLD_L or (first & ut.FOLD_V or first & ut.FOLD_R) and second & ut.FOLD_E:
+        return k + size2
+    return i
+
+
+@njit(cache=True)
+def _o200k_word(data, s, n, stage1, stage2):
+    """End of ``U*W+`` at s (first alternative, before its contraction), or -1."""
+    i, both_end = s, -1
+    while i < n:
+        bits, size = char_at(data, i, n, stage1, stage2)
+        if not bits & ut.O200K_UPPER:
+            if bits & ut.O200K_LOWER:
+                return run(data, i + size, n, stage1, stage2, ut.O200K_LOWER)
+            break
+        i += size
+        if bits & ut.O200K_LOWER:
+            both_end = i
+    return both_end
+
+
+@njit(cache=True)
+def _o200k_letters(data, i, n, stage1, stage2, bits, size):
+    """End of o200k's first or second alternative at i, or -1."""
+    prefix = not bits & _PREFIX_EXCLUDED
+    if prefix and i + size < n:
+        end = _o200k_word(data, i + size, n, stage1, stage2)
+        if end >= 0:
+            return contraction(data, end, n, stage1, stage2)
+    end = _o200k_word(data, i, n, stage1, stage2)
+    if end >= 0:
+        return contraction(data, end, n, stage1, stage2)
+    start = -1
+    if prefix and i + size < n:
+        nxt, _ = char_at(data, i + size, n, stage1, stage2)
+        if nxt & ut.O200K_UPPER:
+            start = i + size
+    if start < 0 and bits & ut.O200K_UPPER:
+        start = i
+    if start < 0:
+        return -1
+    end = run(data, run(data, start, n, stage1, stage2, ut.O200K_UPPER), n, stage1, stage2, ut.O200K_LOWER)
+    return contraction(data, end, n, stage1, stage2)
+
+
+@njit(cache=True)
+def next_end(data, i, n, stage1, stage2, preset, split_digits):
+    """End of the pre-token that starts at byte i of the text ``data[:n]`` (i < n)."""
+    bits, size = char_at(data, i, n, stage1, stage2)
+    j = i + size
+    if preset == GPT2:
+        end = _gpt2_contraction(data, i, n)
+    elif preset == CL100K:
+        end = _cl100k_contraction(data, i, n, stage1, stage2)
+    elif preset == LLAMA3:
+        end = contraction(data, i, n, stage1, stage2)
+    else:
+        end = _o200k_letters(data, i, n, stage1, stage2, bits, size)
+        if end < 0:
+            end = i
+    if end > i:
+        return end
+    if preset != O200K and bits & ut.LETTER:
+        return run(data, j, n, stage1, stage2, ut.LETTER)
+    nxt, nsize = 0, 0
+    if j < n:
+        nxt, nsize = char_at(data, j, n, stage1, stage2)
+    if preset != O200K:  # letters after an optional space (gpt2) or P character (the others)
+        lead = (bits & ut.BLANK) != 0 if preset == GPT2 else (bits & _PREFIX_EXCLUDED) == 0
+        if lead and nxt & ut.LETTER:
+            return run(data, j + nsize, n, stage1, stage2, ut.LETTER)
+    if bits & ut.NUMBER:
+        if split_digits:
+            return j
+        return run_numbers(data, j, n, stage1, stage2, n if preset == GPT2 else 2)
+    if preset == GPT2 and bits & ut.BLANK and nxt & ut.NUMBER:
+        return j if split_digits else run(data, j + nsize, n, stage1, stage2, ut.NUMBER)
+    if not bits & _OTHER_EXCLUDED or bits & ut.BLANK and nsize and not nxt & _OTHER_EXCLUDED:
+        end = run_other(data, j if not bits & ut.BLANK else j + nsize, n, stage1, stage2)
+        if preset == GPT2:
+            return end
+        return run(data, end, n, stage1, stage2, ut.CR_LF | (ut.SLASH if preset == O200K else 0))
+    k, last_start, last_newline = whitespace(data, i, n, stage1, stage2)
+    if preset == CL100K and k == n:
+        return n
+    if preset != GPT2 and last_newline >= 0:
+        return last_newline
+    if k == n:
+        return n
+    if last_start > i:
+        return last_start
+    return j
+
+
+@njit(cache=True)
+def spans(data, doc_ends, stage1, stage2, rule, split):
+    out = np.empty(max(data.size, 1), dtype=np.int64)
+    count, i = 0, 0
+    for n in doc_ends:
+        while i < n:
+            i = next_end(data, i, n, stage1, stage2, rule, split)
+            out[count] = i
+            count += 1
+    return out[:count].copy()
+
+
+# Counting: a compact hash table.  ``slots`` (int32, open addressing, at most half full) points
+# into ``entries``, one row per unique word in order of first occurrence: (key, length, offset of
+# its first occurrence, count).  The key is the word's bytes for words of up to 8 bytes (so equal
+# keys and lengths mean equal words), else a 64-bit FNV-1a hash, and then the bytes are compared.
+# Frequent words come first in ``entries``, so their rows stay in cache.
+_SHORT = 8
+_KEY, _LENGTH, _START, _COUNT = 0, 1, 2, 3
+
+
+@njit(cache=True, inline="always")
+def _word_key(data, start, end):
+    """The word's bytes packed into 64 bits when it has at most 8, else its FNV-1a hash."""
+    h = np.uint64(0)
+    if end - start <= _SHORT:
+        for k in range(start, end):
+            h = (h << np.uint64(8)) | np.uint64(data[k])
+        return h
+    h = np.uint64(14695981039346656037)
+    for k in range(start, end):
+        h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
+    return h
+
+
+@njit(cache=True, inline="always")
+def _slot(key, mask):
+    """Home slot: every bit of the key mixed (MurmurHash3's 64-bit finalizer), then masked."""
+    key = (key ^ (key >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
+    key = (key ^ (key >> np.uint64(33))) * np.uint64(0xC4CEB9FE1A85EC53)
+    return np.int64(key ^ (key >> np.uint64(33))) & mask
+
+
+@njit(cache=True)
+def _same(data, a, b, length):
+    for k in range(length):
+        if data[a + k] != data[b + k]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def count(data, doc_ends, stage1, stage2, rule, split):
+    """(first offset, length, count) of every unique pre-token, in order of first occurrence."""
+    mask = (1 << 15) - 1
+    slots = np.full(mask + 1, -1, dtype=np.int32)
+    entries = np.empty((1 << 14, 4), dtype=np.int64)
+    used, i = 0, 0
+    for n in doc_ends:
+        while i < n:
+            end = next_end(data, i, n, stage1, stage2, rule, split)
+            length = end - i
+            key = _word_key(data, i, end)
+            signed_key = np.int64(key)
+            slot = _slot(key, mask)
+            while True:
+                entry = slots[slot]
+                if entry < 0:
+                    if used == entries.shape[0]:
+                        entries = _grow(entries)
+                    entries[used, _KEY], entries[used, _LENGTH], entries[used, _START], entries[used, _COUNT] = (
+                        signed_key, length, i, 1)
+                    slots[slot] = used
+                    used += 1
+                    break
+                if entries[entry, _LENGTH] == length and entries[entry, _KEY] == signed_key:
+                    if length <= _SHORT or _same(data, entries[entry, _START], i, length):
+                        entries[entry, _COUNT] += 1
+                        break
+                slot = (slot + 1) & mask
+            i = end
+            if 2 * used > mask:
+                mask = 2 * mask + 1
+                slots = _rehash(entries, used, mask)
+    return entries[:used, _START].copy(), entries[:used, _LENGTH].copy(), entries[:used, _COUNT].copy()
+
+
+@njit(cache=True)
+def _grow(entries):
+    grown = np.empty((2 * entries.shape[0], 4), dtype=np.int64)
+    grown[: entries.shape[0]] = entries
+    return grown
+
+
+@njit(cache=True)
+def _rehash(entries, used, mask):
+    slots = np.full(mask + 1, -1, dtype=np.int32)
+    for entry in range(used):
+        slot = _slot(np.uint64(entries[entry, _KEY]), mask)
+        while slots[slot] >= 0:
+            slot = (slot + 1) & mask
+        slots[slot] = entry
+    return slots
