@@ -45,3 +45,28 @@ def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) ->
     parser.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")
     parser.add_argument("--strict-utf8", action="store_true", help="fail on invalid UTF-8 instead of replacing it")
     parser.add_argument("-q", "--quiet", action="store_true", help="no progress output")
+
+
+def add_method_options(parser: argparse.ArgumentParser) -> None:
+    """``bbpe train``'s training methods beyond classic BPE: superwords and parity-aware merges."""
+    parser.add_argument("--superwords-after", type=parse_count, metavar="N", help="SuperBPE: once N regular tokens "
+                        "exist, continue with merges that may cross spaces (stage-2 pattern; see README)")
+    parser.add_argument("--max-superword-words", type=parse_count, metavar="K", help="with --superwords-after: new "
+                        "tokens span at most K whitespace-separated words (uses the python merge loop)")
+    parser.add_argument("--parity-dev", metavar="DIR", help="parity-aware BPE: each merge helps the language with the "
+                        "most tokens on this line-aligned parallel corpus; training files are named <code>.*")
+    parser.add_argument("--parity-global-merges", type=parse_count, metavar="M", help="with --parity-dev: the first "
+                        "M merges are classic (global) ones (the hybrid variant)")
+
+
+def method_arguments(args: argparse.Namespace) -> dict[str, object]:
+    """The method options given, as ``bbpe.train`` keywords (checked for combinations that mean nothing)."""
+    if args.max_superword_words is not None and args.superwords_after is None:
+        raise BBPEError("--max-superword-words needs --superwords-after")
+    if args.parity_global_merges is not None and args.parity_dev is None:
+        raise BBPEError("--parity-global-merges needs --parity-dev")
+    if args.superwords_after is not None and args.parity_dev is not None:
+        raise BBPEError("choose --superwords-after or --parity-dev, not both")
+    given = {"superwords_after": args.superwords_after, "max_superword_words": args.max_superword_words,
+             "parity_dev": args.parity_dev, "parity_global_merges": args.parity_global_merges}
+    return {name: value for name, value in given.items() if value is not None}

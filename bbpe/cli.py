@@ -14,7 +14,7 @@ import time
 from collections.abc import Sequence
 from pathlib import Path
 
-from bbpe._cli_options import add_corpus_options, add_pattern_options, parse_count, pattern_argument
+from bbpe._cli_options import add_corpus_options, add_method_options, method_arguments, add_pattern_options, parse_count, pattern_argument
 from bbpe._count_cli import add_count_command, train_from_counts_file
 from bbpe._version import __version__
 from bbpe._vocab_cli import add_vocab_command, run_compare
@@ -56,6 +56,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--min-frequency", type=parse_count, default=2, help="stop when no pair occurs this often (default 2)")
     p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
+    add_method_options(p)
     p.set_defaults(run=_cmd_train)
 
     p = commands.add_parser("encode", help="text -> token ids", description="Encode text (argument, --file or stdin).")
@@ -112,6 +113,9 @@ def _cmd_train(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if not args.inputs and not args.from_counts:
         raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
+    methods = method_arguments(args)
+    if args.from_counts and methods:
+        raise BBPEError("--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts")
     try:
         tokenizer = train_from_counts_file(args, progress) if args.from_counts else train(
             path_inputs(args.inputs), vocab_size=args.vocab, pattern=pattern_argument(args),
@@ -119,6 +123,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
             jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
             backend=args.backend, on_progress=progress, init=args.init, prune_unreachable=args.prune_unreachable,
+            **methods,
         )
     finally:
         if progress:
