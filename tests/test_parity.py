@@ -148,3 +148,28 @@ def test_errors(tmp_path, golden, capsys):
     assert "needs --parity-dev" in capsys.readouterr().err
     assert cli.main(["train", str(train), "--vocab", "262", "--parity-dev", str(other), "-o", str(out)]) == 2
     assert "no language has both" in capsys.readouterr().err
+
+
+def test_main_job_trains_the_method_tokenizers(tmp_path, monkeypatch):
+    import importlib.util
+
+    from conftest import REPO
+
+    data = tmp_path / "data"
+    write(data / "train", {"eng_Latn.x.txt": "The quick brown fox jumps over the lazy dog.\n" * 40,
+                           "zho_Hans.x.txt": "我们的狐狸很快。\n" * 30})
+    write(data / "parallel" / "ntrex128", {"eng_Latn.txt": "The fox.\n", "zho_Hans.txt": "狐狸。\n"})
+    monkeypatch.setenv("BBPE_DATA_DIR", str(data))
+    spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
+    main_job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main_job)  # type: ignore[union-attr]
+    monkeypatch.setattr(main_job, "train_cached", lambda name, settings, *rest: (name, settings))
+    trained = main_job.train_methods(data, data / "train", "sha", tmp_path, vocab=300, common={}, quiet=True)
+    assert [name for name, _ in trained] == ["bbpe-superword-300", "bbpe-parity-300"]
+    assert trained[0][1]["superwords_after"] == 270 and trained[1][1]["parity_dev"] == str(data / "parallel/ntrex128")
+    for name, settings in trained:  # the settings train
+        tok = bbpe.train([data / "train"], workers=1, **settings)
+        assert tok.decode(tok.encode("The fox 狐狸")) == "The fox 狐狸", name
+    sample = tmp_path / "mix.txt"
+    sample.write_text("x\n", encoding="utf-8")
+    assert len(main_job.train_methods(data, sample, "sha", tmp_path, vocab=300, common={}, quiet=True)) == 1
