@@ -167,3 +167,13 @@ def test_cli(tmp_path, capsys):
     assert new_tokens(bbpe.load(out)) == [b" y", b"x y"]
     assert cli.main(["train", str(corpus), "--vocab", "258", "--max-superword-words", "2", "-o", str(out)]) == 2
     assert "needs --superwords-after" in capsys.readouterr().err
+
+
+def test_python_and_numba_backends_agree(trained_superwords):
+    pytest.importorskip("numba")
+    text = ("It is what it is, by the way. The cat sat on the mat; 2024 was a year!! " * 8 + "\n") * 20
+    texts = [text, "Über straße 日本語のテキスト\n" * 5]
+    python = bbpe.train(texts, vocab_size=420, pattern="cl100k", superwords_after=330,
+                        special_tokens=["<|endoftext|>"], workers=1, backend="python")
+    assert trained_superwords.metadata["training"]["backend"] == "numba"
+    assert python.ranks == trained_superwords.ranks
