@@ -61,7 +61,10 @@ def count_by_language(
     workers: int | None = None,
     on_batch: Callable[[int], None] | None = None,
 ) -> dict[str, Counter[str]]:
-    """Pre-token counts per language code (files grouped by ``language_of``); ``settings`` go to ``iter_lines``."""
+    """Pre-token counts per language code (files grouped by ``language_of``).
+
+    ``settings`` go to ``iter_lines`` for each language, so ``max_bytes`` caps every language separately.
+    """
     if not paths:
         raise CorpusError("parity-aware training needs training files named <language>.* (not text or stdin)")
     groups: dict[str, list[Path]] = {}
