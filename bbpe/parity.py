@@ -16,8 +16,11 @@ swiss-ai/parity-aware-bpe):
   kept up to date incrementally (no re-encoding);
 * the *hybrid* variant takes the first ``global_merges`` merges by the pair count summed over
   all languages (classic BPE), then continues parity-aware;
-* training stops when the chosen language (or, for global merges, the corpus) has no pair
-  occurring ``min_frequency`` times, as the reference does.
+* a candidate without a pair occurring ``min_frequency`` times drops out for good (merges never
+  raise a language's highest pair count) and the next-worst language chooses; training stops
+  when no candidate is left (or, during global merges, no pair is frequent enough).  The
+  reference stops at the first such language instead; on imbalanced data (a language with a
+  few kilobytes of training text) that ends training after a few hundred merges.
 
 The loop is pure Python (no numba twin), so it is much slower than the numba backend of
 plain training.
@@ -141,26 +144,6 @@ class _Side:
         return before - self.tokens(affected), grown
 
 
-def _summed(sides: Iterable[_Side]) -> dict[Pair, int]:
-    total: dict[Pair, int] = {}
-    for side in sides:
-        for pair, count in side.pairs.items():
-            total[pair] = total.get(pair, 0) + count
-    return total
-
-
-def _pop_global(heap: list[tuple[int, Pair]], sides: Sequence[_Side]) -> tuple[Pair, int] | None:
-    """``_pop_best`` for the count summed over languages (recomputed when an entry is checked)."""
-    while heap:
-        negative, pair = heapq.heappop(heap)
-        current = sum(side.pairs.get(pair, 0) for side in sides)
-        if current == -negative:
-            return pair, current
-        if current > 0:
-            heapq.heappush(heap, (-current, pair))
-    return None
-
-
 def learn_parity_merges(
     words: Mapping[str, Words],
     token_bytes: list[bytes],
@@ -178,26 +161,26 @@ def learn_parity_merges(
     count.  ``chosen`` (if given) receives how many merges each language chose ("*" = global).
     """
     train = {code: _Side(words[code]) for code in sorted(words)}
-    sides = list(train.values())
     candidates = sorted(set(train) & set(dev))
     if not candidates:
         raise CorpusError(f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
                           f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes")
     held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
     dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}
-    global_heap = [(-count, pair) for pair, count in _summed(sides).items()]
-    heapq.heapify(global_heap)
+    # The hybrid variant's global merges run on a copy of all languages' words (dropped afterwards).
+    pooled = _Side((ids, count) for side in train.values() for ids, count in zip(side.ids, side.counts)) \
+        if global_merges > 0 else None
     id_of = {token: index for index, token in enumerate(token_bytes)}
     chosen = {} if chosen is None else chosen
     merges: list[Merge] = []
     added = 0
     while added < n_new_tokens:
-        if len(merges) < global_merges:
-            language, best = "*", _pop_global(global_heap, sides)
+        if pooled is not None and len(merges) >= global_merges:
+            pooled = None
+        if pooled is not None:
+            language, best = "*", _pop_best(pooled.heap, pooled.pairs)
         else:
-            language = min(candidates, key=lambda code: (-dev_tokens[code], code))
-            side = train[language]
-            best = _pop_best(side.heap, side.pairs)
+            language, best = _worst_language_pair(candidates, train, dev_tokens, min_frequency)
         if best is None or best[1] < min_frequency:
             return merges, "min_frequency"
         pair, count = best
@@ -211,14 +194,26 @@ def learn_parity_merges(
             added += 1
         merges.append(Merge(pair[0], pair[1], token, count, is_new))
         chosen[language] = chosen.get(language, 0) + 1
-        grown: set[Pair] = set()
-        for side in sides:
-            grown |= side.merge(pair, token)[1]
-        if len(merges) < global_merges:  # the summed counts are needed only for the next global merges
-            for changed in sorted(grown):
-                heapq.heappush(global_heap, (-sum(side.pairs.get(changed, 0) for side in sides), changed))
+        for side in [*train.values(), *([pooled] if pooled is not None else [])]:
+            side.merge(pair, token)
         for code, side in held_out.items():
             dev_tokens[code] -= side.merge(pair, token)[0]
         if on_merge is not None:
             on_merge(added)
     return merges, "vocab_size"
+
+
+def _worst_language_pair(candidates: list[str], train: Mapping[str, _Side], dev_tokens: Mapping[str, int],
+                         min_frequency: int) -> tuple[str, tuple[Pair, int] | None]:
+    """The worst-compressed candidate with a pair occurring ``min_frequency`` times, and that pair.
+
+    A language without such a pair is dropped from ``candidates`` for good: merges never raise the
+    highest pair count of a language (a new pair occurs at most as often as the pairs it replaces).
+    """
+    for code in sorted(candidates, key=lambda code: (-dev_tokens[code], code)):
+        side = train[code]
+        best = _pop_best(side.heap, side.pairs)
+        if best is not None and best[1] >= min_frequency:
+            return code, best
+        candidates.remove(code)
+    return "", None

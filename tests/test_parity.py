@@ -40,7 +40,8 @@ def test_golden_parity_merge_helps_the_worst_language(golden):
     tok = bbpe.train([train], vocab_size=262, pattern="gpt2", parity_dev=dev, workers=1)
     # 1. fra is worst (8 > 5 dev tokens): its pair (c,d) 6 wins over the globally more frequent (a,b) 10; fra -> 4.
     # 2. eng worst (5 > 4): (a,b) -> eng 3.   3. fra worst (4 > 3): (cd,cd) 3 -> fra 2.
-    # 4. eng worst (3 > 2): (" ",ab) 9 -> eng 2.   5. tie 2 = 2 goes to eng_Latn, which has no pair left: stop.
+    # 4. eng worst (3 > 2): (" ",ab) 9 -> eng 2.   5. tie 2 = 2 goes to eng_Latn, which has no pair left, then
+    # to fra_Latn, which has none either: stop.
     assert new_tokens(tok) == [b"cd", b"ab", b"cdcd", b" ab"]
     training = tok.metadata["training"]
     assert training["stop_reason"] == "min_frequency"
@@ -58,6 +59,16 @@ def test_golden_hybrid_takes_the_first_merges_globally(golden):
     assert tok.metadata["training"]["parity"]["merges_per_language"] == {"*": 1, "fra_Latn": 2, "eng_Latn": 1}
 
 
+def test_a_language_without_frequent_pairs_drops_out(tmp_path):
+    # fra is worst on the dev set but its only training word "cd" occurs once: it drops out and eng chooses
+    # (the reference implementation would stop here with no merge at all).
+    train = write(tmp_path / "train", {"eng_Latn.a.txt": "ab" + " ab" * 9 + "\n", "fra_Latn.b.txt": "cd\n"})
+    dev = write(tmp_path / "dev", {"eng_Latn.txt": "ab ab\n", "fra_Latn.txt": "cdcdcdcd\n"})
+    tok = bbpe.train([train], vocab_size=262, pattern="gpt2", parity_dev=dev, workers=1)
+    assert new_tokens(tok) == [b"ab", b" ab"]
+    assert tok.metadata["training"]["parity"]["merges_per_language"] == {"eng_Latn": 2}
+
+
 def naive_parity(words: dict[str, Counter[str]], dev: dict[str, Counter[str]], n: int, global_merges: int,
                  min_frequency: int = 2) -> list[bytes]:
     """Everything recounted from scratch before every merge (the definition, slowly)."""
@@ -67,20 +78,23 @@ def naive_parity(words: dict[str, Counter[str]], dev: dict[str, Counter[str]], n
     merges: list[bytes] = []
     while len(vocab) < 256 + n:
         if len(merges) < global_merges:
-            pools = list(words)
-        else:
+            order = [list(words)]
+        else:  # worst first; a language without a frequent-enough pair passes to the next
             cost = {code: sum(len(segs_) * dev[code][w] for w, segs_ in dev_segs[code].items()) for code in dev_segs}
-            pools = [min(cost, key=lambda code: (-cost[code], code))]
-        counts: Counter[tuple[int, int]] = Counter()
-        for code in pools:
-            for w, ids in segs[code].items():
-                for pair in zip(ids, ids[1:]):
-                    counts[pair] += words[code][w]
-        if not counts:
+            order = [[code] for code in sorted(cost, key=lambda code: (-cost[code], code))]
+        best = None
+        for pools in order:
+            counts: Counter[tuple[int, int]] = Counter()
+            for code in pools:
+                for w, ids in segs[code].items():
+                    for pair in zip(ids, ids[1:]):
+                        counts[pair] += words[code][w]
+            if counts and max(counts.values()) >= min_frequency:
+                best = min(counts.items(), key=lambda item: (-item[1], item[0]))
+                break
+        if best is None:
             break
-        pair, count = min(counts.items(), key=lambda item: (-item[1], item[0]))
-        if count < min_frequency:
-            break
+        pair, count = best
         joined = vocab[pair[0]] + vocab[pair[1]]
         token = vocab.index(joined) if joined in vocab else len(vocab)
         if token == len(vocab):
