@@ -134,14 +134,17 @@ class _Side:
     def tokens(self, indices: Iterable[int]) -> int:
         return sum(len(self.ids[i]) * self.counts[i] for i in indices)
 
-    def merge(self, pair: Pair, token: int) -> tuple[int, set[Pair]]:
-        """Apply a merge; return how many tokens it saved and the pairs whose count grew."""
+    def merge(self, pair: Pair, token: int) -> None:
+        """Apply a merge to every word holding ``pair``."""
+        for changed in _apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where):
+            heapq.heappush(self.heap, (-self.pairs[changed], changed))
+
+    def saved_by(self, pair: Pair, token: int) -> int:
+        """Apply a merge; return how many tokens it saved."""
         affected = list(self.where.get(pair, ()))
         before = self.tokens(affected)
-        grown = _apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where)
-        for changed in grown:
-            heapq.heappush(self.heap, (-self.pairs[changed], changed))
-        return before - self.tokens(affected), grown
+        self.merge(pair, token)
+        return before - self.tokens(affected)
 
 
 def learn_parity_merges(
@@ -197,7 +200,7 @@ def learn_parity_merges(
         for side in [*train.values(), *([pooled] if pooled is not None else [])]:
             side.merge(pair, token)
         for code, side in held_out.items():
-            dev_tokens[code] -= side.merge(pair, token)[0]
+            dev_tokens[code] -= side.saved_by(pair, token)
         if on_merge is not None:
             on_merge(added)
     return merges, "vocab_size"
