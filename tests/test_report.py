@@ -303,7 +303,7 @@ def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsy
         assert len(record["sha256"]) == 64
     assert [t["sha256"] for t in data["tokenizers"]] == [bbpe.references.sha256_of(p) for p in trained]
     figures = sorted(p.name for p in out.glob("*.png"))
-    assert figures == ["par_bytes_per_token.png", "par_vs_small.png", "vocab_size_curve.png"]
+    assert figures == ["par_bytes_per_token.png", "par_lorenz.png", "par_vs_small.png", "vocab_size_curve.png"]
     for name in figures:
         assert f"]({name})" in markdown
         image = imread(out / name)

@@ -30,6 +30,7 @@ def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--min-frequency", type=parse_count, default=2, help="stop when no pair occurs this often (default 2)")
     p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
+    add_method_options(p)
     p.set_defaults(run=run_train)
 
 
@@ -41,6 +42,9 @@ def run_train(args: argparse.Namespace) -> int:
     started = time.monotonic()
     if not args.inputs and not args.from_counts:
         raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
+    methods = method_arguments(args)
+    if args.from_counts and methods:
+        raise BBPEError("--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts")
     try:
         tokenizer = train_from_counts_file(args, progress) if args.from_counts else train(
             path_inputs(args.inputs), vocab_size=args.vocab, pattern=pattern_argument(args),
@@ -48,6 +52,7 @@ def run_train(args: argparse.Namespace) -> int:
             max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
             jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
             backend=args.backend, on_progress=progress, init=args.init, prune_unreachable=args.prune_unreachable,
+            **methods,
         )
     finally:
         if progress:
@@ -63,3 +68,28 @@ def run_train(args: argparse.Namespace) -> int:
         f"stopped: {STOP_REASONS[info['stop_reason']]}; wrote {args.output}"
     )
     return 0
+
+
+def add_method_options(parser: argparse.ArgumentParser) -> None:
+    """``bbpe train``'s training methods beyond classic BPE: superwords and parity-aware merges."""
+    parser.add_argument("--superwords-after", type=parse_count, metavar="N", help="SuperBPE: once N regular tokens "
+                        "exist, continue with merges that may cross spaces (stage-2 pattern; see README)")
+    parser.add_argument("--max-superword-words", type=parse_count, metavar="K", help="with --superwords-after: new "
+                        "tokens span at most K whitespace-separated words (uses the python merge loop)")
+    parser.add_argument("--parity-dev", metavar="DIR", help="parity-aware BPE: each merge helps the language with the "
+                        "most tokens on this line-aligned parallel corpus; training files are named <code>.*")
+    parser.add_argument("--parity-global-merges", type=parse_count, metavar="M", help="with --parity-dev: the first "
+                        "M merges are classic (global) ones (the hybrid variant)")
+
+
+def method_arguments(args: argparse.Namespace) -> dict[str, object]:
+    """The method options given, as ``bbpe.train`` keywords (checked for combinations that mean nothing)."""
+    if args.max_superword_words is not None and args.superwords_after is None:
+        raise BBPEError("--max-superword-words needs --superwords-after")
+    if args.parity_global_merges is not None and args.parity_dev is None:
+        raise BBPEError("--parity-global-merges needs --parity-dev")
+    if args.superwords_after is not None and args.parity_dev is not None:
+        raise BBPEError("choose --superwords-after or --parity-dev, not both")
+    given = {"superwords_after": args.superwords_after, "max_superword_words": args.max_superword_words,
+             "parity_dev": args.parity_dev, "parity_global_merges": args.parity_global_merges}
+    return {name: value for name, value in given.items() if value is not None}

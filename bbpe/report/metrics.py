@@ -9,7 +9,10 @@ Metrics per (tokenizer, corpus, language): tokens; UTF-8 bytes and characters pe
 (of the original text, even where a model normalizes it); tokens relative to a baseline
 tokenizer and to cl100k_base; the premium over English (tokens / English tokens of the
 same tokenizer); the share of the vocabulary used; the byte-fallback share
-(SentencePiece); and whether ``decode(encode(text)) == text``.
+(SentencePiece); and whether ``decode(encode(text)) == text``.  Fairness metrics
+(``bbpe.fairness``): Rényi efficiency and fertility per language; per corpus the Gini
+coefficient of per-language token counts (line-aligned corpora only), the Rényi efficiency
+of the pooled tokens and the mean fertility.
 
 >>> from bbpe.report.corpora import Corpus, Language
 >>> class Chars:  # one token per character
@@ -37,6 +40,7 @@ from typing import Any
 import numpy as np
 
 from bbpe.encoders import TextEncoder
+from bbpe.report import fairness
 from bbpe.errors import BBPEError
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.report.corpora import ENGLISH, Corpus, Language
@@ -62,6 +66,7 @@ class Measurement:
     distinct: np.ndarray  # sorted ids that occur
     byte_fallback: int | None  # tokens that are byte-fallback pieces (SentencePiece only)
     round_trip: bool
+    counts: np.ndarray | None = None  # occurrences of each id in ``distinct``
 
 
 @dataclass(frozen=True)
@@ -87,6 +92,8 @@ class Row:
     vocab_share: float
     byte_fallback_share: float | None
     round_trip: bool
+    renyi_efficiency: float | None = None  # alpha 2.5 over this language's tokens, |V| = vocab size
+    fertility: float | None = None  # tokens per whitespace-separated word; None for scripts without spaces
 
 
 @dataclass(frozen=True)
@@ -106,6 +113,9 @@ class Summary:
     vocab_share: float
     byte_fallback_share: float | None
     round_trip_failures: int
+    gini: float | None = None  # of per-language token counts; line-aligned corpora only
+    renyi_efficiency: float | None = None  # of all the corpus's tokens pooled
+    mean_fertility: float | None = None  # over the languages that use spaces
 
 
 @dataclass
@@ -143,7 +153,7 @@ def measure(encoder: TextEncoder, text: str) -> Measurement:
     if encoder.kind == "sentencepiece":
         mask = np.fromiter((encoder.is_byte_fallback(int(i)) for i in distinct), dtype=bool, count=len(distinct))
         fallback = int(counts[mask].sum())
-    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text)
+    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text, counts)
 
 
 def build_report(
@@ -228,7 +238,9 @@ def _row(encoder: TextEncoder, corpus: Corpus, language: Language,
         premium=ratio(encoder.name, ENGLISH) if has_english else None,
         vocab_used=len(m.distinct), vocab_share=_round(len(m.distinct) / encoder.vocab_size),
         byte_fallback_share=None if m.byte_fallback is None else _round(m.byte_fallback / max(m.tokens, 1)),
-        round_trip=m.round_trip,
+        round_trip=m.round_trip, renyi_efficiency=_renyi([m], encoder.vocab_size),
+        fertility=_round(fairness.fertility(m.tokens, language.text)) if fairness.uses_spaces(language.code)
+        and language.text.split() else None,
     )
 
 
@@ -249,7 +261,24 @@ def _summary(encoder: TextEncoder, corpus: Corpus, rows: list[Row],
         vocab_share=_round(len(used) / encoder.vocab_size),
         byte_fallback_share=None if fallback_tokens is None else _round(fallback_tokens / max(tokens, 1)),
         round_trip_failures=sum(not r.round_trip for r in mine),
+        gini=_round(fairness.gini([r.tokens for r in mine])) if corpus.aligned and mine else None,
+        renyi_efficiency=_renyi([measured[(encoder.name, corpus.name, r.language)] for r in mine],
+                                encoder.vocab_size),
+        mean_fertility=_mean([r.fertility for r in mine]),
     )
+
+
+def _renyi(measurements: Sequence[Measurement], vocab_size: int) -> float | None:
+    """Rényi efficiency of the tokens of ``measurements`` pooled (None without tokens or counts)."""
+    if any(m.counts is None for m in measurements) or vocab_size < 2:
+        return None
+    ids = np.concatenate([m.distinct for m in measurements])
+    counts = np.concatenate([m.counts for m in measurements])  # type: ignore[misc]
+    if not len(ids):
+        return None
+    _, where = np.unique(ids, return_inverse=True)
+    pooled = np.bincount(where, weights=counts).astype(np.int64)
+    return _round(fairness.renyi_efficiency(pooled.tolist(), vocab_size))
 
 
 def truncate(tokenizer: Tokenizer, size: int) -> Tokenizer:

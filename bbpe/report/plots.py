@@ -11,6 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from bbpe.report.fairness import lorenz_curve
 from bbpe.report.metrics import CURVE_SHARE, CompressionReport
 from bbpe.report.corpora import Corpus
 
@@ -22,7 +23,8 @@ CURVE_FIGURE = "vocab_size_curve.png"
 
 
 def corpus_figures(report: CompressionReport, corpus: Corpus) -> list[str]:
-    """File names of a corpus's figures: bars relative to the baseline (if there is another tokenizer), heatmap."""
+    """File names of a corpus's figures: bars relative to the baseline (if there is another tokenizer), heatmap,
+    Lorenz curves (line-aligned corpora)."""
     return list(_corpus_plots(report, corpus))
 
 
@@ -37,7 +39,8 @@ def render_all(report: CompressionReport) -> dict[str, bytes]:
 
 def _corpus_plots(report: CompressionReport, corpus: Corpus) -> dict[str, Callable[[CompressionReport, Corpus], bytes]]:
     bars = {f"{corpus.name}_vs_{report.baseline}.png": relative_bars} if len(report.encoders) > 1 else {}
-    return bars | {f"{corpus.name}_bytes_per_token.png": heatmap}
+    lorenz = {f"{corpus.name}_lorenz.png": lorenz_curves} if corpus.aligned and len(corpus.languages) > 1 else {}
+    return bars | {f"{corpus.name}_bytes_per_token.png": heatmap} | lorenz
 
 
 def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
@@ -92,6 +95,29 @@ def heatmap(report: CompressionReport, corpus: Corpus) -> bytes:
     ax.xaxis.set_label_position("top")
     figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02).set_label("UTF-8 bytes per token")
     ax.set_title(f"UTF-8 bytes per token on {corpus.name} (higher = better compression)", pad=12)
+    return _png(figure)
+
+
+def lorenz_curves(report: CompressionReport, corpus: Corpus) -> bytes:
+    """Lorenz curves of per-language token counts (cheapest languages first), one per tokenizer, Gini in the legend."""
+    figure_class, colors = _matplotlib()
+    figure = figure_class(figsize=(6.5, 6), dpi=DPI, layout="constrained")
+    ax = figure.subplots()
+    ax.plot([0, 1], [0, 1], color="black", linewidth=0.8, linestyle="--", label="equal cost (Gini 0)")
+    by_tokenizer = {s.tokenizer: s for s in report.summary if s.corpus == corpus.name}
+    for index, encoder in enumerate(report.encoders):
+        tokens = [report.row(encoder.name, corpus.name, lang.code).tokens for lang in corpus.languages]
+        xs, ys = zip(*lorenz_curve(tokens))
+        gini = by_tokenizer[encoder.name].gini
+        label = encoder.name if gini is None else f"{encoder.name} (Gini {gini:.3f})"
+        ax.plot(xs, ys, color=colors[index % len(colors)], linewidth=1.4, label=label)
+    ax.set_xlim(0, 1)
+    ax.set_ylim(0, 1)
+    ax.set_xlabel("share of languages (cheapest first)")
+    ax.set_ylabel("share of tokens")
+    ax.set_title(f"Lorenz curves of per-language token counts on {corpus.name}")
+    ax.grid(alpha=0.3)
+    ax.legend(fontsize=8.5, loc="upper left")
     return _png(figure)
 
 

@@ -89,6 +89,12 @@ def _definitions(report: CompressionReport) -> list[str]:
         "- **round trip**: `decode(encode(text)) == text`; models that normalize text (NFKC, whitespace folding) "
         "or map unknown characters to `<unk>` fail it by design.",
         "- Means are arithmetic means over languages; the mean premium leaves out English itself.",
+        "- **Gini**: Gini coefficient of the per-language token counts of one tokenizer on a line-aligned corpus "
+        "(0 = every language costs the same; (n-1)/n = one language carries all tokens); empty where lines are not "
+        "aligned. **Rényi eff.**: Rényi efficiency of the token unigram distribution, H_2.5(p) / log |V| with |V| "
+        "the vocabulary size (Zouhar et al. 2023; 1 = uniform over the vocabulary). **fertility**: tokens per "
+        "whitespace-separated word, only for languages whose script uses spaces (not Han, Japanese, Thai, Lao, "
+        "Khmer, Myanmar, Tibetan, Balinese, Javanese); the summary gives its mean.",
     ]
 
 
@@ -97,10 +103,11 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
     rows = [s for s in report.summary if s.corpus == corpus.name]
     out = [f"## {corpus.name}: summary", "", *_table(
         ["tokenizer", "bytes/token", f"vs {report.baseline}", "vs cl100k", "mean premium", "worst premium",
-         "vocab share", "byte fallback", "round trip"],
+         "vocab share", "byte fallback", "round trip", "Gini", "Rényi eff.", "fertility"],
         [[f"`{s.tokenizer}`", _num(s.bytes_per_token), _num(s.mean_rel_baseline), _num(s.mean_rel_cl100k),
           _num(s.mean_premium), _worst(s, corpus), _pct(s.vocab_share), _pct(s.byte_fallback_share),
-          _round_trip(report, s)] for s in rows]), ""]
+          _round_trip(report, s), _num(s.gini, 3), _num(s.renyi_efficiency, 3), _num(s.mean_fertility)]
+         for s in rows]), ""]
     out += [line for name in figures for line in (f"![{name}]({name})", "")]
     tables: list[tuple[str, Callable[[Row], str]]] = [
         (f"tokens relative to {report.baseline} (lower is better)", lambda r: _num(r.rel_baseline)),
@@ -108,6 +115,8 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
         ("premium over English", lambda r: _num(r.premium)),
         ("UTF-8 bytes per token", lambda r: _num(r.bytes_per_token)),
         ("tokens", lambda r: f"{r.tokens:,}"),
+        ("Rényi efficiency (alpha 2.5)", lambda r: _num(r.renyi_efficiency, 3)),
+        ("fertility (tokens per word)", lambda r: _num(r.fertility)),
     ]
     for title, cell in tables:
         if all(cell(report.row(e.name, corpus.name, lang.code)) == "" for e in encoders for lang in corpus.languages):
@@ -183,8 +192,8 @@ def _vocab(report: CompressionReport, name: str) -> int:
     return next(e.vocab_size for e in report.encoders if e.name == name)
 
 
-def _num(value: float | None) -> str:
-    return "" if value is None else f"{value:.2f}"
+def _num(value: float | None, digits: int = 2) -> str:
+    return "" if value is None else f"{value:.{digits}f}"
 
 
 def _pct(value: float | None) -> str:

@@ -11,6 +11,7 @@ from __future__ import annotations
 import itertools
 import os
 import time
+from functools import partial
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
@@ -19,6 +20,7 @@ from bbpe import bpe
 from bbpe._version import __version__
 from bbpe.training.corpus import CorpusStats, iter_lines, split_lines
 from bbpe.training.counting import count_pretokens
+from bbpe.training import parity, superword
 from bbpe.training.extend import Init, base_settings, extend_from_counts
 from bbpe.pretokenize.patterns import preset_name, resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
@@ -50,12 +52,19 @@ def train(
     utf8_errors: Literal["replace", "strict"] = "replace",
     backend: Backend = "auto",
     on_progress: ProgressCallback | None = None,
+    superwords_after: int | None = None,
+    max_superword_words: int | None = None,
+    parity_dev: str | os.PathLike[str] | None = None,
+    parity_global_merges: int = 0,
 ) -> Tokenizer:
     """Train a byte-level BPE tokenizer.
 
     ``pathlib.Path`` items are files or directories to read; ``str`` items are text.
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
     that vocabulary instead of starting from the 256 bytes; see ``bbpe.training.extend``.
+    ``superwords_after=N`` continues with superword merges once N regular tokens exist
+    (``bbpe.training.superword``); ``parity_dev`` (a parallel corpus directory) trains parity-aware
+    merges, the first ``parity_global_merges`` of them global (``bbpe.training.parity``).
 
     >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
     >>> [tok.token_bytes(i) for i in range(256, 260)]
@@ -76,27 +85,51 @@ def train(
     texts = [item for item in items if not isinstance(item, os.PathLike)]
     stats = CorpusStats()
     start = time.monotonic()
-    lines: list[str] | Iterable[str] = (
-        iter_lines(paths, jsonl_field=jsonl_field, max_bytes=max_bytes, errors=utf8_errors, stats=stats)
-        if paths else []
-    )
     text_lines = [line for text in texts for line in split_lines(check_text(str(text)))]
-    stats.bytes += sum(len(line.encode("utf-8")) for line in text_lines)
-    stats.lines += len(text_lines)
+    settings: dict[str, Any] = {"jsonl_field": jsonl_field, "max_bytes": max_bytes, "errors": utf8_errors}
+
+    def read(stats: CorpusStats) -> Iterable[str]:
+        lines = iter_lines(paths, **settings, stats=stats) if paths else []
+        stats.bytes += sum(len(line.encode("utf-8")) for line in text_lines)
+        stats.lines += len(text_lines)
+        return itertools.chain(lines, text_lines)
 
     def counted(done: int) -> None:
         if on_progress:
             on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
 
-    counts = count_pretokens(
-        itertools.chain(lines, text_lines), pattern, special_tokens=special_tokens, workers=workers, on_batch=counted
-    )
+    options = {"special_tokens": special_tokens, "workers": workers, "on_batch": counted}
+    merge_options = {"min_frequency": min_frequency, "max_merges": max_merges, "backend": backend,
+                     "on_progress": on_progress, "split_digits": split_digits}
+    if parity_dev is not None:
+        if texts or init is not None or superwords_after is not None:
+            raise ValueError("parity-aware training reads files named <language>.* and starts from the 256 bytes "
+                             "(no text items, init or superwords)")
+        by_language = parity.count_by_language(paths, pattern, settings=settings, stats=stats, **options)
+        chosen: dict[str, int] = {}  # merges per language, filled by the merge loop
+        learner = partial(parity.learn_parity_merges, dev=parity.dev_words(parity_dev, pattern),
+                          global_merges=parity_global_merges, chosen=chosen)
+        return merge_into_tokenizer(
+            parity.language_words(by_language), [bytes([i]) for i in range(256)], vocab_size=vocab_size,
+            pattern=pattern, special_tokens=special_tokens, **merge_options,
+            unique_pretokens=sum(map(len, by_language.values())), learner=learner,
+            corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0},
+            extra_settings={"parity": parity.settings(parity_dev, parity_global_merges, by_language, chosen)},
+        )
+    counts = count_pretokens(read(stats), pattern, **options)
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts)}
-    return train_from_counts(
-        counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
-        min_frequency=min_frequency, max_merges=max_merges, backend=backend, on_progress=on_progress,
-        corpus_summary=corpus, split_digits=split_digits, init=init, prune_unreachable=prune_unreachable,
-    )
+    if superwords_after is None:
+        return train_from_counts(counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
+                                 corpus_summary=corpus, init=init, prune_unreachable=prune_unreachable,
+                                 **merge_options)
+    superword.check_transition(superwords_after, vocab_size=vocab_size - len(special_tokens),
+                               base=len(init.ranks) if init is not None else 256)
+    stage2_counts = count_pretokens(read(CorpusStats()), superword.stage2_pattern(pattern), **options)
+    stage1 = train_from_counts(counts, vocab_size=superwords_after + len(special_tokens), pattern=pattern,
+                               special_tokens=special_tokens, corpus_summary=corpus, init=init,
+                               prune_unreachable=prune_unreachable, **merge_options)
+    return superword.add_superwords(stage1, stage2_counts, vocab_size=vocab_size, special_tokens=special_tokens,
+                                    max_words=max_superword_words, corpus_summary=corpus, **merge_options)
 
 
 def train_from_counts(
@@ -148,10 +181,12 @@ def merge_into_tokenizer(
     unique_pretokens: int,
     corpus_summary: Mapping[str, Any] | None,
     extra_settings: Mapping[str, Any] | None = None,
+    learner: LearnMerges | None = None,
 ) -> Tokenizer:
     """The step shared by training from scratch and extension: merge from ``token_bytes`` and build the tokenizer.
 
     ``words`` are (ids in ``token_bytes``, count); new tokens go after ``token_bytes``, specials after them.
+    ``learner`` replaces the backend's merge loop (superword and parity-aware training; it gets ``words`` as is).
     """
     special_tokens = _unique(special_tokens)
     n_base = len(token_bytes)
@@ -168,7 +203,7 @@ def merge_into_tokenizer(
         if on_progress:
             on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
 
-    merges, reason = merge_backend(backend)(
+    merges, reason = (learner or merge_backend(backend))(
         words, token_bytes, n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
     )
     if reason == "vocab_size" and limit_by_merges:
@@ -179,7 +214,8 @@ def merge_into_tokenizer(
         "bbpe_version": __version__,
         "training": {
             "vocab_size_requested": vocab_size, "pattern_preset": preset_name(pattern), "split_digits": split_digits,
-            "min_frequency": min_frequency, "max_merges": max_merges, "backend": _backend_name(backend),
+            "min_frequency": min_frequency, "max_merges": max_merges,
+            "backend": "python" if learner else _backend_name(backend),
             "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - n_base,
             "tie_rule": "highest count; ties to the smaller (left id, right id)",
             "unique_pretokens": unique_pretokens, **(extra_settings or {}),

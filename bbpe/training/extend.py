@@ -129,8 +129,9 @@ def extend_from_counts(
     on_progress: ProgressCallback | None = None,
     corpus_summary: Mapping[str, Any] | None = None,
     split_digits: bool = False,
+    learner: Callable[..., tuple[list[_bpe.Merge], str]] | None = None,
 ) -> Tokenizer:
-    """Extend a base vocabulary with merges learned from pre-token counts."""
+    """Extend a base vocabulary with merges learned from pre-token counts (``learner`` as in ``merge_into_tokenizer``)."""
     from bbpe.training.api import merge_into_tokenizer
 
     base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
@@ -150,5 +151,5 @@ def extend_from_counts(
         words, token_bytes, vocab_size=vocab_size, pattern=pattern, special_tokens=specials,
         min_frequency=min_frequency, max_merges=max_merges, backend=backend, on_progress=on_progress,
         split_digits=split_digits, unique_pretokens=len(counts), corpus_summary=corpus_summary,
-        extra_settings={"init": init_settings},
+        extra_settings={"init": init_settings}, learner=learner,
     )

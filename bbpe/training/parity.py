@@ -1,0 +1,222 @@
+"""Parity-aware BPE (Foroutan et al. 2025, arXiv 2508.04796): every merge helps the worst-compressed language.
+
+Training files carry their language in the name, ``<code>.<anything>`` (``eng_Latn.manpages.txt.gz``);
+each language's pre-tokens are counted apart (one pass over the corpus).  The dev set is a
+line-aligned parallel corpus in the report's layout (``bbpe.report.corpora``); a language's dev
+text is its lines joined by one space, pre-tokenized with the training pattern.
+
+The merge loop (the paper's *base* variant; the reference implementation is
+swiss-ai/parity-aware-bpe):
+
+* the **candidate languages** are those with both training files and dev text;
+* before each merge, the worst-compressed candidate is the one whose dev text currently has
+  the most tokens (ties: the smallest language code); the merge is that language's most
+  frequent pair (ties: the smallest (left id, right id), as in ``bbpe.bpe``);
+* the merge is applied to every language's words and to the dev words, whose token counts are
+  kept up to date incrementally (no re-encoding);
+* the *hybrid* variant takes the first ``global_merges`` merges by the pair count summed over
+  all languages (classic BPE), then continues parity-aware;
+* a candidate without a pair occurring ``min_frequency`` times drops out for good (merges never
+  raise a language's highest pair count) and the next-worst language chooses; training stops
+  when no candidate is left (or, during global merges, no pair is frequent enough).  The
+  reference stops at the first such language instead; on imbalanced data (a language with a
+  few kilobytes of training text) that ends training after a few hundred merges.
+
+The loop is pure Python (no numba twin), so it is much slower than the numba backend of
+plain training.
+"""
+
+from __future__ import annotations
+
+import heapq
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from pathlib import Path
+from typing import Any
+
+from bbpe.bpe import Merge, MergeCallback, Pair, _apply_merge, _pop_best, pair_counts
+from bbpe.training.corpus import CorpusStats, expand_paths, iter_lines
+from bbpe.training.counting import count_pretokens
+from bbpe.errors import CorpusError
+from bbpe.pretokenize.patterns import pretokenize
+from bbpe.report.corpora import load_corpus
+
+Words = Iterable[tuple[Sequence[int], int]]
+
+
+def language_of(path: Path) -> str:
+    """The language code a training file's name starts with.
+
+    >>> language_of(Path("train/eng_Latn.manpages.txt.gz"))
+    'eng_Latn'
+    """
+    return path.name.split(".", 1)[0]
+
+
+def count_by_language(
+    paths: Sequence[Path],
+    pattern: str,
+    *,
+    settings: Mapping[str, Any],
+    stats: CorpusStats,
+    special_tokens: Iterable[str] = (),
+    workers: int | None = None,
+    on_batch: Callable[[int], None] | None = None,
+) -> dict[str, Counter[str]]:
+    """Pre-token counts per language code (files grouped by ``language_of``).
+
+    ``settings`` go to ``iter_lines`` for each language, so ``max_bytes`` caps every language separately.
+    """
+    if not paths:
+        raise CorpusError("parity-aware training needs training files named <language>.* (not text or stdin)")
+    groups: dict[str, list[Path]] = {}
+    for file in expand_paths(paths):
+        if str(file) == "-":
+            raise CorpusError("parity-aware training cannot read stdin: the language comes from the file name")
+        groups.setdefault(language_of(file), []).append(file)
+    done = 0
+    counts: dict[str, Counter[str]] = {}
+    for code in sorted(groups):
+        before = done
+
+        def counted(size: int, before: int = before) -> None:
+            nonlocal done
+            done = before + size
+            if on_batch:
+                on_batch(done)
+
+        counts[code] = count_pretokens(iter_lines(groups[code], **settings, stats=stats), pattern,
+                                       special_tokens=special_tokens, workers=workers, on_batch=counted)
+    return counts
+
+
+def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[str]]:
+    """Pre-token counts of every language of a line-aligned parallel corpus (the report's text of a language)."""
+    corpus = load_corpus(path)
+    if not corpus.aligned:
+        raise CorpusError(f"{path}: the parity dev set must be line-aligned (every language the same line count)")
+    return {language.code: Counter(pretokenize(language.text, pattern)) for language in corpus.languages}
+
+
+def language_words(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Words]:
+    """Per language, the words as byte ids with their counts (streams, as the merge loop wants them)."""
+    return {code: ((list(word.encode("utf-8")), count) for word, count in words.items())
+            for code, words in counts.items()}
+
+
+def settings(dev: str | os.PathLike[str], global_merges: int, counts: Mapping[str, Any],
+             chosen: dict[str, int]) -> dict[str, Any]:
+    """What goes into ``metadata["training"]["parity"]``; ``chosen`` is filled by the merge loop."""
+    return {"dev": os.fspath(dev), "variant": "hybrid" if global_merges else "base", "global_merges": global_merges,
+            "languages": sorted(counts), "selection": "most dev tokens; ties to the smallest code",
+            "merges_per_language": chosen}
+
+
+class _Side:
+    """Words of one language (training or dev) with their pair counts and pair -> word index."""
+
+    def __init__(self, words: Words) -> None:
+        self.ids: list[list[int]] = []
+        self.counts: list[int] = []
+        self.pairs: dict[Pair, int] = {}
+        self.where: dict[Pair, set[int]] = {}
+        for ids, count in words:
+            index = len(self.ids)
+            self.ids.append(list(ids))
+            self.counts.append(count)
+            for pair, occurrences in pair_counts(list(ids)).items():
+                self.pairs[pair] = self.pairs.get(pair, 0) + occurrences * count
+                self.where.setdefault(pair, set()).add(index)
+        self.heap = [(-count, pair) for pair, count in self.pairs.items()]
+        heapq.heapify(self.heap)
+
+    def tokens(self, indices: Iterable[int]) -> int:
+        return sum(len(self.ids[i]) * self.counts[i] for i in indices)
+
+    def merge(self, pair: Pair, token: int) -> None:
+        """Apply a merge to every word holding ``pair``."""
+        for changed in _apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where):
+            heapq.heappush(self.heap, (-self.pairs[changed], changed))
+
+    def saved_by(self, pair: Pair, token: int) -> int:
+        """Apply a merge; return how many tokens it saved."""
+        affected = list(self.where.get(pair, ()))
+        before = self.tokens(affected)
+        self.merge(pair, token)
+        return before - self.tokens(affected)
+
+
+def learn_parity_merges(
+    words: Mapping[str, Words],
+    token_bytes: list[bytes],
+    *,
+    n_new_tokens: int,
+    min_frequency: int = 2,
+    on_merge: MergeCallback | None = None,
+    dev: Mapping[str, Mapping[str, int]],
+    global_merges: int = 0,
+    chosen: dict[str, int] | None = None,
+) -> tuple[list[Merge], str]:
+    """The parity-aware merge loop (interface of ``bbpe.bpe.learn_merges`` plus the dev set).
+
+    ``words``: language -> (ids in ``token_bytes``, count); ``dev``: language -> pre-token text ->
+    count.  ``chosen`` (if given) receives how many merges each language chose ("*" = global).
+    """
+    train = {code: _Side(words[code]) for code in sorted(words)}
+    candidates = sorted(set(train) & set(dev))
+    if not candidates:
+        raise CorpusError(f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
+                          f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes")
+    held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
+    dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}
+    # The hybrid variant's global merges run on a copy of all languages' words (dropped afterwards).
+    pooled = _Side((ids, count) for side in train.values() for ids, count in zip(side.ids, side.counts)) \
+        if global_merges > 0 else None
+    id_of = {token: index for index, token in enumerate(token_bytes)}
+    chosen = {} if chosen is None else chosen
+    merges: list[Merge] = []
+    added = 0
+    while added < n_new_tokens:
+        if pooled is not None and len(merges) >= global_merges:
+            pooled = None
+        if pooled is not None:
+            language, best = "*", _pop_best(pooled.heap, pooled.pairs)
+        else:
+            language, best = _worst_language_pair(candidates, train, dev_tokens, min_frequency)
+        if best is None or best[1] < min_frequency:
+            return merges, "min_frequency"
+        pair, count = best
+        joined = token_bytes[pair[0]] + token_bytes[pair[1]]
+        token = id_of.get(joined)
+        is_new = token is None
+        if token is None:
+            token = len(token_bytes)
+            token_bytes.append(joined)
+            id_of[joined] = token
+            added += 1
+        merges.append(Merge(pair[0], pair[1], token, count, is_new))
+        chosen[language] = chosen.get(language, 0) + 1
+        for side in [*train.values(), *([pooled] if pooled is not None else [])]:
+            side.merge(pair, token)
+        for code, side in held_out.items():
+            dev_tokens[code] -= side.saved_by(pair, token)
+        if on_merge is not None:
+            on_merge(added)
+    return merges, "vocab_size"
+
+
+def _worst_language_pair(candidates: list[str], train: Mapping[str, _Side], dev_tokens: Mapping[str, int],
+                         min_frequency: int) -> tuple[str, tuple[Pair, int] | None]:
+    """The worst-compressed candidate with a pair occurring ``min_frequency`` times, and that pair.
+
+    A language without such a pair is dropped from ``candidates`` for good: merges never raise the
+    highest pair count of a language (a new pair occurs at most as often as the pairs it replaces).
+    """
+    for code in sorted(candidates, key=lambda code: (-dev_tokens[code], code)):
+        side = train[code]
+        best = _pop_best(side.heap, side.pairs)
+        if best is not None and best[1] >= min_frequency:
+            return code, best
+        candidates.remove(code)
+    return "", None

@@ -1,0 +1,119 @@
+"""Superword tokens (SuperBPE, Liu et al. 2025, arXiv 2503.13423): BPE whose late merges may cross spaces.
+
+Training has two stages on the same corpus:
+
+1. ordinary BPE with the pattern (from the 256 bytes or from ``init``) until the vocabulary
+   holds ``superwords_after`` regular tokens (the paper's *transition point*);
+2. the corpus is pre-tokenized again with the **stage-2 pattern**, which no longer splits at
+   spaces: a piece ends only at a number of up to three digits (one digit when the stage-1
+   pattern splits every digit), a run of two or more punctuation marks (with an optional
+   leading space), whitespace before more whitespace, or a line break.  These are the splits
+   of the reference implementation's stage-2 regex (PythonNut/superbpe,
+   ``scripts/extend_tokenizer.sh``) plus line breaks, since bbpe pre-tokenizes line by line.
+   Every stage-2 piece is segmented with the stage-1 vocabulary (rank-based BPE, as
+   ``bbpe.training.extend`` segments words with a base vocabulary), and the merge loop continues up to
+   the vocab size.  With ``max_words`` a new token may span at most that many
+   whitespace-separated words (``len(token.split())``).
+
+The tokenizer stores the stage-2 pattern.  Encoding it (rank-based BPE over all ranks) gives
+training's segmentation: every stage-1 rank is lower than every stage-2 rank, so inside a
+stage-2 piece rank-based BPE first does exactly the stage-1 segmentation training started
+from, then applies the stage-2 merges in the order they were learned.  Extending ``init``
+(e.g. cl100k) keeps every base token's id: stage 2 only appends.
+
+>>> stage2_pattern("gpt2") == stage2_pattern("cl100k")
+True
+>>> import regex
+>>> regex.findall(stage2_pattern("cl100k"), "by the way, 2024... ok\\n")
+['by the way, ', '202', '4', '...', ' ok', '\\n']
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable, Mapping
+from functools import partial
+from typing import Any
+
+from bbpe import bpe
+from bbpe.training.extend import extend_from_counts
+from bbpe.pretokenize.patterns import compile_pattern, pretokenize, resolve_pattern
+from bbpe.progress import ProgressCallback
+from bbpe.tokenizer import Tokenizer
+
+# The pieces stage 2 still cuts out; everything between two of them is one piece.
+_SPLITS = r"""{digits}| ?[^\s\p{{L}}\p{{N}}]{{2,}}[\r\n/]*|\s*[\r\n]+| +(?!\S)"""
+
+
+def stage2_pattern(stage1_pattern: str) -> str:
+    """The stage-2 pattern: the split pieces, or else the longest run of text that starts none of them.
+
+    Digits stay grouped as in stage 1: one per piece if the stage-1 pattern splits every digit,
+    else up to three.
+    """
+    one_digit = pretokenize("123", resolve_pattern(stage1_pattern)) == ["1", "2", "3"]
+    splits = _SPLITS.format(digits=r"\p{N}" if one_digit else r"\p{N}{1,3}")
+    pattern = rf"(?:{splits})|(?:(?!{splits})[\s\S])+"
+    compile_pattern(pattern)
+    return pattern
+
+
+def word_count(token: bytes) -> int:
+    """Whitespace-separated words in a token.
+
+    >>> word_count(b" by the way"), word_count(b"way"), word_count(b" ")
+    (3, 1, 0)
+    """
+    return len(token.split())
+
+
+def word_limit(max_words: int) -> Callable[[bytes], bool]:
+    """A veto for the merge loop: allow only tokens of at most ``max_words`` words."""
+    if max_words < 1:
+        raise ValueError(f"max_superword_words must be at least 1, got {max_words}")
+    return lambda token: word_count(token) <= max_words
+
+
+def check_transition(superwords_after: int, *, vocab_size: int, base: int) -> None:
+    """The transition point lies between the base vocabulary and the vocab size."""
+    if not base <= superwords_after <= vocab_size:
+        raise ValueError(f"superwords_after must lie between the {base:,} base tokens and the vocab size "
+                         f"{vocab_size:,}, got {superwords_after:,}")
+
+
+def add_superwords(
+    stage1: Tokenizer,
+    stage2_counts: Mapping[str, int] | Mapping[bytes, int],
+    *,
+    vocab_size: int,
+    special_tokens: Iterable[str],
+    max_words: int | None,
+    min_frequency: int,
+    max_merges: int | None,
+    backend: str,
+    on_progress: ProgressCallback | None,
+    corpus_summary: Mapping[str, Any] | None,
+    split_digits: bool,
+) -> Tokenizer:
+    """Stage 2: continue ``stage1`` (no special tokens) on the stage-2 pieces up to ``vocab_size``."""
+    learner = partial(bpe.learn_merges, allow=word_limit(max_words)) if max_words is not None else None
+    pattern = stage2_pattern(stage1.pattern)
+    stage1_merges = None if max_merges is None else max_merges - stage1.metadata["training"]["new_tokens"]
+    tokenizer = extend_from_counts(
+        stage2_counts, stage1, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
+        min_frequency=min_frequency, max_merges=stage1_merges, backend=backend, on_progress=on_progress,
+        corpus_summary=corpus_summary, split_digits=split_digits, learner=learner,
+    )
+    first, second = stage1.metadata["training"], tokenizer.metadata["training"]
+    training = {key: value for key, value in first.items() if key not in ("merge_steps", "new_tokens")}
+    training |= {
+        "vocab_size_requested": vocab_size, "max_merges": max_merges, "stop_reason": second["stop_reason"],
+        "merge_steps": first["merge_steps"] + second["merge_steps"],
+        "new_tokens": first["new_tokens"] + second["new_tokens"],
+        "superwords": {
+            "after": len(stage1.ranks), "max_words": max_words, "stage1_pattern": stage1.pattern,
+            "stage1_stop_reason": first["stop_reason"], "stage2_backend": second["backend"],
+            "stage2_unique_pretokens": second["unique_pretokens"], "superword_tokens": second["new_tokens"],
+        },
+    }
+    return Tokenizer(tokenizer.ranks, pattern=pattern, special_tokens=tokenizer.special_tokens,
+                     metadata=tokenizer.metadata | {"training": training})
