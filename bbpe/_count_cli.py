@@ -8,8 +8,8 @@ from pathlib import Path
 
 from bbpe._cli_options import add_corpus_options, pattern_argument
 from bbpe._io import check_not_input, check_writable
-from bbpe.corpora import CorpusStats, iter_lines
-from bbpe.counting import count_pretokens
+from bbpe.corpora import CorpusStats
+from bbpe.counting import CountSettings, count_corpus
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
 from bbpe.patterns import resolve_pattern
@@ -18,7 +18,7 @@ from bbpe.tokenizer import Tokenizer
 from bbpe.train import train_from_counts
 
 _COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "special": [], "max_bytes": None,
-                     "workers": None, "jsonl_field": "text", "strict_utf8": False}
+                     "workers": None, "jsonl_field": "text", "strict_utf8": False, "unit": None}
 
 
 def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -45,7 +45,7 @@ def run_count(args: argparse.Namespace) -> int:
                             "counting a corpus")
         result = counts_file.merge(args.inputs)
         counts_file.write(args.output, result.counts, pattern=result.pattern, special_tokens=result.special_tokens,
-                          split_digits=result.split_digits, corpus=result.corpus)
+                          split_digits=result.split_digits, corpus=result.corpus, unit=result.unit)
         print(f"added up {len(args.inputs)} count files: {len(result.counts):,} unique words "
               f"({sum(result.counts.values()):,} pre-tokens) in {time.monotonic() - started:,.1f} s; "
               f"wrote {args.output}")
@@ -59,16 +59,18 @@ def run_count(args: argparse.Namespace) -> int:
         if progress:
             progress(ProgressEvent("count", done, None, time.monotonic() - started))
 
-    lines = iter_lines([Path(p) for p in args.inputs], jsonl_field=args.jsonl_field, max_bytes=args.max_bytes,
-                       errors="strict" if args.strict_utf8 else "replace", stats=stats)
+    unit = args.unit or "document"
+    settings = CountSettings(pattern, tuple(sorted(set(args.special))), unit, args.jsonl_field,
+                             "strict" if args.strict_utf8 else "replace")
     try:
-        counts = count_pretokens(lines, pattern, special_tokens=args.special, workers=args.workers, on_batch=counted)
+        counts = count_corpus([Path(p) for p in args.inputs], settings, max_bytes=args.max_bytes,
+                              workers=args.workers, stats=stats, on_bytes=counted)
     finally:
         if progress:
             progress.close()
     corpus = stats.as_dict() | {"sources": list(args.inputs)}
     counts_file.write(args.output, counts, pattern=pattern, special_tokens=args.special,
-                      split_digits=args.split_digits, corpus=corpus)
+                      split_digits=args.split_digits, corpus=corpus, unit=unit)
     print(f"counted {len(counts):,} unique words ({sum(counts.values()):,} pre-tokens) in "
           f"{stats.bytes / 1e6:,.1f} MB of text in {time.monotonic() - started:,.1f} s (peak memory "
           f"{peak_memory_mb():,.0f} MB); wrote {args.output}")
@@ -86,6 +88,9 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
         raise BBPEError(f"--{corpus_only[0].replace('_', '-')} applies to counting; with --from-counts the "
                         "words are already counted (use it with `bbpe count`)")
     data = counts_file.read(args.from_counts)
+    if args.unit is not None and args.unit != data.unit:
+        raise BBPEError(f"{args.from_counts}: counted with unit {data.unit!r}, not the requested {args.unit!r}; "
+                        "leave out --unit to use the file's")
     requested = pattern_argument(args)
     if requested is not None or args.split_digits:
         wanted = resolve_pattern(data.pattern if requested is None else requested, split_digits=args.split_digits)

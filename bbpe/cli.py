@@ -141,6 +141,7 @@ def _cmd_train(args: argparse.Namespace) -> int:
             max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
             jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
             backend=args.backend, on_progress=progress, init=args.init, prune_unreachable=args.prune_unreachable,
+            unit=args.unit or "document",
         )
     finally:
         if progress:

@@ -8,17 +8,17 @@ in ``tokenizer.metadata["training"]["stop_reason"]``.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
 from bbpe import _bpe
 from bbpe._version import __version__
-from bbpe.corpora import CorpusStats, iter_lines, split_lines
-from bbpe.counting import count_pretokens
+from bbpe.corpora import CorpusStats
+from bbpe.counting import CountSettings, count_corpus, count_pretokens
 from bbpe.extend import Init, base_settings, extend_from_counts
 from bbpe.patterns import preset_name, resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
@@ -50,10 +50,12 @@ def train(
     utf8_errors: Literal["replace", "strict"] = "replace",
     backend: Backend = "auto",
     on_progress: ProgressCallback | None = None,
+    unit: Literal["document", "line"] = "document",
 ) -> Tokenizer:
     """Train a byte-level BPE tokenizer.
 
-    ``pathlib.Path`` items are files or directories to read; ``str`` items are text.
+    ``pathlib.Path`` items are files or directories to read; ``str`` items are texts.  Each
+    text, file or JSONL record is a document, pre-tokenized whole (``unit="line"``: line by line).
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
     that vocabulary instead of starting from the 256 bytes; see ``bbpe.extend``.
 
@@ -74,24 +76,20 @@ def train(
     items = list(texts_or_paths)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
+    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors)
     stats = CorpusStats()
     start = time.monotonic()
-    lines: list[str] | Iterable[str] = (
-        iter_lines(paths, jsonl_field=jsonl_field, max_bytes=max_bytes, errors=utf8_errors, stats=stats)
-        if paths else []
-    )
-    text_lines = [line for text in texts for line in split_lines(check_text(str(text)))]
-    stats.bytes += sum(len(line.encode("utf-8")) for line in text_lines)
-    stats.lines += len(text_lines)
 
     def counted(done: int) -> None:
         if on_progress:
             on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
 
-    counts = count_pretokens(
-        itertools.chain(lines, text_lines), pattern, special_tokens=special_tokens, workers=workers, on_batch=counted
-    )
-    corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts)}
+    counts = count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats,
+                          on_bytes=counted) if paths else Counter()
+    counts.update(count_pretokens(
+        (check_text(str(text)) for text in texts), pattern, special_tokens=special_tokens, unit=unit,
+        workers=workers, stats=stats, on_bytes=counted))
+    corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
     return train_from_counts(
         counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
         min_frequency=min_frequency, max_merges=max_merges, backend=backend, on_progress=on_progress,

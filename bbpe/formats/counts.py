@@ -7,10 +7,10 @@ Layout (version 1), one row per unique pre-token ("word")::
 
 Rows are sorted by word bytes and unique.  The file's key-value metadata holds, under
 the key ``bbpe``, a JSON object: ``{"format": "bbpe-counts", "version": 1, "pattern":
-"<regex>", "unit": "line", "normalization": "none", "special_tokens": [...],
+"<regex>", "unit": "document", "normalization": "none", "special_tokens": [...],
 "split_digits": false, "bbpe_version": "...", "corpus": {...}}``.  ``unit`` says what was
-pre-tokenized on its own (every line), ``normalization`` what was done to the text first
-(nothing).  Any engine (Spark, Dask, Ray) that writes these columns and this metadata
+pre-tokenized on its own ("document": a file, stdin, a JSONL record, a text; "line": every
+line), ``normalization`` what was done to the text first (nothing).  Any engine (Spark, Dask, Ray) that writes these columns and this metadata
 makes files bbpe can add up (``merge``) and train from; when reading, ``word`` may also
 be a string column and ``count`` any non-negative integer column, in any row order.
 
@@ -36,7 +36,8 @@ from bbpe.patterns import PRESETS, preset_name, validate_pattern, with_split_dig
 FORMAT = "bbpe-counts"
 VERSION = 1
 METADATA_KEY = b"bbpe"
-UNIT = "line"
+UNIT = "document"
+UNITS = ("document", "line")
 NORMALIZATION = "none"
 _SETTINGS = ("pattern", "unit", "normalization", "special_tokens")
 
@@ -115,7 +116,7 @@ def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
         raise BBPEError("no count files to merge")
     first_path, first = parts[0]
     totals: Counter[bytes] = Counter()
-    corpus: dict[str, Any] = {"bytes": 0, "lines": 0, "files": 0, "sources": []}
+    corpus: dict[str, Any] = {"bytes": 0, "lines": 0, "documents": 0, "files": 0, "sources": []}
     for path, part in parts:
         for name in _SETTINGS:
             if getattr(part, name) != getattr(first, name):
@@ -125,7 +126,7 @@ def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
                 raise BBPEError(f"cannot add {path} to {first_path}: they were counted with a different "
                                 f"{name.replace('_', ' ')} ({mine} vs {theirs})")
         totals.update(part.counts)
-        for key in ("bytes", "lines", "files"):
+        for key in ("bytes", "lines", "documents", "files"):
             corpus[key] += int(part.corpus.get(key, 0))
         corpus["sources"] += list(part.corpus.get("sources", []))
     return WordCounts(dict(totals), first.pattern, first.special_tokens, first.split_digits, first.unit,
@@ -155,6 +156,8 @@ def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
     for name in ("pattern", "unit", "normalization"):
         if not isinstance(info.get(name), str):
             raise VocabFormatError(source, f"the metadata has no {name!r} string")
+    if info["unit"] not in UNITS:
+        raise VocabFormatError(source, f"metadata 'unit': {info['unit']!r} is not 'document' or 'line'")
     try:
         validate_pattern(info["pattern"])
     except ValueError as exc:
