@@ -3,13 +3,15 @@
 from __future__ import annotations
 
 import argparse
+import logging
 import time
 from pathlib import Path
 
-from bbpe._cli_options import add_corpus_options, pattern_argument
+from bbpe._cli_options import add_corpus_options, parse_count, pattern_argument
 from bbpe._io import check_not_input, check_writable
 from bbpe.corpora import CorpusStats
-from bbpe.counting import CountSettings, count_corpus
+from bbpe.count_local import count_local
+from bbpe.counting import CountSettings
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
 from bbpe.patterns import resolve_pattern
@@ -18,7 +20,11 @@ from bbpe.tokenizer import Tokenizer
 from bbpe.train import train_from_counts
 
 _COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "special": [], "max_bytes": None,
-                     "workers": None, "jsonl_field": "text", "strict_utf8": False, "unit": None}
+                     "workers": None, "jsonl_field": "text", "strict_utf8": False, "unit": None, "parts": None,
+                     "min_count": 1, "flush_mb": 256}
+DEFAULT_PARTS = 8
+MAX_PARTS = 4096
+log = logging.getLogger("bbpe")
 
 
 def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -28,14 +34,26 @@ def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ig
         "`bbpe train --from-counts`; with --merge, add up count files made with the same settings "
         "(e.g. one per shard)."))
     p.add_argument("inputs", nargs="+", metavar="FILE_OR_DIR", help="corpus inputs, or count files with --merge")
-    p.add_argument("-o", "--output", required=True, help="output word-count file (.parquet)")
+    p.add_argument("-o", "--output", required=True, help="output word-count file (.parquet), or a directory of "
+                   "parts (part-NNNNN.parquet) when it ends with / or --parts is given")
     p.add_argument("--merge", action="store_true", help="the inputs are count files: write their sum")
+    p.add_argument("--parts", type=parse_count, default=None, metavar="P",
+                   help=f"hash buckets: P part files with disjoint words in the output directory (default "
+                   f"{DEFAULT_PARTS} for a directory)")
+    p.add_argument("--min-count", type=parse_count, default=1, metavar="N", help="drop words counted fewer times")
+    p.add_argument("--flush-mb", type=parse_count, default=256, metavar="MB",
+                   help="a counting task writes its table to disk when it holds about this much (default 256)")
     add_corpus_options(p, special_help="special token whose text is cut out and not counted (repeatable)")
     p.set_defaults(run=run_count)
 
 
 def run_count(args: argparse.Namespace) -> int:
-    check_writable(args.output)
+    directory = args.parts is not None or args.output.endswith("/") or Path(args.output).is_dir()
+    if directory and not args.merge:
+        check_writable(Path(args.output) / "part-00000.parquet" if Path(args.output).is_dir() else
+                       Path(args.output.rstrip("/") or "/"))
+    else:
+        check_writable(args.output)
     check_not_input(args.output, args.inputs)
     started = time.monotonic()
     if args.merge:
@@ -62,18 +80,23 @@ def run_count(args: argparse.Namespace) -> int:
     unit = args.unit or "document"
     settings = CountSettings(pattern, tuple(sorted(set(args.special))), unit, args.jsonl_field,
                              "strict" if args.strict_utf8 else "replace")
+    parts = (args.parts or DEFAULT_PARTS) if directory else 1
+    if not 1 <= parts <= MAX_PARTS:
+        raise BBPEError(f"--parts must be 1 to {MAX_PARTS}, got {parts}")
+    if args.min_count < 1 or args.flush_mb < 1:
+        raise BBPEError("--min-count and --flush-mb must be at least 1")
     try:
-        counts = count_corpus([Path(p) for p in args.inputs], settings, max_bytes=args.max_bytes,
-                              workers=args.workers, stats=stats, on_bytes=counted)
+        unique, total = count_local(
+            [Path(p) for p in args.inputs], settings, Path(args.output), buckets=parts, directory=directory,
+            split_digits=args.split_digits, max_bytes=args.max_bytes, min_count=args.min_count,
+            workers=args.workers, flush_bytes=args.flush_mb << 20, stats=stats, on_bytes=counted,
+            warn=lambda where: log.warning("%s replaced by U+FFFD (further cases are counted)", where))
     finally:
         if progress:
             progress.close()
-    corpus = stats.as_dict() | {"sources": list(args.inputs)}
-    counts_file.write(args.output, counts, pattern=pattern, special_tokens=args.special,
-                      split_digits=args.split_digits, corpus=corpus, unit=unit)
-    print(f"counted {len(counts):,} unique words ({sum(counts.values()):,} pre-tokens) in "
+    print(f"counted {unique:,} unique words ({total:,} pre-tokens) in "
           f"{stats.bytes / 1e6:,.1f} MB of text in {time.monotonic() - started:,.1f} s (peak memory "
-          f"{peak_memory_mb():,.0f} MB); wrote {args.output}")
+          f"{peak_memory_mb():,.0f} MB); wrote {args.output}" + (f" ({parts} parts)" if directory else ""))
     return 0
 
 

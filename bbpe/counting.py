@@ -24,6 +24,7 @@ from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import regex
 
@@ -41,6 +42,7 @@ _PR_SET_PDEATHSIG = 1
 _WATCHDOG_SECONDS = 0.5
 NO_CUT = CutRule("none", lambda buf, p: False)
 Unit = FileUnit | PieceUnit
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -78,7 +80,7 @@ def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
     return lambda text: {word.encode("utf-8"): count for word, count in Counter(findall(text)).items()}
 
 
-class _TextCounter:
+class TextCounter:
     """Counts documents or lines: special-token text cut out first, then ``chunk_counter``."""
 
     def __init__(self, settings: CountSettings) -> None:
@@ -97,26 +99,38 @@ class _TextCounter:
                     self.counts.update(self.count_chunk(chunk))
 
 
-_COUNTERS: dict[CountSettings, _TextCounter] = {}
+_COUNTERS: dict[CountSettings, TextCounter] = {}
 
 
 def count_unit(unit: Unit, settings: CountSettings) -> tuple[Counter[bytes], UnitStats]:
     """Read one work unit and count it (runs in a worker)."""
+    counter = text_counter(settings)
+    stats = UnitStats()
+    for text in unit_texts(unit, settings, stats):
+        counter.add(text)
+    return counter.counts, stats
+
+
+def text_counter(settings: CountSettings) -> TextCounter:
+    """A counter with an empty table (the compiled pattern is kept per process)."""
     if settings not in _COUNTERS:
-        _COUNTERS[settings] = _TextCounter(settings)
+        _COUNTERS[settings] = TextCounter(settings)
     counter = _COUNTERS[settings]
     counter.counts = Counter()
-    stats = UnitStats()
+    return counter
+
+
+def unit_texts(unit: Unit, settings: CountSettings, stats: UnitStats) -> Iterator[str]:
+    """The texts of a work unit (JSONL records, or pieces of documents ending at safe cuts); fills ``stats``."""
     source = unit.path if isinstance(unit, FileUnit) else unit.source
     pieces: Iterable[tuple[int, bytes]] = (
         unit_pieces(unit, settings.rule) if isinstance(unit, FileUnit) else zip(unit.offsets, unit.pieces))
     last, at_end = b"", False
     for offset, piece in pieces:
         if unit.jsonl:
-            for document in jsonl_documents(piece, source, offset, settings.jsonl_field, settings.errors, stats):
-                counter.add(document)
+            yield from jsonl_documents(piece, source, offset, settings.jsonl_field, settings.errors, stats)
             continue
-        counter.add(decode(piece, source, offset, settings.errors, stats))
+        yield decode(piece, source, offset, settings.errors, stats)
         stats.bytes += len(piece)
         stats.lines += piece.count(b"\n")
         last = piece
@@ -127,7 +141,6 @@ def count_unit(unit: Unit, settings: CountSettings) -> tuple[Counter[bytes], Uni
     elif not unit.jsonl:
         stats.documents += unit.start == 0
         stats.lines += (at_end or unit.size is None) and bool(last) and not last.endswith(b"\n")
-    return counter.counts, stats
 
 
 def count_units(
@@ -138,37 +151,42 @@ def count_units(
     on_unit: Callable[[UnitStats], None] | None = None,
 ) -> Counter[bytes]:
     """Count work units on ``workers`` processes (1: in this process); ``on_unit`` gets each unit's stats."""
-    workers = max(1, workers or os.cpu_count() or 1)
     totals: Counter[bytes] = Counter()
+
+    def add(result: tuple[Counter[bytes], UnitStats]) -> None:
+        totals.update(result[0])
+        if on_unit:
+            on_unit(result[1])
+
+    run_tasks(count_unit, ((unit, settings) for unit in units), workers=workers, on_result=add)
+    return totals
+
+
+def run_tasks(function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, workers: int | None,
+              on_result: Callable[[T], None]) -> None:
+    """Run ``function(*job)`` for every job on a process pool, results in job order.
+
+    At most two jobs per worker wait, so jobs may be produced lazily (stdin).  A worker that dies
+    (killed, out of memory) is one clear error, and workers die with this process.
+    """
+    workers = max(1, workers or os.cpu_count() or 1)
     if workers == 1:
-        for unit in units:
-            counts, stats = count_unit(unit, settings)
-            totals.update(counts)
-            if on_unit:
-                on_unit(stats)
-        return totals
+        for job in jobs:
+            on_result(function(*job))
+        return
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
-    pending: list[Future[tuple[Counter[bytes], UnitStats]]] = []
+    pending: list[Future[T]] = []
     try:
-        for unit in units:
-            pending.append(pool.submit(count_unit, unit, settings))
+        for job in jobs:
+            pending.append(pool.submit(function, *job))
             while len(pending) >= 2 * workers:
-                _collect(pending.pop(0), totals, on_unit)
+                on_result(pending.pop(0).result())
         while pending:
-            _collect(pending.pop(0), totals, on_unit)
+            on_result(pending.pop(0).result())
     except BrokenProcessPool:
         raise BBPEError("a counting worker died (killed or out of memory); try fewer --workers") from None
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return totals
-
-
-def _collect(future: Future[tuple[Counter[bytes], UnitStats]], totals: Counter[bytes],
-             on_unit: Callable[[UnitStats], None] | None) -> None:
-    counts, stats = future.result()
-    totals.update(counts)
-    if on_unit:
-        on_unit(stats)
 
 
 def _die_with_parent(parent: int) -> None:

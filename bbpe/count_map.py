@@ -1,0 +1,95 @@
+"""Map task of sharded counting: one work unit -> sorted runs of counts in P hash buckets on disk.
+
+A map task counts its unit (``bbpe.counting``) and, whenever its table holds about
+``flush_bytes``, writes it out as one sorted run per bucket and starts a new table, so its
+memory is bounded whatever the size of its input.  A word's bucket is ``crc32(word) % P``
+(the same in every process and on every machine).  A run file is a sequence of records
+``<u32 length><word bytes><u64 count>`` sorted by word bytes; its name holds the task, the
+flush and the bucket, so a retried task overwrites its own runs and never duplicates them.
+"""
+
+from __future__ import annotations
+
+import os
+import struct
+import zlib
+from collections.abc import Iterator, Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from bbpe.counting import CountSettings, Unit, text_counter, unit_texts
+from bbpe.documents import UnitStats
+
+FLUSH_BYTES = 256 << 20
+_ENTRY_OVERHEAD = 100  # bytes of a Counter entry besides the word (dict slot, bytes and int objects)
+_LENGTH = struct.Struct("<I")
+_COUNT = struct.Struct("<Q")
+
+
+@dataclass
+class MapResult:
+    """What a map task wrote (run files per bucket) and read."""
+
+    runs: dict[int, list[str]] = field(default_factory=dict)
+    stats: UnitStats = field(default_factory=UnitStats)
+
+
+def bucket_of(word: bytes, buckets: int) -> int:
+    """The bucket (reduce task) a word belongs to."""
+    return zlib.crc32(word) % buckets
+
+
+def map_unit(unit: Unit, settings: CountSettings, task: int, run_dir: str, buckets: int,
+             flush_bytes: int | None = None) -> MapResult:
+    """Count one work unit into sorted runs ``run_dir/run-{task}-{flush}-{bucket}.bin``."""
+    flush_bytes = flush_bytes or FLUSH_BYTES
+    result = MapResult()
+    counter = text_counter(settings)
+    held = flushes = 0
+    for text in unit_texts(unit, settings, result.stats):
+        before = len(counter.counts)
+        counter.add(text)
+        held += (len(counter.counts) - before) * _ENTRY_OVERHEAD + len(text) // 8
+        if held >= flush_bytes:
+            _flush(counter.counts, result, task, flushes, run_dir, buckets)
+            counter.counts.clear()
+            held, flushes = 0, flushes + 1
+    if counter.counts:
+        _flush(counter.counts, result, task, flushes, run_dir, buckets)
+        counter.counts.clear()
+    return result
+
+
+def _flush(counts: Mapping[bytes, int], result: MapResult, task: int, flush: int, run_dir: str,
+           buckets: int) -> None:
+    parts: list[list[bytes]] = [[] for _ in range(buckets)]
+    for word in counts:
+        parts[bucket_of(word, buckets)].append(word)
+    for bucket, words in enumerate(parts):
+        if not words:
+            continue
+        words.sort()
+        path = os.path.join(run_dir, f"run-{task:06d}-{flush:05d}-{bucket:05d}.bin")
+        write_run(path, ((word, counts[word]) for word in words))
+        result.runs.setdefault(bucket, []).append(path)
+
+
+def write_run(path: str, rows: Iterator[tuple[bytes, int]]) -> None:
+    """Write sorted (word, count) rows; written to a temporary name, then renamed (a retry overwrites)."""
+    temp = f"{path}.{os.getpid()}.tmp"
+    with open(temp, "wb", buffering=1 << 20) as handle:
+        for word, count in rows:
+            handle.write(_LENGTH.pack(len(word)))
+            handle.write(word)
+            handle.write(_COUNT.pack(count))
+    os.replace(temp, path)
+
+
+def read_run(path: str | Path) -> Iterator[tuple[bytes, int]]:
+    """The (word, count) rows of a run file, in order."""
+    with open(path, "rb", buffering=1 << 20) as handle:
+        while header := handle.read(4):
+            (size,) = _LENGTH.unpack(header)
+            word = handle.read(size)
+            (count,) = _COUNT.unpack(handle.read(8))
+            yield word, count
