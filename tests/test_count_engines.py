@@ -1,0 +1,123 @@
+"""Sharded counting (issue 12): map tasks -> sorted runs in P buckets -> reduce tasks -> part files.
+
+The same input and settings give the same table on every engine and for any number of workers and
+buckets: byte-identical after ``bbpe count --merge`` into one file.
+"""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import pytest
+
+from bbpe import count_local as local_engine
+from bbpe.cli import main
+from bbpe.count_map import read_run, write_run
+from bbpe.count_reduce import merged_rows
+from bbpe.counting import CountSettings, count_corpus
+from bbpe.errors import BBPEError
+from bbpe.patterns import CL100K
+
+from conftest import MIX, real_text
+
+pytest.importorskip("pyarrow")
+from bbpe.formats import counts as counts_file  # noqa: E402
+
+
+@pytest.fixture(scope="module")
+def corpus(tmp_path_factory) -> list[Path]:
+    folder = tmp_path_factory.mktemp("engines")
+    text = real_text(6_000, names=MIX)
+    paths = []
+    for index in range(3):
+        path = folder / f"part{index}.txt"
+        path.write_text(text[index * len(text) // 3 : (index + 1) * len(text) // 3], encoding="utf-8")
+        paths.append(path)
+    return paths
+
+
+def count(argv: list[str]) -> None:
+    assert main(["count", *argv, "-q"]) == 0
+
+
+def merged_bytes(tmp_path: Path, name: str, sources: list[str]) -> bytes:
+    out = tmp_path / f"{name}.parquet"
+    count(["--merge", *sources, "-o", str(out)])
+    return out.read_bytes()
+
+
+def test_any_number_of_buckets_and_workers_gives_the_same_table(corpus, tmp_path):
+    inputs = [str(p) for p in corpus]
+    files = []
+    for parts, workers in ((1, 1), (7, 2), (64, 2)):
+        out = tmp_path / f"p{parts}"
+        count([*inputs, "-o", f"{out}/", "--parts", str(parts), "--workers", str(workers)])
+        assert sorted(os.listdir(out)) == [f"part-{b:05d}.parquet" for b in range(parts)]
+        files.append(merged_bytes(tmp_path, f"m{parts}", [str(out)]))
+    singles = []
+    for path in corpus:  # one count file per input, added up
+        single = tmp_path / f"{path.stem}.parquet"
+        count([str(path), "-o", str(single), "--workers", "1"])
+        singles.append(str(single))
+    files.append(merged_bytes(tmp_path, "per-file", singles))
+    assert files[0] == files[1] == files[2] == files[3]
+    whole = counts_file.read(tmp_path / "p7")
+    assert whole.counts == count_corpus(corpus, CountSettings(CL100K), workers=1)
+    assert whole.corpus["bytes"] == sum(p.stat().st_size for p in corpus)
+
+
+def test_parts_hold_disjoint_words_and_min_count_prunes(corpus, tmp_path):
+    out = tmp_path / "parts"
+    count([*map(str, corpus), "-o", str(out), "--parts", "5", "--min-count", "3"])
+    seen: set[bytes] = set()
+    for part in sorted(out.iterdir()):
+        words = set(counts_file.read(part).counts)
+        assert not words & seen
+        seen |= words
+    everything = count_corpus(corpus, CountSettings(CL100K), workers=1)
+    assert counts_file.read(out).counts == {w: c for w, c in everything.items() if c >= 3}
+
+
+def test_small_flushes_give_the_same_table_and_leave_no_runs(corpus, tmp_path):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    out = tmp_path / "flushed"
+    local_engine.count_local(corpus, CountSettings(CL100K), out, buckets=3, directory=True, workers=2,
+                             flush_bytes=20_000, temp_dir=str(temp))
+    assert counts_file.read(out).counts == count_corpus(corpus, CountSettings(CL100K), workers=1)
+    assert list(temp.iterdir()) == []
+
+
+def test_train_from_a_counts_directory_equals_training_on_the_corpus(corpus, tmp_path):
+    out = tmp_path / "dir"
+    count([*map(str, corpus), "-o", f"{out}/"])
+    from_dir, direct = tmp_path / "a.json", tmp_path / "b.json"
+    assert main(["train", "--from-counts", str(out), "--vocab", "400", "-o", str(from_dir), "-q"]) == 0
+    assert main(["train", *map(str, corpus), "--vocab", "400", "-o", str(direct), "-q"]) == 0
+    import bbpe
+
+    assert bbpe.load(from_dir).ranks == bbpe.load(direct).ranks
+
+
+def test_runs_merge_in_word_order_and_add_up(tmp_path):
+    write_run(str(tmp_path / "a"), iter([(b"a", 1), (b"c", 2)]))
+    write_run(str(tmp_path / "b"), iter([(b"a", 4), (b"b", 1), (b"c\xff", 7)]))
+    assert list(read_run(tmp_path / "b")) == [(b"a", 4), (b"b", 1), (b"c\xff", 7)]
+    runs = [str(tmp_path / "a"), str(tmp_path / "b")]
+    assert list(merged_rows(runs)) == [(b"a", 5), (b"b", 1), (b"c", 2), (b"c\xff", 7)]
+    assert list(merged_rows(runs, min_count=3)) == [(b"a", 5), (b"c\xff", 7)]
+
+
+def test_a_dead_map_worker_is_one_error_and_leaves_no_runs(corpus, tmp_path, monkeypatch):
+    temp = tmp_path / "temp"
+    temp.mkdir()
+    monkeypatch.setattr(local_engine, "map_unit", _die)
+    with pytest.raises(BBPEError, match="a counting worker died"):
+        local_engine.count_local(corpus, CountSettings(CL100K), tmp_path / "o", buckets=2, directory=True,
+                                 workers=2, temp_dir=str(temp))
+    assert list(temp.iterdir()) == [] and not (tmp_path / "o").exists()
+
+
+def _die(*args: object) -> None:
+    os._exit(9)
