@@ -13,7 +13,8 @@ from __future__ import annotations
 import os
 import struct
 import zlib
-from collections.abc import Iterator, Mapping
+from collections import Counter
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -42,39 +43,61 @@ def bucket_of(word: bytes, buckets: int) -> int:
 def map_unit(unit: Unit, settings: CountSettings, task: int, run_dir: str, buckets: int,
              flush_bytes: int | None = None) -> MapResult:
     """Count one work unit into sorted runs ``run_dir/run-{task}-{flush}-{bucket}.bin``."""
-    flush_bytes = flush_bytes or FLUSH_BYTES
     result = MapResult()
+    for flush, table in enumerate(tables(unit, settings, result.stats, flush_bytes)):
+        for bucket, words in enumerate(sorted_buckets(table, buckets)):
+            if words:
+                path = os.path.join(run_dir, f"run-{task:06d}-{flush:05d}-{bucket:05d}.bin")
+                write_run(path, ((word, table[word]) for word in words))
+                result.runs.setdefault(bucket, []).append(path)
+    return result
+
+
+def map_unit_in_memory(unit: Unit, settings: CountSettings, buckets: int,
+                       flush_bytes: int | None = None) -> tuple[UnitStats, list[list[bytes]]]:
+    """Count one work unit into sorted runs held as bytes, per bucket (for engines with an object store)."""
+    stats = UnitStats()
+    runs: list[list[bytes]] = [[] for _ in range(buckets)]
+    for table in tables(unit, settings, stats, flush_bytes):
+        for bucket, words in enumerate(sorted_buckets(table, buckets)):
+            if words:
+                runs[bucket].append(encode_run((word, table[word]) for word in words))
+    return stats, runs
+
+
+def tables(unit: Unit, settings: CountSettings, stats: UnitStats, flush_bytes: int | None) -> Iterator[Counter[bytes]]:
+    """The unit's counts as tables of about ``flush_bytes`` each (memory bounded whatever the input size)."""
+    flush_bytes = flush_bytes or FLUSH_BYTES
     counter = text_counter(settings)
-    held = flushes = 0
-    for text in unit_texts(unit, settings, result.stats):
+    held = 0
+    for text in unit_texts(unit, settings, stats):
         before = len(counter.counts)
         counter.add(text)
         held += (len(counter.counts) - before) * _ENTRY_OVERHEAD + len(text) // 8
         if held >= flush_bytes:
-            _flush(counter.counts, result, task, flushes, run_dir, buckets)
-            counter.counts.clear()
-            held, flushes = 0, flushes + 1
+            yield counter.counts
+            counter.counts, held = Counter(), 0
     if counter.counts:
-        _flush(counter.counts, result, task, flushes, run_dir, buckets)
-        counter.counts.clear()
-    return result
+        yield counter.counts
+    counter.counts = Counter()
 
 
-def _flush(counts: Mapping[bytes, int], result: MapResult, task: int, flush: int, run_dir: str,
-           buckets: int) -> None:
+def sorted_buckets(table: Mapping[bytes, int], buckets: int) -> list[list[bytes]]:
+    """The table's words per bucket, each list sorted."""
     parts: list[list[bytes]] = [[] for _ in range(buckets)]
-    for word in counts:
+    for word in table:
         parts[bucket_of(word, buckets)].append(word)
-    for bucket, words in enumerate(parts):
-        if not words:
-            continue
+    for words in parts:
         words.sort()
-        path = os.path.join(run_dir, f"run-{task:06d}-{flush:05d}-{bucket:05d}.bin")
-        write_run(path, ((word, counts[word]) for word in words))
-        result.runs.setdefault(bucket, []).append(path)
+    return parts
 
 
-def write_run(path: str, rows: Iterator[tuple[bytes, int]]) -> None:
+def encode_run(rows: Iterable[tuple[bytes, int]]) -> bytes:
+    """Sorted (word, count) rows in the run format."""
+    return b"".join(_LENGTH.pack(len(word)) + word + _COUNT.pack(count) for word, count in rows)
+
+
+def write_run(path: str, rows: Iterable[tuple[bytes, int]]) -> None:
     """Write sorted (word, count) rows; written to a temporary name, then renamed (a retry overwrites)."""
     temp = f"{path}.{os.getpid()}.tmp"
     with open(temp, "wb", buffering=1 << 20) as handle:
@@ -83,6 +106,17 @@ def write_run(path: str, rows: Iterator[tuple[bytes, int]]) -> None:
             handle.write(word)
             handle.write(_COUNT.pack(count))
     os.replace(temp, path)
+
+
+def decode_run(blob: bytes) -> Iterator[tuple[bytes, int]]:
+    """The (word, count) rows of a run held in memory."""
+    at = 0
+    while at < len(blob):
+        (size,) = _LENGTH.unpack_from(blob, at)
+        word = blob[at + 4 : at + 4 + size]
+        (count,) = _COUNT.unpack_from(blob, at + 4 + size)
+        at += 12 + size
+        yield word, count
 
 
 def read_run(path: str | Path) -> Iterator[tuple[bytes, int]]:

@@ -10,12 +10,11 @@ directory) counts them once.
 from __future__ import annotations
 
 import heapq
-import os
 from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bbpe.count_map import read_run
+from bbpe.count_map import decode_run, read_run
 from bbpe.formats import counts as counts_file
 
 ROWS_PER_BATCH = 1 << 16
@@ -27,10 +26,15 @@ def part_name(bucket: int) -> str:
 
 
 def merged_rows(runs: Iterable[str | Path], min_count: int = 1) -> Iterator[tuple[bytes, int]]:
-    """(word, total) in word order over sorted runs; totals below ``min_count`` are dropped."""
+    """(word, total) in word order over sorted run files; totals below ``min_count`` are dropped."""
+    return merge_sorted([read_run(path) for path in runs], min_count)
+
+
+def merge_sorted(runs: list[Iterator[tuple[bytes, int]]], min_count: int = 1) -> Iterator[tuple[bytes, int]]:
+    """A streaming k-way merge of sorted (word, count) runs, adding up equal words."""
     word: bytes | None = None
     total = 0
-    for next_word, count in heapq.merge(*(read_run(path) for path in runs)):
+    for next_word, count in heapq.merge(*runs):
         if next_word != word:
             if word is not None and total >= min_count:
                 yield word, total
@@ -46,10 +50,7 @@ def reduce_bucket(runs: list[str], out_path: str, metadata: dict[str, Any], min_
     return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH)
 
 
-def remove_runs(runs: Iterable[str]) -> None:
-    """Delete run files that are no longer needed."""
-    for path in runs:
-        try:
-            os.remove(path)
-        except FileNotFoundError:
-            pass
+def reduce_in_memory(out_path: str, metadata: dict[str, Any], min_count: int, *runs: list[bytes]) -> tuple[int, int]:
+    """``reduce_bucket`` over runs held as bytes (one list of runs per map task)."""
+    rows = merge_sorted([decode_run(blob) for task_runs in runs for blob in task_runs], min_count)
+    return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH)

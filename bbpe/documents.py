@@ -141,8 +141,8 @@ def _last_cut(rule: CutRule, buf: bytes, lo: int, hi: int) -> int | None:
 def unit_pieces(unit: FileUnit, rule: CutRule) -> Iterator[tuple[int, bytes]]:
     """(offset in the file, piece) for a file unit; JSONL files are cut between records."""
     rule = LINE if unit.jsonl else rule
-    path = Path(unit.path)
-    handle = open_binary(path)
+    path = unit.path
+    handle = open_input(path)
     try:
         if unit.start:
             handle.seek(max(0, unit.start - BACK))
@@ -214,6 +214,25 @@ def _line_of(source: str, offset: int) -> str:
     return where_line(source, offset)[0]
 
 
+def is_url(item: str | os.PathLike[str]) -> bool:
+    """An fsspec URL (``s3://``, ``gs://``, ``hf://``, ``file://`` ...) rather than a local path."""
+    return isinstance(item, str) and "://" in item
+
+
+def open_input(path: str) -> BinaryIO:
+    """Open a local path or an fsspec URL for reading bytes (compression from the name)."""
+    if not is_url(path):
+        return open_binary(Path(path))
+    try:
+        import fsspec
+    except ImportError:
+        raise CorpusError(f"{path}: reading URLs needs fsspec (and the filesystem's package, e.g. s3fs)") from None
+    try:
+        return fsspec.open(path, "rb", compression="infer").open()  # type: ignore[no-any-return]
+    except (OSError, ValueError, ImportError) as exc:
+        raise CorpusError(f"{path}: cannot open ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
 def plan_units(
     inputs: Iterable[str | os.PathLike[str]],
     rule: CutRule,
@@ -229,7 +248,15 @@ def plan_units(
     """
     range_bytes = range_bytes or RANGE_BYTES
     budget = max_bytes
-    for path in expand_paths(inputs):
+    for path in _paths(inputs):
+        if isinstance(path, str):  # a URL: one whole-file unit, read by its task
+            if budget is not None:
+                raise CorpusError("--max-bytes applies to local inputs only")
+            if _skip_binary(path, stats):
+                continue
+            stats.files += 1
+            yield FileUnit(path, 0, None, None, is_jsonl(Path(path.split("://", 1)[1])), None)
+            continue
         if budget == 0:
             stats.truncated = True
             break
@@ -261,10 +288,24 @@ def plan_units(
             yield FileUnit(str(path), start, end, limit, jsonl, size)
 
 
-def _skip_binary(path: Path, stats: CorpusStats) -> bool:
-    handle = open_binary(path)
+def _paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path | str]:
+    """Local files (directories expanded) and URLs, in input order."""
+    local: list[str | os.PathLike[str]] = []
+    for item in [*inputs, None]:
+        if item is not None and not is_url(item):
+            local.append(item)
+            continue
+        if local:
+            yield from expand_paths(local)
+            local = []
+        if item is not None:
+            yield str(item)
+
+
+def _skip_binary(path: Path | str, stats: CorpusStats) -> bool:
+    handle = open_input(str(path))
     try:
-        binary = looks_binary(handle)
+        binary = b"\x00" in handle.read(8192)
     except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
         raise CorpusError(f"{path}: read error ({exc})") from None
     finally:
