@@ -6,11 +6,14 @@ import argparse
 import logging
 import time
 from pathlib import Path
+from typing import Any
 
 from bbpe._cli_options import add_corpus_options, parse_count, pattern_argument
 from bbpe._io import check_not_input, check_writable
 from bbpe.corpora import CorpusStats
 from bbpe.count_local import count_local
+from bbpe.documents import is_url
+from bbpe.ray_engine import count_ray
 from bbpe.counting import CountSettings
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
@@ -21,7 +24,7 @@ from bbpe.train import train_from_counts
 
 _COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "special": [], "max_bytes": None,
                      "workers": None, "jsonl_field": "text", "strict_utf8": False, "unit": None, "parts": None,
-                     "min_count": 1, "flush_mb": 256}
+                     "min_count": 1, "flush_mb": 256, "engine": "local", "address": None}
 DEFAULT_PARTS = 8
 MAX_PARTS = 4096
 log = logging.getLogger("bbpe")
@@ -40,6 +43,10 @@ def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ig
     p.add_argument("--parts", type=parse_count, default=None, metavar="P",
                    help=f"hash buckets: P part files with disjoint words in the output directory (default "
                    f"{DEFAULT_PARTS} for a directory)")
+    p.add_argument("--engine", choices=("local", "ray"), default="local",
+                   help="local: a process pool (default); ray: Ray tasks (pip install 'bbpe[ray]')")
+    p.add_argument("--address", default=None, metavar="ADDR",
+                   help="with --engine ray: the cluster to join (default: start a local Ray instance)")
     p.add_argument("--min-count", type=parse_count, default=1, metavar="N", help="drop words counted fewer times")
     p.add_argument("--flush-mb", type=parse_count, default=256, metavar="MB",
                    help="a counting task writes its table to disk when it holds about this much (default 256)")
@@ -77,6 +84,10 @@ def run_count(args: argparse.Namespace) -> int:
         if progress:
             progress(ProgressEvent("count", done, None, time.monotonic() - started))
 
+    def tasks_done(done: int, total: int, read: int) -> None:
+        if progress:
+            progress(ProgressEvent("tasks", done, total, time.monotonic() - started, read))
+
     unit = args.unit or "document"
     settings = CountSettings(pattern, tuple(sorted(set(args.special))), unit, args.jsonl_field,
                              "strict" if args.strict_utf8 else "replace")
@@ -85,12 +96,19 @@ def run_count(args: argparse.Namespace) -> int:
         raise BBPEError(f"--parts must be 1 to {MAX_PARTS}, got {parts}")
     if args.min_count < 1 or args.flush_mb < 1:
         raise BBPEError("--min-count and --flush-mb must be at least 1")
+    if args.address is not None and args.engine != "ray":
+        raise BBPEError("--address needs --engine ray")
+    common: dict[str, Any] = {
+        "buckets": parts, "directory": directory, "split_digits": args.split_digits, "max_bytes": args.max_bytes,
+        "min_count": args.min_count, "workers": args.workers, "flush_bytes": args.flush_mb << 20, "stats": stats,
+        "warn": lambda where: log.warning("%s replaced by U+FFFD (further cases are counted)", where)}
+    inputs = [p if is_url(p) else Path(p) for p in args.inputs]
     try:
-        unique, total = count_local(
-            [Path(p) for p in args.inputs], settings, Path(args.output), buckets=parts, directory=directory,
-            split_digits=args.split_digits, max_bytes=args.max_bytes, min_count=args.min_count,
-            workers=args.workers, flush_bytes=args.flush_mb << 20, stats=stats, on_bytes=counted,
-            warn=lambda where: log.warning("%s replaced by U+FFFD (further cases are counted)", where))
+        if args.engine == "ray":
+            unique, total = count_ray(inputs, settings, Path(args.output), address=args.address,
+                                      on_tasks=tasks_done, **common)
+        else:
+            unique, total = count_local(inputs, settings, Path(args.output), on_bytes=counted, **common)
     finally:
         if progress:
             progress.close()
