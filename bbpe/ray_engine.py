@@ -14,6 +14,7 @@ from __future__ import annotations
 
 import logging
 import os
+import socket
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -27,6 +28,7 @@ from bbpe.documents import UnitStats, plan_units
 from bbpe.errors import BBPEError, CorpusError
 
 MAX_RETRIES = 3
+PROBE_SECONDS = 5.0
 
 
 def import_ray() -> Any:
@@ -47,6 +49,9 @@ def connect(ray: Any, address: str | None, workers: int | None) -> bool:
     """Join the cluster at ``address`` (or start a local one); True if this call started Ray."""
     if ray.is_initialized():
         return False
+    if address and address != "auto":
+        _probe(address)
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would go to our stderr
     try:
         ray.init(address=address, num_cpus=None if address else (workers or os.cpu_count()),
                  log_to_driver=False, logging_level=logging.ERROR, include_dashboard=False)
@@ -54,6 +59,17 @@ def connect(ray: Any, address: str | None, workers: int | None) -> bool:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BBPEError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first}") from None
     return True
+
+
+def _probe(address: str) -> None:
+    """One clear line, at once, when nothing listens at ``[ray://]host:port`` (Ray itself retries for minutes)."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise BBPEError(f"--address {address!r}: expected HOST:PORT (or ray://HOST:PORT, or auto)")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as exc:
+        raise BBPEError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
 
 
 def count_ray(

@@ -6,7 +6,12 @@ buckets: byte-identical after ``bbpe count --merge`` into one file.
 
 from __future__ import annotations
 
+import importlib.util
 import os
+import signal
+import sys
+import threading
+import time
 from pathlib import Path
 
 import pytest
@@ -121,3 +126,87 @@ def test_a_dead_map_worker_is_one_error_and_leaves_no_runs(corpus, tmp_path, mon
 
 def _die(*args: object) -> None:
     os._exit(9)
+
+
+def test_an_unreadable_url_or_a_missing_extra_is_one_line(corpus, tmp_path, capsys, monkeypatch):
+    assert main(["count", "file:///no/such/dir/x.txt", "-o", str(tmp_path / "u.parquet"), "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "file:///no/such/dir/x.txt: cannot open" in err
+    if importlib.util.find_spec("ray") is not None:
+        assert main(["count", str(corpus[0]), "-o", str(tmp_path / "a/"), "--engine", "ray", "--address",
+                     "127.0.0.1:1", "-q"]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in err
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main(["count", str(corpus[0]), "-o", str(tmp_path / "r/"), "--engine", "ray", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'bbpe[ray]'" in err
+
+
+def test_urls_are_read_by_their_task(corpus, tmp_path):
+    pytest.importorskip("fsspec")
+    out = tmp_path / "url.parquet"
+    count([f"file://{corpus[0]}", str(corpus[1]), "-o", str(out)])
+    assert counts_file.read(out).counts == count_corpus(corpus[:2], CountSettings(CL100K), workers=1)
+
+
+@pytest.fixture(scope="module")
+def ray_cluster():
+    """A local Ray instance in this process (2 CPUs), shared by the Ray tests."""
+    ray = pytest.importorskip("ray", reason="the Ray engine needs ray: pip install 'bbpe[ray]'")
+    ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False, logging_level="ERROR")
+    yield ray
+    ray.shutdown()
+
+
+def test_ray_gives_the_local_table_byte_for_byte(ray_cluster, corpus, tmp_path):
+    inputs = [str(p) for p in corpus]
+    merged = []
+    for engine, parts in (("local", 7), ("ray", 1), ("ray", 64)):
+        out = tmp_path / f"{engine}{parts}"
+        count([*inputs, "-o", f"{out}/", "--parts", str(parts), "--engine", engine])
+        merged.append(merged_bytes(tmp_path, f"{engine}{parts}m", [str(out)]))
+    assert merged[0] == merged[1] == merged[2]
+
+
+def test_a_killed_ray_worker_is_retried_with_the_same_table(ray_cluster, tmp_path, monkeypatch):
+    from bbpe import documents
+    from bbpe.ray_engine import count_ray
+
+    big = tmp_path / "big.txt"
+    big.write_text(real_text(60_000, names=MIX) * 2, encoding="utf-8")
+    monkeypatch.setattr(documents, "RANGE_BYTES", 100_000)
+    settings = CountSettings(CL100K)
+    killed: list[int] = []
+    stop = threading.Event()
+
+    def kill_a_map_worker() -> None:
+        while not stop.is_set() and not killed:
+            for pid in _processes_titled("ray::_map_task"):
+                os.kill(pid, signal.SIGKILL)
+                killed.append(pid)
+                break
+            time.sleep(0.005)
+
+    killer = threading.Thread(target=kill_a_map_worker)
+    killer.start()
+    try:
+        count_ray([big], settings, tmp_path / "killed", buckets=3, directory=True)
+    finally:
+        stop.set()
+        killer.join()
+    assert killed, "no map task was seen running"
+    assert counts_file.read(tmp_path / "killed").counts == count_corpus([big], settings, workers=1)
+
+
+def _processes_titled(prefix: str) -> list[int]:
+    found = []
+    for entry in os.listdir("/proc"):
+        if entry.isdigit():
+            try:
+                title = Path(f"/proc/{entry}/cmdline").read_bytes().split(b"\0")[0].decode(errors="replace")
+            except OSError:
+                continue
+            if title.startswith(prefix):
+                found.append(int(entry))
+    return found
