@@ -210,3 +210,13 @@ def _processes_titled(prefix: str) -> list[int]:
             if title.startswith(prefix):
                 found.append(int(entry))
     return found
+
+
+def test_the_spark_recipe_writes_the_same_table(corpus, tmp_path):
+    pytest.importorskip("pyspark", reason="the Spark recipe is tested only when pyspark is installed")
+    import subprocess
+
+    out = tmp_path / "spark.parquet"
+    recipe = Path(__file__).resolve().parents[1] / "scripts" / "spark_counts.py"
+    subprocess.run([sys.executable, str(recipe), str(out), *map(str, corpus)], check=True, timeout=600)
+    assert counts_file.read(out).counts == count_corpus(corpus, CountSettings(CL100K), workers=1)
