@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import argparse
-import logging
 import time
 from pathlib import Path
 from typing import Any
@@ -27,7 +26,6 @@ _COUNTING_OPTIONS = {"pattern": None, "regex": None, "split_digits": False, "spe
                      "min_count": 1, "flush_mb": 256, "engine": "local", "address": None}
 DEFAULT_PARTS = 8
 MAX_PARTS = 4096
-log = logging.getLogger("bbpe")
 
 
 def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
@@ -100,8 +98,7 @@ def run_count(args: argparse.Namespace) -> int:
         raise BBPEError("--address needs --engine ray")
     common: dict[str, Any] = {
         "buckets": parts, "directory": directory, "split_digits": args.split_digits, "max_bytes": args.max_bytes,
-        "min_count": args.min_count, "workers": args.workers, "flush_bytes": args.flush_mb << 20, "stats": stats,
-        "warn": lambda where: log.warning("%s replaced by U+FFFD (further cases are counted)", where)}
+        "min_count": args.min_count, "workers": args.workers, "flush_bytes": args.flush_mb << 20, "stats": stats}
     inputs = [p if is_url(p) else Path(p) for p in args.inputs]
     try:
         if args.engine == "ray":

@@ -1,10 +1,10 @@
 """Reading training text: files, directories, JSONL, stdin; gzip/xz/bz2 transparently.
 
-The unit of pre-tokenization is one line: its text up to and including ``\\n`` (and only
-``\\n``: ``\\r``, ``\\x0c``, ``\\x85``, U+2028 ... stay inside the line).  ``split_lines`` is
-that one rule, used for text files, stdin, JSONL documents and texts given as strings;
-every line is pre-tokenized on its own, so counts never depend on how the input is cut into
-chunks or spread over workers.  Input is read as bytes (no newline translation).
+Finding inputs (``expand_paths``), opening them, the binary check and the line rule live here.
+A line is its text up to and including ``\\n`` (and only ``\\n``: ``\\r``, ``\\x0c``, ``\\x85``,
+U+2028 ... stay inside the line); ``split_lines`` is that one rule, used by ``--unit line``.
+``iter_lines`` streams a corpus line by line (for scripts); counting reads work units
+(``bbpe.documents``).  Input is read as bytes (no newline translation).
 
 Invalid UTF-8 is replaced by U+FFFD and counted (``errors="replace"``, the default; the
 first place is reported) or raises ``CorpusError`` naming file and line

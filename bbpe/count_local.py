@@ -17,8 +17,8 @@ from typing import Any
 from bbpe.corpora import CorpusStats
 from bbpe.count_map import MapResult, map_unit
 from bbpe.count_reduce import part_name, reduce_bucket
-from bbpe.counting import CountSettings, run_tasks
-from bbpe.documents import UnitStats, plan_units
+from bbpe.counting import CountSettings, add_stats, run_tasks
+from bbpe.documents import plan_units
 from bbpe.errors import CorpusError
 from bbpe.formats import counts as counts_file
 
@@ -45,16 +45,6 @@ def part_metadata(settings: CountSettings, *, split_digits: bool, corpus: dict[s
             for b in range(buckets)]
 
 
-def add_stats(stats: CorpusStats, unit: UnitStats, warn: Callable[[str], None]) -> None:
-    """Add a unit's statistics to the corpus's (the first replaced text is reported once)."""
-    stats.bytes += unit.bytes
-    stats.lines += unit.lines
-    stats.documents += unit.documents
-    if unit.replaced and stats.replaced_invalid_utf8 == 0 and unit.first_replaced:
-        warn(unit.first_replaced)
-    stats.replaced_invalid_utf8 += unit.replaced
-
-
 def count_local(
     inputs: Iterable[str | os.PathLike[str]],
     settings: CountSettings,
@@ -69,7 +59,6 @@ def count_local(
     flush_bytes: int | None = None,
     stats: CorpusStats | None = None,
     on_bytes: Callable[[int], None] | None = None,
-    warn: Callable[[str], None] = lambda text: None,
     temp_dir: str | None = None,
 ) -> tuple[int, int]:
     """Count a corpus into count file(s); returns (unique words, pre-tokens) written."""
@@ -82,7 +71,7 @@ def count_local(
         def mapped(result: MapResult) -> None:
             for bucket, paths in result.runs.items():
                 runs.setdefault(bucket, []).extend(paths)
-            add_stats(stats, result.stats, warn)
+            add_stats(stats, result.stats)
             if on_bytes:
                 on_bytes(stats.bytes)
 

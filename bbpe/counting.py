@@ -261,14 +261,19 @@ def count_pretokens(
     return count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))
 
 
+def add_stats(stats: CorpusStats, unit: UnitStats) -> None:
+    """Add a unit's statistics to the corpus's; the first replaced text is reported once."""
+    stats.bytes += unit.bytes
+    stats.lines += unit.lines
+    stats.documents += unit.documents
+    if unit.replaced and stats.replaced_invalid_utf8 == 0 and unit.first_replaced:
+        log.warning("%s replaced by U+FFFD (further cases are counted)", unit.first_replaced)
+    stats.replaced_invalid_utf8 += unit.replaced
+
+
 def _stats_adder(stats: CorpusStats, on_bytes: Callable[[int], None] | None) -> Callable[[UnitStats], None]:
     def add(unit: UnitStats) -> None:
-        stats.bytes += unit.bytes
-        stats.lines += unit.lines
-        stats.documents += unit.documents
-        if unit.replaced and stats.replaced_invalid_utf8 == 0:
-            log.warning("%s replaced by U+FFFD (further cases are counted)", unit.first_replaced)
-        stats.replaced_invalid_utf8 += unit.replaced
+        add_stats(stats, unit)
         if on_bytes:
             on_bytes(stats.bytes)
     return add

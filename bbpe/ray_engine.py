@@ -20,10 +20,10 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.corpora import CorpusStats
-from bbpe.count_local import add_stats, empty_corpus_problem, part_metadata, part_paths, prepare_directory
+from bbpe.count_local import empty_corpus_problem, part_metadata, part_paths, prepare_directory
 from bbpe.count_map import map_unit_in_memory
 from bbpe.count_reduce import reduce_in_memory
-from bbpe.counting import CountSettings, Unit
+from bbpe.counting import CountSettings, Unit, add_stats
 from bbpe.documents import UnitStats, plan_units
 from bbpe.errors import BBPEError, CorpusError
 
@@ -87,7 +87,6 @@ def count_ray(
     flush_bytes: int | None = None,
     stats: CorpusStats | None = None,
     on_tasks: Callable[[int, int, int], None] | None = None,
-    warn: Callable[[str], None] = lambda text: None,
 ) -> tuple[int, int]:
     """Count a corpus into count file(s) on a Ray cluster; returns (unique words, pre-tokens) written.
 
@@ -108,7 +107,7 @@ def count_ray(
             for ref in ready:
                 del pending[ref]
                 unit_stats: UnitStats = _get(ray, ref)
-                add_stats(stats, unit_stats, warn)
+                add_stats(stats, unit_stats)
                 done += 1
             if on_tasks:
                 on_tasks(done, len(units), stats.bytes)

@@ -86,9 +86,10 @@ def train(
 
     counts = count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats,
                           on_bytes=counted) if paths else Counter()
-    counts.update(count_pretokens(
-        (check_text(str(text)) for text in texts), pattern, special_tokens=special_tokens, unit=unit,
-        workers=workers, stats=stats, on_bytes=counted))
+    if texts:
+        counts.update(count_pretokens(
+            [check_text(str(text)) for text in texts], pattern, special_tokens=special_tokens, unit=unit,
+            workers=workers, stats=stats, on_bytes=counted))
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
     return train_from_counts(
         counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
