@@ -185,8 +185,18 @@ def run_tasks(function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, wo
             on_result(pending.pop(0).result())
     except BrokenProcessPool:
         raise BBPEError("a counting worker died (killed or out of memory); try fewer --workers") from None
+    except BaseException:  # Ctrl-C, SIGTERM, a bad input: stop at once, not after the running tasks
+        _stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes (a task may read a whole compressed file)."""
+    for process in list((pool._processes or {}).values()):  # no public API before Python 3.14
+        if process.is_alive():
+            process.terminate()
 
 
 def _die_with_parent(parent: int) -> None:

@@ -4,7 +4,10 @@ Runs `bbpe count ../shared/corpora/train -o TMP/ --parts 8 [--engine E] [--max-b
 process per (engine, size) and samples the resident memory of the child and all its descendants
 (/proc, every 0.1 s).  Writes reports/bench_count.md and .json.
 
-    python scripts/bench_count.py [--sizes 100M,325M] [--engines local] [--workers 2]
+    python scripts/bench_count.py [--sizes 100M,all] [--engines local,ray] [--workers 2]
+
+"all" is the whole folder (325 MB of text); a size is `--max-bytes`, which for gzip inputs first
+decompresses each file in the main process to find where the budget ends (bytes only).
 """
 
 from __future__ import annotations
@@ -46,13 +49,13 @@ def tree_rss(pid: int) -> int:
     return total
 
 
-def run(engine: str, size: str | None, workers: int) -> dict[str, object]:
+def run(engine: str, size: str, workers: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as out:
         argv = [sys.executable, "-m", "bbpe", "count", str(CORPUS), "-o", f"{out}/", "--parts", "8", "-q",
                 "--workers", str(workers)]
         if engine != "local":
             argv += ["--engine", engine]
-        if size:
+        if size != "all":
             argv += ["--max-bytes", size]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
@@ -67,14 +70,14 @@ def run(engine: str, size: str | None, workers: int) -> dict[str, object]:
         if child.returncode != 0:
             raise SystemExit(f"{' '.join(argv)} failed: {err_text.strip()}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"engine": engine, "size": size or "all", "workers": workers, "wall_s": round(wall, 1),
+    return {"engine": engine, "size": size, "workers": workers, "wall_s": round(wall, 1),
             "cpu_s": round(cpu, 1), "peak_tree_mb": round(peak / 1e6), "summary": out_text.strip()}
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--sizes", default="100M,325M")
-    parser.add_argument("--engines", default="local")
+    parser.add_argument("--sizes", default="100M,all")
+    parser.add_argument("--engines", default="local,ray")
     parser.add_argument("--workers", type=int, default=2)
     args = parser.parse_args()
     if not CORPUS.is_dir():
