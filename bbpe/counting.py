@@ -22,6 +22,7 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
 from typing import Any, TypeVar
@@ -40,6 +41,7 @@ log = logging.getLogger("bbpe")
 UNITS = ("document", "line")
 _PR_SET_PDEATHSIG = 1
 _WATCHDOG_SECONDS = 0.5
+POLL_SECONDS = 0.2
 NO_CUT = CutRule("none", lambda buf, p: False)
 Unit = FileUnit | PieceUnit
 T = TypeVar("T")
@@ -180,9 +182,9 @@ def run_tasks(function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, wo
         for job in jobs:
             pending.append(pool.submit(function, *job))
             while len(pending) >= 2 * workers:
-                on_result(pending.pop(0).result())
+                on_result(_result(pending.pop(0)))
         while pending:
-            on_result(pending.pop(0).result())
+            on_result(_result(pending.pop(0)))
     except BrokenProcessPool:
         raise BBPEError("a counting worker died (killed or out of memory); try fewer --workers") from None
     except BaseException:  # Ctrl-C, SIGTERM, a bad input: stop at once, not after the running tasks
@@ -190,6 +192,16 @@ def run_tasks(function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, wo
         raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
+
+
+def _result(future: Future[T]) -> T:
+    """A task's result, waiting in short slices: a signal taken by another thread (a pool thread, a
+    native library's) is only acted on when the main thread runs Python code again."""
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except FutureTimeout:
+            continue
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:

@@ -19,6 +19,7 @@ import logging
 import lzma
 import os
 import re
+import select
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
@@ -26,7 +27,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bbpe.corpora import OPENERS, CorpusStats, expand_paths, is_jsonl, looks_binary, open_binary, split_lines
+from bbpe.corpora import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary, split_lines
 from bbpe.errors import CorpusError
 from bbpe.safe_cuts import LINE, TAIL, CutRule
 
@@ -35,6 +36,7 @@ log = logging.getLogger("bbpe")
 BLOCK = 1 << 20
 RANGE_BYTES = 8 << 20
 BACK = 8  # bytes kept before a cut: the rule looks at most this far back
+POLL_SECONDS = 0.2
 
 
 @dataclass(frozen=True)
@@ -336,16 +338,56 @@ def _prefix(path: Path, budget: int) -> tuple[int, int]:
     return read, line_end
 
 
+class PollingReader:
+    """A pipe (stdin) read with ``select``: the main thread wakes every ``POLL_SECONDS``, so a signal
+    that another thread received is still acted on while no input comes."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        try:
+            self.fd: int | None = handle.fileno()
+        except (OSError, ValueError):
+            self.fd = None  # not a real file (tests): read it directly
+        self.head = b""
+
+    def first_bytes(self, size: int) -> bytes:
+        """The first ``size`` bytes (or all, if fewer), kept to be read again."""
+        while len(self.head) < size:
+            data = self._read_some(size - len(self.head))
+            if not data:
+                break
+            self.head += data
+        return self.head[:size]
+
+    def read(self, size: int) -> bytes:
+        out = bytearray(self.head[:size])
+        self.head = self.head[size:]
+        while len(out) < size:
+            data = self._read_some(size - len(out))
+            if not data:
+                break
+            out += data
+        return bytes(out)
+
+    def _read_some(self, size: int) -> bytes:
+        if self.fd is None:
+            return self.handle.read(size)
+        while not select.select([self.fd], [], [], POLL_SECONDS)[0]:
+            pass
+        return os.read(self.fd, size)
+
+
 def _stream_units(handle: BinaryIO, source: str, rule: CutRule, *, budget: int | None,
                   stats: CorpusStats) -> Iterator[PieceUnit]:
     """stdin, read here and cut at safe points: one unit per piece."""
-    if looks_binary(handle):
+    reader = PollingReader(handle)
+    if b"\x00" in reader.first_bytes(8192):
         stats.skipped_binary.append(source)
         log.warning("%s: skipped (binary file: NUL bytes in the first 8 KiB)", source)
         return
     stats.files += 1
     limit = None if budget is None else budget + 1
-    pieces = read_pieces(handle, rule, start=0, end=None, limit=limit)
+    pieces = read_pieces(reader, rule, start=0, end=None, limit=limit)  # type: ignore[arg-type]
     held: tuple[int, bytes] | None = None
     for item in pieces:
         if held is not None:
