@@ -65,7 +65,8 @@ def build_parser() -> argparse.ArgumentParser:
 
     p = commands.add_parser("train", help="train a vocabulary on text files", description=(
         "Train a byte-level BPE vocabulary. Inputs are files, directories (*.txt, *.jsonl, optionally "
-        ".gz/.xz/.bz2) or - for stdin. Each line is pre-tokenized on its own."))
+        ".gz/.xz/.bz2) or - for stdin. Each document (a file, stdin, a JSONL record) is pre-tokenized whole "
+        "(--unit line: each line)."))
     p.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
     p.add_argument("--from-counts", metavar="FILE", help="train on a word-count file from `bbpe count` instead "
                    "of a corpus (its pattern and special tokens are used)")
