@@ -15,12 +15,14 @@ from typing import TextIO
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """``stage`` is "count" (done = bytes read) or "merge" (done = tokens added, total = target)."""
+    """``stage`` is "count" (done = bytes read), "tasks" (done / total counting tasks, ``bytes`` read)
+    or "merge" (done = tokens added, total = target)."""
 
     stage: str
     done: int
     total: int | None
     elapsed: float
+    bytes: int = 0
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -44,6 +46,10 @@ class StderrProgress:
         rate = event.done / event.elapsed if event.elapsed > 0 else 0.0
         if event.stage == "count":
             text = f"counting: {event.done / 1e6:,.1f} MB read, {rate / 1e6:,.1f} MB/s"
+        elif event.stage == "tasks":
+            eta = event.elapsed / event.done * ((event.total or 0) - event.done) if event.done else 0.0
+            text = (f"counting: {event.done:,}/{event.total:,} tasks, {event.bytes / 1e6:,.1f} MB, "
+                    f"{event.bytes / max(event.elapsed, 1e-9) / 1e6:,.1f} MB/s, ETA {_clock(eta)}")
         else:
             eta = (event.total - event.done) / rate if rate and event.total else 0.0
             text = (f"merging: {event.done:,}/{event.total:,} tokens, {rate:,.0f} merges/s, "

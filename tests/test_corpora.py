@@ -90,7 +90,7 @@ def test_invalid_utf8_is_replaced_and_counted_or_rejected(tmp_path):
 def test_counts_do_not_depend_on_workers_or_batches(multilingual_text, monkeypatch):
     lines = multilingual_text[:2_000_000].splitlines(keepends=True)
     one = count_pretokens(lines, bbpe.PRESETS["cl100k"], workers=1)
-    monkeypatch.setattr("bbpe.training.counting.BATCH_BYTES", 50_000)
+    monkeypatch.setattr("bbpe.training.documents.BLOCK", 50_000)
     two = count_pretokens(lines, bbpe.PRESETS["cl100k"], workers=2)
     assert one == two
     assert sum(one.values()) > 100_000
@@ -98,7 +98,7 @@ def test_counts_do_not_depend_on_workers_or_batches(multilingual_text, monkeypat
 
 def test_special_tokens_are_cut_out_of_counts():
     counts = count_pretokens(["a<|x|>b\n"], r"\S+|\s+", special_tokens=["<|x|>"], workers=1)
-    assert counts == {"a": 1, "b": 1, "\n": 1}
+    assert counts == {b"a": 1, b"b": 1, b"\n": 1}
 
 
 def test_trained_file_is_identical_for_one_and_two_workers(tmp_path, multilingual_text):

@@ -50,7 +50,7 @@ def test_round_trip_keeps_counts_and_settings(tmp_path):
     back = counts.read(path)
     assert back.counts == {(k.encode() if isinstance(k, str) else k): v for k, v in source.items()}
     assert (back.pattern, back.special_tokens, back.split_digits) == (GPT2, ("<|end|>",), True)
-    assert (back.unit, back.normalization, back.corpus) == ("line", "none", {"bytes": 99})
+    assert (back.unit, back.normalization, back.corpus) == ("document", "none", {"bytes": 99})
 
 
 @needs_pyarrow
@@ -64,7 +64,7 @@ def test_file_layout_is_the_documented_one(tmp_path):
     assert words == sorted(words) == [b"a", b"ab", b"b", "\u00e9".encode()]
     meta = json.loads(table.schema.metadata[b"bbpe"])
     assert meta["format"] == "bbpe-counts" and meta["version"] == 1
-    assert (meta["pattern"], meta["unit"], meta["normalization"]) == (CL100K, "line", "none")
+    assert (meta["pattern"], meta["unit"], meta["normalization"]) == (CL100K, "document", "none")
     assert meta["bbpe_version"] == bbpe.__version__
 
 
@@ -80,11 +80,10 @@ def test_an_interrupted_write_keeps_the_old_file(tmp_path, monkeypatch):
     path = tmp_path / "c.parquet"
     counts.write(path, {"old": 1}, pattern=CL100K)
 
-    def interrupted(table, where, **kwargs):
-        Path(where).write_bytes(b"PAR1 half a file")
+    def interrupted(self, table, **kwargs):  # the rows are streamed: interrupted after the file was begun
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(pq, "write_table", interrupted)
+    monkeypatch.setattr(pq.ParquetWriter, "write_table", interrupted)
     with pytest.raises(KeyboardInterrupt):
         counts.write(path, {"new": 2}, pattern=CL100K)
     monkeypatch.undo()
@@ -166,7 +165,7 @@ def test_without_pyarrow_the_error_names_the_extra(tmp_path, monkeypatch, capsys
 def test_counts_do_not_depend_on_workers_or_batches(monkeypatch):
     lines = (TEXT_A + TEXT_B).splitlines(keepends=True) * 5
     one = counting.count_pretokens(lines, CL100K, workers=1)
-    monkeypatch.setattr(counting, "BATCH_BYTES", 37)
+    monkeypatch.setattr("bbpe.training.documents.BLOCK", 37)
     assert counting.count_pretokens(lines, CL100K, workers=2) == one
     assert counting.count_pretokens(lines, CL100K, workers=1) == one
 
@@ -182,9 +181,7 @@ def test_count_of_a_plus_b_is_the_merge_of_the_counts(corpus, tmp_path, capsys):
     assert code == 0 and "added up 2 count files" in out
     whole, merged = counts.read(files["ab"]), counts.read(files["merged"])
     assert merged.counts == whole.counts
-    assert whole.counts == {w.encode(): c for w, c in
-                            Counter(counting.count_pretokens((TEXT_A + TEXT_B).splitlines(True), CL100K,
-                                                             workers=1)).items()}
+    assert whole.counts == counting.count_pretokens([TEXT_A, TEXT_B], CL100K, workers=1)
     assert merged.pattern == whole.pattern == CL100K
     assert {k: merged.corpus[k] for k in ("bytes", "lines", "files")} == {
         k: whole.corpus[k] for k in ("bytes", "lines", "files")}
@@ -252,12 +249,12 @@ def test_cli_errors_are_one_line_with_exit_code_2(corpus, tmp_path, capsys, argv
     assert not out.exists()
 
 
-def _die(lines: list[str], pattern: str, specials: tuple[str, ...]) -> Counter[str]:
+def _die(unit: object, settings: object) -> Counter[bytes]:
     os._exit(9)  # a worker killed mid-batch (as by the OOM killer)
 
 
 def test_a_killed_counting_worker_ends_with_a_clear_error(monkeypatch):
-    monkeypatch.setattr(counting, "_count_batch", _die)
+    monkeypatch.setattr(counting, "count_unit", _die)
     with pytest.raises(BBPEError, match="a counting worker died"):
         counting.count_pretokens(["some text\n"] * 100, CL100K, workers=2)
 

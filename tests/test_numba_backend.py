@@ -40,7 +40,7 @@ def same_merges(numba_learn, words, token_bytes=BYTES, *, n_new, min_frequency=2
 
 def counted(text: str, pattern: str = CL100K) -> list[tuple[bytes, int]]:
     counts = count_pretokens(text.splitlines(keepends=True), pattern, workers=1)
-    return sorted((word.encode("utf-8"), count) for word, count in counts.items())
+    return sorted(counts.items())
 
 
 CJK = "東京都の天気は晴れです。明日も晴れるでしょう。北京今天下雨了，上海明天会下雪。서울의 날씨는 맑습니다.\n" * 3

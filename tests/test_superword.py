@@ -85,7 +85,7 @@ def test_encoding_reproduces_training_and_engines_agree(lines, stage1, stage2, m
     pattern = tok.pattern
     # Recompute stage 2 by hand from the stage-1 vocabulary and compare the final segmentations.
     n_stage1 = tok.metadata["training"]["superwords"]["after"]
-    words = count_pretokens(lines, pattern, workers=1)
+    words = {w.decode("utf-8"): c for w, c in count_pretokens(lines, pattern, workers=1).items()}
     tokens = [tok.token_bytes(i) for i in range(n_stage1)]
     segment = segmenter(tokens, engine="python")
     allow = None if max_words is None else (lambda t: word_count(t) <= max_words)

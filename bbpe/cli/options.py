@@ -79,6 +79,9 @@ def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) ->
     """How a corpus is read and pre-tokenized: pattern, digits, specials, sampling, workers, JSONL, UTF-8."""
     add_pattern_options(parser)
     parser.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
+    parser.add_argument("--unit", choices=("document", "line"), default=None,
+                        help="what is pre-tokenized whole: a document (a file, stdin, a JSONL record; the "
+                        "default) or each line")
     parser.add_argument("--special", action="append", default=[], metavar="TOKEN", help=special_help)
     parser.add_argument("--max-bytes", type=parse_count, help="read at most this many bytes of text (in input order)")
     parser.add_argument("--workers", type=parse_workers, help="counting processes (default: number of cores)")

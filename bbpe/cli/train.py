@@ -16,7 +16,8 @@ from bbpe.training.api import STOP_REASONS, path_inputs, train
 def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     p = commands.add_parser("train", help="train a vocabulary on text files", description=(
         "Train a byte-level BPE vocabulary. Inputs are files, directories (*.txt, *.jsonl, optionally "
-        ".gz/.xz/.bz2) or - for stdin. Each line is pre-tokenized on its own."))
+        ".gz/.xz/.bz2) or - for stdin. Each document (a file, stdin, a JSONL record) is pre-tokenized whole "
+        "(--unit line: each line)."))
     p.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
     p.add_argument("--from-counts", metavar="FILE", help="train on a word-count file from `bbpe count` instead "
                    "of a corpus (its pattern and special tokens are used)")
@@ -52,7 +53,7 @@ def run_train(args: argparse.Namespace) -> int:
             max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
             jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
             backend=args.backend, on_progress=progress, init=args.init, prune_unreachable=args.prune_unreachable,
-            **methods,
+            unit=args.unit or "document", **methods,
         )
     finally:
         if progress:

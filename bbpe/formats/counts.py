@@ -7,10 +7,10 @@ Layout (version 1), one row per unique pre-token ("word")::
 
 Rows are sorted by word bytes and unique.  The file's key-value metadata holds, under
 the key ``bbpe``, a JSON object: ``{"format": "bbpe-counts", "version": 1, "pattern":
-"<regex>", "unit": "line", "normalization": "none", "special_tokens": [...],
+"<regex>", "unit": "document", "normalization": "none", "special_tokens": [...],
 "split_digits": false, "bbpe_version": "...", "corpus": {...}}``.  ``unit`` says what was
-pre-tokenized on its own (every line), ``normalization`` what was done to the text first
-(nothing).  Any engine (Spark, Dask, Ray) that writes these columns and this metadata
+pre-tokenized on its own ("document": a file, stdin, a JSONL record, a text; "line": every
+line), ``normalization`` what was done to the text first (nothing).  Any engine (Spark, Dask, Ray) that writes these columns and this metadata
 makes files bbpe can add up (``merge``) and train from; when reading, ``word`` may also
 be a string column and ``count`` any non-negative integer column, in any row order.
 
@@ -19,10 +19,11 @@ pyarrow is imported only here, when a file is read or written: ``pip install 'bb
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 from collections import Counter
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -36,7 +37,8 @@ from bbpe.pretokenize.patterns import PRESETS, preset_name, validate_pattern, wi
 FORMAT = "bbpe-counts"
 VERSION = 1
 METADATA_KEY = b"bbpe"
-UNIT = "line"
+UNIT = "document"
+UNITS = ("document", "line")
 NORMALIZATION = "none"
 _SETTINGS = ("pattern", "unit", "normalization", "special_tokens")
 
@@ -66,31 +68,58 @@ def write(
     normalization: str = NORMALIZATION,
 ) -> None:
     """Write counts (word text or bytes -> count) atomically: the old file or the whole new one."""
-    pa, pq = _pyarrow()
-    target = check_writable(path)
     rows = sorted((word.encode("utf-8") if isinstance(word, str) else bytes(word), count)
                   for word, count in counts.items())
-    bad = next((count for _, count in rows if not 0 <= count < 2**64), None)
-    if bad is not None:
-        raise BBPEError(f"{target}: count {bad} does not fit a uint64 column")
-    metadata = {
+    metadata = file_metadata(pattern=pattern, special_tokens=special_tokens, split_digits=split_digits,
+                             corpus=corpus, unit=unit, normalization=normalization)
+    write_rows(path, iter(rows), metadata=metadata)
+
+
+def file_metadata(*, pattern: str, special_tokens: Iterable[str] = (), split_digits: bool = False,
+                  corpus: Mapping[str, Any] | None = None, unit: str = UNIT,
+                  normalization: str = NORMALIZATION) -> dict[str, Any]:
+    """The ``bbpe`` metadata object of a count file."""
+    return {
         "format": FORMAT, "version": VERSION, "pattern": pattern, "unit": unit, "normalization": normalization,
         "special_tokens": list(special_tokens), "split_digits": split_digits, "bbpe_version": __version__,
         "corpus": dict(corpus or {}),
     }
-    table = pa.table(
-        {"word": pa.array([word for word, _ in rows], pa.binary()),
-         "count": pa.array([count for _, count in rows], pa.uint64())},
-        metadata={METADATA_KEY: json.dumps(metadata, ensure_ascii=False).encode("utf-8")},
-    )
+
+
+def write_rows(path: str | os.PathLike[str], rows: Iterator[tuple[bytes, int]], *, metadata: Mapping[str, Any],
+               batch: int = 1 << 16) -> tuple[int, int]:
+    """Stream (word, count) rows, sorted by word and unique, into a file atomically; (rows, total count)."""
+    pa, pq = _pyarrow()
+    target = check_writable(path)
+    schema = pa.schema([("word", pa.binary()), ("count", pa.uint64())],
+                       metadata={METADATA_KEY: json.dumps(metadata, ensure_ascii=False).encode("utf-8")})
+    unique = total = 0
     with atomic_path(target) as temp:
-        pq.write_table(table, temp)
+        with pq.ParquetWriter(temp, schema) as writer:
+            while chunk := list(itertools.islice(rows, batch)):
+                bad = next((count for _, count in chunk if not 0 <= count < 2**64), None)
+                if bad is not None:
+                    raise BBPEError(f"{target}: count {bad} does not fit a uint64 column")
+                writer.write_table(pa.table({"word": pa.array([w for w, _ in chunk], pa.binary()),
+                                             "count": pa.array([c for _, c in chunk], pa.uint64())}, schema=schema))
+                unique += len(chunk)
+                total += sum(c for _, c in chunk)
+    return unique, total
 
 
 def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> WordCounts:
-    """Read and check a word-count file; ``pattern`` (a regex), if given, must be the file's."""
+    """Read and check a word-count file or a directory of parts; ``pattern`` (a regex), if given, must be the file's."""
     pa, pq = _pyarrow()
     source = Path(path)
+    if source.is_dir():
+        parts = sorted(source.glob("part-*.parquet"))
+        if not parts:
+            raise VocabFormatError(source, "directory holds no part-*.parquet count files")
+        whole = merge(parts)
+        if pattern is not None and pattern != whole.pattern:
+            raise VocabFormatError(source, f"counted with pattern {describe(whole.pattern)}, not the requested "
+                                           f"{describe(pattern)}")
+        return whole
     if not source.is_file():
         raise VocabFormatError(source, "no such word-count file")
     try:
@@ -115,7 +144,8 @@ def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
         raise BBPEError("no count files to merge")
     first_path, first = parts[0]
     totals: Counter[bytes] = Counter()
-    corpus: dict[str, Any] = {"bytes": 0, "lines": 0, "files": 0, "sources": []}
+    corpus: dict[str, Any] = {"bytes": 0, "lines": 0, "documents": 0, "files": 0, "replaced_invalid_utf8": 0,
+                              "sources": []}
     for path, part in parts:
         for name in _SETTINGS:
             if getattr(part, name) != getattr(first, name):
@@ -125,7 +155,7 @@ def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
                 raise BBPEError(f"cannot add {path} to {first_path}: they were counted with a different "
                                 f"{name.replace('_', ' ')} ({mine} vs {theirs})")
         totals.update(part.counts)
-        for key in ("bytes", "lines", "files"):
+        for key in ("bytes", "lines", "documents", "files", "replaced_invalid_utf8"):
             corpus[key] += int(part.corpus.get(key, 0))
         corpus["sources"] += list(part.corpus.get("sources", []))
     return WordCounts(dict(totals), first.pattern, first.special_tokens, first.split_digits, first.unit,
@@ -155,6 +185,8 @@ def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
     for name in ("pattern", "unit", "normalization"):
         if not isinstance(info.get(name), str):
             raise VocabFormatError(source, f"the metadata has no {name!r} string")
+    if info["unit"] not in UNITS:
+        raise VocabFormatError(source, f"metadata 'unit': {info['unit']!r} is not 'document' or 'line'")
     try:
         validate_pattern(info["pattern"])
     except ValueError as exc:

@@ -1,71 +1,136 @@
-r"""Safe cut points: where a document can be split without changing its pre-tokens.
+"""Where a document may be cut for parallel work without changing its pre-tokens.
 
-A position p is safe when the pre-tokens of the whole text are the pre-tokens of ``text[:p]``
-followed by those of ``text[p:]``.  For every preset scanner key (``gpt2``, ``cl100k``, ``o200k``,
-``llama3``, ``qwen``, with or without split digits) this holds for p = 0, p = len(text), and any p
-where a line feed ends, the character before the line feed is not whitespace (or there is none)
-and the character at p is a letter (``\p{L}``).  Why, with X the character before the ``\n`` and
-Y (a letter) the one at p:
+A cut at position ``p`` of a text is *safe* for a pattern when
+``findall(text) == findall(text[:p]) + findall(text[p:])``.  Rules are decided on UTF-8
+bytes (so a worker can find them in a byte range of a file without the rest of it), and
+only from bytes next to ``p``, so every worker finds the same cuts.
 
-* p is a boundary of the whole: no alternative carries a ``\n`` on into a letter.  The prefixes
-  before letters are an optional space (gpt2) or ``[^\r\n\p{L}\p{N}]`` (the others), never ``\n``;
-  ``\n`` is whitespace, so no letter, number or ``[^\s\p{L}\p{N}]`` run contains it; the trailing
-  ``[\r\n]*`` (cl100k, llama3, qwen) and ``[\r\n/]*`` (o200k) after such a run may take the ``\n``
-  but stop before a letter; a whitespace run stops at the letter.
-* the left part pre-tokenizes the same: since X is not whitespace, the whitespace run at the
-  ``\n`` is the ``\n`` alone, and it is one pre-token whether a letter or the end of text follows
-  (gpt2: ``\s+`` vs ``\s+(?!\S)``; cl100k: ``\s*[\r\n]`` vs ``\s++$``; llama3, qwen, o200k:
-  ``\s*[\r\n]+`` either way); a run that swallowed the ``\n`` (``[\r\n]*``, ``[\r\n/]*``) ends at
-  p either way.  Pre-tokens ending before the ``\n`` see the same characters up to and including
-  it in both texts, and none of them looks further (``(?!\S)`` there looks at the ``\n``).
-* the right part pre-tokenizes the same: no preset looks behind its match start (no lookbehind,
-  no ``^``, ``\b`` or ``\G``), and the whole text has a boundary at p.
+Rules (proofs in the README, "Cutting documents for parallel work"; property-tested in tests/test_documents.py):
 
-Whitespace before the ``\n`` is excluded because gpt2's ``\s+(?!\S)`` then splits the run
-differently when the text ends at p; ``\r\n`` is excluded for the same reason.  A text with no
-such line start cannot be cut.  tests/test_scanner.py checks the claim against ``regex`` for
-random texts and every cut this function returns.
+- ``newline_letter`` (cl100k, llama3, qwen and their split-digit forms): the byte before
+  ``p`` is ``\\n`` and the character at ``p`` is a letter (``\\p{L}``).  No alternative
+  that matches ``\\n`` continues into a letter (the letter alternative's optional prefix
+  excludes ``\\r\\n``), so a match ends at ``p`` in the whole text; the whitespace run
+  ending at ``p`` is one pre-token in both (``\\s*[\\r\\n]`` in the whole, ``\\s++$`` or
+  ``\\s*[\\r\\n]+`` at the end of the left part); nothing earlier looks past the run.
+- ``lone_newline_letter`` (gpt2 and its split-digit form): as above, and the character
+  before the ``\\n`` is not whitespace.  GPT-2's ``\\s+(?!\\S)`` splits ``"  \\n" + "b"``
+  into ``"  ", "\\n"`` but keeps ``"  \\n"`` whole at the end of a text, so a longer run
+  is not a safe place.
+  o200k (and its split-digit form) uses this rule too: its punctuation alternative
+  `` ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*`` runs across newlines, but never into a letter.
+- ``line``: every position after ``\\n`` (the unit is the line: lines are counted alone).
 
->>> text = "one two.\nThree\n four".encode()
->>> safe_cut(text, 1, "o200k"), safe_cut(text, 10, "o200k")
-(9, 20)
+A custom regex, or special tokens containing ``\\n`` (which could span a cut), get no rule:
+documents are then not cut.  Bytes that are not valid UTF-8 next to ``p`` are no cut.
 """
 
 from __future__ import annotations
 
-from bbpe.pretokenize.scanner_presets import scanner_key
-from bbpe.pretokenize.unicode_tables import LETTER, SPACE, class_tables, lookup
+from collections.abc import Callable
+from dataclasses import dataclass
+
+import regex
+
+from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, O200K, QWEN, with_split_digits
+
+_NL = 0x0A
+_LETTER = regex.compile(r"\p{L}")
+_SPACE = regex.compile(r"\s")
+TAIL = 4  # bytes after a cut needed to decide it (one UTF-8 character)
 
 
-def safe_cut(data: bytes, start: int, preset: str, split_digits: bool = False) -> int:
-    """The first position p >= start that the rule above proves safe (``len(data)`` if none).
-
-    ``preset`` is a preset name or scanner key (``supports`` gives it); KeyError otherwise.
-    """
-    scanner_key(preset, split_digits)  # the rule above is proven for the scanner presets only
-    if start <= 0:
-        return 0
-    stage1, stage2 = class_tables()
-    p = start - 1
-    while True:
-        p = data.find(b"\n", p)
-        if p < 0 or p + 1 >= len(data):
-            return len(data)
-        letter_follows = _class_at(data, p + 1, stage1, stage2) & LETTER
-        if letter_follows and not (p > 0 and _class_before(data, p, stage1, stage2) & SPACE):
-            return p + 1
-        p += 1
+def _char_at(buf: bytes, p: int) -> str | None:
+    """The character starting at byte ``p`` (None: not valid UTF-8 or not complete)."""
+    lead = buf[p]
+    size = 1 if lead < 0x80 else 2 if 0xC2 <= lead < 0xE0 else 3 if 0xE0 <= lead < 0xF0 else 4
+    try:
+        return buf[p : p + size].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
-def _class_at(data: bytes, i: int, stage1, stage2) -> int:
-    char = data[i : i + 4].decode("utf-8", "ignore")[:1]
-    return lookup(stage1, stage2, ord(char)) if char else 0
-
-
-def _class_before(data: bytes, end: int, stage1, stage2) -> int:
-    """Class bits of the character that ends at byte offset ``end``."""
-    start = end - 1
-    while start > 0 and end - start < 4 and data[start] & 0xC0 == 0x80:
+def _char_before(buf: bytes, p: int) -> str | None:
+    """The character ending just before byte ``p`` (None: not valid UTF-8)."""
+    start = p - 1
+    while start > 0 and p - start < 4 and 0x80 <= buf[start] < 0xC0:
         start -= 1
-    char = data[start:end].decode("utf-8", "ignore")[-1:]
-    return lookup(stage1, stage2, ord(char)) if char else 0
+    try:
+        text = buf[start:p].decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    return text if len(text) == 1 else None
+
+
+def _after_newline(buf: bytes, p: int) -> bool:
+    return buf[p - 1] == _NL
+
+
+def _newline_letter(buf: bytes, p: int) -> bool:
+    if buf[p - 1] != _NL:
+        return False
+    char = _char_at(buf, p)
+    return char is not None and _LETTER.match(char) is not None
+
+
+def _lone_newline_letter(buf: bytes, p: int) -> bool:
+    if not _newline_letter(buf, p):
+        return False
+    if p == 1:
+        return True
+    before = _char_before(buf, p - 1)
+    return before is not None and _SPACE.match(before) is None
+
+
+@dataclass(frozen=True)
+class CutRule:
+    """A named test ``is_cut(buf, p)`` for ``0 < p < len(buf)`` with ``TAIL`` bytes after ``p`` (or the end)."""
+
+    name: str
+    is_cut: Callable[[bytes, int], bool]
+
+    def next_cut(self, buf: bytes, lo: int, hi: int) -> int | None:
+        """The first safe cut ``p`` with ``lo <= p <= hi`` and ``p < len(buf)``, or None."""
+        lo = max(lo, 1)
+        hi = min(hi, len(buf) - 1)
+        while lo <= hi:
+            newline = buf.find(b"\n", lo - 1, hi)
+            if newline < 0:
+                return None
+            if self.is_cut(buf, newline + 1):
+                return newline + 1
+            lo = newline + 2
+        return None
+
+
+LINE = CutRule("line", _after_newline)
+NEWLINE_LETTER = CutRule("newline_letter", _newline_letter)
+LONE_NEWLINE_LETTER = CutRule("lone_newline_letter", _lone_newline_letter)
+
+_RULES = {pattern: NEWLINE_LETTER for base in (CL100K, LLAMA3, QWEN) for pattern in (base, with_split_digits(base))}
+# o200k's punctuation alternative takes [\r\n/]* past a newline; the stricter rule (no whitespace before the
+# newline) is the one property-tested for it.
+_RULES |= {pattern: LONE_NEWLINE_LETTER for base in (GPT2, O200K) for pattern in (base, with_split_digits(base))}
+
+
+def cut_rule(pattern: str, *, unit: str = "document", special_tokens: tuple[str, ...] = ()) -> CutRule | None:
+    """The safe-cut rule for a pattern and unit, or None when documents must not be cut.
+
+    >>> cut_rule(CL100K).name, cut_rule(r"\\S+|\\s+"), cut_rule(r"\\S+|\\s+", unit="line").name
+    ('newline_letter', None, 'line')
+    """
+    if unit == "line":
+        return LINE
+    if any("\n" in token for token in special_tokens):
+        return None
+    return _RULES.get(pattern)
+
+
+def cuts(data: bytes, rule: CutRule) -> list[int]:
+    """Every safe cut of a whole text (for tests and for cutting texts held in memory)."""
+    found: list[int] = []
+    at = rule.next_cut(data, 1, len(data) - 1)
+    while at is not None:
+        found.append(at)
+        at = rule.next_cut(data, at + 1, len(data) - 1)
+    return found

@@ -8,9 +8,10 @@ in ``tokenizer.metadata["training"]["stop_reason"]``.
 
 from __future__ import annotations
 
-import itertools
 import os
 import time
+import dataclasses
+from collections import Counter
 from functools import partial
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
@@ -18,11 +19,11 @@ from typing import Any, Literal
 
 from bbpe import bpe
 from bbpe._version import __version__
-from bbpe.training.corpus import CorpusStats, iter_lines, split_lines
-from bbpe.training.counting import count_pretokens
-from bbpe.training import parity, superword
-from bbpe.training.extend import Init, base_settings, extend_from_counts
 from bbpe.pretokenize.patterns import preset_name, resolve_pattern
+from bbpe.training import parity, superword
+from bbpe.training.corpus import CorpusStats
+from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
+from bbpe.training.extend import Init, base_settings, extend_from_counts
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer, check_text
 
@@ -56,10 +57,12 @@ def train(
     max_superword_words: int | None = None,
     parity_dev: str | os.PathLike[str] | None = None,
     parity_global_merges: int = 0,
+    unit: Literal["document", "line"] = "document",
 ) -> Tokenizer:
     """Train a byte-level BPE tokenizer.
 
-    ``pathlib.Path`` items are files or directories to read; ``str`` items are text.
+    ``pathlib.Path`` items are files or directories to read; ``str`` items are texts.  Each
+    text, file or JSONL record is a document, pre-tokenized whole (``unit="line"``: line by line).
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
     that vocabulary instead of starting from the 256 bytes; see ``bbpe.training.extend``.
     ``superwords_after=N`` continues with superword merges once N regular tokens exist
@@ -83,29 +86,31 @@ def train(
     items = list(texts_or_paths)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
+    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors)
     stats = CorpusStats()
     start = time.monotonic()
-    text_lines = [line for text in texts for line in split_lines(check_text(str(text)))]
-    settings: dict[str, Any] = {"jsonl_field": jsonl_field, "max_bytes": max_bytes, "errors": utf8_errors}
-
-    def read(stats: CorpusStats) -> Iterable[str]:
-        lines = iter_lines(paths, **settings, stats=stats) if paths else []
-        stats.bytes += sum(len(line.encode("utf-8")) for line in text_lines)
-        stats.lines += len(text_lines)
-        return itertools.chain(lines, text_lines)
 
     def counted(done: int) -> None:
         if on_progress:
             on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
 
-    options = {"special_tokens": special_tokens, "workers": workers, "on_batch": counted}
+    def count(settings: CountSettings, stats: CorpusStats) -> Counter[bytes]:
+        counts = count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats,
+                              on_bytes=counted) if paths else Counter()
+        if texts:
+            counts.update(count_pretokens(
+                [check_text(str(text)) for text in texts], settings.pattern, special_tokens=special_tokens,
+                unit=unit, workers=workers, stats=stats, on_bytes=counted))
+        return counts
+
     merge_options = {"min_frequency": min_frequency, "max_merges": max_merges, "backend": backend,
                      "on_progress": on_progress, "split_digits": split_digits}
     if parity_dev is not None:
         if texts or init is not None or superwords_after is not None:
             raise ValueError("parity-aware training reads files named <language>.* and starts from the 256 bytes "
                              "(no text items, init or superwords)")
-        by_language = parity.count_by_language(paths, pattern, settings=settings, stats=stats, **options)
+        by_language = parity.count_by_language(paths, settings, stats=stats, max_bytes=max_bytes, workers=workers,
+                                                on_bytes=counted)
         chosen: dict[str, int] = {}  # merges per language, filled by the merge loop
         learner = partial(parity.learn_parity_merges, dev=parity.dev_words(parity_dev, pattern),
                           global_merges=parity_global_merges, chosen=chosen)
@@ -113,18 +118,18 @@ def train(
             parity.language_words(by_language), [bytes([i]) for i in range(256)], vocab_size=vocab_size,
             pattern=pattern, special_tokens=special_tokens, **merge_options,
             unique_pretokens=sum(map(len, by_language.values())), learner=learner,
-            corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0},
+            corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit},
             extra_settings={"parity": parity.settings(parity_dev, parity_global_merges, by_language, chosen)},
         )
-    counts = count_pretokens(read(stats), pattern, **options)
-    corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts)}
+    counts = count(settings, stats)
+    corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
     if superwords_after is None:
         return train_from_counts(counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
                                  corpus_summary=corpus, init=init, prune_unreachable=prune_unreachable,
                                  **merge_options)
     superword.check_transition(superwords_after, vocab_size=vocab_size - len(special_tokens),
                                base=len(init.ranks) if init is not None else 256)
-    stage2_counts = count_pretokens(read(CorpusStats()), superword.stage2_pattern(pattern), **options)
+    stage2_counts = count(dataclasses.replace(settings, pattern=superword.stage2_pattern(pattern)), CorpusStats())
     stage1 = train_from_counts(counts, vocab_size=superwords_after + len(special_tokens), pattern=pattern,
                                special_tokens=special_tokens, corpus_summary=corpus, init=init,
                                prune_unreachable=prune_unreachable, **merge_options)

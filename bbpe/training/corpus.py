@@ -1,10 +1,10 @@
 """Reading training text: files, directories, JSONL, stdin; gzip/xz/bz2 transparently.
 
-The unit of pre-tokenization is one line: its text up to and including ``\\n`` (and only
-``\\n``: ``\\r``, ``\\x0c``, ``\\x85``, U+2028 ... stay inside the line).  ``split_lines`` is
-that one rule, used for text files, stdin, JSONL documents and texts given as strings;
-every line is pre-tokenized on its own, so counts never depend on how the input is cut into
-chunks or spread over workers.  Input is read as bytes (no newline translation).
+Finding inputs (``expand_paths``), opening them, the binary check and the line rule live here.
+A line is its text up to and including ``\\n`` (and only ``\\n``: ``\\r``, ``\\x0c``, ``\\x85``,
+U+2028 ... stay inside the line); ``split_lines`` is that one rule, used by ``--unit line``.
+``iter_lines`` streams a corpus line by line (for scripts); counting reads work units
+(``bbpe.training.documents``).  Input is read as bytes (no newline translation).
 
 Invalid UTF-8 is replaced by U+FFFD and counted (``errors="replace"``, the default; the
 first place is reported) or raises ``CorpusError`` naming file and line
@@ -32,7 +32,7 @@ from bbpe.errors import CorpusError
 
 log = logging.getLogger("bbpe")
 
-_OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
 TEXT_SUFFIXES = (".txt", ".jsonl")
 
 
@@ -43,12 +43,14 @@ class CorpusStats:
     files: int = 0
     bytes: int = 0
     lines: int = 0
+    documents: int = 0
     replaced_invalid_utf8: int = 0
     skipped_binary: list[str] = field(default_factory=list)
+    truncated: bool = False  # --max-bytes ended the reading early
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "files": self.files, "bytes": self.bytes, "lines": self.lines,
+            "files": self.files, "bytes": self.bytes, "lines": self.lines, "documents": self.documents,
             "replaced_invalid_utf8": self.replaced_invalid_utf8, "skipped_binary": list(self.skipped_binary),
         }
 
@@ -97,22 +99,22 @@ def _byte_lines(handle: BinaryIO) -> Iterator[bytes]:
 
 def _is_text_name(path: Path) -> bool:
     name = path.name
-    for suffix in _OPENERS:
+    for suffix in OPENERS:
         name = name.removesuffix(suffix)
     return name.endswith(TEXT_SUFFIXES)
 
 
-def _open_binary(path: Path) -> BinaryIO:
+def open_binary(path: Path) -> BinaryIO:
     if str(path) == "-":
         return sys.stdin.buffer
-    opener = _OPENERS.get(path.suffix)
+    opener = OPENERS.get(path.suffix)
     try:
         return opener(path, "rb") if opener else open(path, "rb")  # type: ignore[return-value]
     except OSError as exc:
         raise CorpusError(f"{path}: cannot open ({exc.strerror or exc})") from None
 
 
-def _is_jsonl(path: Path) -> bool:
+def is_jsonl(path: Path) -> bool:
     return _is_text_name(path) and path.name.split(".jsonl")[0] != path.name
 
 
@@ -132,14 +134,14 @@ def iter_lines(
     for path in expand_paths(inputs):
         if full:
             break
-        handle = _open_binary(path)
+        handle = open_binary(path)
         try:
-            if _looks_binary(handle):
+            if looks_binary(handle):
                 stats.skipped_binary.append(str(path))
                 log.warning("%s: skipped (binary file: NUL bytes in the first 8 KiB)", path)
                 continue
             stats.files += 1
-            lines = (_json_lines(handle, path, jsonl_field, errors, stats) if _is_jsonl(path)
+            lines = (_json_lines(handle, path, jsonl_field, errors, stats) if is_jsonl(path)
                      else _text_lines(handle, path, errors, stats))
             for line in lines:
                 size = len(line.encode("utf-8"))
@@ -161,7 +163,7 @@ def iter_lines(
         raise CorpusError(problem)
 
 
-def _looks_binary(handle: BinaryIO) -> bool:
+def looks_binary(handle: BinaryIO) -> bool:
     """NUL bytes in the first 8 KiB (peeked, so nothing is consumed)."""
     return b"\x00" in handle.peek(8192)[:8192]  # type: ignore[attr-defined]
 

@@ -1,14 +1,19 @@
-"""Counting pre-tokens: stream lines, pre-tokenize each line, count unique pre-tokens.
+"""Counting pre-tokens: work units read by worker processes, count tables added up by the main process.
 
-Work is cut into batches of whole lines and spread over worker processes
-(``concurrent.futures.ProcessPoolExecutor``: a killed worker raises instead of hanging).
-Because every line is pre-tokenized on its own, the counts are the same for any number of
-workers and any batch size.
+The unit of pre-tokenization is the document (a text file, stdin, a JSONL record, a text
+given to ``bbpe.train``) or, with ``unit="line"``, the line.  Work units (``bbpe.training.documents``)
+are byte ranges of files, whole compressed files, or batches of pieces read by the main
+process (stdin, in-memory texts); workers read them themselves and cut documents only at
+safe cuts (``bbpe.pretokenize.safe_cuts``), so counts are the same for any number of workers and any
+chunking.  Workers run in a ``concurrent.futures.ProcessPoolExecutor`` (a killed worker
+raises instead of hanging) and die with their parent.  The main process holds only the
+table of unique pre-tokens.
 """
 
 from __future__ import annotations
 
 import ctypes
+import logging
 import os
 import signal
 import sys
@@ -17,65 +22,193 @@ import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
 from concurrent.futures import Future, ProcessPoolExecutor
+from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, TypeVar
 
 import regex
 
-from bbpe.errors import BBPEError
+from bbpe.training.corpus import CorpusStats, split_lines
+from bbpe.training.documents import (
+    FileUnit, PieceUnit, UnitStats, decode, jsonl_documents, plan_units, text_units, unit_pieces,
+)
+from bbpe.errors import BBPEError, CorpusError
 from bbpe.pretokenize.patterns import compile_pattern, validate_pattern
+from bbpe.pretokenize.safe_cuts import CutRule, cut_rule
 
-BATCH_BYTES = 1 << 20
+log = logging.getLogger("bbpe")
+UNITS = ("document", "line")
 _PR_SET_PDEATHSIG = 1
 _WATCHDOG_SECONDS = 0.5
+POLL_SECONDS = 0.2
+NO_CUT = CutRule("none", lambda buf, p: False)
+Unit = FileUnit | PieceUnit
+T = TypeVar("T")
 
 
-def count_pretokens(
-    lines: Iterable[str],
-    pattern: str,
-    *,
-    special_tokens: Iterable[str] = (),
-    workers: int | None = None,
-    on_batch: Callable[[int], None] | None = None,
-) -> Counter[str]:
-    """Count the pre-tokens of every line; special-token text is cut out and not counted.
+@dataclass(frozen=True)
+class CountSettings:
+    """How text is pre-tokenized and read: travels with every work unit."""
 
-    ``on_batch(bytes_done)`` is called after each batch (for progress reports).
+    pattern: str
+    special_tokens: tuple[str, ...] = ()
+    unit: str = "document"
+    jsonl_field: str = "text"
+    errors: str = "replace"
 
-    >>> sorted(count_pretokens(["a a\\n", "a b\\n"], r" ?\\w+|\\s+|.", workers=1).items())
-    [('\\n', 2), (' a', 1), (' b', 1), ('a', 2)]
+    def __post_init__(self) -> None:
+        validate_pattern(self.pattern)
+        if self.unit not in UNITS:
+            raise ValueError(f"unknown unit {self.unit!r}; use 'document' or 'line'")
+        if "" in self.special_tokens:
+            raise ValueError("a special token cannot be empty")
+
+    @property
+    def rule(self) -> CutRule:
+        """Where documents may be cut (``NO_CUT``: never inside a document)."""
+        return cut_rule(self.pattern, unit=self.unit, special_tokens=self.special_tokens) or NO_CUT
+
+
+def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
+    """Text (no special tokens in it) -> counts of its pre-tokens as UTF-8 bytes.
+
+    The one place a compiled pre-tokenizer plugs in (it takes the text's UTF-8 bytes).
+
+    >>> sorted(chunk_counter(r"\\S+|\\s+")("a b a").items())
+    [(b' ', 2), (b'a', 2), (b'b', 1)]
     """
-    validate_pattern(pattern)
-    specials = tuple(sorted(set(special_tokens)))
-    if "" in specials:
-        raise ValueError("a special token cannot be empty")
+    findall = compile_pattern(pattern).findall
+    return lambda text: {word.encode("utf-8"): count for word, count in Counter(findall(text)).items()}
+
+
+class TextCounter:
+    """Counts documents or lines: special-token text cut out first, then ``chunk_counter``."""
+
+    def __init__(self, settings: CountSettings) -> None:
+        self.settings = settings
+        self.count_chunk = chunk_counter(settings.pattern)
+        specials = sorted(settings.special_tokens, key=len, reverse=True)
+        self.splitter = regex.compile("|".join(regex.escape(s) for s in specials)) if specials else None
+        self.counts: Counter[bytes] = Counter()
+
+    def add(self, text: str) -> None:
+        """Add a document, or a piece of one that ends at a safe cut."""
+        parts = split_lines(text) if self.settings.unit == "line" else [text]
+        for part in parts:
+            for chunk in self.splitter.split(part) if self.splitter else (part,):
+                if chunk:
+                    self.counts.update(self.count_chunk(chunk))
+
+
+_COUNTERS: dict[CountSettings, TextCounter] = {}
+
+
+def count_unit(unit: Unit, settings: CountSettings) -> tuple[Counter[bytes], UnitStats]:
+    """Read one work unit and count it (runs in a worker)."""
+    counter = text_counter(settings)
+    stats = UnitStats()
+    for text in unit_texts(unit, settings, stats):
+        counter.add(text)
+    return counter.counts, stats
+
+
+def text_counter(settings: CountSettings) -> TextCounter:
+    """A counter with an empty table (the compiled pattern is kept per process)."""
+    if settings not in _COUNTERS:
+        _COUNTERS[settings] = TextCounter(settings)
+    counter = _COUNTERS[settings]
+    counter.counts = Counter()
+    return counter
+
+
+def unit_texts(unit: Unit, settings: CountSettings, stats: UnitStats) -> Iterator[str]:
+    """The texts of a work unit (JSONL records, or pieces of documents ending at safe cuts); fills ``stats``."""
+    source = unit.path if isinstance(unit, FileUnit) else unit.source
+    pieces: Iterable[tuple[int, bytes]] = (
+        unit_pieces(unit, settings.rule) if isinstance(unit, FileUnit) else zip(unit.offsets, unit.pieces))
+    last, at_end = b"", False
+    for offset, piece in pieces:
+        if unit.jsonl:
+            yield from jsonl_documents(piece, source, offset, settings.jsonl_field, settings.errors, stats)
+            continue
+        yield decode(piece, source, offset, settings.errors, stats)
+        stats.bytes += len(piece)
+        stats.lines += piece.count(b"\n")
+        last = piece
+        at_end = isinstance(unit, FileUnit) and offset + len(piece) == unit.size
+    if isinstance(unit, PieceUnit):
+        stats.documents += unit.documents
+        stats.lines += unit.unterminated
+    elif not unit.jsonl:
+        stats.documents += unit.start == 0
+        stats.lines += (at_end or unit.size is None) and bool(last) and not last.endswith(b"\n")
+
+
+def count_units(
+    units: Iterable[Unit],
+    settings: CountSettings,
+    *,
+    workers: int | None = None,
+    on_unit: Callable[[UnitStats], None] | None = None,
+) -> Counter[bytes]:
+    """Count work units on ``workers`` processes (1: in this process); ``on_unit`` gets each unit's stats."""
+    totals: Counter[bytes] = Counter()
+
+    def add(result: tuple[Counter[bytes], UnitStats]) -> None:
+        totals.update(result[0])
+        if on_unit:
+            on_unit(result[1])
+
+    run_tasks(count_unit, ((unit, settings) for unit in units), workers=workers, on_result=add)
+    return totals
+
+
+def run_tasks(function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, workers: int | None,
+              on_result: Callable[[T], None]) -> None:
+    """Run ``function(*job)`` for every job on a process pool, results in job order.
+
+    At most two jobs per worker wait, so jobs may be produced lazily (stdin).  A worker that dies
+    (killed, out of memory) is one clear error, and workers die with this process.
+    """
     workers = max(1, workers or os.cpu_count() or 1)
-    totals: Counter[str] = Counter()
-    done = 0
     if workers == 1:
-        for batch, size in _batches(lines):
-            totals.update(_count_batch(batch, pattern, specials))
-            done += size
-            if on_batch:
-                on_batch(done)
-        return totals
+        for job in jobs:
+            on_result(function(*job))
+        return
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
-    pending: list[tuple[Future[Counter[str]], int]] = []
+    pending: list[Future[T]] = []
     try:
-        for batch, size in _batches(lines):
-            pending.append((pool.submit(_count_batch, batch, pattern, specials), size))
+        for job in jobs:
+            pending.append(pool.submit(function, *job))
             while len(pending) >= 2 * workers:
-                done += _collect(pending.pop(0), totals)
-                if on_batch:
-                    on_batch(done)
+                on_result(_result(pending.pop(0)))
         while pending:
-            done += _collect(pending.pop(0), totals)
-            if on_batch:
-                on_batch(done)
+            on_result(_result(pending.pop(0)))
     except BrokenProcessPool:
         raise BBPEError("a counting worker died (killed or out of memory); try fewer --workers") from None
+    except BaseException:  # Ctrl-C, SIGTERM, a bad input: stop at once, not after the running tasks
+        _stop_workers(pool)
+        raise
     finally:
         pool.shutdown(wait=True, cancel_futures=True)
-    return totals
+
+
+def _result(future: Future[T]) -> T:
+    """A task's result, waiting in short slices: a signal taken by another thread (a pool thread, a
+    native library's) is only acted on when the main thread runs Python code again."""
+    while True:
+        try:
+            return future.result(timeout=POLL_SECONDS)
+        except FutureTimeout:
+            continue
+
+
+def _stop_workers(pool: ProcessPoolExecutor) -> None:
+    """Terminate the pool's worker processes (a task may read a whole compressed file)."""
+    for process in list((pool._processes or {}).values()):  # no public API before Python 3.14
+        if process.is_alive():
+            process.terminate()
 
 
 def _die_with_parent(parent: int) -> None:
@@ -103,40 +236,66 @@ def _watch_parent(parent: int) -> None:
     os._exit(1)
 
 
-def _collect(item: tuple[Future[Counter[str]], int], totals: Counter[str]) -> int:
-    future, size = item
-    totals.update(future.result())
-    return size
+def count_corpus(
+    inputs: Iterable[str | os.PathLike[str]],
+    settings: CountSettings,
+    *,
+    max_bytes: int | None = None,
+    workers: int | None = None,
+    stats: CorpusStats | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Counter[bytes]:
+    """Count the pre-tokens of files, directories and ``-`` (stdin); ``on_bytes(bytes_done)`` reports progress.
 
-
-def _batches(lines: Iterable[str]) -> Iterator[tuple[list[str], int]]:
-    batch: list[str] = []
-    size = 0
-    for line in lines:
-        batch.append(line)
-        size += len(line)
-        if size >= BATCH_BYTES:
-            yield batch, size
-            batch, size = [], 0
-    if batch:
-        yield batch, size
-
-
-_COMPILED: dict[tuple[str, tuple[str, ...]], tuple[regex.Pattern[str], regex.Pattern[str] | None]] = {}
-
-
-def _count_batch(lines: list[str], pattern: str, specials: tuple[str, ...]) -> Counter[str]:
-    key = (pattern, specials)
-    if key not in _COMPILED:
-        splitter = regex.compile("|".join(regex.escape(s) for s in sorted(specials, key=len, reverse=True))) if specials else None
-        _COMPILED[key] = (compile_pattern(pattern), splitter)
-    compiled, splitter = _COMPILED[key]
-    counts: Counter[str] = Counter()
-    findall = compiled.findall
-    for line in lines:
-        if splitter is None:
-            counts.update(findall(line))
-        else:
-            for part in splitter.split(line):
-                counts.update(findall(part))
+    Raises ``CorpusError`` for unreadable or empty input (nothing but binary files, nothing within ``max_bytes``).
+    """
+    stats = stats if stats is not None else CorpusStats()
+    if max_bytes is not None and max_bytes < 1:
+        raise CorpusError(f"max_bytes must be at least 1, got {max_bytes}")
+    units = plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats)
+    counts = count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))
+    if stats.bytes == 0 and not counts:
+        problem = "all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)"
+        if stats.truncated:
+            problem = f"--max-bytes {max_bytes} is smaller than the first line of the corpus"
+        raise CorpusError(problem)
     return counts
+
+
+def count_pretokens(
+    texts: Iterable[str],
+    pattern: str,
+    *,
+    special_tokens: Iterable[str] = (),
+    unit: str = "document",
+    workers: int | None = None,
+    stats: CorpusStats | None = None,
+    on_bytes: Callable[[int], None] | None = None,
+) -> Counter[bytes]:
+    """Count the pre-tokens of in-memory documents (or their lines); special-token text is cut out.
+
+    >>> sorted(count_pretokens(["a a\\n\\n", "a b\\n"], r" ?\\w+|\\s+|.", workers=1).items())
+    [(b'\\n', 1), (b'\\n\\n', 1), (b' a', 1), (b' b', 1), (b'a', 2)]
+    """
+    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit)
+    stats = stats if stats is not None else CorpusStats()
+    units = text_units((text.encode("utf-8") for text in texts), settings.rule)
+    return count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))
+
+
+def add_stats(stats: CorpusStats, unit: UnitStats) -> None:
+    """Add a unit's statistics to the corpus's; the first replaced text is reported once."""
+    stats.bytes += unit.bytes
+    stats.lines += unit.lines
+    stats.documents += unit.documents
+    if unit.replaced and stats.replaced_invalid_utf8 == 0 and unit.first_replaced:
+        log.warning("%s replaced by U+FFFD (further cases are counted)", unit.first_replaced)
+    stats.replaced_invalid_utf8 += unit.replaced
+
+
+def _stats_adder(stats: CorpusStats, on_bytes: Callable[[int], None] | None) -> Callable[[UnitStats], None]:
+    def add(unit: UnitStats) -> None:
+        add_stats(stats, unit)
+        if on_bytes:
+            on_bytes(stats.bytes)
+    return add

@@ -36,8 +36,8 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.bpe import Merge, MergeCallback, Pair, _apply_merge, _pop_best, pair_counts
-from bbpe.training.corpus import CorpusStats, expand_paths, iter_lines
-from bbpe.training.counting import count_pretokens
+from bbpe.training.corpus import CorpusStats, expand_paths
+from bbpe.training.counting import CountSettings, count_corpus
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import pretokenize
 from bbpe.report.corpora import load_corpus
@@ -56,18 +56,14 @@ def language_of(path: Path) -> str:
 
 def count_by_language(
     paths: Sequence[Path],
-    pattern: str,
+    settings: CountSettings,
     *,
-    settings: Mapping[str, Any],
     stats: CorpusStats,
-    special_tokens: Iterable[str] = (),
+    max_bytes: int | None = None,
     workers: int | None = None,
-    on_batch: Callable[[int], None] | None = None,
-) -> dict[str, Counter[str]]:
-    """Pre-token counts per language code (files grouped by ``language_of``).
-
-    ``settings`` go to ``iter_lines`` for each language, so ``max_bytes`` caps every language separately.
-    """
+    on_bytes: Callable[[int], None] | None = None,
+) -> dict[str, Counter[bytes]]:
+    """Pre-token counts per language code (files grouped by ``language_of``); ``max_bytes`` caps each language."""
     if not paths:
         raise CorpusError("parity-aware training needs training files named <language>.* (not text or stdin)")
     groups: dict[str, list[Path]] = {}
@@ -76,18 +72,18 @@ def count_by_language(
             raise CorpusError("parity-aware training cannot read stdin: the language comes from the file name")
         groups.setdefault(language_of(file), []).append(file)
     done = 0
-    counts: dict[str, Counter[str]] = {}
+    counts: dict[str, Counter[bytes]] = {}
     for code in sorted(groups):
         before = done
 
         def counted(size: int, before: int = before) -> None:
             nonlocal done
             done = before + size
-            if on_batch:
-                on_batch(done)
+            if on_bytes:
+                on_bytes(done)
 
-        counts[code] = count_pretokens(iter_lines(groups[code], **settings, stats=stats), pattern,
-                                       special_tokens=special_tokens, workers=workers, on_batch=counted)
+        counts[code] = count_corpus(groups[code], settings, max_bytes=max_bytes, workers=workers, stats=stats,
+                                    on_bytes=counted)
     return counts
 
 
@@ -99,9 +95,11 @@ def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[s
     return {language.code: Counter(pretokenize(language.text, pattern)) for language in corpus.languages}
 
 
-def language_words(counts: Mapping[str, Mapping[str, int]]) -> dict[str, Words]:
-    """Per language, the words as byte ids with their counts (streams, as the merge loop wants them)."""
-    return {code: ((list(word.encode("utf-8")), count) for word, count in words.items())
+def language_words(counts: Mapping[str, Mapping[bytes, int] | Mapping[str, int]]) -> dict[str, Words]:
+    """Per language, the words (UTF-8 bytes or text) as byte ids with their counts (streams, as the merge loop
+    wants them)."""
+    return {code: ((list(word.encode("utf-8") if isinstance(word, str) else word), count)
+                   for word, count in words.items())
             for code, words in counts.items()}
 
 

@@ -1,0 +1,429 @@
+"""Work units of a corpus, and reading them inside a worker.
+
+A work unit is small and cheap to send to a worker: a byte range of an uncompressed file
+(``FileUnit`` with ``start``/``end``), a whole compressed file, or a batch of byte pieces
+read by the main process (stdin, texts given to ``bbpe.train``).  A worker reads its unit
+itself and turns it into *pieces*: consecutive byte strings that end at safe cuts
+(``bbpe.pretokenize.safe_cuts``), so counting each piece on its own gives the counts of the whole
+document.  A range owns the text from the first cut at or after ``start`` to the first cut
+at or after ``end``; the ranges of one file tile it exactly, whoever reads them.
+
+Invalid UTF-8 is replaced (and counted) or raises ``CorpusError`` naming file and line;
+decoding piece by piece is exact because every cut follows a ``\\n`` byte.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+import lzma
+import os
+import re
+import select
+import sys
+import zlib
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import BinaryIO
+
+from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary, split_lines
+from bbpe.errors import CorpusError
+from bbpe.pretokenize.safe_cuts import LINE, TAIL, CutRule
+
+log = logging.getLogger("bbpe")
+
+BLOCK = 1 << 20
+RANGE_BYTES = 8 << 20
+BACK = 8  # bytes kept before a cut: the rule looks at most this far back
+POLL_SECONDS = 0.2
+
+
+@dataclass(frozen=True)
+class FileUnit:
+    """Bytes ``[start, end)`` of a file, moved to safe cuts (``end`` None: to ``limit`` or the end)."""
+
+    path: str
+    start: int = 0
+    end: int | None = None
+    limit: int | None = None
+    jsonl: bool = False
+    size: int | None = None  # bytes in the stream (``limit`` or the file size); None: unknown (compressed)
+
+
+@dataclass(frozen=True)
+class PieceUnit:
+    """Pieces already read and cut by the main process (stdin, in-memory texts).
+
+    ``documents`` start in this unit; ``unterminated`` of them end without ``\\n`` (for line statistics).
+    """
+
+    source: str
+    pieces: tuple[bytes, ...]
+    offsets: tuple[int, ...]
+    documents: int = 0
+    unterminated: int = 0
+    jsonl: bool = False
+
+
+@dataclass
+class UnitStats:
+    """What one unit held (added up by the main process)."""
+
+    bytes: int = 0
+    lines: int = 0
+    documents: int = 0
+    replaced: int = 0
+    first_replaced: str | None = None
+
+
+def read_pieces(handle: BinaryIO, rule: CutRule, *, start: int, end: int | None, limit: int | None,
+                block: int | None = None) -> Iterator[tuple[int, bytes]]:
+    """(offset, piece) of ``handle`` from the first cut >= ``start`` to the first cut >= ``end`` (or the end).
+
+    ``handle`` is positioned at ``max(0, start - BACK)``; ``limit`` ends the stream early.
+    """
+    block = block or BLOCK
+    base = max(0, start - BACK)
+    buf = b""
+    eof = False
+    first: int | None = 0 if start == 0 else None
+    scan = start - base  # where the search for the next cut goes on
+    while True:
+        if not eof:
+            want = block if limit is None else min(block, limit - base - len(buf))
+            data = handle.read(want) if want > 0 else b""
+            eof = not data
+            buf += data
+        hi = len(buf) - 1 if eof else len(buf) - TAIL
+        if first is None:
+            found = rule.next_cut(buf, scan, hi)
+            if found is None:
+                if eof:
+                    return
+                scan = max(scan, hi + 1)
+                drop = max(0, scan - BACK - 1)
+                buf, base, scan = buf[drop:], base + drop, scan - drop
+                continue
+            first = scan = found
+            if end is not None and base + first >= end:
+                return  # the range holds no cut: its text belongs to the range before
+        if end is not None and base + hi >= end:
+            stop = rule.next_cut(buf, max(scan, end - base, first + 1), hi)
+            if stop is not None:
+                yield base + first, buf[first:stop]
+                return
+            scan = max(scan, hi + 1, end - base)
+        if eof:
+            if len(buf) > first:
+                yield base + first, buf[first:]
+            return
+        if len(buf) - first >= block:
+            top = hi if end is None else min(hi, end - base - 1)
+            cut = _last_cut(rule, buf, first + 1, top)
+            if cut is not None:
+                yield base + first, buf[first:cut]
+                drop = max(0, cut - BACK)
+                buf, base = buf[drop:], base + drop
+                first, scan = cut - drop, max(scan - drop, cut - drop)
+
+
+def _last_cut(rule: CutRule, buf: bytes, lo: int, hi: int) -> int | None:
+    """The last safe cut in ``[lo, hi]`` (searching back from ``hi``)."""
+    while hi >= lo:
+        newline = buf.rfind(b"\n", lo - 1, hi)
+        if newline < 0:
+            return None
+        if rule.is_cut(buf, newline + 1):
+            return newline + 1
+        hi = newline
+    return None
+
+
+def unit_pieces(unit: FileUnit, rule: CutRule) -> Iterator[tuple[int, bytes]]:
+    """(offset in the file, piece) for a file unit; JSONL files are cut between records."""
+    rule = LINE if unit.jsonl else rule
+    path = unit.path
+    handle = open_input(path)
+    try:
+        if unit.start:
+            handle.seek(max(0, unit.start - BACK))
+        yield from read_pieces(handle, rule, start=unit.start, end=unit.end, limit=unit.limit)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        raise CorpusError(f"{path}: read error ({exc})") from None
+    finally:
+        handle.close()
+
+
+_SURROGATES = re.compile("[\ud800-\udfff]")
+
+
+def decode(piece: bytes, source: str, offset: int, errors: str, stats: UnitStats) -> str:
+    """A piece as text; invalid UTF-8 is replaced and counted, or an error naming file and line."""
+    try:
+        return piece.decode("utf-8")
+    except UnicodeDecodeError as exc:
+        if errors == "strict":
+            line, byte = where_line(source, offset + exc.start)
+            raise CorpusError(f"{line}: invalid UTF-8 at byte {byte} of the line") from None
+        text = piece.decode("utf-8", errors="replace")
+        stats.replaced += text.count("\ufffd") - piece.count("\ufffd".encode())
+        stats.first_replaced = stats.first_replaced or f"{source}: byte {offset + exc.start}: invalid UTF-8"
+        return text
+
+
+def where_line(source: str, offset: int) -> tuple[str, int]:
+    """(``file:line``, byte in that line) for a byte offset; the file is read again up to there (errors only)."""
+    if source == "-" or not os.path.isfile(source):
+        return f"{source}: byte {offset}", 0
+    handle = open_binary(Path(source))
+    try:
+        before = handle.read(offset)
+    finally:
+        handle.close()
+    number = before.count(b"\n") + 1
+    return f"{source}:{number}", offset - before.rfind(b"\n") - 1
+
+
+def jsonl_documents(piece: bytes, source: str, offset: int, field: str, errors: str,
+                    stats: UnitStats) -> Iterator[str]:
+    """The text field of every record in a piece of whole JSON lines."""
+    for raw in piece.splitlines(keepends=True):
+        at = offset
+        offset += len(raw)
+        if not raw.strip():
+            continue
+        try:
+            record = json.loads(raw)
+        except (json.JSONDecodeError, UnicodeDecodeError):
+            raise CorpusError(f"{_line_of(source, at)}: not a valid JSON line") from None
+        value = record.get(field) if isinstance(record, dict) else None
+        if not isinstance(value, str):
+            raise CorpusError(f"{_line_of(source, at)}: no string field {field!r} (set --jsonl-field)")
+        if _SURROGATES.search(value):
+            if errors == "strict":
+                raise CorpusError(f"{_line_of(source, at)}: a lone surrogate escape is not Unicode text")
+            stats.replaced += len(_SURROGATES.findall(value))
+            stats.first_replaced = stats.first_replaced or f"{_line_of(source, at)}: lone surrogate"
+            value = _SURROGATES.sub("\ufffd", value)
+        stats.documents += 1
+        stats.lines += len(split_lines(value))
+        stats.bytes += len(value.encode("utf-8"))
+        yield value
+
+
+def _line_of(source: str, offset: int) -> str:
+    return where_line(source, offset)[0]
+
+
+def is_url(item: str | os.PathLike[str]) -> bool:
+    """An fsspec URL (``s3://``, ``gs://``, ``hf://``, ``file://`` ...) rather than a local path."""
+    return isinstance(item, str) and "://" in item
+
+
+def open_input(path: str) -> BinaryIO:
+    """Open a local path or an fsspec URL for reading bytes (compression from the name)."""
+    if not is_url(path):
+        return open_binary(Path(path))
+    try:
+        import fsspec
+    except ImportError:
+        raise CorpusError(f"{path}: reading URLs needs fsspec (and the filesystem's package, e.g. s3fs)") from None
+    try:
+        return fsspec.open(path, "rb", compression="infer").open()  # type: ignore[no-any-return]
+    except (OSError, ValueError, ImportError) as exc:
+        raise CorpusError(f"{path}: cannot open ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+
+
+def plan_units(
+    inputs: Iterable[str | os.PathLike[str]],
+    rule: CutRule,
+    *,
+    max_bytes: int | None,
+    stats: CorpusStats,
+    range_bytes: int | None = None,
+) -> Iterator[FileUnit | PieceUnit]:
+    """The work units of the inputs, in input order; ``max_bytes`` keeps the first bytes, cut back to a line end.
+
+    Only sizes, the first 8 KiB (binary check) and, with ``max_bytes``, the bytes up to the
+    budget (to find the last line end) are read here; workers read the text.
+    """
+    range_bytes = range_bytes or RANGE_BYTES
+    budget = max_bytes
+    for path in _paths(inputs):
+        if isinstance(path, str):  # a URL: one whole-file unit, read by its task
+            if budget is not None:
+                raise CorpusError("--max-bytes applies to local inputs only")
+            if _skip_binary(path, stats):
+                continue
+            stats.files += 1
+            yield FileUnit(path, 0, None, None, is_jsonl(Path(path.split("://", 1)[1])), None)
+            continue
+        if budget == 0:
+            stats.truncated = True
+            break
+        if str(path) == "-":
+            for unit in _stream_units(sys.stdin.buffer, "-", rule, budget=budget, stats=stats):
+                yield unit
+                budget = None if budget is None else budget - sum(len(piece) for piece in unit.pieces)
+            continue
+        if _skip_binary(path, stats):
+            continue
+        stats.files += 1
+        compressed = path.suffix in OPENERS
+        size = None if compressed else path.stat().st_size
+        limit = None
+        if budget is not None:
+            read, line_end = _prefix(path, budget)
+            if read > budget:
+                limit = size = line_end
+                stats.truncated = True
+                budget = 0
+            else:
+                size, budget = read, budget - read
+        jsonl = is_jsonl(path)
+        if size is None or (rule.name == "none" and not jsonl):
+            yield FileUnit(str(path), 0, None, limit, jsonl, size)
+            continue
+        for start in range(0, size, range_bytes):
+            end = start + range_bytes if start + range_bytes < size else None
+            yield FileUnit(str(path), start, end, limit, jsonl, size)
+
+
+def _paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path | str]:
+    """Local files (directories expanded) and URLs, in input order."""
+    local: list[str | os.PathLike[str]] = []
+    for item in [*inputs, None]:
+        if item is not None and not is_url(item):
+            local.append(item)
+            continue
+        if local:
+            yield from expand_paths(local)
+            local = []
+        if item is not None:
+            yield str(item)
+
+
+def _skip_binary(path: Path | str, stats: CorpusStats) -> bool:
+    handle = open_input(str(path))
+    try:
+        binary = b"\x00" in handle.read(8192)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        raise CorpusError(f"{path}: read error ({exc})") from None
+    finally:
+        handle.close()
+    if binary:
+        stats.skipped_binary.append(str(path))
+        log.warning("%s: skipped (binary file: NUL bytes in the first 8 KiB)", path)
+    return binary
+
+
+def _prefix(path: Path, budget: int) -> tuple[int, int]:
+    """(bytes read, up to ``budget`` + 1; the end of the last line within the first ``budget`` bytes)."""
+    handle = open_binary(path)
+    read = line_end = 0
+    try:
+        while read <= budget:
+            block = handle.read(min(BLOCK, budget + 1 - read))
+            if not block:
+                break
+            newline = block.rfind(b"\n", 0, max(0, budget - read))
+            if newline >= 0:
+                line_end = read + newline + 1
+            read += len(block)
+    except (OSError, EOFError, lzma.LZMAError, zlib.error) as exc:
+        raise CorpusError(f"{path}: read error ({exc})") from None
+    finally:
+        handle.close()
+    return read, line_end
+
+
+class PollingReader:
+    """A pipe (stdin) read with ``select``: the main thread wakes every ``POLL_SECONDS``, so a signal
+    that another thread received is still acted on while no input comes."""
+
+    def __init__(self, handle: BinaryIO) -> None:
+        self.handle = handle
+        try:
+            self.fd: int | None = handle.fileno()
+        except (OSError, ValueError):
+            self.fd = None  # not a real file (tests): read it directly
+        self.head = b""
+
+    def first_bytes(self, size: int) -> bytes:
+        """The first ``size`` bytes (or all, if fewer), kept to be read again."""
+        while len(self.head) < size:
+            data = self._read_some(size - len(self.head))
+            if not data:
+                break
+            self.head += data
+        return self.head[:size]
+
+    def read(self, size: int) -> bytes:
+        out = bytearray(self.head[:size])
+        self.head = self.head[size:]
+        while len(out) < size:
+            data = self._read_some(size - len(out))
+            if not data:
+                break
+            out += data
+        return bytes(out)
+
+    def _read_some(self, size: int) -> bytes:
+        if self.fd is None:
+            return self.handle.read(size)
+        while not select.select([self.fd], [], [], POLL_SECONDS)[0]:
+            pass
+        return os.read(self.fd, size)
+
+
+def _stream_units(handle: BinaryIO, source: str, rule: CutRule, *, budget: int | None,
+                  stats: CorpusStats) -> Iterator[PieceUnit]:
+    """stdin, read here and cut at safe points: one unit per piece."""
+    reader = PollingReader(handle)
+    if b"\x00" in reader.first_bytes(8192):
+        stats.skipped_binary.append(source)
+        log.warning("%s: skipped (binary file: NUL bytes in the first 8 KiB)", source)
+        return
+    stats.files += 1
+    limit = None if budget is None else budget + 1
+    pieces = read_pieces(reader, rule, start=0, end=None, limit=limit)  # type: ignore[arg-type]
+    held: tuple[int, bytes] | None = None
+    for item in pieces:
+        if held is not None:
+            yield PieceUnit(source, (held[1],), (held[0],), documents=int(held[0] == 0))
+        held = item
+    if held is None:
+        return
+    offset, piece = held
+    if budget is not None and offset + len(piece) > budget:
+        piece = piece[: piece.rfind(b"\n", 0, budget - offset) + 1]
+        stats.truncated = True
+    yield PieceUnit(source, (piece,), (offset,), documents=int(offset == 0),
+                    unterminated=int(bool(piece) and not piece.endswith(b"\n")))
+
+
+def text_units(texts: Iterable[bytes], rule: CutRule, *, block: int | None = None) -> Iterator[PieceUnit]:
+    """In-memory documents (UTF-8) in units of about ``block`` bytes; long ones cut at safe points."""
+    block = block or BLOCK
+    pieces: list[bytes] = []
+    offsets: list[int] = []
+    size = documents = unterminated = 0
+    for data in texts:
+        if not data:
+            continue
+        documents += 1
+        unterminated += not data.endswith(b"\n")
+        start = 0
+        while start < len(data):
+            cut = rule.next_cut(data, start + block, len(data) - 1) if len(data) - start > block else None
+            end = cut or len(data)
+            pieces.append(data[start:end])
+            offsets.append(start)
+            size += end - start
+            start = end
+            if size >= block:
+                yield PieceUnit("<text>", tuple(pieces), tuple(offsets), documents, unterminated)
+                pieces, offsets, size, documents, unterminated = [], [], 0, 0, 0
+    if pieces:
+        yield PieceUnit("<text>", tuple(pieces), tuple(offsets), documents, unterminated)

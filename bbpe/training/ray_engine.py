@@ -1,0 +1,141 @@
+"""The Ray engine of ``bbpe count``: the local engine's map and reduce functions as Ray tasks.
+
+Map tasks (one per work unit) return their statistics and one list of sorted runs per bucket
+as separate objects, so each reduce task fetches only its bucket (Ray's object store spills to
+disk when it fills).  Reduce tasks write ``part-{bucket:05d}.parquet`` into the output folder,
+which every node must be able to write (a shared filesystem; on one machine any folder).  A task
+whose worker dies is retried by Ray; its output is the same, so the table is too.  Inputs are
+local paths (seen by every node) or fsspec URLs; each task opens its own input.
+
+``pip install 'bbpe[ray]'``.  Ray's logs stay out of bbpe's stderr (``log_to_driver=False``).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import socket
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+from bbpe.training.corpus import CorpusStats
+from bbpe.training.count_local import empty_corpus_problem, part_metadata, part_paths, prepare_directory
+from bbpe.training.count_map import map_unit_in_memory
+from bbpe.training.count_reduce import reduce_in_memory
+from bbpe.training.counting import CountSettings, Unit, add_stats
+from bbpe.training.documents import UnitStats, plan_units
+from bbpe.errors import BBPEError, CorpusError
+
+MAX_RETRIES = 3
+PROBE_SECONDS = 5.0
+
+
+def import_ray() -> Any:
+    """The ray module, or an ImportError naming the extra."""
+    try:
+        import ray
+    except ImportError:
+        raise ImportError("--engine ray needs ray: pip install 'bbpe[ray]'") from None
+    return ray
+
+
+def _map_task(unit: Unit, settings: CountSettings, buckets: int, flush_bytes: int | None) -> tuple[Any, ...]:
+    stats, runs = map_unit_in_memory(unit, settings, buckets, flush_bytes)
+    return (stats, *runs)
+
+
+def connect(ray: Any, address: str | None, workers: int | None) -> bool:
+    """Join the cluster at ``address`` (or start a local one); True if this call started Ray."""
+    if ray.is_initialized():
+        return False
+    if address and address != "auto":
+        _probe(address)
+    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would go to our stderr
+    try:
+        ray.init(address=address, num_cpus=None if address else (workers or os.cpu_count()),
+                 log_to_driver=False, logging_level=logging.ERROR, include_dashboard=False)
+    except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
+        first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+        raise BBPEError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first}") from None
+    return True
+
+
+def _probe(address: str) -> None:
+    """One clear line, at once, when nothing listens at ``[ray://]host:port`` (Ray itself retries for minutes)."""
+    host, _, port = address.split("://", 1)[-1].rpartition(":")
+    if not host or not port.isdigit():
+        raise BBPEError(f"--address {address!r}: expected HOST:PORT (or ray://HOST:PORT, or auto)")
+    try:
+        socket.create_connection((host, int(port)), timeout=PROBE_SECONDS).close()
+    except OSError as exc:
+        raise BBPEError(f"cannot reach the Ray cluster at {address}: {exc.strerror or exc}") from None
+
+
+def count_ray(
+    inputs: Iterable[str | os.PathLike[str]],
+    settings: CountSettings,
+    output: Path,
+    *,
+    buckets: int,
+    directory: bool,
+    address: str | None = None,
+    split_digits: bool = False,
+    max_bytes: int | None = None,
+    min_count: int = 1,
+    workers: int | None = None,
+    flush_bytes: int | None = None,
+    stats: CorpusStats | None = None,
+    on_tasks: Callable[[int, int, int], None] | None = None,
+) -> tuple[int, int]:
+    """Count a corpus into count file(s) on a Ray cluster; returns (unique words, pre-tokens) written.
+
+    ``on_tasks(done, total, bytes_done)`` reports progress of the map tasks.
+    """
+    ray = import_ray()
+    stats = stats if stats is not None else CorpusStats()
+    inputs = list(inputs)
+    units = list(plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats))
+    started_here = connect(ray, address, workers)
+    try:
+        map_task = ray.remote(num_returns=1 + buckets, max_retries=MAX_RETRIES)(_map_task)
+        outputs = [map_task.remote(unit, settings, buckets, flush_bytes) for unit in units]
+        pending = {refs[0]: index for index, refs in enumerate(outputs)}
+        done = 0
+        while pending:
+            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+            for ref in ready:
+                del pending[ref]
+                unit_stats: UnitStats = _get(ray, ref)
+                add_stats(stats, unit_stats)
+                done += 1
+            if on_tasks:
+                on_tasks(done, len(units), stats.bytes)
+        if stats.bytes == 0:
+            raise CorpusError(empty_corpus_problem(stats, max_bytes))
+        corpus = stats.as_dict() | {"sources": [str(item) for item in inputs]}
+        metadata = part_metadata(settings, split_digits=split_digits, corpus=corpus, buckets=buckets)
+        targets = [str(path.resolve()) for path in part_paths(output, buckets, directory=directory)]
+        if directory:
+            prepare_directory(output, buckets)
+        reduce_task = ray.remote(max_retries=MAX_RETRIES)(reduce_in_memory)
+        reduced = [reduce_task.remote(targets[b], metadata[b], min_count, *(refs[1 + b] for refs in outputs))
+                   for b in range(buckets)]
+        results = [_get(ray, ref) for ref in reduced]
+    finally:
+        if started_here:
+            ray.shutdown()
+    return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def _get(ray: Any, ref: Any) -> Any:
+    """A task's result; a task's own error (bad input) is re-raised as it was, Ray's are one line."""
+    try:
+        return ray.get(ref)
+    except ray.exceptions.RayTaskError as exc:
+        cause = getattr(exc, "cause", None)
+        if isinstance(cause, (BBPEError, ValueError)):
+            raise cause from None
+        raise BBPEError(f"a Ray task failed: {str(exc).strip().splitlines()[-1]}") from None
+    except ray.exceptions.RayError as exc:
+        raise BBPEError(f"Ray: {str(exc).strip().splitlines()[0]}") from None
