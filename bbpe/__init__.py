@@ -23,6 +23,15 @@ def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: En
 
 
 __all__ = [
-    "BBPEError", "CorpusError", "PRESETS", "ProgressEvent", "Tokenizer", "VocabFormatError",
-    "__version__", "load", "resolve_pattern", "train", "train_from_counts",
+    "PRESETS",
+    "BBPEError",
+    "CorpusError",
+    "ProgressEvent",
+    "Tokenizer",
+    "VocabFormatError",
+    "__version__",
+    "load",
+    "resolve_pattern",
+    "train",
+    "train_from_counts",
 ]

@@ -20,9 +20,9 @@ from pathlib import Path
 from typing import Any, Protocol, runtime_checkable
 
 from bbpe import references
-from bbpe.references import table
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import is_sentencepiece
+from bbpe.references import table
 from bbpe.tokenizer import Tokenizer
 
 _NORMALIZER_PROBE = "ａ  b\tＡ①"  # full-width letters, a double space, a tab, a circled digit
@@ -138,9 +138,7 @@ def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = 
     return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.stem)
 
 
-def open_reference(
-    name: str, *, path: str | os.PathLike[str] | None = None, pattern: str | None = None
-) -> TextEncoder:
+def open_reference(name: str, *, path: str | os.PathLike[str] | None = None, pattern: str | None = None) -> TextEncoder:
     """A reference as a TextEncoder: tiktoken kinds through bbpe, SentencePiece through sentencepiece."""
     reference = references.get(name)
     if reference.kind == "tiktoken":

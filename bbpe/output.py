@@ -110,8 +110,9 @@ def _signals_held() -> Iterator[None]:
         yield
         return
     pending: list[int] = []
-    previous = {number: signal.signal(number, lambda signum, _frame: pending.append(signum))
-                for number in _HELD_SIGNALS}
+    previous = {
+        number: signal.signal(number, lambda signum, _frame: pending.append(signum)) for number in _HELD_SIGNALS
+    }
     try:
         yield
     finally:

@@ -48,12 +48,13 @@ class StderrProgress:
             text = f"counting: {event.done / 1e6:,.1f} MB read, {rate / 1e6:,.1f} MB/s"
         elif event.stage == "tasks":
             eta = event.elapsed / event.done * ((event.total or 0) - event.done) if event.done else 0.0
-            text = (f"counting: {event.done:,}/{event.total:,} tasks, {event.bytes / 1e6:,.1f} MB, "
-                    f"{event.bytes / max(event.elapsed, 1e-9) / 1e6:,.1f} MB/s, ETA {_clock(eta)}")
+            text = (
+                f"counting: {event.done:,}/{event.total:,} tasks, {event.bytes / 1e6:,.1f} MB, "
+                f"{event.bytes / max(event.elapsed, 1e-9) / 1e6:,.1f} MB/s, ETA {_clock(eta)}"
+            )
         else:
             eta = (event.total - event.done) / rate if rate and event.total else 0.0
-            text = (f"merging: {event.done:,}/{event.total:,} tokens, {rate:,.0f} merges/s, "
-                    f"ETA {_clock(eta)}")
+            text = f"merging: {event.done:,}/{event.total:,} tokens, {rate:,.0f} merges/s, ETA {_clock(eta)}"
         end = "\n" if not self._stream.isatty() else ""
         self._stream.write(("\r" if self._stream.isatty() else "") + text.ljust(70) + end)
         self._stream.flush()

@@ -17,8 +17,7 @@ from typing import Any, Literal
 
 import regex
 
-from bbpe import bpe
-from bbpe import references
+from bbpe import bpe, references
 from bbpe.formats import native, transformers_dir
 from bbpe.pretokenize.patterns import compile_pattern
 from bbpe.vocabulary import Vocabulary
@@ -54,8 +53,13 @@ class Tokenizer:
     @classmethod
     def from_vocabulary(cls, vocabulary: Vocabulary, *, engine: Engine = "auto") -> Tokenizer:
         """A tokenizer for a vocabulary read from a file."""
-        return cls(vocabulary.ranks, pattern=vocabulary.pattern, special_tokens=vocabulary.special_tokens,
-                   engine=engine, metadata=vocabulary.metadata)
+        return cls(
+            vocabulary.ranks,
+            pattern=vocabulary.pattern,
+            special_tokens=vocabulary.special_tokens,
+            engine=engine,
+            metadata=vocabulary.metadata,
+        )
 
     @classmethod
     def from_bytes_only(cls, *, pattern: str = "cl100k", engine: Engine = "auto") -> Tokenizer:
@@ -101,8 +105,11 @@ class Tokenizer:
     def with_engine(self, engine: Engine) -> Tokenizer:
         """The same vocabulary served by another engine."""
         return Tokenizer(
-            self._ranks, pattern=self._pattern, special_tokens=self._special_tokens,
-            engine=engine, metadata=self._metadata,
+            self._ranks,
+            pattern=self._pattern,
+            special_tokens=self._special_tokens,
+            engine=engine,
+            metadata=self._metadata,
         )
 
     # -- encoding ---------------------------------------------------------------------
@@ -267,8 +274,10 @@ def check_text(text: str) -> str:
         raise TypeError(f"expected text (str), got {type(text).__name__}; use encode_bytes for bytes")
     found = _SURROGATE.search(text)
     if found:
-        raise ValueError(f"the text holds a lone surrogate (U+{ord(found.group()):04X} at index {found.start()}), "
-                         "which is not Unicode text; encode raw bytes with encode_bytes instead")
+        raise ValueError(
+            f"the text holds a lone surrogate (U+{ord(found.group()):04X} at index {found.start()}), "
+            "which is not Unicode text; encode raw bytes with encode_bytes instead"
+        )
     return text
 
 

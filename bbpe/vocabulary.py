@@ -73,8 +73,10 @@ def check_tokens(ranks: Mapping[bytes, int], special_tokens: Mapping[str, int]) 
         _check_id(rank, f"special token {text!r}")
     missing = [byte for byte in range(256) if bytes([byte]) not in ranks]
     if missing:
-        raise ValueError(f"the vocabulary lacks {len(missing)} single-byte tokens (e.g. byte {missing[0]}); "
-                         "byte-level BPE needs all 256 to encode any text")
+        raise ValueError(
+            f"the vocabulary lacks {len(missing)} single-byte tokens (e.g. byte {missing[0]}); "
+            "byte-level BPE needs all 256 to encode any text"
+        )
     if len(set(ranks.values())) != len(ranks):
         raise ValueError("two regular tokens share one id")
     clash = set(special_tokens.values()) & set(ranks.values())

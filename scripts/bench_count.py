@@ -51,8 +51,20 @@ def tree_rss(pid: int) -> int:
 
 def run(engine: str, size: str, workers: int) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as out:
-        argv = [sys.executable, "-m", "bbpe", "count", str(CORPUS), "-o", f"{out}/", "--parts", "8", "-q",
-                "--workers", str(workers)]
+        argv = [
+            sys.executable,
+            "-m",
+            "bbpe",
+            "count",
+            str(CORPUS),
+            "-o",
+            f"{out}/",
+            "--parts",
+            "8",
+            "-q",
+            "--workers",
+            str(workers),
+        ]
         if engine != "local":
             argv += ["--engine", engine]
         if size != "all":
@@ -70,8 +82,15 @@ def run(engine: str, size: str, workers: int) -> dict[str, object]:
         if child.returncode != 0:
             raise SystemExit(f"{' '.join(argv)} failed: {err_text.strip()}")
     cpu = (after.ru_utime - before.ru_utime) + (after.ru_stime - before.ru_stime)
-    return {"engine": engine, "size": size, "workers": workers, "wall_s": round(wall, 1),
-            "cpu_s": round(cpu, 1), "peak_tree_mb": round(peak / 1e6), "summary": out_text.strip()}
+    return {
+        "engine": engine,
+        "size": size,
+        "workers": workers,
+        "wall_s": round(wall, 1),
+        "cpu_s": round(cpu, 1),
+        "peak_tree_mb": round(peak / 1e6),
+        "summary": out_text.strip(),
+    }
 
 
 def main() -> None:
@@ -85,12 +104,19 @@ def main() -> None:
     rows = [run(engine, size, args.workers) for size in args.sizes.split(",") for engine in args.engines.split(",")]
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "bench_count.json").write_text(json.dumps(rows, indent=2) + "\n")
-    lines = ["# bbpe count: wall, CPU and peak memory of the process tree", "",
-             f"Corpus: {CORPUS.name}/ (gzip files; whole-file work units), `--parts 8 --workers {args.workers}`, "
-             "cl100k, regex pre-tokenizer. Command: `python scripts/bench_count.py`.", "",
-             "| engine | input | wall s | CPU s | peak tree MB | summary |", "|---|---|---|---|---|---|"]
-    lines += [f"| {r['engine']} | {r['size']} | {r['wall_s']} | {r['cpu_s']} | {r['peak_tree_mb']} | "
-              f"{r['summary']} |" for r in rows]
+    lines = [
+        "# bbpe count: wall, CPU and peak memory of the process tree",
+        "",
+        f"Corpus: {CORPUS.name}/ (gzip files; whole-file work units), `--parts 8 --workers {args.workers}`, "
+        "cl100k, regex pre-tokenizer. Command: `python scripts/bench_count.py`.",
+        "",
+        "| engine | input | wall s | CPU s | peak tree MB | summary |",
+        "|---|---|---|---|---|---|",
+    ]
+    lines += [
+        f"| {r['engine']} | {r['size']} | {r['wall_s']} | {r['cpu_s']} | {r['peak_tree_mb']} | {r['summary']} |"
+        for r in rows
+    ]
     (REPORTS / "bench_count.md").write_text("\n".join(lines) + "\n")
     print("\n".join(lines))
 

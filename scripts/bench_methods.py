@@ -38,15 +38,16 @@ from typing import Any
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-import bbpe  # noqa: E402
-from bbpe.output import atomic_write  # noqa: E402
-from bbpe.cli import parse_count  # noqa: E402
-from bbpe.training.corpus import expand_paths, iter_lines  # noqa: E402
-from bbpe.report.fairness import gini  # noqa: E402
-from bbpe.training.parity import language_of  # noqa: E402
-from bbpe.report.corpora import join_lines, load_corpus  # noqa: E402
-from bbpe.cli.report import data_dir  # noqa: E402
 from sample_corpus import uncompressed_size  # noqa: E402
+
+import bbpe  # noqa: E402
+from bbpe.cli import parse_count  # noqa: E402
+from bbpe.cli.report import data_dir  # noqa: E402
+from bbpe.output import atomic_write  # noqa: E402
+from bbpe.parallel import join_lines, load_corpus  # noqa: E402
+from bbpe.report.fairness import gini  # noqa: E402
+from bbpe.training.corpus import expand_paths, iter_lines  # noqa: E402
+from bbpe.training.parity import language_of  # noqa: E402
 
 
 def per_language_sample(train_dir: Path, total: int, out: Path) -> Path:
@@ -96,18 +97,24 @@ def timed_train(sample: Path, **settings: Any) -> tuple[bbpe.Tokenizer, float]:
     return tokenizer, time.monotonic() - start
 
 
-def measure(tokenizer: bbpe.Tokenizer, held: Path, udhr: Path | None, english: str,
-            languages: set[str]) -> dict[str, Any]:
+def measure(
+    tokenizer: bbpe.Tokenizer, held: Path, udhr: Path | None, english: str, languages: set[str]
+) -> dict[str, Any]:
     corpus = load_corpus(held)
     tokens = {lang.code: len(tokenizer.encode_ordinary(lang.text)) for lang in corpus.languages}
     n_bytes = sum(lang.n_bytes for lang in corpus.languages)
     trained = [tokens[code] for code in sorted(tokens) if code in languages]
-    result = {"held_tokens": tokens, "held_bytes_per_token": round(n_bytes / sum(tokens.values()), 4),
-              "gini_held_trained_languages": round(gini(trained), 4), "gini_held_all": round(gini(list(tokens.values())), 4),
-              "english_prose_tokens": len(tokenizer.encode_ordinary(english))}
+    result = {
+        "held_tokens": tokens,
+        "held_bytes_per_token": round(n_bytes / sum(tokens.values()), 4),
+        "gini_held_trained_languages": round(gini(trained), 4),
+        "gini_held_all": round(gini(list(tokens.values())), 4),
+        "english_prose_tokens": len(tokenizer.encode_ordinary(english)),
+    }
     if udhr is not None:
-        udhr_tokens = [len(tokenizer.encode_ordinary(lang.text)) for lang in load_corpus(udhr).languages
-                       if lang.code in languages]
+        udhr_tokens = [
+            len(tokenizer.encode_ordinary(lang.text)) for lang in load_corpus(udhr).languages if lang.code in languages
+        ]
         result["gini_udhr_trained_languages_approx"] = round(gini(udhr_tokens), 4)
     return result
 
@@ -116,10 +123,18 @@ def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--train-bytes", type=parse_count, default=5_000_000)
     parser.add_argument("--vocab", type=parse_count, action="append", help="vocab sizes (default 32000)")
-    parser.add_argument("--transition", type=float, action="append",
-                        help="superword transition as a share of the vocab (repeatable; default 0.9)")
-    parser.add_argument("--global-share", type=float, default=0.5,
-                        help="parity hybrid: share of the merges that are global (0 = no hybrid run)")
+    parser.add_argument(
+        "--transition",
+        type=float,
+        action="append",
+        help="superword transition as a share of the vocab (repeatable; default 0.9)",
+    )
+    parser.add_argument(
+        "--global-share",
+        type=float,
+        default=0.5,
+        help="parity hybrid: share of the merges that are global (0 = no hybrid run)",
+    )
     parser.add_argument("--max-words", type=parse_count, help="superword word limit (python merge loop)")
     parser.add_argument("--skip", action="append", default=[], choices=("superword", "parity"))
     parser.add_argument("--out", default=str(REPO / "reports"))
@@ -134,9 +149,11 @@ def main(argv: list[str] | None = None) -> int:
         parser.error("no data directory ($BBPE_DATA_DIR or ../shared/corpora)")
     vocabs = args.vocab or [32_000]
     args.transition = args.transition or [0.9]
-    results: dict[str, Any] = {"settings": vars(args) | {"vocab": vocabs, "data": str(data)},
-                               "note": "single runs on a busy shared 2-core machine; times are indicative only",
-                               "runs": {}}
+    results: dict[str, Any] = {
+        "settings": vars(args) | {"vocab": vocabs, "data": str(data)},
+        "note": "single runs on a busy shared 2-core machine; times are indicative only",
+        "runs": {},
+    }
     with tempfile.TemporaryDirectory() as tmp:
         sample = per_language_sample(data / "train", args.train_bytes, Path(tmp) / "sample")
         languages = {language_of(path) for path in sample.iterdir()}
@@ -147,21 +164,32 @@ def main(argv: list[str] | None = None) -> int:
             runs: dict[str, Any] = {}
             methods: dict[str, dict[str, Any]] = {"plain": {}}
             for share in [] if "superword" in args.skip else args.transition:
-                methods[f"superword@{share:g}"] = {"superwords_after": int(vocab * share),
-                                                   "max_superword_words": args.max_words}
+                methods[f"superword@{share:g}"] = {
+                    "superwords_after": int(vocab * share),
+                    "max_superword_words": args.max_words,
+                }
             if "parity" not in args.skip:
                 methods["parity"] = {"parity_dev": dev}
                 if args.global_share:
                     methods[f"parity-hybrid@{args.global_share:g}"] = {
-                        "parity_dev": dev, "parity_global_merges": int((vocab - 256) * args.global_share)}
+                        "parity_dev": dev,
+                        "parity_global_merges": int((vocab - 256) * args.global_share),
+                    }
             for name, settings in methods.items():
                 print(f"vocab {vocab}: training {name} ...", file=sys.stderr, flush=True)
                 tokenizer, seconds = timed_train(sample, vocab_size=vocab, **settings)
-                runs[name] = {"seconds": round(seconds, 1), "vocab_size": tokenizer.vocab_size,
-                              "stop_reason": tokenizer.metadata["training"]["stop_reason"],
-                              **measure(tokenizer, held, udhr if udhr.is_dir() else None, english, languages)}
-                print(f"  {name}: {seconds:.1f} s, {runs[name]['english_prose_tokens']:,} English tokens, "
-                      f"Gini {runs[name]['gini_held_trained_languages']}", file=sys.stderr, flush=True)
+                runs[name] = {
+                    "seconds": round(seconds, 1),
+                    "vocab_size": tokenizer.vocab_size,
+                    "stop_reason": tokenizer.metadata["training"]["stop_reason"],
+                    **measure(tokenizer, held, udhr if udhr.is_dir() else None, english, languages),
+                }
+                print(
+                    f"  {name}: {seconds:.1f} s, {runs[name]['english_prose_tokens']:,} English tokens, "
+                    f"Gini {runs[name]['gini_held_trained_languages']}",
+                    file=sys.stderr,
+                    flush=True,
+                )
             results["runs"][str(vocab)] = runs
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
@@ -173,19 +201,26 @@ def main(argv: list[str] | None = None) -> int:
 
 def render(results: dict[str, Any]) -> str:
     s = results["settings"]
-    lines = ["# Superword and parity-aware training vs plain BPE", "",
-             f"Sample: {s['train_bytes']:,} bytes of `{s['data']}/train` (per-language proportional sample), pattern "
-             f"qwen; superword@T: transition at T x vocab, word limit {s['max_words']}; parity: base variant, dev "
-             "set the first half of NTREX-128's lines; parity-hybrid@S: the first S of the merges global. Held out: the "
-             "second half of NTREX-128 (Gini over the languages with training data), English prose = NTREX English "
-             "held-out half + the last 300 KB of the Gutenberg books file. "
-             f"{results['note'].capitalize()}.", ""]
+    lines = [
+        "# Superword and parity-aware training vs plain BPE",
+        "",
+        f"Sample: {s['train_bytes']:,} bytes of `{s['data']}/train` (per-language proportional sample), pattern "
+        f"qwen; superword@T: transition at T x vocab, word limit {s['max_words']}; parity: base variant, dev "
+        "set the first half of NTREX-128's lines; parity-hybrid@S: the first S of the merges global. Held out: the "
+        "second half of NTREX-128 (Gini over the languages with training data), English prose = NTREX English "
+        "held-out half + the last 300 KB of the Gutenberg books file. "
+        f"{results['note'].capitalize()}.",
+        "",
+    ]
     for vocab, runs in results["runs"].items():
         plain = runs["plain"]
-        lines += [f"## vocab {int(vocab):,}", "",
-                  "| method | train s | x plain | English prose tokens | vs plain | held-out bytes/token | vs plain "
-                  "| Gini held-out (trained langs) | vs plain | Gini UDHR (approx.) |",
-                  "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"]
+        lines += [
+            f"## vocab {int(vocab):,}",
+            "",
+            "| method | train s | x plain | English prose tokens | vs plain | held-out bytes/token | vs plain "
+            "| Gini held-out (trained langs) | vs plain | Gini UDHR (approx.) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+        ]
         for name, run in runs.items():
             lines.append(
                 f"| {name} | {run['seconds']:.1f} | {run['seconds'] / plain['seconds']:.2f} | "
@@ -193,12 +228,17 @@ def render(results: dict[str, Any]) -> str:
                 f"{run['held_bytes_per_token']:.3f} | {run['held_bytes_per_token'] / plain['held_bytes_per_token'] - 1:+.1%} | "
                 f"{run['gini_held_trained_languages']:.4f} | "
                 f"{run['gini_held_trained_languages'] / plain['gini_held_trained_languages'] - 1:+.1%} | "
-                f"{run.get('gini_udhr_trained_languages_approx', '')} |")
+                f"{run.get('gini_udhr_trained_languages_approx', '')} |"
+            )
         for name in [n for n in runs if n.startswith("superword")]:
-            worse = sorted(((runs[name]["held_tokens"][c] / t - 1, c) for c, t in plain["held_tokens"].items()),
-                           reverse=True)
-            lines += ["", f"`{name}` tokens vs plain per language (held-out NTREX half), where it loses: " +
-                      (", ".join(f"{code} {change:+.1%}" for change, code in worse if change > 0) or "nowhere")]
+            worse = sorted(
+                ((runs[name]["held_tokens"][c] / t - 1, c) for c, t in plain["held_tokens"].items()), reverse=True
+            )
+            lines += [
+                "",
+                f"`{name}` tokens vs plain per language (held-out NTREX half), where it loses: "
+                + (", ".join(f"{code} {change:+.1%}" for change, code in worse if change > 0) or "nowhere"),
+            ]
         lines += ["", *targets(runs), ""]
     return "\n".join(lines)
 
@@ -213,17 +253,21 @@ def targets(runs: dict[str, Any]) -> list[str]:
         time_ok = run["seconds"] <= 2 * plain["seconds"]
         if name.startswith("superword"):
             fewer = 1 - run["english_prose_tokens"] / plain["english_prose_tokens"]
-            out.append(f"- `{name}`: {fewer:.1%} fewer English prose tokens (target >= 15%: "
-                       f"{'met' if fewer >= 0.15 else 'NOT met'}); training {run['seconds'] / plain['seconds']:.2f}x "
-                       f"plain (target <= 2x: {'met' if time_ok else 'NOT met'})")
+            out.append(
+                f"- `{name}`: {fewer:.1%} fewer English prose tokens (target >= 15%: "
+                f"{'met' if fewer >= 0.15 else 'NOT met'}); training {run['seconds'] / plain['seconds']:.2f}x "
+                f"plain (target <= 2x: {'met' if time_ok else 'NOT met'})"
+            )
         else:
             lower = 1 - run["gini_held_trained_languages"] / plain["gini_held_trained_languages"]
             bpt = run["held_bytes_per_token"] / plain["held_bytes_per_token"] - 1
-            out.append(f"- `{name}`: Gini {lower:.1%} lower (target >= 30%: {'met' if lower >= 0.3 else 'NOT met'}); "
-                       f"held-out bytes/token {bpt:+.1%} (target within 2%: {'met' if bpt >= -0.02 else 'NOT met'}; "
-                       f"English prose tokens {run['english_prose_tokens'] / plain['english_prose_tokens'] - 1:+.1%}); "
-                       f"training {run['seconds'] / plain['seconds']:.2f}x plain (target <= 2x: "
-                       f"{'met' if time_ok else 'NOT met'})")
+            out.append(
+                f"- `{name}`: Gini {lower:.1%} lower (target >= 30%: {'met' if lower >= 0.3 else 'NOT met'}); "
+                f"held-out bytes/token {bpt:+.1%} (target within 2%: {'met' if bpt >= -0.02 else 'NOT met'}; "
+                f"English prose tokens {run['english_prose_tokens'] / plain['english_prose_tokens'] - 1:+.1%}); "
+                f"training {run['seconds'] / plain['seconds']:.2f}x plain (target <= 2x: "
+                f"{'met' if time_ok else 'NOT met'})"
+            )
     return out
 
 

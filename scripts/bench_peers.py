@@ -25,13 +25,16 @@ def train_child(tool: str, train_file: str, vocab: int, model: str) -> None:
         from tokenizers import Regex, Tokenizer, decoders, models, pre_tokenizers, trainers
 
         tokenizer = Tokenizer(models.BPE())
-        tokenizer.pre_tokenizer = pre_tokenizers.Sequence([
-            pre_tokenizers.Split(Regex(to_oniguruma(CL100K)), behavior="isolated"),
-            pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
-        ])
+        tokenizer.pre_tokenizer = pre_tokenizers.Sequence(
+            [
+                pre_tokenizers.Split(Regex(to_oniguruma(CL100K)), behavior="isolated"),
+                pre_tokenizers.ByteLevel(add_prefix_space=False, use_regex=False),
+            ]
+        )
         tokenizer.decoder = decoders.ByteLevel()
-        trainer = trainers.BpeTrainer(vocab_size=vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(),
-                                      show_progress=False)
+        trainer = trainers.BpeTrainer(
+            vocab_size=vocab, initial_alphabet=pre_tokenizers.ByteLevel.alphabet(), show_progress=False
+        )
         tokenizer.train([train_file], trainer)
         tokenizer.save(model)
     elif tool == "rustbpe":
@@ -51,10 +54,20 @@ def train_child(tool: str, train_file: str, vocab: int, model: str) -> None:
         import sentencepiece as spm
 
         spm.SentencePieceTrainer.train(
-            input=train_file, model_prefix=model.removesuffix(".model"), vocab_size=vocab, model_type="bpe",
-            byte_fallback=True, character_coverage=SP_CHARACTER_COVERAGE, normalization_rule_name="identity",
-            add_dummy_prefix=False, remove_extra_whitespaces=False, allow_whitespace_only_pieces=True,
-            input_sentence_size=0, max_sentence_length=1 << 16, num_threads=os.cpu_count() or 1, minloglevel=2,
+            input=train_file,
+            model_prefix=model.removesuffix(".model"),
+            vocab_size=vocab,
+            model_type="bpe",
+            byte_fallback=True,
+            character_coverage=SP_CHARACTER_COVERAGE,
+            normalization_rule_name="identity",
+            add_dummy_prefix=False,
+            remove_extra_whitespaces=False,
+            allow_whitespace_only_pieces=True,
+            input_sentence_size=0,
+            max_sentence_length=1 << 16,
+            num_threads=os.cpu_count() or 1,
+            minloglevel=2,
         )
     else:
         raise SystemExit(f"unknown tool {tool}")

@@ -74,7 +74,7 @@ def main(argv: list[str] | None = None) -> int:
             runs["table"].append(timed(count_arrays, data, key)[:2])
             wall, cpu, ours = timed(count_pretokens_compiled, data, key)
             runs["compiled"].append((wall, cpu))
-            wall, cpu, theirs = timed(lambda: Counter(compiled_regex.findall(text)))
+            wall, cpu, theirs = timed(lambda pattern=compiled_regex: Counter(pattern.findall(text)))
             runs["regex"].append((wall, cpu))
         identical = ours == {word.encode(): n for word, n in theirs.items()}
         row = {"key": key, "identical": identical, "unique_pretokens": len(ours), "pretokens": sum(ours.values())}
@@ -85,14 +85,28 @@ def main(argv: list[str] | None = None) -> int:
             row[f"{tool}_mb_per_s_cpu"] = megabytes / row[f"{tool}_cpu_s"]
         row["speedup_cpu"] = row["regex_cpu_s"] / row["compiled_cpu_s"]
         rows.append(row)
-        print(f"{key}: compiled {row['compiled_mb_per_s_cpu']:.1f} MB/s, regex {row['regex_mb_per_s_cpu']:.1f} MB/s "
-              f"(CPU), identical={identical}", file=sys.stderr)
+        print(
+            f"{key}: compiled {row['compiled_mb_per_s_cpu']:.1f} MB/s, regex {row['regex_mb_per_s_cpu']:.1f} MB/s "
+            f"(CPU), identical={identical}",
+            file=sys.stderr,
+        )
 
     versions = {name: metadata.version(name) for name in ("bbpe", "numba", "regex", "numpy")}
-    machine = {"python": platform.python_version(), "platform": platform.platform(), "cpus": os.cpu_count(),
-               "load_average": os.getloadavg()}
-    report = {"corpus": args.corpus, "sample_bytes": len(data), "repeats": args.repeats, "startup_s": startup,
-              "versions": versions, "machine": machine, "results": rows}
+    machine = {
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "cpus": os.cpu_count(),
+        "load_average": os.getloadavg(),
+    }
+    report = {
+        "corpus": args.corpus,
+        "sample_bytes": len(data),
+        "repeats": args.repeats,
+        "startup_s": startup,
+        "versions": versions,
+        "machine": machine,
+        "results": rows,
+    }
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write(out / "bench_pretokenize.json", json.dumps(report, indent=2) + "\n")

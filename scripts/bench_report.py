@@ -26,10 +26,10 @@ from pathlib import Path
 REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
-from bbpe.output import atomic_write  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
-from bbpe.references import REFERENCES  # noqa: E402
 from bbpe.cli.report import MAIN_JOB_INDEX, versions  # noqa: E402
+from bbpe.output import atomic_write  # noqa: E402
+from bbpe.references import REFERENCES  # noqa: E402
 
 TARGET_SECONDS = 60.0
 
@@ -42,8 +42,15 @@ def trained_tokenizers() -> list[str]:
 
         cache = REPO / ".cache" / "bbpe-bench"
         print(f"no {index}; training two stand-in tokenizers into {cache}", file=sys.stderr)
-        main_job.prepare_tokenizers(main_job.locate_data()[0], cache, train_bytes=10_000_000, vocab=152_000,
-                                    ext_vocab=151_643, workers=None, quiet=True)
+        main_job.prepare_tokenizers(
+            main_job.locate_data()[0],
+            cache,
+            train_bytes=10_000_000,
+            vocab=152_000,
+            ext_vocab=151_643,
+            workers=None,
+            quiet=True,
+        )
         index = cache / "latest.json"
     listed = json.loads(index.read_text(encoding="utf-8"))["tokenizers"]
     return [str(index.parent / item) for item in listed]
@@ -91,18 +98,24 @@ def main(argv: list[str] | None = None) -> int:
         serial = time_runs([*command, "--workers", "1"], args.runs)
     median = statistics.median(parallel)
     lines = [
-        "# Benchmark: `bbpe compress-report`", "",
+        "# Benchmark: `bbpe compress-report`",
+        "",
         f"{datetime.datetime.now(datetime.timezone.utc):%Y-%m-%d %H:%M UTC}; {cpu_name()}, {os.cpu_count()} cores; "
-        + "; ".join(f"{k} {v}" for k, v in versions().items()) + ".", "",
+        + "; ".join(f"{k} {v}" for k, v in versions().items())
+        + ".",
+        "",
         f"Workload: {len(tokenizers)} tokenizers ({', '.join(Path(t).stem for t in tokenizers)}) on "
         f"{', '.join(args.corpus) if args.corpus else 'the default parallel corpora (NTREX-128, UDHR)'}: the whole "
         "command (open tokenizers, read corpora, encode every language, vocab-size curves, tables, figures, writes).",
-        "", "| setting | runs (s) | median (s) |", "| --- | --- | ---: |",
+        "",
+        "| setting | runs (s) | median (s) |",
+        "| --- | --- | ---: |",
         f"| {os.cpu_count()} encoding threads | {', '.join(f'{s:.1f}' for s in parallel)} | {median:.1f} |",
     ]
     if serial:
-        lines.append(f"| 1 encoding thread (peer) | {', '.join(f'{s:.1f}' for s in serial)} | "
-                     f"{statistics.median(serial):.1f} |")
+        lines.append(
+            f"| 1 encoding thread (peer) | {', '.join(f'{s:.1f}' for s in serial)} | {statistics.median(serial):.1f} |"
+        )
         lines += ["", f"Speed-up over one thread: {statistics.median(serial) / median:.2f}x."]
     verdict = "meets" if median < TARGET_SECONDS else "misses"
     lines += ["", f"Target: under {TARGET_SECONDS:.0f} s on 2 cores — the median {verdict} it.", ""]

@@ -70,10 +70,34 @@ class Result:
 
 def command(tool: str, train_file: Path, vocab: int, model: Path) -> list[str]:
     if tool.startswith("bbpe-"):
-        return [sys.executable, "-m", "bbpe", "train", str(train_file), "--vocab", str(vocab), "-o", str(model),
-                "--pattern", "cl100k", "--backend", tool.removeprefix("bbpe-"), "-q"]
-    return [sys.executable, __file__, "--child", tool, "--train-file", str(train_file), "--vocab", str(vocab),
-            "--model", str(model)]
+        return [
+            sys.executable,
+            "-m",
+            "bbpe",
+            "train",
+            str(train_file),
+            "--vocab",
+            str(vocab),
+            "-o",
+            str(model),
+            "--pattern",
+            "cl100k",
+            "--backend",
+            tool.removeprefix("bbpe-"),
+            "-q",
+        ]
+    return [
+        sys.executable,
+        __file__,
+        "--child",
+        tool,
+        "--train-file",
+        str(train_file),
+        "--vocab",
+        str(vocab),
+        "--model",
+        str(model),
+    ]
 
 
 def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None, str]:
@@ -154,8 +178,10 @@ def heldout_lines(inputs: list[str], skip_bytes: int, total: int) -> list[str]:
     sizes = {path: uncompressed_size(path) for path in files}
     whole = sum(sizes.values())
     if skip_bytes + total > whole:
-        raise SystemExit(f"the corpus ({whole / 1e6:.0f} MB) is too small for {skip_bytes / 1e6:.0f} MB of "
-                         f"training text plus {total / 1e6:.0f} MB held out")
+        raise SystemExit(
+            f"the corpus ({whole / 1e6:.0f} MB) is too small for {skip_bytes / 1e6:.0f} MB of "
+            f"training text plus {total / 1e6:.0f} MB held out"
+        )
     lines: list[str] = []
     for path in files:
         skip, take = int(sizes[path] * skip_bytes / whole), int(sizes[path] * total / whole)
@@ -173,7 +199,7 @@ def heldout_lines(inputs: list[str], skip_bytes: int, total: int) -> list[str]:
 
 
 def parse_setting(text: str) -> tuple[int, int]:
-    """"32000@10MB" -> (32000, 10_000_000)."""
+    """ "32000@10MB" -> (32000, 10_000_000)."""
     vocab, _, size = text.upper().partition("@")
     scale = {"KB": 10**3, "MB": 10**6, "GB": 10**9}.get(size[-2:], 1)
     return int(vocab), int(float(size[:-2] if scale > 1 else size) * scale)
@@ -183,13 +209,25 @@ def parse_setting(text: str) -> tuple[int, int]:
 
 
 def machine() -> dict[str, object]:
-    cpu = next((line.split(":", 1)[1].strip() for line in Path("/proc/cpuinfo").read_text().splitlines()
-                if line.startswith("model name")), platform.processor())
-    memory = next(int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines()
-                  if line.startswith("MemTotal"))
-    return {"cpu": cpu, "cores": os.cpu_count(), "memory_gb": round(memory / 1024**2, 1),
-            "platform": platform.platform(), "python": platform.python_version(),
-            "load_at_start": [round(x, 2) for x in os.getloadavg()]}
+    cpu = next(
+        (
+            line.split(":", 1)[1].strip()
+            for line in Path("/proc/cpuinfo").read_text().splitlines()
+            if line.startswith("model name")
+        ),
+        platform.processor(),
+    )
+    memory = next(
+        int(line.split()[1]) for line in Path("/proc/meminfo").read_text().splitlines() if line.startswith("MemTotal")
+    )
+    return {
+        "cpu": cpu,
+        "cores": os.cpu_count(),
+        "memory_gb": round(memory / 1024**2, 1),
+        "platform": platform.platform(),
+        "python": platform.python_version(),
+        "load_at_start": [round(x, 2) for x in os.getloadavg()],
+    }
 
 
 def versions() -> dict[str, str]:
@@ -216,13 +254,18 @@ def ratio_lines(results: list[Result]) -> list[str]:
                     f"CPU {mine.median('cpu') / theirs.median('cpu'):.2f}x, "
                     f"peak RSS (largest process) {mine.median('rss_process_mb') / theirs.median('rss_process_mb'):.2f}x, "
                     f"(process tree) {mine.median('rss_tree_mb') / theirs.median('rss_tree_mb'):.2f}x"
-                    + (f", bytes/token {mine.bytes_per_token / theirs.bytes_per_token:.4f}x"
-                       if mine.bytes_per_token and theirs.bytes_per_token else ""))
+                    + (
+                        f", bytes/token {mine.bytes_per_token / theirs.bytes_per_token:.4f}x"
+                        if mine.bytes_per_token and theirs.bytes_per_token
+                        else ""
+                    )
+                )
     return lines
 
 
 def target_lines(results: list[Result]) -> list[str]:
     """The issue's targets, checked where this run has the figures."""
+
     def get(tool: str, vocab: int, size: int) -> Result | None:
         return next((r for r in results if (r.tool, r.vocab, r.corpus_bytes) == (tool, vocab, size) and r.runs), None)
 
@@ -231,26 +274,43 @@ def target_lines(results: list[Result]) -> list[str]:
         return f"{label}: {value:.2f} (target <= {limit:g}) {verdict}"
 
     lines = []
-    for vocab, size, peers in ((32_000, 100 * 10**6, (("rustbpe", 1.0), ("tokenizers", 0.5))),
-                               (152_000, 100 * 10**6, (("rustbpe", 1.0),))):
+    for vocab, size, peers in (
+        (32_000, 100 * 10**6, (("rustbpe", 1.0), ("tokenizers", 0.5))),
+        (152_000, 100 * 10**6, (("rustbpe", 1.0),)),
+    ):
         ours = get("bbpe-numba", vocab, size)
         for peer, limit in peers:
             theirs = get(peer, vocab, size)
             if ours and theirs:
-                lines.append(check(f"numba wall / {peer} wall, vocab {vocab:,} on 100 MB",
-                                   ours.median("wall") / theirs.median("wall"), limit))
+                lines.append(
+                    check(
+                        f"numba wall / {peer} wall, vocab {vocab:,} on 100 MB",
+                        ours.median("wall") / theirs.median("wall"),
+                        limit,
+                    )
+                )
         rust = get("rustbpe", vocab, size)
         if ours and rust and vocab == 32_000:
-            lines.append(check("numba peak RSS (tree) / rustbpe's, vocab 32,000 on 100 MB",
-                               ours.median("rss_tree_mb") / rust.median("rss_tree_mb"), 1.5))
+            lines.append(
+                check(
+                    "numba peak RSS (tree) / rustbpe's, vocab 32,000 on 100 MB",
+                    ours.median("rss_tree_mb") / rust.median("rss_tree_mb"),
+                    1.5,
+                )
+            )
     for r in results:
         if r.tool == "bbpe-numba" and r.bytes_per_token:
             for peer in ("tokenizers", "rustbpe"):
                 theirs = get(peer, r.vocab, r.corpus_bytes)
                 if theirs and theirs.bytes_per_token:
-                    lines.append(check(f"|bytes/token - {peer}'s| / {peer}'s, vocab {r.vocab:,} on "
-                                       f"{r.corpus_bytes / 1e6:,.0f} MB (%)",
-                                       abs(r.bytes_per_token / theirs.bytes_per_token - 1) * 100, 0.5))
+                    lines.append(
+                        check(
+                            f"|bytes/token - {peer}'s| / {peer}'s, vocab {r.vocab:,} on "
+                            f"{r.corpus_bytes / 1e6:,.0f} MB (%)",
+                            abs(r.bytes_per_token / theirs.bytes_per_token - 1) * 100,
+                            0.5,
+                        )
+                    )
     python = get("bbpe-python", 32_000, 10 * 10**6)
     if python:
         lines.append(check("python backend wall, vocab 32,000 on 10 MB (s)", python.median("wall"), 120))
@@ -258,22 +318,28 @@ def target_lines(results: list[Result]) -> list[str]:
 
 
 def markdown(report: dict, results: list[Result]) -> str:
-    out = ["# Training benchmark", "",
-           f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
-           f"{report['machine']['memory_gb']} GB; load average (1, 5, 15 min) at start "
-           f"{report['machine']['load_at_start']}, at end {report['machine']['load_at_end']}.  ",
-           "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".  ",
-           f"Median of {report['repeats']} runs per trainer; pre-tokenization cl100k for all but sentencepiece. "
-           "Wall and CPU time include reading the corpus and counting. Peak RSS: the largest single process "
-           "(its VmHWM, polled every 0.1 s) and the whole process tree (sampled every 0.1 s: the main process's resident set plus the "
-           "private memory of worker processes; bbpe counts in forked workers, the peers in threads). "
-           f"Bytes/token on {report['heldout_bytes'] / 1e6:.1f} MB of held-out text disjoint from the training text.",
-           ""]
+    out = [
+        "# Training benchmark",
+        "",
+        f"Machine: {report['machine']['cpu']}, {report['machine']['cores']} cores, "
+        f"{report['machine']['memory_gb']} GB; load average (1, 5, 15 min) at start "
+        f"{report['machine']['load_at_start']}, at end {report['machine']['load_at_end']}.  ",
+        "Versions: " + ", ".join(f"{k} {v}" for k, v in report["versions"].items()) + ".  ",
+        f"Median of {report['repeats']} runs per trainer; pre-tokenization cl100k for all but sentencepiece. "
+        "Wall and CPU time include reading the corpus and counting. Peak RSS: the largest single process "
+        "(its VmHWM, polled every 0.1 s) and the whole process tree (sampled every 0.1 s: the main process's resident set plus the "
+        "private memory of worker processes; bbpe counts in forked workers, the peers in threads). "
+        f"Bytes/token on {report['heldout_bytes'] / 1e6:.1f} MB of held-out text disjoint from the training text.",
+        "",
+    ]
     for vocab, size in report["settings"]:
         rows = [r for r in results if (r.vocab, r.corpus_bytes) == (vocab, size)]
-        out += [f"## vocab {vocab:,} on {size / 1e6:,.0f} MB", "",
-                "| trainer | wall s | CPU s | peak RSS MB (process) | peak RSS MB (tree) | bytes/token | vocab | note |",
-                "|---|---:|---:|---:|---:|---:|---:|---|"]
+        out += [
+            f"## vocab {vocab:,} on {size / 1e6:,.0f} MB",
+            "",
+            "| trainer | wall s | CPU s | peak RSS MB (process) | peak RSS MB (tree) | bytes/token | vocab | note |",
+            "|---|---:|---:|---:|---:|---:|---:|---|",
+        ]
         for r in rows:
             cells = [f"{r.median(k):,.1f}" if r.runs else "-" for k in ("wall", "cpu", "rss_process_mb", "rss_tree_mb")]
             bpt = f"{r.bytes_per_token:.4f}" if r.bytes_per_token else "-"
@@ -318,8 +384,12 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--corpus", default=str(Path(__file__).resolve().parents[2] / "shared/corpora/train"))
     parser.add_argument("--settings", default="32000@10MB,32000@100MB,152000@100MB", help="VOCAB@SIZE,...")
     parser.add_argument("--repeats", type=int, default=3)
-    parser.add_argument("--single-run-above", type=float, default=float("inf"),
-                        help="do not repeat a trainer whose run took longer than this (noted)")
+    parser.add_argument(
+        "--single-run-above",
+        type=float,
+        default=float("inf"),
+        help="do not repeat a trainer whose run took longer than this (noted)",
+    )
     parser.add_argument("--tools", default=",".join(TOOLS), help="comma-separated subset of " + ", ".join(TOOLS))
     parser.add_argument("--skip", action="append", default=[], metavar="TOOL", help="leave a trainer out")
     parser.add_argument("--max-seconds", type=float, default=3600, help="stop a run after this long (noted)")
@@ -343,8 +413,15 @@ def main(argv: list[str] | None = None) -> int:
     work, out = Path(args.workdir), Path(args.out)
     work.mkdir(parents=True, exist_ok=True)
     out.mkdir(parents=True, exist_ok=True)
-    report: dict = {"settings": settings, "repeats": args.repeats, "tools": tools, "machine": machine(),
-                    "versions": versions(), "heldout_bytes": int(args.heldout_bytes), "numba_equals_python": {}}
+    report: dict = {
+        "settings": settings,
+        "repeats": args.repeats,
+        "tools": tools,
+        "machine": machine(),
+        "versions": versions(),
+        "heldout_bytes": int(args.heldout_bytes),
+        "numba_equals_python": {},
+    }
     samples = {}
     for size in sorted({size for _, size in settings}):
         samples[size] = work / f"train_{size}.txt"
@@ -362,14 +439,18 @@ def main(argv: list[str] | None = None) -> int:
             result = Result(tool, vocab, size)
             model = work / (f"{tool}_{vocab}_{size}" + (".model" if tool == "sentencepiece" else ".json"))
             for repeat in range(args.repeats):
-                run, problem = measure(command(tool, samples[size], vocab, model), args.max_seconds,
-                                       work / f"{tool}_{vocab}_{size}.log")
+                run, problem = measure(
+                    command(tool, samples[size], vocab, model), args.max_seconds, work / f"{tool}_{vocab}_{size}.log"
+                )
                 if run is None:
                     result.note = problem
                     break
                 result.runs.append(run)
-                print(f"{tool:14s} vocab {vocab:>7,} on {size / 1e6:>5,.0f} MB  run {repeat + 1}: "
-                      f"{run.wall:8.1f} s wall {run.cpu:8.1f} s CPU {run.rss_tree_mb:8.0f} MB", flush=True)
+                print(
+                    f"{tool:14s} vocab {vocab:>7,} on {size / 1e6:>5,.0f} MB  run {repeat + 1}: "
+                    f"{run.wall:8.1f} s wall {run.cpu:8.1f} s CPU {run.rss_tree_mb:8.0f} MB",
+                    flush=True,
+                )
                 if run.wall > args.single_run_above:
                     result.note = f"{len(result.runs)} run(s): a run took over {args.single_run_above:g} s"
                     break
@@ -383,7 +464,9 @@ def main(argv: list[str] | None = None) -> int:
             results.append(result)
         rows = {r.tool: r for r in results if (r.vocab, r.corpus_bytes) == (vocab, size) and r.runs}
         if "bbpe-numba" in rows and "bbpe-python" in rows:
-            same = _tokens(work / f"bbpe-numba_{vocab}_{size}.json") == _tokens(work / f"bbpe-python_{vocab}_{size}.json")
+            same = _tokens(work / f"bbpe-numba_{vocab}_{size}.json") == _tokens(
+                work / f"bbpe-python_{vocab}_{size}.json"
+            )
             report["numba_equals_python"][f"{vocab}@{size}"] = "yes" if same else "NO"
         for line in ratio_lines(list(rows.values())):
             print("  " + line)
@@ -391,8 +474,10 @@ def main(argv: list[str] | None = None) -> int:
         print(line)
 
     report["machine"]["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    report["results"] = [asdict(r) | {"median": {k: r.median(k) for k in ("wall", "cpu", "rss_process_mb",
-                                                                           "rss_tree_mb")}} for r in results]
+    report["results"] = [
+        asdict(r) | {"median": {k: r.median(k) for k in ("wall", "cpu", "rss_process_mb", "rss_tree_mb")}}
+        for r in results
+    ]
     atomic_write(out / "bench_train.json", json.dumps(report, indent=1))
     atomic_write(out / "bench_train.md", markdown(report, results))
     chart(out / "bench_train.png", report, results)

@@ -54,22 +54,36 @@ def main() -> None:
         started = time.monotonic()
         tok = bbpe.train(train, vocab_size=args.vocab, unit=unit, workers=2)
         tokens = sum(len(tok.encode_ordinary(text)) for text in texts)
-        rows[unit] = {"bytes_per_token": held_bytes / tokens, "tokens": tokens,
-                      "seconds": round(time.monotonic() - started, 1)}
+        rows[unit] = {
+            "bytes_per_token": held_bytes / tokens,
+            "tokens": tokens,
+            "seconds": round(time.monotonic() - started, 1),
+        }
     gain = rows["document"]["bytes_per_token"] / rows["line"]["bytes_per_token"] - 1
-    result = {"vocab": args.vocab, "train_files": len(train), "train_bytes": sum(p.stat().st_size for p in train),
-              "heldout_files": len(heldout), "heldout_bytes": held_bytes, "units": rows,
-              "document_over_line": gain}
+    result = {
+        "vocab": args.vocab,
+        "train_files": len(train),
+        "train_bytes": sum(p.stat().st_size for p in train),
+        "heldout_files": len(heldout),
+        "heldout_bytes": held_bytes,
+        "units": rows,
+        "document_over_line": gain,
+    }
     REPORTS.mkdir(exist_ok=True)
     (REPORTS / "unit_quality.json").write_text(json.dumps(result, indent=2) + "\n")
     lines = [
-        "# Held-out bytes/token: --unit document vs --unit line (Python source)", "",
+        "# Held-out bytes/token: --unit document vs --unit line (Python source)",
+        "",
         f"Training: {len(train)} .py files of site-packages ({result['train_bytes'] / 1e6:.1f} MB), cl100k "
         f"pattern, vocab {args.vocab}; held out: {len(heldout)} other files ({held_bytes / 1e6:.1f} MB), "
-        "each encoded whole. Command: `python scripts/bench_unit_quality.py`.", "",
-        "| unit | held-out bytes/token | tokens | train+encode s |", "|---|---|---|---|",
+        "each encoded whole. Command: `python scripts/bench_unit_quality.py`.",
+        "",
+        "| unit | held-out bytes/token | tokens | train+encode s |",
+        "|---|---|---|---|",
         *(f"| {u} | {r['bytes_per_token']:.4f} | {r['tokens']:,} | {r['seconds']} |" for u, r in rows.items()),
-        "", f"Documents give {gain * 100:+.2f}% bytes/token over lines.", "",
+        "",
+        f"Documents give {gain * 100:+.2f}% bytes/token over lines.",
+        "",
     ]
     (REPORTS / "unit_quality.md").write_text("\n".join(lines))
     print("\n".join(lines))

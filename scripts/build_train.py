@@ -62,8 +62,14 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
         for document in te.python_files(members, "usr/lib/python3.11/"):
             yield "code_python", document
         return
-    pattern = {"man": _MAN, "lo-help": _LO_HELP, "html-doc": _HTML_DOC, "gnome-help": _GNOME, "mo": _CATALOGUE,
-               "po": _CATALOGUE}[source.kind]
+    pattern = {
+        "man": _MAN,
+        "lo-help": _LO_HELP,
+        "html-doc": _HTML_DOC,
+        "gnome-help": _GNOME,
+        "mo": _CATALOGUE,
+        "po": _CATALOGUE,
+    }[source.kind]
     for name, handle in members:
         match = pattern.search(name)
         if not match:
@@ -80,8 +86,7 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
             page = handle.read().decode("utf-8", errors="replace")
             lines = (line.replace("¶", "") for line in te.markup_lines(page))  # Sphinx permalinks
         elif source.kind == "gnome-help":
-            lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"),
-                                    skip=("info", "script", "style"))
+            lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"), skip=("info", "script", "style"))
         elif name.endswith(".mo"):
             lines = (_MNEMONIC.sub("", s) for s in te.mo_translations(handle.read()))
         else:
@@ -102,9 +107,17 @@ def extract(source: Source, downloads: Path, scratch: Path) -> dict[str, object]
                 out.write(json.dumps([code, line], ensure_ascii=False) + "\n")
     except (tarfile.TarError, lzma.LZMAError, zipfile.BadZipFile, EOFError, ValueError, OSError) as exc:
         artifact.unlink(missing_ok=True)  # a truncated or corrupt download: fetch it again next time
-        raise FetchError(f"{artifact.name} is unreadable ({exc}); deleted it, the next run downloads it again") from None
-    return {"artifact": artifact.name, "version": version, "sha256": sha256_file(artifact),
-            "bytes": artifact.stat().st_size, "scratch": str(target), "seconds": time.monotonic() - started}
+        raise FetchError(
+            f"{artifact.name} is unreadable ({exc}); deleted it, the next run downloads it again"
+        ) from None
+    return {
+        "artifact": artifact.name,
+        "version": version,
+        "sha256": sha256_file(artifact),
+        "bytes": artifact.stat().st_size,
+        "scratch": str(target),
+        "seconds": time.monotonic() - started,
+    }
 
 
 class MixWriter:
@@ -116,8 +129,10 @@ class MixWriter:
         self._files: dict[str, dict[str, object]] = {}
         self._handles: dict[str, IO[str]] = {}
         self._hashes: dict[str, Any] = {}  # name -> running sha256
-        self._scripts = {code: regex.compile("[" + "".join(rf"\p{{Script={s}}}" for s in names.split()) + "]")
-                         for code, names in SCRIPTS.items()}
+        self._scripts = {
+            code: regex.compile("[" + "".join(rf"\p{{Script={s}}}" for s in names.split()) + "]")
+            for code, names in SCRIPTS.items()
+        }
 
     def add(self, code: str, label: str, text: str, cap: int) -> int:
         """Add one line (or, for code, one file); the bytes written (0 if dropped)."""
@@ -133,13 +148,14 @@ class MixWriter:
             self._seen.add(key)
             out = line + "\n"
         name = f"{code}.{label}.txt"
-        record = self._files.setdefault(name, {"path": f"train/{name}", "code": code, "source": label,
-                                               "bytes": 0, "lines": 0})
+        record = self._files.setdefault(
+            name, {"path": f"train/{name}", "code": code, "source": label, "bytes": 0, "lines": 0}
+        )
         data = out.encode("utf-8")
         if int(record["bytes"]) + len(data) > cap:  # type: ignore[call-overload]
             return 0
         if name not in self._handles:
-            self._handles[name] = open(self.folder / name, "w", encoding="utf-8", newline="\n")
+            self._handles[name] = open(self.folder / name, "w", encoding="utf-8", newline="\n")  # noqa: SIM115 (closed in close())
             self._hashes[name] = hashlib.sha256()
         self._handles[name].write(out)
         self._hashes[name].update(data)
@@ -181,8 +197,10 @@ def build_train(train: Path, downloads: Path, say: Say, workers: int = 2) -> tup
     writer = MixWriter(train)
     sources: list[dict] = []
     missing: list[str] = []
-    with tempfile.TemporaryDirectory(prefix="bbpe-mix-", dir=train.parent) as scratch, \
-            concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool:
+    with (
+        tempfile.TemporaryDirectory(prefix="bbpe-mix-", dir=train.parent) as scratch,
+        concurrent.futures.ProcessPoolExecutor(max_workers=workers) as pool,
+    ):
         futures = [pool.submit(extract, source, downloads, Path(scratch)) for source in SOURCES]
         for index, (source, future) in enumerate(zip(SOURCES, futures), 1):
             where = f"[{index}/{len(SOURCES)}] {REGISTRY_NAMES[source.registry]} {source.name} {source.version}"
@@ -199,10 +217,19 @@ def build_train(train: Path, downloads: Path, say: Say, workers: int = 2) -> tup
                     added[code] = added.get(code, 0) + writer.add(code, source.label, text, source.cap)
             Path(str(got["scratch"])).unlink()
             kept = {code: size for code, size in sorted(added.items()) if size}
-            say(f"{where}: {int(got['bytes']) / 1e6:.1f} MB downloaded, {sum(kept.values()) / 1e6:.1f} MB of text "
+            say(
+                f"{where}: {int(got['bytes']) / 1e6:.1f} MB downloaded, {sum(kept.values()) / 1e6:.1f} MB of text "
                 f"kept ({', '.join(f'{c} {s / 1e6:.1f}' for c, s in kept.items()) or 'nothing new'}) "
-                f"in {float(got['seconds']):.0f} s")
-            sources.append(asdict(source) | {"version_used": got["version"], "artifact": got["artifact"],
-                                             "artifact_sha256": got["sha256"], "artifact_bytes": got["bytes"],
-                                             "text_bytes": kept})
+                f"in {float(got['seconds']):.0f} s"
+            )
+            sources.append(
+                asdict(source)
+                | {
+                    "version_used": got["version"],
+                    "artifact": got["artifact"],
+                    "artifact_sha256": got["sha256"],
+                    "artifact_bytes": got["bytes"],
+                    "text_bytes": kept,
+                }
+            )
     return sources, writer.close(), missing

@@ -83,8 +83,10 @@ def main(argv: list[str] | None = None) -> int:
         print("check_scanner: error: no *.txt, *.txt.gz or *.py files found", file=sys.stderr)
         return 2
     seconds = time.perf_counter() - started
-    print(f"{files} documents, {total / 1e6:.1f} MB, keys {', '.join(args.keys)}: compiled == regex "
-          f"(pre-tokens, counts, safe cuts every {args.cut_every} bytes) [{seconds:.0f} s]")
+    print(
+        f"{files} documents, {total / 1e6:.1f} MB, keys {', '.join(args.keys)}: compiled == regex "
+        f"(pre-tokens, counts, safe cuts every {args.cut_every} bytes) [{seconds:.0f} s]"
+    )
     return 0
 
 

@@ -17,8 +17,11 @@ import urllib.parse
 from pathlib import Path
 
 _NETWORK = re.compile(r"refused|unreachable|timed? ?out|resolv|connection|network|ssl|certificate", re.IGNORECASE)
-REGISTRY_NAMES = {"debian": "Debian archive (apt-get download)", "npm": "npm registry (npm pack)",
-                  "pypi": "PyPI (pip download)"}
+REGISTRY_NAMES = {
+    "debian": "Debian archive (apt-get download)",
+    "npm": "npm registry (npm pack)",
+    "pypi": "PyPI (pip download)",
+}
 
 
 class FetchError(OSError):
@@ -43,8 +46,11 @@ def _run(command: list[str], cwd: Path, what: str) -> subprocess.CompletedProces
 
 def _last_line(result: subprocess.CompletedProcess[str]) -> str:
     """The client's most telling line: a network failure if it reports one, else its last error line."""
-    lines = [line.strip() for line in (result.stderr + result.stdout).splitlines()
-             if line.strip() and "complete log" not in line]
+    lines = [
+        line.strip()
+        for line in (result.stderr + result.stdout).splitlines()
+        if line.strip() and "complete log" not in line
+    ]
     network = [line for line in lines if _NETWORK.search(line)]
     errors = [line for line in lines if re.search(r"error|failed|not found|unable", line, re.IGNORECASE)]
     chosen = (network or errors or lines or [f"exit code {result.returncode}"])[-1]
@@ -71,8 +77,23 @@ def fetch(registry: str, name: str, version: str, folder: Path) -> tuple[Path, s
     if registry == "pypi":
         found = _wheels(folder, name, version)
         if not found:
-            result = _run([sys.executable, "-m", "pip", "download", "--quiet", "--no-deps", "--only-binary", ":all:",
-                           f"{name}=={version}", "-d", str(folder)], folder, what)
+            result = _run(
+                [
+                    sys.executable,
+                    "-m",
+                    "pip",
+                    "download",
+                    "--quiet",
+                    "--no-deps",
+                    "--only-binary",
+                    ":all:",
+                    f"{name}=={version}",
+                    "-d",
+                    str(folder),
+                ],
+                folder,
+                what,
+            )
             found = _wheels(folder, name, version)
             if result.returncode != 0 or not found:
                 raise FetchError(f"{what}: {_last_line(result)}")
@@ -98,8 +119,11 @@ def _apt_download(name: str, version: str, folder: Path, what: str) -> tuple[Pat
             return cached, wanted  # type: ignore[return-value]
         result = _run(["apt-get", "download", "-q", f"{name}={wanted}" if wanted else name], folder, what)
         if result.returncode == 0:
-            got = deb_file(folder, name, wanted) if wanted else max(
-                folder.glob(f"{name}_*.deb"), key=lambda path: path.stat().st_mtime, default=None)
+            got = (
+                deb_file(folder, name, wanted)
+                if wanted
+                else max(folder.glob(f"{name}_*.deb"), key=lambda path: path.stat().st_mtime, default=None)
+            )
             if got:
                 return got, urllib.parse.unquote(got.name.split("_")[1])
         message = _last_line(result)

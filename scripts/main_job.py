@@ -43,11 +43,11 @@ REPO = Path(__file__).resolve().parents[1]
 sys.path.insert(0, str(REPO / "scripts"))
 
 import bbpe  # noqa: E402
-from bbpe.output import atomic_write  # noqa: E402
-from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
-from bbpe.progress import StderrProgress  # noqa: E402
+from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import MAIN_JOB_INDEX, built_data_dir, data_dir, default_corpora  # noqa: E402
+from bbpe.output import atomic_write  # noqa: E402
+from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
 from bbpe.report.render import display_path  # noqa: E402
 
@@ -70,9 +70,11 @@ def locate_data() -> tuple[Path, list[str]]:
         manifest = found / build_data.MANIFEST_FILE
         built = json.loads(manifest.read_text(encoding="utf-8"))
         scripts = ", ".join(f"{name} {size / 1e6:.1f}" for name, size in built["train_bytes_by_script"].items())
-        notes = [f"data built from registry packages by scripts/build_data.py: {built['train_bytes'] / 1e6:.1f} MB "
-                 f"of training text (MB per script: {scripts}); sources, versions, licenses and SHA-256s in "
-                 f"{manifest} (sha256 {build_data.sha256_file(manifest)})"]
+        notes = [
+            f"data built from registry packages by scripts/build_data.py: {built['train_bytes'] / 1e6:.1f} MB "
+            f"of training text (MB per script: {scripts}); sources, versions, licenses and SHA-256s in "
+            f"{manifest} (sha256 {build_data.sha256_file(manifest)})"
+        ]
     else:
         notes = []
     listing = found / build_data.MISSING_FILE
@@ -94,13 +96,16 @@ def file_digest(paths: list[Path]) -> str:
 def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Path, str]:
     """What to train on and its SHA-256: all of ``train_dir``, or a cached sample of ``n_bytes``."""
     import sample_corpus
+
     from bbpe.training.corpus import expand_paths
 
     sources = expand_paths([train_dir])
     sources_sha = file_digest(sources)
     if n_bytes is None:
-        say(f"training mix: all {len(sources)} files of {train_dir} "
-            f"({sum(sample_corpus.uncompressed_size(p) for p in sources) / 1e6:,.1f} MB of text)")
+        say(
+            f"training mix: all {len(sources)} files of {train_dir} "
+            f"({sum(sample_corpus.uncompressed_size(p) for p in sources) / 1e6:,.1f} MB of text)"
+        )
         return train_dir, sources_sha
     mix = cache / f"mix-{n_bytes}-{hashlib.sha256(f'{sources_sha} {n_bytes}'.encode()).hexdigest()[:16]}.txt"
     if mix.is_file():
@@ -112,8 +117,7 @@ def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Pat
     return mix, file_digest([mix])
 
 
-def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, cache: Path,
-                 quiet: bool) -> Path:
+def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, cache: Path, quiet: bool) -> Path:
     """Train ``name`` with ``settings`` on ``mix`` unless the same training is cached."""
     keyed = settings | {"mix_sha256": mix_sha, "bbpe": bbpe.__version__}
     key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
@@ -147,14 +151,22 @@ def write_index(cache: Path, trained: list[Path]) -> None:
     atomic_write(cache / "latest.json", json.dumps({"tokenizers": listed}, indent=1) + "\n")
 
 
-def prepare_tokenizers(data: Path, cache: Path, *, train_bytes: int | None, vocab: int, ext_vocab: int,
-                       workers: int | None, quiet: bool, methods: bool = False) -> list[Path]:
+def prepare_tokenizers(
+    data: Path,
+    cache: Path,
+    *,
+    train_bytes: int | None,
+    vocab: int,
+    ext_vocab: int,
+    workers: int | None,
+    quiet: bool,
+    methods: bool = False,
+) -> list[Path]:
     """Steps 2-3: training mix, the two tokenizers (cached); records them in ``cache/latest.json``."""
     cache.mkdir(parents=True, exist_ok=True)
     mix, mix_sha = training_mix(data / "train", train_bytes, cache)
     common = {"pattern": "qwen", "workers": workers}
-    trained = [train_cached(f"bbpe-scratch-{short(vocab)}", {"vocab_size": vocab} | common, mix, mix_sha, cache,
-                            quiet)]
+    trained = [train_cached(f"bbpe-scratch-{short(vocab)}", {"vocab_size": vocab} | common, mix, mix_sha, cache, quiet)]
     settings = {"vocab_size": ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
     try:
         trained.append(train_cached(f"bbpe-cl100k-ext-{short(ext_vocab)}", settings, mix, mix_sha, cache, quiet))
@@ -166,15 +178,18 @@ def prepare_tokenizers(data: Path, cache: Path, *, train_bytes: int | None, voca
     return trained
 
 
-def train_methods(data: Path, mix: Path, mix_sha: str, cache: Path, *, vocab: int, common: dict[str, Any],
-                  quiet: bool) -> list[Path]:
+def train_methods(
+    data: Path, mix: Path, mix_sha: str, cache: Path, *, vocab: int, common: dict[str, Any], quiet: bool
+) -> list[Path]:
     """The superword and parity-aware tokenizers (``--methods``)."""
     settings = {"vocab_size": vocab, "superwords_after": int(vocab * 0.9)} | common
     trained = [train_cached(f"bbpe-superword-{short(vocab)}", settings, mix, mix_sha, cache, quiet)]
     dev = data / "parallel" / "ntrex128"
     if not mix.is_dir() or not dev.is_dir():
-        say("parity-aware: SKIPPED, it needs the per-language training files (no --train-bytes) and "
-            f"{display_path(dev)}")
+        say(
+            "parity-aware: SKIPPED, it needs the per-language training files (no --train-bytes) and "
+            f"{display_path(dev)}"
+        )
         return trained
     settings = {"vocab_size": vocab, "parity_dev": str(dev)} | common
     return trained + [train_cached(f"bbpe-parity-{short(vocab)}", settings, mix, mix_sha, cache, quiet)]
@@ -182,28 +197,49 @@ def train_methods(data: Path, mix: Path, mix_sha: str, cache: Path, *, vocab: in
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--train-bytes", type=parse_count, help="train on a proportional sample of this size "
-                        "(default: all of <data>/train)")
+    parser.add_argument(
+        "--train-bytes",
+        type=parse_count,
+        help="train on a proportional sample of this size (default: all of <data>/train)",
+    )
     parser.add_argument("--vocab", type=parse_count, default=152_000, help="from-scratch vocab size (152000)")
-    parser.add_argument("--ext-vocab", type=parse_count, default=151_648,
-                        help="cl100k extension vocab size incl. its 5 specials (151648 = Qwen's 151,643 regular tokens)")
+    parser.add_argument(
+        "--ext-vocab",
+        type=parse_count,
+        default=151_648,
+        help="cl100k extension vocab size incl. its 5 specials (151648 = Qwen's 151,643 regular tokens)",
+    )
     parser.add_argument("--out", default=str(REPO / "reports"), help="report directory (reports/)")
     parser.add_argument("--cache-dir", default=str(REPO / MAIN_JOB_INDEX.parent), help="tokenizer cache")
-    parser.add_argument("--workers", type=parse_count, help="counting processes / encoding threads (default: all cores)")
+    parser.add_argument(
+        "--workers", type=parse_count, help="counting processes / encoding threads (default: all cores)"
+    )
     parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
-    parser.add_argument("--methods", action="store_true", help="also train a superword and a parity-aware tokenizer "
-                        "(slow: parity-aware merges run in Python)")
+    parser.add_argument(
+        "--methods",
+        action="store_true",
+        help="also train a superword and a parity-aware tokenizer (slow: parity-aware merges run in Python)",
+    )
     args = parser.parse_args(argv)
     fetch_missing(log=lambda line: say(f"reference {line}"))  # into the user cache; a second run fetches nothing
     try:
         data, notes = locate_data()
         if args.methods:
-            notes.append("bbpe-parity-* chose its merges on NTREX-128 (its dev set), so its NTREX figures are not "
-                         "held out; UDHR is")
+            notes.append(
+                "bbpe-parity-* chose its merges on NTREX-128 (its dev set), so its NTREX figures are not "
+                "held out; UDHR is"
+            )
         corpora = default_corpora(data)
-        trained = prepare_tokenizers(data, Path(args.cache_dir), train_bytes=args.train_bytes, vocab=args.vocab,
-                                     ext_vocab=args.ext_vocab, workers=args.workers, quiet=args.quiet,
-                                     methods=args.methods)
+        trained = prepare_tokenizers(
+            data,
+            Path(args.cache_dir),
+            train_bytes=args.train_bytes,
+            vocab=args.vocab,
+            ext_vocab=args.ext_vocab,
+            workers=args.workers,
+            quiet=args.quiet,
+            methods=args.methods,
+        )
     except (ValueError, OSError) as exc:
         print(f"main job: error: {exc}", file=sys.stderr)
         return 2
@@ -213,18 +249,28 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
-def report_command(args: argparse.Namespace, argv: list[str] | None, data: Path, corpora: list[Path],
-                   trained: list[Path], notes: list[str]) -> list[str]:
+def report_command(
+    args: argparse.Namespace,
+    argv: list[str] | None,
+    data: Path,
+    corpora: list[Path],
+    trained: list[Path],
+    notes: list[str],
+) -> list[str]:
     """The ``bbpe compress-report`` arguments: every reference, the trained tokenizers, the corpora, notes."""
     settings = " ".join(argv if argv is not None else sys.argv[1:]) or "(defaults)"
     training = "all of" if args.train_bytes is None else f"a {args.train_bytes:,}-byte sample of"
-    notes = [*notes, f"trained tokenizers from scripts/main_job.py {settings}: pattern qwen, trained on {training} "
-             f"{display_path(data / 'train')}; cached in {display_path(args.cache_dir)}"]
+    notes = [
+        *notes,
+        f"trained tokenizers from scripts/main_job.py {settings}: pattern qwen, trained on {training} "
+        f"{display_path(data / 'train')}; cached in {display_path(args.cache_dir)}",
+    ]
     command = ["compress-report", "--out", args.out, *(["--quiet"] if args.quiet else [])]
     command += [item for name in [*REFERENCES, *map(str, trained)] for item in ("--tokenizer", name)]
     command += [item for corpus in corpora for item in ("--corpus", str(corpus))]
     command += [item for note in notes for item in ("--note", note)]
     return command + (["--workers", str(args.workers)] if args.workers else [])
+
 
 if __name__ == "__main__":
     sys.exit(main())

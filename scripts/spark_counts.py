@@ -18,9 +18,9 @@ import gzip
 import lzma
 from collections.abc import Iterator
 
-from bbpe.training.counting import CountSettings, TextCounter
 from bbpe.formats import counts as counts_file
 from bbpe.pretokenize.patterns import resolve_pattern
+from bbpe.training.counting import CountSettings, TextCounter
 
 _DECOMPRESS = {".gz": gzip.decompress, ".xz": lzma.decompress, ".bz2": bz2.decompress}
 
@@ -53,11 +53,15 @@ def main() -> None:
     spark = SparkSession.builder.appName("bbpe-counts").getOrCreate()
     settings = CountSettings(resolve_pattern(args.pattern), tuple(sorted(set(args.special))))
     files = spark.sparkContext.binaryFiles(",".join(args.inputs))
-    counts = (files.mapPartitions(lambda part: count_partition(part, settings))
-              .reduceByKey(lambda a, b: a + b)
-              .sortByKey())
-    metadata = counts_file.file_metadata(pattern=settings.pattern, special_tokens=settings.special_tokens,
-                                         corpus={"sources": list(args.inputs)}, unit=settings.unit)
+    counts = (
+        files.mapPartitions(lambda part: count_partition(part, settings)).reduceByKey(lambda a, b: a + b).sortByKey()
+    )
+    metadata = counts_file.file_metadata(
+        pattern=settings.pattern,
+        special_tokens=settings.special_tokens,
+        corpus={"sources": list(args.inputs)},
+        unit=settings.unit,
+    )
     unique, total = counts_file.write_rows(args.output, counts.toLocalIterator(), metadata=metadata)
     print(f"wrote {unique:,} unique words ({total:,} pre-tokens) to {args.output}")
     spark.stop()

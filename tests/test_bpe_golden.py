@@ -15,8 +15,7 @@ def byte_vocab() -> list[bytes]:
 
 def learned(words: dict[bytes, int], n: int, **kwargs) -> tuple[list[bytes], str]:
     vocab = byte_vocab()
-    merges, reason = bpe.learn_merges(
-        [(list(w), c) for w, c in sorted(words.items())], vocab, n_new_tokens=n, **kwargs)
+    merges, reason = bpe.learn_merges([(list(w), c) for w, c in sorted(words.items())], vocab, n_new_tokens=n, **kwargs)
     return [vocab[m.token] for m in merges], reason
 
 
@@ -107,7 +106,10 @@ def test_digit_splitting_keeps_digits_apart():
 
 words_strategy = st.dictionaries(
     st.binary(min_size=1, max_size=8).map(lambda b: bytes(x % 4 + 97 for x in b)),
-    st.integers(min_value=1, max_value=5), min_size=1, max_size=12)
+    st.integers(min_value=1, max_value=5),
+    min_size=1,
+    max_size=12,
+)
 
 
 @settings(max_examples=200, deadline=None)

@@ -4,8 +4,8 @@ cleaners, gettext catalogues, the mix writer, a whole build from a local package
 from __future__ import annotations
 
 import doctest
-import gzip
 import gettext
+import gzip
 import hashlib
 import io
 import json
@@ -20,11 +20,11 @@ from conftest import REPO
 
 sys.path.insert(0, str(REPO / "scripts"))
 
-import build_data  # noqa: E402
-import build_train  # noqa: E402
-import data_sources  # noqa: E402
-import fetch_artifacts  # noqa: E402
-import text_extract as te  # noqa: E402
+import build_data
+import build_train
+import data_sources
+import fetch_artifacts
+import text_extract as te
 
 
 @pytest.mark.parametrize("module", [te, build_train, data_sources])
@@ -53,21 +53,36 @@ Exit status is 0 \(em fine.
 
 def test_man_page_to_paragraphs():
     assert list(te.man_lines(MAN_PAGE)) == [
-        "NAME", "ls - list directory contents", "DESCRIPTION",
+        "NAME",
+        "ls - list directory contents",
+        "DESCRIPTION",
         "List information about the FILEs (the current directory by default). Sort entries alphabetically if none "
-        "of -cftuvSUX is specified.", "-a, --all do not ignore entries starting with \".\"", "ls -l", "ls -a",
-        "Exit status is 0 — fine."]
+        "of -cftuvSUX is specified.",
+        '-a, --all do not ignore entries starting with "."',
+        "ls -l",
+        "ls -a",
+        "Exit status is 0 — fine.",
+    ]
     assert list(te.man_lines(".so man1/ls.1\n")) == []
 
 
 def test_markup_lines_start_and_skip():
-    page = ('<html><head><title>x</title><script>var a;</script></head><body><header><p>Help</p></header>'
-            '<div id="DisplayArea"><h1>Open &amp; save</h1><p>Choose <emph>File -\n Open</emph>.</p>'
-            '<table><tr><td>A</td><td>B</td></tr></table><p>Call <code>open()</code> first.</p></div></body></html>')
+    page = (
+        "<html><head><title>x</title><script>var a;</script></head><body><header><p>Help</p></header>"
+        '<div id="DisplayArea"><h1>Open &amp; save</h1><p>Choose <emph>File -\n Open</emph>.</p>'
+        "<table><tr><td>A</td><td>B</td></tr></table><p>Call <code>open()</code> first.</p></div></body></html>"
+    )
     assert te.markup_lines(page, start_id="DisplayArea") == [
-        "Open & save", "Choose File - Open.", "A", "B", "Call open() first."]
-    mallard = ('<page xmlns="http://projectmallard.org/1.0/"><info><credit><name>Jo</name></credit></info>'
-               '<title>Keyboard</title><p>Press <key>Tab</key> to move.</p></page>')
+        "Open & save",
+        "Choose File - Open.",
+        "A",
+        "B",
+        "Call open() first.",
+    ]
+    mallard = (
+        '<page xmlns="http://projectmallard.org/1.0/"><info><credit><name>Jo</name></credit></info>'
+        "<title>Keyboard</title><p>Press <key>Tab</key> to move.</p></page>"
+    )
     assert te.markup_lines(mallard, skip=("info",)) == ["Keyboard", "Press Tab to move."]
 
 
@@ -90,8 +105,14 @@ def make_mo(entries: dict[str, str]) -> bytes:
 
 
 def test_mo_translations_agree_with_the_stdlib_reader():
-    entries = {"": "Content-Type: text/plain; charset=UTF-8\n", "~Open": "~Ouvrir", "Save": "Enregistrer",
-               "OK": "OK", "file\0files": "fichier\0fichiers", "menu\x04Close": "Fermer"}
+    entries = {
+        "": "Content-Type: text/plain; charset=UTF-8\n",
+        "~Open": "~Ouvrir",
+        "Save": "Enregistrer",
+        "OK": "OK",
+        "file\0files": "fichier\0fichiers",
+        "menu\x04Close": "Fermer",
+    }
     data = make_mo(entries)
     stdlib = gettext.GNUTranslations(io.BytesIO(data))
     assert stdlib.gettext("Save") == "Enregistrer" and stdlib.ngettext("file", "files", 2) == "fichiers"
@@ -101,15 +122,18 @@ def test_mo_translations_agree_with_the_stdlib_reader():
 
 
 def test_po_translations():
-    po = ('msgid ""\nmsgstr ""\n"Language: de\\n"\n\n#: a.py:1\nmsgid "Hello"\nmsgstr "Hallo"\n\n'
-          '#, fuzzy\nmsgid "Bye"\nmsgstr "Tschüss"\n\nmsgid "one"\nmsgid_plural "many"\nmsgstr[0] "eins"\n'
-          'msgstr[1] "viele"\n\nmsgid "Two\\nlines"\nmsgstr ""\n"Zwei \\"Zeilen\\"\\n"\n"hier"\n\n'
-          'msgid "Same"\nmsgstr "Same"\n')
+    po = (
+        'msgid ""\nmsgstr ""\n"Language: de\\n"\n\n#: a.py:1\nmsgid "Hello"\nmsgstr "Hallo"\n\n'
+        '#, fuzzy\nmsgid "Bye"\nmsgstr "Tschüss"\n\nmsgid "one"\nmsgid_plural "many"\nmsgstr[0] "eins"\n'
+        'msgstr[1] "viele"\n\nmsgid "Two\\nlines"\nmsgstr ""\n"Zwei \\"Zeilen\\"\\n"\n"hier"\n\n'
+        'msgid "Same"\nmsgstr "Same"\n'
+    )
     assert list(te.po_translations(po)) == ["Hallo", "eins", "viele", 'Zwei "Zeilen"\nhier']
 
 
 def make_deb(path: Path, files: dict[str, bytes]) -> Path:
     """A minimal .deb: ar archive with debian-binary, control.tar.xz and data.tar.xz."""
+
     def tar_xz(members: dict[str, bytes]) -> bytes:
         buffer = io.BytesIO()
         with tarfile.open(fileobj=buffer, mode="w:xz") as archive:
@@ -131,7 +155,9 @@ def make_deb(path: Path, files: dict[str, bytes]) -> Path:
 def test_deb_members_stream_the_data_archive(tmp_path):
     deb = make_deb(tmp_path / "x_1_all.deb", {"usr/share/a.txt": b"A", "usr/share/b.txt": b"BB"})
     assert [(name, handle.read()) for name, handle in te.deb_members(deb)] == [
-        ("usr/share/a.txt", b"A"), ("usr/share/b.txt", b"BB")]
+        ("usr/share/a.txt", b"A"),
+        ("usr/share/b.txt", b"BB"),
+    ]
     if shutil.which("dpkg-deb"):  # the same archive as Debian's own tool sees it
         import subprocess
 
@@ -164,36 +190,45 @@ def test_mix_writer_dedups_filters_scripts_and_caps(tmp_path):
 def test_build_train_from_a_local_package(tmp_path, monkeypatch, capsys):
     downloads = tmp_path / "downloads"
     downloads.mkdir()
-    page = '.TH X 1\n.SH NAME\nx \\- tool\n.SH BESCHREIBUNG\nDas Werkzeug tut etwas.\n'
-    make_deb(downloads / "manpages-zz_1.0_all.deb", {
-        "usr/share/man/man1/x.1.gz": gzip.compress(b".TH X 1\n.SH NAME\nx \\- tool\n"),
-        "usr/share/man/de/man1/x.1.gz": gzip.compress(page.encode()),
-        "usr/share/man/sr@latin/man1/x.1.gz": b"",  # a locale the mix does not use
-    })
+    page = ".TH X 1\n.SH NAME\nx \\- tool\n.SH BESCHREIBUNG\nDas Werkzeug tut etwas.\n"
+    make_deb(
+        downloads / "manpages-zz_1.0_all.deb",
+        {
+            "usr/share/man/man1/x.1.gz": gzip.compress(b".TH X 1\n.SH NAME\nx \\- tool\n"),
+            "usr/share/man/de/man1/x.1.gz": gzip.compress(page.encode()),
+            "usr/share/man/sr@latin/man1/x.1.gz": b"",  # a locale the mix does not use
+        },
+    )
     sources = (data_sources.Source("debian", "manpages-zz", "1.0", "GPL-3+", "man", "manpages"),)
     monkeypatch.setattr(build_train, "SOURCES", sources)
     said: list[str] = []
     got, files, missing = build_train.build_train(tmp_path / "train", downloads, said.append, workers=1)
     assert missing == [] and got[0]["artifact_sha256"] == fetch_artifacts.sha256_file(downloads / got[0]["artifact"])
-    assert {f["path"]: f["lines"] for f in files} == {"train/deu_Latn.manpages.txt": 2,
-                                                     "train/eng_Latn.manpages.txt": 2}
+    assert {f["path"]: f["lines"] for f in files} == {
+        "train/deu_Latn.manpages.txt": 2,
+        "train/eng_Latn.manpages.txt": 2,
+    }
     assert (tmp_path / "train" / "deu_Latn.manpages.txt").read_text(encoding="utf-8") == (
-        "BESCHREIBUNG\nDas Werkzeug tut etwas.\n")  # NAME and "x - tool" came first in English
+        "BESCHREIBUNG\nDas Werkzeug tut etwas.\n"
+    )  # NAME and "x - tool" came first in English
     assert "[1/1] Debian archive (apt-get download) manpages-zz 1.0: 0.0 MB downloaded" in said[0]
 
 
 def test_a_package_that_cannot_be_fetched_is_named_and_skipped(tmp_path, monkeypatch):
     def refuse(registry, name, version, folder):
-        raise fetch_artifacts.FetchError(f"{fetch_artifacts.REGISTRY_NAMES[registry]}: {name} {version}: "
-                                         "Temporary failure resolving the registry")
+        raise fetch_artifacts.FetchError(
+            f"{fetch_artifacts.REGISTRY_NAMES[registry]}: {name} {version}: Temporary failure resolving the registry"
+        )
 
     monkeypatch.setattr(build_train, "fetch", refuse)
     monkeypatch.setattr(build_train, "SOURCES", (data_sources.Source("pypi", "django", "5.2.19", "BSD", "po", "p"),))
     said: list[str] = []
     got, files, missing = build_train.build_train(tmp_path / "train", tmp_path / "dl", said.append, workers=1)
     assert (got, files) == ([], [])
-    assert missing == ["django 5.2.19 (PyPI (pip download)): PyPI (pip download): django 5.2.19: Temporary failure "
-                       "resolving the registry"]
+    assert missing == [
+        "django 5.2.19 (PyPI (pip download)): PyPI (pip download): django 5.2.19: Temporary failure "
+        "resolving the registry"
+    ]
     assert "MISSING" in said[0] and "continuing without it" in said[0]
 
 
@@ -237,6 +272,8 @@ def test_complete_builds_of_the_current_recipe_are_reused(tmp_path, monkeypatch)
 
 def test_every_source_is_pinned_and_maps_to_known_locales():
     assert len({(s.registry, s.name) for s in data_sources.SOURCES}) == len(data_sources.SOURCES)
-    assert all(s.version and s.license and s.kind in {"man", "lo-help", "html-doc", "gnome-help", "mo", "po", "python"}
-               for s in data_sources.SOURCES)
+    assert all(
+        s.version and s.license and s.kind in {"man", "lo-help", "html-doc", "gnome-help", "mo", "po", "python"}
+        for s in data_sources.SOURCES
+    )
     assert set(data_sources.SCRIPTS) <= set(data_sources.LOCALES.values())

@@ -120,17 +120,25 @@ def test_bad_inputs_give_one_line_and_exit_2(capsys, tmp_path, corpus, vocab):
     run_error(capsys, ["train", str(binary), "--vocab", "300", "-o", out, "-q"], "all input files are binary")
     latin = tmp_path / "latin1.txt"
     latin.write_bytes(b"ok\ncaf\xe9\n")
-    run_error(capsys, ["train", str(latin), "--vocab", "300", "-o", out, "--strict-utf8"],
-              "latin1.txt:2: invalid UTF-8")
+    run_error(
+        capsys, ["train", str(latin), "--vocab", "300", "-o", out, "--strict-utf8"], "latin1.txt:2: invalid UTF-8"
+    )
     run_error(capsys, ["train", str(corpus), "--vocab", "200", "-o", out], "smaller than the 256 base tokens")
-    run_error(capsys, ["train", str(corpus), "--vocab", "257", "--special", "a", "--special", "b", "-o", out],
-              "+ 2 special tokens")
+    run_error(
+        capsys,
+        ["train", str(corpus), "--vocab", "257", "--special", "a", "--special", "b", "-o", out],
+        "+ 2 special tokens",
+    )
     run_error(capsys, ["train", str(corpus), "--vocab", "lots", "-o", out], "'lots' is not a number")
-    run_error(capsys, ["train", str(corpus), "--vocab", "300", "--pattern", "gpt5", "-o", out],
-              "unknown pattern preset 'gpt5'")
+    run_error(
+        capsys,
+        ["train", str(corpus), "--vocab", "300", "--pattern", "gpt5", "-o", out],
+        "unknown pattern preset 'gpt5'",
+    )
     run_error(capsys, ["train", str(corpus), "--vocab", "300", "--regex", "[a-", "-o", out], "invalid regex")
-    run_error(capsys, ["train", str(corpus), "--vocab", "300", "-o", str(tmp_path / "missing" / "v.json")],
-              "does not exist")
+    run_error(
+        capsys, ["train", str(corpus), "--vocab", "300", "-o", str(tmp_path / "missing" / "v.json")], "does not exist"
+    )
     assert not Path(out).exists()
 
 
@@ -139,11 +147,14 @@ def test_unwritable_output_directory(capsys, tmp_path, corpus, monkeypatch):
     run_error(capsys, ["train", str(corpus), "--vocab", "300", "-o", str(tmp_path / "v.json")], "not writable")
 
 
-@pytest.mark.parametrize(("content", "message"), [
-    ('{"format": "bbpe", "version": 7}', "version 7 is not supported"),
-    ('{"format": "bbpe", "version": 1, "pat', "truncated"),
-    ("garbage line\n", ":1: expected '<base64 token> <rank>'"),
-])
+@pytest.mark.parametrize(
+    ("content", "message"),
+    [
+        ('{"format": "bbpe", "version": 7}', "version 7 is not supported"),
+        ('{"format": "bbpe", "version": 1, "pat', "truncated"),
+        ("garbage line\n", ":1: expected '<base64 token> <rank>'"),
+    ],
+)
 def test_corrupt_vocab_files(capsys, tmp_path, content, message):
     path = tmp_path / "bad.json"
     path.write_text(content)
@@ -170,6 +181,7 @@ def test_interrupt_leaves_no_output(capsys, tmp_path, corpus, monkeypatch):
 
 def test_failed_write_leaves_old_file_and_no_temp(tmp_path, monkeypatch):
     from bbpe import output as _io
+
     target = tmp_path / "v.json"
     target.write_text("old")
 

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import bbpe
+from bbpe.errors import CorpusError
 from bbpe.training.corpus import CorpusStats, iter_lines
 from bbpe.training.counting import count_pretokens
-from bbpe.errors import CorpusError
 
 TEXT = "Hello world\nsecond line 123\n你好世界\n"
 

@@ -15,19 +15,18 @@ import time
 from pathlib import Path
 
 import pytest
+from conftest import MIX, real_text
 
-from bbpe.training import count_local as local_engine
 from bbpe.cli import main
+from bbpe.errors import BBPEError
+from bbpe.pretokenize.patterns import CL100K
+from bbpe.training import count_local as local_engine
 from bbpe.training.count_map import read_run, write_run
 from bbpe.training.count_reduce import merged_rows
 from bbpe.training.counting import CountSettings, count_corpus
-from bbpe.errors import BBPEError
-from bbpe.pretokenize.patterns import CL100K
-
-from conftest import MIX, real_text
 
 pytest.importorskip("pyarrow")
-from bbpe.formats import counts as counts_file  # noqa: E402
+from bbpe.formats import counts as counts_file
 
 
 @pytest.fixture(scope="module")
@@ -88,8 +87,9 @@ def test_small_flushes_give_the_same_table_and_leave_no_runs(corpus, tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()
     out = tmp_path / "flushed"
-    local_engine.count_local(corpus, CountSettings(CL100K), out, buckets=3, directory=True, workers=2,
-                             flush_bytes=20_000, temp_dir=str(temp))
+    local_engine.count_local(
+        corpus, CountSettings(CL100K), out, buckets=3, directory=True, workers=2, flush_bytes=20_000, temp_dir=str(temp)
+    )
     assert counts_file.read(out).counts == count_corpus(corpus, CountSettings(CL100K), workers=1)
     assert list(temp.iterdir()) == []
 
@@ -119,8 +119,9 @@ def test_a_dead_map_worker_is_one_error_and_leaves_no_runs(corpus, tmp_path, mon
     temp.mkdir()
     monkeypatch.setattr(local_engine, "map_unit", _die)
     with pytest.raises(BBPEError, match="a counting worker died"):
-        local_engine.count_local(corpus, CountSettings(CL100K), tmp_path / "o", buckets=2, directory=True,
-                                 workers=2, temp_dir=str(temp))
+        local_engine.count_local(
+            corpus, CountSettings(CL100K), tmp_path / "o", buckets=2, directory=True, workers=2, temp_dir=str(temp)
+        )
     assert list(temp.iterdir()) == [] and not (tmp_path / "o").exists()
 
 
@@ -133,8 +134,22 @@ def test_an_unreadable_url_or_a_missing_extra_is_one_line(corpus, tmp_path, caps
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "file:///no/such/dir/x.txt: cannot open" in err
     if importlib.util.find_spec("ray") is not None:
-        assert main(["count", str(corpus[0]), "-o", str(tmp_path / "a/"), "--engine", "ray", "--address",
-                     "127.0.0.1:1", "-q"]) == 2
+        assert (
+            main(
+                [
+                    "count",
+                    str(corpus[0]),
+                    "-o",
+                    str(tmp_path / "a/"),
+                    "--engine",
+                    "ray",
+                    "--address",
+                    "127.0.0.1:1",
+                    "-q",
+                ]
+            )
+            == 2
+        )
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in err
     monkeypatch.setitem(sys.modules, "ray", None)

@@ -11,11 +11,11 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe.training import counting
 from bbpe.cli import main
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import counts
 from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
+from bbpe.training import counting
 
 try:
     import pyarrow as pa
@@ -101,19 +101,36 @@ GOOD_META = {"format": "bbpe-counts", "version": 1, "pattern": CL100K, "unit": "
 
 
 @needs_pyarrow
-@pytest.mark.parametrize(("columns", "metadata", "message"), [
-    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, None, "not a bbpe word-count file"),
-    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"version": 2},
-     "word-count format version 2 is not supported"),
-    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"format": "other"},
-     "not a bbpe word-count file"),
-    (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META | {"pattern": None}, "no 'pattern' string"),
-    (lambda: {"token": [b"a"], "count": pa.array([1], pa.uint64())}, GOOD_META, "expected columns 'word' and 'count'"),
-    (lambda: {"word": [1], "count": pa.array([1], pa.uint64())}, GOOD_META, "column 'word' must be binary"),
-    (lambda: {"word": [b"a"], "count": [1.5]}, GOOD_META, "column 'count' must be an unsigned integer"),
-    (lambda: {"word": [b"a", None], "count": pa.array([1, 2], pa.uint64())}, GOOD_META, "must not hold nulls"),
-    (lambda: {"word": [b"a"], "count": pa.array([-3], pa.int64())}, GOOD_META, "negative count -3"),
-])
+@pytest.mark.parametrize(
+    ("columns", "metadata", "message"),
+    [
+        (lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())}, None, "not a bbpe word-count file"),
+        (
+            lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())},
+            GOOD_META | {"version": 2},
+            "word-count format version 2 is not supported",
+        ),
+        (
+            lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())},
+            GOOD_META | {"format": "other"},
+            "not a bbpe word-count file",
+        ),
+        (
+            lambda: {"word": [b"a"], "count": pa.array([1], pa.uint64())},
+            GOOD_META | {"pattern": None},
+            "no 'pattern' string",
+        ),
+        (
+            lambda: {"token": [b"a"], "count": pa.array([1], pa.uint64())},
+            GOOD_META,
+            "expected columns 'word' and 'count'",
+        ),
+        (lambda: {"word": [1], "count": pa.array([1], pa.uint64())}, GOOD_META, "column 'word' must be binary"),
+        (lambda: {"word": [b"a"], "count": [1.5]}, GOOD_META, "column 'count' must be an unsigned integer"),
+        (lambda: {"word": [b"a", None], "count": pa.array([1, 2], pa.uint64())}, GOOD_META, "must not hold nulls"),
+        (lambda: {"word": [b"a"], "count": pa.array([-3], pa.int64())}, GOOD_META, "negative count -3"),
+    ],
+)
 def test_bad_files_get_one_clear_error(tmp_path, columns, metadata, message):
     path = write_raw(tmp_path / "bad.parquet", columns(), metadata)
     with pytest.raises(VocabFormatError, match=message) as info:
@@ -146,8 +163,9 @@ def test_a_different_pattern_than_requested_is_refused(tmp_path):
 @needs_pyarrow
 def test_files_from_other_engines_are_accepted(tmp_path):
     # e.g. Spark: string words, signed int64 counts, any row order, a word split over two rows.
-    path = write_raw(tmp_path / "spark.parquet",
-                     {"word": ["b", "a", "b"], "count": pa.array([2, 1, 5], pa.int64())}, GOOD_META)
+    path = write_raw(
+        tmp_path / "spark.parquet", {"word": ["b", "a", "b"], "count": pa.array([2, 1, 5], pa.int64())}, GOOD_META
+    )
     assert counts.read(path).counts == {b"a": 1, b"b": 7}
 
 
@@ -184,7 +202,8 @@ def test_count_of_a_plus_b_is_the_merge_of_the_counts(corpus, tmp_path, capsys):
     assert whole.counts == counting.count_pretokens([TEXT_A, TEXT_B], CL100K, workers=1)
     assert merged.pattern == whole.pattern == CL100K
     assert {k: merged.corpus[k] for k in ("bytes", "lines", "files")} == {
-        k: whole.corpus[k] for k in ("bytes", "lines", "files")}
+        k: whole.corpus[k] for k in ("bytes", "lines", "files")
+    }
 
 
 @needs_pyarrow
@@ -205,10 +224,28 @@ def test_train_from_counts_equals_training_on_the_corpus(corpus, tmp_path, capsy
     a, b = corpus
     file, direct, via = tmp_path / "c.parquet", tmp_path / "direct.json", tmp_path / "via.json"
     run(["count", str(a), str(b), "-o", str(file), "--pattern", "gpt2", "--special", "<|x|>", "-q"], capsys)
-    run(["train", str(a), str(b), "--vocab", "300", "-o", str(direct), "--pattern", "gpt2", "--special", "<|x|>",
-         "-q", "--backend", "python"], capsys)
-    code, out, _ = run(["train", "--from-counts", str(file), "--vocab", "300", "-o", str(via), "-q",
-                        "--backend", "python"], capsys)
+    run(
+        [
+            "train",
+            str(a),
+            str(b),
+            "--vocab",
+            "300",
+            "-o",
+            str(direct),
+            "--pattern",
+            "gpt2",
+            "--special",
+            "<|x|>",
+            "-q",
+            "--backend",
+            "python",
+        ],
+        capsys,
+    )
+    code, out, _ = run(
+        ["train", "--from-counts", str(file), "--vocab", "300", "-o", str(via), "-q", "--backend", "python"], capsys
+    )
     assert code == 0 and "trained 300 tokens" in out
     left, right = bbpe.Tokenizer.load(direct), bbpe.Tokenizer.load(via)
     assert left.ranks == right.ranks and left.pattern == right.pattern == GPT2
@@ -226,18 +263,26 @@ def test_huge_counts_survive_the_file_and_training(tmp_path):
 
 
 @needs_pyarrow
-@pytest.mark.parametrize(("argv", "message"), [
-    (["train", "{a}", "--from-counts", "{c}", "--vocab", "300"], "give corpus inputs or --from-counts, not both"),
-    (["train", "--vocab", "300"], "give corpus inputs (files, directories or -) or --from-counts FILE"),
-    (["train", "--from-counts", "{c}", "--vocab", "300", "--pattern", "gpt2"],
-     "counted with pattern cl100k, not the requested gpt2"),
-    (["train", "--from-counts", "{c}", "--vocab", "300", "--split-digits"], "not the requested cl100k + split digits"),
-    (["train", "--from-counts", "{c}", "--vocab", "300", "--max-bytes", "10"], "--max-bytes applies to counting"),
-    (["train", "--from-counts", "{a}", "--vocab", "300"], "not a readable Parquet file"),
-    (["train", "--from-counts", "{missing}", "--vocab", "300"], "no such word-count file"),
-    (["count", "--merge", "{c}", "{c}", "--pattern", "gpt2"], "--pattern applies to counting a corpus"),
-    (["count", "{missing}"], "no such file or directory"),
-])
+@pytest.mark.parametrize(
+    ("argv", "message"),
+    [
+        (["train", "{a}", "--from-counts", "{c}", "--vocab", "300"], "give corpus inputs or --from-counts, not both"),
+        (["train", "--vocab", "300"], "give corpus inputs (files, directories or -) or --from-counts FILE"),
+        (
+            ["train", "--from-counts", "{c}", "--vocab", "300", "--pattern", "gpt2"],
+            "counted with pattern cl100k, not the requested gpt2",
+        ),
+        (
+            ["train", "--from-counts", "{c}", "--vocab", "300", "--split-digits"],
+            "not the requested cl100k + split digits",
+        ),
+        (["train", "--from-counts", "{c}", "--vocab", "300", "--max-bytes", "10"], "--max-bytes applies to counting"),
+        (["train", "--from-counts", "{a}", "--vocab", "300"], "not a readable Parquet file"),
+        (["train", "--from-counts", "{missing}", "--vocab", "300"], "no such word-count file"),
+        (["count", "--merge", "{c}", "{c}", "--pattern", "gpt2"], "--pattern applies to counting a corpus"),
+        (["count", "{missing}"], "no such file or directory"),
+    ],
+)
 def test_cli_errors_are_one_line_with_exit_code_2(corpus, tmp_path, capsys, argv, message):
     a, _ = corpus
     file = tmp_path / "c.parquet"

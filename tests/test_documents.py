@@ -11,25 +11,31 @@ from pathlib import Path
 
 import pytest
 import regex
+from conftest import MIX, real_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe.training import counting, documents
 from bbpe.cli import main
-from bbpe.training.corpus import CorpusStats, split_lines
-from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import PRESETS, with_split_digits
 from bbpe.pretokenize.safe_cuts import LINE, LONE_NEWLINE_LETTER, NEWLINE_LETTER, cut_rule, cuts
+from bbpe.training import counting, documents
+from bbpe.training.corpus import CorpusStats, split_lines
+from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
 
-from conftest import MIX, real_text
-
-PATTERNS = {name: pattern for base, pattern0 in PRESETS.items()
-            for name, pattern in ((base, pattern0), (f"{base}+digits", with_split_digits(pattern0)))}
+PATTERNS = {
+    name: pattern
+    for base, pattern0 in PRESETS.items()
+    for name, pattern in ((base, pattern0), (f"{base}+digits", with_split_digits(pattern0)))
+}
 # Characters that stress the rules: newline kinds, spaces of every sort, letters with and without case,
 # combining marks, digits, punctuation, apostrophes (contractions), "/" (o200k), CJK, invalid-looking text.
-TRICKY = list("\n\n\n\r \t\x0b\x0c\x85\u00a0\u2028\u3000aZsdtlvrmé'’.,/!?-_1٣\u0301\u0308你ǅ\ufffd") + ["'s", "'ll", "\r\n"]
+TRICKY = list("\n\n\n\r \t\x0b\x0c\x85\u00a0\u2028\u3000aZsdtlvrmé'’.,/!?-_1٣\u0301\u0308你ǅ\ufffd") + [
+    "'s",
+    "'ll",
+    "\r\n",
+]
 texts = st.lists(st.sampled_from(TRICKY), max_size=40).map("".join)
 
 
@@ -77,10 +83,15 @@ def test_custom_regex_and_newline_specials_are_not_cut():
 
 
 @settings(max_examples=100, deadline=None)
-@given(data=st.lists(st.sampled_from([b"a", b"\n", b" ", b"\xc3\xa9", b"\n\n", b"\xff", b"\xe4\xbd\xa0", b"Z"]),
-                     max_size=120).map(b"".join),
-       step=st.integers(1, 50), block=st.integers(1, 30), rule=st.sampled_from([NEWLINE_LETTER, LONE_NEWLINE_LETTER, LINE]),
-       limit=st.none() | st.integers(0, 130))
+@given(
+    data=st.lists(
+        st.sampled_from([b"a", b"\n", b" ", b"\xc3\xa9", b"\n\n", b"\xff", b"\xe4\xbd\xa0", b"Z"]), max_size=120
+    ).map(b"".join),
+    step=st.integers(1, 50),
+    block=st.integers(1, 30),
+    rule=st.sampled_from([NEWLINE_LETTER, LONE_NEWLINE_LETTER, LINE]),
+    limit=st.none() | st.integers(0, 130),
+)
 def test_byte_ranges_tile_the_stream_at_safe_cuts(data, step, block, rule, limit):
     stream = data if limit is None else data[:limit]
     found = []
@@ -117,8 +128,7 @@ def corpus_files(tmp_path_factory) -> tuple[list[Path], list[str]]:
 
 @pytest.mark.parametrize("name", ["cl100k", "gpt2", "qwen+digits"])
 @pytest.mark.parametrize(("range_bytes", "block", "workers"), [(1 << 23, 1 << 20, 1), (3001, 997, 2), (50, 40, 1)])
-def test_counts_are_findall_per_document_for_any_chunking(corpus_files, monkeypatch, name, range_bytes, block,
-                                                          workers):
+def test_counts_are_findall_per_document_for_any_chunking(corpus_files, monkeypatch, name, range_bytes, block, workers):
     paths, docs = corpus_files
     monkeypatch.setattr(documents, "RANGE_BYTES", range_bytes)
     monkeypatch.setattr(documents, "BLOCK", block)
@@ -215,8 +225,10 @@ def test_count_files_record_the_unit_and_merge_refuses_mixing(tmp_path, capsys):
     capsys.readouterr()
     assert main(["count", "--merge", doc, line, "-o", both]) == 2
     assert "different unit (line vs document)" in capsys.readouterr().err
-    assert main(["train", "--from-counts", line, "--unit", "document", "--vocab", "260", "-o",
-                 str(tmp_path / "v.json")]) == 2
+    assert (
+        main(["train", "--from-counts", line, "--unit", "document", "--vocab", "260", "-o", str(tmp_path / "v.json")])
+        == 2
+    )
     assert "counted with unit 'line'" in capsys.readouterr().err
 
 

@@ -34,10 +34,19 @@ PATTERNS = {
     "llama3": r"""(?i:'s|'t|'re|'ve|'m|'ll|'d)|[^\r\n\p{L}\p{N}]?\p{L}+|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n]*|\s*[\r\n]+|\s+(?!\S)|\s+""",
 }
 SPECIALS = {
-    "cl100k_base": {"<|endoftext|>": 100257, "<|fim_prefix|>": 100258, "<|fim_middle|>": 100259,
-                    "<|fim_suffix|>": 100260, "<|endofprompt|>": 100276},
-    "qwen": {"<|endoftext|>": 151643, "<|im_start|>": 151644, "<|im_end|>": 151645,
-             **{f"<|extra_{i}|>": 151646 + i for i in range(205)}},
+    "cl100k_base": {
+        "<|endoftext|>": 100257,
+        "<|fim_prefix|>": 100258,
+        "<|fim_middle|>": 100259,
+        "<|fim_suffix|>": 100260,
+        "<|endofprompt|>": 100276,
+    },
+    "qwen": {
+        "<|endoftext|>": 151643,
+        "<|im_start|>": 151644,
+        "<|im_end|>": 151645,
+        **{f"<|extra_{i}|>": 151646 + i for i in range(205)},
+    },
     "llama3": {"<|begin_of_text|>": 128000, "<|end_of_text|>": 128001},  # the other 254 do not affect ordinary text
 }
 FILES = {"cl100k_base": "cl100k_base.tiktoken", "qwen": "qwen.tiktoken", "llama3": "llama3.tiktoken"}
@@ -81,7 +90,7 @@ def tiktoken_reference(name: str, vocabs: Path):
 
 def first_difference(got: list[int], expected: list[int]) -> str:
     index = next((i for i, (a, b) in enumerate(zip(got, expected)) if a != b), min(len(got), len(expected)))
-    return f"first difference at token {index}: {got[index:index + 5]} != {expected[index:index + 5]}"
+    return f"first difference at token {index}: {got[index : index + 5]} != {expected[index : index + 5]}"
 
 
 def test_reference_patterns_are_the_vocabs_md_ones():
@@ -94,7 +103,9 @@ def test_reference_patterns_are_the_vocabs_md_ones():
 @pytest.mark.parametrize("corpus", ["parallel", "train"])
 def test_bbpe_engines_equal_tiktoken(name, corpus, vocabs_dir):
     expected_encoding = tiktoken_reference(name, vocabs_dir)
-    fast = Tokenizer.from_vocabulary(references.reference_vocabulary(name, path=vocabs_dir / FILES[name]), engine="tiktoken")
+    fast = bbpe.Tokenizer.from_vocabulary(
+        references.reference_vocabulary(name, path=vocabs_dir / FILES[name]), engine="tiktoken"
+    )
     slow = fast.with_engine("python")
     assert (fast.engine, slow.engine) == ("tiktoken", "python")
     if corpus == "parallel":

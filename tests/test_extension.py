@@ -9,12 +9,11 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe import bpe
-from bbpe import cli, references
-from bbpe.training import extend
+from bbpe import bpe, cli, references
 from bbpe.errors import BBPEError
 from bbpe.formats.tiktoken_file import read_ranks
 from bbpe.pretokenize.patterns import CL100K, QWEN, compile_pattern
+from bbpe.training import extend
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 BYTES = {bytes([i]): i for i in range(256)}
@@ -84,8 +83,9 @@ def test_extension_with_and_without_pruning(prune, backend):
     counts = {"abab": 3, " ab": 2, "1": 4, "2": 4}  # qwen pre-tokens
     # [ab ab] x3, [' ' ab] x2 -> "abab" (count 3), then " ab" (count 2).
     kept = 258 if prune else 260
-    tok = bbpe.train_from_counts(counts, vocab_size=kept + 3, init=base, pattern="qwen",
-                                 prune_unreachable=prune, backend=backend)
+    tok = bbpe.train_from_counts(
+        counts, vocab_size=kept + 3, init=base, pattern="qwen", prune_unreachable=prune, backend=backend
+    )
     assert new_tokens(tok, kept) == [b"abab", b" ab"]
     assert tok.special_tokens == {"<|end|>": kept + 2}
     assert tok.pattern == QWEN
@@ -100,7 +100,9 @@ def test_given_specials_replace_the_base_ones():
     tok = bbpe.train_from_counts({"aa": 2}, vocab_size=258, init=base, special_tokens=["<|x|>"], backend="python")
     assert tok.special_tokens == {"<|x|>": 257}
     assert bbpe.train_from_counts({"aa": 2}, vocab_size=259, init=base, backend="python").special_tokens == {
-        "<s>": 257, "</s>": 258}
+        "<s>": 257,
+        "</s>": 258,
+    }
 
 
 def test_errors():
@@ -121,7 +123,7 @@ def test_extension_goes_through_merge_backend(monkeypatch):
         asked.append(name)
         return bpe.learn_merges
 
-    monkeypatch.setattr(importlib.import_module("bbpe.training.api"), "merge_backend", spy)
+    monkeypatch.setattr(importlib.import_module("bbpe.training.merge"), "merge_backend", spy)
     base = bbpe.Tokenizer({**BYTES}, pattern="gpt2")
     tok = bbpe.train(["aaa aaa"], vocab_size=258, init=base, backend="numba", workers=1)
     assert asked[0] == "numba" and tok.token_bytes(256) == b"aa"
@@ -139,7 +141,9 @@ def real_pieces(pattern: str, max_chars: int = 40_000) -> set[str]:
 
 @pytest.fixture(scope="module")
 def cl100k(vocabs_dir) -> bbpe.Tokenizer:
-    return bbpe.Tokenizer.from_vocabulary(references.reference_vocabulary("cl100k_base", path=vocabs_dir / "cl100k_base.tiktoken"))
+    return bbpe.Tokenizer.from_vocabulary(
+        references.reference_vocabulary("cl100k_base", path=vocabs_dir / "cl100k_base.tiktoken")
+    )
 
 
 def test_tiktoken_segmenter_equals_the_python_encoder(cl100k):
@@ -183,10 +187,24 @@ def test_pruning_never_changes_a_segmentation(cl100k):
 
 def test_backends_agree_on_a_real_extension(cl100k, backend):
     text = "".join(sorted(real_pieces(QWEN, 4_000)))
-    tok = bbpe.train([text], vocab_size=99_154 + 2_000 + 5, init=cl100k, pattern="qwen", prune_unreachable=True,
-                     backend=backend, workers=1)
-    reference = bbpe.train([text], vocab_size=99_154 + 2_000 + 5, init=cl100k, pattern="qwen",
-                           prune_unreachable=True, backend="python", workers=1)
+    tok = bbpe.train(
+        [text],
+        vocab_size=99_154 + 2_000 + 5,
+        init=cl100k,
+        pattern="qwen",
+        prune_unreachable=True,
+        backend=backend,
+        workers=1,
+    )
+    reference = bbpe.train(
+        [text],
+        vocab_size=99_154 + 2_000 + 5,
+        init=cl100k,
+        pattern="qwen",
+        prune_unreachable=True,
+        backend="python",
+        workers=1,
+    )
     assert tok.metadata["training"]["backend"] == backend
     assert tok.ranks == reference.ranks and len(tok.ranks) == 101_154
 
@@ -213,8 +231,29 @@ def test_cli_extends_cl100k_qwen_style(capsys, tmp_path, vocabs_dir):
     corpus = tmp_path / "c.txt"
     corpus.write_text("我们的数据 2024 年 12 月\n" * 20, encoding="utf-8")
     out = tmp_path / "ext.json"
-    assert cli.main(["train", str(corpus), "--init", "cl100k_base", "--pattern", "qwen", "--prune-unreachable",
-                     "--vocab", "99200", "-o", str(out), "--backend", "python", "--workers", "1", "-q"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                str(corpus),
+                "--init",
+                "cl100k_base",
+                "--pattern",
+                "qwen",
+                "--prune-unreachable",
+                "--vocab",
+                "99200",
+                "-o",
+                str(out),
+                "--backend",
+                "python",
+                "--workers",
+                "1",
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert "(99,154 tokens of cl100k_base + " in capsys.readouterr().out
     tok = bbpe.load(out)
     assert tok.pattern == QWEN and tok.vocab_size <= 99_200 and len(tok.special_tokens) == 5

@@ -11,9 +11,9 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
+from bbpe.parallel import load_corpus
 from bbpe.report import fairness
 from bbpe.report.metrics import build_report
-from bbpe.report.corpora import load_corpus
 from bbpe.report.render import to_csv, to_json, to_markdown
 
 
@@ -55,8 +55,20 @@ def test_renyi_efficiency_hand_computed():
 def test_fertility_and_scripts_without_spaces():
     assert fairness.fertility(9, "three short\twords\n") == 3.0
     assert [fairness.uses_spaces(c) for c in ("eng_Latn", "kor_Hang", "rus_Cyrl")] == [True, True, True]
-    assert not any(fairness.uses_spaces(c) for c in ("zho_Hans", "zho_Hant", "lzh_Hani", "jpn_Jpan", "tha_Thai",
-                                                     "lao_Laoo", "khm_Khmr", "mya_Mymr", "bod_Tibt"))
+    assert not any(
+        fairness.uses_spaces(c)
+        for c in (
+            "zho_Hans",
+            "zho_Hant",
+            "lzh_Hani",
+            "jpn_Jpan",
+            "tha_Thai",
+            "lao_Laoo",
+            "khm_Khmr",
+            "mya_Mymr",
+            "bod_Tibt",
+        )
+    )
     with pytest.raises(ValueError):
         fairness.fertility(3, "  ")
 

@@ -15,8 +15,9 @@ from bbpe.formats import hf, native, tiktoken_file
 
 @pytest.fixture(scope="module")
 def trained(multilingual_text):
-    return bbpe.train([multilingual_text[:1_000_000]], vocab_size=2500, pattern="llama3",
-                      special_tokens=["<|endoftext|>"], workers=1)
+    return bbpe.train(
+        [multilingual_text[:1_000_000]], vocab_size=2500, pattern="llama3", special_tokens=["<|endoftext|>"], workers=1
+    )
 
 
 @pytest.fixture(scope="module")
@@ -72,19 +73,29 @@ def test_hf_import_reads_byte_level_files(trained, files):
     assert loaded.special_tokens == trained.special_tokens
 
 
-@pytest.mark.parametrize(("content", "problem"), [
-    ("", "empty"),
-    ('{"format": "bbpe", "version": 1, "pattern": "x", "tok', "truncated"),
-    ('{"format": "bbpe", "version": 99, "pattern": "x", "tokens": [], "special_tokens": {}, "metadata": {}}',
-     "version 99"),
-    ('{"format": "bbpe", "version": 1, "pattern": "x", "tokens": ["!!"], "special_tokens": {}, "metadata": {}}',
-     "base64"),
-    ('{"format": "bbpe", "version": 1, "pattern": "(?s:.)", "tokens": ["YQ=="], "special_tokens": {}, '
-     '"metadata": {}}', "single-byte"),
-    ('{"format": "bbpe", "version": 1, "tokens": []}', "pattern"),
-    ('{"model": {"type": "WordPiece"}}', "BPE"),
-    ("YQ== 0\nnot-base64 1\n", ":2"),
-])
+@pytest.mark.parametrize(
+    ("content", "problem"),
+    [
+        ("", "empty"),
+        ('{"format": "bbpe", "version": 1, "pattern": "x", "tok', "truncated"),
+        (
+            '{"format": "bbpe", "version": 99, "pattern": "x", "tokens": [], "special_tokens": {}, "metadata": {}}',
+            "version 99",
+        ),
+        (
+            '{"format": "bbpe", "version": 1, "pattern": "x", "tokens": ["!!"], "special_tokens": {}, "metadata": {}}',
+            "base64",
+        ),
+        (
+            '{"format": "bbpe", "version": 1, "pattern": "(?s:.)", "tokens": ["YQ=="], "special_tokens": {}, '
+            '"metadata": {}}',
+            "single-byte",
+        ),
+        ('{"format": "bbpe", "version": 1, "tokens": []}', "pattern"),
+        ('{"model": {"type": "WordPiece"}}', "BPE"),
+        ("YQ== 0\nnot-base64 1\n", ":2"),
+    ],
+)
 def test_corrupt_files_raise_vocab_format_error(tmp_path, content, problem):
     path = tmp_path / "bad.vocab"
     path.write_text(content)

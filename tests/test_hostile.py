@@ -20,9 +20,7 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe import cli
-from bbpe.cli import inspection
-from bbpe.cli import main
+from bbpe.cli import inspection, main
 
 CORPUS = "The quick brown fox jumps over the lazy dog. 12345\n" * 30 + "你好，世界。こんにちは\n" * 10
 
@@ -90,8 +88,12 @@ def test_output_on_dev_full_is_one_no_space_line(capsys, tmp_path, vocab):
 
 
 def test_output_on_dev_stdout_prints(vocab):
-    done = subprocess.run([sys.executable, "-m", "bbpe", "export", str(vocab), "--format", "tiktoken", "-o",
-                           "/dev/stdout"], capture_output=True, text=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bbpe", "export", str(vocab), "--format", "tiktoken", "-o", "/dev/stdout"],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
     assert done.returncode == 0, done.stderr
     assert done.stdout.startswith("AA== 0\nAQ== 1\n")
 
@@ -153,16 +155,19 @@ def test_report_files_are_written_as_one_set(tmp_path, monkeypatch):
 
 
 # -- patterns ---------------------------------------------------------------------------------
-@pytest.mark.parametrize(("regex", "message"), [
-    ("x*", "matches the empty string"),
-    ("a|(?=b)", "empty string"),
-    (r"\w+", "drops text"),
-    (r"(\w+)|(?s:.)", "capturing groups"),
-    (r"(\w)(\w)|(?s:.)", "capturing groups"),
-    (r"\X", "tiktoken"),
-    ("", "is empty"),
-    ("[a-", "invalid regex"),
-])
+@pytest.mark.parametrize(
+    ("regex", "message"),
+    [
+        ("x*", "matches the empty string"),
+        ("a|(?=b)", "empty string"),
+        (r"\w+", "drops text"),
+        (r"(\w+)|(?s:.)", "capturing groups"),
+        (r"(\w)(\w)|(?s:.)", "capturing groups"),
+        (r"\X", "tiktoken"),
+        ("", "is empty"),
+        ("[a-", "invalid regex"),
+    ],
+)
 def test_bad_custom_regex_is_refused_before_any_work(capsys, tmp_path, corpus, regex, message):
     out = tmp_path / "v.json"
     one_error(capsys, ["train", str(corpus), "--vocab", "300", "--regex", regex, "-o", str(out)], message)
@@ -183,8 +188,9 @@ def test_bad_pattern_in_a_count_file_is_refused(capsys, tmp_path):
 
     path = tmp_path / "c.parquet"
     counts.write(path, {"ab": 3}, pattern=r"\w+")  # the writer trusts its caller; the reader checks
-    line = one_error(capsys, ["train", "--from-counts", str(path), "--vocab", "300", "-o", str(tmp_path / "v.json")],
-                     "drops text")
+    line = one_error(
+        capsys, ["train", "--from-counts", str(path), "--vocab", "300", "-o", str(tmp_path / "v.json")], "drops text"
+    )
     assert str(path) in line
 
 
@@ -213,19 +219,22 @@ def test_decimal_counts_are_exact(capsys, tmp_path, corpus):
     assert bbpe.load(out).metadata["training"]["vocab_size_requested"] == 2010
 
 
-@pytest.mark.parametrize(("option", "value", "message"), [
-    ("--vocab", "inf", "not a finite number"),
-    ("--vocab", "nan", "not a finite number"),
-    ("--vocab", "1e400", "too large"),
-    ("--vocab", "3G", "too large"),
-    ("--vocab", "-300", "not a whole non-negative number"),
-    ("--vocab", "300.5", "not a whole non-negative number"),
-    ("--max-merges", "1e400", "too large"),
-    ("--min-frequency=-inf", None, "not a finite number"),
-    ("--max-bytes", "0.5", "not a whole"),
-    ("--max-bytes", "0", "max_bytes must be at least 1"),
-    ("--workers", "1G", "too many worker processes"),
-])
+@pytest.mark.parametrize(
+    ("option", "value", "message"),
+    [
+        ("--vocab", "inf", "not a finite number"),
+        ("--vocab", "nan", "not a finite number"),
+        ("--vocab", "1e400", "too large"),
+        ("--vocab", "3G", "too large"),
+        ("--vocab", "-300", "not a whole non-negative number"),
+        ("--vocab", "300.5", "not a whole non-negative number"),
+        ("--max-merges", "1e400", "too large"),
+        ("--min-frequency=-inf", None, "not a finite number"),
+        ("--max-bytes", "0.5", "not a whole"),
+        ("--max-bytes", "0", "max_bytes must be at least 1"),
+        ("--workers", "1G", "too many worker processes"),
+    ],
+)
 def test_bad_numbers_are_one_line(capsys, tmp_path, corpus, option, value, message):
     argv = ["train", str(corpus), "-o", str(tmp_path / "v.json"), "-q", option, *([value] if value else [])]
     one_error(capsys, argv if option == "--vocab" else [*argv, "--vocab", "300"], message)
@@ -237,8 +246,9 @@ def test_absurd_vocab_is_harmless(capsys, tmp_path, corpus, backend):
     if backend == "numba":
         pytest.importorskip("numba")
     out = tmp_path / "v.json"
-    assert call(["train", str(corpus), "--vocab", "1G", "--backend", backend, "-o", str(out), "-q",
-                 "--workers", "1"]) == 0
+    assert (
+        call(["train", str(corpus), "--vocab", "1G", "--backend", backend, "-o", str(out), "-q", "--workers", "1"]) == 0
+    )
     assert bbpe.load(out).metadata["training"]["stop_reason"] == "min_frequency"
 
 
@@ -251,8 +261,9 @@ def test_encode_file_keeps_carriage_returns(capsys, tmp_path, vocab):
     from_file = capsys.readouterr().out.split()
     expected = bbpe.load(vocab).encode(text)
     assert list(map(int, from_file)) == expected != bbpe.load(vocab).encode(text.replace("\r\n", "\n"))
-    done = subprocess.run([sys.executable, "-m", "bbpe", "encode", str(vocab)], input=text.encode(),
-                          capture_output=True, timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-m", "bbpe", "encode", str(vocab)], input=text.encode(), capture_output=True, timeout=120
+    )
     assert list(map(int, done.stdout.split())) == expected
 
 
@@ -261,8 +272,22 @@ def test_jsonl_and_text_files_split_lines_the_same_way(capsys, tmp_path):
     (tmp_path / "t.txt").write_text(text, encoding="utf-8", newline="")
     (tmp_path / "d.jsonl").write_text(json.dumps({"text": text}) + "\n", encoding="utf-8")
     for name in ("t.txt", "d.jsonl"):
-        assert call(["train", str(tmp_path / name), "--vocab", "290", "-o", str(tmp_path / f"{name}.json"),
-                     "-q", "--workers", "1"]) == 0
+        assert (
+            call(
+                [
+                    "train",
+                    str(tmp_path / name),
+                    "--vocab",
+                    "290",
+                    "-o",
+                    str(tmp_path / f"{name}.json"),
+                    "-q",
+                    "--workers",
+                    "1",
+                ]
+            )
+            == 0
+        )
     assert bbpe.load(tmp_path / "t.txt.json").ranks == bbpe.load(tmp_path / "d.jsonl.json").ranks
     assert bbpe.train([text], vocab_size=290, workers=1).ranks == bbpe.load(tmp_path / "t.txt.json").ranks
 
@@ -301,12 +326,14 @@ def test_empty_special_token_for_count_is_refused(capsys, tmp_path, corpus):
 def test_tokenizer_json_mentioning_bbpe_loads_as_tokenizer_json(capsys, tmp_path, corpus):
     pytest.importorskip("tokenizers")
     out, hf = tmp_path / "v.json", tmp_path / "tokenizer.json"
-    assert call(["train", str(corpus), "--vocab", "300", "--special", "bbpe", "-o", str(out), "-q",
-                 "--workers", "1"]) == 0
+    assert (
+        call(["train", str(corpus), "--vocab", "300", "--special", "bbpe", "-o", str(out), "-q", "--workers", "1"]) == 0
+    )
     assert call(["export", str(out), "--format", "hf", "-o", str(hf)]) == 0
     assert b"bbpe" in hf.read_bytes()[:4096]
     assert bbpe.load(hf).encode("quick bbpe", allowed_special="all") == bbpe.load(out).encode(
-        "quick bbpe", allowed_special="all")
+        "quick bbpe", allowed_special="all"
+    )
 
 
 @pytest.mark.parametrize("kind", ["gz", "xz", "bz2"])
@@ -319,8 +346,9 @@ def test_damaged_compressed_corpus_is_one_line(capsys, tmp_path, kind):
     truncated = tmp_path / f"t.txt.{kind}"
     truncated.write_bytes(opener(b"short text\n" * 100)[:-20])
     for path in (damaged, truncated):
-        line = one_error(capsys, ["train", str(path), "--vocab", "300", "-o", str(tmp_path / "v.json"), "-q"],
-                         str(path))
+        line = one_error(
+            capsys, ["train", str(path), "--vocab", "300", "-o", str(tmp_path / "v.json"), "-q"], str(path)
+        )
         assert "read error" in line
     assert not (tmp_path / "v.json").exists()
 

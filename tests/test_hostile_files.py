@@ -13,8 +13,8 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe.cli.options import MAX_COUNT, parse_count
 from bbpe.cli import main
+from bbpe.cli.options import MAX_COUNT, parse_count
 from bbpe.encoders import open_encoder
 from bbpe.errors import VocabFormatError
 from bbpe.formats import hf, native, tiktoken_file
@@ -23,16 +23,25 @@ BYTES = [base64.b64encode(bytes([i])).decode() for i in range(256)]
 
 
 def native_doc(**changes: object) -> dict:
-    document = {"format": "bbpe", "version": 1, "pattern": "cl100k", "tokens": list(BYTES),
-                "special_tokens": {"<|eot|>": 256}, "metadata": {}}
+    document = {
+        "format": "bbpe",
+        "version": 1,
+        "pattern": "cl100k",
+        "tokens": list(BYTES),
+        "special_tokens": {"<|eot|>": 256},
+        "metadata": {},
+    }
     document.update(changes)
     return document
 
 
 def hf_doc(**changes: object) -> dict:
     table = hf.byte_to_unicode()
-    document = {"model": {"type": "BPE", "vocab": {table[i]: i for i in range(256)}, "merges": []},
-                "added_tokens": [{"id": 256, "content": "<s>"}], "pre_tokenizer": None}
+    document = {
+        "model": {"type": "BPE", "vocab": {table[i]: i for i in range(256)}, "merges": []},
+        "added_tokens": [{"id": 256, "content": "<s>"}],
+        "pre_tokenizer": None,
+    }
     document.update(changes)
     return document
 
@@ -47,31 +56,34 @@ def one_error(capsys, argv: list[str], *needles: str) -> str:
     return lines[0]
 
 
-@pytest.mark.parametrize(("document", "field"), [
-    (native_doc(special_tokens={"<|eot|>": "1000"}), "special_tokens"),
-    (native_doc(special_tokens={"<|eot|>": 1000.5}), "special_tokens"),
-    (native_doc(special_tokens={"<|eot|>": -1}), "out of range"),
-    (native_doc(special_tokens={"<|eot|>": 2**70}), "out of range"),
-    (native_doc(special_tokens={"<|eot|>": True}), "must be an integer"),
-    (native_doc(special_tokens={"": 256}), "cannot be empty"),
-    (native_doc(special_tokens={"a": 256, "b": 256}), "share one id"),
-    (native_doc(metadata={"training": "fast"}), "metadata.training"),
-    (native_doc(metadata={"corpus": [1]}), "metadata.corpus"),
-    (native_doc(tokens=[*BYTES, 7]), "'tokens'[256]"),
-    (native_doc(tokens=[*BYTES, ""]), "'tokens'[256]"),
-    (native_doc(tokens=[*BYTES, BYTES[5]]), "duplicate of token 5"),
-    (native_doc(pattern=["x"]), "pattern"),
-    (native_doc(pattern="x+"), "drops text"),
-    (hf_doc(added_tokens=["<s>"]), "added_tokens[0]"),
-    (hf_doc(added_tokens=[{"id": "256", "content": "<s>"}]), "added_tokens[0].id"),
-    (hf_doc(added_tokens=[{"id": 256, "content": ""}]), "cannot be empty"),
-    (hf_doc(added_tokens={"<s>": 256}), "added_tokens"),
-    (hf_doc(pre_tokenizer="ByteLevel"), "pre_tokenizer"),
-    (hf_doc(pre_tokenizer={"type": "Sequence", "pretokenizers": "ByteLevel"}), "pretokenizers"),
-    (hf_doc(model={"type": "BPE", "vocab": {"a": -3}}), "model.vocab"),
-    (hf_doc(model={"type": "BPE", "vocab": {"\u4e00": 3}}), "byte-level"),
-    ({"tokens": []}, "neither a bbpe vocabulary"),
-])
+@pytest.mark.parametrize(
+    ("document", "field"),
+    [
+        (native_doc(special_tokens={"<|eot|>": "1000"}), "special_tokens"),
+        (native_doc(special_tokens={"<|eot|>": 1000.5}), "special_tokens"),
+        (native_doc(special_tokens={"<|eot|>": -1}), "out of range"),
+        (native_doc(special_tokens={"<|eot|>": 2**70}), "out of range"),
+        (native_doc(special_tokens={"<|eot|>": True}), "must be an integer"),
+        (native_doc(special_tokens={"": 256}), "cannot be empty"),
+        (native_doc(special_tokens={"a": 256, "b": 256}), "share one id"),
+        (native_doc(metadata={"training": "fast"}), "metadata.training"),
+        (native_doc(metadata={"corpus": [1]}), "metadata.corpus"),
+        (native_doc(tokens=[*BYTES, 7]), "'tokens'[256]"),
+        (native_doc(tokens=[*BYTES, ""]), "'tokens'[256]"),
+        (native_doc(tokens=[*BYTES, BYTES[5]]), "duplicate of token 5"),
+        (native_doc(pattern=["x"]), "pattern"),
+        (native_doc(pattern="x+"), "drops text"),
+        (hf_doc(added_tokens=["<s>"]), "added_tokens[0]"),
+        (hf_doc(added_tokens=[{"id": "256", "content": "<s>"}]), "added_tokens[0].id"),
+        (hf_doc(added_tokens=[{"id": 256, "content": ""}]), "cannot be empty"),
+        (hf_doc(added_tokens={"<s>": 256}), "added_tokens"),
+        (hf_doc(pre_tokenizer="ByteLevel"), "pre_tokenizer"),
+        (hf_doc(pre_tokenizer={"type": "Sequence", "pretokenizers": "ByteLevel"}), "pretokenizers"),
+        (hf_doc(model={"type": "BPE", "vocab": {"a": -3}}), "model.vocab"),
+        (hf_doc(model={"type": "BPE", "vocab": {"\u4e00": 3}}), "byte-level"),
+        ({"tokens": []}, "neither a bbpe vocabulary"),
+    ],
+)
 def test_malformed_json_vocab_is_one_line_naming_the_field(capsys, tmp_path, document, field):
     path = tmp_path / "bad.json"
     path.write_text(json.dumps(document))
@@ -80,11 +92,18 @@ def test_malformed_json_vocab_is_one_line_naming_the_field(capsys, tmp_path, doc
         bbpe.load(path)
 
 
-@pytest.mark.parametrize(("text", "line"), [
-    ("AA== 0\nAQ== -7\n", ":2"), ("AA== 0\nAQ== 0\n", "duplicate rank"), ("AA== 0\nAA== 1\n", "duplicate token"),
-    ("AA== 0\nAQ== 2147483648\n", "out of range"), ("AA== 0\nAQ== ٣\n", ":2"), ("AA== 0\n 1\n", ":2"),
-    ("AA== 1.5\n", ":1"),
-])
+@pytest.mark.parametrize(
+    ("text", "line"),
+    [
+        ("AA== 0\nAQ== -7\n", ":2"),
+        ("AA== 0\nAQ== 0\n", "duplicate rank"),
+        ("AA== 0\nAA== 1\n", "duplicate token"),
+        ("AA== 0\nAQ== 2147483648\n", "out of range"),
+        ("AA== 0\nAQ== ٣\n", ":2"),
+        ("AA== 0\n 1\n", ":2"),
+        ("AA== 1.5\n", ":1"),
+    ],
+)
 def test_malformed_tiktoken_file_names_the_line(capsys, tmp_path, text, line):
     path = tmp_path / "bad.tiktoken"
     path.write_text(text, encoding="utf-8")
@@ -99,23 +118,36 @@ def test_empty_special_token_never_hangs_encode(capsys, tmp_path):
         bbpe.Tokenizer({bytes([i]): i for i in range(256)}, pattern="gpt2", special_tokens={"": 256})
 
 
-@pytest.mark.parametrize(("metadata", "field"), [
-    ({"special_tokens": [""]}, "special_tokens'[0]"),
-    ({"special_tokens": "<s>"}, "special_tokens"),
-    ({"corpus": {"bytes": "many"}}, "corpus.bytes"),
-    ({"corpus": "x"}, "corpus"),
-    ({"corpus": {"sources": [1]}}, "corpus.sources"),
-    ({"split_digits": "yes"}, "split_digits"),
-    ({"pattern": "(a)|(?s:.)"}, "capturing groups"),
-])
+@pytest.mark.parametrize(
+    ("metadata", "field"),
+    [
+        ({"special_tokens": [""]}, "special_tokens'[0]"),
+        ({"special_tokens": "<s>"}, "special_tokens"),
+        ({"corpus": {"bytes": "many"}}, "corpus.bytes"),
+        ({"corpus": "x"}, "corpus"),
+        ({"corpus": {"sources": [1]}}, "corpus.sources"),
+        ({"split_digits": "yes"}, "split_digits"),
+        ({"pattern": "(a)|(?s:.)"}, "capturing groups"),
+    ],
+)
 def test_crafted_count_file_metadata_is_one_line_and_writes_nothing(capsys, tmp_path, metadata, field):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
 
-    info = {"format": "bbpe-counts", "version": 1, "pattern": bbpe.pretokenize.patterns.CL100K, "unit": "line",
-            "normalization": "none", "special_tokens": [], "split_digits": False, "corpus": {}} | metadata
-    table = pa.table({"word": pa.array([b"ab", b"cd"], pa.binary()), "count": pa.array([5, 3], pa.uint64())},
-                     metadata={b"bbpe": json.dumps(info).encode()})
+    info = {
+        "format": "bbpe-counts",
+        "version": 1,
+        "pattern": bbpe.pretokenize.patterns.CL100K,
+        "unit": "line",
+        "normalization": "none",
+        "special_tokens": [],
+        "split_digits": False,
+        "corpus": {},
+    } | metadata
+    table = pa.table(
+        {"word": pa.array([b"ab", b"cd"], pa.binary()), "count": pa.array([5, 3], pa.uint64())},
+        metadata={b"bbpe": json.dumps(info).encode()},
+    )
     path, out = tmp_path / "c.parquet", tmp_path / "v.json"
     pq.write_table(table, path)
     one_error(capsys, ["train", "--from-counts", str(path), "--vocab", "300", "-o", str(out)], str(path), field)
@@ -128,8 +160,9 @@ JSON = st.recursive(
     lambda children: st.lists(children, max_size=4) | st.dictionaries(st.text(max_size=8), children, max_size=4),
     max_leaves=12,
 )
-FIELDS = st.dictionaries(st.sampled_from(["pattern", "tokens", "special_tokens", "metadata", "version", "format"]),
-                         JSON, max_size=4)
+FIELDS = st.dictionaries(
+    st.sampled_from(["pattern", "tokens", "special_tokens", "metadata", "version", "format"]), JSON, max_size=4
+)
 PROPERTY = settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 
 
@@ -176,9 +209,14 @@ def test_random_json_to_the_json_readers(tmp_path, fields, model, added, pre):
 
 
 @PROPERTY
-@given(metadata=st.dictionaries(st.sampled_from(["pattern", "special_tokens", "split_digits", "corpus", "unit",
-                                                 "normalization", "version"]), JSON, max_size=3),
-       words=st.lists(st.binary(max_size=4), max_size=5))
+@given(
+    metadata=st.dictionaries(
+        st.sampled_from(["pattern", "special_tokens", "split_digits", "corpus", "unit", "normalization", "version"]),
+        JSON,
+        max_size=3,
+    ),
+    words=st.lists(st.binary(max_size=4), max_size=5),
+)
 def test_random_count_files(tmp_path, metadata, words):
     pa = pytest.importorskip("pyarrow")
     import pyarrow.parquet as pq
@@ -187,8 +225,10 @@ def test_random_count_files(tmp_path, metadata, words):
 
     info = {"format": "bbpe-counts", "version": 1, "pattern": "gpt2", "unit": "line", "normalization": "none"}
     info["pattern"] = bbpe.pretokenize.patterns.GPT2
-    table = pa.table({"word": pa.array(words, pa.binary()), "count": pa.array([1] * len(words), pa.uint64())},
-                     metadata={b"bbpe": json.dumps(info | metadata).encode()})
+    table = pa.table(
+        {"word": pa.array(words, pa.binary()), "count": pa.array([1] * len(words), pa.uint64())},
+        metadata={b"bbpe": json.dumps(info | metadata).encode()},
+    )
     path = tmp_path / "c.parquet"
     pq.write_table(table, path)
     try:
@@ -197,8 +237,13 @@ def test_random_count_files(tmp_path, metadata, words):
         assert "\n" not in str(exc)
     else:
         assert all(word for word in result.counts)
-        bbpe.train_from_counts(result.counts, vocab_size=300, pattern=result.pattern,
-                               special_tokens=result.special_tokens, backend="python")
+        bbpe.train_from_counts(
+            result.counts,
+            vocab_size=300,
+            pattern=result.pattern,
+            special_tokens=result.special_tokens,
+            backend="python",
+        )
 
 
 @settings(max_examples=300, deadline=None)

@@ -49,9 +49,25 @@ def wait_until(condition, timeout: float = 20.0) -> bool:
 def start_counting(tmp_path: Path, env: dict[str, str], reap: list[int]) -> subprocess.Popen:
     """``bbpe train -`` with two workers, fed 3 MB and left waiting for more; returns once the workers run."""
     process = subprocess.Popen(
-        [sys.executable, "-m", "bbpe", "train", "-", "--vocab", "300", "--workers", "2", "-q", "-o",
-         str(tmp_path / "v.json")],
-        stdin=subprocess.PIPE, stderr=subprocess.PIPE, start_new_session=True, env=env, cwd=tmp_path,
+        [
+            sys.executable,
+            "-m",
+            "bbpe",
+            "train",
+            "-",
+            "--vocab",
+            "300",
+            "--workers",
+            "2",
+            "-q",
+            "-o",
+            str(tmp_path / "v.json"),
+        ],
+        stdin=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=env,
+        cwd=tmp_path,
     )
     reap.append(process.pid)
     assert process.stdin is not None
@@ -92,7 +108,8 @@ def test_terminate_while_counting(tmp_path, env, reap, signum):
     process.stdin.close()  # type: ignore[union-attr]
     assert code == 128 + signum, err
     assert [line for line in err.splitlines() if line.strip()] == [
-        f"bbpe: terminated by signal {signum}; unfinished outputs were not written"]
+        f"bbpe: terminated by signal {signum}; unfinished outputs were not written"
+    ]
     assert wait_until(lambda: group_members(process.pid) == []), group_members(process.pid)
     assert not (tmp_path / "v.json").exists() and no_temp_files(tmp_path) == []
 
@@ -112,8 +129,11 @@ def test_terminate_while_writing(tmp_path, env, reap):
     corpus = tmp_path / "c.txt"
     corpus.write_bytes(TEXT[:20_000])
     process = subprocess.Popen(
-        [sys.executable, "-m", "bbpe", "train", str(corpus), "--vocab", "300", "--workers", "1", "-q", "-o",
-         str(fifo)], stderr=subprocess.PIPE, start_new_session=True, env=env, cwd=tmp_path,
+        [sys.executable, "-m", "bbpe", "train", str(corpus), "--vocab", "300", "--workers", "1", "-q", "-o", str(fifo)],
+        stderr=subprocess.PIPE,
+        start_new_session=True,
+        env=env,
+        cwd=tmp_path,
     )
     reap.append(process.pid)
     assert wait_until(lambda: no_temp_files(tmp_path) != []), "the write did not start"

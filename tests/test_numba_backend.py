@@ -5,17 +5,16 @@ from __future__ import annotations
 import sys
 
 import pytest
+from conftest import MIX, real_text
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
 from bbpe import bpe
 from bbpe.cli import main
-from bbpe.training.counting import count_pretokens
 from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
 from bbpe.training.api import merge_backend
-
-from conftest import MIX, real_text
+from bbpe.training.counting import count_pretokens
 
 BYTES = [bytes([i]) for i in range(256)]
 
@@ -24,6 +23,7 @@ BYTES = [bytes([i]) for i in range(256)]
 def numba_learn():
     pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
     from bbpe.training import merge_numba
+
     return merge_numba.learn_merges
 
 
@@ -52,10 +52,14 @@ DIGITS = "In 1999 there were 123456789 cases; 2024-01-01 12:30:45, pi=3.14159265
 SPACES = "a  b   c    d     e\n\n\n\t\t x        y\r\n   \n" + " " * 40 + "end\n"
 
 
-@pytest.mark.parametrize("text", [CJK, CODE, DIGITS, SPACES, CJK + CODE + DIGITS + SPACES],
-                         ids=["cjk", "code", "digits", "whitespace", "mixed"])
-@pytest.mark.parametrize("pattern", [CL100K, GPT2, resolve_pattern("cl100k", split_digits=True)],
-                         ids=["cl100k", "gpt2", "split-digits"])
+@pytest.mark.parametrize(
+    "text",
+    [CJK, CODE, DIGITS, SPACES, CJK + CODE + DIGITS + SPACES],
+    ids=["cjk", "code", "digits", "whitespace", "mixed"],
+)
+@pytest.mark.parametrize(
+    "pattern", [CL100K, GPT2, resolve_pattern("cl100k", split_digits=True)], ids=["cl100k", "gpt2", "split-digits"]
+)
 def test_varied_corpora_run_to_exhaustion(numba_learn, text, pattern):
     merges, why = same_merges(numba_learn, counted(text * 4, pattern), n_new=100_000, min_frequency=1)
     assert len(merges) > 10 and why == "min_frequency"
@@ -119,8 +123,11 @@ def test_duplicate_bytes_in_the_base_reuse_the_last_id(numba_learn):
 @st.composite
 def small_corpora(draw):
     alphabet = draw(st.lists(st.integers(0, 255), min_size=1, max_size=4, unique=True))
-    words = draw(st.lists(st.tuples(st.lists(st.sampled_from(alphabet), min_size=0, max_size=12),
-                                    st.integers(1, 6)), max_size=25))
+    words = draw(
+        st.lists(
+            st.tuples(st.lists(st.sampled_from(alphabet), min_size=0, max_size=12), st.integers(1, 6)), max_size=25
+        )
+    )
     return [(bytes(ids), count) for ids, count in words]
 
 
@@ -136,8 +143,9 @@ def test_python_merges_do_not_depend_on_word_order(words, n_new, seed):
     # train_from_counts streams words in dict order, so this property is relied on.
     shuffled = list(words)
     seed.shuffle(shuffled)
-    assert bpe.learn_merges(words, list(BYTES), n_new_tokens=n_new, min_frequency=1) == \
-        bpe.learn_merges(shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1)
+    assert bpe.learn_merges(words, list(BYTES), n_new_tokens=n_new, min_frequency=1) == bpe.learn_merges(
+        shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1
+    )
 
 
 @settings(max_examples=100, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -145,8 +153,9 @@ def test_python_merges_do_not_depend_on_word_order(words, n_new, seed):
 def test_numba_merges_do_not_depend_on_word_order(numba_learn, words, n_new, seed):
     shuffled = list(words)
     seed.shuffle(shuffled)
-    assert numba_learn(iter(words), list(BYTES), n_new_tokens=n_new, min_frequency=1) == \
-        numba_learn(shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1)
+    assert numba_learn(iter(words), list(BYTES), n_new_tokens=n_new, min_frequency=1) == numba_learn(
+        shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1
+    )
 
 
 @st.composite
@@ -196,14 +205,17 @@ def test_on_merge_errors_propagate(numba_learn):
         numba_learn(counted(CODE), list(BYTES), n_new_tokens=5, on_merge=fail)
 
 
-@pytest.mark.parametrize(("words", "tokens", "message"), [
-    ([([1, 300], 2)], BYTES, "word token id 300 is not in token_bytes"),
-    ([([-1, 3], 2)], BYTES, "word token id -1"),
-    ([(b"ab", -2)], BYTES, "must not be negative"),
-    ([(b"ab", 2**64)], BYTES, "below 2**63"),
-    ([([1, 2**64], 2)], BYTES, "below 2**63"),
-    ([(b"ab", 2)], BYTES + [b""], "token id 256 has empty bytes"),
-])
+@pytest.mark.parametrize(
+    ("words", "tokens", "message"),
+    [
+        ([([1, 300], 2)], BYTES, "word token id 300 is not in token_bytes"),
+        ([([-1, 3], 2)], BYTES, "word token id -1"),
+        ([(b"ab", -2)], BYTES, "must not be negative"),
+        ([(b"ab", 2**64)], BYTES, "below 2**63"),
+        ([([1, 2**64], 2)], BYTES, "below 2**63"),
+        ([(b"ab", 2)], BYTES + [b""], "token id 256 has empty bytes"),
+    ],
+)
 def test_bad_input_is_a_value_error(numba_learn, words, tokens, message):
     with pytest.raises(ValueError, match=message.replace("*", r"\*")):
         numba_learn(words, list(tokens), n_new_tokens=2)
@@ -219,7 +231,9 @@ def without_numba(monkeypatch):
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
     for name in ("merge_numba", "_numba_loop", "_numba_tables"):
         monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
-        monkeypatch.delattr(sys.modules["bbpe.training"], name, raising=False)  # else `from bbpe.training import ...` finds it
+        monkeypatch.delattr(
+            sys.modules["bbpe.training"], name, raising=False
+        )  # else `from bbpe.training import ...` finds it
         monkeypatch.delattr(bbpe, name, raising=False)
 
 

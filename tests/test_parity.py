@@ -11,9 +11,9 @@ from hypothesis import strategies as st
 
 import bbpe
 from bbpe import bpe, cli
-from bbpe.training import parity
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import GPT2, pretokenize
+from bbpe.training import parity
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
@@ -70,8 +70,9 @@ def test_a_language_without_frequent_pairs_drops_out(tmp_path):
     assert tok.metadata["training"]["parity"]["merges_per_language"] == {"eng_Latn": 2}
 
 
-def naive_parity(words: dict[str, Counter[str]], dev: dict[str, Counter[str]], n: int, global_merges: int,
-                 min_frequency: int = 2) -> list[bytes]:
+def naive_parity(
+    words: dict[str, Counter[str]], dev: dict[str, Counter[str]], n: int, global_merges: int, min_frequency: int = 2
+) -> list[bytes]:
     """Everything recounted from scratch before every merge (the definition, slowly)."""
     vocab = [bytes([i]) for i in range(256)]
     segs = {code: {w: list(w.encode()) for w in ws} for code, ws in words.items()}
@@ -95,7 +96,7 @@ def naive_parity(words: dict[str, Counter[str]], dev: dict[str, Counter[str]], n
                 break
         if best is None:
             break
-        pair, count = best
+        pair, _count = best
         joined = vocab[pair[0]] + vocab[pair[1]]
         token = vocab.index(joined) if joined in vocab else len(vocab)
         if token == len(vocab):
@@ -111,31 +112,45 @@ TEXTS = st.text(alphabet="ab c", min_size=1, max_size=25)
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(st.dictionaries(st.sampled_from(["deu", "eng", "fra"]), st.lists(TEXTS, min_size=1, max_size=5), min_size=1),
-       st.dictionaries(st.sampled_from(["deu", "eng", "fra", "spa"]), TEXTS, min_size=1),
-       st.integers(1, 15), st.integers(0, 4))
+@given(
+    st.dictionaries(st.sampled_from(["deu", "eng", "fra"]), st.lists(TEXTS, min_size=1, max_size=5), min_size=1),
+    st.dictionaries(st.sampled_from(["deu", "eng", "fra", "spa"]), TEXTS, min_size=1),
+    st.integers(1, 15),
+    st.integers(0, 4),
+)
 def test_incremental_loop_equals_recounting_from_scratch(train_texts, dev_texts, n, global_merges):
     words = {code: Counter(p for text in texts for p in pretokenize(text, GPT2)) for code, texts in train_texts.items()}
     dev = {code: Counter(pretokenize(text, GPT2)) for code, text in dev_texts.items()}
     if not set(words) & set(dev):
         with pytest.raises(CorpusError):
-            parity.learn_parity_merges(parity.language_words(words), [bytes([i]) for i in range(256)],
-                                       n_new_tokens=n, dev=dev)
+            parity.learn_parity_merges(
+                parity.language_words(words), [bytes([i]) for i in range(256)], n_new_tokens=n, dev=dev
+            )
         return
     vocab = [bytes([i]) for i in range(256)]
-    merges, _ = parity.learn_parity_merges(parity.language_words(words), vocab, n_new_tokens=n, dev=dev,
-                                           global_merges=global_merges)
+    _merges, _ = parity.learn_parity_merges(
+        parity.language_words(words), vocab, n_new_tokens=n, dev=dev, global_merges=global_merges
+    )
     assert vocab[256:] == naive_parity(words, dev, n, global_merges)
 
 
 def test_round_trip_and_engine_equality(tmp_path):
-    train = write(tmp_path / "train", {
-        "eng_Latn.x.txt": "The cat sat on the mat. It is what it is.\n" * 30,
-        "deu_Latn.x.txt": "Die Katze saß auf der Matte. Es ist, was es ist.\n" * 30,
-        "zho_Hans.x.txt": "猫坐在垫子上。就是这样。\n" * 30,
-    })
-    dev = write(tmp_path / "dev", {"eng_Latn.txt": "The cat.\nIt is.\n", "deu_Latn.txt": "Die Katze.\nEs ist.\n",
-                                   "zho_Hans.txt": "猫。\n就是。\n"})
+    train = write(
+        tmp_path / "train",
+        {
+            "eng_Latn.x.txt": "The cat sat on the mat. It is what it is.\n" * 30,
+            "deu_Latn.x.txt": "Die Katze saß auf der Matte. Es ist, was es ist.\n" * 30,
+            "zho_Hans.x.txt": "猫坐在垫子上。就是这样。\n" * 30,
+        },
+    )
+    dev = write(
+        tmp_path / "dev",
+        {
+            "eng_Latn.txt": "The cat.\nIt is.\n",
+            "deu_Latn.txt": "Die Katze.\nEs ist.\n",
+            "zho_Hans.txt": "猫。\n就是。\n",
+        },
+    )
     tok = bbpe.train([train], vocab_size=330, pattern="cl100k", parity_dev=dev, workers=1)
     python = tok.with_engine("python")
     for text in ("Die Katze sat on the mat 猫坐在 🙂\n", "", "  \t x\n\n", "é" * 7):
@@ -156,8 +171,12 @@ def test_errors(tmp_path, golden, capsys):
     with pytest.raises(CorpusError, match="no language has both"):
         bbpe.train([train], vocab_size=260, parity_dev=other, workers=1)
     out = tmp_path / "v.json"
-    assert cli.main(["train", str(train), "--vocab", "262", "--pattern", "gpt2", "--parity-dev", str(dev),
-                     "-o", str(out), "-q"]) == 0
+    assert (
+        cli.main(
+            ["train", str(train), "--vocab", "262", "--pattern", "gpt2", "--parity-dev", str(dev), "-o", str(out), "-q"]
+        )
+        == 0
+    )
     assert new_tokens(bbpe.load(out)) == [b"cd", b"ab", b"cdcd", b" ab"]
     assert cli.main(["train", str(train), "--vocab", "262", "--parity-global-merges", "2", "-o", str(out)]) == 2
     assert "needs --parity-dev" in capsys.readouterr().err
@@ -171,8 +190,13 @@ def test_main_job_trains_the_method_tokenizers(tmp_path, monkeypatch):
     from conftest import REPO
 
     data = tmp_path / "data"
-    write(data / "train", {"eng_Latn.x.txt": "The quick brown fox jumps over the lazy dog.\n" * 40,
-                           "zho_Hans.x.txt": "我们的狐狸很快。\n" * 30})
+    write(
+        data / "train",
+        {
+            "eng_Latn.x.txt": "The quick brown fox jumps over the lazy dog.\n" * 40,
+            "zho_Hans.x.txt": "我们的狐狸很快。\n" * 30,
+        },
+    )
     write(data / "parallel" / "ntrex128", {"eng_Latn.txt": "The fox.\n", "zho_Hans.txt": "狐狸。\n"})
     monkeypatch.setenv("BBPE_DATA_DIR", str(data))
     spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
@@ -182,8 +206,8 @@ def test_main_job_trains_the_method_tokenizers(tmp_path, monkeypatch):
     trained = main_job.train_methods(data, data / "train", "sha", tmp_path, vocab=300, common={}, quiet=True)
     assert [name for name, _ in trained] == ["bbpe-superword-300", "bbpe-parity-300"]
     assert trained[0][1]["superwords_after"] == 270 and trained[1][1]["parity_dev"] == str(data / "parallel/ntrex128")
-    for name, settings in trained:  # the settings train
-        tok = bbpe.train([data / "train"], workers=1, **settings)
+    for name, options in trained:  # the settings train
+        tok = bbpe.train([data / "train"], workers=1, **options)
         assert tok.decode(tok.encode("The fox 狐狸")) == "The fox 狐狸", name
     sample = tmp_path / "mix.txt"
     sample.write_text("x\n", encoding="utf-8")

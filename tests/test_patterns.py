@@ -18,7 +18,8 @@ def split_each_digit(pieces: list[str]) -> list[str]:
 
 
 text_strategy = st.text(alphabet=st.sampled_from(list("ab Z1234567890 \n\t.,'s-_!中٣")), max_size=60) | st.text(
-    max_size=40)
+    max_size=40
+)
 
 
 @pytest.mark.parametrize("name", sorted(PRESETS))

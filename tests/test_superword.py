@@ -2,17 +2,17 @@
 
 from __future__ import annotations
 
-import regex
 import pytest
+import regex
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
 from bbpe import bpe, cli
-from bbpe.training.counting import count_pretokens
-from bbpe.training.extend import segmenter
 from bbpe.formats import hf, tiktoken_file
 from bbpe.pretokenize.patterns import GPT2, resolve_pattern
+from bbpe.training.counting import count_pretokens
+from bbpe.training.extend import segmenter
 from bbpe.training.superword import stage2_pattern, word_count
 
 GOLDEN = ["x y\n"] * 3  # stage 1 (gpt2): "x", " y", "\n"; stage 2: "x y", "\n"
@@ -32,8 +32,12 @@ def test_golden_superword_merge_crosses_a_space():
     plain = bbpe.train(GOLDEN, vocab_size=258, pattern="gpt2", workers=1)
     assert new_tokens(plain) == [b" y"]  # classic BPE has nothing left to merge
     training = tok.metadata["training"]
-    assert training["superwords"] == training["superwords"] | {"after": 257, "max_words": None,
-                                                               "superword_tokens": 1, "stage1_pattern": GPT2}
+    assert training["superwords"] == training["superwords"] | {
+        "after": 257,
+        "max_words": None,
+        "superword_tokens": 1,
+        "stage1_pattern": GPT2,
+    }
     assert (training["new_tokens"], training["stop_reason"]) == (2, "vocab_size")
 
 
@@ -41,8 +45,15 @@ def test_word_limit_vetoes_the_superword():
     tok = bbpe.train(GOLDEN, vocab_size=258, pattern="gpt2", superwords_after=257, max_superword_words=1, workers=1)
     assert new_tokens(tok) == [b" y"]
     assert tok.metadata["training"]["stop_reason"] == "min_frequency"
-    two = bbpe.train(["a b c\n"] * 4, vocab_size=262, pattern="gpt2", superwords_after=258, max_superword_words=2,
-                     workers=1, backend="python")
+    two = bbpe.train(
+        ["a b c\n"] * 4,
+        vocab_size=262,
+        pattern="gpt2",
+        superwords_after=258,
+        max_superword_words=2,
+        workers=1,
+        backend="python",
+    )
     assert max(word_count(t) for t in new_tokens(two)) == 2
     assert b"a b" in new_tokens(two) and b"a b c" not in new_tokens(two)
 
@@ -80,8 +91,15 @@ LINES = st.lists(st.text(alphabet="ab c.,1\n", min_size=1, max_size=30), min_siz
 def test_encoding_reproduces_training_and_engines_agree(lines, stage1, stage2, max_words):
     lines = [part for line in lines for part in (line + "\n").splitlines(keepends=True)] * 2  # bbpe's unit: a line
     after = 256 + stage1
-    tok = bbpe.train(lines, vocab_size=after + stage2, pattern="cl100k", superwords_after=after,
-                     max_superword_words=max_words, workers=1, backend="python")
+    tok = bbpe.train(
+        lines,
+        vocab_size=after + stage2,
+        pattern="cl100k",
+        superwords_after=after,
+        max_superword_words=max_words,
+        workers=1,
+        backend="python",
+    )
     pattern = tok.pattern
     # Recompute stage 2 by hand from the stage-1 vocabulary and compare the final segmentations.
     n_stage1 = tok.metadata["training"]["superwords"]["after"]
@@ -89,8 +107,12 @@ def test_encoding_reproduces_training_and_engines_agree(lines, stage1, stage2, m
     tokens = [tok.token_bytes(i) for i in range(n_stage1)]
     segment = segmenter(tokens, engine="python")
     allow = None if max_words is None else (lambda t: word_count(t) <= max_words)
-    merges, _ = bpe.learn_merges([(segment(w.encode()), c) for w, c in words.items()], tokens,
-                                  n_new_tokens=len(tok.ranks) - n_stage1, allow=allow)
+    merges, _ = bpe.learn_merges(
+        [(segment(w.encode()), c) for w, c in words.items()],
+        tokens,
+        n_new_tokens=len(tok.ranks) - n_stage1,
+        allow=allow,
+    )
     assert tokens == [tok.token_bytes(i) for i in range(len(tok.ranks))]
     python = tok.with_engine("python")
     final = replay(words, tokens, n_stage1, merges)
@@ -114,8 +136,14 @@ def test_round_trip_and_engine_equality_on_any_text(trained_superwords, text):
 @pytest.fixture(scope="module")
 def trained_superwords() -> bbpe.Tokenizer:
     text = ("It is what it is, by the way. The cat sat on the mat; 2024 was a year!! " * 8 + "\n") * 20
-    return bbpe.train([text, "Über straße 日本語のテキスト\n" * 5], vocab_size=420, pattern="cl100k",
-                      superwords_after=330, special_tokens=["<|endoftext|>"], workers=1)
+    return bbpe.train(
+        [text, "Über straße 日本語のテキスト\n" * 5],
+        vocab_size=420,
+        pattern="cl100k",
+        superwords_after=330,
+        special_tokens=["<|endoftext|>"],
+        workers=1,
+    )
 
 
 def test_exports_give_identical_ids(trained_superwords, tmp_path):
@@ -151,8 +179,7 @@ def test_init_cl100k_keeps_its_ranks():
     cl100k = bbpe.load("cl100k_base")
     text = ["The quick brown fox jumps over the lazy dog, by the way.\n"] * 20
     n = len(cl100k.ranks)
-    tok = bbpe.train(text, vocab_size=n + 5 + len(cl100k.special_tokens), init=cl100k, superwords_after=n,
-                     workers=1)
+    tok = bbpe.train(text, vocab_size=n + 5 + len(cl100k.special_tokens), init=cl100k, superwords_after=n, workers=1)
     ranks = tok.ranks  # a copy per call
     assert all(ranks[token] == rank for token, rank in cl100k.ranks.items())
     assert any(word_count(t) > 1 for t in new_tokens(tok, n))
@@ -162,8 +189,24 @@ def test_cli(tmp_path, capsys):
     corpus = tmp_path / "c.txt"
     corpus.write_text("".join(GOLDEN), encoding="utf-8")
     out = tmp_path / "v.json"
-    assert cli.main(["train", str(corpus), "--vocab", "258", "--pattern", "gpt2", "--superwords-after", "257",
-                     "-o", str(out), "-q"]) == 0
+    assert (
+        cli.main(
+            [
+                "train",
+                str(corpus),
+                "--vocab",
+                "258",
+                "--pattern",
+                "gpt2",
+                "--superwords-after",
+                "257",
+                "-o",
+                str(out),
+                "-q",
+            ]
+        )
+        == 0
+    )
     assert new_tokens(bbpe.load(out)) == [b" y", b"x y"]
     assert cli.main(["train", str(corpus), "--vocab", "258", "--max-superword-words", "2", "-o", str(out)]) == 2
     assert "needs --superwords-after" in capsys.readouterr().err
@@ -173,7 +216,14 @@ def test_python_and_numba_backends_agree(trained_superwords):
     pytest.importorskip("numba")
     text = ("It is what it is, by the way. The cat sat on the mat; 2024 was a year!! " * 8 + "\n") * 20
     texts = [text, "Über straße 日本語のテキスト\n" * 5]
-    python = bbpe.train(texts, vocab_size=420, pattern="cl100k", superwords_after=330,
-                        special_tokens=["<|endoftext|>"], workers=1, backend="python")
+    python = bbpe.train(
+        texts,
+        vocab_size=420,
+        pattern="cl100k",
+        superwords_after=330,
+        special_tokens=["<|endoftext|>"],
+        workers=1,
+        backend="python",
+    )
     assert trained_superwords.metadata["training"]["backend"] == "numba"
     assert python.ranks == trained_superwords.ranks

@@ -11,9 +11,9 @@ from pathlib import Path
 import pytest
 
 import bbpe
+from bbpe.analysis.token_view import pieces, render, use_color
 from bbpe.cli import main
 from bbpe.encoders import BBPEEncoder
-from bbpe.analysis.token_view import pieces, render, use_color
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TEXT = "Hello wörld, 你好 🤗 hello hello"

@@ -13,8 +13,13 @@ from bbpe.tokenizer import Tokenizer
 @pytest.fixture(scope="module")
 def trained(multilingual_text) -> Tokenizer:
     """A 3,000-token vocabulary trained on real multilingual text, with two specials."""
-    return bbpe.train([multilingual_text[:1_500_000]], vocab_size=3000, pattern="cl100k",
-                      special_tokens=["<|endoftext|>", "<|pad|>"], workers=1)
+    return bbpe.train(
+        [multilingual_text[:1_500_000]],
+        vocab_size=3000,
+        pattern="cl100k",
+        special_tokens=["<|endoftext|>", "<|pad|>"],
+        workers=1,
+    )
 
 
 def test_sizes_and_ids(trained):

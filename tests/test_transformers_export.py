@@ -93,8 +93,22 @@ def test_special_tokens_roles_from_the_cli(trained, tmp_path, capsys):
     tok, path = trained
     eot = tok.special_tokens["<|endoftext|>"]
     out = tmp_path / "chat"
-    argv = ["export", str(path), "--format", "transformers", "-o", str(out), "--bos", "<|begin|>", "--pad", "none",
-            "--add-special", "<|im_start|>", "--add-special", "<|im_end|>"]
+    argv = [
+        "export",
+        str(path),
+        "--format",
+        "transformers",
+        "-o",
+        str(out),
+        "--bos",
+        "<|begin|>",
+        "--pad",
+        "none",
+        "--add-special",
+        "<|im_start|>",
+        "--add-special",
+        "<|im_end|>",
+    ]
     assert main(argv) == 0
     assert "bos=<|begin|>, eos=<|endoftext|>, pad=None" in capsys.readouterr().out
     config = json.loads((out / "tokenizer_config.json").read_text())
@@ -105,8 +119,12 @@ def test_special_tokens_roles_from_the_cli(trained, tmp_path, capsys):
 
     hf = transformers.AutoTokenizer.from_pretrained(str(out))
     back = bbpe.load(out)  # directory detection
-    assert back.special_tokens == {"<|endoftext|>": eot, "<|begin|>": eot + 1, "<|im_start|>": eot + 2,
-                                   "<|im_end|>": eot + 3}
+    assert back.special_tokens == {
+        "<|endoftext|>": eot,
+        "<|begin|>": eot + 1,
+        "<|im_start|>": eot + 2,
+        "<|im_end|>": eot + 3,
+    }
     assert (hf.bos_token, hf.eos_token, hf.pad_token) == ("<|begin|>", "<|endoftext|>", None)
     assert hf.convert_tokens_to_ids(["<|begin|>", "<|im_start|>", "<|im_end|>"]) == [eot + 1, eot + 2, eot + 3]
     chat = "<|im_start|>user\nBonjour, ça va ?<|im_end|>\n<|im_start|>assistant\n你好<|im_end|><|endoftext|>"
@@ -132,7 +150,8 @@ def test_export_into_an_existing_model_directory_keeps_other_files(trained, tmp_
     tok.save_pretrained(tmp_path, eos=None, pad=None)
     assert (tmp_path / "config.json").read_text() == "{}"
     assert json.loads((tmp_path / "special_tokens_map.json").read_text()) == {
-        "additional_special_tokens": ["<|endoftext|>"]}
+        "additional_special_tokens": ["<|endoftext|>"]
+    }
 
 
 def test_bad_targets_and_sources(trained, tmp_path, capsys):

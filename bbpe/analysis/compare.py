@@ -42,9 +42,13 @@ def compare(a: Mapping[bytes, int], b: Mapping[bytes, int]) -> Comparison:
             break
         prefix += 1
     return Comparison(
-        size_a=len(a), size_b=len(b), shared=len(shared),
+        size_a=len(a),
+        size_b=len(b),
+        shared=len(shared),
         only_a=[token for token in in_a if token not in b],
         only_b=[token for token in in_b if token not in a],
         same_id=sum(1 for token in shared if a[token] == b[token]),
-        common_prefix=prefix, order_preserved=first_break is None, first_break=first_break,
+        common_prefix=prefix,
+        order_preserved=first_break is None,
+        first_break=first_break,
     )

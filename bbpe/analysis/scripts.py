@@ -10,7 +10,14 @@ import unicodedata
 from collections import Counter
 from collections.abc import Iterable
 
-_NAMES = {"CJK": "Han", "HIRAGANA": "Kana", "KATAKANA": "Kana", "HALFWIDTH": "Kana", "KATAKANA-HIRAGANA": "Kana", "HANGUL": "Hangul"}
+_NAMES = {
+    "CJK": "Han",
+    "HIRAGANA": "Kana",
+    "KATAKANA": "Kana",
+    "HALFWIDTH": "Kana",
+    "KATAKANA-HIRAGANA": "Kana",
+    "HANGUL": "Hangul",
+}
 
 
 def script_of(token: bytes) -> str:

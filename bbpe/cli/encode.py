@@ -27,7 +27,6 @@ def add_encode_commands(commands: argparse._SubParsersAction) -> None:  # type: 
     p.set_defaults(run=_cmd_decode)
 
 
-
 def _read_text(args: argparse.Namespace) -> str:
     """The text to encode, read as bytes (no newline translation) and decoded as strict UTF-8."""
     if args.text is not None:
@@ -49,8 +48,11 @@ def _read_text(args: argparse.Namespace) -> str:
 def _cmd_encode(args: argparse.Namespace) -> int:
     tokenizer = load_vocab(args)
     text = _read_text(args)
-    ids = tokenizer.encode(text, allowed_special="all") if args.allow_special else tokenizer.encode(
-        text, disallowed_special=())
+    ids = (
+        tokenizer.encode(text, allowed_special="all")
+        if args.allow_special
+        else tokenizer.encode(text, disallowed_special=())
+    )
     if args.tokens:
         print_tokens(tokenizer, ids, args.color)
     else:

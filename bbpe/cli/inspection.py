@@ -14,19 +14,29 @@ from bbpe.pretokenize.patterns import preset_name
 
 
 def add_inspect_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = commands.add_parser("inspect", help="summarize a vocabulary", description="Size, pattern, specials, "
-                            "longest tokens, tokens by script and a sample.")
+    p = commands.add_parser(
+        "inspect",
+        help="summarize a vocabulary",
+        description="Size, pattern, specials, longest tokens, tokens by script and a sample.",
+    )
     add_vocab_argument(p)
     p.add_argument("--top", type=parse_count, default=10, help="how many longest/sample tokens to show")
     p.add_argument("other", nargs="?", metavar="B", help="with --compare: the vocabulary to compare with")
-    p.add_argument("--compare", action="store_true", help="compare VOCAB (A) with B: shared tokens, tokens "
-                   "only in each, rank order of the shared ones, tokens by script")
+    p.add_argument(
+        "--compare",
+        action="store_true",
+        help="compare VOCAB (A) with B: shared tokens, tokens "
+        "only in each, rank order of the shared ones, tokens by script",
+    )
     p.add_argument("--plot", metavar="PNG", help="also write the tokens-by-script and length histogram figure")
     p.set_defaults(run=_cmd_inspect)
 
-    p = commands.add_parser("export", help="write a .tiktoken file, a tokenizer.json or a transformers directory",
-                            description="Export to tiktoken ranks (.tiktoken), Hugging Face tokenizer.json, or a "
-                            "directory that transformers.AutoTokenizer.from_pretrained loads (same ids).")
+    p = commands.add_parser(
+        "export",
+        help="write a .tiktoken file, a tokenizer.json or a transformers directory",
+        description="Export to tiktoken ranks (.tiktoken), Hugging Face tokenizer.json, or a "
+        "directory that transformers.AutoTokenizer.from_pretrained loads (same ids).",
+    )
     add_vocab_argument(p)
     p.add_argument("--format", choices=("tiktoken", "hf", "transformers"), required=True)
     p.add_argument("-o", "--output", required=True, help="output file (a directory for --format transformers)")
@@ -41,15 +51,19 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
     regular = sorted(tokenizer.ranks.items(), key=lambda item: item[1])
     tokens = [token for token, _ in regular]
     print(f"vocabulary    {args.vocab}")
-    print(f"tokens        {tokenizer.vocab_size:,} ({len(tokens):,} regular, {tokenizer.n_merges:,} multi-byte, "
-          f"{len(tokenizer.special_tokens)} special)")
+    print(
+        f"tokens        {tokenizer.vocab_size:,} ({len(tokens):,} regular, {tokenizer.n_merges:,} multi-byte, "
+        f"{len(tokenizer.special_tokens)} special)"
+    )
     print(f"pattern       {preset_name(tokenizer.pattern) or 'custom'}: {tokenizer.pattern}")
     specials = ", ".join(f"{text}={rank}" for text, rank in tokenizer.special_tokens.items())
     print(f"specials      {specials or '(none)'}")
     training = tokenizer.metadata.get("training")
     if training:
-        print(f"training      stop: {training.get('stop_reason')}, backend: {training.get('backend')}, "
-              f"split_digits: {training.get('split_digits')}")
+        print(
+            f"training      stop: {training.get('stop_reason')}, backend: {training.get('backend')}, "
+            f"split_digits: {training.get('split_digits')}"
+        )
     print("by script     " + ", ".join(f"{name} {count:,}" for name, count in count_scripts(tokens).most_common()))
     longest = sorted(tokens, key=lambda token: (-len(token), token))[: args.top]
     print("longest       " + " ".join(show_token(token) for token in longest))

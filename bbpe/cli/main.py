@@ -69,8 +69,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     # Each subcommand parses its own arguments intermixed, so options may precede free text.
     rest = argv[argv.index(args.command) + 1 :]
     args = args.commands[args.command].parse_intermixed_args(rest, argparse.Namespace(command=args.command))
-    logging.basicConfig(format="bbpe: warning: %(message)s",
-                        level=logging.ERROR if getattr(args, "quiet", False) else logging.WARNING)
+    logging.basicConfig(
+        format="bbpe: warning: %(message)s", level=logging.ERROR if getattr(args, "quiet", False) else logging.WARNING
+    )
     previous = _catch_termination()
     try:
         return args.run(args)

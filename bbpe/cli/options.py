@@ -63,8 +63,12 @@ def parse_workers(text: str) -> int:
 def add_pattern_options(parser: argparse.ArgumentParser) -> None:
     """``--pattern PRESET`` or ``--regex R``."""
     group = parser.add_mutually_exclusive_group()
-    group.add_argument("--pattern", default=None, metavar="PRESET",
-                       help=f"pre-tokenization preset: {', '.join(PRESETS)} (default cl100k)")
+    group.add_argument(
+        "--pattern",
+        default=None,
+        metavar="PRESET",
+        help=f"pre-tokenization preset: {', '.join(PRESETS)} (default cl100k)",
+    )
     group.add_argument("--regex", default=None, metavar="R", help="custom pre-tokenization regex")
 
 
@@ -79,9 +83,12 @@ def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) ->
     """How a corpus is read and pre-tokenized: pattern, digits, specials, sampling, workers, JSONL, UTF-8."""
     add_pattern_options(parser)
     parser.add_argument("--split-digits", action="store_true", help="every digit is its own pre-token")
-    parser.add_argument("--unit", choices=("document", "line"), default=None,
-                        help="what is pre-tokenized whole: a document (a file, stdin, a JSONL record; the "
-                        "default) or each line")
+    parser.add_argument(
+        "--unit",
+        choices=("document", "line"),
+        default=None,
+        help="what is pre-tokenized whole: a document (a file, stdin, a JSONL record; the default) or each line",
+    )
     parser.add_argument("--special", action="append", default=[], metavar="TOKEN", help=special_help)
     parser.add_argument("--max-bytes", type=parse_count, help="read at most this many bytes of text (in input order)")
     parser.add_argument("--workers", type=parse_workers, help="counting processes (default: number of cores)")
@@ -91,8 +98,11 @@ def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) ->
 
 
 def add_vocab_argument(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("vocab", help="vocabulary file (bbpe JSON, .tiktoken with --pattern, tokenizer.json) "
-                        "or reference name (bbpe vocab list)")
+    parser.add_argument(
+        "vocab",
+        help="vocabulary file (bbpe JSON, .tiktoken with --pattern, tokenizer.json) "
+        "or reference name (bbpe vocab list)",
+    )
     add_pattern_options(parser)
 
 

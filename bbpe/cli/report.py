@@ -22,8 +22,18 @@ from importlib import metadata
 from pathlib import Path
 from typing import Any, TextIO
 
+from bbpe import references
 from bbpe._version import __version__
+from bbpe.encoders import open_encoder
 from bbpe.errors import BBPEError
+from bbpe.formats import detect_format, read_json
+from bbpe.output import write_set
+from bbpe.parallel import load_corpus
+from bbpe.references import table
+from bbpe.report import plots
+from bbpe.report.html import render_page
+from bbpe.report.metrics import build_report
+from bbpe.report.render import display_path, to_csv, to_json, to_markdown
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BASELINE = "xlmr"
@@ -33,15 +43,30 @@ OUTPUT_NAMES = ("compression.md", "compression.csv", "compression.json")
 
 def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``bbpe compress-report``."""
-    p = commands.add_parser("compress-report", help="per-language compression tables and figures", description=(
-        "Encode parallel corpora with several tokenizers and report tokens, bytes/token, tokens relative to a "
-        "baseline and to cl100k_base, the premium over English, vocabulary use, byte fallback and round trips. "
-        "Writes compression.md/.csv/.json, PNG figures and compression.html (one self-contained page with sortable "
-        "tables, the figures and a token view) to --out."))
-    p.add_argument("--tokenizer", action="append", metavar="NAME_OR_PATH", help="reference name or vocabulary "
-                   "file (repeatable; default: every reference found plus the main job's trained tokenizers)")
-    p.add_argument("--corpus", action="append", metavar="DIR", help="directory of <code>.txt files or FLORES-200 "
-                   "dev/ + devtest/ (repeatable; default: the parallel corpora of the data directory)")
+    p = commands.add_parser(
+        "compress-report",
+        help="per-language compression tables and figures",
+        description=(
+            "Encode parallel corpora with several tokenizers and report tokens, bytes/token, tokens relative to a "
+            "baseline and to cl100k_base, the premium over English, vocabulary use, byte fallback and round trips. "
+            "Writes compression.md/.csv/.json, PNG figures and compression.html (one self-contained page with sortable "
+            "tables, the figures and a token view) to --out."
+        ),
+    )
+    p.add_argument(
+        "--tokenizer",
+        action="append",
+        metavar="NAME_OR_PATH",
+        help="reference name or vocabulary "
+        "file (repeatable; default: every reference found plus the main job's trained tokenizers)",
+    )
+    p.add_argument(
+        "--corpus",
+        action="append",
+        metavar="DIR",
+        help="directory of <code>.txt files or FLORES-200 "
+        "dev/ + devtest/ (repeatable; default: the parallel corpora of the data directory)",
+    )
     p.add_argument("--baseline", help=f"tokenizer counted as 1 (default {DEFAULT_BASELINE})")
     p.add_argument("--out", default="reports", help="output directory (default reports/)")
     p.add_argument("--workers", type=int, help="encoding threads (default: number of cores)")
@@ -52,11 +77,6 @@ def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: i
 
 def run_report(args: argparse.Namespace) -> int:
     """The command: check the output, open inputs, measure, render everything, then write."""
-    from bbpe.report import plots
-    from bbpe.report.metrics import build_report
-    from bbpe.report.corpora import load_corpus
-    from bbpe.report.render import to_csv, to_json, to_markdown
-    from bbpe.report.html import render_page
 
     started = time.monotonic()
     out = check_out_dir(Path(args.out))
@@ -71,22 +91,35 @@ def run_report(args: argparse.Namespace) -> int:
     for note in notes:
         print(f"bbpe: note: {note}", file=sys.stderr)
     progress = None if args.quiet else _Progress(sys.stderr)
-    report = build_report(encoders, corpora, baseline=baseline, workers=args.workers, on_progress=progress,
-                          curve_tokenizers=[e.name for e in encoders if e.kind == "bbpe"])
+    report = build_report(
+        encoders,
+        corpora,
+        baseline=baseline,
+        workers=args.workers,
+        on_progress=progress,
+        curve_tokenizers=[e.name for e in encoders if e.kind == "bbpe"],
+    )
     report.notes = notes
     report.meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
         "command": "bbpe compress-report" + "".join(f" {flag}" for flag in _flags(args)),
-        "versions": versions(), "tokenizers": info, "workers": args.workers or os.cpu_count(),
+        "versions": versions(),
+        "tokenizers": info,
+        "workers": args.workers or os.cpu_count(),
         "seconds": round(time.monotonic() - started, 1),
     }
     figures = plots.render_all(report)
-    files = {"compression.csv": to_csv(report), "compression.json": to_json(report),
-             "compression.md": to_markdown(report, list(figures)),
-             "compression.html": render_page(report, figures)} | figures
+    files = {
+        "compression.csv": to_csv(report),
+        "compression.json": to_json(report),
+        "compression.md": to_markdown(report, list(figures)),
+        "compression.html": render_page(report, figures),
+    } | figures
     write_outputs(out, files)
-    print(f"wrote {out / 'compression.md'} (+ .csv, .json, .html, {len(figures)} figures): {len(encoders)} tokenizers x "
-          f"{sum(len(c.languages) for c in corpora)} languages in {time.monotonic() - started:.1f} s")
+    print(
+        f"wrote {out / 'compression.md'} (+ .csv, .json, .html, {len(figures)} figures): {len(encoders)} tokenizers x "
+        f"{sum(len(c.languages) for c in corpora)} languages in {time.monotonic() - started:.1f} s"
+    )
     return 0
 
 
@@ -102,7 +135,6 @@ def check_out_dir(out: Path) -> Path:
 
 def write_outputs(out: Path, files: dict[str, str | bytes]) -> None:
     """Write the files into ``out`` as one set: all new, or all as they were (see ``bbpe.output``)."""
-    from bbpe.output import write_set
 
     out.mkdir(parents=True, exist_ok=True)
     write_set({out / name: data for name, data in files.items()})
@@ -129,14 +161,15 @@ def default_corpora(root: Path | None = None) -> list[Path]:
     parallel = root / "parallel" if root else None
     found = sorted(p for p in parallel.iterdir() if p.is_dir()) if parallel and parallel.is_dir() else []
     if not found:
-        raise BBPEError("no parallel corpora found: set $BBPE_DATA_DIR, put ../shared/corpora beside the repository, "
-                        "run scripts/build_data.py, or pass --corpus DIR")
+        raise BBPEError(
+            "no parallel corpora found: set $BBPE_DATA_DIR, put ../shared/corpora beside the repository, "
+            "run scripts/build_data.py, or pass --corpus DIR"
+        )
     return found
 
 
 def default_tokenizers() -> list[str]:
     """Every reference name, then the tokenizers listed by the main job's index (if present)."""
-    from bbpe.references import table
 
     names = list(table.REFERENCES)
     for index in (REPO / MAIN_JOB_INDEX, Path.cwd() / MAIN_JOB_INDEX):
@@ -149,8 +182,6 @@ def default_tokenizers() -> list[str]:
 
 def open_tokenizers(specs: Sequence[str], *, explicit: bool) -> tuple[list[Any], dict[str, Any], list[str]]:
     """Open each tokenizer; references that cannot be found are skipped with a note."""
-    from bbpe import references
-    from bbpe.encoders import open_encoder
 
     encoders, info, notes = [], {}, []
     for spec in specs:
@@ -162,8 +193,10 @@ def open_tokenizers(specs: Sequence[str], *, explicit: bool) -> tuple[list[Any],
         encoders.append(encoder)
         info[encoder.name] = _describe(spec)
     if not encoders:
-        raise BBPEError("no tokenizer could be opened" + ("" if explicit else "; run `bbpe vocab fetch NAME` or set "
-                                                          "$BBPE_VOCAB_DIR"))
+        raise BBPEError(
+            "no tokenizer could be opened"
+            + ("" if explicit else "; run `bbpe vocab fetch NAME` or set $BBPE_VOCAB_DIR")
+        )
     return encoders, info, notes
 
 
@@ -181,21 +214,24 @@ def choose_baseline(requested: str | None, names: list[str], notes: list[str]) -
 
 
 def _describe(spec: str) -> dict[str, Any]:
-    from bbpe import references
-    from bbpe.report.render import display_path
 
     if references.is_reference_name(spec):
         found = references.locate(spec)
         where = display_path(found.source) if Path(found.source).exists() else found.source
-        return {"source": f"reference, found in {where}", "sha256": found.reference.sha256,
-                "note": found.reference.note or None}
+        return {
+            "source": f"reference, found in {where}",
+            "sha256": found.reference.sha256,
+            "note": found.reference.note or None,
+        }
     known = references.identify(spec)
-    return {"source": display_path(spec), "sha256": references.sha256_of(spec),
-            "note": f"the {known.name} reference file" if known else _training_note(spec)}
+    return {
+        "source": display_path(spec),
+        "sha256": references.sha256_of(spec),
+        "note": f"the {known.name} reference file" if known else _training_note(spec),
+    }
 
 
 def _training_note(path: str) -> str | None:
-    from bbpe.formats import detect_format, read_json
 
     try:
         if detect_format(path) != "bbpe":
@@ -217,7 +253,6 @@ def _training_note(path: str) -> str | None:
 
 
 def _flags(args: argparse.Namespace) -> list[str]:
-    from bbpe.report.render import display_path
 
     def shown(item: str) -> str:
         return display_path(item) if Path(item).exists() else item

@@ -10,30 +10,51 @@ from bbpe.cli.options import add_corpus_options, parse_count, parse_vocab_size, 
 from bbpe.errors import BBPEError
 from bbpe.output import check_not_input, check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
-from bbpe.training.api import STOP_REASONS, path_inputs, train
+from bbpe.training.api import path_inputs, train
+from bbpe.training.merge import STOP_REASONS
 
 
 def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
-    p = commands.add_parser("train", help="train a vocabulary on text files", description=(
-        "Train a byte-level BPE vocabulary. Inputs are files, directories (*.txt, *.jsonl, optionally "
-        ".gz/.xz/.bz2) or - for stdin. Each document (a file, stdin, a JSONL record) is pre-tokenized whole "
-        "(--unit line: each line)."))
+    p = commands.add_parser(
+        "train",
+        help="train a vocabulary on text files",
+        description=(
+            "Train a byte-level BPE vocabulary. Inputs are files, directories (*.txt, *.jsonl, optionally "
+            ".gz/.xz/.bz2) or - for stdin. Each document (a file, stdin, a JSONL record) is pre-tokenized whole "
+            "(--unit line: each line)."
+        ),
+    )
     p.add_argument("inputs", nargs="*", metavar="FILE_OR_DIR")
-    p.add_argument("--from-counts", metavar="FILE", help="train on a word-count file from `bbpe count` instead "
-                   "of a corpus (its pattern and special tokens are used)")
-    p.add_argument("--vocab", type=parse_vocab_size, required=True, help="vocab size: 256 bytes + merges + special tokens")
+    p.add_argument(
+        "--from-counts",
+        metavar="FILE",
+        help="train on a word-count file from `bbpe count` instead "
+        "of a corpus (its pattern and special tokens are used)",
+    )
+    p.add_argument(
+        "--vocab", type=parse_vocab_size, required=True, help="vocab size: 256 bytes + merges + special tokens"
+    )
     p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
     add_corpus_options(p, special_help="special token (repeatable)")
-    p.add_argument("--init", metavar="NAME_OR_PATH", help="extend this vocabulary (reference name or file): its "
-                   "tokens keep their ids, new ones follow; its pattern and specials unless --pattern/--special")
-    p.add_argument("--prune-unreachable", action="store_true", help="with --init: drop base tokens the pattern "
-                   "can never produce (e.g. multi-digit tokens under qwen) and renumber the rest in order")
-    p.add_argument("--min-frequency", type=parse_count, default=2, help="stop when no pair occurs this often (default 2)")
+    p.add_argument(
+        "--init",
+        metavar="NAME_OR_PATH",
+        help="extend this vocabulary (reference name or file): its "
+        "tokens keep their ids, new ones follow; its pattern and specials unless --pattern/--special",
+    )
+    p.add_argument(
+        "--prune-unreachable",
+        action="store_true",
+        help="with --init: drop base tokens the pattern "
+        "can never produce (e.g. multi-digit tokens under qwen) and renumber the rest in order",
+    )
+    p.add_argument(
+        "--min-frequency", type=parse_count, default=2, help="stop when no pair occurs this often (default 2)"
+    )
     p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
     add_method_options(p)
     p.set_defaults(run=run_train)
-
 
 
 def run_train(args: argparse.Namespace) -> int:
@@ -45,15 +66,32 @@ def run_train(args: argparse.Namespace) -> int:
         raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
     methods = method_arguments(args)
     if args.from_counts and methods:
-        raise BBPEError("--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts")
+        raise BBPEError(
+            "--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts"
+        )
     try:
-        tokenizer = train_from_counts_file(args, progress) if args.from_counts else train(
-            path_inputs(args.inputs), vocab_size=args.vocab, pattern=pattern_argument(args),
-            split_digits=args.split_digits, special_tokens=args.special, min_frequency=args.min_frequency,
-            max_merges=args.max_merges, max_bytes=args.max_bytes, workers=args.workers,
-            jsonl_field=args.jsonl_field, utf8_errors="strict" if args.strict_utf8 else "replace",
-            backend=args.backend, on_progress=progress, init=args.init, prune_unreachable=args.prune_unreachable,
-            unit=args.unit or "document", **methods,
+        tokenizer = (
+            train_from_counts_file(args, progress)
+            if args.from_counts
+            else train(
+                path_inputs(args.inputs),
+                vocab_size=args.vocab,
+                pattern=pattern_argument(args),
+                split_digits=args.split_digits,
+                special_tokens=args.special,
+                min_frequency=args.min_frequency,
+                max_merges=args.max_merges,
+                max_bytes=args.max_bytes,
+                workers=args.workers,
+                jsonl_field=args.jsonl_field,
+                utf8_errors="strict" if args.strict_utf8 else "replace",
+                backend=args.backend,
+                on_progress=progress,
+                init=args.init,
+                prune_unreachable=args.prune_unreachable,
+                unit=args.unit or "document",
+                **methods,
+            )
         )
     finally:
         if progress:
@@ -73,14 +111,32 @@ def run_train(args: argparse.Namespace) -> int:
 
 def add_method_options(parser: argparse.ArgumentParser) -> None:
     """``bbpe train``'s training methods beyond classic BPE: superwords and parity-aware merges."""
-    parser.add_argument("--superwords-after", type=parse_count, metavar="N", help="SuperBPE: once N regular tokens "
-                        "exist, continue with merges that may cross spaces (stage-2 pattern; see README)")
-    parser.add_argument("--max-superword-words", type=parse_count, metavar="K", help="with --superwords-after: new "
-                        "tokens span at most K whitespace-separated words (uses the python merge loop)")
-    parser.add_argument("--parity-dev", metavar="DIR", help="parity-aware BPE: each merge helps the language with the "
-                        "most tokens on this line-aligned parallel corpus; training files are named <code>.*")
-    parser.add_argument("--parity-global-merges", type=parse_count, metavar="M", help="with --parity-dev: the first "
-                        "M merges are classic (global) ones (the hybrid variant)")
+    parser.add_argument(
+        "--superwords-after",
+        type=parse_count,
+        metavar="N",
+        help="SuperBPE: once N regular tokens "
+        "exist, continue with merges that may cross spaces (stage-2 pattern; see README)",
+    )
+    parser.add_argument(
+        "--max-superword-words",
+        type=parse_count,
+        metavar="K",
+        help="with --superwords-after: new "
+        "tokens span at most K whitespace-separated words (uses the python merge loop)",
+    )
+    parser.add_argument(
+        "--parity-dev",
+        metavar="DIR",
+        help="parity-aware BPE: each merge helps the language with the "
+        "most tokens on this line-aligned parallel corpus; training files are named <code>.*",
+    )
+    parser.add_argument(
+        "--parity-global-merges",
+        type=parse_count,
+        metavar="M",
+        help="with --parity-dev: the first M merges are classic (global) ones (the hybrid variant)",
+    )
 
 
 def method_arguments(args: argparse.Namespace) -> dict[str, object]:
@@ -91,6 +147,10 @@ def method_arguments(args: argparse.Namespace) -> dict[str, object]:
         raise BBPEError("--parity-global-merges needs --parity-dev")
     if args.superwords_after is not None and args.parity_dev is not None:
         raise BBPEError("choose --superwords-after or --parity-dev, not both")
-    given = {"superwords_after": args.superwords_after, "max_superword_words": args.max_superword_words,
-             "parity_dev": args.parity_dev, "parity_global_merges": args.parity_global_merges}
+    given = {
+        "superwords_after": args.superwords_after,
+        "max_superword_words": args.max_superword_words,
+        "parity_dev": args.parity_dev,
+        "parity_global_merges": args.parity_global_merges,
+    }
     return {name: value for name, value in given.items() if value is not None}

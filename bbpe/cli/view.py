@@ -11,25 +11,36 @@ import argparse
 import sys
 from pathlib import Path
 
-from bbpe.output import atomic_write, check_writable
+from bbpe.analysis.plot import vocab_figure
+from bbpe.analysis.token_view import COLOR_CHOICES, Piece, count_line, pieces, render, use_color
+from bbpe.encoders import open_encoder
 from bbpe.errors import BBPEError
 from bbpe.formats import transformers_dir
-from bbpe.analysis.token_view import COLOR_CHOICES, Piece, count_line, pieces, render, use_color
+from bbpe.output import atomic_write, check_writable
 from bbpe.tokenizer import Tokenizer
-from bbpe.analysis.plot import vocab_figure
 
 
 def add_color_option(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("--color", choices=COLOR_CHOICES, default="auto", help="with --tokens: draw pieces on "
-                        "alternating background colours (auto: only on a terminal and without NO_COLOR)")
+    parser.add_argument(
+        "--color",
+        choices=COLOR_CHOICES,
+        default="auto",
+        help="with --tokens: draw pieces on "
+        "alternating background colours (auto: only on a terminal and without NO_COLOR)",
+    )
 
 
 def add_compare_text_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``bbpe compare-text VOCAB... (--text TEXT | -f FILE | stdin)``."""
-    p = commands.add_parser("compare-text", help="token counts of one text under several tokenizers", description=(
-        "Encode one text with each tokenizer (reference names, vocabulary files, transformers directories, "
-        "SentencePiece models) and print one line per tokenizer: tokens, UTF-8 bytes/token, chars/token. "
-        "No BOS/EOS; special-token text counts as text."))
+    p = commands.add_parser(
+        "compare-text",
+        help="token counts of one text under several tokenizers",
+        description=(
+            "Encode one text with each tokenizer (reference names, vocabulary files, transformers directories, "
+            "SentencePiece models) and print one line per tokenizer: tokens, UTF-8 bytes/token, chars/token. "
+            "No BOS/EOS; special-token text counts as text."
+        ),
+    )
     p.add_argument("vocabs", nargs="+", metavar="VOCAB")
     source = p.add_mutually_exclusive_group()
     source.add_argument("-t", "--text", help="the text (default: read --file or stdin)")
@@ -40,7 +51,6 @@ def add_compare_text_command(commands: argparse._SubParsersAction) -> None:  # t
 
 
 def run_compare_text(args: argparse.Namespace) -> int:
-    from bbpe.encoders import open_encoder
 
     text = read_text(args.text, args.file)
     encoders = [open_encoder(spec) for spec in args.vocabs]
@@ -80,11 +90,22 @@ def add_export_options(parser: argparse.ArgumentParser) -> None:
     for role in transformers_dir.ROLES:
         names = ", ".join(transformers_dir.DEFAULT_NAMES[role])
         extra = "; else the eos token" if role == "pad" else ""
-        group.add_argument(f"--{role}", default=transformers_dir.AUTO, metavar="TOKEN", help=(
-            f"{role} token (added as a special token if the vocabulary lacks it; 'none': no {role} token; "
-            f"default: the first of {names} the vocabulary has{extra})"))
-    group.add_argument("--add-special", action="append", default=[], metavar="TOKEN", help="an additional "
-                       "special token such as <|im_start|> (repeatable; added if the vocabulary lacks it)")
+        group.add_argument(
+            f"--{role}",
+            default=transformers_dir.AUTO,
+            metavar="TOKEN",
+            help=(
+                f"{role} token (added as a special token if the vocabulary lacks it; 'none': no {role} token; "
+                f"default: the first of {names} the vocabulary has{extra})"
+            ),
+        )
+    group.add_argument(
+        "--add-special",
+        action="append",
+        default=[],
+        metavar="TOKEN",
+        help="an additional special token such as <|im_start|> (repeatable; added if the vocabulary lacks it)",
+    )
 
 
 def run_export_transformers(args: argparse.Namespace, tokenizer: Tokenizer) -> int:
@@ -92,8 +113,10 @@ def run_export_transformers(args: argparse.Namespace, tokenizer: Tokenizer) -> i
     written = transformers_dir.write(tokenizer, args.output, additional=args.add_special, **roles)
     shown = ", ".join(f"{role}={written[f'{role}_token']}" for role in transformers_dir.ROLES)
     extra = len(written["additional_special_tokens"])
-    print(f"wrote {args.output}/ (transformers: {', '.join(transformers_dir.FILES)}; {shown}; "
-          f"{extra} additional special tokens)")
+    print(
+        f"wrote {args.output}/ (transformers: {', '.join(transformers_dir.FILES)}; {shown}; "
+        f"{extra} additional special tokens)"
+    )
     return 0
 
 

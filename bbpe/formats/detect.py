@@ -32,8 +32,9 @@ def structure(path: str | os.PathLike[str]) -> tuple[str, dict[str, Any] | None]
         return "bbpe", data
     if "model" in data:
         return "hf", data
-    raise VocabFormatError(source, "a JSON object that is neither a bbpe vocabulary (\"format\": \"bbpe\") nor "
-                                   "a tokenizer.json (\"model\")")
+    raise VocabFormatError(
+        source, 'a JSON object that is neither a bbpe vocabulary ("format": "bbpe") nor a tokenizer.json ("model")'
+    )
 
 
 def is_sentencepiece(path: str | os.PathLike[str]) -> bool:
@@ -48,7 +49,9 @@ def read_json(path: str | os.PathLike[str]) -> dict[str, Any]:
         with open(path, encoding="utf-8") as handle:
             data = json.load(handle)
     except json.JSONDecodeError as exc:
-        raise VocabFormatError(path, f"not valid JSON ({exc.msg}); the file may be truncated", line=exc.lineno) from None
+        raise VocabFormatError(
+            path, f"not valid JSON ({exc.msg}); the file may be truncated", line=exc.lineno
+        ) from None
     except UnicodeDecodeError:
         raise VocabFormatError(path, "not UTF-8 text") from None
     except RecursionError:

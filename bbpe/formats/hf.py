@@ -16,12 +16,12 @@ from typing import Any
 import tiktoken
 
 from bbpe import bpe
-from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats import _checks
+from bbpe.formats.detect import read_json
+from bbpe.output import atomic_write
 from bbpe.pretokenize.patterns import GPT2, PROBE_TEXT, to_oniguruma
 from bbpe.vocabulary import Vocabulary, VocabularyLike
-from bbpe.formats.detect import read_json
 
 
 @cache
@@ -65,8 +65,15 @@ def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
             if len(parts) == 2:
                 merges.append([_to_str(parts[0]), _to_str(parts[1])])
     added = [
-        {"id": rank, "content": text, "single_word": False, "lstrip": False, "rstrip": False,
-         "normalized": False, "special": True}
+        {
+            "id": rank,
+            "content": text,
+            "single_word": False,
+            "lstrip": False,
+            "rstrip": False,
+            "normalized": False,
+            "special": True,
+        }
         for text, rank in sorted(tokenizer.special_tokens.items(), key=lambda item: item[1])
     ]
     return {
@@ -78,16 +85,26 @@ def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
         "pre_tokenizer": {
             "type": "Sequence",
             "pretokenizers": [
-                {"type": "Split", "pattern": {"Regex": to_oniguruma(tokenizer.pattern)},
-                 "behavior": "Isolated", "invert": False},
+                {
+                    "type": "Split",
+                    "pattern": {"Regex": to_oniguruma(tokenizer.pattern)},
+                    "behavior": "Isolated",
+                    "invert": False,
+                },
                 {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": False},
             ],
         },
         "post_processor": None,
         "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
         "model": {
-            "type": "BPE", "dropout": None, "unk_token": None, "continuing_subword_prefix": None,
-            "end_of_word_suffix": None, "fuse_unk": False, "byte_fallback": False, "ignore_merges": True,
+            "type": "BPE",
+            "dropout": None,
+            "unk_token": None,
+            "continuing_subword_prefix": None,
+            "end_of_word_suffix": None,
+            "fuse_unk": False,
+            "byte_fallback": False,
+            "ignore_merges": True,
             "vocab": {_to_str(token): rank for token, rank in ranks.items()},
             "merges": merges,
         },
@@ -118,8 +135,10 @@ def check_export(tokenizer: VocabularyLike, text: str) -> None:
     for special in tokenizer.special_tokens:
         probe = probe.replace(special, "")
     if loaded.encode(probe, add_special_tokens=False).ids != _tiktoken_ids(tokenizer, probe):
-        raise ValueError(f"Hugging Face tokenizers gives other ids than bbpe for pattern {tokenizer.pattern!r} "
-                         "(no equivalent Oniguruma form was found); export with --format tiktoken instead")
+        raise ValueError(
+            f"Hugging Face tokenizers gives other ids than bbpe for pattern {tokenizer.pattern!r} "
+            "(no equivalent Oniguruma form was found); export with --format tiktoken instead"
+        )
 
 
 def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) -> Vocabulary:
@@ -132,8 +151,9 @@ def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) ->
     for text, rank in model["vocab"].items():
         token = _to_bytes(text)
         if not token:
-            raise VocabFormatError(path, f"model.vocab[{text!r}]: not a GPT-2 byte-level string; only byte-level "
-                                         "BPE is supported")
+            raise VocabFormatError(
+                path, f"model.vocab[{text!r}]: not a GPT-2 byte-level string; only byte-level BPE is supported"
+            )
         ranks[token] = _checks.token_id(path, f"model.vocab[{text!r}]", rank)
     added = data.get("added_tokens") or []
     if not isinstance(added, list):
@@ -173,6 +193,7 @@ def _pattern_of(path: str | os.PathLike[str], data: dict[str, Any]) -> str:
 
 def _tiktoken_ids(vocabulary: VocabularyLike, text: str) -> list[int]:
     """``text`` encoded by tiktoken over the vocabulary's ranks (the reference for the check)."""
-    encoding = tiktoken.Encoding(name="bbpe-export-check", pat_str=vocabulary.pattern,
-                                 mergeable_ranks=dict(vocabulary.ranks), special_tokens={})
+    encoding = tiktoken.Encoding(
+        name="bbpe-export-check", pat_str=vocabulary.pattern, mergeable_ranks=dict(vocabulary.ranks), special_tokens={}
+    )
     return list(encoding.encode_ordinary(text))

@@ -17,12 +17,13 @@ import base64
 import binascii
 import json
 import os
+from typing import Any
 
-from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats import _checks
-from bbpe.vocabulary import Vocabulary, VocabularyLike
 from bbpe.formats.detect import read_json
+from bbpe.output import atomic_write
+from bbpe.vocabulary import Vocabulary, VocabularyLike
 
 VERSION = 1
 
@@ -51,10 +52,11 @@ def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) ->
     """Read a native file (``data``: its already parsed JSON), checking every field's type and range."""
     data = read_json(path) if data is None else data
     if data.get("format") != "bbpe":
-        raise VocabFormatError(path, "not a bbpe vocabulary file (missing \"format\": \"bbpe\")")
+        raise VocabFormatError(path, 'not a bbpe vocabulary file (missing "format": "bbpe")')
     if data.get("version") != VERSION:
         raise VocabFormatError(
-            path, f"vocabulary file version {data.get('version')!r} is not supported (this bbpe reads version {VERSION})"
+            path,
+            f"vocabulary file version {data.get('version')!r} is not supported (this bbpe reads version {VERSION})",
         )
     for key, kind in (("pattern", str), ("tokens", list), ("special_tokens", dict), ("metadata", dict)):
         if not isinstance(data.get(key), kind):

@@ -10,9 +10,9 @@ import binascii
 import os
 from collections.abc import Mapping
 
-from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats._checks import MAX_ID
+from bbpe.output import atomic_write
 from bbpe.vocabulary import Vocabulary, VocabularyLike
 
 

@@ -27,9 +27,9 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from bbpe.output import atomic_write
 from bbpe.errors import VocabFormatError
 from bbpe.formats import hf
+from bbpe.output import atomic_write
 from bbpe.vocabulary import Vocabulary, VocabularyLike
 
 FILES = ("tokenizer.json", "tokenizer_config.json", "special_tokens_map.json")
@@ -70,8 +70,11 @@ def with_roles(
             if not text:
                 raise ValueError("a special token cannot be empty")
             specials[text] = max([vocabulary.max_token_value, *specials.values()]) + 1
-    roles["additional_special_tokens"] = list(dict.fromkeys(
-        [*additional, *(text for text in sorted(specials, key=specials.__getitem__) if text not in named)]))
+    roles["additional_special_tokens"] = list(
+        dict.fromkeys(
+            [*additional, *(text for text in sorted(specials, key=specials.__getitem__) if text not in named)]
+        )
+    )
     if specials != vocabulary.special_tokens:
         vocabulary = Vocabulary(vocabulary.ranks, vocabulary.pattern, specials, vocabulary.metadata)
     return vocabulary, roles
@@ -123,6 +126,7 @@ def read(directory: str | os.PathLike[str]) -> Vocabulary:
     """The vocabulary of a directory's ``tokenizer.json`` (specials included)."""
     source = Path(directory)
     if not is_transformers_dir(source):
-        raise VocabFormatError(source, "a directory without tokenizer.json (expected a transformers tokenizer "
-                               "directory)")
+        raise VocabFormatError(
+            source, "a directory without tokenizer.json (expected a transformers tokenizer directory)"
+        )
     return hf.read(source / "tokenizer.json")

@@ -54,8 +54,8 @@ from numba import njit
 from bbpe.pretokenize import unicode_tables as ut
 from bbpe.pretokenize.scanner_presets import CL100K_RULES as CL100K
 from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
-from bbpe.pretokenize.scanner_presets import O200K_RULES as O200K
 from bbpe.pretokenize.scanner_presets import LLAMA3_RULES as LLAMA3
+from bbpe.pretokenize.scanner_presets import O200K_RULES as O200K
 
 # The class bits and rule numbers imported above are frozen into the cached compiled code, which
 # numba refreshes only when this file changes: change them together with this file.
@@ -149,7 +149,7 @@ def contraction(data, i, n, stage1, stage2):
     if k >= n:
         return i
     second, size2 = char_at(data, k, n, stage1, stage2)
-    if (first & ut.FOLD_R or first & ut.FOLD_V) and second & ut.FOLD_E or first & second & ut.FOLD_L:
+    if ((first & ut.FOLD_R or first & ut.FOLD_V) and second & ut.FOLD_E) or first & second & ut.FOLD_L:
         return k + size2
     return i
 
@@ -181,7 +181,7 @@ def _cl100k_contraction(data, i, n, stage1, stage2):
     if k >= n:
         return i
     second, size2 = char_at(data, k, n, stage1, stage2)
-    if first & second & ut.FOLD_L or (first & ut.FOLD_V or first & ut.FOLD_R) and second & ut.FOLD_E:
+    if first & second & ut.FOLD_L or ((first & ut.FOLD_V or first & ut.FOLD_R) and second & ut.FOLD_E):
         return k + size2
     return i
 
@@ -258,7 +258,7 @@ def next_end(data, i, n, stage1, stage2, preset, split_digits):
         return run_numbers(data, j, n, stage1, stage2, n if preset == GPT2 else 2)
     if preset == GPT2 and bits & ut.BLANK and nxt & ut.NUMBER:
         return j if split_digits else run(data, j + nsize, n, stage1, stage2, ut.NUMBER)
-    if not bits & _OTHER_EXCLUDED or bits & ut.BLANK and nsize and not nxt & _OTHER_EXCLUDED:
+    if not bits & _OTHER_EXCLUDED or (bits & ut.BLANK and nsize and not nxt & _OTHER_EXCLUDED):
         end = run_other(data, j if not bits & ut.BLANK else j + nsize, n, stage1, stage2)
         if preset == GPT2:
             return end
@@ -346,7 +346,11 @@ def count(data, doc_ends, stage1, stage2, rule, split):
                     if used == entries.shape[0]:
                         entries = _grow(entries)
                     entries[used, _KEY], entries[used, _LENGTH], entries[used, _START], entries[used, _COUNT] = (
-                        signed_key, length, i, 1)
+                        signed_key,
+                        length,
+                        i,
+                        1,
+                    )
                     slots[slot] = used
                     used += 1
                     break

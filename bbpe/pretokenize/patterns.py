@@ -37,15 +37,17 @@ QWEN = (
 
 # GPT-4o o200k_base, tiktoken_ext/openai_public.py (its seven alternatives joined by "|"):
 # letters split at case changes, contractions kept on the word, "/" kept after punctuation.
-O200K = "|".join((
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
-    r"""\p{N}{1,3}""",
-    r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
-    r"""\s*[\r\n]+""",
-    r"""\s+(?!\S)""",
-    r"""\s+""",
-))
+O200K = "|".join(
+    (
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]*[\p{Ll}\p{Lm}\p{Lo}\p{M}]+(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""[^\r\n\p{L}\p{N}]?[\p{Lu}\p{Lt}\p{Lm}\p{Lo}\p{M}]+[\p{Ll}\p{Lm}\p{Lo}\p{M}]*(?i:'s|'t|'re|'ve|'m|'ll|'d)?""",
+        r"""\p{N}{1,3}""",
+        r""" ?[^\s\p{L}\p{N}]+[\r\n/]*""",
+        r"""\s*[\r\n]+""",
+        r"""\s+(?!\S)""",
+        r"""\s+""",
+    )
+)
 
 PRESETS: dict[str, str] = {"gpt2": GPT2, "cl100k": CL100K, "llama3": LLAMA3, "qwen": QWEN, "o200k": O200K}
 
@@ -147,8 +149,7 @@ def _pattern_problem(pattern: str) -> str | None:
             break
         position = match.end()
     if position != len(PROBE_TEXT):
-        return (f"drops text: it matches nothing at character {position} ({PROBE_TEXT[position]!r}) "
-                "of the probe text")
+        return f"drops text: it matches nothing at character {position} ({PROBE_TEXT[position]!r}) of the probe text"
     return _tiktoken_problem(pattern)
 
 
@@ -160,12 +161,13 @@ def _tiktoken_problem(pattern: str) -> str | None:
         return None
     ranks = {bytes([byte]): byte for byte in range(256)}
     try:
-        encoding = tiktoken.Encoding(name="bbpe-pattern-check", pat_str=pattern, mergeable_ranks=ranks,
-                                     special_tokens={})
+        encoding = tiktoken.Encoding(
+            name="bbpe-pattern-check", pat_str=pattern, mergeable_ranks=ranks, special_tokens={}
+        )
         pieces = [encoding.decode_single_token_bytes(t) for t in encoding.encode_ordinary(PROBE_TEXT)]
     except (KeyboardInterrupt, SystemExit):
         raise
-    except BaseException as exc:  # noqa: BLE001 - a Rust panic is a BaseException
+    except BaseException as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"does not compile in tiktoken's regex engine (fancy-regex): {first}"
     if b"".join(pieces) != PROBE_TEXT.encode("utf-8"):
@@ -198,7 +200,7 @@ def to_oniguruma(pattern: str) -> str:
         if start is None:
             continue  # left as is; the export check reports a disagreement
         atom = pattern[start : found.start()]
-        pattern = f"{pattern[:start]}(?>{atom}{found.group()[:-1]}){pattern[found.end():]}"
+        pattern = f"{pattern[:start]}(?>{atom}{found.group()[:-1]}){pattern[found.end() :]}"
     return pattern
 
 

@@ -30,8 +30,15 @@ from bbpe.pretokenize import _scan_kernels as kernels
 from bbpe.pretokenize.scanner_presets import O200K, SCANNERS, scanner_pattern, scanner_rules, supports
 from bbpe.pretokenize.unicode_tables import class_tables
 
-__all__ = ["O200K", "SCANNERS", "count_arrays", "count_pretokens_compiled", "pretoken_spans", "scanner_pattern",
-           "supports"]
+__all__ = [
+    "O200K",
+    "SCANNERS",
+    "count_arrays",
+    "count_pretokens_compiled",
+    "pretoken_spans",
+    "scanner_pattern",
+    "supports",
+]
 
 
 def pretoken_spans(

@@ -14,8 +14,13 @@ from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, O200K, QWEN, with_sp
 
 # The rule sets of bbpe.pretokenize._scan_kernels (qwen is llama3's rules with one digit per piece).
 GPT2_RULES, CL100K_RULES, O200K_RULES, LLAMA3_RULES = 0, 1, 2, 3
-_PRESETS = {"gpt2": (GPT2_RULES, GPT2), "cl100k": (CL100K_RULES, CL100K), "o200k": (O200K_RULES, O200K),
-            "llama3": (LLAMA3_RULES, LLAMA3), "qwen": (LLAMA3_RULES, QWEN)}
+_PRESETS = {
+    "gpt2": (GPT2_RULES, GPT2),
+    "cl100k": (CL100K_RULES, CL100K),
+    "o200k": (O200K_RULES, O200K),
+    "llama3": (LLAMA3_RULES, LLAMA3),
+    "qwen": (LLAMA3_RULES, QWEN),
+}
 PRESET_NAMES = tuple(_PRESETS)
 SPLIT_SUFFIX = "+split-digits"
 # Scanner key -> (rule set, split digits, the regex it reproduces), plain forms first.  qwen already

@@ -18,7 +18,21 @@ from bbpe.references.lookup import (
 from bbpe.references.table import REFERENCES, Reference, get, is_reference_name
 
 __all__ = [
-    "REFERENCES", "Located", "Reference", "ReferenceHashError", "ReferenceNotFound", "cache_dir", "fetch",
-    "fetch_missing", "get", "identify", "is_reference_name", "load_vocabulary", "locate", "reference_vocabulary",
-    "sha256_of", "shared_dirs", "shared_disabled",
+    "REFERENCES",
+    "Located",
+    "Reference",
+    "ReferenceHashError",
+    "ReferenceNotFound",
+    "cache_dir",
+    "fetch",
+    "fetch_missing",
+    "get",
+    "identify",
+    "is_reference_name",
+    "load_vocabulary",
+    "locate",
+    "reference_vocabulary",
+    "sha256_of",
+    "shared_dirs",
+    "shared_disabled",
 ]

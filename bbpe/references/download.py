@@ -20,7 +20,6 @@ from bbpe.references import table
 from bbpe.references.lookup import Located, ReferenceNotFound, cache_dir, locate, sha256_of
 from bbpe.references.sources import GGUFRebuild, Source, get_bytes
 
-
 # -- fetching (the only network access) ---------------------------------------------------
 URL_TIMEOUT = 15.0
 
@@ -36,8 +35,9 @@ def fetch(name: str) -> Located:
     if target.is_file() and sha256_of(target) == reference.sha256:
         return Located(reference, target, str(cache_dir()))
     attempts: list[tuple[str, Callable[[], bytes]]] = [
-        (source.label, lambda source=source: _source_bytes(source)) for source in (*reference.packages,
-                                                                                   *reference.sources)]
+        (source.label, lambda source=source: _source_bytes(source))
+        for source in (*reference.packages, *reference.sources)
+    ]
     if reference.url:
         attempts.append((reference.url, lambda: _download(reference.url or "")))
     failures: list[str] = []
@@ -61,8 +61,9 @@ def fetch(name: str) -> Located:
     )
 
 
-def fetch_missing(names: Iterable[str] | None = None, *, log: Callable[[str], None] = lambda line: None
-                  ) -> dict[str, Located | BBPEError]:
+def fetch_missing(
+    names: Iterable[str] | None = None, *, log: Callable[[str], None] = lambda line: None
+) -> dict[str, Located | BBPEError]:
     """Fetch every reference (default: all) that ``locate`` cannot find; one ``log`` line per reference.
 
     Returns what happened per name: where it is now, or the error (nothing raised, nothing
@@ -91,8 +92,14 @@ def fetch_missing(names: Iterable[str] | None = None, *, log: Callable[[str], No
 
 def _source_bytes(source: Source) -> bytes:
     """The file a registry source gives; ``also`` keeps the other sdist members used by the table."""
-    also = tuple(member for ref in table.REFERENCES.values() for item in ref.sources if isinstance(item, GGUFRebuild)
-                 for member in (item.gguf, item.charsmap_from) if member is not None)
+    also = tuple(
+        member
+        for ref in table.REFERENCES.values()
+        for item in ref.sources
+        if isinstance(item, GGUFRebuild)
+        for member in (item.gguf, item.charsmap_from)
+        if member is not None
+    )
     return get_bytes(source, also=also)
 
 

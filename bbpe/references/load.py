@@ -19,12 +19,18 @@ def reference_vocabulary(
     """A tiktoken-kind reference's vocabulary (its own pattern unless ``pattern`` is given)."""
     reference = table.get(name)
     if reference.kind != "tiktoken" or reference.pattern is None:
-        raise BBPEError(f"reference {name!r} is a SentencePiece model, not a byte-level BPE rank table; "
-                        "use bbpe.encoders.open_encoder for it")
+        raise BBPEError(
+            f"reference {name!r} is a SentencePiece model, not a byte-level BPE rank table; "
+            "use bbpe.encoders.open_encoder for it"
+        )
     found = locate(name, path=path)
     source = {"name": name, "sha256": reference.sha256, "path": str(found.path), "found_in": found.source}
-    return Vocabulary(read_ranks(found.path), reference.pattern if pattern is None else pattern,
-                      reference.special_tokens, {"reference": source})
+    return Vocabulary(
+        read_ranks(found.path),
+        reference.pattern if pattern is None else pattern,
+        reference.special_tokens,
+        {"reference": source},
+    )
 
 
 def load_vocabulary(name_or_path: str | os.PathLike[str], *, pattern: str | None = None) -> Vocabulary:

@@ -34,7 +34,6 @@ class ReferenceHashError(BBPEError):
     """A file found for a reference does not have the reference's SHA-256."""
 
 
-
 # -- where to look ------------------------------------------------------------------------
 def cache_dir() -> Path:
     """The user cache of reference files: ``$XDG_CACHE_HOME/bbpe/vocabs`` or ``~/.cache/bbpe/vocabs``."""
@@ -76,8 +75,12 @@ def candidates(reference: Reference) -> list[tuple[str, Path | None]]:
     """Every (place, file or None) searched without an explicit path, in order; None: not there."""
     places: list[tuple[str, Path | None]] = []
     env = os.environ.get("BBPE_VOCAB_DIR")
-    places.append((f"$BBPE_VOCAB_DIR={env}" if env else "$BBPE_VOCAB_DIR (unset)",
-                   Path(env) / reference.filename if env else None))
+    places.append(
+        (
+            f"$BBPE_VOCAB_DIR={env}" if env else "$BBPE_VOCAB_DIR (unset)",
+            Path(env) / reference.filename if env else None,
+        )
+    )
     places += [(str(folder), folder / reference.filename) for folder in shared_dirs()]
     places.append((str(cache_dir()), cache_dir() / reference.filename))
     for package in reference.packages:
@@ -136,4 +139,3 @@ def identify(path: str | os.PathLike[str]) -> Reference | None:
     """The reference whose SHA-256 this file has, if any."""
     digest = sha256_of(path)
     return next((ref for ref in table.REFERENCES.values() if ref.sha256 == digest), None)
-

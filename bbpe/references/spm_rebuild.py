@@ -29,10 +29,19 @@ from bbpe.errors import BBPEError
 
 NORMAL, USER_DEFINED = 1, 4
 _SPM_SPECIALS = (("<unk>", 2), ("<s>", 3), ("</s>", 3))  # SentencePiece ids 0, 1, 2
-_COMMON_IDS: Mapping[str, Any] = MappingProxyType({
-    "unk_id": 0, "bos_id": 1, "eos_id": 2, "pad_id": -1, "unk_surface": " \u2047 ",
-    "unk_piece": "<unk>", "bos_piece": "<s>", "eos_piece": "</s>", "pad_piece": "<pad>",
-})
+_COMMON_IDS: Mapping[str, Any] = MappingProxyType(
+    {
+        "unk_id": 0,
+        "bos_id": 1,
+        "eos_id": 2,
+        "pad_id": -1,
+        "unk_surface": " \u2047 ",
+        "unk_piece": "<unk>",
+        "bos_piece": "<s>",
+        "eos_piece": "</s>",
+        "pad_piece": "<pad>",
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -58,48 +67,103 @@ class Recipe:
 # Llama-2: the trainer settings recorded in Meta's tokenizer.model (printed by
 # sentencepiece for that file, VOCABS.md "Spec"); with them the rebuilt file is the
 # genuine one, byte for byte (sha256 9e556afd...).
-_LLAMA2_TRAINER: Mapping[str, Any] = MappingProxyType({
-    "input": ["/large_experiments/theorem/datasets/MERGED/all.test1.merged"],
-    "model_prefix": "spm_model_32k_200M_charcov099995_allowWSO__v2", "model_type": 2, "vocab_size": 32_000,
-    "self_test_sample_size": 0, "input_format": "text", "character_coverage": 0.99995,
-    "input_sentence_size": 200_000_000, "seed_sentencepiece_size": 1_000_000, "shrinking_factor": 0.75,
-    "num_threads": 80, "num_sub_iterations": 2, "max_sentence_length": 4192, "shuffle_input_sentence": True,
-    "max_sentencepiece_length": 16, "split_by_unicode_script": True, "split_by_whitespace": True,
-    "split_by_number": True, "treat_whitespace_as_suffix": False, "split_digits": True,
-    "allow_whitespace_only_pieces": True, "vocabulary_output_piece_score": True, "hard_vocab_limit": True,
-    "use_all_vocab": False, "byte_fallback": True, "required_chars": "", **_COMMON_IDS,
-    "train_extremely_large_corpus": False, "enable_differential_privacy": False,
-    "differential_privacy_noise_level": 0.0, "differential_privacy_clipping_threshold": 0,
-})
+_LLAMA2_TRAINER: Mapping[str, Any] = MappingProxyType(
+    {
+        "input": ["/large_experiments/theorem/datasets/MERGED/all.test1.merged"],
+        "model_prefix": "spm_model_32k_200M_charcov099995_allowWSO__v2",
+        "model_type": 2,
+        "vocab_size": 32_000,
+        "self_test_sample_size": 0,
+        "input_format": "text",
+        "character_coverage": 0.99995,
+        "input_sentence_size": 200_000_000,
+        "seed_sentencepiece_size": 1_000_000,
+        "shrinking_factor": 0.75,
+        "num_threads": 80,
+        "num_sub_iterations": 2,
+        "max_sentence_length": 4192,
+        "shuffle_input_sentence": True,
+        "max_sentencepiece_length": 16,
+        "split_by_unicode_script": True,
+        "split_by_whitespace": True,
+        "split_by_number": True,
+        "treat_whitespace_as_suffix": False,
+        "split_digits": True,
+        "allow_whitespace_only_pieces": True,
+        "vocabulary_output_piece_score": True,
+        "hard_vocab_limit": True,
+        "use_all_vocab": False,
+        "byte_fallback": True,
+        "required_chars": "",
+        **_COMMON_IDS,
+        "train_extremely_large_corpus": False,
+        "enable_differential_privacy": False,
+        "differential_privacy_noise_level": 0.0,
+        "differential_privacy_clipping_threshold": 0,
+    }
+)
 _SPLITS: Mapping[str, Any] = MappingProxyType(
-    {"split_by_unicode_script": True, "split_by_whitespace": True, "split_by_number": True})
+    {"split_by_unicode_script": True, "split_by_whitespace": True, "split_by_number": True}
+)
 
-RECIPES: Mapping[str, Recipe] = MappingProxyType({
-    "llama2": Recipe(
-        "llama", 32_000, 3, 32_000, _LLAMA2_TRAINER,
-        {"name": "identity", "precompiled_charsmap": b"", "add_dummy_prefix": True,
-         "remove_extra_whitespaces": False, "normalization_rule_tsv": ""},
-    ),
-    # XLM-R: GGUF ids are fairseq's (<s> <pad> </s> <unk>, pieces from 4, <mask> 250001);
-    # SentencePiece id = fairseq id - 1 for pieces.  nmt_nfkc map from the GGUF.
-    "xlmr": Recipe(
-        "t5", 250_000, 4, 250_001, {"model_type": 1, "vocab_size": 250_000, **_SPLITS, **_COMMON_IDS},
-        {"name": "nmt_nfkc", "add_dummy_prefix": True, "remove_extra_whitespaces": True,
-         "escape_whitespaces": True},
-        charsmap_from_gguf=True,
-    ),
-    # Baichuan-7B: ids 3..392 were user-defined symbols (the GGUF stores them as normal,
-    # score 0); nmt_nfkc as compiled into sentencepiece 0.1.99, the release of its day
-    # (VOCABS.md gives the evidence for these inferred settings).
-    "baichuan": Recipe(
-        "llama", 64_000, 3, 64_000,
-        {"model_type": 2, "vocab_size": 64_000, **_SPLITS, "split_digits": True, "byte_fallback": True,
-         **_COMMON_IDS},
-        {"name": "nmt_nfkc", "add_dummy_prefix": True, "remove_extra_whitespaces": True,
-         "escape_whitespaces": True},
-        user_defined=range(3, 393),
-    ),
-})
+RECIPES: Mapping[str, Recipe] = MappingProxyType(
+    {
+        "llama2": Recipe(
+            "llama",
+            32_000,
+            3,
+            32_000,
+            _LLAMA2_TRAINER,
+            {
+                "name": "identity",
+                "precompiled_charsmap": b"",
+                "add_dummy_prefix": True,
+                "remove_extra_whitespaces": False,
+                "normalization_rule_tsv": "",
+            },
+        ),
+        # XLM-R: GGUF ids are fairseq's (<s> <pad> </s> <unk>, pieces from 4, <mask> 250001);
+        # SentencePiece id = fairseq id - 1 for pieces.  nmt_nfkc map from the GGUF.
+        "xlmr": Recipe(
+            "t5",
+            250_000,
+            4,
+            250_001,
+            {"model_type": 1, "vocab_size": 250_000, **_SPLITS, **_COMMON_IDS},
+            {
+                "name": "nmt_nfkc",
+                "add_dummy_prefix": True,
+                "remove_extra_whitespaces": True,
+                "escape_whitespaces": True,
+            },
+            charsmap_from_gguf=True,
+        ),
+        # Baichuan-7B: ids 3..392 were user-defined symbols (the GGUF stores them as normal,
+        # score 0); nmt_nfkc as compiled into sentencepiece 0.1.99, the release of its day
+        # (VOCABS.md gives the evidence for these inferred settings).
+        "baichuan": Recipe(
+            "llama",
+            64_000,
+            3,
+            64_000,
+            {
+                "model_type": 2,
+                "vocab_size": 64_000,
+                **_SPLITS,
+                "split_digits": True,
+                "byte_fallback": True,
+                **_COMMON_IDS,
+            },
+            {
+                "name": "nmt_nfkc",
+                "add_dummy_prefix": True,
+                "remove_extra_whitespaces": True,
+                "escape_whitespaces": True,
+            },
+            user_defined=range(3, 393),
+        ),
+    }
+)
 
 
 @dataclass(frozen=True)
@@ -123,8 +187,9 @@ def read_vocab(path: str | os.PathLike[str]) -> GGUFVocab:
         types = [int(part[0]) for part in _array_parts(fields["tokenizer.ggml.token_type"])]
         model = str(fields["tokenizer.ggml.model"].contents())
         charsmap_field = fields.get("tokenizer.ggml.precompiled_charsmap")
-        charsmap = b"" if charsmap_field is None else bytes(
-            bytearray(int(part[0]) for part in _array_parts(charsmap_field)))
+        charsmap = (
+            b"" if charsmap_field is None else bytes(bytearray(int(part[0]) for part in _array_parts(charsmap_field)))
+        )
     except KeyError as exc:
         raise BBPEError(f"{path}: GGUF file has no tokenizer field {exc}; not a vocabulary GGUF") from None
     except (ValueError, IndexError, OSError, TypeError, UnicodeDecodeError) as exc:
@@ -183,8 +248,11 @@ def charsmap_from_header(path: str | os.PathLike[str], rule: str) -> bytes:
     """
     text = Path(path).read_text(encoding="utf-8", errors="replace")
     start = text.find("kNormalizationRules_blob_uint64[] = {")
-    entry = regex.search(rf'\{{"{rule}", (\d+),\s*reinterpret_cast<const char \*>\('
-                         r"kNormalizationRules_blob_uint64 \+ (\d+)\)\}", text)
+    entry = regex.search(
+        rf'\{{"{rule}", (\d+),\s*reinterpret_cast<const char \*>\('
+        r"kNormalizationRules_blob_uint64 \+ (\d+)\)\}",
+        text,
+    )
     end = text.find("};", start)
     if start < 0 or end < 0 or entry is None:
         raise BBPEError(f"{path}: no compiled {rule!r} rule; not sentencepiece's normalization_rule.h")
@@ -193,7 +261,7 @@ def charsmap_from_header(path: str | os.PathLike[str], rule: str) -> bytes:
     size, offset = int(entry[1]), int(entry[2]) * 8
     if offset + size > len(blob):
         raise BBPEError(f"{path}: the {rule!r} rule runs past the end of the data (truncated?)")
-    return blob[offset:offset + size]
+    return blob[offset : offset + size]
 
 
 def _array_parts(array_field: Any) -> list[Any]:

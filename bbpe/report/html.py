@@ -12,7 +12,7 @@ the tables work without JavaScript.
 >>> from bbpe import Tokenizer
 >>> from bbpe.encoders import BBPEEncoder
 >>> from bbpe.report.metrics import build_report
->>> from bbpe.report.corpora import Corpus, Language
+>>> from bbpe.parallel import Corpus, Language
 >>> lang = Language("eng_Latn", "English", (), "héllo", 1, "")
 >>> report = build_report([BBPEEncoder(Tokenizer.from_bytes_only(), "bytes")], [Corpus("c", None, "files", (lang,))],
 ...                       baseline="bytes", workers=1)
@@ -31,9 +31,9 @@ from collections.abc import Callable, Mapping, Sequence
 from importlib import resources
 from typing import Any
 
-from bbpe.report.metrics import CL100K, CONVENTION, CompressionReport, Row
-from bbpe.report.corpora import ENGLISH, Corpus, Language
 from bbpe.analysis.token_view import Piece
+from bbpe.parallel import ENGLISH, Corpus, Language
+from bbpe.report.metrics import CL100K, CONVENTION, CompressionReport, Row
 
 SENTENCE_CHARS = 400  # a sentence longer than this is cut at a space
 
@@ -44,8 +44,10 @@ def render_page(report: CompressionReport, figures: Mapping[str, bytes]) -> str:
     body = [
         f"<h1>{title}</h1>",
         _meta(report),
-        ('<nav class="toc" aria-label="Sections"><a href="#summary">Summary</a><a href="#tokens">Token view</a>'
-         '<a href="#figures">Figures</a><a href="#languages">Per language</a></nav>'),
+        (
+            '<nav class="toc" aria-label="Sections"><a href="#summary">Summary</a><a href="#tokens">Token view</a>'
+            '<a href="#figures">Figures</a><a href="#languages">Per language</a></nav>'
+        ),
         '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>',
         f'<p class="note">{html.escape(CONVENTION)} Click a column header (or focus it and press Enter) to sort.</p>',
         *(_summary_table(report, corpus) for corpus in report.corpora),
@@ -58,17 +60,33 @@ def render_page(report: CompressionReport, figures: Mapping[str, bytes]) -> str:
         *(_language_tables(report, corpus) for corpus in report.corpora),
         "</section>",
     ]
-    data = json.dumps({"tokenizers": [e.name for e in report.encoders], "samples": token_samples(report)},
-                      ensure_ascii=False, separators=(",", ":")).replace("</", "<\\/")
-    return "\n".join([
-        "<!DOCTYPE html>", '<html lang="en">', "<head>", '<meta charset="utf-8">',
-        '<meta name="viewport" content="width=device-width, initial-scale=1">',
-        '<meta name="color-scheme" content="light dark">',
-        f"<title>{title}</title>", f"<style>\n{_asset('page.css')}</style>", "</head>",
-        "<body>", "<main>", *body, "</main>",
-        f'<script type="application/json" id="bbpe-data">{data}</script>',
-        f"<script>\n{_asset('page.js')}</script>", "</body>", "</html>", "",
-    ])
+    data = json.dumps(
+        {"tokenizers": [e.name for e in report.encoders], "samples": token_samples(report)},
+        ensure_ascii=False,
+        separators=(",", ":"),
+    ).replace("</", "<\\/")
+    return "\n".join(
+        [
+            "<!DOCTYPE html>",
+            '<html lang="en">',
+            "<head>",
+            '<meta charset="utf-8">',
+            '<meta name="viewport" content="width=device-width, initial-scale=1">',
+            '<meta name="color-scheme" content="light dark">',
+            f"<title>{title}</title>",
+            f"<style>\n{_asset('page.css')}</style>",
+            "</head>",
+            "<body>",
+            "<main>",
+            *body,
+            "</main>",
+            f'<script type="application/json" id="bbpe-data">{data}</script>',
+            f"<script>\n{_asset('page.js')}</script>",
+            "</body>",
+            "</html>",
+            "",
+        ]
+    )
 
 
 def token_samples(report: CompressionReport) -> list[dict[str, Any]]:
@@ -84,8 +102,15 @@ def token_samples(report: CompressionReport) -> list[dict[str, Any]]:
             if token_bytes is not None:
                 found = [Piece(i, token_bytes(i)) for i in encoder.encode(text)]
                 pieces[encoder.name] = [[p.id, p.hex, int(p.partial)] for p in found]
-        samples.append({"code": language.code, "name": language.name, "lang": _bcp47(language.code), "text": text,
-                        "pieces": pieces})
+        samples.append(
+            {
+                "code": language.code,
+                "name": language.name,
+                "lang": _bcp47(language.code),
+                "text": text,
+                "pieces": pieces,
+            }
+        )
     return samples
 
 
@@ -107,49 +132,83 @@ def _token_view(report: CompressionReport) -> str:
         return ""
     corpus = report.corpora[0]
     default = ENGLISH if corpus.language(ENGLISH) else corpus.languages[0].code
-    languages = "".join(f'<option value="{html.escape(lang.code)}"{" selected" if lang.code == default else ""}>'
-                        f"{html.escape(lang.name)} ({html.escape(lang.code)})</option>" for lang in corpus.languages)
+    languages = "".join(
+        f'<option value="{html.escape(lang.code)}"{" selected" if lang.code == default else ""}>'
+        f"{html.escape(lang.name)} ({html.escape(lang.code)})</option>"
+        for lang in corpus.languages
+    )
     tokenizers = '<option value="*">all tokenizers</option>' + "".join(
-        f'<option value="{html.escape(e.name)}">{html.escape(e.name)}</option>' for e in report.encoders)
-    return "\n".join([
-        '<section id="tokens" aria-labelledby="tokens-h"><h2 id="tokens-h">Token view</h2>',
-        (f'<p class="hint">The first non-empty line of each language of <code>{html.escape(corpus.name)}</code>, '
-         "encoded without BOS/EOS. Pieces alternate colours; "
-         '<span class="legend"><span class="tok partial">e4 bd</span></span> marks a partial UTF-8 token '
-         "(bytes of a character split across tokens, shown in hex). Hover a piece, or tab into a row and use the "
-         "arrow keys, to see its id and bytes.</p>"),
-        '<div class="controls">',
-        f'<label for="tv-language">Language<select id="tv-language">{languages}</select></label>',
-        f'<label for="tv-tokenizer">Tokenizer<select id="tv-tokenizer">{tokenizers}</select></label>',
-        "</div>",
-        '<p class="sentence" id="tv-sentence"></p>',
-        '<div id="tv-detail" aria-live="polite"></div>',
-        '<div id="tv-rows"></div>',
-        "<noscript><p>The token view needs JavaScript; the tables above and below do not.</p></noscript>",
-        "</section>",
-    ])
+        f'<option value="{html.escape(e.name)}">{html.escape(e.name)}</option>' for e in report.encoders
+    )
+    return "\n".join(
+        [
+            '<section id="tokens" aria-labelledby="tokens-h"><h2 id="tokens-h">Token view</h2>',
+            (
+                f'<p class="hint">The first non-empty line of each language of <code>{html.escape(corpus.name)}</code>, '
+                "encoded without BOS/EOS. Pieces alternate colours; "
+                '<span class="legend"><span class="tok partial">e4 bd</span></span> marks a partial UTF-8 token '
+                "(bytes of a character split across tokens, shown in hex). Hover a piece, or tab into a row and use the "
+                "arrow keys, to see its id and bytes.</p>"
+            ),
+            '<div class="controls">',
+            f'<label for="tv-language">Language<select id="tv-language">{languages}</select></label>',
+            f'<label for="tv-tokenizer">Tokenizer<select id="tv-tokenizer">{tokenizers}</select></label>',
+            "</div>",
+            '<p class="sentence" id="tv-sentence"></p>',
+            '<div id="tv-detail" aria-live="polite"></div>',
+            '<div id="tv-rows"></div>',
+            "<noscript><p>The token view needs JavaScript; the tables above and below do not.</p></noscript>",
+            "</section>",
+        ]
+    )
 
 
 def _meta(report: CompressionReport) -> str:
     meta = report.meta
-    parts = [f"Made {html.escape(str(meta['date']))}" if meta.get("date") else "",
-             f"with <code>{html.escape(str(meta['command']))}</code>" if meta.get("command") else ""]
+    parts = [
+        f"Made {html.escape(str(meta['date']))}" if meta.get("date") else "",
+        f"with <code>{html.escape(str(meta['command']))}</code>" if meta.get("command") else "",
+    ]
     versions = ", ".join(f"{k} {v}" for k, v in (meta.get("versions") or {}).items())
-    lines = [f'<p class="meta">{" ".join(p for p in parts if p)}'
-             + (f"<br>{html.escape(versions)}" if versions else "") + "</p>"]
+    lines = [
+        f'<p class="meta">{" ".join(p for p in parts if p)}'
+        + (f"<br>{html.escape(versions)}" if versions else "")
+        + "</p>"
+    ]
     lines += [f'<p class="note">Note: {html.escape(note)}</p>' for note in report.notes]
     return "\n".join(lines)
 
 
 def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
     sizes = {e.name: e.vocab_size for e in report.encoders}
-    header = ["tokenizer", "vocab size", "bytes/token", f"vs {report.baseline}", f"vs {CL100K}", "mean premium",
-              "worst premium", "vocab share", "byte fallback", "round trips failed"]
-    rows = [[_text(s.tokenizer), _int(sizes.get(s.tokenizer)), _float(s.bytes_per_token),
-             _float(s.mean_rel_baseline), _float(s.mean_rel_cl100k), _float(s.mean_premium),
-             _worst(corpus, s.worst_premium, s.worst_language), _pct(s.vocab_share), _pct(s.byte_fallback_share),
-             _int(s.round_trip_failures)]
-            for s in report.summary if s.corpus == corpus.name]
+    header = [
+        "tokenizer",
+        "vocab size",
+        "bytes/token",
+        f"vs {report.baseline}",
+        f"vs {CL100K}",
+        "mean premium",
+        "worst premium",
+        "vocab share",
+        "byte fallback",
+        "round trips failed",
+    ]
+    rows = [
+        [
+            _text(s.tokenizer),
+            _int(sizes.get(s.tokenizer)),
+            _float(s.bytes_per_token),
+            _float(s.mean_rel_baseline),
+            _float(s.mean_rel_cl100k),
+            _float(s.mean_premium),
+            _worst(corpus, s.worst_premium, s.worst_language),
+            _pct(s.vocab_share),
+            _pct(s.byte_fallback_share),
+            _int(s.round_trip_failures),
+        ]
+        for s in report.summary
+        if s.corpus == corpus.name
+    ]
     caption = f"{corpus.name}: {len(corpus.languages)} languages, tokens relative to {report.baseline} = 1"
     return _table(caption, header, rows)
 
@@ -164,8 +223,10 @@ def _language_tables(report: CompressionReport, corpus: Corpus) -> str:
     names = [e.name for e in report.encoders]
     parts = [f"<h3>{html.escape(corpus.name)}</h3>"]
     for index, (title, cell) in enumerate(metrics):
-        rows = [[_text(f"{lang.name} ({lang.code})"), *(cell(report.row(n, corpus.name, lang.code)) for n in names)]
-                for lang in corpus.languages]
+        rows = [
+            [_text(f"{lang.name} ({lang.code})"), *(cell(report.row(n, corpus.name, lang.code)) for n in names)]
+            for lang in corpus.languages
+        ]
         parts.append(f"<details{' open' if index == 0 else ''}><summary>{html.escape(title)}</summary>")
         parts.append(_table(f"{corpus.name}: {title}", ["language", *names], rows))
         parts.append("</details>")
@@ -173,20 +234,25 @@ def _language_tables(report: CompressionReport, corpus: Corpus) -> str:
 
 
 def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]]) -> str:
-    head = "".join(f'<th scope="col"><button type="button" class="sort">{html.escape(h)}</button></th>'
-                   for h in header)
-    body = "".join("<tr>" + "".join(f'<td data-v="{html.escape(v)}">{html.escape(shown)}</td>' for shown, v in row)
-                   + "</tr>" for row in rows)
-    return (f'<div class="table-wrap" tabindex="0" role="region" aria-label="{html.escape(caption)}"><table>'
-            f'<caption class="hint">{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>'
-            f"<tbody>{body}</tbody></table></div>")
+    head = "".join(f'<th scope="col"><button type="button" class="sort">{html.escape(h)}</button></th>' for h in header)
+    body = "".join(
+        "<tr>" + "".join(f'<td data-v="{html.escape(v)}">{html.escape(shown)}</td>' for shown, v in row) + "</tr>"
+        for row in rows
+    )
+    return (
+        f'<div class="table-wrap" tabindex="0" role="region" aria-label="{html.escape(caption)}"><table>'
+        f'<caption class="hint">{html.escape(caption)}</caption><thead><tr>{head}</tr></thead>'
+        f"<tbody>{body}</tbody></table></div>"
+    )
 
 
 def _figure(name: str, data: bytes) -> str:
     alt = name.removesuffix(".png").replace("_", " ")
     encoded = base64.b64encode(data).decode("ascii")
-    return (f'<figure><img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}" loading="lazy">'
-            f"<figcaption>{html.escape(name)}</figcaption></figure>")
+    return (
+        f'<figure><img src="data:image/png;base64,{encoded}" alt="{html.escape(alt)}" loading="lazy">'
+        f"<figcaption>{html.escape(name)}</figcaption></figure>"
+    )
 
 
 def _asset(name: str) -> str:

@@ -2,7 +2,7 @@
 
 Counting convention (Petrov et al. 2023, so numbers compare with published ones): a
 language's text is its non-empty lines joined by one space (in the FLORES-200 layout:
-exactly the paper's join, see ``bbpe.report.corpora.join_flores``), encoded whole, with no
+exactly the paper's join, see ``bbpe.parallel.join_flores``), encoded whole, with no
 BOS/EOS and special-token text counted as ordinary text.
 
 Metrics per (tokenizer, corpus, language): tokens; UTF-8 bytes and characters per token
@@ -14,7 +14,7 @@ same tokenizer); the share of the vocabulary used; the byte-fallback share
 coefficient of per-language token counts (line-aligned corpora only), the Rényi efficiency
 of the pooled tokens and the mean fertility.
 
->>> from bbpe.report.corpora import Corpus, Language
+>>> from bbpe.parallel import Corpus, Language
 >>> class Chars:  # one token per character
 ...     name, kind, vocab_size, normalizes = "chars", "bbpe", 1000, False
 ...     def encode(self, text): return [ord(c) for c in text]
@@ -40,10 +40,10 @@ from typing import Any
 import numpy as np
 
 from bbpe.encoders import TextEncoder
-from bbpe.report import fairness
 from bbpe.errors import BBPEError
+from bbpe.parallel import ENGLISH, Corpus, Language
 from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.report.corpora import ENGLISH, Corpus, Language
+from bbpe.report import fairness
 from bbpe.tokenizer import Tokenizer
 
 CONVENTION = (
@@ -140,9 +140,12 @@ class CompressionReport:
         return {(r.tokenizer, r.corpus, r.language): r for r in self.rows}
 
     def as_dict(self) -> dict[str, Any]:
-        return {"rows": [asdict(r) for r in self.rows], "summary": [asdict(s) for s in self.summary],
-                "curves": {name: [list(p) for p in points] for name, points in self.curves.items()},
-                "curve_points": {name: list(point) for name, point in self.curve_points.items()}}
+        return {
+            "rows": [asdict(r) for r in self.rows],
+            "summary": [asdict(s) for s in self.summary],
+            "curves": {name: [list(p) for p in points] for name, points in self.curves.items()},
+            "curve_points": {name: list(point) for name, point in self.curve_points.items()},
+        }
 
 
 def measure(encoder: TextEncoder, text: str) -> Measurement:
@@ -180,8 +183,12 @@ def build_report(
     jobs.sort(key=lambda job: -job[2].n_bytes)  # longest first balances the threads
     results = _run_parallel([lambda e=e, l=l: measure(e, l.text) for e, _, l in jobs], workers, "encode", on_progress)
     measured = {(e.name, c.name, l.code): m for (e, c, l), m in zip(jobs, results)}
-    rows = [_row(encoder, corpus, language, measured, baseline)
-            for corpus in corpora for language in corpus.languages for encoder in encoders]
+    rows = [
+        _row(encoder, corpus, language, measured, baseline)
+        for corpus in corpora
+        for language in corpus.languages
+        for encoder in encoders
+    ]
     summary = [_summary(encoder, corpus, rows, measured) for corpus in corpora for encoder in encoders]
     report = CompressionReport(baseline, list(encoders), list(corpora), rows, summary)
     if curve_tokenizers and corpora:
@@ -189,8 +196,13 @@ def build_report(
     return report
 
 
-def _add_curves(report: CompressionReport, names: Sequence[str], texts: list[str], workers: int | None,
-                on_progress: ProgressCallback | None) -> None:
+def _add_curves(
+    report: CompressionReport,
+    names: Sequence[str],
+    texts: list[str],
+    workers: int | None,
+    on_progress: ProgressCallback | None,
+) -> None:
     by_name = {encoder.name: encoder for encoder in report.encoders}
     for name in names:
         tokenizer = getattr(by_name.get(name), "tokenizer", None)
@@ -219,8 +231,13 @@ def curve_sample(languages: Sequence[Language], share: float = CURVE_SHARE) -> l
     return texts
 
 
-def _row(encoder: TextEncoder, corpus: Corpus, language: Language,
-         measured: dict[tuple[str, str, str], Measurement], baseline: str) -> Row:
+def _row(
+    encoder: TextEncoder,
+    corpus: Corpus,
+    language: Language,
+    measured: dict[tuple[str, str, str], Measurement],
+    baseline: str,
+) -> Row:
     m = measured[(encoder.name, corpus.name, language.code)]
 
     def ratio(other: str, code: str) -> float | None:
@@ -229,23 +246,35 @@ def _row(encoder: TextEncoder, corpus: Corpus, language: Language,
 
     has_english = corpus.language(ENGLISH) is not None
     return Row(
-        corpus=corpus.name, language=language.code, language_name=language.name, tokenizer=encoder.name,
-        kind=encoder.kind, vocab_size=encoder.vocab_size, lines=language.lines, chars=language.n_chars,
-        bytes=language.n_bytes, tokens=m.tokens,
+        corpus=corpus.name,
+        language=language.code,
+        language_name=language.name,
+        tokenizer=encoder.name,
+        kind=encoder.kind,
+        vocab_size=encoder.vocab_size,
+        lines=language.lines,
+        chars=language.n_chars,
+        bytes=language.n_bytes,
+        tokens=m.tokens,
         bytes_per_token=_round(language.n_bytes / max(m.tokens, 1)),
         chars_per_token=_round(language.n_chars / max(m.tokens, 1)),
-        rel_baseline=ratio(baseline, language.code), rel_cl100k=ratio(CL100K, language.code),
+        rel_baseline=ratio(baseline, language.code),
+        rel_cl100k=ratio(CL100K, language.code),
         premium=ratio(encoder.name, ENGLISH) if has_english else None,
-        vocab_used=len(m.distinct), vocab_share=_round(len(m.distinct) / encoder.vocab_size),
+        vocab_used=len(m.distinct),
+        vocab_share=_round(len(m.distinct) / encoder.vocab_size),
         byte_fallback_share=None if m.byte_fallback is None else _round(m.byte_fallback / max(m.tokens, 1)),
-        round_trip=m.round_trip, renyi_efficiency=_renyi([m], encoder.vocab_size),
-        fertility=_round(fairness.fertility(m.tokens, language.text)) if fairness.uses_spaces(language.code)
-        and language.text.split() else None,
+        round_trip=m.round_trip,
+        renyi_efficiency=_renyi([m], encoder.vocab_size),
+        fertility=_round(fairness.fertility(m.tokens, language.text))
+        if fairness.uses_spaces(language.code) and language.text.split()
+        else None,
     )
 
 
-def _summary(encoder: TextEncoder, corpus: Corpus, rows: list[Row],
-             measured: dict[tuple[str, str, str], Measurement]) -> Summary:
+def _summary(
+    encoder: TextEncoder, corpus: Corpus, rows: list[Row], measured: dict[tuple[str, str, str], Measurement]
+) -> Summary:
     mine = [r for r in rows if r.tokenizer == encoder.name and r.corpus == corpus.name]
     tokens = sum(r.tokens for r in mine)
     premiums = [(r.premium, r.language) for r in mine if r.premium is not None and r.language != ENGLISH]
@@ -254,16 +283,21 @@ def _summary(encoder: TextEncoder, corpus: Corpus, rows: list[Row],
     fallback = [m.byte_fallback for m in (measured[(encoder.name, corpus.name, r.language)] for r in mine)]
     fallback_tokens = None if None in fallback else sum(f or 0 for f in fallback)
     return Summary(
-        corpus=corpus.name, tokenizer=encoder.name, languages=len(mine), tokens=tokens,
+        corpus=corpus.name,
+        tokenizer=encoder.name,
+        languages=len(mine),
+        tokens=tokens,
         bytes_per_token=_round(sum(r.bytes for r in mine) / max(tokens, 1)),
-        mean_rel_baseline=_mean([r.rel_baseline for r in mine]), mean_rel_cl100k=_mean([r.rel_cl100k for r in mine]),
-        mean_premium=_mean([p for p, _ in premiums]), worst_premium=worst[0], worst_language=worst[1],
+        mean_rel_baseline=_mean([r.rel_baseline for r in mine]),
+        mean_rel_cl100k=_mean([r.rel_cl100k for r in mine]),
+        mean_premium=_mean([p for p, _ in premiums]),
+        worst_premium=worst[0],
+        worst_language=worst[1],
         vocab_share=_round(len(used) / encoder.vocab_size),
         byte_fallback_share=None if fallback_tokens is None else _round(fallback_tokens / max(tokens, 1)),
         round_trip_failures=sum(not r.round_trip for r in mine),
         gini=_round(fairness.gini([r.tokens for r in mine])) if corpus.aligned and mine else None,
-        renyi_efficiency=_renyi([measured[(encoder.name, corpus.name, r.language)] for r in mine],
-                                encoder.vocab_size),
+        renyi_efficiency=_renyi([measured[(encoder.name, corpus.name, r.language)] for r in mine], encoder.vocab_size),
         mean_fertility=_mean([r.fertility for r in mine]),
     )
 
@@ -305,15 +339,18 @@ def vocab_curve(
     for piece in cut.values():
         piece.encode_ordinary("")  # build the engine once, before the threads share it
     jobs = [(size, text) for size in chosen for text in texts]
-    counts = _run_parallel([lambda s=s, t=t: len(cut[s].encode_ordinary(t)) for s, t in jobs],
-                           workers, "curve", on_progress)
+    counts = _run_parallel(
+        [lambda s=s, t=t: len(cut[s].encode_ordinary(t)) for s, t in jobs], workers, "curve", on_progress
+    )
     total_bytes = sum(len(text.encode("utf-8")) for text in texts)
-    return [(size, _round(total_bytes / max(1, sum(c for (s, _), c in zip(jobs, counts) if s == size))))
-            for size in chosen]
+    return [
+        (size, _round(total_bytes / max(1, sum(c for (s, _), c in zip(jobs, counts) if s == size)))) for size in chosen
+    ]
 
 
-def _run_parallel(tasks: list[Callable[[], Any]], workers: int | None, stage: str,
-                  on_progress: ProgressCallback | None) -> list[Any]:
+def _run_parallel(
+    tasks: list[Callable[[], Any]], workers: int | None, stage: str, on_progress: ProgressCallback | None
+) -> list[Any]:
     """Run tasks in threads (tiktoken and sentencepiece release the GIL while encoding)."""
     start = time.monotonic()
     workers = workers or os.cpu_count() or 1

@@ -11,9 +11,9 @@ import math
 from collections.abc import Callable
 from typing import Any
 
+from bbpe.parallel import Corpus
 from bbpe.report.fairness import lorenz_curve
 from bbpe.report.metrics import CURVE_SHARE, CompressionReport
-from bbpe.report.corpora import Corpus
 
 LANGUAGES_PER_PANEL = 20
 DPI = 110
@@ -30,8 +30,9 @@ def corpus_figures(report: CompressionReport, corpus: Corpus) -> list[str]:
 
 def render_all(report: CompressionReport) -> dict[str, bytes]:
     """File name -> PNG bytes for every figure the report supports."""
-    figures = {name: draw(report, corpus) for corpus in report.corpora
-               for name, draw in _corpus_plots(report, corpus).items()}
+    figures = {
+        name: draw(report, corpus) for corpus in report.corpora for name, draw in _corpus_plots(report, corpus).items()
+    }
     if report.curves:
         figures[CURVE_FIGURE] = vocab_curve(report)
     return figures
@@ -50,14 +51,14 @@ def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
     languages = list(corpus.languages)
     panels = max(1, math.ceil(len(languages) / LANGUAGES_PER_PANEL))
     per_panel = math.ceil(len(languages) / panels)
-    figure = figure_class(figsize=(max(8.0, 0.85 * per_panel + 2), 3.6 * panels + 1.2), dpi=DPI,
-                          layout="constrained")
+    figure = figure_class(figsize=(max(8.0, 0.85 * per_panel + 2), 3.6 * panels + 1.2), dpi=DPI, layout="constrained")
     axes = figure.subplots(panels, 1, squeeze=False)[:, 0]
     width = 0.8 / max(1, len(names))
-    top = max((report.row(n, corpus.name, lang.code).rel_baseline or 0 for n in names for lang in languages),
-              default=1.0)
+    top = max(
+        (report.row(n, corpus.name, lang.code).rel_baseline or 0 for n in names for lang in languages), default=1.0
+    )
     for panel, ax in enumerate(axes):
-        chunk = languages[panel * per_panel:(panel + 1) * per_panel]
+        chunk = languages[panel * per_panel : (panel + 1) * per_panel]
         for index, name in enumerate(names):
             values = [report.row(name, corpus.name, lang.code).rel_baseline or 0 for lang in chunk]
             offsets = [x - 0.4 + width * (index + 0.5) for x in range(len(chunk))]
@@ -81,14 +82,16 @@ def heatmap(report: CompressionReport, corpus: Corpus) -> bytes:
     names = [e.name for e in report.encoders]
     languages = list(corpus.languages)
     values = np.array([[report.row(n, corpus.name, lang.code).bytes_per_token for n in names] for lang in languages])
-    figure = figure_class(figsize=(max(6.0, 2.6 + 1.0 * len(names)), max(4.0, 1.4 + 0.26 * len(languages))),
-                          dpi=DPI, layout="constrained")
+    figure = figure_class(
+        figsize=(max(6.0, 2.6 + 1.0 * len(names)), max(4.0, 1.4 + 0.26 * len(languages))), dpi=DPI, layout="constrained"
+    )
     ax = figure.subplots()
     image = ax.imshow(values, aspect="auto", cmap="viridis")
     middle = (values.min() + values.max()) / 2
     for (i, j), value in np.ndenumerate(values):
-        ax.text(j, i, f"{value:.1f}", ha="center", va="center", fontsize=7.5,
-                color="black" if value > middle else "white")
+        ax.text(
+            j, i, f"{value:.1f}", ha="center", va="center", fontsize=7.5, color="black" if value > middle else "white"
+        )
     ax.set_xticks(range(len(names)), names, rotation=30, ha="left", rotation_mode="anchor", fontsize=9)
     ax.set_yticks(range(len(languages)), [_short(lang.name) for lang in languages], fontsize=8.5)
     ax.xaxis.tick_top()
@@ -127,8 +130,9 @@ def vocab_curve(report: CompressionReport) -> bytes:
     corpus = report.corpora[0].name
     figure = figure_class(figsize=(9, 5.5), dpi=DPI, layout="constrained")
     ax = figure.subplots()
-    color_of = {e.name: colors[i % len(colors)] for i, e in enumerate(e for e in report.encoders
-                                                                       if e.name != report.baseline)}
+    color_of = {
+        e.name: colors[i % len(colors)] for i, e in enumerate(e for e in report.encoders if e.name != report.baseline)
+    }
     for name, points in report.curves.items():
         sizes, values = zip(*points)
         ax.plot(sizes, values, marker="o", markersize=4, color=color_of.get(name, "black"), label=name)

@@ -16,9 +16,9 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bbpe.report.plots import CURVE_FIGURE, corpus_figures
+from bbpe.parallel import Corpus
 from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
-from bbpe.report.corpora import Corpus
+from bbpe.report.plots import CURVE_FIGURE, corpus_figures
 
 ROW_FIELDS = [f.name for f in fields(Row)]
 _NUMBER = re.compile(r"^[\d,]+(\.\d+)?%?( \(.*\))?$")
@@ -51,21 +51,52 @@ def to_markdown(report: CompressionReport, figures: Collection[str] = ()) -> str
     """The human-readable report: settings, definitions, summaries, per-language tables, figures."""
     meta = report.meta
     versions = "; ".join(f"{name} {version}" for name, version in meta.get("versions", {}).items())
-    out = ["# Tokenizer compression report", "",
-           f"Generated {meta.get('date', '?')} by `{meta.get('command', 'bbpe compress-report')}` ({versions}). "
-           f"Baseline `{report.baseline}`; {meta.get('workers', '?')} encoding threads; "
-           f"{meta.get('seconds', '?')} s to measure.", ""]
+    out = [
+        "# Tokenizer compression report",
+        "",
+        f"Generated {meta.get('date', '?')} by `{meta.get('command', 'bbpe compress-report')}` ({versions}). "
+        f"Baseline `{report.baseline}`; {meta.get('workers', '?')} encoding threads; "
+        f"{meta.get('seconds', '?')} s to measure.",
+        "",
+    ]
     out += ["## How the numbers are counted", "", CONVENTION, "", *_definitions(report), ""]
-    out += ["## Tokenizers", "", *_table(
-        ["tokenizer", "kind", "vocab size", "source", "sha256", "note"],
-        [[f"`{e.name}`", e.kind, f"{e.vocab_size:,}", *(_tokenizer_info(report, e)[k] or ""
-                                                        for k in ("source", "sha256", "note"))]
-         for e in report.encoders]), ""]
-    out += ["## Corpora", "", *_table(
-        ["corpus", "layout", "languages", "lines", "MB", "line-aligned", "sha256"],
-        [[f"`{c.name}`", c.layout, str(len(c.languages)), f"{sum(lang.lines for lang in c.languages):,}",
-          f"{sum(lang.n_bytes for lang in c.languages) / 1e6:.2f}", _alignment(c), f"`{c.sha256}`"]
-         for c in report.corpora]), ""]
+    out += [
+        "## Tokenizers",
+        "",
+        *_table(
+            ["tokenizer", "kind", "vocab size", "source", "sha256", "note"],
+            [
+                [
+                    f"`{e.name}`",
+                    e.kind,
+                    f"{e.vocab_size:,}",
+                    *(_tokenizer_info(report, e)[k] or "" for k in ("source", "sha256", "note")),
+                ]
+                for e in report.encoders
+            ],
+        ),
+        "",
+    ]
+    out += [
+        "## Corpora",
+        "",
+        *_table(
+            ["corpus", "layout", "languages", "lines", "MB", "line-aligned", "sha256"],
+            [
+                [
+                    f"`{c.name}`",
+                    c.layout,
+                    str(len(c.languages)),
+                    f"{sum(lang.lines for lang in c.languages):,}",
+                    f"{sum(lang.n_bytes for lang in c.languages) / 1e6:.2f}",
+                    _alignment(c),
+                    f"`{c.sha256}`",
+                ]
+                for c in report.corpora
+            ],
+        ),
+        "",
+    ]
     if report.notes:
         out += ["## Notes", "", *(f"- {note}" for note in report.notes), ""]
     for corpus in report.corpora:
@@ -101,13 +132,44 @@ def _definitions(report: CompressionReport) -> list[str]:
 def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence[str]) -> list[str]:
     encoders = report.encoders
     rows = [s for s in report.summary if s.corpus == corpus.name]
-    out = [f"## {corpus.name}: summary", "", *_table(
-        ["tokenizer", "bytes/token", f"vs {report.baseline}", "vs cl100k", "mean premium", "worst premium",
-         "vocab share", "byte fallback", "round trip", "Gini", "Rényi eff.", "fertility"],
-        [[f"`{s.tokenizer}`", _num(s.bytes_per_token), _num(s.mean_rel_baseline), _num(s.mean_rel_cl100k),
-          _num(s.mean_premium), _worst(s, corpus), _pct(s.vocab_share), _pct(s.byte_fallback_share),
-          _round_trip(report, s), _num(s.gini, 3), _num(s.renyi_efficiency, 3), _num(s.mean_fertility)]
-         for s in rows]), ""]
+    out = [
+        f"## {corpus.name}: summary",
+        "",
+        *_table(
+            [
+                "tokenizer",
+                "bytes/token",
+                f"vs {report.baseline}",
+                "vs cl100k",
+                "mean premium",
+                "worst premium",
+                "vocab share",
+                "byte fallback",
+                "round trip",
+                "Gini",
+                "Rényi eff.",
+                "fertility",
+            ],
+            [
+                [
+                    f"`{s.tokenizer}`",
+                    _num(s.bytes_per_token),
+                    _num(s.mean_rel_baseline),
+                    _num(s.mean_rel_cl100k),
+                    _num(s.mean_premium),
+                    _worst(s, corpus),
+                    _pct(s.vocab_share),
+                    _pct(s.byte_fallback_share),
+                    _round_trip(report, s),
+                    _num(s.gini, 3),
+                    _num(s.renyi_efficiency, 3),
+                    _num(s.mean_fertility),
+                ]
+                for s in rows
+            ],
+        ),
+        "",
+    ]
     out += [line for name in figures for line in (f"![{name}]({name})", "")]
     tables: list[tuple[str, Callable[[Row], str]]] = [
         (f"tokens relative to {report.baseline} (lower is better)", lambda r: _num(r.rel_baseline)),
@@ -121,41 +183,79 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
     for title, cell in tables:
         if all(cell(report.row(e.name, corpus.name, lang.code)) == "" for e in encoders for lang in corpus.languages):
             continue
-        out += [f"### {corpus.name}: {title}", "", *_table(
-            ["language", *(f"`{e.name}`" for e in encoders)],
-            [[f"{lang.name} (`{lang.code}`)", *(cell(report.row(e.name, corpus.name, lang.code)) for e in encoders)]
-             for lang in corpus.languages]), ""]
+        out += [
+            f"### {corpus.name}: {title}",
+            "",
+            *_table(
+                ["language", *(f"`{e.name}`" for e in encoders)],
+                [
+                    [
+                        f"{lang.name} (`{lang.code}`)",
+                        *(cell(report.row(e.name, corpus.name, lang.code)) for e in encoders),
+                    ]
+                    for lang in corpus.languages
+                ],
+            ),
+            "",
+        ]
     return out
 
 
 def _curve_section(report: CompressionReport) -> list[str]:
     corpus = report.corpora[0].name
-    out = [f"## Compression vs vocabulary size ({corpus}, first {CURVE_SHARE:.0%} of every language)", "",
-           "UTF-8 bytes per token of each bbpe-trained tokenizer cut to its first N regular tokens (BPE merges are "
-           "nested, so this is the vocabulary training would have stopped at), and of the other tokenizers at "
-           f"their own size, all on the same text: the first {CURVE_SHARE:.0%} of every language of `{corpus}`, "
-           "pooled.", ""]
+    out = [
+        f"## Compression vs vocabulary size ({corpus}, first {CURVE_SHARE:.0%} of every language)",
+        "",
+        "UTF-8 bytes per token of each bbpe-trained tokenizer cut to its first N regular tokens (BPE merges are "
+        "nested, so this is the vocabulary training would have stopped at), and of the other tokenizers at "
+        f"their own size, all on the same text: the first {CURVE_SHARE:.0%} of every language of `{corpus}`, "
+        "pooled.",
+        "",
+    ]
     for name, points in report.curves.items():
         out += [f"`{name}`: " + ", ".join(f"{size:,} → {value:.2f}" for size, value in points), ""]
     if report.curve_points:
-        out += ["Others: " + ", ".join(f"`{name}` {size:,} → {value:.2f}"
-                                       for name, (size, value) in report.curve_points.items()), ""]
+        out += [
+            "Others: "
+            + ", ".join(f"`{name}` {size:,} → {value:.2f}" for name, (size, value) in report.curve_points.items()),
+            "",
+        ]
     return out
 
 
 def _tokenizer_info(report: CompressionReport, encoder: Any) -> dict[str, Any]:
     info = report.meta.get("tokenizers", {}).get(encoder.name, {})
-    return {"name": encoder.name, "kind": encoder.kind, "vocab_size": encoder.vocab_size,
-            "normalizes": encoder.normalizes, "source": info.get("source"), "sha256": info.get("sha256"),
-            "note": info.get("note")}
+    return {
+        "name": encoder.name,
+        "kind": encoder.kind,
+        "vocab_size": encoder.vocab_size,
+        "normalizes": encoder.normalizes,
+        "source": info.get("source"),
+        "sha256": info.get("sha256"),
+        "note": info.get("note"),
+    }
 
 
 def _corpus_info(corpus: Corpus) -> dict[str, Any]:
-    return {"name": corpus.name, "path": display_path(corpus.path), "layout": corpus.layout, "aligned": corpus.aligned,
-            "sha256": corpus.sha256,
-            "languages": [{"code": lang.code, "name": lang.name, "lines": lang.lines, "bytes": lang.n_bytes,
-                           "chars": lang.n_chars, "sha256": lang.sha256, "files": [f.name for f in lang.files]}
-                          for lang in corpus.languages]}
+    return {
+        "name": corpus.name,
+        "path": display_path(corpus.path),
+        "layout": corpus.layout,
+        "aligned": corpus.aligned,
+        "sha256": corpus.sha256,
+        "languages": [
+            {
+                "code": lang.code,
+                "name": lang.name,
+                "lines": lang.lines,
+                "bytes": lang.n_bytes,
+                "chars": lang.n_chars,
+                "sha256": lang.sha256,
+                "files": [f.name for f in lang.files],
+            }
+            for lang in corpus.languages
+        ],
+    }
 
 
 def display_path(path: str | os.PathLike[str]) -> str:
@@ -210,4 +310,3 @@ def _table(header: Sequence[str], rows: Sequence[Sequence[str]]) -> list[str]:
     lines = ["| " + " | ".join(header) + " |", "| " + " | ".join(align) + " |"]
     lines += ["| " + " | ".join(cell.replace("|", "\\|") for cell in row) + " |" for row in rows]
     return lines
-

@@ -24,7 +24,16 @@ from __future__ import annotations
 import numpy as np
 from numba import njit
 
-from bbpe.training._numba_tables import find, fit_rows, fit_table, heap_drop_top, heap_push, heapify, new_table, sift_down
+from bbpe.training._numba_tables import (
+    find,
+    fit_rows,
+    fit_table,
+    heap_drop_top,
+    heap_push,
+    heapify,
+    new_table,
+    sift_down,
+)
 
 HEADER = 3  # word store: length, low and high half of the count, then the ids
 _KEY, _COUNT, _BLOCK = range(3)  # pair rows
@@ -206,7 +215,8 @@ def _existing_token(tokens, table, data, left, right):
     token = table[find(table, h), 1]
     while token != -1:
         if tokens[token, _LENGTH] == tokens[left, _LENGTH] + tokens[right, _LENGTH] and _spells(
-                data, tokens[token, _START], tokens, left, right):
+            data, tokens[token, _START], tokens, left, right
+        ):
             return token
         token = tokens[token, _NEXT]
     return -1
@@ -368,8 +378,9 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
         while block != -1:
             for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
                 events = fit_rows(events, n_events + store[pool[k]])
-                n_near, n_events = _rewrite(store, pool[k], left, right, token, near, nearby, n_near, events,
-                                            n_events, steps)
+                n_near, n_events = _rewrite(
+                    store, pool[k], left, right, token, near, nearby, n_near, events, n_events, steps
+                )
             block = blocks[block, 2]
         pairs[best, _COUNT] = 0
 
@@ -377,8 +388,9 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
         pairs = fit_rows(pairs, n_pairs + 2 * n_near)
         table = fit_table(table, n_pairs + 2 * n_near)
         if pool_end + n_events > len(pool):
-            pool, blocks, n_blocks, pool_end = _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks,
-                                                                pool_end, n_events)
+            pool, blocks, n_blocks, pool_end = _compact_or_grow(
+                pairs, n_pairs, pool, blocks, n_blocks, pool_end, n_events
+            )
         blocks = fit_rows(blocks, n_blocks + 2 * n_near)
         n_grown = 0
         for k in range(n_near):

@@ -8,32 +8,31 @@ in ``tokenizer.metadata["training"]["stop_reason"]``.
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import time
-import dataclasses
 from collections import Counter
+from collections.abc import Iterable, Mapping
 from functools import partial
-from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any, Literal
 
-from bbpe import bpe
-from bbpe._version import __version__
-from bbpe.pretokenize.patterns import preset_name, resolve_pattern
+from bbpe.pretokenize.patterns import resolve_pattern
+from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.tokenizer import Tokenizer, check_text
 from bbpe.training import parity, superword
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
 from bbpe.training.extend import Init, base_settings, extend_from_counts
-from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.tokenizer import Tokenizer, check_text
+from bbpe.training.merge import (
+    check_sizes,
+    merge_backend,
+    merge_into_tokenizer,
+    unique_specials,
+)
 
 Backend = Literal["auto", "python", "numba"]
 _PRUNE_NEEDS_INIT = "prune_unreachable needs init (the base vocabulary to prune; --init on the command line)"
-STOP_REASONS = {
-    "vocab_size": "reached the vocab size",
-    "max_merges": "reached --max-merges",
-    "min_frequency": "no pair occurs min-frequency times",
-}
 
 
 def train(
@@ -78,8 +77,8 @@ def train(
     elif prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
     pattern = resolve_pattern("cl100k" if pattern is None else pattern, split_digits=split_digits)
-    special_tokens = _unique(special_tokens)
-    _check_sizes(vocab_size, 256, special_tokens)
+    special_tokens = unique_specials(special_tokens)
+    check_sizes(vocab_size, 256, special_tokens)
     merge_backend(backend)  # an unknown or missing backend fails before counting
     if max_bytes is not None and max_bytes < 1:
         raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
@@ -95,46 +94,96 @@ def train(
             on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
 
     def count(settings: CountSettings, stats: CorpusStats) -> Counter[bytes]:
-        counts = count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats,
-                              on_bytes=counted) if paths else Counter()
+        counts = (
+            count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted)
+            if paths
+            else Counter()
+        )
         if texts:
-            counts.update(count_pretokens(
-                [check_text(str(text)) for text in texts], settings.pattern, special_tokens=special_tokens,
-                unit=unit, workers=workers, stats=stats, on_bytes=counted))
+            counts.update(
+                count_pretokens(
+                    [check_text(str(text)) for text in texts],
+                    settings.pattern,
+                    special_tokens=special_tokens,
+                    unit=unit,
+                    workers=workers,
+                    stats=stats,
+                    on_bytes=counted,
+                )
+            )
         return counts
 
-    merge_options = {"min_frequency": min_frequency, "max_merges": max_merges, "backend": backend,
-                     "on_progress": on_progress, "split_digits": split_digits}
+    merge_options = {
+        "min_frequency": min_frequency,
+        "max_merges": max_merges,
+        "backend": backend,
+        "on_progress": on_progress,
+        "split_digits": split_digits,
+    }
     if parity_dev is not None:
         if texts or init is not None or superwords_after is not None:
-            raise ValueError("parity-aware training reads files named <language>.* and starts from the 256 bytes "
-                             "(no text items, init or superwords)")
-        by_language = parity.count_by_language(paths, settings, stats=stats, max_bytes=max_bytes, workers=workers,
-                                                on_bytes=counted)
+            raise ValueError(
+                "parity-aware training reads files named <language>.* and starts from the 256 bytes "
+                "(no text items, init or superwords)"
+            )
+        by_language = parity.count_by_language(
+            paths, settings, stats=stats, max_bytes=max_bytes, workers=workers, on_bytes=counted
+        )
         chosen: dict[str, int] = {}  # merges per language, filled by the merge loop
-        learner = partial(parity.learn_parity_merges, dev=parity.dev_words(parity_dev, pattern),
-                          global_merges=parity_global_merges, chosen=chosen)
+        learner = partial(
+            parity.learn_parity_merges,
+            dev=parity.dev_words(parity_dev, pattern),
+            global_merges=parity_global_merges,
+            chosen=chosen,
+        )
         return merge_into_tokenizer(
-            parity.language_words(by_language), [bytes([i]) for i in range(256)], vocab_size=vocab_size,
-            pattern=pattern, special_tokens=special_tokens, **merge_options,
-            unique_pretokens=sum(map(len, by_language.values())), learner=learner,
+            parity.language_words(by_language),
+            [bytes([i]) for i in range(256)],
+            vocab_size=vocab_size,
+            pattern=pattern,
+            special_tokens=special_tokens,
+            **merge_options,
+            unique_pretokens=sum(map(len, by_language.values())),
+            learner=learner,
             corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit},
             extra_settings={"parity": parity.settings(parity_dev, parity_global_merges, by_language, chosen)},
         )
     counts = count(settings, stats)
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
     if superwords_after is None:
-        return train_from_counts(counts, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
-                                 corpus_summary=corpus, init=init, prune_unreachable=prune_unreachable,
-                                 **merge_options)
-    superword.check_transition(superwords_after, vocab_size=vocab_size - len(special_tokens),
-                               base=len(init.ranks) if init is not None else 256)
+        return train_from_counts(
+            counts,
+            vocab_size=vocab_size,
+            pattern=pattern,
+            special_tokens=special_tokens,
+            corpus_summary=corpus,
+            init=init,
+            prune_unreachable=prune_unreachable,
+            **merge_options,
+        )
+    superword.check_transition(
+        superwords_after, vocab_size=vocab_size - len(special_tokens), base=len(init.ranks) if init is not None else 256
+    )
     stage2_counts = count(dataclasses.replace(settings, pattern=superword.stage2_pattern(pattern)), CorpusStats())
-    stage1 = train_from_counts(counts, vocab_size=superwords_after + len(special_tokens), pattern=pattern,
-                               special_tokens=special_tokens, corpus_summary=corpus, init=init,
-                               prune_unreachable=prune_unreachable, **merge_options)
-    return superword.add_superwords(stage1, stage2_counts, vocab_size=vocab_size, special_tokens=special_tokens,
-                                    max_words=max_superword_words, corpus_summary=corpus, **merge_options)
+    stage1 = train_from_counts(
+        counts,
+        vocab_size=superwords_after + len(special_tokens),
+        pattern=pattern,
+        special_tokens=special_tokens,
+        corpus_summary=corpus,
+        init=init,
+        prune_unreachable=prune_unreachable,
+        **merge_options,
+    )
+    return superword.add_superwords(
+        stage1,
+        stage2_counts,
+        vocab_size=vocab_size,
+        special_tokens=special_tokens,
+        max_words=max_superword_words,
+        corpus_summary=corpus,
+        **merge_options,
+    )
 
 
 def train_from_counts(
@@ -155,120 +204,37 @@ def train_from_counts(
     """Run the merge loop on pre-token counts (text or UTF-8 bytes -> count); ``init`` as for ``train``."""
     if init is not None:
         return extend_from_counts(
-            counts, init, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
-            prune_unreachable=prune_unreachable, min_frequency=min_frequency, max_merges=max_merges,
-            backend=backend, on_progress=on_progress, corpus_summary=corpus_summary, split_digits=split_digits,
+            counts,
+            init,
+            vocab_size=vocab_size,
+            pattern=pattern,
+            special_tokens=special_tokens,
+            prune_unreachable=prune_unreachable,
+            min_frequency=min_frequency,
+            max_merges=max_merges,
+            backend=backend,
+            on_progress=on_progress,
+            corpus_summary=corpus_summary,
+            split_digits=split_digits,
         )
     if prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
     # A stream, not a list: the merges do not depend on word order, and memory is kept for the merge loop.
     words = ((w.encode("utf-8") if isinstance(w, str) else bytes(w), c) for w, c in counts.items())
     return merge_into_tokenizer(
-        words, [bytes([i]) for i in range(256)], vocab_size=vocab_size, pattern=resolve_pattern("cl100k" if pattern is None else pattern),
-        special_tokens=special_tokens, min_frequency=min_frequency, max_merges=max_merges, backend=backend,
-        on_progress=on_progress, split_digits=split_digits, unique_pretokens=len(counts),
+        words,
+        [bytes([i]) for i in range(256)],
+        vocab_size=vocab_size,
+        pattern=resolve_pattern("cl100k" if pattern is None else pattern),
+        special_tokens=special_tokens,
+        min_frequency=min_frequency,
+        max_merges=max_merges,
+        backend=backend,
+        on_progress=on_progress,
+        split_digits=split_digits,
+        unique_pretokens=len(counts),
         corpus_summary=corpus_summary,
     )
-
-
-def merge_into_tokenizer(
-    words: Iterable[tuple[Sequence[int], int]],
-    token_bytes: list[bytes],
-    *,
-    vocab_size: int,
-    pattern: str,
-    special_tokens: Iterable[str],
-    min_frequency: int,
-    max_merges: int | None,
-    backend: str,
-    on_progress: ProgressCallback | None,
-    split_digits: bool,
-    unique_pretokens: int,
-    corpus_summary: Mapping[str, Any] | None,
-    extra_settings: Mapping[str, Any] | None = None,
-    learner: LearnMerges | None = None,
-) -> Tokenizer:
-    """The step shared by training from scratch and extension: merge from ``token_bytes`` and build the tokenizer.
-
-    ``words`` are (ids in ``token_bytes``, count); new tokens go after ``token_bytes``, specials after them.
-    ``learner`` replaces the backend's merge loop (superword and parity-aware training; it gets ``words`` as is).
-    """
-    special_tokens = _unique(special_tokens)
-    n_base = len(token_bytes)
-    _check_sizes(vocab_size, n_base, special_tokens)
-    if min_frequency < 1:
-        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
-    n_new = vocab_size - n_base - len(special_tokens)
-    limit_by_merges = max_merges is not None and max_merges < n_new
-    if limit_by_merges:
-        n_new = max(0, max_merges)  # type: ignore[arg-type]
-    start = time.monotonic()
-
-    def merged(done: int) -> None:
-        if on_progress:
-            on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
-
-    merges, reason = (learner or merge_backend(backend))(
-        words, token_bytes, n_new_tokens=n_new, min_frequency=min_frequency, on_merge=merged,
-    )
-    if reason == "vocab_size" and limit_by_merges:
-        reason = "max_merges"
-    ranks = {token: rank for rank, token in enumerate(token_bytes)}
-    specials = {text: len(ranks) + index for index, text in enumerate(special_tokens)}
-    metadata = {
-        "bbpe_version": __version__,
-        "training": {
-            "vocab_size_requested": vocab_size, "pattern_preset": preset_name(pattern), "split_digits": split_digits,
-            "min_frequency": min_frequency, "max_merges": max_merges,
-            "backend": "python" if learner else _backend_name(backend),
-            "stop_reason": reason, "merge_steps": len(merges), "new_tokens": len(token_bytes) - n_base,
-            "tie_rule": "highest count; ties to the smaller (left id, right id)",
-            "unique_pretokens": unique_pretokens, **(extra_settings or {}),
-        },
-        "corpus": dict(corpus_summary or {}),
-    }
-    return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata)
-
-
-LearnMerges = Callable[..., tuple[list[bpe.Merge], str]]
-
-
-def merge_backend(name: str) -> LearnMerges:
-    """The merge-loop implementation for a backend name ("auto" prefers numba when importable)."""
-    if name not in ("auto", "python", "numba"):
-        raise ValueError(f"unknown backend {name!r}; use 'auto', 'python' or 'numba'")
-    if name == "python":
-        return bpe.learn_merges
-    try:
-        from bbpe.training import merge_numba
-    except ImportError:
-        if name == "numba":
-            raise ImportError("backend 'numba' needs numba: pip install 'bbpe[fast]'") from None
-        return bpe.learn_merges
-    return merge_numba.learn_merges
-
-
-def _backend_name(name: str) -> str:
-    return "python" if merge_backend(name) is bpe.learn_merges else "numba"
-
-
-def _check_sizes(vocab_size: int, base: int, special_tokens: list[str]) -> None:
-    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool):
-        raise TypeError(f"vocab_size must be an int, got {vocab_size!r}")
-    if vocab_size < base + len(special_tokens):
-        raise ValueError(
-            f"vocab size {vocab_size} is smaller than the {base} base tokens + {len(special_tokens)} special tokens"
-        )
-
-
-def _unique(special_tokens: Iterable[str]) -> list[str]:
-    seen: list[str] = []
-    for token in special_tokens:
-        if not token:
-            raise ValueError("a special token cannot be empty")
-        if token not in seen:
-            seen.append(token)
-    return seen
 
 
 def path_inputs(paths: Iterable[str]) -> list[Path]:

@@ -50,8 +50,12 @@ class CorpusStats:
 
     def as_dict(self) -> dict[str, object]:
         return {
-            "files": self.files, "bytes": self.bytes, "lines": self.lines, "documents": self.documents,
-            "replaced_invalid_utf8": self.replaced_invalid_utf8, "skipped_binary": list(self.skipped_binary),
+            "files": self.files,
+            "bytes": self.bytes,
+            "lines": self.lines,
+            "documents": self.documents,
+            "replaced_invalid_utf8": self.replaced_invalid_utf8,
+            "skipped_binary": list(self.skipped_binary),
         }
 
 
@@ -141,8 +145,11 @@ def iter_lines(
                 log.warning("%s: skipped (binary file: NUL bytes in the first 8 KiB)", path)
                 continue
             stats.files += 1
-            lines = (_json_lines(handle, path, jsonl_field, errors, stats) if is_jsonl(path)
-                     else _text_lines(handle, path, errors, stats))
+            lines = (
+                _json_lines(handle, path, jsonl_field, errors, stats)
+                if is_jsonl(path)
+                else _text_lines(handle, path, errors, stats)
+            )
             for line in lines:
                 size = len(line.encode("utf-8"))
                 if max_bytes is not None and stats.bytes + size > max_bytes:

@@ -14,13 +14,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from bbpe.errors import CorpusError
+from bbpe.formats import counts as counts_file
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.count_map import MapResult, map_unit
 from bbpe.training.count_reduce import part_name, reduce_bucket
 from bbpe.training.counting import CountSettings, add_stats, run_tasks
 from bbpe.training.documents import plan_units
-from bbpe.errors import CorpusError
-from bbpe.formats import counts as counts_file
 
 
 def part_paths(output: Path, buckets: int, *, directory: bool) -> list[Path]:
@@ -37,12 +37,20 @@ def prepare_directory(output: Path, buckets: int) -> None:
             old.unlink()
 
 
-def part_metadata(settings: CountSettings, *, split_digits: bool, corpus: dict[str, Any],
-                  buckets: int) -> list[dict[str, Any]]:
+def part_metadata(
+    settings: CountSettings, *, split_digits: bool, corpus: dict[str, Any], buckets: int
+) -> list[dict[str, Any]]:
     """The metadata of every part: corpus statistics in part 0 only (adding parts up counts them once)."""
-    return [counts_file.file_metadata(pattern=settings.pattern, special_tokens=settings.special_tokens,
-                                      split_digits=split_digits, corpus=corpus if b == 0 else {}, unit=settings.unit)
-            for b in range(buckets)]
+    return [
+        counts_file.file_metadata(
+            pattern=settings.pattern,
+            special_tokens=settings.special_tokens,
+            split_digits=split_digits,
+            corpus=corpus if b == 0 else {},
+            unit=settings.unit,
+        )
+        for b in range(buckets)
+    ]
 
 
 def count_local(
@@ -68,6 +76,7 @@ def count_local(
     runs: dict[int, list[str]] = {}
     run_dir = tempfile.mkdtemp(prefix="bbpe-runs-", dir=temp_dir)
     try:
+
         def mapped(result: MapResult) -> None:
             for bucket, paths in result.runs.items():
                 runs.setdefault(bucket, []).extend(paths)

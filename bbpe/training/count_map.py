@@ -40,8 +40,9 @@ def bucket_of(word: bytes, buckets: int) -> int:
     return zlib.crc32(word) % buckets
 
 
-def map_unit(unit: Unit, settings: CountSettings, task: int, run_dir: str, buckets: int,
-             flush_bytes: int | None = None) -> MapResult:
+def map_unit(
+    unit: Unit, settings: CountSettings, task: int, run_dir: str, buckets: int, flush_bytes: int | None = None
+) -> MapResult:
     """Count one work unit into sorted runs ``run_dir/run-{task}-{flush}-{bucket}.bin``."""
     result = MapResult()
     for flush, table in enumerate(tables(unit, settings, result.stats, flush_bytes)):
@@ -53,8 +54,9 @@ def map_unit(unit: Unit, settings: CountSettings, task: int, run_dir: str, bucke
     return result
 
 
-def map_unit_in_memory(unit: Unit, settings: CountSettings, buckets: int,
-                       flush_bytes: int | None = None) -> tuple[UnitStats, list[list[bytes]]]:
+def map_unit_in_memory(
+    unit: Unit, settings: CountSettings, buckets: int, flush_bytes: int | None = None
+) -> tuple[UnitStats, list[list[bytes]]]:
     """Count one work unit into sorted runs held as bytes, per bucket (for engines with an object store)."""
     stats = UnitStats()
     runs: list[list[bytes]] = [[] for _ in range(buckets)]

@@ -14,8 +14,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
-from bbpe.training.count_map import decode_run, read_run
 from bbpe.formats import counts as counts_file
+from bbpe.training.count_map import decode_run, read_run
 
 ROWS_PER_BATCH = 1 << 16
 

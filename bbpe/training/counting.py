@@ -29,13 +29,21 @@ from typing import Any, TypeVar
 
 import regex
 
-from bbpe.training.corpus import CorpusStats, split_lines
-from bbpe.training.documents import (
-    FileUnit, PieceUnit, UnitStats, decode, jsonl_documents, plan_units, text_units, unit_pieces,
-)
 from bbpe.errors import BBPEError, CorpusError
 from bbpe.pretokenize.patterns import compile_pattern, validate_pattern
 from bbpe.pretokenize.safe_cuts import CutRule, cut_rule
+from bbpe.pretokenize.scanner_presets import supports
+from bbpe.training.corpus import CorpusStats, split_lines
+from bbpe.training.documents import (
+    FileUnit,
+    PieceUnit,
+    UnitStats,
+    decode,
+    jsonl_documents,
+    plan_units,
+    text_units,
+    unit_pieces,
+)
 
 log = logging.getLogger("bbpe")
 UNITS = ("document", "line")
@@ -73,11 +81,21 @@ class CountSettings:
 def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
     """Text (no special tokens in it) -> counts of its pre-tokens as UTF-8 bytes.
 
-    The one place a compiled pre-tokenizer plugs in (it takes the text's UTF-8 bytes).
+    A preset pattern (or its split-digit form) is counted by the compiled scanner
+    (``bbpe.pretokenize.scanner``, exact: equal to ``Counter(findall)``) when numba imports;
+    any other pattern, or no numba, by ``regex``.
 
     >>> sorted(chunk_counter(r"\\S+|\\s+")("a b a").items())
     [(b' ', 2), (b'a', 2), (b'b', 1)]
     """
+    key = supports(pattern)
+    if key is not None:
+        try:
+            from bbpe.pretokenize.scanner import count_pretokens_compiled  # needs numba (optional)
+        except ImportError:
+            pass
+        else:
+            return lambda text: count_pretokens_compiled(text.encode("utf-8"), key)
     findall = compile_pattern(pattern).findall
     return lambda text: {word.encode("utf-8"): count for word, count in Counter(findall(text)).items()}
 
@@ -126,7 +144,8 @@ def unit_texts(unit: Unit, settings: CountSettings, stats: UnitStats) -> Iterato
     """The texts of a work unit (JSONL records, or pieces of documents ending at safe cuts); fills ``stats``."""
     source = unit.path if isinstance(unit, FileUnit) else unit.source
     pieces: Iterable[tuple[int, bytes]] = (
-        unit_pieces(unit, settings.rule) if isinstance(unit, FileUnit) else zip(unit.offsets, unit.pieces))
+        unit_pieces(unit, settings.rule) if isinstance(unit, FileUnit) else zip(unit.offsets, unit.pieces)
+    )
     last, at_end = b"", False
     for offset, piece in pieces:
         if unit.jsonl:
@@ -164,8 +183,9 @@ def count_units(
     return totals
 
 
-def run_tasks(function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, workers: int | None,
-              on_result: Callable[[T], None]) -> None:
+def run_tasks(
+    function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, workers: int | None, on_result: Callable[[T], None]
+) -> None:
     """Run ``function(*job)`` for every job on a process pool, results in job order.
 
     At most two jobs per worker wait, so jobs may be produced lazily (stdin).  A worker that dies
@@ -298,4 +318,5 @@ def _stats_adder(stats: CorpusStats, on_bytes: Callable[[int], None] | None) -> 
         add_stats(stats, unit)
         if on_bytes:
             on_bytes(stats.bytes)
+
     return add

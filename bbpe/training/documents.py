@@ -27,9 +27,9 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
 
-from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary, split_lines
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.safe_cuts import LINE, TAIL, CutRule
+from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary, split_lines
 
 log = logging.getLogger("bbpe")
 
@@ -77,8 +77,9 @@ class UnitStats:
     first_replaced: str | None = None
 
 
-def read_pieces(handle: BinaryIO, rule: CutRule, *, start: int, end: int | None, limit: int | None,
-                block: int | None = None) -> Iterator[tuple[int, bytes]]:
+def read_pieces(
+    handle: BinaryIO, rule: CutRule, *, start: int, end: int | None, limit: int | None, block: int | None = None
+) -> Iterator[tuple[int, bytes]]:
     """(offset, piece) of ``handle`` from the first cut >= ``start`` to the first cut >= ``end`` (or the end).
 
     ``handle`` is positioned at ``max(0, start - BACK)``; ``limit`` ends the stream early.
@@ -185,8 +186,7 @@ def where_line(source: str, offset: int) -> tuple[str, int]:
     return f"{source}:{number}", offset - before.rfind(b"\n") - 1
 
 
-def jsonl_documents(piece: bytes, source: str, offset: int, field: str, errors: str,
-                    stats: UnitStats) -> Iterator[str]:
+def jsonl_documents(piece: bytes, source: str, offset: int, field: str, errors: str, stats: UnitStats) -> Iterator[str]:
     """The text field of every record in a piece of whole JSON lines."""
     for raw in piece.splitlines(keepends=True):
         at = offset
@@ -232,7 +232,9 @@ def open_input(path: str) -> BinaryIO:
     try:
         return fsspec.open(path, "rb", compression="infer").open()  # type: ignore[no-any-return]
     except (OSError, ValueError, ImportError) as exc:
-        raise CorpusError(f"{path}: cannot open ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})") from None
+        raise CorpusError(
+            f"{path}: cannot open ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
+        ) from None
 
 
 def plan_units(
@@ -377,8 +379,9 @@ class PollingReader:
         return os.read(self.fd, size)
 
 
-def _stream_units(handle: BinaryIO, source: str, rule: CutRule, *, budget: int | None,
-                  stats: CorpusStats) -> Iterator[PieceUnit]:
+def _stream_units(
+    handle: BinaryIO, source: str, rule: CutRule, *, budget: int | None, stats: CorpusStats
+) -> Iterator[PieceUnit]:
     """stdin, read here and cut at safe points: one unit per piece."""
     reader = PollingReader(handle)
     if b"\x00" in reader.first_bytes(8192):
@@ -399,8 +402,13 @@ def _stream_units(handle: BinaryIO, source: str, rule: CutRule, *, budget: int |
     if budget is not None and offset + len(piece) > budget:
         piece = piece[: piece.rfind(b"\n", 0, budget - offset) + 1]
         stats.truncated = True
-    yield PieceUnit(source, (piece,), (offset,), documents=int(offset == 0),
-                    unterminated=int(bool(piece) and not piece.endswith(b"\n")))
+    yield PieceUnit(
+        source,
+        (piece,),
+        (offset,),
+        documents=int(offset == 0),
+        unterminated=int(bool(piece) and not piece.endswith(b"\n")),
+    )
 
 
 def text_units(texts: Iterable[bytes], rule: CutRule, *, block: int | None = None) -> Iterator[PieceUnit]:

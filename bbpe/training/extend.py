@@ -42,6 +42,7 @@ from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import compile_pattern, resolve_pattern
 from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
+from bbpe.training.merge import LearnMerges, merge_into_tokenizer
 
 Init = str | os.PathLike[str] | Tokenizer
 
@@ -53,8 +54,13 @@ def load_base(init: Init, *, pattern: str | None = None) -> Tokenizer:
     base = Tokenizer.load(init, pattern=pattern)
     if "reference" in base.metadata:
         return base
-    return Tokenizer(base.ranks, pattern=base.pattern, special_tokens=base.special_tokens, engine=base.engine,
-                     metadata=base.metadata | {"source": os.fspath(init)})
+    return Tokenizer(
+        base.ranks,
+        pattern=base.pattern,
+        special_tokens=base.special_tokens,
+        engine=base.engine,
+        metadata=base.metadata | {"source": os.fspath(init)},
+    )
 
 
 def base_settings(
@@ -129,10 +135,9 @@ def extend_from_counts(
     on_progress: ProgressCallback | None = None,
     corpus_summary: Mapping[str, Any] | None = None,
     split_digits: bool = False,
-    learner: Callable[..., tuple[list[_bpe.Merge], str]] | None = None,
+    learner: LearnMerges | None = None,
 ) -> Tokenizer:
     """Extend a base vocabulary with merges learned from pre-token counts (``learner`` as in ``merge_into_tokenizer``)."""
-    from bbpe.training.api import merge_into_tokenizer
 
     base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
     pattern = resolve_pattern(pattern)
@@ -143,13 +148,26 @@ def extend_from_counts(
     reference = base.metadata.get("reference", {})
     init_settings = {
         "base": reference.get("name") or base.metadata.get("source", "tokenizer"),
-        "base_sha256": reference.get("sha256"), "base_pattern": base.pattern,
-        "base_tokens": len(base.ranks), "kept": kept, "pruned": len(base.ranks) - kept,
+        "base_sha256": reference.get("sha256"),
+        "base_pattern": base.pattern,
+        "base_tokens": len(base.ranks),
+        "kept": kept,
+        "pruned": len(base.ranks) - kept,
         "prune_unreachable": prune_unreachable,
     }
     return merge_into_tokenizer(
-        words, token_bytes, vocab_size=vocab_size, pattern=pattern, special_tokens=specials,
-        min_frequency=min_frequency, max_merges=max_merges, backend=backend, on_progress=on_progress,
-        split_digits=split_digits, unique_pretokens=len(counts), corpus_summary=corpus_summary,
-        extra_settings={"init": init_settings}, learner=learner,
+        words,
+        token_bytes,
+        vocab_size=vocab_size,
+        pattern=pattern,
+        special_tokens=specials,
+        min_frequency=min_frequency,
+        max_merges=max_merges,
+        backend=backend,
+        on_progress=on_progress,
+        split_digits=split_digits,
+        unique_pretokens=len(counts),
+        corpus_summary=corpus_summary,
+        extra_settings={"init": init_settings},
+        learner=learner,
     )

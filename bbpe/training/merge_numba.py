@@ -16,12 +16,15 @@ from collections.abc import Iterable, Sequence
 
 import numpy as np
 
-from bbpe.training import _numba_loop as loop
 from bbpe.bpe import Merge, MergeCallback
+from bbpe.training import _numba_loop as loop
 
 _REPORT_SECONDS = 0.2
-_STOP_REASONS = {loop.STOP_VOCAB_SIZE: "vocab_size", loop.STOP_MIN_FREQUENCY: "min_frequency",
-                 loop.STOP_INTERRUPTED: "interrupted"}
+_STOP_REASONS = {
+    loop.STOP_VOCAB_SIZE: "vocab_size",
+    loop.STOP_MIN_FREQUENCY: "min_frequency",
+    loop.STOP_INTERRUPTED: "interrupted",
+}
 
 
 def learn_merges(

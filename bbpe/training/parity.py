@@ -2,7 +2,7 @@
 
 Training files carry their language in the name, ``<code>.<anything>`` (``eng_Latn.manpages.txt.gz``);
 each language's pre-tokens are counted apart (one pass over the corpus).  The dev set is a
-line-aligned parallel corpus in the report's layout (``bbpe.report.corpora``); a language's dev
+line-aligned parallel corpus in the report's layout (``bbpe.parallel``); a language's dev
 text is its lines joined by one space, pre-tokenized with the training pattern.
 
 The merge loop (the paper's *base* variant; the reference implementation is
@@ -36,11 +36,11 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.bpe import Merge, MergeCallback, Pair, _apply_merge, _pop_best, pair_counts
+from bbpe.errors import CorpusError
+from bbpe.parallel import load_corpus
+from bbpe.pretokenize.patterns import pretokenize
 from bbpe.training.corpus import CorpusStats, expand_paths
 from bbpe.training.counting import CountSettings, count_corpus
-from bbpe.errors import CorpusError
-from bbpe.pretokenize.patterns import pretokenize
-from bbpe.report.corpora import load_corpus
 
 Words = Iterable[tuple[Sequence[int], int]]
 
@@ -82,8 +82,9 @@ def count_by_language(
             if on_bytes:
                 on_bytes(done)
 
-        counts[code] = count_corpus(groups[code], settings, max_bytes=max_bytes, workers=workers, stats=stats,
-                                    on_bytes=counted)
+        counts[code] = count_corpus(
+            groups[code], settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted
+        )
     return counts
 
 
@@ -98,17 +99,24 @@ def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[s
 def language_words(counts: Mapping[str, Mapping[bytes, int] | Mapping[str, int]]) -> dict[str, Words]:
     """Per language, the words (UTF-8 bytes or text) as byte ids with their counts (streams, as the merge loop
     wants them)."""
-    return {code: ((list(word.encode("utf-8") if isinstance(word, str) else word), count)
-                   for word, count in words.items())
-            for code, words in counts.items()}
+    return {
+        code: ((list(word.encode("utf-8") if isinstance(word, str) else word), count) for word, count in words.items())
+        for code, words in counts.items()
+    }
 
 
-def settings(dev: str | os.PathLike[str], global_merges: int, counts: Mapping[str, Any],
-             chosen: dict[str, int]) -> dict[str, Any]:
+def settings(
+    dev: str | os.PathLike[str], global_merges: int, counts: Mapping[str, Any], chosen: dict[str, int]
+) -> dict[str, Any]:
     """What goes into ``metadata["training"]["parity"]``; ``chosen`` is filled by the merge loop."""
-    return {"dev": os.fspath(dev), "variant": "hybrid" if global_merges else "base", "global_merges": global_merges,
-            "languages": sorted(counts), "selection": "most dev tokens; ties to the smallest code",
-            "merges_per_language": chosen}
+    return {
+        "dev": os.fspath(dev),
+        "variant": "hybrid" if global_merges else "base",
+        "global_merges": global_merges,
+        "languages": sorted(counts),
+        "selection": "most dev tokens; ties to the smallest code",
+        "merges_per_language": chosen,
+    }
 
 
 class _Side:
@@ -164,13 +172,18 @@ def learn_parity_merges(
     train = {code: _Side(words[code]) for code in sorted(words)}
     candidates = sorted(set(train) & set(dev))
     if not candidates:
-        raise CorpusError(f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
-                          f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes")
+        raise CorpusError(
+            f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
+            f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes"
+        )
     held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
     dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}
     # The hybrid variant's global merges run on a copy of all languages' words (dropped afterwards).
-    pooled = _Side((ids, count) for side in train.values() for ids, count in zip(side.ids, side.counts)) \
-        if global_merges > 0 else None
+    pooled = (
+        _Side((ids, count) for side in train.values() for ids, count in zip(side.ids, side.counts))
+        if global_merges > 0
+        else None
+    )
     id_of = {token: index for index, token in enumerate(token_bytes)}
     chosen = {} if chosen is None else chosen
     merges: list[Merge] = []
@@ -204,8 +217,9 @@ def learn_parity_merges(
     return merges, "vocab_size"
 
 
-def _worst_language_pair(candidates: list[str], train: Mapping[str, _Side], dev_tokens: Mapping[str, int],
-                         min_frequency: int) -> tuple[str, tuple[Pair, int] | None]:
+def _worst_language_pair(
+    candidates: list[str], train: Mapping[str, _Side], dev_tokens: Mapping[str, int], min_frequency: int
+) -> tuple[str, tuple[Pair, int] | None]:
     """The worst-compressed candidate with a pair occurring ``min_frequency`` times, and that pair.
 
     A language without such a pair is dropped from ``candidates`` for good: merges never raise the

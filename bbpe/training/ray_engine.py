@@ -19,13 +19,13 @@ from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
 
+from bbpe.errors import BBPEError, CorpusError
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.count_local import empty_corpus_problem, part_metadata, part_paths, prepare_directory
 from bbpe.training.count_map import map_unit_in_memory
 from bbpe.training.count_reduce import reduce_in_memory
 from bbpe.training.counting import CountSettings, Unit, add_stats
 from bbpe.training.documents import UnitStats, plan_units
-from bbpe.errors import BBPEError, CorpusError
 
 MAX_RETRIES = 3
 PROBE_SECONDS = 5.0
@@ -53,8 +53,13 @@ def connect(ray: Any, address: str | None, workers: int | None) -> bool:
         _probe(address)
     os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would go to our stderr
     try:
-        ray.init(address=address, num_cpus=None if address else (workers or os.cpu_count()),
-                 log_to_driver=False, logging_level=logging.ERROR, include_dashboard=False)
+        ray.init(
+            address=address,
+            num_cpus=None if address else (workers or os.cpu_count()),
+            log_to_driver=False,
+            logging_level=logging.ERROR,
+            include_dashboard=False,
+        )
     except (ConnectionError, ValueError, RuntimeError, TimeoutError) as exc:
         first = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
         raise BBPEError(f"cannot connect to the Ray cluster at {address or 'a new local instance'}: {first}") from None
@@ -119,8 +124,10 @@ def count_ray(
         if directory:
             prepare_directory(output, buckets)
         reduce_task = ray.remote(max_retries=MAX_RETRIES)(reduce_in_memory)
-        reduced = [reduce_task.remote(targets[b], metadata[b], min_count, *(refs[1 + b] for refs in outputs))
-                   for b in range(buckets)]
+        reduced = [
+            reduce_task.remote(targets[b], metadata[b], min_count, *(refs[1 + b] for refs in outputs))
+            for b in range(buckets)
+        ]
         results = [_get(ray, ref) for ref in reduced]
     finally:
         if started_here:

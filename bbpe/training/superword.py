@@ -35,10 +35,10 @@ from functools import partial
 from typing import Any
 
 from bbpe import bpe
-from bbpe.training.extend import extend_from_counts
 from bbpe.pretokenize.patterns import compile_pattern, pretokenize, resolve_pattern
 from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
+from bbpe.training.extend import extend_from_counts
 
 # The pieces stage 2 still cuts out; everything between two of them is one piece.
 _SPLITS = r"""{digits}| ?[^\s\p{{L}}\p{{N}}]{{2,}}[\r\n/]*|\s*[\r\n]+| +(?!\S)"""
@@ -76,8 +76,10 @@ def word_limit(max_words: int) -> Callable[[bytes], bool]:
 def check_transition(superwords_after: int, *, vocab_size: int, base: int) -> None:
     """The transition point lies between the base vocabulary and the vocab size."""
     if not base <= superwords_after <= vocab_size:
-        raise ValueError(f"superwords_after must lie between the {base:,} base tokens and the vocab size "
-                         f"{vocab_size:,}, got {superwords_after:,}")
+        raise ValueError(
+            f"superwords_after must lie between the {base:,} base tokens and the vocab size "
+            f"{vocab_size:,}, got {superwords_after:,}"
+        )
 
 
 def add_superwords(
@@ -99,21 +101,40 @@ def add_superwords(
     pattern = stage2_pattern(stage1.pattern)
     stage1_merges = None if max_merges is None else max_merges - stage1.metadata["training"]["new_tokens"]
     tokenizer = extend_from_counts(
-        stage2_counts, stage1, vocab_size=vocab_size, pattern=pattern, special_tokens=special_tokens,
-        min_frequency=min_frequency, max_merges=stage1_merges, backend=backend, on_progress=on_progress,
-        corpus_summary=corpus_summary, split_digits=split_digits, learner=learner,
+        stage2_counts,
+        stage1,
+        vocab_size=vocab_size,
+        pattern=pattern,
+        special_tokens=special_tokens,
+        min_frequency=min_frequency,
+        max_merges=stage1_merges,
+        backend=backend,
+        on_progress=on_progress,
+        corpus_summary=corpus_summary,
+        split_digits=split_digits,
+        learner=learner,
     )
     first, second = stage1.metadata["training"], tokenizer.metadata["training"]
     training = {key: value for key, value in first.items() if key not in ("merge_steps", "new_tokens")}
     training |= {
-        "vocab_size_requested": vocab_size, "max_merges": max_merges, "stop_reason": second["stop_reason"],
+        "vocab_size_requested": vocab_size,
+        "max_merges": max_merges,
+        "stop_reason": second["stop_reason"],
         "merge_steps": first["merge_steps"] + second["merge_steps"],
         "new_tokens": first["new_tokens"] + second["new_tokens"],
         "superwords": {
-            "after": len(stage1.ranks), "max_words": max_words, "stage1_pattern": stage1.pattern,
-            "stage1_stop_reason": first["stop_reason"], "stage2_backend": second["backend"],
-            "stage2_unique_pretokens": second["unique_pretokens"], "superword_tokens": second["new_tokens"],
+            "after": len(stage1.ranks),
+            "max_words": max_words,
+            "stage1_pattern": stage1.pattern,
+            "stage1_stop_reason": first["stop_reason"],
+            "stage2_backend": second["backend"],
+            "stage2_unique_pretokens": second["unique_pretokens"],
+            "superword_tokens": second["new_tokens"],
         },
     }
-    return Tokenizer(tokenizer.ranks, pattern=pattern, special_tokens=tokenizer.special_tokens,
-                     metadata=tokenizer.metadata | {"training": training})
+    return Tokenizer(
+        tokenizer.ranks,
+        pattern=pattern,
+        special_tokens=tokenizer.special_tokens,
+        metadata=tokenizer.metadata | {"training": training},
+    )

@@ -103,13 +103,19 @@ def load_corpus(path: str | os.PathLike[str]) -> Corpus:
         raise CorpusError(f"{root}: corpus directory not found")
     groups, layout = _language_files(root)
     if not groups:
-        raise CorpusError(f"{root}: no language files (expected <code>.txt files, or FLORES-200 "
-                          "dev/<code>.dev and devtest/<code>.devtest)")
+        raise CorpusError(
+            f"{root}: no language files (expected <code>.txt files, or FLORES-200 "
+            "dev/<code>.dev and devtest/<code>.devtest)"
+        )
     names = language_names(root)
     order = {code: index for index, code in enumerate(names)}
     codes = sorted(groups, key=lambda code: (order.get(code, len(order)), code))
-    return Corpus(root.name, root, layout, tuple(_read_language(code, names.get(code, code), groups[code], layout)
-                                                  for code in codes))
+    return Corpus(
+        root.name,
+        root,
+        layout,
+        tuple(_read_language(code, names.get(code, code), groups[code], layout) for code in codes),
+    )
 
 
 def _language_files(root: Path) -> tuple[dict[str, list[Path]], str]:

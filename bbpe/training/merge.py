@@ -1,0 +1,130 @@
+"""The merge step shared by training from scratch, extension and the other methods: pick the merge
+loop (``bbpe.bpe.learn_merges`` or the compiled ``merge_numba``), run it, build the Tokenizer."""
+
+from __future__ import annotations
+
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from typing import Any
+
+from bbpe import bpe
+from bbpe._version import __version__
+from bbpe.pretokenize.patterns import preset_name
+from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.tokenizer import Tokenizer
+
+STOP_REASONS = {
+    "vocab_size": "reached the vocab size",
+    "max_merges": "reached --max-merges",
+    "min_frequency": "no pair occurs min-frequency times",
+}
+
+
+def merge_into_tokenizer(
+    words: Iterable[tuple[Sequence[int], int]],
+    token_bytes: list[bytes],
+    *,
+    vocab_size: int,
+    pattern: str,
+    special_tokens: Iterable[str],
+    min_frequency: int,
+    max_merges: int | None,
+    backend: str,
+    on_progress: ProgressCallback | None,
+    split_digits: bool,
+    unique_pretokens: int,
+    corpus_summary: Mapping[str, Any] | None,
+    extra_settings: Mapping[str, Any] | None = None,
+    learner: LearnMerges | None = None,
+) -> Tokenizer:
+    """The step shared by training from scratch and extension: merge from ``token_bytes`` and build the tokenizer.
+
+    ``words`` are (ids in ``token_bytes``, count); new tokens go after ``token_bytes``, specials after them.
+    ``learner`` replaces the backend's merge loop (superword and parity-aware training; it gets ``words`` as is).
+    """
+    special_tokens = unique_specials(special_tokens)
+    n_base = len(token_bytes)
+    check_sizes(vocab_size, n_base, special_tokens)
+    if min_frequency < 1:
+        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
+    n_new = vocab_size - n_base - len(special_tokens)
+    limit_by_merges = max_merges is not None and max_merges < n_new
+    if limit_by_merges:
+        n_new = max(0, max_merges)  # type: ignore[arg-type]
+    start = time.monotonic()
+
+    def merged(done: int) -> None:
+        if on_progress:
+            on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
+
+    merges, reason = (learner or merge_backend(backend))(
+        words,
+        token_bytes,
+        n_new_tokens=n_new,
+        min_frequency=min_frequency,
+        on_merge=merged,
+    )
+    if reason == "vocab_size" and limit_by_merges:
+        reason = "max_merges"
+    ranks = {token: rank for rank, token in enumerate(token_bytes)}
+    specials = {text: len(ranks) + index for index, text in enumerate(special_tokens)}
+    metadata = {
+        "bbpe_version": __version__,
+        "training": {
+            "vocab_size_requested": vocab_size,
+            "pattern_preset": preset_name(pattern),
+            "split_digits": split_digits,
+            "min_frequency": min_frequency,
+            "max_merges": max_merges,
+            "backend": "python" if learner else _backend_name(backend),
+            "stop_reason": reason,
+            "merge_steps": len(merges),
+            "new_tokens": len(token_bytes) - n_base,
+            "tie_rule": "highest count; ties to the smaller (left id, right id)",
+            "unique_pretokens": unique_pretokens,
+            **(extra_settings or {}),
+        },
+        "corpus": dict(corpus_summary or {}),
+    }
+    return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata)
+
+
+LearnMerges = Callable[..., tuple[list[bpe.Merge], str]]
+
+
+def merge_backend(name: str) -> LearnMerges:
+    """The merge-loop implementation for a backend name ("auto" prefers numba when importable)."""
+    if name not in ("auto", "python", "numba"):
+        raise ValueError(f"unknown backend {name!r}; use 'auto', 'python' or 'numba'")
+    if name == "python":
+        return bpe.learn_merges
+    try:
+        from bbpe.training import merge_numba
+    except ImportError:
+        if name == "numba":
+            raise ImportError("backend 'numba' needs numba: pip install 'bbpe[fast]'") from None
+        return bpe.learn_merges
+    return merge_numba.learn_merges
+
+
+def _backend_name(name: str) -> str:
+    return "python" if merge_backend(name) is bpe.learn_merges else "numba"
+
+
+def check_sizes(vocab_size: int, base: int, special_tokens: list[str]) -> None:
+    if not isinstance(vocab_size, int) or isinstance(vocab_size, bool):
+        raise TypeError(f"vocab_size must be an int, got {vocab_size!r}")
+    if vocab_size < base + len(special_tokens):
+        raise ValueError(
+            f"vocab size {vocab_size} is smaller than the {base} base tokens + {len(special_tokens)} special tokens"
+        )
+
+
+def unique_specials(special_tokens: Iterable[str]) -> list[str]:
+    seen: list[str] = []
+    for token in special_tokens:
+        if not token:
+            raise ValueError("a special token cannot be empty")
+        if token not in seen:
+            seen.append(token)
+    return seen
