@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Collection, Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import Any, Literal, cast
 
 import regex
 
@@ -24,6 +24,7 @@ from bbpe.vocabulary import Vocabulary
 
 AllowedSpecial = Literal["all"] | Collection[str]
 Engine = Literal["auto", "python", "tiktoken"]
+ChosenEngine = Literal["python", "tiktoken"]  # what "auto" resolves to
 
 
 class Tokenizer:
@@ -95,7 +96,7 @@ class Tokenizer:
         return max(self._bytes_of)
 
     @property
-    def engine(self) -> str:
+    def engine(self) -> ChosenEngine:
         return self._engine_name
 
     @property
@@ -117,7 +118,7 @@ class Tokenizer:
         """Encode text, treating special-token text as ordinary text (a lone surrogate raises ValueError)."""
         check_text(text)
         if self._engine_name == "tiktoken":
-            return self._tiktoken_encoding().encode_ordinary(text)
+            return cast(list[int], self._tiktoken_encoding().encode_ordinary(text))
         ids: list[int] = []
         for piece in self._compiled.findall(text):
             ids.extend(self._encode_piece(piece))
@@ -138,8 +139,11 @@ class Tokenizer:
         """
         check_text(text)
         if self._engine_name == "tiktoken":
-            return self._tiktoken_encoding().encode(
-                text, allowed_special=allowed_special, disallowed_special=disallowed_special
+            return cast(
+                list[int],
+                self._tiktoken_encoding().encode(
+                    text, allowed_special=allowed_special, disallowed_special=disallowed_special
+                ),
             )
         allowed = set(self._special_tokens) if allowed_special == "all" else set(allowed_special)
         if disallowed_special == "all":
@@ -169,7 +173,7 @@ class Tokenizer:
         """Encode several texts (keyword arguments as for ``encode``)."""
         texts = [check_text(text) for text in texts]
         if self._engine_name == "tiktoken":
-            return self._tiktoken_encoding().encode_batch(texts, **kwargs)
+            return cast(list[list[int]], self._tiktoken_encoding().encode_batch(texts, **kwargs))
         return [self.encode(text, **kwargs) for text in texts]
 
     def encode_bytes(self, data: bytes) -> list[int]:
@@ -206,7 +210,7 @@ class Tokenizer:
         if self._engine_name == "tiktoken":
             tokens = list(tokens)
             try:
-                return self._tiktoken_encoding().decode_bytes(tokens)
+                return cast(bytes, self._tiktoken_encoding().decode_bytes(tokens))
             except (KeyError, OverflowError, TypeError):
                 pass  # the Python path below names the bad id
         return b"".join(self.decode_tokens_bytes(tokens))
@@ -251,11 +255,11 @@ class Tokenizer:
         return self._tiktoken
 
 
-def _choose_engine(engine: str) -> str:
+def _choose_engine(engine: str) -> ChosenEngine:
     if engine not in ("auto", "python", "tiktoken"):
         raise ValueError(f"unknown engine {engine!r}; use 'auto', 'python' or 'tiktoken'")
     if engine == "python":
-        return engine
+        return "python"
     try:
         import tiktoken  # noqa: F401
     except ImportError:

@@ -117,7 +117,7 @@ def segmenter(tokens: list[bytes], *, engine: str = "auto") -> Callable[[bytes],
                 raise ImportError("engine='tiktoken' needs the tiktoken package: pip install tiktoken") from None
         else:  # the regex is unused: pieces are encoded one by one
             encoding = tiktoken.Encoding("bbpe-extend-base", pat_str=r"(?s).", mergeable_ranks=ranks, special_tokens={})
-            return encoding._encode_single_piece  # type: ignore[no-any-return]
+            return encoding._encode_single_piece
     return lambda piece: bpe.bpe_encode(piece, ranks)
 
 
