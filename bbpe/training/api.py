@@ -113,13 +113,6 @@ def train(
             )
         return counts
 
-    merge_options = {
-        "min_frequency": min_frequency,
-        "max_merges": max_merges,
-        "backend": backend,
-        "on_progress": on_progress,
-        "split_digits": split_digits,
-    }
     if parity_dev is not None:
         if texts or init is not None or superwords_after is not None:
             raise ValueError(
@@ -142,7 +135,11 @@ def train(
             vocab_size=vocab_size,
             pattern=pattern,
             special_tokens=special_tokens,
-            **merge_options,
+            min_frequency=min_frequency,
+            max_merges=max_merges,
+            backend=backend,
+            on_progress=on_progress,
+            split_digits=split_digits,
             unique_pretokens=sum(map(len, by_language.values())),
             learner=learner,
             corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit},
@@ -159,7 +156,11 @@ def train(
             corpus_summary=corpus,
             init=init,
             prune_unreachable=prune_unreachable,
-            **merge_options,
+            min_frequency=min_frequency,
+            max_merges=max_merges,
+            backend=backend,
+            on_progress=on_progress,
+            split_digits=split_digits,
         )
     superword.check_transition(
         superwords_after, vocab_size=vocab_size - len(special_tokens), base=len(init.ranks) if init is not None else 256
@@ -173,7 +174,11 @@ def train(
         corpus_summary=corpus,
         init=init,
         prune_unreachable=prune_unreachable,
-        **merge_options,
+        min_frequency=min_frequency,
+        max_merges=max_merges,
+        backend=backend,
+        on_progress=on_progress,
+        split_digits=split_digits,
     )
     return superword.add_superwords(
         stage1,
@@ -182,7 +187,11 @@ def train(
         special_tokens=special_tokens,
         max_words=max_superword_words,
         corpus_summary=corpus,
-        **merge_options,
+        min_frequency=min_frequency,
+        max_merges=max_merges,
+        backend=backend,
+        on_progress=on_progress,
+        split_digits=split_digits,
     )
 
 

@@ -23,16 +23,21 @@ import os
 import re
 import sys
 import zlib
-from collections.abc import Iterable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from io import BufferedIOBase
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Literal
 
 from bbpe.errors import CorpusError
 
 log = logging.getLogger("bbpe")
 
-OPENERS = {".gz": gzip.open, ".xz": lzma.open, ".bz2": bz2.open}
+OPENERS: dict[str, Callable[[Path, Literal["rb"]], BufferedIOBase]] = {
+    ".gz": gzip.open,
+    ".xz": lzma.open,
+    ".bz2": bz2.open,
+}
 TEXT_SUFFIXES = (".txt", ".jsonl")
 
 
@@ -113,6 +118,7 @@ def open_binary(path: Path) -> BinaryIO:
         return sys.stdin.buffer
     opener = OPENERS.get(path.suffix)
     try:
+        # typeshed does not declare GzipFile, LZMAFile and BZ2File as BinaryIO, whose methods they have
         return opener(path, "rb") if opener else open(path, "rb")  # type: ignore[return-value]
     except OSError as exc:
         raise CorpusError(f"{path}: cannot open ({exc.strerror or exc})") from None

@@ -100,8 +100,8 @@ def count_local(
             totals[0] += result[0]
             totals[1] += result[1]
 
-        jobs = ((runs.get(b, []), str(targets[b]), metadata[b], min_count) for b in range(buckets))
-        run_tasks(reduce_bucket, jobs, workers=workers, on_result=reduced)
+        reduce_jobs = ((runs.get(b, []), str(targets[b]), metadata[b], min_count) for b in range(buckets))
+        run_tasks(reduce_bucket, reduce_jobs, workers=workers, on_result=reduced)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return totals[0], totals[1]

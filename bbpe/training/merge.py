@@ -21,7 +21,7 @@ STOP_REASONS = {
 
 
 def merge_into_tokenizer(
-    words: Iterable[tuple[Sequence[int], int]],
+    words: Iterable[tuple[Sequence[int], int]] | Mapping[str, Iterable[tuple[Sequence[int], int]]],
     token_bytes: list[bytes],
     *,
     vocab_size: int,
@@ -40,7 +40,8 @@ def merge_into_tokenizer(
     """The step shared by training from scratch and extension: merge from ``token_bytes`` and build the tokenizer.
 
     ``words`` are (ids in ``token_bytes``, count); new tokens go after ``token_bytes``, specials after them.
-    ``learner`` replaces the backend's merge loop (superword and parity-aware training; it gets ``words`` as is).
+    ``learner`` replaces the backend's merge loop (superword and parity-aware training; it gets ``words`` as is,
+    e.g. parity-aware training's words per language).
     """
     special_tokens = unique_specials(special_tokens)
     n_base = len(token_bytes)
@@ -49,8 +50,8 @@ def merge_into_tokenizer(
         raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
     n_new = vocab_size - n_base - len(special_tokens)
     limit_by_merges = max_merges is not None and max_merges < n_new
-    if limit_by_merges:
-        n_new = max(0, max_merges)  # type: ignore[arg-type]
+    if max_merges is not None and limit_by_merges:
+        n_new = max(0, max_merges)
     start = time.monotonic()
 
     def merged(done: int) -> None:

@@ -109,7 +109,9 @@ def _pack(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(token_bytes), np.uint8).copy(), starts
 
 
-def _run_in_thread(args: tuple, control: np.ndarray, on_merge: MergeCallback | None) -> tuple[np.ndarray, int]:
+def _run_in_thread(
+    args: tuple[object, ...], control: np.ndarray, on_merge: MergeCallback | None
+) -> tuple[np.ndarray, int]:
     """Run the loop in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it."""
     outcome: dict[str, object] = {}
 

@@ -55,7 +55,7 @@ def language_of(path: Path) -> str:
 
 
 def count_by_language(
-    paths: Sequence[Path],
+    paths: Sequence[str | os.PathLike[str]],
     settings: CountSettings,
     *,
     stats: CorpusStats,
