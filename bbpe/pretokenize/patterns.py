@@ -14,6 +14,7 @@ engines, have no capturing groups, match no empty string, and cover every charac
 from __future__ import annotations
 
 from functools import lru_cache
+from typing import cast
 
 import regex
 
@@ -177,7 +178,7 @@ def _tiktoken_problem(pattern: str) -> str | None:
 
 def pretokenize(text: str, pattern: str) -> list[str]:
     """Split text into pre-tokens with the pattern (the pieces BPE works inside)."""
-    return compile_pattern(pattern).findall(text)
+    return cast(list[str], compile_pattern(pattern).findall(text))  # regex has no type stubs
 
 
 _POSSESSIVE_INTERVAL = regex.compile(r"(?<!\\)\{\d+(?:,\d*)?\}\+")

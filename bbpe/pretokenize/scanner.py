@@ -24,10 +24,13 @@ and no pre-token crosses a document end.
 
 from __future__ import annotations
 
+from typing import cast
+
 import numpy as np
 
 from bbpe.pretokenize import _scan_kernels as kernels
-from bbpe.pretokenize.scanner_presets import O200K, SCANNERS, scanner_pattern, scanner_rules, supports
+from bbpe.pretokenize.patterns import O200K
+from bbpe.pretokenize.scanner_presets import SCANNERS, scanner_pattern, scanner_rules, supports
 from bbpe.pretokenize.unicode_tables import class_tables
 
 __all__ = [
@@ -55,7 +58,7 @@ def pretoken_spans(
     rule, split = scanner_rules(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
-    return kernels.spans(buffer, ends, stage1, stage2, rule, split)
+    return cast(np.ndarray, kernels.spans(buffer, ends, stage1, stage2, rule, split))  # numba kernels are untyped
 
 
 def count_pretokens_compiled(
@@ -78,7 +81,8 @@ def count_arrays(
     rule, split = scanner_rules(preset, split_digits)
     buffer, ends = _arrays(data, doc_ends)
     stage1, stage2 = class_tables()
-    return kernels.count(buffer, ends, stage1, stage2, rule, split)
+    counted = kernels.count(buffer, ends, stage1, stage2, rule, split)  # numba kernels are untyped
+    return cast(tuple[np.ndarray, np.ndarray, np.ndarray], counted)
 
 
 def _arrays(data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
