@@ -118,8 +118,8 @@ def _signals_held() -> Iterator[None]:
     finally:
         for number, handler in previous.items():
             signal.signal(number, handler)
-        for number in pending:
-            signal.raise_signal(number)
+        for signum in pending:
+            signal.raise_signal(signum)
 
 
 def _temp_beside(target: Path) -> Path:

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import urllib.request
 from collections.abc import Callable, Iterable
+from functools import partial
 
 from bbpe._version import __version__
 from bbpe.errors import BBPEError
@@ -35,8 +36,7 @@ def fetch(name: str) -> Located:
     if target.is_file() and sha256_of(target) == reference.sha256:
         return Located(reference, target, str(cache_dir()))
     attempts: list[tuple[str, Callable[[], bytes]]] = [
-        (source.label, lambda source=source: _source_bytes(source))
-        for source in (*reference.packages, *reference.sources)
+        (source.label, partial(_source_bytes, source)) for source in (*reference.packages, *reference.sources)
     ]
     if reference.url:
         attempts.append((reference.url, lambda: _download(reference.url or "")))

@@ -217,7 +217,7 @@ def rebuild(name: str, gguf_path: str | os.PathLike[str], *, charsmap: bytes | N
         charsmap = vocab.charsmap
     if recipe.normalizer["name"] != "identity" and not charsmap:
         raise BBPEError(f"{gguf_path}: no normalizer character map for {name!r}")
-    model = model_pb2.ModelProto()
+    model = model_pb2.ModelProto()  # type: ignore[attr-defined]  # generated protobuf module, no stubs
     for piece, kind in _SPM_SPECIALS:
         model.pieces.add(piece=piece, score=0.0, type=kind)
     for index in range(recipe.first, recipe.stop):
