@@ -256,7 +256,7 @@ def _figure(name: str, data: bytes) -> str:
 
 
 def _asset(name: str) -> str:
-    return resources.files("bbpe.report").joinpath("assets", name).read_text(encoding="utf-8")
+    return resources.files("bbpe.report").joinpath("assets").joinpath(name).read_text(encoding="utf-8")
 
 
 def _worst(corpus: Corpus, premium: float | None, code: str | None) -> tuple[str, str]:

@@ -34,8 +34,8 @@ import time
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import asdict, dataclass, field
-from functools import cached_property
-from typing import Any
+from functools import cached_property, partial
+from typing import Any, TypeVar
 
 import numpy as np
 
@@ -181,7 +181,7 @@ def build_report(
         raise BBPEError(f"baseline {baseline!r} is not among the tokenizers ({', '.join(names)})")
     jobs = [(encoder, corpus, language) for corpus in corpora for language in corpus.languages for encoder in encoders]
     jobs.sort(key=lambda job: -job[2].n_bytes)  # longest first balances the threads
-    results = _run_parallel([lambda e=e, l=l: measure(e, l.text) for e, _, l in jobs], workers, "encode", on_progress)
+    results = _run_parallel([partial(measure, e, l.text) for e, _, l in jobs], workers, "encode", on_progress)
     measured = {(e.name, c.name, l.code): m for (e, c, l), m in zip(jobs, results)}
     rows = [
         _row(encoder, corpus, language, measured, baseline)
@@ -211,7 +211,7 @@ def _add_curves(
         report.curves[name] = vocab_curve(tokenizer, texts, workers=workers, on_progress=on_progress)
     others = [e for e in report.encoders if e.name not in report.curves]
     jobs = [(encoder, text) for encoder in others for text in texts]
-    counts = _run_parallel([lambda e=e, t=t: len(e.encode(t)) for e, t in jobs], workers, "curve", on_progress)
+    counts = _run_parallel([partial(_token_count, e, t) for e, t in jobs], workers, "curve", on_progress)
     n_bytes = sum(len(text.encode("utf-8")) for text in texts)
     for encoder in others:
         tokens = sum(c for (e, _), c in zip(jobs, counts) if e is encoder)
@@ -307,7 +307,7 @@ def _renyi(measurements: Sequence[Measurement], vocab_size: int) -> float | None
     if any(m.counts is None for m in measurements) or vocab_size < 2:
         return None
     ids = np.concatenate([m.distinct for m in measurements])
-    counts = np.concatenate([m.counts for m in measurements])  # type: ignore[misc]
+    counts = np.concatenate([m.counts for m in measurements])
     if not len(ids):
         return None
     _, where = np.unique(ids, return_inverse=True)
@@ -339,24 +339,33 @@ def vocab_curve(
     for piece in cut.values():
         piece.encode_ordinary("")  # build the engine once, before the threads share it
     jobs = [(size, text) for size in chosen for text in texts]
-    counts = _run_parallel(
-        [lambda s=s, t=t: len(cut[s].encode_ordinary(t)) for s, t in jobs], workers, "curve", on_progress
-    )
+    counts = _run_parallel([partial(_ordinary_count, cut[s], t) for s, t in jobs], workers, "curve", on_progress)
     total_bytes = sum(len(text.encode("utf-8")) for text in texts)
     return [
         (size, _round(total_bytes / max(1, sum(c for (s, _), c in zip(jobs, counts) if s == size)))) for size in chosen
     ]
 
 
+def _token_count(encoder: TextEncoder, text: str) -> int:
+    return len(encoder.encode(text))
+
+
+def _ordinary_count(tokenizer: Tokenizer, text: str) -> int:
+    return len(tokenizer.encode_ordinary(text))
+
+
+_Result = TypeVar("_Result")
+
+
 def _run_parallel(
-    tasks: list[Callable[[], Any]], workers: int | None, stage: str, on_progress: ProgressCallback | None
-) -> list[Any]:
+    tasks: list[Callable[[], _Result]], workers: int | None, stage: str, on_progress: ProgressCallback | None
+) -> list[_Result]:
     """Run tasks in threads (tiktoken and sentencepiece release the GIL while encoding)."""
     start = time.monotonic()
     workers = workers or os.cpu_count() or 1
     with ThreadPoolExecutor(max_workers=workers) as pool:
         futures = [pool.submit(task) for task in tasks]
-        results = []
+        results: list[_Result] = []
         for done, future in enumerate(futures, start=1):
             results.append(future.result())
             if on_progress:

@@ -38,9 +38,16 @@ def render_all(report: CompressionReport) -> dict[str, bytes]:
     return figures
 
 
-def _corpus_plots(report: CompressionReport, corpus: Corpus) -> dict[str, Callable[[CompressionReport, Corpus], bytes]]:
-    bars = {f"{corpus.name}_vs_{report.baseline}.png": relative_bars} if len(report.encoders) > 1 else {}
-    lorenz = {f"{corpus.name}_lorenz.png": lorenz_curves} if corpus.aligned and len(corpus.languages) > 1 else {}
+Draw = Callable[[CompressionReport, Corpus], bytes]
+
+
+def _corpus_plots(report: CompressionReport, corpus: Corpus) -> dict[str, Draw]:
+    bars: dict[str, Draw] = (
+        {f"{corpus.name}_vs_{report.baseline}.png": relative_bars} if len(report.encoders) > 1 else {}
+    )
+    lorenz: dict[str, Draw] = (
+        {f"{corpus.name}_lorenz.png": lorenz_curves} if corpus.aligned and len(corpus.languages) > 1 else {}
+    )
     return bars | {f"{corpus.name}_bytes_per_token.png": heatmap} | lorenz
 
 
@@ -160,7 +167,7 @@ def _matplotlib() -> tuple[Any, list[Any]]:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("figures need matplotlib: pip install matplotlib") from None
-    return Figure, list(colormaps["tab10"].colors)
+    return Figure, list(colormaps["tab10"].colors)  # type: ignore[attr-defined]  # tab10 is a ListedColormap
 
 
 def _png(figure: Any) -> bytes:
