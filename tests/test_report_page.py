@@ -115,7 +115,8 @@ def test_page_is_self_contained(page):
     assert not re.search(r"""(src|href)\s*=\s*["']?(https?:)?//""", text)
     assert "@import" not in text and "<link" not in text
     figures = sorted(html.parent.glob("*.png"))
-    assert len(figures) == 3 and text.count("data:image/png;base64,") == len(figures)  # bars, heatmap, vocab curve
+    # bars, heatmap, Lorenz curves (the test corpus is line-aligned), vocab curve: every figure inlined
+    assert len(figures) == 4 and text.count("data:image/png;base64,") == len(figures)
     assert 'id="tv-language"' in text and 'id="tv-tokenizer"' in text
     assert text.count('<button type="button" class="sort">') > 10  # every table header is a focusable button
 
