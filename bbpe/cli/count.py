@@ -21,7 +21,7 @@ from bbpe.training.counting import CountSettings
 from bbpe.training.documents import is_url
 from bbpe.training.ray_engine import count_ray
 
-_COUNTING_OPTIONS = {
+_COUNTING_OPTIONS: dict[str, object] = {
     "pattern": None,
     "regex": None,
     "split_digits": False,
@@ -41,7 +41,7 @@ DEFAULT_PARTS = 8
 MAX_PARTS = 4096
 
 
-def add_count_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_count_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``bbpe count CORPUS... -o FILE`` and ``bbpe count --merge A B... -o FILE``."""
     p = commands.add_parser(
         "count",

@@ -5,13 +5,14 @@ from __future__ import annotations
 import argparse
 import sys
 from pathlib import Path
+from typing import BinaryIO
 
 from bbpe.cli.options import add_vocab_argument, load_vocab
 from bbpe.cli.view import add_color_option, print_tokens
 from bbpe.errors import BBPEError
 
 
-def add_encode_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_encode_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser("encode", help="text -> token ids", description="Encode text (argument, --file or stdin).")
     add_vocab_argument(p)
     p.add_argument("text", nargs="?", help="text to encode (default: read --file or stdin)")
@@ -30,13 +31,17 @@ def add_encode_commands(commands: argparse._SubParsersAction) -> None:  # type: 
 def _read_text(args: argparse.Namespace) -> str:
     """The text to encode, read as bytes (no newline translation) and decoded as strict UTF-8."""
     if args.text is not None:
-        return args.text
+        text: str = args.text
+        return text
     source = args.file or "<stdin>"
     try:
-        stream = getattr(sys.stdin, "buffer", None)  # a replaced sys.stdin may be text only
-        if not args.file and stream is None:
+        stream: BinaryIO | None = getattr(sys.stdin, "buffer", None)  # a replaced sys.stdin may be text only
+        if args.file:
+            data = Path(args.file).read_bytes()
+        elif stream is None:
             return sys.stdin.read()
-        data = Path(args.file).read_bytes() if args.file else stream.read()
+        else:
+            data = stream.read()
     except FileNotFoundError:
         raise BBPEError(f"{args.file}: no such file") from None
     try:

@@ -13,7 +13,7 @@ from bbpe.output import check_not_input, check_writable
 from bbpe.pretokenize.patterns import preset_name
 
 
-def add_inspect_commands(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_inspect_commands(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
         "inspect",
         help="summarize a vocabulary",

@@ -14,7 +14,9 @@ import signal
 import sys
 import threading
 import traceback
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from types import FrameType
+from typing import Any, NoReturn, TypeAlias
 
 from bbpe._version import __version__
 from bbpe.cli.count import add_count_command
@@ -29,6 +31,7 @@ EXIT_USAGE = 2
 EXIT_INTERNAL = 70
 EXIT_INTERRUPTED = 130
 _TERMINATING_SIGNALS = (signal.SIGTERM, signal.SIGHUP)
+SignalHandler: TypeAlias = Callable[[int, FrameType | None], Any] | int | None  # what signal.signal returns
 
 
 class Terminated(KeyboardInterrupt):
@@ -40,7 +43,7 @@ class Terminated(KeyboardInterrupt):
 
 
 class _Parser(argparse.ArgumentParser):
-    def error(self, message: str) -> None:  # type: ignore[override]
+    def error(self, message: str) -> NoReturn:
         self.exit(EXIT_USAGE, f"{self.prog}: error: {message} (see --help)\n")
 
 
@@ -48,7 +51,9 @@ def build_parser() -> argparse.ArgumentParser:
     parser = _Parser(prog="bbpe", description="Byte-level BPE tokenizers: train, encode, decode, inspect, export.")
     parser.add_argument("--version", action="version", version=f"bbpe {__version__}")
     parser.add_argument("--debug", action="store_true", help="show the traceback of an internal error")
-    commands = parser.add_subparsers(dest="command", required=True, parser_class=_Parser)
+    commands: argparse._SubParsersAction[argparse.ArgumentParser] = parser.add_subparsers(
+        dest="command", required=True, parser_class=_Parser
+    )
 
     add_train_command(commands)
     add_encode_commands(commands)
@@ -74,7 +79,8 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     previous = _catch_termination()
     try:
-        return args.run(args)
+        status: int = args.run(args)
+        return status
     except Terminated as exc:
         print(f"bbpe: terminated by signal {exc.signum}; unfinished outputs were not written", file=sys.stderr)
         return 128 + exc.signum
@@ -117,7 +123,7 @@ def _raise_terminated(signum: int, _frame: object) -> None:
     raise Terminated(signum)
 
 
-def _catch_termination() -> dict[int, object]:
+def _catch_termination() -> dict[signal.Signals, SignalHandler]:
     """Make SIGTERM and SIGHUP raise ``Terminated`` (main thread only); returns the previous handlers."""
     if threading.current_thread() is not threading.main_thread():
         return {}

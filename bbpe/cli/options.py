@@ -76,7 +76,8 @@ def pattern_argument(args: argparse.Namespace) -> str | None:
     """The pattern the options name (a preset name or a regex), or None."""
     if args.pattern is not None and args.pattern not in PRESETS:
         raise BBPEError(f"unknown pattern preset {args.pattern!r}; choose one of {', '.join(PRESETS)} or use --regex")
-    return args.regex if args.regex is not None else args.pattern
+    pattern: str | None = args.regex if args.regex is not None else args.pattern
+    return pattern
 
 
 def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) -> None:

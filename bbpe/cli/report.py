@@ -41,7 +41,7 @@ MAIN_JOB_INDEX = Path(".cache") / "bbpe-main" / "latest.json"
 OUTPUT_NAMES = ("compression.md", "compression.csv", "compression.json")
 
 
-def add_report_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``bbpe compress-report``."""
     p = commands.add_parser(
         "compress-report",

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import time
+from typing import TypedDict
 
 from bbpe.cli.count import train_from_counts_file
 from bbpe.cli.options import add_corpus_options, parse_count, parse_vocab_size, pattern_argument
@@ -14,7 +15,7 @@ from bbpe.training.api import path_inputs, train
 from bbpe.training.merge import STOP_REASONS
 
 
-def add_train_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     p = commands.add_parser(
         "train",
         help="train a vocabulary on text files",
@@ -139,7 +140,16 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def method_arguments(args: argparse.Namespace) -> dict[str, object]:
+class MethodArguments(TypedDict, total=False):
+    """The ``bbpe.train`` keywords of the training methods (only those given)."""
+
+    superwords_after: int
+    max_superword_words: int
+    parity_dev: str
+    parity_global_merges: int
+
+
+def method_arguments(args: argparse.Namespace) -> MethodArguments:
     """The method options given, as ``bbpe.train`` keywords (checked for combinations that mean nothing)."""
     if args.max_superword_words is not None and args.superwords_after is None:
         raise BBPEError("--max-superword-words needs --superwords-after")
@@ -147,10 +157,13 @@ def method_arguments(args: argparse.Namespace) -> dict[str, object]:
         raise BBPEError("--parity-global-merges needs --parity-dev")
     if args.superwords_after is not None and args.parity_dev is not None:
         raise BBPEError("choose --superwords-after or --parity-dev, not both")
-    given = {
-        "superwords_after": args.superwords_after,
-        "max_superword_words": args.max_superword_words,
-        "parity_dev": args.parity_dev,
-        "parity_global_merges": args.parity_global_merges,
-    }
-    return {name: value for name, value in given.items() if value is not None}
+    given = MethodArguments()
+    if args.superwords_after is not None:
+        given["superwords_after"] = args.superwords_after
+    if args.max_superword_words is not None:
+        given["max_superword_words"] = args.max_superword_words
+    if args.parity_dev is not None:
+        given["parity_dev"] = args.parity_dev
+    if args.parity_global_merges is not None:
+        given["parity_global_merges"] = args.parity_global_merges
+    return given

@@ -30,7 +30,7 @@ def add_color_option(parser: argparse.ArgumentParser) -> None:
     )
 
 
-def add_compare_text_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_compare_text_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``bbpe compare-text VOCAB... (--text TEXT | -f FILE | stdin)``."""
     p = commands.add_parser(
         "compare-text",

@@ -16,7 +16,7 @@ from bbpe.references import table
 ACTIONS = ("list", "fetch", "verify")
 
 
-def add_vocab_command(commands: argparse._SubParsersAction) -> None:  # type: ignore[type-arg]
+def add_vocab_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``bbpe vocab ACTION [NAME]``."""
     p = commands.add_parser(
         "vocab",
