@@ -178,6 +178,7 @@ def iter_lines(
 
 def looks_binary(handle: BinaryIO) -> bool:
     """NUL bytes in the first 8 KiB (peeked, so nothing is consumed)."""
+    # open_binary's handles are buffered readers, which peek; typeshed's BinaryIO does not declare peek
     return b"\x00" in handle.peek(8192)[:8192]  # type: ignore[attr-defined]
 
 

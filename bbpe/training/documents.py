@@ -25,7 +25,7 @@ import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import BinaryIO, Protocol, cast
 
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.safe_cuts import LINE, TAIL, CutRule
@@ -37,6 +37,12 @@ BLOCK = 1 << 20
 RANGE_BYTES = 8 << 20
 BACK = 8  # bytes kept before a cut: the rule looks at most this far back
 POLL_SECONDS = 0.2
+
+
+class ByteReader(Protocol):
+    """What ``read_pieces`` reads from: a binary file or a ``PollingReader``."""
+
+    def read(self, size: int, /) -> bytes: ...
 
 
 @dataclass(frozen=True)
@@ -78,7 +84,7 @@ class UnitStats:
 
 
 def read_pieces(
-    handle: BinaryIO, rule: CutRule, *, start: int, end: int | None, limit: int | None, block: int | None = None
+    handle: ByteReader, rule: CutRule, *, start: int, end: int | None, limit: int | None, block: int | None = None
 ) -> Iterator[tuple[int, bytes]]:
     """(offset, piece) of ``handle`` from the first cut >= ``start`` to the first cut >= ``end`` (or the end).
 
@@ -230,7 +236,7 @@ def open_input(path: str) -> BinaryIO:
     except ImportError:
         raise CorpusError(f"{path}: reading URLs needs fsspec (and the filesystem's package, e.g. s3fs)") from None
     try:
-        return fsspec.open(path, "rb", compression="infer").open()  # type: ignore[no-any-return]
+        return cast(BinaryIO, fsspec.open(path, "rb", compression="infer").open())  # fsspec is untyped
     except (OSError, ValueError, ImportError) as exc:
         raise CorpusError(
             f"{path}: cannot open ({str(exc).splitlines()[0] if str(exc) else type(exc).__name__})"
@@ -390,7 +396,7 @@ def _stream_units(
         return
     stats.files += 1
     limit = None if budget is None else budget + 1
-    pieces = read_pieces(reader, rule, start=0, end=None, limit=limit)  # type: ignore[arg-type]
+    pieces = read_pieces(reader, rule, start=0, end=None, limit=limit)
     held: tuple[int, bytes] | None = None
     for item in pieces:
         if held is not None:

@@ -113,13 +113,14 @@ def _run_in_thread(
     args: tuple[object, ...], control: np.ndarray, on_merge: MergeCallback | None
 ) -> tuple[np.ndarray, int]:
     """Run the loop in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it."""
-    outcome: dict[str, object] = {}
+    results: list[tuple[np.ndarray, int]] = []
+    errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            outcome["result"] = loop.learn(*args)
+            results.append(loop.learn(*args))
         except BaseException as exc:  # re-raised in the caller's thread
-            outcome["error"] = exc
+            errors.append(exc)
 
     thread = threading.Thread(target=work, name="bbpe-merge", daemon=True)
     thread.start()
@@ -135,6 +136,6 @@ def _run_in_thread(
         control[1] = 1
         thread.join()
         raise
-    if "error" in outcome:
-        raise outcome["error"]  # type: ignore[misc]
-    return outcome["result"]  # type: ignore[return-value]
+    if errors:
+        raise errors[0]
+    return results[0]
