@@ -116,7 +116,9 @@ def _rewrites_text(sp: Any) -> bool:
     return _NORMALIZER_PROBE not in (normalized, normalized[1:])
 
 
-def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = None) -> TextEncoder:
+def open_encoder(
+    name_or_path: str | os.PathLike[str], *, pattern: str | None = None
+) -> BBPEEncoder | SentencePieceEncoder:
     """A TextEncoder for a reference name or a vocabulary file.
 
     A file whose SHA-256 is a reference's is named after it and gets its pattern and
@@ -138,7 +140,9 @@ def open_encoder(name_or_path: str | os.PathLike[str], *, pattern: str | None = 
     return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.stem)
 
 
-def open_reference(name: str, *, path: str | os.PathLike[str] | None = None, pattern: str | None = None) -> TextEncoder:
+def open_reference(
+    name: str, *, path: str | os.PathLike[str] | None = None, pattern: str | None = None
+) -> BBPEEncoder | SentencePieceEncoder:
     """A reference as a TextEncoder: tiktoken kinds through bbpe, SentencePiece through sentencepiece."""
     reference = references.get(name)
     if reference.kind == "tiktoken":

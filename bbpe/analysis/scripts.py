@@ -26,10 +26,10 @@ def script_of(token: bytes) -> str:
         text = token.decode("utf-8")
     except UnicodeDecodeError:
         return "partial UTF-8"
-    scripts = {_letter_script(char) for char in text if unicodedata.category(char)[0] in "LM"}
-    scripts.discard(None)
+    found = {_letter_script(char) for char in text if unicodedata.category(char)[0] in "LM"}
+    scripts = {script for script in found if script is not None}
     if len(scripts) == 1:
-        return scripts.pop()  # type: ignore[return-value]
+        return scripts.pop()
     if scripts:
         return "mixed"
     if any(char.isdigit() for char in text):

@@ -57,7 +57,7 @@ def run_compare_text(args: argparse.Namespace) -> int:
     color = use_color(args.color, sys.stdout)
     width = max(len(encoder.name) for encoder in encoders)
     for encoder in encoders:
-        found = pieces(encoder, text)  # type: ignore[arg-type]
+        found = pieces(encoder, text)
         print(count_line(encoder.name, text, found, width=width))
         if args.tokens:
             print(render(found, color=color))
