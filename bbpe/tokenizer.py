@@ -142,7 +142,9 @@ class Tokenizer:
             return cast(
                 list[int],
                 self._tiktoken_encoding().encode(
-                    text, allowed_special=allowed_special, disallowed_special=disallowed_special
+                    text,
+                    allowed_special=_as_set(allowed_special),
+                    disallowed_special=_as_set(disallowed_special),
                 ),
             )
         allowed = set(self._special_tokens) if allowed_special == "all" else set(allowed_special)
@@ -310,3 +312,8 @@ def _utf8_chunks(data: bytes) -> Iterable[str | bytes]:
                 yield data[start : start + exc.start].decode("utf-8")
             yield data[start + exc.start : start + exc.end]
             start += exc.end
+
+
+def _as_set(tokens: AllowedSpecial) -> Literal["all"] | frozenset[str]:
+    """tiktoken takes "all" or a set (a list or tuple would fail in its set arithmetic)."""
+    return "all" if tokens == "all" else frozenset(tokens)

@@ -428,7 +428,7 @@ def test_missing_reference_is_skipped_with_a_note(tmp_path, capsys, trained, par
             raise references.ReferenceNotFound("reference 'xlmr' (xlmr.model) not found; tried nowhere")
         return real(spec, **kwargs)
 
-    monkeypatch.setattr(encoders, "open_encoder", fake_open)
+    monkeypatch.setattr(report_cli, "open_encoder", fake_open)  # where the report command looks it up
     out = tmp_path / "out"
     code, _, err = run_report(
         capsys, "--tokenizer", "xlmr", "--tokenizer", str(trained[0]), "--corpus", str(parallel), "--out", str(out)

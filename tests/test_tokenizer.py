@@ -103,3 +103,13 @@ def test_invalid_vocabularies_are_rejected():
         Tokenizer(ranks, pattern="gpt2", special_tokens={"<s>": 5})
     with pytest.raises(ValueError, match="unknown engine"):
         Tokenizer(ranks, pattern="gpt2", engine="fast")  # type: ignore[arg-type]
+
+
+def test_special_token_arguments_may_be_any_collection_on_both_engines(trained):
+    """tiktoken wants sets; lists and tuples must work the same on both engines."""
+    text = "a<|endoftext|>b<|pad|>"
+    python, fast = trained.with_engine("python"), trained.with_engine("tiktoken")
+    for allowed in (["<|endoftext|>"], ("<|endoftext|>",), {"<|endoftext|>"}):
+        ids = python.encode(text, allowed_special=allowed, disallowed_special=[])
+        assert ids == fast.encode(text, allowed_special=allowed, disallowed_special=())
+        assert ids.count(python.special_tokens["<|endoftext|>"]) == 1
