@@ -147,10 +147,11 @@ def train(
         )
     counts = count(settings, stats)
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
-    if superwords_after is None:
+
+    def plain(size: int) -> Tokenizer:
         return train_from_counts(
             counts,
-            vocab_size=vocab_size,
+            vocab_size=size,
             pattern=pattern,
             special_tokens=special_tokens,
             corpus_summary=corpus,
@@ -162,24 +163,14 @@ def train(
             on_progress=on_progress,
             split_digits=split_digits,
         )
+
+    if superwords_after is None:
+        return plain(vocab_size)
     superword.check_transition(
         superwords_after, vocab_size=vocab_size - len(special_tokens), base=len(init.ranks) if init is not None else 256
     )
     stage2_counts = count(dataclasses.replace(settings, pattern=superword.stage2_pattern(pattern)), CorpusStats())
-    stage1 = train_from_counts(
-        counts,
-        vocab_size=superwords_after + len(special_tokens),
-        pattern=pattern,
-        special_tokens=special_tokens,
-        corpus_summary=corpus,
-        init=init,
-        prune_unreachable=prune_unreachable,
-        min_frequency=min_frequency,
-        max_merges=max_merges,
-        backend=backend,
-        on_progress=on_progress,
-        split_digits=split_digits,
-    )
+    stage1 = plain(superwords_after + len(special_tokens))
     return superword.add_superwords(
         stage1,
         stage2_counts,
