@@ -127,22 +127,17 @@ def learn_merges(
     merges: list[Merge] = []
     added = 0
     while added < n_new_tokens:
-        best = _pop_best(heap, counts)
+        best = pop_best(heap, counts)
         if best is None or best[1] < min_frequency:
             return merges, "min_frequency"
         pair, count = best
         joined = token_bytes[pair[0]] + token_bytes[pair[1]]
-        token = id_of.get(joined)
-        if token is None and allow is not None and not allow(joined):
+        if joined not in id_of and allow is not None and not allow(joined):
             continue  # dropped from the heap; it comes back only when its count grows, and is dropped again
-        is_new = token is None
-        if token is None:
-            token = len(token_bytes)
-            token_bytes.append(joined)
-            id_of[joined] = token
-            added += 1
+        token, is_new = token_for(joined, token_bytes, id_of)
+        added += is_new
         merges.append(Merge(pair[0], pair[1], token, count, is_new))
-        touched = _apply_merge(pair, token, word_ids, word_counts, counts, where)
+        touched = apply_merge(pair, token, word_ids, word_counts, counts, where)
         for new_pair in touched:
             heapq.heappush(heap, (-counts[new_pair], new_pair))
         if on_merge is not None:
@@ -150,7 +145,18 @@ def learn_merges(
     return merges, "vocab_size"
 
 
-def _pop_best(heap: list[tuple[int, Pair]], counts: dict[Pair, int]) -> tuple[Pair, int] | None:
+def token_for(joined: bytes, token_bytes: list[bytes], id_of: dict[bytes, int]) -> tuple[int, bool]:
+    """The id of a merge's bytes: the existing token that spells them, or a new one appended (then True)."""
+    token = id_of.get(joined)
+    if token is not None:
+        return token, False
+    token = len(token_bytes)
+    token_bytes.append(joined)
+    id_of[joined] = token
+    return token, True
+
+
+def pop_best(heap: list[tuple[int, Pair]], counts: dict[Pair, int]) -> tuple[Pair, int] | None:
     """Pop the most frequent pair, refreshing stale heap entries lazily.
 
     Counts of existing pairs only fall, so an entry whose stored count is current is the
@@ -166,7 +172,7 @@ def _pop_best(heap: list[tuple[int, Pair]], counts: dict[Pair, int]) -> tuple[Pa
     return None
 
 
-def _apply_merge(
+def apply_merge(
     pair: Pair,
     token: int,
     word_ids: list[list[int]],

@@ -162,7 +162,7 @@ def _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end, need):
 
 
 @njit(cache=True)
-def _pop_best(heap, size, pairs, min_frequency):
+def pop_best(heap, size, pairs, min_frequency):
     """Drop or refresh stale rows until the top is current; returns the new size (0: none left).
 
     Counts only fall, except for pairs that grew, which were pushed again with the new count.
@@ -350,7 +350,7 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
         if control[1] != 0:
             stop = STOP_INTERRUPTED
             break
-        heap_size = _pop_best(heap, heap_size, pairs, min_frequency)
+        heap_size = pop_best(heap, heap_size, pairs, min_frequency)
         if heap_size == 0:
             stop = STOP_MIN_FREQUENCY
             break

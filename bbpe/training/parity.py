@@ -35,7 +35,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bbpe.bpe import Merge, MergeCallback, Pair, _apply_merge, _pop_best, pair_counts
+from bbpe.bpe import Merge, MergeCallback, Pair, apply_merge, pair_counts, pop_best, token_for
 from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
 from bbpe.pretokenize.patterns import pretokenize
@@ -142,7 +142,7 @@ class _Side:
 
     def merge(self, pair: Pair, token: int) -> None:
         """Apply a merge to every word holding ``pair``."""
-        for changed in _apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where):
+        for changed in apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where):
             heapq.heappush(self.heap, (-self.pairs[changed], changed))
 
     def saved_by(self, pair: Pair, token: int) -> int:
@@ -192,20 +192,14 @@ def learn_parity_merges(
         if pooled is not None and len(merges) >= global_merges:
             pooled = None
         if pooled is not None:
-            language, best = "*", _pop_best(pooled.heap, pooled.pairs)
+            language, best = "*", pop_best(pooled.heap, pooled.pairs)
         else:
             language, best = _worst_language_pair(candidates, train, dev_tokens, min_frequency)
         if best is None or best[1] < min_frequency:
             return merges, "min_frequency"
         pair, count = best
-        joined = token_bytes[pair[0]] + token_bytes[pair[1]]
-        token = id_of.get(joined)
-        is_new = token is None
-        if token is None:
-            token = len(token_bytes)
-            token_bytes.append(joined)
-            id_of[joined] = token
-            added += 1
+        token, is_new = token_for(token_bytes[pair[0]] + token_bytes[pair[1]], token_bytes, id_of)
+        added += is_new
         merges.append(Merge(pair[0], pair[1], token, count, is_new))
         chosen[language] = chosen.get(language, 0) + 1
         for side in [*train.values(), *([pooled] if pooled is not None else [])]:
@@ -227,7 +221,7 @@ def _worst_language_pair(
     """
     for code in sorted(candidates, key=lambda code: (-dev_tokens[code], code)):
         side = train[code]
-        best = _pop_best(side.heap, side.pairs)
+        best = pop_best(side.heap, side.pairs)
         if best is not None and best[1] >= min_frequency:
             return code, best
         candidates.remove(code)
