@@ -25,6 +25,7 @@ import sys
 import zlib
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import dataclass, field
+from functools import partial
 from io import BufferedIOBase
 from pathlib import Path
 from typing import BinaryIO, Literal
@@ -203,18 +204,26 @@ def _json_lines(handle: BinaryIO, path: Path, field_name: str, errors: str, stat
     for number, raw in enumerate(_byte_lines(handle), start=1):
         if not raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise CorpusError(f"{path}:{number}: not a valid JSON line") from None
-        value = record.get(field_name) if isinstance(record, dict) else None
-        if not isinstance(value, str):
-            raise CorpusError(f"{path}:{number}: no string field {field_name!r} (set --jsonl-field)")
-        if _SURROGATES.search(value):
-            if errors == "strict":
-                raise CorpusError(f"{path}:{number}: a lone surrogate escape is not Unicode text")
-            if stats.replaced_invalid_utf8 == 0:
-                log.warning("%s:%d: lone surrogate replaced by U+FFFD (further cases are counted)", path, number)
-            stats.replaced_invalid_utf8 += 1
-            value = _SURROGATES.sub("\ufffd", value)
+        value, replaced = record_text(raw, field_name, errors, partial("{}:{}".format, path, number))
+        if replaced and stats.replaced_invalid_utf8 == 0:
+            log.warning("%s:%d: lone surrogate replaced by U+FFFD (further cases are counted)", path, number)
+        stats.replaced_invalid_utf8 += bool(replaced)
         yield from split_lines(value)
+
+
+def record_text(raw: bytes, field_name: str, errors: str, where: Callable[[], str]) -> tuple[str, int]:
+    """The text field of one JSON line and how many lone surrogates (``"\\ud800"`` escapes) were replaced by
+    U+FFFD (``errors="strict"``: refused).  ``where()`` names the line in errors."""
+    try:
+        record = json.loads(raw)
+    except (json.JSONDecodeError, UnicodeDecodeError):
+        raise CorpusError(f"{where()}: not a valid JSON line") from None
+    value = record.get(field_name) if isinstance(record, dict) else None
+    if not isinstance(value, str):
+        raise CorpusError(f"{where()}: no string field {field_name!r} (set --jsonl-field)")
+    surrogates = len(_SURROGATES.findall(value))
+    if surrogates:
+        if errors == "strict":
+            raise CorpusError(f"{where()}: a lone surrogate escape is not Unicode text")
+        value = _SURROGATES.sub("\ufffd", value)
+    return value, surrogates

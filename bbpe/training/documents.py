@@ -14,22 +14,21 @@ decoding piece by piece is exact because every cut follows a ``\\n`` byte.
 
 from __future__ import annotations
 
-import json
 import logging
 import lzma
 import os
-import re
 import select
 import sys
 import zlib
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.safe_cuts import LINE, TAIL, CutRule
-from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary, split_lines
+from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary, record_text, split_lines
 
 log = logging.getLogger("bbpe")
 
@@ -162,9 +161,6 @@ def unit_pieces(unit: FileUnit, rule: CutRule) -> Iterator[tuple[int, bytes]]:
         handle.close()
 
 
-_SURROGATES = re.compile("[\ud800-\udfff]")
-
-
 def decode(piece: bytes, source: str, offset: int, errors: str, stats: UnitStats) -> str:
     """A piece as text; invalid UTF-8 is replaced and counted, or an error naming file and line."""
     try:
@@ -199,19 +195,10 @@ def jsonl_documents(piece: bytes, source: str, offset: int, field: str, errors: 
         offset += len(raw)
         if not raw.strip():
             continue
-        try:
-            record = json.loads(raw)
-        except (json.JSONDecodeError, UnicodeDecodeError):
-            raise CorpusError(f"{_line_of(source, at)}: not a valid JSON line") from None
-        value = record.get(field) if isinstance(record, dict) else None
-        if not isinstance(value, str):
-            raise CorpusError(f"{_line_of(source, at)}: no string field {field!r} (set --jsonl-field)")
-        if _SURROGATES.search(value):
-            if errors == "strict":
-                raise CorpusError(f"{_line_of(source, at)}: a lone surrogate escape is not Unicode text")
-            stats.replaced += len(_SURROGATES.findall(value))
+        value, replaced = record_text(raw, field, errors, partial(_line_of, source, at))
+        if replaced:
+            stats.replaced += replaced
             stats.first_replaced = stats.first_replaced or f"{_line_of(source, at)}: lone surrogate"
-            value = _SURROGATES.sub("\ufffd", value)
         stats.documents += 1
         stats.lines += len(split_lines(value))
         stats.bytes += len(value.encode("utf-8"))
