@@ -20,7 +20,7 @@ from bbpe.training.corpus import CorpusStats
 from bbpe.training.count_map import MapResult, map_unit
 from bbpe.training.count_reduce import part_name, reduce_bucket
 from bbpe.training.counting import CountSettings, add_stats, run_tasks
-from bbpe.training.documents import plan_units
+from bbpe.training.units import plan_units
 
 
 def part_paths(output: Path, buckets: int, *, directory: bool) -> list[Path]:

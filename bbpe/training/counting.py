@@ -40,10 +40,9 @@ from bbpe.training.documents import (
     UnitStats,
     decode,
     jsonl_documents,
-    plan_units,
-    text_units,
     unit_pieces,
 )
+from bbpe.training.units import plan_units, text_units
 
 log = logging.getLogger("bbpe")
 UNITS = ("document", "line")

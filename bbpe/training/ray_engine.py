@@ -25,7 +25,8 @@ from bbpe.training.count_local import empty_corpus_problem, part_metadata, part_
 from bbpe.training.count_map import map_unit_in_memory
 from bbpe.training.count_reduce import reduce_in_memory
 from bbpe.training.counting import CountSettings, Unit, add_stats
-from bbpe.training.documents import UnitStats, plan_units
+from bbpe.training.documents import UnitStats
+from bbpe.training.units import plan_units
 
 MAX_RETRIES = 3
 PROBE_SECONDS = 5.0
