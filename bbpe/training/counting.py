@@ -224,10 +224,15 @@ def _result(future: Future[T]) -> T:
 
 
 def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Terminate the pool's worker processes (a task may read a whole compressed file)."""
+    """Kill the pool's worker processes (a task may read a whole compressed file).
+
+    SIGKILL, not SIGTERM: a worker forked a moment ago still has the main process's SIGTERM handler
+    (which raises ``Terminated``) until its initializer runs, and that exception, raised before the
+    fork's child has entered its bootstrap, would run the main process's code in the child.
+    """
     for process in list((pool._processes or {}).values()):  # no public API before Python 3.14
         if process.is_alive():
-            process.terminate()
+            process.kill()
 
 
 def _die_with_parent(parent: int) -> None:
