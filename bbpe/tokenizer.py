@@ -39,7 +39,17 @@ class Tokenizer:
         engine: Engine = "auto",
         metadata: Mapping[str, Any] | None = None,
     ) -> None:
-        vocabulary = Vocabulary(ranks, pattern, special_tokens or {}, metadata or {})
+        self._adopt(Vocabulary(ranks, pattern, special_tokens or {}, metadata or {}), engine)
+
+    @classmethod
+    def from_vocabulary(cls, vocabulary: Vocabulary, *, engine: Engine = "auto") -> Tokenizer:
+        """A tokenizer for a vocabulary read from a file (already checked: not checked again)."""
+        tokenizer = cls.__new__(cls)
+        tokenizer._adopt(vocabulary, engine)
+        return tokenizer
+
+    def _adopt(self, vocabulary: Vocabulary, engine: Engine) -> None:
+        """Take a checked vocabulary's parts (Vocabulary holds its own copies) and set up the engine."""
         self._ranks = dict(vocabulary.ranks)
         self._pattern = vocabulary.pattern
         self._special_tokens = dict(vocabulary.special_tokens)
@@ -50,17 +60,6 @@ class Tokenizer:
         self._tiktoken: Any = None
         self._compiled = compile_pattern(self._pattern)
         self._piece_cache: dict[str, list[int]] = {}
-
-    @classmethod
-    def from_vocabulary(cls, vocabulary: Vocabulary, *, engine: Engine = "auto") -> Tokenizer:
-        """A tokenizer for a vocabulary read from a file."""
-        return cls(
-            vocabulary.ranks,
-            pattern=vocabulary.pattern,
-            special_tokens=vocabulary.special_tokens,
-            engine=engine,
-            metadata=vocabulary.metadata,
-        )
 
     @classmethod
     def from_bytes_only(cls, *, pattern: str = "cl100k", engine: Engine = "auto") -> Tokenizer:
