@@ -96,13 +96,10 @@ def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[s
     return {language.code: Counter(pretokenize(language.text, pattern)) for language in corpus.languages}
 
 
-def language_words(counts: Mapping[str, Mapping[bytes, int] | Mapping[str, int]]) -> dict[str, Words]:
-    """Per language, the words (UTF-8 bytes or text) as byte ids with their counts (streams, as the merge loop
-    wants them)."""
-    return {
-        code: ((list(word.encode("utf-8") if isinstance(word, str) else word), count) for word, count in words.items())
-        for code, words in counts.items()
-    }
+def language_words(counts: Mapping[str, Mapping[bytes, int]]) -> dict[str, Words]:
+    """Per language, the words (UTF-8 bytes, as counting gives them) as byte ids with their counts (streams, as
+    the merge loop wants them)."""
+    return {code: ((list(word), count) for word, count in words.items()) for code, words in counts.items()}
 
 
 def settings(
