@@ -227,6 +227,41 @@ def _processes_titled(prefix: str) -> list[int]:
     return found
 
 
+def test_train_on_every_engine_writes_the_same_tokenizer_file(ray_cluster, corpus, tmp_path):
+    inputs = [str(p) for p in corpus]
+    files = []
+    for engine in ([], ["--engine", "local"], ["--engine", "ray"]):
+        out = tmp_path / f"v{len(files)}.json"
+        assert main(["train", *inputs, "--vocab", "700", "--pattern", "qwen", "-o", str(out), "-q", *engine]) == 0
+        files.append(out.read_bytes())
+    assert files[0] == files[1] == files[2]
+    import bbpe
+
+    api = bbpe.train(corpus, vocab_size=700, pattern="qwen", engine="ray")
+    assert api.ranks == bbpe.load(tmp_path / "v0.json").ranks
+    assert api.metadata["corpus"]["bytes"] == sum(p.stat().st_size for p in corpus)
+
+
+def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch):
+    out = str(tmp_path / "v.json")
+    cases = [(["--address", "127.0.0.1:1"], "--address needs --engine ray")]
+    if importlib.util.find_spec("ray") is not None:
+        cases.append((["--engine", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster at 127.0.0.1:1"))
+    for extra, message in cases:
+        assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "-q", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    counts = tmp_path / "c.parquet"
+    count([str(corpus[0]), "-o", str(counts)])
+    assert main(["train", "--from-counts", str(counts), "--vocab", "300", "-o", out, "--engine", "local", "-q"]) == 2
+    assert "--engine applies to counting" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "--engine", "ray", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'bbpe[ray]'" in err
+    assert not Path(out).exists()
+
+
 def test_the_spark_recipe_writes_the_same_table(corpus, tmp_path):
     pytest.importorskip("pyspark", reason="the Spark recipe is tested only when pyspark is installed")
     import subprocess

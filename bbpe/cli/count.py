@@ -184,7 +184,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
     """``bbpe train --from-counts FILE``: the pattern and special tokens come from the file."""
     if args.inputs:
         raise BBPEError("give corpus inputs or --from-counts, not both")
-    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8") if getattr(args, name)]
+    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8", "engine") if getattr(args, name)]
     if args.jsonl_field != "text":
         corpus_only.append("jsonl_field")
     if corpus_only:

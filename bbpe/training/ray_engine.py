@@ -15,6 +15,7 @@ from __future__ import annotations
 import logging
 import os
 import socket
+from collections import Counter
 from collections.abc import Callable, Iterable
 from pathlib import Path
 from typing import Any
@@ -22,8 +23,8 @@ from typing import Any
 from bbpe.errors import BBPEError, CorpusError
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.count_local import empty_corpus_problem, part_metadata, part_paths, prepare_directory
-from bbpe.training.count_map import map_unit_in_memory
-from bbpe.training.count_reduce import reduce_in_memory
+from bbpe.training.count_map import decode_run, map_unit_in_memory
+from bbpe.training.count_reduce import merge_in_memory, reduce_in_memory
 from bbpe.training.counting import CountSettings, Unit, add_stats
 from bbpe.training.documents import UnitStats
 from bbpe.training.units import plan_units
@@ -104,19 +105,7 @@ def count_ray(
     units = list(plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats))
     started_here = connect(ray, address, workers)
     try:
-        map_task = ray.remote(num_returns=1 + buckets, max_retries=MAX_RETRIES)(_map_task)
-        outputs = [map_task.remote(unit, settings, buckets, flush_bytes) for unit in units]
-        pending = {refs[0]: index for index, refs in enumerate(outputs)}
-        done = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            for ref in ready:
-                del pending[ref]
-                unit_stats: UnitStats = _get(ray, ref)
-                add_stats(stats, unit_stats)
-                done += 1
-            if on_tasks:
-                on_tasks(done, len(units), stats.bytes)
+        outputs = _map_all(ray, units, settings, buckets, flush_bytes, stats, on_tasks)
         if stats.bytes == 0:
             raise CorpusError(empty_corpus_problem(stats, max_bytes))
         corpus = stats.as_dict() | {"sources": [str(item) for item in inputs]}
@@ -134,6 +123,68 @@ def count_ray(
         if started_here:
             ray.shutdown()
     return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def count_ray_table(
+    paths: Iterable[str | os.PathLike[str]],
+    settings: CountSettings,
+    *,
+    buckets: int,
+    address: str | None = None,
+    max_bytes: int | None = None,
+    workers: int | None = None,
+    flush_bytes: int | None = None,
+    stats: CorpusStats | None = None,
+    on_tasks: Callable[[int, int, int], None] | None = None,
+) -> Counter[bytes]:
+    """The counts of a corpus, counted on a Ray cluster, as one table in this process (for training).
+
+    The same map tasks as ``count_ray``; each reduce task returns its bucket as one sorted run
+    instead of writing a part, so no folder has to be shared by the nodes.
+    """
+    ray = import_ray()
+    stats = stats if stats is not None else CorpusStats()
+    units = list(plan_units(paths, settings.rule, max_bytes=max_bytes, stats=stats))
+    started_here = connect(ray, address, workers)
+    table: Counter[bytes] = Counter()
+    try:
+        outputs = _map_all(ray, units, settings, buckets, flush_bytes, stats, on_tasks)
+        if stats.bytes == 0:
+            raise CorpusError(empty_corpus_problem(stats, max_bytes))
+        reduce_task = ray.remote(max_retries=MAX_RETRIES)(merge_in_memory)
+        reduced = [reduce_task.remote(1, *(refs[1 + b] for refs in outputs)) for b in range(buckets)]
+        for ref in reduced:
+            table.update(dict(decode_run(_get(ray, ref))))
+    finally:
+        if started_here:
+            ray.shutdown()
+    return table
+
+
+def _map_all(
+    ray: Any,
+    units: list[Unit],
+    settings: CountSettings,
+    buckets: int,
+    flush_bytes: int | None,
+    stats: CorpusStats,
+    on_tasks: Callable[[int, int, int], None] | None,
+) -> list[Any]:
+    """Run one map task per unit; returns each task's object refs (statistics, then one per bucket)."""
+    map_task = ray.remote(num_returns=1 + buckets, max_retries=MAX_RETRIES)(_map_task)
+    outputs = [map_task.remote(unit, settings, buckets, flush_bytes) for unit in units]
+    pending = {refs[0]: index for index, refs in enumerate(outputs)}
+    done = 0
+    while pending:
+        ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
+        for ref in ready:
+            del pending[ref]
+            unit_stats: UnitStats = _get(ray, ref)
+            add_stats(stats, unit_stats)
+            done += 1
+        if on_tasks:
+            on_tasks(done, len(units), stats.bytes)
+    return outputs
 
 
 def _get(ray: Any, ref: Any) -> Any:
