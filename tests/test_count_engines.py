@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import MIX, real_text
+from conftest import MIX, TRAIN_DIR, real_text
 
 from bbpe.cli import main
 from bbpe.errors import BBPEError
@@ -165,6 +166,26 @@ def test_urls_are_read_by_their_task(corpus, tmp_path):
     assert counts_file.read(out).counts == count_corpus(corpus[:2], CountSettings(CL100K), workers=1)
 
 
+def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch):
+    out = str(tmp_path / "v.json")
+    cases = [(["--address", "127.0.0.1:1"], "--address needs --engine ray")]
+    if importlib.util.find_spec("ray") is not None:
+        cases.append((["--engine", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster at 127.0.0.1:1"))
+    for extra, message in cases:
+        assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "-q", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    counts = tmp_path / "c.parquet"
+    count([str(corpus[0]), "-o", str(counts)])
+    assert main(["train", "--from-counts", str(counts), "--vocab", "300", "-o", out, "--engine", "local", "-q"]) == 2
+    assert "--engine applies to counting" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "--engine", "ray", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'bbpe[ray]'" in err
+    assert not Path(out).exists()
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray instance in this process (2 CPUs), shared by the Ray tests."""
@@ -242,31 +263,19 @@ def test_train_on_every_engine_writes_the_same_tokenizer_file(ray_cluster, corpu
     assert api.metadata["corpus"]["bytes"] == sum(p.stat().st_size for p in corpus)
 
 
-def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch):
-    out = str(tmp_path / "v.json")
-    cases = [(["--address", "127.0.0.1:1"], "--address needs --engine ray")]
-    if importlib.util.find_spec("ray") is not None:
-        cases.append((["--engine", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster at 127.0.0.1:1"))
-    for extra, message in cases:
-        assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "-q", *extra]) == 2
-        err = capsys.readouterr().err
-        assert err.count("\n") == 1 and message in err, err
-    counts = tmp_path / "c.parquet"
-    count([str(corpus[0]), "-o", str(counts)])
-    assert main(["train", "--from-counts", str(counts), "--vocab", "300", "-o", out, "--engine", "local", "-q"]) == 2
-    assert "--engine applies to counting" in capsys.readouterr().err
-    monkeypatch.setitem(sys.modules, "ray", None)
-    assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "--engine", "ray", "-q"]) == 2
-    err = capsys.readouterr().err
-    assert err.count("\n") == 1 and "pip install 'bbpe[ray]'" in err
-    assert not Path(out).exists()
-
-
-def test_the_spark_recipe_writes_the_same_table(corpus, tmp_path):
+@pytest.mark.slow  # a JVM start-up; run once by .ci/run
+def test_the_spark_recipe_writes_the_same_count_file(corpus, tmp_path):
     pytest.importorskip("pyspark", reason="the Spark recipe is tested only when pyspark is installed")
-    import subprocess
-
-    out = tmp_path / "spark.parquet"
     recipe = Path(__file__).resolve().parents[1] / "scripts" / "spark_counts.py"
-    subprocess.run([sys.executable, str(recipe), str(out), *map(str, corpus)], check=True, timeout=600)
-    assert counts_file.read(out).counts == count_corpus(corpus, CountSettings(CL100K), workers=1)
+    inputs = [*map(str, corpus), str(TRAIN_DIR / "tha_Thai.tldr-pages.txt.gz")]
+    spark, local = tmp_path / "spark.parquet", tmp_path / "local.parquet"
+    env = os.environ | {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    subprocess.run(
+        [sys.executable, str(recipe), "--master", "local[2]", str(spark), *inputs],
+        check=True,
+        timeout=600,
+        env=env,
+        capture_output=True,
+    )
+    count([*inputs, "-o", str(local)])
+    assert merged_bytes(tmp_path, "spark-m", [str(spark)]) == merged_bytes(tmp_path, "local-m", [str(local)])
