@@ -166,6 +166,24 @@ def test_urls_are_read_by_their_task(corpus, tmp_path):
     assert counts_file.read(out).counts == count_corpus(corpus[:2], CountSettings(CL100K), workers=1)
 
 
+def test_url_folders_and_globs_stand_for_their_text_files(corpus, tmp_path, capsys):
+    pytest.importorskip("fsspec")
+    folder = corpus[0].parent
+    expected = count_corpus(corpus, CountSettings(CL100K), workers=1)
+    for index, url in enumerate((f"file://{folder}/", f"file://{folder}", f"file://{folder}/part*.txt")):
+        out = tmp_path / f"u{index}.parquet"
+        count([url, "-o", str(out)])
+        assert counts_file.read(out).counts == expected
+        assert counts_file.read(out).corpus["files"] == 3
+    (tmp_path / "empty").mkdir()
+    assert main(["count", f"file://{tmp_path}/empty/", "-o", str(tmp_path / "e.parquet"), "-q"]) == 2
+    assert capsys.readouterr().err.count("holds no *.txt or *.jsonl files") == 1
+    assert main(["count", f"file://{tmp_path}/empty/*.txt", "-o", str(tmp_path / "e.parquet"), "-q"]) == 2
+    assert "matches no files" in capsys.readouterr().err
+    assert main(["count", str(corpus[0]), "-o", "s3://bucket/counts/", "-q"]) == 2
+    assert "URL outputs are not supported" in capsys.readouterr().err
+
+
 def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch):
     out = str(tmp_path / "v.json")
     cases = [(["--address", "127.0.0.1:1"], "--address needs --engine ray")]

@@ -94,6 +94,11 @@ def add_count_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def run_count(args: argparse.Namespace) -> int:
+    if is_url(args.output):
+        raise BBPEError(
+            f"-o {args.output}: count files are written to a local path (on a cluster: a folder every node "
+            "mounts); URL outputs are not supported"
+        )
     directory = args.parts is not None or args.output.endswith("/") or Path(args.output).is_dir()
     if directory and not args.merge:
         check_writable(
