@@ -301,13 +301,16 @@ def write_report(
     header = (
         f"Measured {time.strftime('%Y-%m-%d %H:%M UTC', time.gmtime())} on {os.cpu_count()} cores, "
         f"load average at start {load[0]:.1f} / {load[1]:.1f} / {load[2]:.1f}; Python {platform.python_version()}. "
-        f"Command: `python scripts/bench_count.py {' '.join(sys.argv[1:])}`"
+        f"Command: `python scripts/bench_count.py --sizes {args.sizes} --engines {args.engines} --workers "
+        f"{args.workers} --parts {args.parts} --flush-mb {args.flush_mb} --calibrate-bytes {args.calibrate_bytes} "
+        f"--clusters {args.clusters}`"
     )
     lines = [
         "# bbpe count: local vs Ray, and a projection to 1 TB",
         "",
         header,
         "",
+        *([args.note, ""] if args.note else []),
         f"`bbpe count INPUT -o TMP/ --parts {args.parts} --workers {args.workers} --flush-mb {args.flush_mb}"
         " --engine E` (cl100k, documents). CPU s = utime + stime summed over every process of the tree (driver, "
         "pool workers, Ray's GCS, raylet, agents and workers), sampled from /proc every 0.2 s; rusage = CPU of "
@@ -383,6 +386,7 @@ def main() -> None:
     parser.add_argument("--calibrate-bytes", default="50M", help="text used for the per-core calibration")
     parser.add_argument("--clusters", default="64:8,512:64,800:100", help="CORES:NODES,... for the projection")
     parser.add_argument("--out", type=Path, default=ROOT / "reports")
+    parser.add_argument("--note", default="", help="a line for the report (e.g. the state of the machine)")
     args = parser.parse_args()
     if not CORPUS.is_dir():
         raise SystemExit(f"{CORPUS} not found (the shared corpora live in ../shared)")

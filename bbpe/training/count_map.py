@@ -6,6 +6,7 @@ memory is bounded whatever the size of its input.  A word's bucket is ``crc32(wo
 (the same in every process and on every machine).  A run file is a sequence of records
 ``<u32 length><word bytes><u64 count>`` sorted by word bytes; its name holds the task, the
 flush and the bucket, so a retried task overwrites its own runs and never duplicates them.
+``map_unit_streamed`` yields the same runs as bytes, flush by flush (for engines with an object store).
 """
 
 from __future__ import annotations
