@@ -53,7 +53,6 @@ def connect(ray: Any, address: str | None, workers: int | None) -> bool:
         return False
     if address and address != "auto":
         _probe(address)
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would go to our stderr
     try:
         ray.init(
             address=address,
