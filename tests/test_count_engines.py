@@ -204,6 +204,14 @@ def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch)
     assert not Path(out).exists()
 
 
+def test_a_ray_run_leaves_bbpe_stderr_to_bbpe(corpus, tmp_path):
+    """A local Ray instance started by the command: nothing of Ray's on stderr (-q: nothing at all)."""
+    pytest.importorskip("ray")
+    argv = [sys.executable, "-m", "bbpe", "train", *map(str, corpus), "--engine", "ray", "--vocab", "300", "-q"]
+    done = subprocess.run([*argv, "-o", str(tmp_path / "v.json")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray instance in this process (2 CPUs), shared by the Ray tests."""
