@@ -305,3 +305,11 @@ def test_the_spark_recipe_writes_the_same_count_file(corpus, tmp_path):
     )
     count([*inputs, "-o", str(local)])
     assert merged_bytes(tmp_path, "spark-m", [str(spark)]) == merged_bytes(tmp_path, "local-m", [str(local)])
+
+
+def test_a_bad_input_in_a_ray_map_task_is_its_own_one_line_error(ray_cluster, tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"hello\nbad \xff byte\n")
+    assert main(["count", str(bad), "-o", str(tmp_path / "o/"), "--engine", "ray", "--strict-utf8", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.txt:2: invalid UTF-8" in err
