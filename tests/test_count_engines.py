@@ -9,13 +9,14 @@ from __future__ import annotations
 import importlib.util
 import os
 import signal
+import subprocess
 import sys
 import threading
 import time
 from pathlib import Path
 
 import pytest
-from conftest import MIX, real_text
+from conftest import MIX, TRAIN_DIR, real_text
 
 from bbpe.cli import main
 from bbpe.errors import BBPEError
@@ -165,6 +166,52 @@ def test_urls_are_read_by_their_task(corpus, tmp_path):
     assert counts_file.read(out).counts == count_corpus(corpus[:2], CountSettings(CL100K), workers=1)
 
 
+def test_url_folders_and_globs_stand_for_their_text_files(corpus, tmp_path, capsys):
+    pytest.importorskip("fsspec")
+    folder = corpus[0].parent
+    expected = count_corpus(corpus, CountSettings(CL100K), workers=1)
+    for index, url in enumerate((f"file://{folder}/", f"file://{folder}", f"file://{folder}/part*.txt")):
+        out = tmp_path / f"u{index}.parquet"
+        count([url, "-o", str(out)])
+        assert counts_file.read(out).counts == expected
+        assert counts_file.read(out).corpus["files"] == 3
+    (tmp_path / "empty").mkdir()
+    assert main(["count", f"file://{tmp_path}/empty/", "-o", str(tmp_path / "e.parquet"), "-q"]) == 2
+    assert capsys.readouterr().err.count("holds no *.txt or *.jsonl files") == 1
+    assert main(["count", f"file://{tmp_path}/empty/*.txt", "-o", str(tmp_path / "e.parquet"), "-q"]) == 2
+    assert "matches no files" in capsys.readouterr().err
+    assert main(["count", str(corpus[0]), "-o", "s3://bucket/counts/", "-q"]) == 2
+    assert "URL outputs are not supported" in capsys.readouterr().err
+
+
+def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch):
+    out = str(tmp_path / "v.json")
+    cases = [(["--address", "127.0.0.1:1"], "--address needs --engine ray")]
+    if importlib.util.find_spec("ray") is not None:
+        cases.append((["--engine", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster at 127.0.0.1:1"))
+    for extra, message in cases:
+        assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "-q", *extra]) == 2
+        err = capsys.readouterr().err
+        assert err.count("\n") == 1 and message in err, err
+    counts = tmp_path / "c.parquet"
+    count([str(corpus[0]), "-o", str(counts)])
+    assert main(["train", "--from-counts", str(counts), "--vocab", "300", "-o", out, "--engine", "local", "-q"]) == 2
+    assert "--engine applies to counting" in capsys.readouterr().err
+    monkeypatch.setitem(sys.modules, "ray", None)
+    assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "--engine", "ray", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "pip install 'bbpe[ray]'" in err
+    assert not Path(out).exists()
+
+
+def test_a_ray_run_leaves_bbpe_stderr_to_bbpe(corpus, tmp_path):
+    """A local Ray instance started by the command: nothing of Ray's on stderr (-q: nothing at all)."""
+    pytest.importorskip("ray")
+    argv = [sys.executable, "-m", "bbpe", "train", *map(str, corpus), "--engine", "ray", "--vocab", "300", "-q"]
+    done = subprocess.run([*argv, "-o", str(tmp_path / "v.json")], capture_output=True, text=True, timeout=300)
+    assert done.returncode == 0 and done.stderr == "", done.stderr
+
+
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray instance in this process (2 CPUs), shared by the Ray tests."""
@@ -227,11 +274,42 @@ def _processes_titled(prefix: str) -> list[int]:
     return found
 
 
-def test_the_spark_recipe_writes_the_same_table(corpus, tmp_path):
-    pytest.importorskip("pyspark", reason="the Spark recipe is tested only when pyspark is installed")
-    import subprocess
+def test_train_on_every_engine_writes_the_same_tokenizer_file(ray_cluster, corpus, tmp_path):
+    inputs = [str(p) for p in corpus]
+    files = []
+    for engine in ([], ["--engine", "local"], ["--engine", "ray"]):
+        out = tmp_path / f"v{len(files)}.json"
+        assert main(["train", *inputs, "--vocab", "700", "--pattern", "qwen", "-o", str(out), "-q", *engine]) == 0
+        files.append(out.read_bytes())
+    assert files[0] == files[1] == files[2]
+    import bbpe
 
-    out = tmp_path / "spark.parquet"
+    api = bbpe.train(corpus, vocab_size=700, pattern="qwen", engine="ray")
+    assert api.ranks == bbpe.load(tmp_path / "v0.json").ranks
+    assert api.metadata["corpus"]["bytes"] == sum(p.stat().st_size for p in corpus)
+
+
+@pytest.mark.slow  # a JVM start-up; run once by .ci/run
+def test_the_spark_recipe_writes_the_same_count_file(corpus, tmp_path):
+    pytest.importorskip("pyspark", reason="the Spark recipe is tested only when pyspark is installed")
     recipe = Path(__file__).resolve().parents[1] / "scripts" / "spark_counts.py"
-    subprocess.run([sys.executable, str(recipe), str(out), *map(str, corpus)], check=True, timeout=600)
-    assert counts_file.read(out).counts == count_corpus(corpus, CountSettings(CL100K), workers=1)
+    inputs = [*map(str, corpus), str(TRAIN_DIR / "tha_Thai.tldr-pages.txt.gz")]
+    spark, local = tmp_path / "spark.parquet", tmp_path / "local.parquet"
+    env = os.environ | {"PYSPARK_PYTHON": sys.executable, "PYSPARK_DRIVER_PYTHON": sys.executable}
+    subprocess.run(
+        [sys.executable, str(recipe), "--master", "local[2]", str(spark), *inputs],
+        check=True,
+        timeout=600,
+        env=env,
+        capture_output=True,
+    )
+    count([*inputs, "-o", str(local)])
+    assert merged_bytes(tmp_path, "spark-m", [str(spark)]) == merged_bytes(tmp_path, "local-m", [str(local)])
+
+
+def test_a_bad_input_in_a_ray_map_task_is_its_own_one_line_error(ray_cluster, tmp_path, capsys):
+    bad = tmp_path / "bad.txt"
+    bad.write_bytes(b"hello\nbad \xff byte\n")
+    assert main(["count", str(bad), "-o", str(tmp_path / "o/"), "--engine", "ray", "--strict-utf8", "-q"]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "bad.txt:2: invalid UTF-8" in err

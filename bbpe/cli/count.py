@@ -94,6 +94,11 @@ def add_count_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 
 def run_count(args: argparse.Namespace) -> int:
+    if is_url(args.output):
+        raise BBPEError(
+            f"-o {args.output}: count files are written to a local path (on a cluster: a folder every node "
+            "mounts); URL outputs are not supported"
+        )
     directory = args.parts is not None or args.output.endswith("/") or Path(args.output).is_dir()
     if directory and not args.merge:
         check_writable(
@@ -184,7 +189,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
     """``bbpe train --from-counts FILE``: the pattern and special tokens come from the file."""
     if args.inputs:
         raise BBPEError("give corpus inputs or --from-counts, not both")
-    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8") if getattr(args, name)]
+    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8", "engine") if getattr(args, name)]
     if args.jsonl_field != "text":
         corpus_only.append("jsonl_field")
     if corpus_only:

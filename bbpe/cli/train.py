@@ -12,6 +12,7 @@ from bbpe.errors import BBPEError
 from bbpe.output import check_not_input, check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
 from bbpe.training.api import path_inputs, train
+from bbpe.training.engines import ENGINES
 from bbpe.training.merge import STOP_REASONS
 
 
@@ -54,6 +55,19 @@ def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     )
     p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
+    p.add_argument(
+        "--engine",
+        choices=ENGINES,
+        default=None,
+        help="count with `bbpe count`'s map/reduce tasks: local (a process pool, bounded memory) or ray "
+        "(pip install 'bbpe[ray]'); default: count in this process. Same vocabulary either way",
+    )
+    p.add_argument(
+        "--address",
+        default=None,
+        metavar="ADDR",
+        help="with --engine ray: the cluster to join (default: start a local Ray instance)",
+    )
     add_method_options(p)
     p.set_defaults(run=run_train)
 
@@ -66,6 +80,8 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.inputs and not args.from_counts:
         raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
     methods = method_arguments(args)
+    if args.address is not None and args.engine != "ray":
+        raise BBPEError("--address needs --engine ray")
     if args.from_counts and methods:
         raise BBPEError(
             "--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts"
@@ -91,6 +107,8 @@ def run_train(args: argparse.Namespace) -> int:
                 init=args.init,
                 prune_unreachable=args.prune_unreachable,
                 unit=args.unit or "document",
+                engine=args.engine,
+                address=args.address,
                 **methods,
             )
         )

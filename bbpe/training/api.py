@@ -23,6 +23,7 @@ from bbpe.tokenizer import Tokenizer, check_text
 from bbpe.training import parity, superword
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
+from bbpe.training.engines import Engine, check_engine, count_on_engine
 from bbpe.training.extend import Init, base_settings, extend_from_counts
 from bbpe.training.merge import (
     check_sizes,
@@ -57,6 +58,8 @@ def train(
     parity_dev: str | os.PathLike[str] | None = None,
     parity_global_merges: int = 0,
     unit: Literal["document", "line"] = "document",
+    engine: Engine | None = None,
+    address: str | None = None,
 ) -> Tokenizer:
     """Train a byte-level BPE tokenizer.
 
@@ -67,6 +70,8 @@ def train(
     ``superwords_after=N`` continues with superword merges once N regular tokens exist
     (``bbpe.training.superword``); ``parity_dev`` (a parallel corpus directory) trains parity-aware
     merges, the first ``parity_global_merges`` of them global (``bbpe.training.parity``).
+    ``engine`` ("local" or "ray", at ``address``) counts the files with ``bbpe count``'s map/reduce
+    tasks (``bbpe.training.engines``); the default counts in this process.  Same vocabulary either way.
 
     >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
     >>> [tok.token_bytes(i) for i in range(256, 260)]
@@ -80,6 +85,7 @@ def train(
     special_tokens = unique_specials(special_tokens)
     check_sizes(vocab_size, 256, special_tokens)
     merge_backend(backend)  # an unknown or missing backend fails before counting
+    check_engine(engine, address)
     if max_bytes is not None and max_bytes < 1:
         raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
     items = list(texts_or_paths)
@@ -94,11 +100,21 @@ def train(
             on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
 
     def count(settings: CountSettings, stats: CorpusStats) -> Counter[bytes]:
-        counts = (
-            count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted)
-            if paths
-            else Counter()
-        )
+        if not paths:
+            counts: Counter[bytes] = Counter()
+        elif engine is None:
+            counts = count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted)
+        else:
+            counts = count_on_engine(
+                paths,
+                settings,
+                engine=engine,
+                address=address,
+                max_bytes=max_bytes,
+                workers=workers,
+                stats=stats,
+                on_progress=on_progress,
+            )
         if texts:
             counts.update(
                 count_pretokens(
@@ -114,10 +130,10 @@ def train(
         return counts
 
     if parity_dev is not None:
-        if texts or init is not None or superwords_after is not None:
+        if texts or init is not None or superwords_after is not None or engine is not None:
             raise ValueError(
                 "parity-aware training reads files named <language>.* and starts from the 256 bytes "
-                "(no text items, init or superwords)"
+                "(no text items, init, superwords or counting engine)"
             )
         by_language = parity.count_by_language(
             paths, settings, stats=stats, max_bytes=max_bytes, workers=workers, on_bytes=counted

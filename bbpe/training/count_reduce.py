@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.formats import counts as counts_file
-from bbpe.training.count_map import decode_run, read_run
+from bbpe.training.count_map import decode_run, encode_run, read_run
 
 ROWS_PER_BATCH = 1 << 16
 
@@ -50,7 +50,12 @@ def reduce_bucket(runs: list[str], out_path: str, metadata: dict[str, Any], min_
     return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH)
 
 
-def reduce_in_memory(out_path: str, metadata: dict[str, Any], min_count: int, *runs: list[bytes]) -> tuple[int, int]:
-    """``reduce_bucket`` over runs held as bytes (one list of runs per map task)."""
-    rows = merge_sorted([decode_run(blob) for task_runs in runs for blob in task_runs], min_count)
+def reduce_in_memory(out_path: str, metadata: dict[str, Any], min_count: int, *runs: bytes) -> tuple[int, int]:
+    """``reduce_bucket`` over runs held as bytes."""
+    rows = merge_sorted([decode_run(blob) for blob in runs], min_count)
     return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH)
+
+
+def merge_in_memory(min_count: int, *runs: bytes) -> bytes:
+    """The merged rows of a bucket's runs held as bytes, as one run (for a driver that keeps the table)."""
+    return encode_run(merge_sorted([decode_run(blob) for blob in runs], min_count))

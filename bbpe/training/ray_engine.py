@@ -1,8 +1,9 @@
 """The Ray engine of ``bbpe count``: the local engine's map and reduce functions as Ray tasks.
 
-Map tasks (one per work unit) return their statistics and one list of sorted runs per bucket
-as separate objects, so each reduce task fetches only its bucket (Ray's object store spills to
-disk when it fills).  Reduce tasks write ``part-{bucket:05d}.parquet`` into the output folder,
+Map tasks (one per work unit) are streaming generators: every flush of a task's table leaves
+the worker at once as one sorted run per bucket (a separate object), so a task's memory is bounded
+by the flush size and each reduce task fetches only its bucket (Ray's object store spills to disk
+when it fills).  Reduce tasks write ``part-{bucket:05d}.parquet`` into the output folder,
 which every node must be able to write (a shared filesystem; on one machine any folder).  A task
 whose worker dies is retried by Ray; its output is the same, so the table is too.  Inputs are
 local paths (seen by every node) or fsspec URLs; each task opens its own input.
@@ -15,17 +16,17 @@ from __future__ import annotations
 import logging
 import os
 import socket
-from collections.abc import Callable, Iterable
+from collections import Counter
+from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
 from bbpe.errors import BBPEError, CorpusError
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.count_local import empty_corpus_problem, part_metadata, part_paths, prepare_directory
-from bbpe.training.count_map import map_unit_in_memory
-from bbpe.training.count_reduce import reduce_in_memory
+from bbpe.training.count_map import decode_run, map_unit_streamed
+from bbpe.training.count_reduce import merge_in_memory, reduce_in_memory
 from bbpe.training.counting import CountSettings, Unit, add_stats
-from bbpe.training.documents import UnitStats
 from bbpe.training.units import plan_units
 
 MAX_RETRIES = 3
@@ -41,9 +42,9 @@ def import_ray() -> Any:
     return ray
 
 
-def _map_task(unit: Unit, settings: CountSettings, buckets: int, flush_bytes: int | None) -> tuple[Any, ...]:
-    stats, runs = map_unit_in_memory(unit, settings, buckets, flush_bytes)
-    return (stats, *runs)
+def _map_task(unit: Unit, settings: CountSettings, buckets: int, flush_bytes: int | None) -> Iterator[Any]:
+    """A streaming generator task: each flush's runs leave the worker as soon as they are made."""
+    yield from map_unit_streamed(unit, settings, buckets, flush_bytes)
 
 
 def connect(ray: Any, address: str | None, workers: int | None) -> bool:
@@ -52,7 +53,6 @@ def connect(ray: Any, address: str | None, workers: int | None) -> bool:
         return False
     if address and address != "auto":
         _probe(address)
-    os.environ.setdefault("RAY_BACKEND_LOG_LEVEL", "error")  # Ray's C++ warnings would go to our stderr
     try:
         ray.init(
             address=address,
@@ -104,19 +104,7 @@ def count_ray(
     units = list(plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats))
     started_here = connect(ray, address, workers)
     try:
-        map_task = ray.remote(num_returns=1 + buckets, max_retries=MAX_RETRIES)(_map_task)
-        outputs = [map_task.remote(unit, settings, buckets, flush_bytes) for unit in units]
-        pending = {refs[0]: index for index, refs in enumerate(outputs)}
-        done = 0
-        while pending:
-            ready, _ = ray.wait(list(pending), num_returns=1, timeout=1.0)
-            for ref in ready:
-                del pending[ref]
-                unit_stats: UnitStats = _get(ray, ref)
-                add_stats(stats, unit_stats)
-                done += 1
-            if on_tasks:
-                on_tasks(done, len(units), stats.bytes)
+        runs = _map_all(ray, units, settings, buckets, flush_bytes, stats, on_tasks)
         if stats.bytes == 0:
             raise CorpusError(empty_corpus_problem(stats, max_bytes))
         corpus = stats.as_dict() | {"sources": [str(item) for item in inputs]}
@@ -125,15 +113,75 @@ def count_ray(
         if directory:
             prepare_directory(output, buckets)
         reduce_task = ray.remote(max_retries=MAX_RETRIES)(reduce_in_memory)
-        reduced = [
-            reduce_task.remote(targets[b], metadata[b], min_count, *(refs[1 + b] for refs in outputs))
-            for b in range(buckets)
-        ]
+        reduced = [reduce_task.remote(targets[b], metadata[b], min_count, *runs[b]) for b in range(buckets)]
         results = [_get(ray, ref) for ref in reduced]
     finally:
         if started_here:
             ray.shutdown()
     return sum(r[0] for r in results), sum(r[1] for r in results)
+
+
+def count_ray_table(
+    paths: Iterable[str | os.PathLike[str]],
+    settings: CountSettings,
+    *,
+    buckets: int,
+    address: str | None = None,
+    max_bytes: int | None = None,
+    workers: int | None = None,
+    flush_bytes: int | None = None,
+    stats: CorpusStats | None = None,
+    on_tasks: Callable[[int, int, int], None] | None = None,
+) -> Counter[bytes]:
+    """The counts of a corpus, counted on a Ray cluster, as one table in this process (for training).
+
+    The same map tasks as ``count_ray``; each reduce task returns its bucket as one sorted run
+    instead of writing a part, so no folder has to be shared by the nodes.
+    """
+    ray = import_ray()
+    stats = stats if stats is not None else CorpusStats()
+    units = list(plan_units(paths, settings.rule, max_bytes=max_bytes, stats=stats))
+    started_here = connect(ray, address, workers)
+    table: Counter[bytes] = Counter()
+    try:
+        runs = _map_all(ray, units, settings, buckets, flush_bytes, stats, on_tasks)
+        if stats.bytes == 0:
+            raise CorpusError(empty_corpus_problem(stats, max_bytes))
+        reduce_task = ray.remote(max_retries=MAX_RETRIES)(merge_in_memory)
+        reduced = [reduce_task.remote(1, *runs[b]) for b in range(buckets)]
+        for ref in reduced:
+            table.update(dict(decode_run(_get(ray, ref))))
+    finally:
+        if started_here:
+            ray.shutdown()
+    return table
+
+
+def _map_all(
+    ray: Any,
+    units: list[Unit],
+    settings: CountSettings,
+    buckets: int,
+    flush_bytes: int | None,
+    stats: CorpusStats,
+    on_tasks: Callable[[int, int, int], None] | None,
+) -> list[list[Any]]:
+    """Run one map task per unit; returns the object refs of the runs, per bucket.
+
+    A task yields ``buckets`` runs per flush, then its statistics; the tasks run at once and
+    are collected in order (each yielded object is owned by this process, so it outlives its worker).
+    """
+    map_task = ray.remote(max_retries=MAX_RETRIES)(_map_task)
+    generators = [map_task.remote(unit, settings, buckets, flush_bytes) for unit in units]
+    runs: list[list[Any]] = [[] for _ in range(buckets)]
+    for done, generator in enumerate(generators, 1):
+        refs = list(generator)
+        add_stats(stats, _get(ray, refs[-1]))
+        for bucket in range(buckets):
+            runs[bucket].extend(refs[bucket:-1:buckets])
+        if on_tasks:
+            on_tasks(done, len(units), stats.bytes)
+    return runs
 
 
 def _get(ray: Any, ref: Any) -> Any:

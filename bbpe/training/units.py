@@ -26,6 +26,7 @@ from bbpe.training.documents import (
     open_input,
     read_pieces,
 )
+from bbpe.training.urls import expand_url
 
 log = logging.getLogger("bbpe")
 
@@ -96,7 +97,7 @@ def _paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path | str]:
             yield from expand_paths(local)
             local = []
         if item is not None:
-            yield str(item)
+            yield from expand_url(str(item))
 
 
 def _skip_binary(path: Path | str, stats: CorpusStats) -> bool:

@@ -1,0 +1,91 @@
+"""Counting for training on a chosen engine: map/bucket/reduce tasks, then the whole table in this process.
+
+``train(..., engine="local")`` runs ``bbpe count``'s map and reduce tasks on a process pool (parts in
+a temporary folder, always removed, read back one by one); ``engine="ray"`` runs them as Ray tasks
+whose reduce tasks return their bucket (``count_ray_table``).  Both give the table of the default
+in-process counter, so training gives the same vocabulary on every engine.
+"""
+
+from __future__ import annotations
+
+import os
+import shutil
+import tempfile
+import time
+from collections import Counter
+from collections.abc import Iterable
+from pathlib import Path
+from typing import Literal
+
+from bbpe.formats import counts as counts_file
+from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.training.corpus import CorpusStats
+from bbpe.training.count_local import count_local
+from bbpe.training.counting import CountSettings
+from bbpe.training.ray_engine import count_ray_table
+
+Engine = Literal["local", "ray"]
+ENGINES = ("local", "ray")
+BUCKETS = 16
+
+
+def check_engine(engine: str | None, address: str | None) -> None:
+    """An unknown engine, or an address without Ray, is a ValueError before any work."""
+    if engine is not None and engine not in ENGINES:
+        raise ValueError(f"engine must be one of {', '.join(ENGINES)} (or None), got {engine!r}")
+    if address is not None and engine != "ray":
+        raise ValueError("address needs engine='ray' (--address needs --engine ray)")
+
+
+def count_on_engine(
+    paths: Iterable[str | os.PathLike[str]],
+    settings: CountSettings,
+    *,
+    engine: Engine,
+    address: str | None = None,
+    max_bytes: int | None = None,
+    workers: int | None = None,
+    stats: CorpusStats,
+    on_progress: ProgressCallback | None = None,
+) -> Counter[bytes]:
+    """The pre-token counts of ``paths`` counted by ``engine`` (``stats`` is filled as by ``count_corpus``)."""
+    start = time.monotonic()
+
+    def read_bytes(done: int) -> None:
+        if on_progress:
+            on_progress(ProgressEvent("count", done, None, time.monotonic() - start))
+
+    def tasks_done(done: int, total: int, read: int) -> None:
+        if on_progress:
+            on_progress(ProgressEvent("tasks", done, total, time.monotonic() - start, read))
+
+    if engine == "ray":
+        return count_ray_table(
+            paths,
+            settings,
+            buckets=BUCKETS,
+            address=address,
+            max_bytes=max_bytes,
+            workers=workers,
+            stats=stats,
+            on_tasks=tasks_done,
+        )
+    folder = Path(tempfile.mkdtemp(prefix="bbpe-counts-"))
+    try:
+        count_local(
+            paths,
+            settings,
+            folder,
+            buckets=BUCKETS,
+            directory=True,
+            max_bytes=max_bytes,
+            workers=workers,
+            stats=stats,
+            on_bytes=read_bytes,
+        )
+        table: Counter[bytes] = Counter()
+        for part in sorted(folder.glob("part-*.parquet")):  # disjoint words: one part at a time
+            table.update(counts_file.read(part).counts)
+        return table
+    finally:
+        shutil.rmtree(folder, ignore_errors=True)
