@@ -346,6 +346,33 @@ def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsy
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
+def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, trained, parallel):
+    out = tmp_path / "out"
+    small, large = map(str, trained)
+    args = ["--tokenizer", small, "--tokenizer", large, "--corpus", str(parallel), "--baseline", "small"]
+    code, _stdout, err = run_report(capsys, *args, "--out", str(out))
+    assert code == 0, err
+    data = json.loads((out / "compression.json").read_text(encoding="utf-8"))
+    page = (out / "compression.html").read_text(encoding="utf-8")
+    summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
+    header = re.findall(r'<button type="button" class="sort">([^<]*)</button>', summary)
+    assert header[-3:] == ["Gini", "Rényi eff.", "fertility"]
+    rows = {
+        cells[0]: dict(zip(header, cells))
+        for cells in (re.findall(r'<td data-v="([^"]*)">', row) for row in re.findall(r"<tr>(.*?)</tr>", summary))
+        if cells
+    }
+    assert len(rows) == len(data["summary"]) == 2
+    for record in data["summary"]:
+        row = rows[record["tokenizer"]]
+        assert record["gini"] is not None and float(row["Gini"]) == record["gini"]
+        assert (
+            float(row["Rényi eff."]) == record["renyi_efficiency"]
+            and float(row["fertility"]) == record["mean_fertility"]
+        )
+    assert "Rényi efficiency (alpha 2.5" in page.split('id="languages"', 1)[1]
+
+
 def _markdown_table(markdown: str, heading: str) -> dict[str, dict[str, str]]:
     lines = markdown.split(heading + "\n", 1)[1].strip().split("\n")
     table = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines if line.startswith("|")]
