@@ -483,10 +483,13 @@ def test_build_data_parses_declaration_blocks(monkeypatch):
 
 def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
-    train_text = "The quick brown fox jumps over the lazy dog 2024.\n" * 50 + "我们的狐狸很快。\n" * 30
     (data / "train").mkdir(parents=True)
-    (data / "train" / "mix.txt").write_text(train_text, encoding="utf-8")
+    english = "The quick brown fox jumps over the lazy dog 2024.\n" * 50
+    (data / "train" / "eng_Latn.books.txt").write_text(english, encoding="utf-8")
+    (data / "train" / "zho_Hans.books.txt").write_text("我们的狐狸很快。\n" * 30, encoding="utf-8")
     write_corpus(data / "parallel" / "mini", {"eng_Latn": "The fox.\n", "zho_Hans": "狐狸。\n"})
+    # no NTREX-128: the catalogue corpus of the default data is the parity dev set
+    write_corpus(data / "parallel" / "django", {"eng_Latn": "Save\nThe dog\n", "zho_Hans": "保存\n狗\n"})
     monkeypatch.setenv("BBPE_DATA_DIR", str(data))
     monkeypatch.setenv("BBPE_NO_SHARED", "1")  # no reference anywhere, and the registries unreachable:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -519,14 +522,25 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     ]
     assert main_job.main(argv) == 0
     err = capsys.readouterr().err
-    assert f"data: {data}" in err and "training mix: all 1 files" in err
+    assert f"data: {data}" in err and "training mix: all 2 files" in err
     assert fetched == list(references.REFERENCES)  # the job tried each missing reference once, then went on
     assert "reference llama2: not fetched: could not fetch 'llama2'" in err
     index = json.loads((cache / "latest.json").read_text(encoding="utf-8"))
-    assert index["tokenizers"][0].endswith("bbpe-scratch-300.json")
+    assert [Path(p).name for p in index["tokenizers"]] == [  # cl100k is unreachable: no extension
+        "bbpe-scratch-300.json",
+        "bbpe-superword-300.json",
+        "bbpe-parity-300.json",
+    ]
+    assert f"parity-aware: dev set {data / 'parallel' / 'django'}" in err
     report = json.loads((out / "compression.json").read_text(encoding="utf-8"))
     names = [t["name"] for t in report["tokenizers"]]
-    assert "bbpe-scratch-300" in names and report["corpora"][0]["name"] == "mini"
+    assert {"bbpe-scratch-300", "bbpe-superword-300", "bbpe-parity-300"} <= set(names)
+    assert [c["name"] for c in report["corpora"]] == ["django", "mini"]
+    parity = bbpe.load(cache / index["tokenizers"][2])
+    assert parity.metadata["training"]["parity"]["dev"].endswith("django")
+    assert any(
+        "chose its merges on django (its dev set)" in note and "no NTREX-128" in note for note in report["notes"]
+    )
     markdown = (out / "compression.md").read_text(encoding="utf-8")
     assert "skipped o200k_base: reference 'o200k_base'" in markdown and "bbpe vocab fetch o200k_base" in markdown
     assert main_job.main(argv) == 0  # second run: the tokenizers are cached
@@ -534,6 +548,7 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     assert main_job.main([*argv, "--train-bytes", "1k"]) == 0  # a sample of the mix: new key, retrained
     err = capsys.readouterr().err
     assert "training mix: sampling 0.0 MB" in err and "bbpe-scratch-300: training" in err
+    assert "parity-aware: SKIPPED" in err  # a sample has no per-language files
     assert len(list(cache.glob("mix-1000-*.txt"))) == 1
 
 
