@@ -182,12 +182,13 @@ def _meta(report: CompressionReport) -> str:
 
 def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
     sizes = {e.name: e.vocab_size for e in report.encoders}
+    same = report.baseline == CL100K  # one "vs" column is enough
     header = [
         "tokenizer",
         "vocab size",
         "bytes/token",
         f"vs {report.baseline}",
-        f"vs {CL100K}",
+        *([] if same else [f"vs {CL100K}"]),
         "mean premium",
         "worst premium",
         "vocab share",
@@ -203,7 +204,7 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
             _int(sizes.get(s.tokenizer)),
             _float(s.bytes_per_token),
             _float(s.mean_rel_baseline),
-            _float(s.mean_rel_cl100k),
+            *([] if same else [_float(s.mean_rel_cl100k)]),
             _float(s.mean_premium),
             _worst(corpus, s.worst_premium, s.worst_language),
             _pct(s.vocab_share),
