@@ -234,13 +234,13 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             f"## vocab {int(vocab):,}",
             "",
-            "| method | train s | x plain | English prose tokens | vs plain | held-out bytes/token | vs plain "
-            "| Gini held-out (trained langs) | vs plain | Gini UDHR (approx.) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| method | vocab reached | train s | x plain | English prose tokens | vs plain | held-out bytes/token "
+            "| vs plain | Gini held-out (trained langs) | vs plain | Gini UDHR (approx.) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, run in runs.items():
             lines.append(
-                f"| {name} | {run['seconds']:.1f} | {run['seconds'] / plain['seconds']:.2f} | "
+                f"| {name} | {_reached(run)} | {run['seconds']:.1f} | {run['seconds'] / plain['seconds']:.2f} | "
                 f"{run['english_prose_tokens']:,} | {run['english_prose_tokens'] / plain['english_prose_tokens'] - 1:+.1%} | "
                 f"{run['held_bytes_per_token']:.3f} | {run['held_bytes_per_token'] / plain['held_bytes_per_token'] - 1:+.1%} | "
                 f"{run['gini_held_trained_languages']:.4f} | "
@@ -258,6 +258,12 @@ def render(results: dict[str, Any]) -> str:
             ]
         lines += ["", *targets(runs), ""]
     return "\n".join(lines)
+
+
+def _reached(run: dict[str, Any]) -> str:
+    """``152,000``, or ``119,731 (min_frequency)`` when training stopped before the vocab size."""
+    why = run["stop_reason"]
+    return f"{run['vocab_size']:,}" + ("" if why == "vocab_size" else f" ({why})")
 
 
 def _change(value: float, plain: float) -> str:
