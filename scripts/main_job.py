@@ -257,7 +257,8 @@ def main(argv: list[str] | None = None) -> int:
         dev = parity_dev_set(data)
         if args.methods and dev is not None and args.train_bytes is None:
             notes.append(parity_note(dev))
-        corpora = default_corpora(data)
+        # the catalogue corpora (short UI strings) last: the page's token view shows the first corpus
+        corpora = sorted(default_corpora(data), key=lambda path: path.name in CATALOGUE_CORPORA)
         trained = prepare_tokenizers(
             data,
             Path(args.cache_dir),

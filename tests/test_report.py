@@ -535,7 +535,7 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     report = json.loads((out / "compression.json").read_text(encoding="utf-8"))
     names = [t["name"] for t in report["tokenizers"]]
     assert {"bbpe-scratch-300", "bbpe-superword-300", "bbpe-parity-300"} <= set(names)
-    assert [c["name"] for c in report["corpora"]] == ["django", "mini"]
+    assert [c["name"] for c in report["corpora"]] == ["mini", "django"]  # catalogue corpora last
     parity = bbpe.load(cache / index["tokenizers"][2])
     assert parity.metadata["training"]["parity"]["dev"].endswith("django")
     assert any(
