@@ -167,7 +167,7 @@ def prepare_tokenizers(
     quiet: bool,
     methods: bool = True,
 ) -> list[Path]:
-    """Steps 2-3: training mix, the two tokenizers (cached); records them in ``cache/latest.json``."""
+    """Steps 2-3: training mix, the tokenizers (cached); records them in ``cache/latest.json``."""
     cache.mkdir(parents=True, exist_ok=True)
     mix, mix_sha = training_mix(data / "train", train_bytes, cache)
     common = {"pattern": "qwen", "workers": workers}
