@@ -19,9 +19,11 @@ and measures, on text none of them trained or selected merges on:
   global bytes/token on the held-out NTREX half;
 * training wall time of each method (one run each, on whatever else the machine is doing).
 
-Writes ``reports/bench_methods.md`` and ``.json``.
+Writes ``reports/bench_methods.md`` and ``.json`` (``--name`` changes the stem).
 
     python scripts/bench_methods.py --train-bytes 5M --vocab 32000
+    python scripts/bench_methods.py --train-bytes 50M --vocab 32000 --vocab 152000 --languages eng_Latn \\
+        --transition 0.9 --transition 0.4 --name bench_methods_english
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from sample_corpus import uncompressed_size  # noqa: E402
 
 import bbpe  # noqa: E402
-from bbpe.cli import parse_count  # noqa: E402
+from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import data_dir  # noqa: E402
 from bbpe.output import atomic_write  # noqa: E402
 from bbpe.parallel import join_lines, load_corpus  # noqa: E402
@@ -50,9 +52,12 @@ from bbpe.training.corpus import expand_paths, iter_lines  # noqa: E402
 from bbpe.training.parity import language_of  # noqa: E402
 
 
-def per_language_sample(train_dir: Path, total: int, out: Path) -> Path:
-    """Every training file's first lines, in proportion to its size, as ``out/<same name>.txt``."""
-    files = expand_paths([train_dir])
+def per_language_sample(train_dir: Path, total: int, out: Path, languages: set[str] | None = None) -> Path:
+    """Every training file's first lines (of ``languages`` only, if given), in proportion to its size,
+    as ``out/<same name>.txt``."""
+    files = [path for path in expand_paths([train_dir]) if languages is None or language_of(path) in languages]
+    if not files:
+        raise ValueError(f"no training files of {', '.join(sorted(languages or ()))} in {train_dir}")
     sizes = {path: uncompressed_size(path) for path in files}
     scale = total / sum(sizes.values())
     out.mkdir(parents=True, exist_ok=True)
@@ -136,13 +141,19 @@ def main(argv: list[str] | None = None) -> int:
         help="parity hybrid: share of the merges that are global (0 = no hybrid run)",
     )
     parser.add_argument("--max-words", type=parse_count, help="superword word limit (python merge loop)")
+    parser.add_argument(
+        "--languages",
+        help="train on the files of these languages only, comma-separated (e.g. eng_Latn: an English sample, "
+        "as the SuperBPE paper trains on English web text; parity runs need two or more)",
+    )
     parser.add_argument("--skip", action="append", default=[], choices=("superword", "parity"))
     parser.add_argument("--out", default=str(REPO / "reports"))
+    parser.add_argument("--name", default="bench_methods", help="output file stem (default: bench_methods)")
     parser.add_argument("--render", metavar="JSON", help="only rewrite the Markdown from an earlier JSON result")
     args = parser.parse_args(argv)
     if args.render:
         results = json.loads(Path(args.render).read_text(encoding="utf-8"))
-        atomic_write(Path(args.out) / "bench_methods.md", render(results))
+        atomic_write(Path(args.out) / f"{args.name}.md", render(results))
         return 0
     data = data_dir()
     if data is None:
@@ -155,11 +166,15 @@ def main(argv: list[str] | None = None) -> int:
         "runs": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
-        sample = per_language_sample(data / "train", args.train_bytes, Path(tmp) / "sample")
+        chosen = set(args.languages.split(",")) if args.languages else None
+        sample = per_language_sample(data / "train", args.train_bytes, Path(tmp) / "sample", chosen)
         languages = {language_of(path) for path in sample.iterdir()}
+        if len(languages) < 2:
+            args.skip.append("parity")
         dev, held = split_parallel(data / "parallel" / "ntrex128", Path(tmp) / "ntrex")
         udhr = data / "parallel" / "udhr"
         english = " ".join([load_corpus(held).language("eng_Latn").text, gutenberg_tail(data / "train")])
+        bbpe.train(["warm up the compiled merge loop " * 20], vocab_size=300)  # not timed: numba's first load
         for vocab in vocabs:
             runs: dict[str, Any] = {}
             methods: dict[str, dict[str, Any]] = {"plain": {}}
@@ -193,9 +208,9 @@ def main(argv: list[str] | None = None) -> int:
             results["runs"][str(vocab)] = runs
     out = Path(args.out)
     out.mkdir(parents=True, exist_ok=True)
-    atomic_write(out / "bench_methods.json", json.dumps(results, indent=1, default=str) + "\n")
-    atomic_write(out / "bench_methods.md", render(results))
-    print(f"wrote {out / 'bench_methods.md'} and .json", file=sys.stderr)
+    atomic_write(out / f"{args.name}.json", json.dumps(results, indent=1, default=str) + "\n")
+    atomic_write(out / f"{args.name}.md", render(results))
+    print(f"wrote {out / args.name}.md and .json", file=sys.stderr)
     return 0
 
 
@@ -204,7 +219,9 @@ def render(results: dict[str, Any]) -> str:
     lines = [
         "# Superword and parity-aware training vs plain BPE",
         "",
-        f"Sample: {s['train_bytes']:,} bytes of `{s['data']}/train` (per-language proportional sample), pattern "
+        f"Sample: {s['train_bytes']:,} bytes of `{s['data']}/train` (per-language proportional sample"
+        + (f" of {s['languages']} only" if s.get("languages") else "")
+        + "), pattern "
         f"qwen; superword@T: transition at T x vocab, word limit {s['max_words']}; parity: base variant, dev "
         "set the first half of NTREX-128's lines; parity-hybrid@S: the first S of the merges global. Held out: the "
         "second half of NTREX-128 (Gini over the languages with training data), English prose = NTREX English "
@@ -217,17 +234,17 @@ def render(results: dict[str, Any]) -> str:
         lines += [
             f"## vocab {int(vocab):,}",
             "",
-            "| method | train s | x plain | English prose tokens | vs plain | held-out bytes/token | vs plain "
-            "| Gini held-out (trained langs) | vs plain | Gini UDHR (approx.) |",
-            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
+            "| method | vocab reached | train s | x plain | English prose tokens | vs plain | held-out bytes/token "
+            "| vs plain | Gini held-out (trained langs) | vs plain | Gini UDHR (approx.) |",
+            "|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|",
         ]
         for name, run in runs.items():
             lines.append(
-                f"| {name} | {run['seconds']:.1f} | {run['seconds'] / plain['seconds']:.2f} | "
+                f"| {name} | {_reached(run)} | {run['seconds']:.1f} | {run['seconds'] / plain['seconds']:.2f} | "
                 f"{run['english_prose_tokens']:,} | {run['english_prose_tokens'] / plain['english_prose_tokens'] - 1:+.1%} | "
                 f"{run['held_bytes_per_token']:.3f} | {run['held_bytes_per_token'] / plain['held_bytes_per_token'] - 1:+.1%} | "
                 f"{run['gini_held_trained_languages']:.4f} | "
-                f"{run['gini_held_trained_languages'] / plain['gini_held_trained_languages'] - 1:+.1%} | "
+                f"{_change(run['gini_held_trained_languages'], plain['gini_held_trained_languages'])} | "
                 f"{run.get('gini_udhr_trained_languages_approx', '')} |"
             )
         for name in [n for n in runs if n.startswith("superword")]:
@@ -241,6 +258,17 @@ def render(results: dict[str, Any]) -> str:
             ]
         lines += ["", *targets(runs), ""]
     return "\n".join(lines)
+
+
+def _reached(run: dict[str, Any]) -> str:
+    """``152,000``, or ``119,731 (min_frequency)`` when training stopped before the vocab size."""
+    why = run["stop_reason"]
+    return f"{run['vocab_size']:,}" + ("" if why == "vocab_size" else f" ({why})")
+
+
+def _change(value: float, plain: float) -> str:
+    """``+3.4%``; empty when the plain value is 0 (a one-language sample has Gini 0)."""
+    return f"{value / plain - 1:+.1%}" if plain else ""
 
 
 def targets(runs: dict[str, Any]) -> list[str]:

