@@ -97,9 +97,9 @@ def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[s
 
 
 def language_words(counts: Mapping[str, Mapping[bytes, int]]) -> dict[str, Words]:
-    """Per language, the words (UTF-8 bytes, as counting gives them) as byte ids with their counts (streams, as
-    the merge loop wants them)."""
-    return {code: ((list(word), count) for word, count in words.items()) for code, words in counts.items()}
+    """Per language, the words (UTF-8 bytes, as counting gives them: a sequence of byte ids) with their counts
+    (streams, as the merge loops want them)."""
+    return {code: iter(words.items()) for code, words in counts.items()}
 
 
 def settings(
@@ -150,6 +150,17 @@ class _Side:
         return before - self.tokens(affected)
 
 
+def candidate_languages(train: Iterable[str], dev: Iterable[str]) -> list[str]:
+    """The languages with both training words and dev text, sorted; none is an error."""
+    candidates = sorted(set(train) & set(dev))
+    if not candidates:
+        raise CorpusError(
+            f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
+            f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes"
+        )
+    return candidates
+
+
 def learn_parity_merges(
     words: Mapping[str, Words],
     token_bytes: list[bytes],
@@ -167,12 +178,7 @@ def learn_parity_merges(
     count.  ``chosen`` (if given) receives how many merges each language chose ("*" = global).
     """
     train = {code: _Side(words[code]) for code in sorted(words)}
-    candidates = sorted(set(train) & set(dev))
-    if not candidates:
-        raise CorpusError(
-            f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
-            f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes"
-        )
+    candidates = candidate_languages(train, dev)
     held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
     dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}
     # The hybrid variant's global merges run on a copy of all languages' words (dropped afterwards).
