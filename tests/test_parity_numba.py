@@ -118,20 +118,22 @@ def test_aliases_reuse_existing_tokens(numba_parity):
         assert len({m.token for m in merges}) <= len(merges)
 
 
-def real_sample(max_bytes: int) -> dict[str, dict[bytes, int]]:
+@pytest.fixture(scope="module")
+def real_sample():
+    """10 KB of every language of ../shared/corpora/train (words per language) and NTREX-128 as the dev set."""
+    if not (TRAIN_DIR.is_dir() and (PARALLEL_DIR / "ntrex128").is_dir()):
+        pytest.skip("needs ../shared")
     pattern = resolve_pattern("qwen")
     files = sorted(TRAIN_DIR.glob("*.txt.gz"))
-    return parity.count_by_language(files, CountSettings(pattern), stats=CorpusStats(), max_bytes=max_bytes, workers=1)
+    counts = parity.count_by_language(files, CountSettings(pattern), stats=CorpusStats(), max_bytes=10_000, workers=1)
+    return {code: list(ws.items()) for code, ws in counts.items()}, parity.dev_words(PARALLEL_DIR / "ntrex128", pattern)
 
 
-@pytest.mark.skipif(not (TRAIN_DIR.is_dir() and (PARALLEL_DIR / "ntrex128").is_dir()), reason="needs ../shared")
-@pytest.mark.parametrize("global_merges", [0, 300])
-def test_real_multilingual_text(numba_parity, global_merges):
-    counts = real_sample(20_000)  # 20 KB of every language of ../shared/corpora/train
-    dev = parity.dev_words(PARALLEL_DIR / "ntrex128", resolve_pattern("qwen"))
-    words = {code: list(ws.items()) for code, ws in counts.items()}
-    _new, _why, chosen, merges = same_results(numba_parity, words, dev, 800, global_merges=global_merges)
-    assert len(merges) >= 800 and len(chosen) > 5  # many languages chose
+@pytest.mark.parametrize("global_merges", [0, 200])
+def test_real_multilingual_text(numba_parity, real_sample, global_merges):
+    words, dev = real_sample
+    _new, _why, chosen, merges = same_results(numba_parity, words, dev, 500, global_merges=global_merges)
+    assert len(merges) >= 500 and len(chosen) > 5  # many languages chose
 
 
 def test_on_merge_reports_and_its_errors_propagate(numba_parity):

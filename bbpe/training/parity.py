@@ -137,10 +137,12 @@ class _Side:
     def tokens(self, indices: Iterable[int]) -> int:
         return sum(len(self.ids[i]) * self.counts[i] for i in indices)
 
-    def merge(self, pair: Pair, token: int) -> None:
-        """Apply a merge to every word holding ``pair``."""
-        for changed in apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where):
+    def merge(self, pair: Pair, token: int) -> set[Pair]:
+        """Apply a merge to every word holding ``pair``; return the pairs that grew."""
+        grown = apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where)
+        for changed in grown:
             heapq.heappush(self.heap, (-self.pairs[changed], changed))
+        return grown
 
     def saved_by(self, pair: Pair, token: int) -> int:
         """Apply a merge; return how many tokens it saved."""
@@ -148,6 +150,36 @@ class _Side:
         before = self.tokens(affected)
         self.merge(pair, token)
         return before - self.tokens(affected)
+
+
+class _Pooled:
+    """The pair counts of all languages summed, read from the languages' own counts, with a lazy heap."""
+
+    def __init__(self, sides: list[_Side]) -> None:
+        self.sides = sides
+        totals: Counter[Pair] = Counter()
+        for side in sides:
+            totals.update(side.pairs)
+        self.heap = [(-count, pair) for pair, count in totals.items()]
+        heapq.heapify(self.heap)
+
+    def count(self, pair: Pair) -> int:
+        return sum(side.pairs.get(pair, 0) for side in self.sides)
+
+    def push(self, grown: Iterable[Pair]) -> None:
+        for pair in grown:
+            heapq.heappush(self.heap, (-self.count(pair), pair))
+
+    def pop_best(self) -> tuple[Pair, int] | None:
+        """As ``bbpe.bpe.pop_best``: counts of existing pairs only fall, grown pairs were pushed again."""
+        while self.heap:
+            negative, pair = heapq.heappop(self.heap)
+            current = self.count(pair)
+            if current == -negative:
+                return pair, current
+            if current > 0:
+                heapq.heappush(self.heap, (-current, pair))
+        return None
 
 
 def candidate_languages(train: Iterable[str], dev: Iterable[str]) -> list[str]:
@@ -181,12 +213,8 @@ def learn_parity_merges(
     candidates = candidate_languages(train, dev)
     held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
     dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}
-    # The hybrid variant's global merges run on a copy of all languages' words (dropped afterwards).
-    pooled = (
-        _Side((ids, count) for side in train.values() for ids, count in zip(side.ids, side.counts))
-        if global_merges > 0
-        else None
-    )
+    # The hybrid's global merges read the pair counts summed over the languages (no pooled copy of the words).
+    pooled = _Pooled(list(train.values())) if global_merges > 0 else None
     id_of = {token: index for index, token in enumerate(token_bytes)}
     chosen = {} if chosen is None else chosen
     merges: list[Merge] = []
@@ -195,7 +223,7 @@ def learn_parity_merges(
         if pooled is not None and len(merges) >= global_merges:
             pooled = None
         if pooled is not None:
-            language, best = "*", pop_best(pooled.heap, pooled.pairs)
+            language, best = "*", pooled.pop_best()
         else:
             language, best = _worst_language_pair(candidates, train, dev_tokens, min_frequency)
         if best is None or best[1] < min_frequency:
@@ -205,8 +233,11 @@ def learn_parity_merges(
         added += is_new
         merges.append(Merge(pair[0], pair[1], token, count, is_new))
         chosen[language] = chosen.get(language, 0) + 1
-        for side in [*train.values(), *([pooled] if pooled is not None else [])]:
-            side.merge(pair, token)
+        grown: set[Pair] = set()
+        for side in train.values():
+            grown |= side.merge(pair, token)
+        if pooled is not None:
+            pooled.push(grown)
         for code, side in held_out.items():
             dev_tokens[code] -= side.saved_by(pair, token)
         if on_merge is not None:
