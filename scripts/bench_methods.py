@@ -41,7 +41,7 @@ sys.path.insert(0, str(REPO / "scripts"))
 from sample_corpus import uncompressed_size  # noqa: E402
 
 import bbpe  # noqa: E402
-from bbpe.cli import parse_count  # noqa: E402
+from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import data_dir  # noqa: E402
 from bbpe.output import atomic_write  # noqa: E402
 from bbpe.parallel import join_lines, load_corpus  # noqa: E402

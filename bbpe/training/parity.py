@@ -22,8 +22,10 @@ swiss-ai/parity-aware-bpe):
   reference stops at the first such language instead; on imbalanced data (a language with a
   few kilobytes of training text) that ends training after a few hundred merges.
 
-The loop is pure Python (no numba twin), so it is much slower than the numba backend of
-plain training.
+This module is the readable reference loop; ``bbpe.training.parity_numba`` is its compiled twin
+with the same results (``backend="auto"`` uses it when numba imports, as plain training does).
+The hybrid's global merges read the pair counts summed over the languages; no pooled copy of
+the words is merged.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
 from bbpe.pretokenize.patterns import pretokenize
 from bbpe.training.corpus import CorpusStats, expand_paths
-from bbpe.training.counting import CountSettings, count_corpus
+from bbpe.training.counting import CountSettings, Unit, add_stats, count_unit, run_tasks
+from bbpe.training.documents import UnitStats
+from bbpe.training.units import plan_units
 
 Words = Iterable[tuple[Sequence[int], int]]
 
@@ -63,7 +67,10 @@ def count_by_language(
     workers: int | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> dict[str, Counter[bytes]]:
-    """Pre-token counts per language code (files grouped by ``language_of``); ``max_bytes`` caps each language."""
+    """Pre-token counts per language code (files grouped by ``language_of``); ``max_bytes`` caps each language.
+
+    The work units of all languages go to one pool of ``workers`` processes (as plain training's counting).
+    """
     if not paths:
         raise CorpusError("parity-aware training needs training files named <language>.* (not text or stdin)")
     groups: dict[str, list[Path]] = {}
@@ -71,21 +78,29 @@ def count_by_language(
         if str(file) == "-":
             raise CorpusError("parity-aware training cannot read stdin: the language comes from the file name")
         groups.setdefault(language_of(file), []).append(file)
-    done = 0
-    counts: dict[str, Counter[bytes]] = {}
-    for code in sorted(groups):
-        before = done
+    counts: dict[str, Counter[bytes]] = {code: Counter() for code in sorted(groups)}
+    jobs = (
+        (code, unit, settings)
+        for code in counts
+        for unit in plan_units(groups[code], settings.rule, max_bytes=max_bytes, stats=stats)
+    )
 
-        def counted(size: int, before: int = before) -> None:
-            nonlocal done
-            done = before + size
-            if on_bytes:
-                on_bytes(done)
+    def add(result: tuple[str, Counter[bytes], UnitStats]) -> None:
+        code, words, unit_stats = result
+        counts[code].update(words)
+        add_stats(stats, unit_stats)
+        if on_bytes:
+            on_bytes(stats.bytes)
 
-        counts[code] = count_corpus(
-            groups[code], settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted
-        )
+    run_tasks(_count_language_unit, jobs, workers=workers, on_result=add)
+    if stats.bytes == 0 and not any(counts.values()):
+        raise CorpusError("all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)")
     return counts
+
+
+def _count_language_unit(code: str, unit: Unit, settings: CountSettings) -> tuple[str, Counter[bytes], UnitStats]:
+    """Count one work unit of a language (runs in a worker)."""
+    return (code, *count_unit(unit, settings))
 
 
 def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[str]]:
