@@ -37,6 +37,11 @@ from bbpe.training._numba_tables import (
 
 STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
 _LANGUAGE_BITS = 16  # at most 65,536 languages
+_SPREAD = -7046029254386353131  # 0x9E3779B97F4A7C15 (Fibonacci hashing) as int64
+# A step's sums: rows (pair key, language or -1 for the global sum) in an open-addressing index.
+# DELTA: count change; GREW: some word gained the pair; WORD: last word listed (global rows);
+# PARENT: the pair's global row (language rows); PID: its pair id once resolved; SLOT: index slot.
+_PAIR, _LANGUAGE, _DELTA, _GREW, _WORD, _PARENT, _PID, _SLOT = range(8)
 
 
 @njit(cache=True)
@@ -54,19 +59,50 @@ def _pair_id(table, keys, n_pairs, left, right):
 
 
 @njit(cache=True)
-def _row(ltable, lcount, lstep, n_rows, pid, language):
-    """The row of (pair, language) counts, created with count 0 if new; returns (row, lcount, lstep, rows)."""
+def _row(ltable, lcount, n_rows, pid, language):
+    """The row of (pair, language) counts, created with count 0 if new; returns (row, lcount, rows)."""
     key = (np.int64(pid) << _LANGUAGE_BITS) | language
     slot = find(ltable, key)
     if ltable[slot, 1] == -1:
         ltable[slot, 0] = key
         ltable[slot, 1] = n_rows
         lcount = fit_rows(lcount, n_rows + 1)
-        lstep = fit_rows(lstep, n_rows + 1)
         lcount[n_rows] = 0
-        lstep[n_rows] = -1
         n_rows += 1
-    return ltable[slot, 1], lcount, lstep, n_rows
+    return ltable[slot, 1], lcount, n_rows
+
+
+@njit(cache=True)
+def _acc_slot(acc, acc_rows, key, language):
+    mask = len(acc) - 1
+    slot = (((key * _SPREAD + language) * _SPREAD) >> 32) & mask
+    while acc[slot] != -1 and (acc_rows[acc[slot], _PAIR] != key or acc_rows[acc[slot], _LANGUAGE] != language):
+        slot = (slot + 1) & mask
+    return slot
+
+
+@njit(cache=True)
+def _acc_row(acc, acc_rows, n_acc, key, language, parent):
+    """The step row of (pair key, language), created if new; returns (row, acc, acc_rows, number of rows)."""
+    slot = _acc_slot(acc, acc_rows, key, language)
+    if acc[slot] != -1:
+        return acc[slot], acc, acc_rows, n_acc
+    acc_rows = fit_rows(acc_rows, n_acc + 1)
+    acc_rows[n_acc] = 0
+    acc_rows[n_acc, _PAIR] = key
+    acc_rows[n_acc, _LANGUAGE] = language
+    acc_rows[n_acc, _WORD] = -1
+    acc_rows[n_acc, _PARENT] = parent
+    acc_rows[n_acc, _SLOT] = slot
+    acc[slot] = n_acc
+    n_acc += 1
+    if 2 * n_acc > len(acc):  # rehash at half load
+        acc = np.full(4 * len(acc), -1, np.int64)
+        for r in range(n_acc):
+            slot = _acc_slot(acc, acc_rows, acc_rows[r, _PAIR], acc_rows[r, _LANGUAGE])
+            acc[slot] = r
+            acc_rows[r, _SLOT] = slot
+    return n_acc - 1, acc, acc_rows, n_acc
 
 
 @njit(cache=True)
@@ -167,7 +203,6 @@ def learn(
     gcount = np.zeros(1024, np.int64)
     ltable = new_table(1024)
     lcount = np.empty(1024, np.int64)
-    lstep = np.empty(1024, np.int64)
     n_rows = 0
     head = np.full(1024, -1, np.int64)
     entry_word = np.empty(1024, np.int64)
@@ -200,7 +235,7 @@ def learn(
                 n_entries += 1
             ltable = fit_table(ltable, n_rows + train_start[i + 1] - train_start[i])
             for t in range(train_start[i], train_start[i + 1]):
-                row, lcount, lstep, n_rows = _row(ltable, lcount, lstep, n_rows, pid, train_language[t])
+                row, lcount, n_rows = _row(ltable, lcount, n_rows, pid, train_language[t])
                 lcount[row] += train_count[t]
                 gcount[pid] += train_count[t]
 
@@ -233,11 +268,12 @@ def learn(
                 gheap[gsize, 2] = pid
                 gsize += 1
         heapify(gheap, gsize)
-    gstep = np.full(len(gcount), -1, np.int64)
 
     active = candidate.copy()
     changes = np.empty((1024, 3), np.int64)
-    grown = np.empty((1024, 2), np.int64)  # (pair id, language or -1)
+    acc = np.full(1024, -1, np.int64)
+    acc_rows = np.empty((1024, 8), np.int64)
+    events = np.empty((1024, 2), np.int64)  # (word, global row of a pair it gained)
     merges = np.empty((1024, 6), np.int64)
     steps = 0
     added = 0
@@ -288,7 +324,9 @@ def learn(
         merges[steps, 4] = 1 if is_new else 0
         merges[steps, 5] = chooser
 
-        n_grown = 0
+        # Rewrite every word holding the pair; sum the pair changes of the step per (pair, language).
+        n_acc = 0
+        n_events = 0
         entry = head[best]
         head[best] = -1
         while entry != -1:
@@ -307,65 +345,65 @@ def learn(
             for t in range(train_start[i], train_start[i + 1]):
                 total += train_count[t]
             for c in range(k):
+                key = (np.int64(changes[c, 0]) << 32) | changes[c, 1]
+                delta = changes[c, 2]
+                g, acc, acc_rows, n_acc = _acc_row(acc, acc_rows, n_acc, key, -1, -1)
+                acc_rows[g, _DELTA] += delta * total
+                if delta > 0:
+                    acc_rows[g, _GREW] = 1
+                    if acc_rows[g, _WORD] != i:  # a new (pair, word): list it once
+                        acc_rows[g, _WORD] = i
+                        events = fit_rows(events, n_events + 1)
+                        events[n_events, 0] = i
+                        events[n_events, 1] = g
+                        n_events += 1
+                for t in range(train_start[i], train_start[i + 1]):
+                    r, acc, acc_rows, n_acc = _acc_row(acc, acc_rows, n_acc, key, train_language[t], g)
+                    acc_rows[r, _DELTA] += delta * train_count[t]
+                    if delta > 0:
+                        acc_rows[r, _GREW] = 1
+
+        # Apply the sums: one table lookup per pair and per (pair, language); push what grew.
+        for r in range(n_acc):
+            language = acc_rows[r, _LANGUAGE]
+            if language < 0:  # rows of a pair come after its global row
                 table = fit_table(table, n_pairs + 1)
-                pid, keys, n_pairs = _pair_id(table, keys, n_pairs, changes[c, 0], changes[c, 1])
+                key = acc_rows[r, _PAIR]
+                pid, keys, n_pairs = _pair_id(table, keys, n_pairs, key >> 32, key & 0xFFFFFFFF)
                 if pid >= len(gcount):
                     gcount = fit_rows(gcount, pid + 1)
                     gcount[pid:] = 0
                     head = fit_rows(head, pid + 1)
                     head[pid:] = -1
-                    seen = fit_rows(seen, pid + 1)
-                    seen[pid:] = -1
-                    gstep = fit_rows(gstep, pid + 1)
-                    gstep[pid:] = -1
-                delta = changes[c, 2]
-                gcount[pid] += delta * total
-                if delta > 0:
-                    if seen[pid] != i:  # a new (pair, word): list it once
-                        seen[pid] = i
-                        entry_word = fit_rows(entry_word, n_entries + 1)
-                        entry_next = fit_rows(entry_next, n_entries + 1)
-                        entry_word[n_entries] = i
-                        entry_next[n_entries] = head[pid]
-                        head[pid] = n_entries
-                        n_entries += 1
-                    if gstep[pid] != steps and total > 0:
-                        gstep[pid] = steps
-                        grown = fit_rows(grown, n_grown + 1)
-                        grown[n_grown, 0] = pid
-                        grown[n_grown, 1] = -1
-                        n_grown += 1
-                ltable = fit_table(ltable, n_rows + train_start[i + 1] - train_start[i])
-                for t in range(train_start[i], train_start[i + 1]):
-                    row, lcount, lstep, n_rows = _row(ltable, lcount, lstep, n_rows, pid, train_language[t])
-                    lcount[row] += delta * train_count[t]
-                    if delta > 0 and lstep[row] != steps:
-                        lstep[row] = steps
-                        grown = fit_rows(grown, n_grown + 1)
-                        grown[n_grown, 0] = pid
-                        grown[n_grown, 1] = train_language[t]
-                        n_grown += 1
-        seen[best] = -1
+                acc_rows[r, _PID] = pid
+                gcount[pid] += acc_rows[r, _DELTA]
+                if acc_rows[r, _GREW] and pid != best and steps + 1 < global_merges and gcount[pid] >= min_frequency:
+                    gheap = fit_rows(gheap, gsize + 1)
+                    gsize = heap_push(gheap, gsize, gcount[pid], keys[pid], pid)
+            else:
+                pid = acc_rows[acc_rows[r, _PARENT], _PID]
+                ltable = fit_table(ltable, n_rows + 1)
+                row, lcount, n_rows = _row(ltable, lcount, n_rows, pid, language)
+                lcount[row] += acc_rows[r, _DELTA]
+                if acc_rows[r, _GREW] and pid != best and lcount[row] >= min_frequency:
+                    heap = fit_rows(heaps[language], sizes[language] + 1)
+                    sizes[language] = heap_push(heap, sizes[language], lcount[row], keys[pid], pid)
+                    heaps[language] = heap
+            acc[acc_rows[r, _SLOT]] = -1
+        for e in range(n_events):
+            pid = acc_rows[events[e, 1], _PID]
+            entry_word = fit_rows(entry_word, n_entries + 1)
+            entry_next = fit_rows(entry_next, n_entries + 1)
+            entry_word[n_entries] = events[e, 0]
+            entry_next[n_entries] = head[pid]
+            head[pid] = n_entries
+            n_entries += 1
         # The merged pair is gone from every language (its own neighbour changes included).
         gcount[best] = 0
         for language in range(n_languages):
             row = ltable[find(ltable, (np.int64(best) << _LANGUAGE_BITS) | language), 1]
             if row != -1:
                 lcount[row] = 0
-        for g in range(n_grown):
-            pid, language = grown[g, 0], grown[g, 1]
-            if pid == best:
-                continue
-            if language < 0:
-                if steps + 1 < global_merges and gcount[pid] >= min_frequency:
-                    gheap = fit_rows(gheap, gsize + 1)
-                    gsize = heap_push(gheap, gsize, gcount[pid], keys[pid], pid)
-            else:
-                current = _lookup(ltable, lcount, pid, language)
-                if current >= min_frequency:
-                    heap = fit_rows(heaps[language], sizes[language] + 1)
-                    sizes[language] = heap_push(heap, sizes[language], current, keys[pid], pid)
-                    heaps[language] = heap
         steps += 1
         control[0] = added
     return merges[:steps].copy(), stop
