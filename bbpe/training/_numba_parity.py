@@ -59,17 +59,21 @@ def _pair_id(table, keys, n_pairs, left, right):
 
 
 @njit(cache=True)
-def _row(ltable, lcount, n_rows, pid, language):
-    """The row of (pair, language) counts, created with count 0 if new; returns (row, lcount, rows)."""
+def _row(ltable, lcount, next_row, first_row, n_rows, pid, language):
+    """The row of (pair, language) counts, created with count 0 if new and chained to the pair's rows
+    (``first_row[pid]``, ``next_row``); returns (row, lcount, next_row, rows)."""
     key = (np.int64(pid) << _LANGUAGE_BITS) | language
     slot = find(ltable, key)
     if ltable[slot, 1] == -1:
         ltable[slot, 0] = key
         ltable[slot, 1] = n_rows
         lcount = fit_rows(lcount, n_rows + 1)
+        next_row = fit_rows(next_row, n_rows + 1)
         lcount[n_rows] = 0
+        next_row[n_rows] = first_row[pid]
+        first_row[pid] = n_rows
         n_rows += 1
-    return ltable[slot, 1], lcount, n_rows
+    return ltable[slot, 1], lcount, next_row, n_rows
 
 
 @njit(cache=True)
@@ -203,6 +207,8 @@ def learn(
     gcount = np.zeros(1024, np.int64)
     ltable = new_table(1024)
     lcount = np.empty(1024, np.int64)
+    next_row = np.empty(1024, np.int64)
+    first_row = np.full(1024, -1, np.int64)
     n_rows = 0
     head = np.full(1024, -1, np.int64)
     entry_word = np.empty(1024, np.int64)
@@ -223,6 +229,8 @@ def learn(
                 gcount[pid:] = 0
                 head = fit_rows(head, pid + 1)
                 head[pid:] = -1
+                first_row = fit_rows(first_row, pid + 1)
+                first_row[pid:] = -1
                 seen = fit_rows(seen, pid + 1)
                 seen[pid:] = -1
             if seen[pid] != i:
@@ -235,7 +243,9 @@ def learn(
                 n_entries += 1
             ltable = fit_table(ltable, n_rows + train_start[i + 1] - train_start[i])
             for t in range(train_start[i], train_start[i + 1]):
-                row, lcount, n_rows = _row(ltable, lcount, n_rows, pid, train_language[t])
+                row, lcount, next_row, n_rows = _row(
+                    ltable, lcount, next_row, first_row, n_rows, pid, train_language[t]
+                )
                 lcount[row] += train_count[t]
                 gcount[pid] += train_count[t]
 
@@ -375,6 +385,8 @@ def learn(
                     gcount[pid:] = 0
                     head = fit_rows(head, pid + 1)
                     head[pid:] = -1
+                    first_row = fit_rows(first_row, pid + 1)
+                    first_row[pid:] = -1
                 acc_rows[r, _PID] = pid
                 gcount[pid] += acc_rows[r, _DELTA]
                 if acc_rows[r, _GREW] and pid != best and steps + 1 < global_merges and gcount[pid] >= min_frequency:
@@ -383,7 +395,7 @@ def learn(
             else:
                 pid = acc_rows[acc_rows[r, _PARENT], _PID]
                 ltable = fit_table(ltable, n_rows + 1)
-                row, lcount, n_rows = _row(ltable, lcount, n_rows, pid, language)
+                row, lcount, next_row, n_rows = _row(ltable, lcount, next_row, first_row, n_rows, pid, language)
                 lcount[row] += acc_rows[r, _DELTA]
                 if acc_rows[r, _GREW] and pid != best and lcount[row] >= min_frequency:
                     heap = fit_rows(heaps[language], sizes[language] + 1)
@@ -400,10 +412,10 @@ def learn(
             n_entries += 1
         # The merged pair is gone from every language (its own neighbour changes included).
         gcount[best] = 0
-        for language in range(n_languages):
-            row = ltable[find(ltable, (np.int64(best) << _LANGUAGE_BITS) | language), 1]
-            if row != -1:
-                lcount[row] = 0
+        row = first_row[best]
+        while row != -1:
+            lcount[row] = 0
+            row = next_row[row]
         steps += 1
         control[0] = added
     return merges[:steps].copy(), stop
