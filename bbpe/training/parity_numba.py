@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
+from itertools import repeat
 
 import numpy as np
 
@@ -53,15 +54,10 @@ def learn_parity_merges(
         raise ValueError("parity-aware training supports at most 65,536 languages")
     table = _WordTable()
     for language, code in enumerate(codes):
-        for ids, count in words[code]:
-            if count < 0:
-                raise ValueError(f"word counts must not be negative, got {count}")
-            if count:
-                table.add_training(ids, language, count)
+        table.add(words[code], language, table.train)
     for language, code in enumerate(codes):
         if code in candidates:
-            for text, count in dev[code].items():
-                table.add_dev(text.encode("utf-8"), language, count)
+            table.add(((text.encode("utf-8"), count) for text, count in dev[code].items()), language, table.dev)
     n_new_tokens = max(0, n_new_tokens)
     if len(token_bytes) + n_new_tokens >= 2**31:
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
@@ -99,22 +95,30 @@ class _WordTable:
         self.train = (array("q"), array("q"), array("q"))  # word, language, count
         self.dev = (array("q"), array("q"), array("q"))
 
-    def _word(self, ids: Sequence[int]) -> int:
-        key = ids if isinstance(ids, bytes) else tuple(ids)
-        word = self.index.get(key)
-        if word is None:
-            word = self.index[key] = len(self.lengths)
-            self.ids.extend(ids)
-            self.lengths.append(len(ids))
-        return word
-
-    def add_training(self, ids: Sequence[int], language: int, count: int) -> None:
-        for column, value in zip(self.train, (self._word(ids), language, count)):
-            column.append(value)
-
-    def add_dev(self, ids: Sequence[int], language: int, count: int) -> None:
-        for column, value in zip(self.dev, (self._word(ids), language, count)):
-            column.append(value)
+    def add(
+        self,
+        words: Iterable[tuple[Sequence[int], int]],
+        language: int,
+        columns: tuple[array[int], array[int], array[int]],
+    ) -> None:
+        """Add one language's words to ``columns`` (``self.train`` or ``self.dev``); count 0 is left out."""
+        index, ids, lengths = self.index, self.ids, self.lengths
+        word_column, language_column, count_column = columns
+        before = len(word_column)
+        for word, count in words:
+            if count <= 0:
+                if count < 0:
+                    raise ValueError(f"word counts must not be negative, got {count}")
+                continue
+            key = word if isinstance(word, bytes) else tuple(word)
+            at = index.get(key)
+            if at is None:
+                at = index[key] = len(lengths)
+                ids.extend(word)
+                lengths.append(len(word))
+            word_column.append(at)
+            count_column.append(count)
+        language_column.extend(repeat(language, len(word_column) - before))
 
     def reachable(self) -> int:
         """Training ids - training words: every merge step shortens a training word by at least one id."""
