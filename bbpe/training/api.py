@@ -17,6 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
+from bbpe import bpe
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer, check_text
@@ -26,6 +27,7 @@ from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
 from bbpe.training.engines import Engine, check_engine, count_on_engine
 from bbpe.training.extend import Init, base_settings, extend_from_counts
 from bbpe.training.merge import (
+    LearnMerges,
     check_sizes,
     merge_backend,
     merge_into_tokenizer,
@@ -139,8 +141,9 @@ def train(
             paths, settings, stats=stats, max_bytes=max_bytes, workers=workers, on_bytes=counted
         )
         chosen: dict[str, int] = {}  # merges per language, filled by the merge loop
+        learner_name, learn_parity = _parity_learner(backend)
         learner = partial(
-            parity.learn_parity_merges,
+            learn_parity,
             dev=parity.dev_words(parity_dev, pattern),
             global_merges=parity_global_merges,
             chosen=chosen,
@@ -159,7 +162,10 @@ def train(
             unique_pretokens=sum(map(len, by_language.values())),
             learner=learner,
             corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit},
-            extra_settings={"parity": parity.settings(parity_dev, parity_global_merges, by_language, chosen)},
+            extra_settings={
+                "backend": learner_name,
+                "parity": parity.settings(parity_dev, parity_global_merges, by_language, chosen),
+            },
         )
     counts = count(settings, stats)
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
@@ -251,6 +257,15 @@ def train_from_counts(
         unique_pretokens=len(counts),
         corpus_summary=corpus_summary,
     )
+
+
+def _parity_learner(backend: str) -> tuple[str, LearnMerges]:
+    """The parity-aware merge loop for a backend name, as ``merge_backend`` chooses plain training's."""
+    if merge_backend(backend) is bpe.learn_merges:
+        return "python", parity.learn_parity_merges
+    from bbpe.training import parity_numba  # optional dependency (numba), present: merge_backend imported it
+
+    return "numba", parity_numba.learn_parity_merges
 
 
 def path_inputs(paths: Iterable[str]) -> list[Path]:

@@ -22,8 +22,10 @@ swiss-ai/parity-aware-bpe):
   reference stops at the first such language instead; on imbalanced data (a language with a
   few kilobytes of training text) that ends training after a few hundred merges.
 
-The loop is pure Python (no numba twin), so it is much slower than the numba backend of
-plain training.
+This module is the readable reference loop; ``bbpe.training.parity_numba`` is its compiled twin
+with the same results (``backend="auto"`` uses it when numba imports, as plain training does).
+The hybrid's global merges read the pair counts summed over the languages; no pooled copy of
+the words is merged.
 """
 
 from __future__ import annotations
@@ -40,7 +42,9 @@ from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
 from bbpe.pretokenize.patterns import pretokenize
 from bbpe.training.corpus import CorpusStats, expand_paths
-from bbpe.training.counting import CountSettings, count_corpus
+from bbpe.training.counting import CountSettings, Unit, add_stats, count_unit, run_tasks
+from bbpe.training.documents import UnitStats
+from bbpe.training.units import plan_units
 
 Words = Iterable[tuple[Sequence[int], int]]
 
@@ -63,7 +67,10 @@ def count_by_language(
     workers: int | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> dict[str, Counter[bytes]]:
-    """Pre-token counts per language code (files grouped by ``language_of``); ``max_bytes`` caps each language."""
+    """Pre-token counts per language code (files grouped by ``language_of``); ``max_bytes`` caps each language.
+
+    The work units of all languages go to one pool of ``workers`` processes (as plain training's counting).
+    """
     if not paths:
         raise CorpusError("parity-aware training needs training files named <language>.* (not text or stdin)")
     groups: dict[str, list[Path]] = {}
@@ -71,21 +78,29 @@ def count_by_language(
         if str(file) == "-":
             raise CorpusError("parity-aware training cannot read stdin: the language comes from the file name")
         groups.setdefault(language_of(file), []).append(file)
-    done = 0
-    counts: dict[str, Counter[bytes]] = {}
-    for code in sorted(groups):
-        before = done
+    counts: dict[str, Counter[bytes]] = {code: Counter() for code in sorted(groups)}
+    jobs = (
+        (code, unit, settings)
+        for code in counts
+        for unit in plan_units(groups[code], settings.rule, max_bytes=max_bytes, stats=stats)
+    )
 
-        def counted(size: int, before: int = before) -> None:
-            nonlocal done
-            done = before + size
-            if on_bytes:
-                on_bytes(done)
+    def add(result: tuple[str, Counter[bytes], UnitStats]) -> None:
+        code, words, unit_stats = result
+        counts[code].update(words)
+        add_stats(stats, unit_stats)
+        if on_bytes:
+            on_bytes(stats.bytes)
 
-        counts[code] = count_corpus(
-            groups[code], settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted
-        )
+    run_tasks(_count_language_unit, jobs, workers=workers, on_result=add)
+    if stats.bytes == 0 and not any(counts.values()):
+        raise CorpusError("all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)")
     return counts
+
+
+def _count_language_unit(code: str, unit: Unit, settings: CountSettings) -> tuple[str, Counter[bytes], UnitStats]:
+    """Count one work unit of a language (runs in a worker)."""
+    return (code, *count_unit(unit, settings))
 
 
 def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[str]]:
@@ -97,9 +112,9 @@ def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[s
 
 
 def language_words(counts: Mapping[str, Mapping[bytes, int]]) -> dict[str, Words]:
-    """Per language, the words (UTF-8 bytes, as counting gives them) as byte ids with their counts (streams, as
-    the merge loop wants them)."""
-    return {code: ((list(word), count) for word, count in words.items()) for code, words in counts.items()}
+    """Per language, the words (UTF-8 bytes, as counting gives them: a sequence of byte ids) with their counts
+    (streams, as the merge loops want them)."""
+    return {code: iter(words.items()) for code, words in counts.items()}
 
 
 def settings(
@@ -137,10 +152,12 @@ class _Side:
     def tokens(self, indices: Iterable[int]) -> int:
         return sum(len(self.ids[i]) * self.counts[i] for i in indices)
 
-    def merge(self, pair: Pair, token: int) -> None:
-        """Apply a merge to every word holding ``pair``."""
-        for changed in apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where):
+    def merge(self, pair: Pair, token: int) -> set[Pair]:
+        """Apply a merge to every word holding ``pair``; return the pairs that grew."""
+        grown = apply_merge(pair, token, self.ids, self.counts, self.pairs, self.where)
+        for changed in grown:
             heapq.heappush(self.heap, (-self.pairs[changed], changed))
+        return grown
 
     def saved_by(self, pair: Pair, token: int) -> int:
         """Apply a merge; return how many tokens it saved."""
@@ -148,6 +165,47 @@ class _Side:
         before = self.tokens(affected)
         self.merge(pair, token)
         return before - self.tokens(affected)
+
+
+class _Pooled:
+    """The pair counts of all languages summed, read from the languages' own counts, with a lazy heap."""
+
+    def __init__(self, sides: list[_Side]) -> None:
+        self.sides = sides
+        totals: Counter[Pair] = Counter()
+        for side in sides:
+            totals.update(side.pairs)
+        self.heap = [(-count, pair) for pair, count in totals.items()]
+        heapq.heapify(self.heap)
+
+    def count(self, pair: Pair) -> int:
+        return sum(side.pairs.get(pair, 0) for side in self.sides)
+
+    def push(self, grown: Iterable[Pair]) -> None:
+        for pair in grown:
+            heapq.heappush(self.heap, (-self.count(pair), pair))
+
+    def pop_best(self) -> tuple[Pair, int] | None:
+        """As ``bbpe.bpe.pop_best``: counts of existing pairs only fall, grown pairs were pushed again."""
+        while self.heap:
+            negative, pair = heapq.heappop(self.heap)
+            current = self.count(pair)
+            if current == -negative:
+                return pair, current
+            if current > 0:
+                heapq.heappush(self.heap, (-current, pair))
+        return None
+
+
+def candidate_languages(train: Iterable[str], dev: Iterable[str]) -> list[str]:
+    """The languages with both training words and dev text, sorted; none is an error."""
+    candidates = sorted(set(train) & set(dev))
+    if not candidates:
+        raise CorpusError(
+            f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
+            f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes"
+        )
+    return candidates
 
 
 def learn_parity_merges(
@@ -167,20 +225,11 @@ def learn_parity_merges(
     count.  ``chosen`` (if given) receives how many merges each language chose ("*" = global).
     """
     train = {code: _Side(words[code]) for code in sorted(words)}
-    candidates = sorted(set(train) & set(dev))
-    if not candidates:
-        raise CorpusError(
-            f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
-            f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes"
-        )
+    candidates = candidate_languages(train, dev)
     held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
     dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}
-    # The hybrid variant's global merges run on a copy of all languages' words (dropped afterwards).
-    pooled = (
-        _Side((ids, count) for side in train.values() for ids, count in zip(side.ids, side.counts))
-        if global_merges > 0
-        else None
-    )
+    # The hybrid's global merges read the pair counts summed over the languages (no pooled copy of the words).
+    pooled = _Pooled(list(train.values())) if global_merges > 0 else None
     id_of = {token: index for index, token in enumerate(token_bytes)}
     chosen = {} if chosen is None else chosen
     merges: list[Merge] = []
@@ -189,7 +238,7 @@ def learn_parity_merges(
         if pooled is not None and len(merges) >= global_merges:
             pooled = None
         if pooled is not None:
-            language, best = "*", pop_best(pooled.heap, pooled.pairs)
+            language, best = "*", pooled.pop_best()
         else:
             language, best = _worst_language_pair(candidates, train, dev_tokens, min_frequency)
         if best is None or best[1] < min_frequency:
@@ -199,8 +248,11 @@ def learn_parity_merges(
         added += is_new
         merges.append(Merge(pair[0], pair[1], token, count, is_new))
         chosen[language] = chosen.get(language, 0) + 1
-        for side in [*train.values(), *([pooled] if pooled is not None else [])]:
-            side.merge(pair, token)
+        grown: set[Pair] = set()
+        for side in train.values():
+            grown |= side.merge(pair, token)
+        if pooled is not None:
+            pooled.push(grown)
         for code, side in held_out.items():
             dev_tokens[code] -= side.saved_by(pair, token)
         if on_merge is not None:

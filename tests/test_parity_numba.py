@@ -1,0 +1,203 @@
+"""The numba parity-aware merge loop gives exactly the Python loop's results (merges, choosing languages, stop reason)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+from conftest import PARALLEL_DIR, TRAIN_DIR
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
+
+import bbpe
+from bbpe.errors import CorpusError
+from bbpe.pretokenize.patterns import resolve_pattern
+from bbpe.training import parity
+from bbpe.training.corpus import CorpusStats
+from bbpe.training.counting import CountSettings
+
+BYTES = [bytes([i]) for i in range(256)]
+
+
+@pytest.fixture(scope="module")
+def numba_parity():
+    pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
+    from bbpe.training import parity_numba
+
+    return parity_numba.learn_parity_merges
+
+
+def run(learn, words, dev, n_new, **options):
+    """(new token bytes, stop reason, merges per language in the order they first chose, merges)."""
+    tokens, chosen = list(BYTES), {}
+    merges, why = learn(
+        {code: iter(ws) for code, ws in words.items()}, tokens, n_new_tokens=n_new, dev=dev, chosen=chosen, **options
+    )
+    return tokens[256:], why, list(chosen.items()), merges
+
+
+def same_results(numba_parity, words, dev, n_new, **options):
+    expected = run(parity.learn_parity_merges, words, dev, n_new, **options)
+    assert run(numba_parity, words, dev, n_new, **options) == expected
+    return expected
+
+
+# eng: (a,b) 3 and (c,d) 3; fra: (e,f) 5, globally the most frequent pair.  Dev: 2 tokens each (a tie).
+TIES = {"eng": [(b"ab", 3), (b"cd", 3)], "fra": [(b"ef", 5)]}
+TIES_DEV = {"eng": {"xy": 1}, "fra": {"zw": 1}}
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_golden_ties(backend, numba_parity):
+    learn = numba_parity if backend == "numba" else parity.learn_parity_merges
+    # Dev tokens tie (2 = 2) on every step: eng (the smaller code) chooses; its pairs tie (3 = 3): the smaller
+    # pair (a,b) first, then (c,d); then eng has no pair and drops out, fra chooses (e,f); then nobody: stop.
+    new, why, chosen, merges = run(learn, TIES, TIES_DEV, 10)
+    assert new == [b"ab", b"cd", b"ef"] and why == "min_frequency"
+    assert chosen == [("eng", 2), ("fra", 1)]
+    assert [m.count for m in merges] == [3, 3, 5]
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_golden_hybrid_switches_after_m_merges(backend, numba_parity):
+    learn = numba_parity if backend == "numba" else parity.learn_parity_merges
+    # Global: (e,f) 5, then (a,b) 3 = (c,d) 3 -> (a,b).  Then parity: eng (tie, smaller code) takes (c,d);
+    # then eng and fra have no pair left.
+    new, why, chosen, _ = run(learn, TIES, TIES_DEV, 10, global_merges=2)
+    assert (new, why, chosen) == ([b"ef", b"ab", b"cd"], "min_frequency", [("*", 2), ("eng", 1)])
+    # The vocab size stops it first: one global merge, one parity merge.
+    assert run(learn, TIES, TIES_DEV, 2, global_merges=1)[:3] == ([b"ef", b"ab"], "vocab_size", [("*", 1), ("eng", 1)])
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_golden_the_worst_language_beats_a_more_frequent_pair(backend, numba_parity):
+    learn = numba_parity if backend == "numba" else parity.learn_parity_merges
+    # fra's dev text "cdcdcd" costs 6 tokens, eng's "ab" 2: fra's (c,d) 4 wins over eng's (a,b) 20; then fra's
+    # dev text is cd|cd|cd = 3 > 2: (cd,cd) 2 for fra; then it is cdcd|cd = 2, a tie with eng: eng (smaller code).
+    words = {"eng": [(b"ab", 20)], "fra": [(b"cdcd", 2)]}
+    new, why, chosen, _ = run(learn, words, {"eng": {"ab": 1}, "fra": {"cdcdcd": 1}}, 3)
+    assert (new, why, chosen) == ([b"cd", b"cdcd", b"ab"], "vocab_size", [("fra", 2), ("eng", 1)])
+
+
+def test_no_candidate_language_is_the_same_error(numba_parity):
+    with pytest.raises(CorpusError, match="no language has both"):
+        run(numba_parity, TIES, {"spa": {"x": 1}}, 3)
+
+
+WORDS = st.lists(
+    st.tuples(st.binary(min_size=1, max_size=7).map(lambda b: bytes(97 + x % 3 for x in b)), st.integers(1, 6)),
+    max_size=8,
+)
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(
+    st.dictionaries(st.sampled_from(["deu", "eng", "fra", "hin"]), WORDS, min_size=1),
+    st.dictionaries(
+        st.sampled_from(["deu", "eng", "fra", "spa"]), st.text(alphabet="abc ", min_size=1, max_size=12), min_size=1
+    ),
+    st.integers(0, 20),
+    st.integers(0, 6),
+    st.integers(1, 3),
+)
+def test_hypothesis_numba_equals_python(numba_parity, words, dev_texts, n_new, global_merges, min_frequency):
+    dev = {code: {text: 1 + len(text) % 2} for code, text in dev_texts.items()}
+    if not set(words) & set(dev):
+        with pytest.raises(CorpusError):
+            run(numba_parity, words, dev, n_new)
+        return
+    same_results(numba_parity, words, dev, n_new, global_merges=global_merges, min_frequency=min_frequency)
+
+
+def test_aliases_reuse_existing_tokens(numba_parity):
+    # "ab"+"c" and "a"+"bc" spell the same bytes: the second merge reuses the id (no new token).
+    words = {"eng": [(b"abc", 5), (b"xab", 4), (b"bcy", 4), (b"abcabc", 2)], "fra": [(b"bcbc", 3), (b"ca", 2)]}
+    dev = {"eng": {"abc abc": 1}, "fra": {"bca": 2}}
+    for global_merges in (0, 2, 20):
+        _new, _why, _chosen, merges = same_results(numba_parity, words, dev, 12, global_merges=global_merges)
+        assert len({m.token for m in merges}) <= len(merges)
+
+
+@pytest.fixture(scope="module")
+def real_sample():
+    """10 KB of every language of ../shared/corpora/train (words per language) and NTREX-128 as the dev set."""
+    if not (TRAIN_DIR.is_dir() and (PARALLEL_DIR / "ntrex128").is_dir()):
+        pytest.skip("needs ../shared")
+    pattern = resolve_pattern("qwen")
+    files = sorted(TRAIN_DIR.glob("*.txt.gz"))
+    counts = parity.count_by_language(files, CountSettings(pattern), stats=CorpusStats(), max_bytes=10_000, workers=1)
+    return {code: list(ws.items()) for code, ws in counts.items()}, parity.dev_words(PARALLEL_DIR / "ntrex128", pattern)
+
+
+@pytest.mark.parametrize("global_merges", [0, 200])
+def test_real_multilingual_text(numba_parity, real_sample, global_merges):
+    words, dev = real_sample
+    _new, _why, chosen, merges = same_results(numba_parity, words, dev, 500, global_merges=global_merges)
+    assert len(merges) >= 500 and len(chosen) > 5  # many languages chose
+
+
+def test_on_merge_reports_and_its_errors_propagate(numba_parity):
+    words = {"eng": [(b"the cat sat on the mat", 3), (b"abcabcabc", 2)], "fra": [(b"le chat", 4)]}
+    dev = {"eng": {"the cat": 1}, "fra": {"le chat": 1}}
+    calls: list[int] = []
+    tokens = list(BYTES)
+    numba_parity({c: iter(w) for c, w in words.items()}, tokens, n_new_tokens=10, dev=dev, on_merge=calls.append)
+    assert calls and calls[-1] == len(tokens) - 256 and calls == sorted(calls)
+
+    def fail(added: int) -> None:
+        raise KeyboardInterrupt
+
+    with pytest.raises(KeyboardInterrupt):
+        numba_parity({c: iter(w) for c, w in words.items()}, list(BYTES), n_new_tokens=10, dev=dev, on_merge=fail)
+
+
+def test_a_stop_request_ends_the_loop_before_the_next_step(numba_parity):
+    import numpy as np
+
+    from bbpe.training import _numba_parity as loop
+    from bbpe.training.parity_numba import _pack, _WordTable
+
+    table = _WordTable()
+    table.add([(b"abab", 5)], 0, table.train)
+    table.add([(b"ab", 1)], 0, table.dev)
+    control = np.array([0, 1], np.int64)  # stop requested
+    steps, stop = loop.learn(*table.arrays(256), np.ones(1, np.int64), *_pack(list(BYTES)), 5, 2, 0, control)
+    assert (len(steps), stop) == (0, loop.STOP_INTERRUPTED)
+
+
+def write(folder: Path, files: dict[str, str]) -> Path:
+    folder.mkdir(parents=True, exist_ok=True)
+    for name, text in files.items():
+        (folder / name).write_text(text, encoding="utf-8")
+    return folder
+
+
+def test_train_records_the_backend_and_both_give_the_same_tokenizer(numba_parity, tmp_path):
+    train = write(
+        tmp_path / "train",
+        {"eng_Latn.a.txt": "The cat sat on the mat.\n" * 20, "deu_Latn.a.txt": "Die Katze saß auf der Matte.\n" * 20},
+    )
+    dev = write(tmp_path / "dev", {"eng_Latn.txt": "The cat.\n", "deu_Latn.txt": "Die Katze.\n"})
+    made = {
+        backend: bbpe.train([train], vocab_size=300, parity_dev=dev, parity_global_merges=5, backend=backend, workers=1)
+        for backend in ("python", "numba", "auto")
+    }
+    assert [made[b].metadata["training"]["backend"] for b in made] == ["python", "numba", "numba"]
+    assert made["python"].ranks == made["numba"].ranks == made["auto"].ranks
+    parities = [made[b].metadata["training"]["parity"] for b in made]
+    assert parities[0] == parities[1] == parities[2]
+
+
+def test_without_numba_auto_trains_on_the_python_loop(tmp_path, monkeypatch):
+    import sys
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    for name in ("merge_numba", "_numba_loop", "_numba_tables", "parity_numba", "_numba_parity"):
+        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
+        monkeypatch.delattr(sys.modules["bbpe.training"], name, raising=False)
+    train = write(tmp_path / "train", {"eng_Latn.a.txt": "ab" + " ab" * 9 + "\n", "fra_Latn.b.txt": "cdcd\n" * 3})
+    dev = write(tmp_path / "dev", {"eng_Latn.txt": "ab ab\n", "fra_Latn.txt": "cdcdcdcd\n"})
+    tok = bbpe.train([train], vocab_size=262, pattern="gpt2", parity_dev=dev, workers=1)
+    assert tok.metadata["training"]["backend"] == "python"
+    with pytest.raises(ImportError, match=r"pip install 'bbpe\[fast\]'"):
+        bbpe.train([train], vocab_size=262, pattern="gpt2", parity_dev=dev, backend="numba", workers=1)
