@@ -25,8 +25,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import regex
 
 from bbpe.errors import BBPEError, CorpusError
@@ -43,6 +44,9 @@ from bbpe.training.documents import (
     unit_pieces,
 )
 from bbpe.training.units import plan_units, text_units
+
+if TYPE_CHECKING:  # the scanner needs numba (optional): imported where it is used
+    from bbpe.pretokenize.scanner import CountTable
 
 log = logging.getLogger("bbpe")
 UNITS = ("document", "line")
@@ -100,7 +104,11 @@ def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
 
 
 class TextCounter:
-    """Counts documents or lines: special-token text cut out first, then ``chunk_counter``."""
+    """Counts documents or lines: special-token text cut out first, then ``chunk_counter``.
+
+    ``add`` adds one text to ``counts``; ``count`` counts many at once, in compiled code when the
+    pattern is a preset and numba imports (no Python work per pre-token until the end).
+    """
 
     def __init__(self, settings: CountSettings) -> None:
         self.settings = settings
@@ -108,14 +116,64 @@ class TextCounter:
         specials = sorted(settings.special_tokens, key=len, reverse=True)
         self.splitter = regex.compile("|".join(regex.escape(s) for s in specials)) if specials else None
         self.counts: Counter[bytes] = Counter()
+        self.table = compiled_table(settings.pattern)
 
     def add(self, text: str) -> None:
         """Add a document, or a piece of one that ends at a safe cut."""
-        parts = split_lines(text) if self.settings.unit == "line" else [text]
-        for part in parts:
+        for chunk in self.chunks(text):
+            self.counts.update(self.count_chunk(chunk))
+
+    def count(self, texts: Iterable[str]) -> Counter[bytes]:
+        """The counts of documents or pieces of them (each ending at a safe cut), added up."""
+        if self.table is None:
+            self.counts = Counter()
+            for text in texts:
+                self.add(text)
+            counts, self.counts = self.counts, Counter()
+            return counts
+        by_line = self.settings.unit == "line"
+        try:
+            for text in texts:
+                if self.splitter is None:  # a whole piece at once; lines are documents of the buffer
+                    data = text.encode("utf-8")
+                    self.table.add(data, doc_ends=line_ends(data) if by_line else None)
+                    continue
+                for chunk in self.chunks(text):
+                    self.table.add(chunk.encode("utf-8"))
+            return Counter(self.table.counts())
+        finally:
+            self.table.clear()
+
+    def chunks(self, text: str) -> Iterator[str]:
+        """The non-empty parts of a text that are pre-tokenized alone (lines, text between special tokens)."""
+        for part in split_lines(text) if self.settings.unit == "line" else (text,):
             for chunk in self.splitter.split(part) if self.splitter else (part,):
                 if chunk:
-                    self.counts.update(self.count_chunk(chunk))
+                    yield chunk
+
+
+def compiled_table(pattern: str) -> CountTable | None:
+    """A compiled count table for a preset pattern (or its split-digit form); None without numba or for others."""
+    key = supports(pattern)
+    if key is None:
+        return None
+    try:
+        from bbpe.pretokenize.scanner import CountTable  # needs numba (optional)
+    except ImportError:
+        return None
+    return CountTable(key)
+
+
+def line_ends(data: bytes) -> np.ndarray:
+    """Where the lines of UTF-8 text end (after each ``\\n``, and at the end): ``split_lines`` on bytes.
+
+    >>> line_ends(b"a\\r\\nb\\n\\nc").tolist()
+    [3, 5, 6, 7]
+    """
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1
+    if ends.size and ends[-1] == len(data):
+        return ends
+    return np.append(ends, len(data))
 
 
 _COUNTERS: dict[CountSettings, TextCounter] = {}
@@ -123,11 +181,9 @@ _COUNTERS: dict[CountSettings, TextCounter] = {}
 
 def count_unit(unit: Unit, settings: CountSettings) -> tuple[Counter[bytes], UnitStats]:
     """Read one work unit and count it (runs in a worker)."""
-    counter = text_counter(settings)
     stats = UnitStats()
-    for text in unit_texts(unit, settings, stats):
-        counter.add(text)
-    return counter.counts, stats
+    counts = text_counter(settings).count(unit_texts(unit, settings, stats))
+    return counts, stats
 
 
 def text_counter(settings: CountSettings) -> TextCounter:
