@@ -28,6 +28,7 @@ from bbpe.training.merge import (
     check_sizes,
     merge_backend,
     merge_into_tokenizer,
+    preload_backend,
     unique_specials,
 )
 
@@ -95,7 +96,15 @@ def train(
 
     def count(settings: CountSettings, stats: CorpusStats) -> Counter[bytes]:
         counts = (
-            count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted)
+            count_corpus(
+                paths,
+                settings,
+                max_bytes=max_bytes,
+                workers=workers,
+                stats=stats,
+                on_bytes=counted,
+                on_started=None if texts else partial(preload_backend, backend),  # texts: a second pool forks
+            )
             if paths
             else Counter()
         )

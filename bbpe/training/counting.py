@@ -13,6 +13,7 @@ table of unique pre-tokens.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import os
 import signal
@@ -225,8 +226,12 @@ def count_units(
     *,
     workers: int | None = None,
     on_unit: Callable[[UnitStats], None] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> Counter[bytes]:
-    """Count work units on ``workers`` processes (1: in this process); ``on_unit`` gets each unit's stats."""
+    """Count work units on ``workers`` processes (1: in this process); ``on_unit`` gets each unit's stats.
+
+    ``on_started`` is called once the workers run (see ``run_tasks``).
+    """
     totals: Counter[bytes] = Counter()
 
     def add(result: tuple[Counter[bytes], UnitStats]) -> None:
@@ -234,28 +239,41 @@ def count_units(
         if on_unit:
             on_unit(result[1])
 
-    run_tasks(count_unit, ((unit, settings) for unit in units), workers=workers, on_result=add)
+    run_tasks(count_unit, ((unit, settings) for unit in units), workers=workers, on_result=add, on_started=on_started)
     return totals
 
 
 def run_tasks(
-    function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, workers: int | None, on_result: Callable[[T], None]
+    function: Callable[..., T],
+    jobs: Iterable[tuple[Any, ...]],
+    *,
+    workers: int | None,
+    on_result: Callable[[T], None],
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Run ``function(*job)`` for every job on a process pool, results in job order.
 
     At most two jobs per worker wait, so jobs may be produced lazily (stdin).  A worker that dies
-    (killed, out of memory) is one clear error, and workers die with this process.
+    (killed, out of memory) is one clear error, and workers die with this process.  A single job
+    runs in this process (starting workers would cost more than it saves).  ``on_started`` is
+    called once the workers exist (so a thread it starts is never copied into a forked worker).
     """
     workers = max(1, workers or os.cpu_count() or 1)
-    if workers == 1:
-        for job in jobs:
+    jobs = iter(jobs)
+    first = list(itertools.islice(jobs, 2 if workers > 1 else 0))
+    if workers == 1 or len(first) < 2:
+        if on_started:
+            on_started()
+        for job in itertools.chain(first, jobs):
             on_result(function(*job))
         return
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
     pending: list[Future[T]] = []
     try:
-        for job in jobs:
+        for job in itertools.chain(first, jobs):
             pending.append(pool.submit(function, *job))
+            if on_started and len(pending) == 1:  # the first submit forks every worker
+                on_started()
             while len(pending) >= 2 * workers:
                 on_result(_result(pending.pop(0)))
         while pending:
@@ -324,8 +342,11 @@ def count_corpus(
     workers: int | None = None,
     stats: CorpusStats | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> Counter[bytes]:
     """Count the pre-tokens of files, directories and ``-`` (stdin); ``on_bytes(bytes_done)`` reports progress.
+
+    ``on_started`` is called once the counting workers run (see ``run_tasks``).
 
     Raises ``CorpusError`` for unreadable or empty input (nothing but binary files, nothing within ``max_bytes``).
     """
@@ -333,7 +354,7 @@ def count_corpus(
     if max_bytes is not None and max_bytes < 1:
         raise CorpusError(f"max_bytes must be at least 1, got {max_bytes}")
     units = plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats)
-    counts = count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))
+    counts = count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes), on_started=on_started)
     if stats.bytes == 0 and not counts:
         problem = "all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)"
         if stats.truncated:
