@@ -83,6 +83,7 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     files = total = 0
     pretokens = dict.fromkeys(args.keys, 0)
+    command = shlex.join(["python", "scripts/check_scanner.py", *(argv if argv is not None else sys.argv[1:])])
     failure = None
     for path, text in documents(args.roots):
         cut_cache: dict[str, list[int]] = {}
@@ -99,6 +100,10 @@ def main(argv: list[str] | None = None) -> int:
             break
         if not args.quiet:
             print(f"ok {path} ({total / 1e6:.1f} MB so far, {time.perf_counter() - started:.0f} s)", file=sys.stderr)
+        if args.report:  # after every document, so an interrupted run leaves what it checked
+            seconds = time.perf_counter() - started
+            note = f"**Incomplete**: stopped or still running after `{path}`."
+            Path(args.report).write_text(render(command, files, total, args.cut_every, pretokens, None, seconds, note))
     if not files:
         print("check_scanner: error: no *.txt, *.txt.gz or *.py files found", file=sys.stderr)
         return 2
@@ -109,13 +114,19 @@ def main(argv: list[str] | None = None) -> int:
         f"(pre-tokens, counts, safe cuts every {args.cut_every} bytes) [{seconds:.0f} s]"
     )
     if args.report:
-        command = shlex.join(["python", "scripts/check_scanner.py", *(argv if argv is not None else sys.argv[1:])])
         Path(args.report).write_text(render(command, files, total, args.cut_every, pretokens, failure, seconds))
     return 1 if failure else 0
 
 
 def render(
-    command: str, files: int, total: int, cut_every: int, pretokens: dict[str, int], failure: str | None, seconds: float
+    command: str,
+    files: int,
+    total: int,
+    cut_every: int,
+    pretokens: dict[str, int],
+    failure: str | None,
+    seconds: float,
+    note: str = "",
 ) -> str:
     """The result as Markdown: the command, what was read, pre-tokens per key and whether they are equal."""
     lines = [
@@ -137,6 +148,8 @@ def render(
         lines.append(f"| {key} | {found:,} | {equal} |")
     if failure:
         lines += ["", f"First difference: {failure}"]
+    if note:
+        lines += ["", note]
     return "\n".join(lines) + "\n"
 
 

@@ -230,16 +230,24 @@ def count_units(
 ) -> Counter[bytes]:
     """Count work units on ``workers`` processes (1: in this process); ``on_unit`` gets each unit's stats.
 
-    ``on_started`` is called once the workers run (see ``run_tasks``).
+    ``on_started`` is called once the workers run (see ``run_tasks``).  A corpus that is one file
+    unit is counted in this process: starting workers would cost more than they save.
     """
     totals: Counter[bytes] = Counter()
+    units = iter(units)
+    ahead = list(itertools.islice(units, 1))
+    if ahead and isinstance(ahead[0], FileUnit):  # planning file units reads no text: look one further
+        ahead += itertools.islice(units, 1)
+        if len(ahead) == 1:
+            workers = 1
 
     def add(result: tuple[Counter[bytes], UnitStats]) -> None:
         totals.update(result[0])
         if on_unit:
             on_unit(result[1])
 
-    run_tasks(count_unit, ((unit, settings) for unit in units), workers=workers, on_result=add, on_started=on_started)
+    jobs = ((unit, settings) for unit in itertools.chain(ahead, units))
+    run_tasks(count_unit, jobs, workers=workers, on_result=add, on_started=on_started)
     return totals
 
 
@@ -254,23 +262,20 @@ def run_tasks(
     """Run ``function(*job)`` for every job on a process pool, results in job order.
 
     At most two jobs per worker wait, so jobs may be produced lazily (stdin).  A worker that dies
-    (killed, out of memory) is one clear error, and workers die with this process.  A single job
-    runs in this process (starting workers would cost more than it saves).  ``on_started`` is
-    called once the workers exist (so a thread it starts is never copied into a forked worker).
+    (killed, out of memory) is one clear error, and workers die with this process.  ``on_started``
+    is called once the workers exist (so a thread it starts is never copied into a forked worker).
     """
     workers = max(1, workers or os.cpu_count() or 1)
-    jobs = iter(jobs)
-    first = list(itertools.islice(jobs, 2 if workers > 1 else 0))
-    if workers == 1 or len(first) < 2:
+    if workers == 1:
         if on_started:
             on_started()
-        for job in itertools.chain(first, jobs):
+        for job in jobs:
             on_result(function(*job))
         return
     pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
     pending: list[Future[T]] = []
     try:
-        for job in itertools.chain(first, jobs):
+        for job in jobs:
             pending.append(pool.submit(function, *job))
             if on_started and len(pending) == 1:  # the first submit forks every worker
                 on_started()
