@@ -561,7 +561,8 @@ def backends_equal(
         if run is None:
             return f"not checked: the {backend} backend {problem}"
     same = _tokens(models["numba"]) == _tokens(models["python"])
-    return ("yes" if same else "NO") + f" (checked on the first {prefix / 1e6:g} MB of the sample, same vocab size)"
+    checked = min(prefix, train_file.stat().st_size)
+    return ("yes" if same else "NO") + f" (checked on the first {checked / 1e6:.3g} MB of the sample, same vocab size)"
 
 
 if __name__ == "__main__":
