@@ -4,7 +4,10 @@ One mixed sample (the first lines of every file of the corpus directory, in prop
 size; see scripts/sample_corpus.py) is pre-tokenized and counted as one document, single-threaded,
 per preset: compiled = ``count_pretokens_compiled(bytes)``, peer = ``Counter(pattern.findall(str))``
 (decoding is excluded from both).  The compiled path is also timed in parts: scanning alone
-(``pretoken_spans``) and scanning + the compiled count table (``count_arrays``, no Python dict).  Each is timed ``--repeats`` times (median, wall and CPU time of
+(``pretoken_spans``) and scanning + the compiled count table (``CountTable.add``, no Python dict).
+"worker path" is what a ``bbpe train`` worker does with one work unit: ~1 MB byte pieces ending at
+safe cuts, each decoded, then ``TextCounter.count`` (compiled table, one dict per unit); its counts
+must equal the compiled ones.  Each is timed ``--repeats`` times (median, wall and CPU time of
 this process); the two count tables are checked to be identical.  The compiled scanner's one-off
 start-up (first call: class tables + numba loading its cache or compiling) is reported apart.
 
@@ -31,7 +34,9 @@ import regex
 from sample_corpus import sample
 
 from bbpe.output import atomic_write
-from bbpe.pretokenize.scanner import count_arrays, count_pretokens_compiled, pretoken_spans, scanner_pattern
+from bbpe.pretokenize.safe_cuts import cut_rule
+from bbpe.pretokenize.scanner import CountTable, count_pretokens_compiled, pretoken_spans, scanner_pattern
+from bbpe.training.counting import CountSettings, TextCounter
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = Path(os.environ.get("BBPE_DATA_DIR", REPO.parent / "shared" / "corpora")) / "train"
@@ -42,6 +47,30 @@ def timed(function, *args) -> tuple[float, float, object]:
     wall, cpu = time.perf_counter(), time.process_time()
     result = function(*args)
     return time.perf_counter() - wall, time.process_time() - cpu, result
+
+
+def count_table(data: bytes, key: str) -> int:
+    """Scan and count into the compiled table only (no Python dict)."""
+    table = CountTable(key)
+    table.add(data)
+    return len(table)
+
+
+def worker_pieces(data: bytes, key: str, size: int = 1 << 20) -> list[bytes]:
+    """``data`` cut at the first safe cut after every ``size`` bytes (as a worker reads a range)."""
+    rule = cut_rule(scanner_pattern(key))
+    pieces, start = [], 0
+    while start < len(data):
+        cut = rule.next_cut(data, start + size, len(data)) if rule else None
+        end = cut if cut is not None else len(data)
+        pieces.append(data[start:end])
+        start = end
+    return pieces
+
+
+def worker_path(pieces: list[bytes], counter: TextCounter) -> dict[bytes, int]:
+    """Decode every piece and count them all, as ``training.counting.count_unit`` does."""
+    return counter.count(piece.decode("utf-8") for piece in pieces)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -68,15 +97,24 @@ def main(argv: list[str] | None = None) -> int:
     for key in args.keys:
         compiled_regex = regex.compile(scanner_pattern(key))
         count_pretokens_compiled(b"warm up", key)
-        runs: dict[str, list[tuple[float, float]]] = {"compiled": [], "regex": [], "scan": [], "table": []}
+        runs: dict[str, list[tuple[float, float]]] = {
+            "compiled": [],
+            "regex": [],
+            "scan": [],
+            "table": [],
+            "worker": [],
+        }
+        pieces, counter = worker_pieces(data, key), TextCounter(CountSettings(scanner_pattern(key)))
         for _ in range(args.repeats):
             runs["scan"].append(timed(pretoken_spans, data, key)[:2])
-            runs["table"].append(timed(count_arrays, data, key)[:2])
+            runs["table"].append(timed(count_table, data, key)[:2])
+            wall, cpu, in_worker = timed(worker_path, pieces, counter)
+            runs["worker"].append((wall, cpu))
             wall, cpu, ours = timed(count_pretokens_compiled, data, key)
             runs["compiled"].append((wall, cpu))
             wall, cpu, theirs = timed(lambda pattern=compiled_regex: Counter(pattern.findall(text)))
             runs["regex"].append((wall, cpu))
-        identical = ours == {word.encode(): n for word, n in theirs.items()}
+        identical = ours == {word.encode(): n for word, n in theirs.items()} == in_worker
         row = {"key": key, "identical": identical, "unique_pretokens": len(ours), "pretokens": sum(ours.values())}
         for tool, times in runs.items():
             row[f"{tool}_wall_s"] = statistics.median(w for w, _ in times)
@@ -124,20 +162,22 @@ def render(report: dict) -> str:
         f"one thread; medians of {report['repeats']} runs.  MB/s per core = sample size / CPU time of the call "
         "(wall time beside it).",
         "compiled = `count_pretokens_compiled(bytes)` (scan + exact count + dict of bytes); "
-        "regex = `Counter(pattern.findall(str))`; scan only = `pretoken_spans`; scan + count table = `count_arrays`.",
+        "regex = `Counter(pattern.findall(str))`; scan only = `pretoken_spans`; scan + count table = `CountTable.add`; "
+        "worker path = ~1 MB pieces cut at safe cuts, decoded, `TextCounter.count` (what a `bbpe train` worker runs).",
         f"Compiled start-up (first call: class tables, numba cache load or compile): {report['startup_s']:.2f} s, not included.",
         f"Load average when run: {load} on {report['machine']['cpus']} cores"
         " (a busy machine gives lower figures; rerun on an idle one for final numbers).",
         "",
         "| preset | compiled MB/s (CPU) | regex MB/s (CPU) | speed-up | compiled MB/s (wall) | regex MB/s (wall) "
-        "| scan only MB/s (CPU) | scan + count table MB/s (CPU) | pre-tokens | unique | identical counts |",
-        "|---|---|---|---|---|---|---|---|---|---|---|",
+        "| scan only MB/s (CPU) | scan + count table MB/s (CPU) | worker path MB/s (CPU) | pre-tokens | unique "
+        "| identical counts |",
+        "|---|---|---|---|---|---|---|---|---|---|---|---|",
     ]
     for r in report["results"]:
         lines.append(
             f"| {r['key']} | {r['compiled_mb_per_s_cpu']:.1f} | {r['regex_mb_per_s_cpu']:.1f} | {r['speedup_cpu']:.1f}x "
             f"| {r['compiled_mb_per_s_wall']:.1f} | {r['regex_mb_per_s_wall']:.1f} | {r['scan_mb_per_s_cpu']:.1f} "
-            f"| {r['table_mb_per_s_cpu']:.1f} | {r['pretokens']:,} | {r['unique_pretokens']:,} "
+            f"| {r['table_mb_per_s_cpu']:.1f} | {r['worker_mb_per_s_cpu']:.1f} | {r['pretokens']:,} | {r['unique_pretokens']:,} "
             f"| {'yes' if r['identical'] else '**NO**'} |"
         )
     versions = ", ".join(f"{k} {v}" for k, v in report["versions"].items())

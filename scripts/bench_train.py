@@ -12,6 +12,7 @@ all training samples).  Medians over ``--repeats`` runs; ratios of bbpe against 
 
     python scripts/bench_train.py                     # 32k@10MB, 32k@100MB, 152k@100MB (idle machine!)
     python scripts/bench_train.py --settings 4000@1MB --repeats 1 --out /tmp/bench   # smoke test
+    python scripts/bench_train.py --scaling 100MB,325MB,1GB --repeats 1   # time/memory vs size (idle machine!)
 
 Writes OUT/bench_train.md, OUT/bench_train.json (raw runs, versions, machine) and
 OUT/bench_train.png.  Peers are the ``bench`` extra: ``pip install -e '.[bench]'``.
@@ -32,6 +33,7 @@ from dataclasses import asdict, dataclass, field
 from importlib import metadata
 from pathlib import Path
 
+import bench_train_scaling as scaling
 from bench_peers import PEERS, evaluate, train_child
 from sample_corpus import sample, uncompressed_size
 
@@ -264,56 +266,39 @@ def ratio_lines(results: list[Result]) -> list[str]:
 
 
 def target_lines(results: list[Result]) -> list[str]:
-    """The issue's targets, checked where this run has the figures."""
+    """Issue 11's targets, each checked from this run's figures (or said to be missing from it)."""
 
     def get(tool: str, vocab: int, size: int) -> Result | None:
         return next((r for r in results if (r.tool, r.vocab, r.corpus_bytes) == (tool, vocab, size) and r.runs), None)
 
-    def check(label: str, value: float, limit: float) -> str:
+    def ratio(label: str, vocab: int, size: int, key: str, limit: float) -> str:
+        ours, rust = get("bbpe-numba", vocab, size), get("rustbpe", vocab, size)
+        where = f"vocab {vocab:,} on {size / 1e6:,.0f} MB"
+        if not (ours and rust):
+            return f"{label}, {where}: <= {limit:g}x rustbpe: not measured in this run"
+        value = ours.median(key) / rust.median(key)
         verdict = "met" if value <= limit else f"MISSED by {value / limit - 1:.0%}"
-        return f"{label}: {value:.2f} (target <= {limit:g}) {verdict}"
+        return f"{label}, {where}: {value:.2f}x rustbpe (target <= {limit:g}x) {verdict}"
 
-    lines = []
-    for vocab, size, peers in (
-        (32_000, 100 * 10**6, (("rustbpe", 1.0), ("tokenizers", 0.5))),
-        (152_000, 100 * 10**6, (("rustbpe", 1.0),)),
-    ):
-        ours = get("bbpe-numba", vocab, size)
-        for peer, limit in peers:
-            theirs = get(peer, vocab, size)
-            if ours and theirs:
-                lines.append(
-                    check(
-                        f"numba wall / {peer} wall, vocab {vocab:,} on 100 MB",
-                        ours.median("wall") / theirs.median("wall"),
-                        limit,
-                    )
-                )
-        rust = get("rustbpe", vocab, size)
-        if ours and rust and vocab == 32_000:
-            lines.append(
-                check(
-                    "numba peak RSS (tree) / rustbpe's, vocab 32,000 on 100 MB",
-                    ours.median("rss_tree_mb") / rust.median("rss_tree_mb"),
-                    1.5,
-                )
-            )
+    mb = 10**6
+    lines = [
+        ratio("wall (CLI, whole process)", 32_000, 10 * mb, "wall", 0.8),
+        ratio("wall", 32_000, 100 * mb, "wall", 0.5),
+        ratio("wall", 152_000, 100 * mb, "wall", 0.5),
+        ratio("peak RSS (process tree)", 32_000, 100 * mb, "rss_tree_mb", 1.0),
+        ratio("peak RSS (process tree)", 152_000, 100 * mb, "rss_tree_mb", 1.0),
+    ]
     for r in results:
         if r.tool == "bbpe-numba" and r.bytes_per_token:
             for peer in ("tokenizers", "rustbpe"):
                 theirs = get(peer, r.vocab, r.corpus_bytes)
                 if theirs and theirs.bytes_per_token:
+                    equal = f"{r.bytes_per_token:.4f}" == f"{theirs.bytes_per_token:.4f}"
                     lines.append(
-                        check(
-                            f"|bytes/token - {peer}'s| / {peer}'s, vocab {r.vocab:,} on "
-                            f"{r.corpus_bytes / 1e6:,.0f} MB (%)",
-                            abs(r.bytes_per_token / theirs.bytes_per_token - 1) * 100,
-                            0.5,
-                        )
+                        f"held-out bytes/token equal to {peer}'s to 4 decimals, vocab {r.vocab:,} on "
+                        f"{r.corpus_bytes / 1e6:,.0f} MB: {r.bytes_per_token:.4f} vs {theirs.bytes_per_token:.4f} "
+                        + ("met" if equal else "MISSED")
                     )
-    python = get("bbpe-python", 32_000, 10 * 10**6)
-    if python:
-        lines.append(check("python backend wall, vocab 32,000 on 10 MB (s)", python.median("wall"), 120))
     return lines
 
 
@@ -344,7 +329,7 @@ def markdown(report: dict, results: list[Result]) -> str:
             cells = [f"{r.median(k):,.1f}" if r.runs else "-" for k in ("wall", "cpu", "rss_process_mb", "rss_tree_mb")]
             bpt = f"{r.bytes_per_token:.4f}" if r.bytes_per_token else "-"
             out.append(f"| {r.tool} | {' | '.join(cells)} | {bpt} | {r.vocab_produced or '-'} | {r.note} |")
-        equal = report["numba_equals_python"].get(f"{vocab}@{size}")
+        equal = report["numba_equals_python"].get(f"{vocab}@{size}", "not checked (bbpe-numba not run)")
         out += ["", f"bbpe numba == python (same tokens, same order): {equal}", ""]
         out += [f"- {line}" for line in ratio_lines(rows)] + [""]
     targets = target_lines(results)
@@ -394,8 +379,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--skip", action="append", default=[], metavar="TOOL", help="leave a trainer out")
     parser.add_argument("--max-seconds", type=float, default=3600, help="stop a run after this long (noted)")
     parser.add_argument("--heldout-bytes", type=float, default=2e6)
+    parser.add_argument(
+        "--equality-bytes",
+        type=float,
+        default=2e6,
+        help="without bbpe-python in --tools: check numba == python on this prefix of each sample (default 2e6)",
+    )
     parser.add_argument("--out", default=str(Path(__file__).resolve().parents[1] / "reports"))
     parser.add_argument("--workdir", default="/tmp/bbpe-bench", help="samples and trained models")
+    parser.add_argument(
+        "--scaling",
+        metavar="SIZE,...",
+        help="scaling mode: bbpe-numba and rustbpe at --scaling-vocab on these sizes (e.g. 100MB,325MB,1GB)",
+    )
+    parser.add_argument("--scaling-vocab", type=int, default=152_000, help="vocab size of the scaling mode")
     parser.add_argument("--child", choices=PEERS, help=argparse.SUPPRESS)
     parser.add_argument("--train-file", help=argparse.SUPPRESS)
     parser.add_argument("--vocab", type=int, help=argparse.SUPPRESS)
@@ -405,6 +402,8 @@ def main(argv: list[str] | None = None) -> int:
         train_child(args.child, args.train_file, args.vocab, args.model)
         return 0
 
+    if args.scaling:
+        return scaling_mode(args, argv if argv is not None else sys.argv[1:])
     tools = [t for t in args.tools.split(",") if t and t not in args.skip]
     unknown = set(tools) - set(TOOLS)
     if unknown:
@@ -463,11 +462,10 @@ def main(argv: list[str] | None = None) -> int:
                 print(f"{tool:14s} vocab {vocab:>7,} on {size / 1e6:>5,.0f} MB  {result.note}", flush=True)
             results.append(result)
         rows = {r.tool: r for r in results if (r.vocab, r.corpus_bytes) == (vocab, size) and r.runs}
-        if "bbpe-numba" in rows and "bbpe-python" in rows:
-            same = _tokens(work / f"bbpe-numba_{vocab}_{size}.json") == _tokens(
-                work / f"bbpe-python_{vocab}_{size}.json"
-            )
-            report["numba_equals_python"][f"{vocab}@{size}"] = "yes" if same else "NO"
+        if "bbpe-numba" in rows:
+            equal = backends_equal(rows, work, samples[size], vocab, size, int(args.equality_bytes), args.max_seconds)
+            report["numba_equals_python"][f"{vocab}@{size}"] = equal
+            print(f"  bbpe numba == python: {equal}")
         for line in ratio_lines(list(rows.values())):
             print("  " + line)
     for line in target_lines(results):
@@ -479,14 +477,92 @@ def main(argv: list[str] | None = None) -> int:
         for r in results
     ]
     atomic_write(out / "bench_train.json", json.dumps(report, indent=1))
-    atomic_write(out / "bench_train.md", markdown(report, results))
+    scaling_json = out / "bench_train_scaling.json"  # keep the scaling section of an earlier --scaling run
+    kept = scaling.section(json.loads(scaling_json.read_text())) if scaling_json.exists() else ""
+    atomic_write(
+        out / "bench_train.md",
+        scaling.with_section(markdown(report, results), kept) if kept else markdown(report, results),
+    )
     chart(out / "bench_train.png", report, results)
     print(f"wrote {out / 'bench_train.md'}, .json and .png")
     return 0
 
 
+def scaling_mode(args: argparse.Namespace, argv: list[str]) -> int:
+    """Time and memory of bbpe-numba and rustbpe against input size (see bench_train_scaling)."""
+    work, out = Path(args.workdir), Path(args.out)
+    work.mkdir(parents=True, exist_ok=True)
+    out.mkdir(parents=True, exist_ok=True)
+    sizes = [parse_setting(f"{args.scaling_vocab}@{size}")[1] for size in args.scaling.split(",") if size]
+    vocab = args.scaling_vocab
+    inputs = {size: scaling.scaling_input(args.corpus, size, work) for size in sizes}
+    warm = work / "warm_up.txt"  # load (or compile) the numba cache before timing
+    with open(inputs[min(sizes)], "rb") as handle:
+        head = handle.read(100_000)
+    atomic_write(warm, head[: head.rfind(b"\n") + 1].decode("utf-8", "replace"))
+    subprocess.run(command("bbpe-numba", warm, 300, work / "warm_up.json"), check=True)
+    report: dict = {
+        "command": " ".join(["python", "scripts/bench_train.py", *argv]),
+        "corpus": args.corpus,
+        "vocab": vocab,
+        "repeats": args.repeats,
+        "load_at_start": [round(x, 2) for x in os.getloadavg()],
+        "versions": versions(),
+        "rows": [],
+    }
+    for size in sizes:
+        train_file = inputs[size]
+        unique = None
+        for tool in scaling.SCALING_TOOLS:
+            model = work / f"scaling_{tool}_{vocab}_{size}.json"
+            result = Result(tool, vocab, train_file.stat().st_size)
+            for _ in range(args.repeats):
+                run, problem = measure(command(tool, train_file, vocab, model), args.max_seconds, work / f"{tool}.log")
+                if run is None:
+                    result.note = problem
+                    break
+                result.runs.append(run)
+            if tool == "bbpe-numba" and result.runs:
+                unique = scaling.unique_pretokens(model)
+            row = {"tool": tool, "bytes": result.corpus_bytes, "unique_pretokens": unique, "note": result.note}
+            row |= {k: result.median(k) for k in ("wall", "cpu", "rss_tree_mb")}
+            report["rows"].append(row)
+            print(
+                f"{tool:12s} {row['bytes'] / 1e6:8,.0f} MB  wall {row['wall']}  CPU {row['cpu']}  "
+                f"RSS {row['rss_tree_mb']} MB  unique {unique}  {result.note}",
+                flush=True,
+            )
+    report["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
+    scaling.write(out, report)
+    print(f"wrote {out / 'bench_train_scaling.json'}, .png and the scaling section of {out / 'bench_train.md'}")
+    return 0
+
+
 def _tokens(path: Path) -> list[str]:
     return json.loads(path.read_text())["tokens"]
+
+
+def backends_equal(
+    rows: dict[str, Result], work: Path, train_file: Path, vocab: int, size: int, prefix: int, max_seconds: float
+) -> str:
+    """Whether the numba and python backends learn the same tokens in the same order, and on what.
+
+    Compares the two models of this setting when bbpe-python ran; else trains both backends on the
+    first ``prefix`` bytes of the sample (``--max-bytes``) with the same vocab size.
+    """
+    if "bbpe-python" in rows:
+        same = _tokens(work / f"bbpe-numba_{vocab}_{size}.json") == _tokens(work / f"bbpe-python_{vocab}_{size}.json")
+        return "yes" if same else "NO"
+    models = {}
+    for backend in ("numba", "python"):
+        models[backend] = work / f"equality_{backend}_{vocab}_{size}.json"
+        argv = command(f"bbpe-{backend}", train_file, vocab, models[backend]) + ["--max-bytes", str(prefix)]
+        run, problem = measure(argv, max_seconds, work / f"equality_{backend}.log")
+        if run is None:
+            return f"not checked: the {backend} backend {problem}"
+    same = _tokens(models["numba"]) == _tokens(models["python"])
+    checked = min(prefix, train_file.stat().st_size)
+    return ("yes" if same else "NO") + f" (checked on the first {checked / 1e6:.3g} MB of the sample, same vocab size)"
 
 
 if __name__ == "__main__":

@@ -289,7 +289,7 @@ def spans(data, doc_ends, stage1, stage2, rule, split):
 
 # Counting: a compact hash table.  ``slots`` (int32, open addressing, at most half full) points
 # into ``entries``, one row per unique word in order of first occurrence: (key, length, offset of
-# its first occurrence, count).  The key is the word's bytes for words of up to 8 bytes (so equal
+# its bytes in ``arena``, count).  The key is the word's bytes for words of up to 8 bytes (so equal
 # keys and lengths mean equal words), else a 64-bit FNV-1a hash, and then the bytes are compared.
 # Frequent words come first in ``entries``, so their rows stay in cache.
 _SHORT = 8
@@ -319,54 +319,6 @@ def _slot(key, mask):
 
 
 @njit(cache=True)
-def _same(data, a, b, length):
-    for k in range(length):
-        if data[a + k] != data[b + k]:
-            return False
-    return True
-
-
-@njit(cache=True)
-def count(data, doc_ends, stage1, stage2, rule, split):
-    """(first offset, length, count) of every unique pre-token, in order of first occurrence."""
-    mask = (1 << 15) - 1
-    slots = np.full(mask + 1, -1, dtype=np.int32)
-    entries = np.empty((1 << 14, 4), dtype=np.int64)
-    used, i = 0, 0
-    for n in doc_ends:
-        while i < n:
-            end = next_end(data, i, n, stage1, stage2, rule, split)
-            length = end - i
-            key = _word_key(data, i, end)
-            signed_key = np.int64(key)
-            slot = _slot(key, mask)
-            while True:
-                entry = slots[slot]
-                if entry < 0:
-                    if used == entries.shape[0]:
-                        entries = _grow(entries)
-                    entries[used, _KEY], entries[used, _LENGTH], entries[used, _START], entries[used, _COUNT] = (
-                        signed_key,
-                        length,
-                        i,
-                        1,
-                    )
-                    slots[slot] = used
-                    used += 1
-                    break
-                if entries[entry, _LENGTH] == length and entries[entry, _KEY] == signed_key:
-                    if length <= _SHORT or _same(data, entries[entry, _START], i, length):
-                        entries[entry, _COUNT] += 1
-                        break
-                slot = (slot + 1) & mask
-            i = end
-            if 2 * used > mask:
-                mask = 2 * mask + 1
-                slots = _rehash(entries, used, mask)
-    return entries[:used, _START].copy(), entries[:used, _LENGTH].copy(), entries[:used, _COUNT].copy()
-
-
-@njit(cache=True)
 def _grow(entries):
     grown = np.empty((2 * entries.shape[0], 4), dtype=np.int64)
     grown[: entries.shape[0]] = entries
@@ -382,3 +334,65 @@ def _rehash(entries, used, mask):
             slot = (slot + 1) & mask
         slots[slot] = entry
     return slots
+
+
+# The table lives across calls (a worker's pieces): each new word's bytes are copied into ``arena``
+# (a call's input is gone by the next one); ``sizes`` holds (rows used, arena bytes used).
+
+
+@njit(cache=True)
+def count_into(data, doc_ends, stage1, stage2, rule, split, slots, entries, arena, sizes):
+    """Add the pre-tokens of ``data`` to the table; returns (slots, entries, arena), grown as needed."""
+    mask = slots.size - 1
+    used, arena_used, i = sizes[0], sizes[1], 0
+    for n in doc_ends:
+        while i < n:
+            end = next_end(data, i, n, stage1, stage2, rule, split)
+            length = end - i
+            key = _word_key(data, i, end)
+            signed_key = np.int64(key)
+            slot = _slot(key, mask)
+            while True:
+                entry = slots[slot]
+                if entry < 0:
+                    if used == entries.shape[0]:
+                        entries = _grow(entries)
+                    if arena_used + length > arena.size:
+                        arena = _grow_arena(arena, arena_used + length)
+                    arena[arena_used : arena_used + length] = data[i:end]
+                    entries[used, _KEY], entries[used, _LENGTH], entries[used, _START], entries[used, _COUNT] = (
+                        signed_key,
+                        length,
+                        arena_used,
+                        1,
+                    )
+                    arena_used += length
+                    slots[slot] = used
+                    used += 1
+                    break
+                if entries[entry, _KEY] == signed_key and entries[entry, _LENGTH] == length:
+                    if length <= _SHORT or _same_in(arena, entries[entry, _START], data, i, length):
+                        entries[entry, _COUNT] += 1
+                        break
+                slot = (slot + 1) & mask
+            i = end
+            if 2 * used > mask:
+                mask = 2 * mask + 1
+                slots = _rehash(entries, used, mask)
+    sizes[0], sizes[1] = used, arena_used
+    return slots, entries, arena
+
+
+@njit(cache=True)
+def _same_in(arena, a, data, b, length):
+    for k in range(length):
+        if arena[a + k] != data[b + k]:
+            return False
+    return True
+
+
+@njit(cache=True)
+def _grow_arena(arena, need):
+    grown = np.empty(max(2 * arena.size, need), dtype=np.uint8)
+    grown[: arena.size] = arena
+    return grown

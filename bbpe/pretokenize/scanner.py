@@ -24,6 +24,7 @@ and no pre-token crosses a document end.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from typing import cast
 
 import numpy as np
@@ -36,7 +37,7 @@ from bbpe.pretokenize.unicode_tables import class_tables
 __all__ = [
     "O200K",
     "SCANNERS",
-    "count_arrays",
+    "CountTable",
     "count_pretokens_compiled",
     "pretoken_spans",
     "scanner_pattern",
@@ -69,23 +70,66 @@ def count_pretokens_compiled(
     >>> sorted(count_pretokens_compiled("día día día".encode(), "o200k").items())
     [(b' d\\xc3\\xada', 2), (b'd\\xc3\\xada', 1)]
     """
-    starts, lengths, counts = count_arrays(data, preset, split_digits, doc_ends=doc_ends)
-    view = bytes(data)
-    return {view[s : s + k]: c for s, k, c in zip(starts.tolist(), lengths.tolist(), counts.tolist())}
+    table = CountTable(preset, split_digits)
+    table.add(data, doc_ends=doc_ends)
+    return table.counts()
 
 
-def count_arrays(
-    data: bytes, preset: str, split_digits: bool = False, *, doc_ends: np.ndarray | None = None
-) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
-    """The unique pre-tokens as (first offset, length, count) arrays, in order of first occurrence."""
-    rule, split = scanner_rules(preset, split_digits)
-    buffer, ends = _arrays(data, doc_ends)
-    stage1, stage2 = class_tables()
-    counted = kernels.count(buffer, ends, stage1, stage2, rule, split)  # numba kernels are untyped
-    return cast(tuple[np.ndarray, np.ndarray, np.ndarray], counted)
+class CountTable:
+    """Exact pre-token counts added up over many buffers (a worker's pieces) in compiled code.
+
+    Python objects are made once, by ``counts()``: the words' bytes are kept in one buffer in
+    order of first occurrence, so adding a piece costs no Python work per pre-token.
+
+    >>> table = CountTable("gpt2")
+    >>> table.add(b"a a")
+    >>> table.add(b" a b", doc_ends=[2, 4])
+    >>> sorted(table.counts().items()), len(table)
+    ([(b' a', 2), (b' b', 1), (b'a', 1)], 3)
+    """
+
+    def __init__(self, preset: str, split_digits: bool = False) -> None:
+        self.rule, self.split = scanner_rules(preset, split_digits)
+        self.stage1, self.stage2 = class_tables()
+        self.clear()
+
+    def clear(self) -> None:
+        """Forget every count."""
+        self._slots = np.full(1 << 15, -1, dtype=np.int32)
+        self._entries = np.empty((1 << 14, 4), dtype=np.int64)
+        self._arena = np.empty(1 << 16, dtype=np.uint8)
+        self._sizes = np.zeros(2, dtype=np.int64)  # rows used, arena bytes used
+
+    def __len__(self) -> int:
+        return int(self._sizes[0])
+
+    def add(self, data: bytes, *, doc_ends: np.ndarray | Sequence[int] | None = None) -> None:
+        """Count the pre-tokens of ``data`` (valid UTF-8; ``doc_ends`` as in ``pretoken_spans``)."""
+        buffer, ends = _arrays(data, doc_ends)
+        grown = kernels.count_into(
+            buffer,
+            ends,
+            self.stage1,
+            self.stage2,
+            self.rule,
+            self.split,
+            self._slots,
+            self._entries,
+            self._arena,
+            self._sizes,
+        )  # numba kernels are untyped
+        self._slots, self._entries, self._arena = cast(tuple[np.ndarray, np.ndarray, np.ndarray], grown)
+
+    def counts(self) -> dict[bytes, int]:
+        """Every word counted so far (bytes -> count), in order of first occurrence."""
+        used, arena_used = (int(x) for x in self._sizes)
+        rows = self._entries[:used]
+        arena = self._arena[:arena_used].tobytes()
+        starts, lengths, counts = rows[:, 2].tolist(), rows[:, 1].tolist(), rows[:, 3].tolist()
+        return {arena[s : s + k]: c for s, k, c in zip(starts, lengths, counts)}
 
 
-def _arrays(data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
+def _arrays(data: bytes, doc_ends: np.ndarray | Sequence[int] | None) -> tuple[np.ndarray, np.ndarray]:
     buffer = np.frombuffer(data, dtype=np.uint8)
     if doc_ends is None:
         return buffer, np.array([buffer.size], dtype=np.int64)

@@ -21,7 +21,6 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Any
 
-import gguf
 import regex
 from sentencepiece import sentencepiece_model_pb2 as model_pb2
 
@@ -179,6 +178,8 @@ class GGUFVocab:
 
 def read_vocab(path: str | os.PathLike[str]) -> GGUFVocab:
     """Read the tokenizer fields of a GGUF file (BBPEError naming the file if it is not one)."""
+    import gguf  # 1-2 s to import (it pulls in its metadata tooling): only when a GGUF is read
+
     try:
         reader = gguf.GGUFReader(path)
         fields = reader.fields

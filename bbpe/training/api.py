@@ -31,6 +31,7 @@ from bbpe.training.merge import (
     check_sizes,
     merge_backend,
     merge_into_tokenizer,
+    preload_backend,
     unique_specials,
 )
 
@@ -105,7 +106,15 @@ def train(
         if not paths:
             counts: Counter[bytes] = Counter()
         elif engine is None:
-            counts = count_corpus(paths, settings, max_bytes=max_bytes, workers=workers, stats=stats, on_bytes=counted)
+            counts = count_corpus(
+                paths,
+                settings,
+                max_bytes=max_bytes,
+                workers=workers,
+                stats=stats,
+                on_bytes=counted,
+                on_started=None if texts else partial(preload_backend, backend),  # texts: a second pool forks
+            )
         else:
             counts = count_on_engine(
                 paths,

@@ -13,6 +13,7 @@ table of unique pre-tokens.
 from __future__ import annotations
 
 import ctypes
+import itertools
 import logging
 import os
 import signal
@@ -25,8 +26,9 @@ from concurrent.futures import Future, ProcessPoolExecutor
 from concurrent.futures import TimeoutError as FutureTimeout
 from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
+import numpy as np
 import regex
 
 from bbpe.errors import BBPEError, CorpusError
@@ -43,6 +45,9 @@ from bbpe.training.documents import (
     unit_pieces,
 )
 from bbpe.training.units import plan_units, text_units
+
+if TYPE_CHECKING:  # the scanner needs numba (optional): imported where it is used
+    from bbpe.pretokenize.scanner import CountTable
 
 log = logging.getLogger("bbpe")
 UNITS = ("document", "line")
@@ -100,7 +105,11 @@ def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
 
 
 class TextCounter:
-    """Counts documents or lines: special-token text cut out first, then ``chunk_counter``."""
+    """Counts documents or lines: special-token text cut out first, then ``chunk_counter``.
+
+    ``add`` adds one text to ``counts``; ``count`` counts many at once, in compiled code when the
+    pattern is a preset and numba imports (no Python work per pre-token until the end).
+    """
 
     def __init__(self, settings: CountSettings) -> None:
         self.settings = settings
@@ -108,14 +117,64 @@ class TextCounter:
         specials = sorted(settings.special_tokens, key=len, reverse=True)
         self.splitter = regex.compile("|".join(regex.escape(s) for s in specials)) if specials else None
         self.counts: Counter[bytes] = Counter()
+        self.table = compiled_table(settings.pattern)
 
     def add(self, text: str) -> None:
         """Add a document, or a piece of one that ends at a safe cut."""
-        parts = split_lines(text) if self.settings.unit == "line" else [text]
-        for part in parts:
+        for chunk in self.chunks(text):
+            self.counts.update(self.count_chunk(chunk))
+
+    def count(self, texts: Iterable[str]) -> Counter[bytes]:
+        """The counts of documents or pieces of them (each ending at a safe cut), added up."""
+        if self.table is None:
+            self.counts = Counter()
+            for text in texts:
+                self.add(text)
+            counts, self.counts = self.counts, Counter()
+            return counts
+        by_line = self.settings.unit == "line"
+        try:
+            for text in texts:
+                if self.splitter is None:  # a whole piece at once; lines are documents of the buffer
+                    data = text.encode("utf-8")
+                    self.table.add(data, doc_ends=line_ends(data) if by_line else None)
+                    continue
+                for chunk in self.chunks(text):
+                    self.table.add(chunk.encode("utf-8"))
+            return Counter(self.table.counts())
+        finally:
+            self.table.clear()
+
+    def chunks(self, text: str) -> Iterator[str]:
+        """The non-empty parts of a text that are pre-tokenized alone (lines, text between special tokens)."""
+        for part in split_lines(text) if self.settings.unit == "line" else (text,):
             for chunk in self.splitter.split(part) if self.splitter else (part,):
                 if chunk:
-                    self.counts.update(self.count_chunk(chunk))
+                    yield chunk
+
+
+def compiled_table(pattern: str) -> CountTable | None:
+    """A compiled count table for a preset pattern (or its split-digit form); None without numba or for others."""
+    key = supports(pattern)
+    if key is None:
+        return None
+    try:
+        from bbpe.pretokenize.scanner import CountTable  # needs numba (optional)
+    except ImportError:
+        return None
+    return CountTable(key)
+
+
+def line_ends(data: bytes) -> np.ndarray:
+    """Where the lines of UTF-8 text end (after each ``\\n``, and at the end): ``split_lines`` on bytes.
+
+    >>> line_ends(b"a\\r\\nb\\n\\nc").tolist()
+    [3, 5, 6, 7]
+    """
+    ends = np.flatnonzero(np.frombuffer(data, dtype=np.uint8) == 0x0A) + 1
+    if ends.size and ends[-1] == len(data):
+        return ends
+    return np.append(ends, len(data))
 
 
 _COUNTERS: dict[CountSettings, TextCounter] = {}
@@ -123,11 +182,9 @@ _COUNTERS: dict[CountSettings, TextCounter] = {}
 
 def count_unit(unit: Unit, settings: CountSettings) -> tuple[Counter[bytes], UnitStats]:
     """Read one work unit and count it (runs in a worker)."""
-    counter = text_counter(settings)
     stats = UnitStats()
-    for text in unit_texts(unit, settings, stats):
-        counter.add(text)
-    return counter.counts, stats
+    counts = text_counter(settings).count(unit_texts(unit, settings, stats))
+    return counts, stats
 
 
 def text_counter(settings: CountSettings) -> TextCounter:
@@ -169,29 +226,49 @@ def count_units(
     *,
     workers: int | None = None,
     on_unit: Callable[[UnitStats], None] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> Counter[bytes]:
-    """Count work units on ``workers`` processes (1: in this process); ``on_unit`` gets each unit's stats."""
+    """Count work units on ``workers`` processes (1: in this process); ``on_unit`` gets each unit's stats.
+
+    ``on_started`` is called once the workers run (see ``run_tasks``).  A corpus that is one file
+    unit is counted in this process: starting workers would cost more than they save.
+    """
     totals: Counter[bytes] = Counter()
+    units = iter(units)
+    ahead = list(itertools.islice(units, 1))
+    if ahead and isinstance(ahead[0], FileUnit):  # planning file units reads no text: look one further
+        ahead += itertools.islice(units, 1)
+        if len(ahead) == 1:
+            workers = 1
 
     def add(result: tuple[Counter[bytes], UnitStats]) -> None:
         totals.update(result[0])
         if on_unit:
             on_unit(result[1])
 
-    run_tasks(count_unit, ((unit, settings) for unit in units), workers=workers, on_result=add)
+    jobs = ((unit, settings) for unit in itertools.chain(ahead, units))
+    run_tasks(count_unit, jobs, workers=workers, on_result=add, on_started=on_started)
     return totals
 
 
 def run_tasks(
-    function: Callable[..., T], jobs: Iterable[tuple[Any, ...]], *, workers: int | None, on_result: Callable[[T], None]
+    function: Callable[..., T],
+    jobs: Iterable[tuple[Any, ...]],
+    *,
+    workers: int | None,
+    on_result: Callable[[T], None],
+    on_started: Callable[[], None] | None = None,
 ) -> None:
     """Run ``function(*job)`` for every job on a process pool, results in job order.
 
     At most two jobs per worker wait, so jobs may be produced lazily (stdin).  A worker that dies
-    (killed, out of memory) is one clear error, and workers die with this process.
+    (killed, out of memory) is one clear error, and workers die with this process.  ``on_started``
+    is called once the workers exist (so a thread it starts is never copied into a forked worker).
     """
     workers = max(1, workers or os.cpu_count() or 1)
     if workers == 1:
+        if on_started:
+            on_started()
         for job in jobs:
             on_result(function(*job))
         return
@@ -200,6 +277,8 @@ def run_tasks(
     try:
         for job in jobs:
             pending.append(pool.submit(function, *job))
+            if on_started and len(pending) == 1:  # the first submit forks every worker
+                on_started()
             while len(pending) >= 2 * workers:
                 on_result(_result(pending.pop(0)))
         while pending:
@@ -268,8 +347,11 @@ def count_corpus(
     workers: int | None = None,
     stats: CorpusStats | None = None,
     on_bytes: Callable[[int], None] | None = None,
+    on_started: Callable[[], None] | None = None,
 ) -> Counter[bytes]:
     """Count the pre-tokens of files, directories and ``-`` (stdin); ``on_bytes(bytes_done)`` reports progress.
+
+    ``on_started`` is called once the counting workers run (see ``run_tasks``).
 
     Raises ``CorpusError`` for unreadable or empty input (nothing but binary files, nothing within ``max_bytes``).
     """
@@ -277,7 +359,7 @@ def count_corpus(
     if max_bytes is not None and max_bytes < 1:
         raise CorpusError(f"max_bytes must be at least 1, got {max_bytes}")
     units = plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats)
-    counts = count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))
+    counts = count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes), on_started=on_started)
     if stats.bytes == 0 and not counts:
         problem = "all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)"
         if stats.truncated:

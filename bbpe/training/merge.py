@@ -3,6 +3,8 @@ loop (``bbpe.bpe.learn_merges`` or the compiled ``merge_numba``), run it, build 
 
 from __future__ import annotations
 
+import logging
+import threading
 import time
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
@@ -13,6 +15,7 @@ from bbpe.pretokenize.patterns import preset_name
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
 
+log = logging.getLogger("bbpe")
 STOP_REASONS = {
     "vocab_size": "reached the vocab size",
     "max_merges": "reached --max-merges",
@@ -95,6 +98,12 @@ LearnMerges = Callable[..., tuple[list[bpe.Merge], str]]
 
 def merge_backend(name: str) -> LearnMerges:
     """The merge-loop implementation for a backend name ("auto" prefers numba when importable)."""
+    if _preloading is not None:
+        _preloading.join()
+    return _backend(name)
+
+
+def _backend(name: str) -> LearnMerges:
     if name not in ("auto", "python", "numba"):
         raise ValueError(f"unknown backend {name!r}; use 'auto', 'python' or 'numba'")
     if name == "python":
@@ -106,6 +115,30 @@ def merge_backend(name: str) -> LearnMerges:
             raise ImportError("backend 'numba' needs numba: pip install 'bbpe[fast]'") from None
         return bpe.learn_merges
     return merge_numba.learn_merges
+
+
+def preload_backend(name: str) -> None:
+    """Load the merge loop's compiled code in a background thread (numba reads it from its cache,
+    which takes about a second): called while the counting workers run, so the wait overlaps them.
+
+    ``merge_backend`` waits for the thread, so it has ended before merging starts (and before any
+    later process pool forks this process).
+    """
+    global _preloading
+    _preloading = threading.Thread(target=_preload, args=(name,), name="bbpe-preload", daemon=True)
+    _preloading.start()
+
+
+_preloading: threading.Thread | None = None
+
+
+def _preload(name: str) -> None:
+    try:
+        learn = _backend(name)
+        if learn is not bpe.learn_merges:  # one merge on one word: the same argument types as a real run
+            learn([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1)
+    except Exception as exc:  # only a head start: the real run reports any problem itself
+        log.debug("could not preload the %s merge loop: %s", name, exc)
 
 
 def _backend_name(name: str) -> str:

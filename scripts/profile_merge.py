@@ -1,0 +1,51 @@
+"""Where the time of ``bbpe train --from-counts COUNTS --vocab N`` goes (numba backend), phase by phase.
+
+    bbpe count ../shared/corpora/train --max-bytes 100M --pattern cl100k -o /tmp/c100.parquet
+    python scripts/profile_merge.py /tmp/c100.parquet 152000
+
+Prints CPU and wall time of: reading the count file, flattening the words, the word store, the
+merge loop (pair index + heap, then 1K, 10K, 50K and all merges; each run from scratch), and the
+whole ``train_from_counts`` (the loop plus building the Tokenizer).  Results: reports/profile_merge.md.
+"""
+
+from __future__ import annotations
+
+import sys
+import time
+
+import numpy as np
+
+from bbpe.formats import counts as counts_file
+from bbpe.training import _numba_loop as loop
+from bbpe.training import merge_numba as mn
+from bbpe.training.api import train_from_counts
+
+
+def timed(label, f, *a, **k):
+    w, c = time.perf_counter(), time.process_time()
+    r = f(*a, **k)
+    print(f"{label:58s} {time.process_time() - c:7.2f} s CPU {time.perf_counter() - w:7.2f} s wall", flush=True)
+    return r
+
+
+path, vocab = sys.argv[1], int(sys.argv[2]) if len(sys.argv) > 2 else 152_000
+wc = timed("read count file (pyarrow -> dict)", counts_file.read, path)
+counts = wc.counts
+print(f"unique pre-tokens {len(counts):,}")
+mn.learn_merges([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1)  # load kernels
+words = list(counts.items())
+flat = timed("flatten words to arrays (_flatten)", mn._flatten, words, 256)
+store = timed("word store (word_store)", loop.word_store, *flat)
+tok_data, tok_start = mn._pack([bytes([i]) for i in range(256)])
+for n_new in (0, 1000, 10000, 50000, vocab - 256):
+    store = loop.word_store(*flat)
+    control = np.zeros(2, np.int64)
+    timed(f"learn: pair index + heap + {n_new:,} merges", loop.learn, store, tok_data, tok_start, n_new, 2, control)
+timed(
+    f"whole train_from_counts (vocab {vocab:,}, numba)",
+    train_from_counts,
+    counts,
+    vocab_size=vocab,
+    pattern=wc.pattern,
+    backend="numba",
+)
