@@ -29,6 +29,7 @@ from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, QWEN, with_split_dig
 from bbpe.pretokenize.scanner import (
     O200K,
     SCANNERS,
+    CountTable,
     count_pretokens_compiled,
     pretoken_spans,
     scanner_pattern,
@@ -211,6 +212,25 @@ def test_real_text_pretokens_and_counts(key, real_texts):
     doc_ends = np.cumsum([len(t.encode()) for t in real_texts])
     expected = Counter(piece.encode() for text in real_texts for piece in COMPILED[key].findall(text))
     assert count_pretokens_compiled(data, key, doc_ends=doc_ends) == expected
+
+
+@pytest.mark.parametrize("key", ["gpt2", "o200k"])
+def test_count_table_tells_apart_words_that_share_their_start(key):
+    """Words of 9-16 and of more than 16 bytes that share their first 8 bytes and their length, NUL
+    bytes, and a table grown over several buffers: counts still equal ``Counter(findall)``."""
+    rng = random.Random(key)
+    stems = ["internat", "abcdefgh", "\x00\x00\x00\x00\x00\x00\x00\x00"]
+    words = [
+        stem + "".join(rng.choice("xyz\x00") for _ in range(rng.randint(0, 14))) for stem in stems for _ in range(300)
+    ]
+    words += [f"w{n}" for n in range(40_000)]
+    rng.shuffle(words)
+    texts = [" ".join(words[k : k + 5000]) for k in range(0, len(words), 5000)]
+    table = CountTable(key)
+    for text in texts:
+        table.add(text.encode())
+    expected = Counter(piece.encode() for text in texts for piece in regex.findall(scanner_pattern(key), text))
+    assert table.counts() == expected and len(table) == len(expected)
 
 
 def test_empty_input_and_document_ends():

@@ -287,53 +287,81 @@ def spans(data, doc_ends, stage1, stage2, rule, split):
     return out[:count].copy()
 
 
-# Counting: a compact hash table.  ``slots`` (int32, open addressing, at most half full) points
-# into ``entries``, one row per unique word in order of first occurrence: (key, length, offset of
-# its bytes in ``arena``, count).  The key is the word's bytes for words of up to 8 bytes (so equal
-# keys and lengths mean equal words), else a 64-bit FNV-1a hash, and then the bytes are compared.
-# Frequent words come first in ``entries``, so their rows stay in cache.
-_SHORT = 8
-_KEY, _LENGTH, _START, _COUNT = 0, 1, 2, 3
+# Counting: an open-addressing hash table (at most half full) whose 32-byte slots hold what a lookup
+# needs, (key0, key1, row << 32 | length's low 32 bits, count), so most pre-tokens cost one probe of
+# one slot.  A word of up to 16 bytes is its own key (bytes 0-7 and 8-15 packed; equal keys and
+# lengths mean equal words); a longer one has its first 8 bytes and a 64-bit FNV-1a hash of all its
+# bytes, and then its length and bytes are compared.  ``rows`` gives, per unique word (in order of
+# first occurrence), its bytes' offset in ``arena`` and its length.
+_PACKED = 16
+_KEY0, _KEY1, _META, _COUNT = 0, 1, 2, 3
+_LOW32 = (1 << 32) - 1
+_BATCH = 32
 
 
 @njit(cache=True, inline="always")
-def _word_key(data, start, end):
-    """The word's bytes packed into 64 bits when it has at most 8, else its FNV-1a hash."""
+def _pack(data, start, end):
+    """Bytes ``data[start:end]`` (at most 8) packed into 64 bits."""
     h = np.uint64(0)
-    if end - start <= _SHORT:
-        for k in range(start, end):
-            h = (h << np.uint64(8)) | np.uint64(data[k])
-        return h
-    h = np.uint64(14695981039346656037)
     for k in range(start, end):
-        h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
+        h = (h << np.uint64(8)) | np.uint64(data[k])
     return h
 
 
 @njit(cache=True, inline="always")
-def _slot(key, mask):
-    """Home slot: every bit of the key mixed (MurmurHash3's 64-bit finalizer), then masked."""
+def _word_key(data, start, end):
+    """(key0, key1): the packed bytes of a word of up to 16 bytes, else its first 8 and its FNV-1a hash."""
+    length = end - start
+    if length <= 8:
+        return _pack(data, start, end), np.uint64(0)
+    if length <= _PACKED:
+        return _pack(data, start, start + 8), _pack(data, start + 8, end)
+    h = np.uint64(14695981039346656037)
+    for k in range(start, end):
+        h = (h ^ np.uint64(data[k])) * np.uint64(1099511628211)
+    return _pack(data, start, start + 8), h
+
+
+@njit(cache=True, inline="always")
+def _slot(key0, key1, mask):
+    """Home slot: every bit of both keys mixed (MurmurHash3's 64-bit finalizer), then masked."""
+    key = key0 ^ (key1 * np.uint64(0x9E3779B97F4A7C15))
     key = (key ^ (key >> np.uint64(33))) * np.uint64(0xFF51AFD7ED558CCD)
     key = (key ^ (key >> np.uint64(33))) * np.uint64(0xC4CEB9FE1A85EC53)
     return np.int64(key ^ (key >> np.uint64(33))) & mask
 
 
 @njit(cache=True)
-def _grow(entries):
-    grown = np.empty((2 * entries.shape[0], 4), dtype=np.int64)
-    grown[: entries.shape[0]] = entries
+def _grow_rows(rows):
+    grown = np.empty((2 * rows.shape[0], 2), dtype=np.int64)
+    grown[: rows.shape[0]] = rows
     return grown
 
 
 @njit(cache=True)
-def _rehash(entries, used, mask):
-    slots = np.full(mask + 1, -1, dtype=np.int32)
-    for entry in range(used):
-        slot = _slot(np.uint64(entries[entry, _KEY]), mask)
-        while slots[slot] >= 0:
+def _rehash(slots):
+    """The slots moved into a table twice as large."""
+    grown = np.zeros((2 * slots.shape[0], 4), dtype=np.int64)
+    grown[:, _META] = -1
+    mask = grown.shape[0] - 1
+    for old in range(slots.shape[0]):
+        if slots[old, _META] < 0:
+            continue
+        slot = _slot(np.uint64(slots[old, _KEY0]), np.uint64(slots[old, _KEY1]), mask)
+        while grown[slot, _META] >= 0:
             slot = (slot + 1) & mask
-        slots[slot] = entry
-    return slots
+        grown[slot] = slots[old]
+    return grown
+
+
+@njit(cache=True)
+def table_counts(slots, used):
+    """The count of every row, in row order."""
+    counts = np.empty(used, dtype=np.int64)
+    for slot in range(slots.shape[0]):
+        if slots[slot, _META] >= 0:
+            counts[slots[slot, _META] >> 32] = slots[slot, _COUNT]
+    return counts
 
 
 # The table lives across calls (a worker's pieces): each new word's bytes are copied into ``arena``
@@ -341,46 +369,67 @@ def _rehash(entries, used, mask):
 
 
 @njit(cache=True)
-def count_into(data, doc_ends, stage1, stage2, rule, split, slots, entries, arena, sizes):
-    """Add the pre-tokens of ``data`` to the table; returns (slots, entries, arena), grown as needed."""
-    mask = slots.size - 1
+def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, sizes):
+    """Add the pre-tokens of ``data`` to the table; returns (slots, rows, arena), grown as needed.
+
+    Pre-tokens are taken in batches of ``_BATCH``: their slots are all read first (independent loads
+    the processor overlaps), then looked up one by one.
+    """
+    ends = np.empty(_BATCH, dtype=np.int64)
+    keys = np.empty((_BATCH, 2), dtype=np.uint64)
+    homes = np.empty(_BATCH, dtype=np.int64)
     used, arena_used, i = sizes[0], sizes[1], 0
     for n in doc_ends:
         while i < n:
-            end = next_end(data, i, n, stage1, stage2, rule, split)
-            length = end - i
-            key = _word_key(data, i, end)
-            signed_key = np.int64(key)
-            slot = _slot(key, mask)
-            while True:
-                entry = slots[slot]
-                if entry < 0:
-                    if used == entries.shape[0]:
-                        entries = _grow(entries)
-                    if arena_used + length > arena.size:
-                        arena = _grow_arena(arena, arena_used + length)
-                    arena[arena_used : arena_used + length] = data[i:end]
-                    entries[used, _KEY], entries[used, _LENGTH], entries[used, _START], entries[used, _COUNT] = (
-                        signed_key,
-                        length,
-                        arena_used,
-                        1,
-                    )
-                    arena_used += length
-                    slots[slot] = used
-                    used += 1
-                    break
-                if entries[entry, _KEY] == signed_key and entries[entry, _LENGTH] == length:
-                    if length <= _SHORT or _same_in(arena, entries[entry, _START], data, i, length):
-                        entries[entry, _COUNT] += 1
+            if 2 * (used + _BATCH) > slots.shape[0] - 1:
+                slots = _rehash(slots)
+            mask = slots.shape[0] - 1
+            batch, start, touched = 0, i, 0
+            while batch < _BATCH and i < n:
+                end = next_end(data, i, n, stage1, stage2, rule, split)
+                key0, key1 = _word_key(data, i, end)
+                home = _slot(key0, key1, mask)
+                touched += slots[home, _META]
+                ends[batch], keys[batch, 0], keys[batch, 1], homes[batch] = end, key0, key1, home
+                batch += 1
+                i = end
+            if touched == 7:  # keeps the reads above; the lookups below do not depend on it
+                sizes[1] = arena_used
+            for b in range(batch):
+                end = ends[b]
+                length = end - start
+                signed0, signed1, low = np.int64(keys[b, 0]), np.int64(keys[b, 1]), length & _LOW32
+                slot = homes[b]
+                while True:
+                    meta = slots[slot, _META]
+                    if meta < 0:
+                        if used == rows.shape[0]:
+                            rows = _grow_rows(rows)
+                        if arena_used + length > arena.size:
+                            arena = _grow_arena(arena, arena_used + length)
+                        for k in range(length):
+                            arena[arena_used + k] = data[start + k]
+                        rows[used, 0], rows[used, 1] = arena_used, length
+                        slots[slot, _KEY0], slots[slot, _KEY1], slots[slot, _META], slots[slot, _COUNT] = (
+                            signed0,
+                            signed1,
+                            (used << 32) | low,
+                            1,
+                        )
+                        arena_used += length
+                        used += 1
                         break
-                slot = (slot + 1) & mask
-            i = end
-            if 2 * used > mask:
-                mask = 2 * mask + 1
-                slots = _rehash(entries, used, mask)
+                    if slots[slot, _KEY0] == signed0 and slots[slot, _KEY1] == signed1 and (meta & _LOW32) == low:
+                        row = meta >> 32
+                        if length <= _PACKED or (
+                            rows[row, 1] == length and _same_in(arena, rows[row, 0], data, start, length)
+                        ):
+                            slots[slot, _COUNT] += 1
+                            break
+                    slot = (slot + 1) & mask
+                start = end
     sizes[0], sizes[1] = used, arena_used
-    return slots, entries, arena
+    return slots, rows, arena
 
 
 @njit(cache=True)

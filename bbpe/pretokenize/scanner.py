@@ -9,11 +9,11 @@ Importing this module raises ImportError when numba is not installed.  The input
 (an invalid sequence never makes the scanner read outside the buffer, but its pre-tokens are
 then unspecified).
 
-Counting is exact: a hash table holds one entry per unique pre-token with its key (the bytes
-themselves for words of up to 8 bytes, else a 64-bit FNV-1a hash), length, first offset and count;
-two long words with equal key and length are compared byte by byte, so a hash collision can never
-merge two words.  ``data`` may hold several documents back
-to back; ``doc_ends`` (ascending byte offsets, the last one ``len(data)``) says where each ends,
+Counting is exact: a hash table holds one slot per unique pre-token with its key (the bytes
+themselves for words of up to 16 bytes, else their first 8 and a 64-bit FNV-1a hash), length and
+count; two long words with equal keys and length are compared byte by byte, so a hash collision
+can never merge two words.  ``data`` may hold several documents back to back; ``doc_ends``
+(ascending byte offsets, the last one ``len(data)``) says where each ends,
 and no pre-token crosses a document end.
 
 >>> pretoken_spans("Hello world!!\\n".encode(), "cl100k").tolist()
@@ -95,8 +95,9 @@ class CountTable:
 
     def clear(self) -> None:
         """Forget every count."""
-        self._slots = np.full(1 << 15, -1, dtype=np.int32)
-        self._entries = np.empty((1 << 14, 4), dtype=np.int64)
+        self._slots = np.zeros((1 << 15, 4), dtype=np.int64)  # key0, key1, row << 32 | length, count
+        self._slots[:, 2] = -1  # empty
+        self._rows = np.empty((1 << 14, 2), dtype=np.int64)  # arena offset, length
         self._arena = np.empty(1 << 16, dtype=np.uint8)
         self._sizes = np.zeros(2, dtype=np.int64)  # rows used, arena bytes used
 
@@ -114,18 +115,19 @@ class CountTable:
             self.rule,
             self.split,
             self._slots,
-            self._entries,
+            self._rows,
             self._arena,
             self._sizes,
         )  # numba kernels are untyped
-        self._slots, self._entries, self._arena = cast(tuple[np.ndarray, np.ndarray, np.ndarray], grown)
+        self._slots, self._rows, self._arena = cast(tuple[np.ndarray, np.ndarray, np.ndarray], grown)
 
     def counts(self) -> dict[bytes, int]:
         """Every word counted so far (bytes -> count), in order of first occurrence."""
         used, arena_used = (int(x) for x in self._sizes)
-        rows = self._entries[:used]
+        rows = self._rows[:used]
         arena = self._arena[:arena_used].tobytes()
-        starts, lengths, counts = rows[:, 2].tolist(), rows[:, 1].tolist(), rows[:, 3].tolist()
+        starts, lengths = rows[:, 0].tolist(), rows[:, 1].tolist()
+        counts = kernels.table_counts(self._slots, used).tolist()
         return {arena[s : s + k]: c for s, k, c in zip(starts, lengths, counts)}
 
 
