@@ -21,6 +21,17 @@ stage-2 piece rank-based BPE first does exactly the stage-1 segmentation trainin
 from, then applies the stage-2 merges in the order they were learned.  Extending ``init``
 (e.g. cl100k) keeps every base token's id: stage 2 only appends.
 
+**Safe cuts.**  A cut right after a ``\\n`` that is followed by a letter (``safe_cuts.NEWLINE_LETTER``)
+is a piece boundary of the stage-2 pattern: pieces of the whole = pieces of the parts (property
+tested).  The pattern matches at every position and has no lookbehind or anchor, so it suffices that
+(a) no piece runs from the ``\\n`` into the letter: the split alternatives that take a ``\\n``
+(``\\s*[\\r\\n]+``, the punctuation run's ``[\\r\\n/]*``) take no letter after it, and the run cannot
+take the ``\\n`` (``\\s*[\\r\\n]+`` starts there, so its ``(?!splits)`` fails, and `` ?`` is a space);
+(b) no match or lookahead starting before the cut reads past it: everything that reaches the
+``\\n`` stops there or before (greedy ``[\\r\\n]*`` stops at the letter as at the end of the text, and
+the lookahead ``(?!splits)`` only asks whether some split starts, which the ``\\n`` decides).  Counting does not use this
+rule yet (``safe_cuts`` picks rules by preset pattern), so a stage-2 document is one work unit.
+
 >>> stage2_pattern("gpt2") == stage2_pattern("cl100k")
 True
 >>> import regex
