@@ -42,6 +42,6 @@ def test_many_chunks_on_threads_keep_the_order(monkeypatch):
 
 
 def test_every_separator_taken_falls_back():
-    crowded = "".join(segmenting._SEPARATORS).encode()
+    crowded = "".join(segmenting.SEPARATORS).encode()
     pieces = [b"the way", crowded, b"ok"]
     assert segment_all(pieces, TOKENS) == expected(pieces)
