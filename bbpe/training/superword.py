@@ -29,8 +29,9 @@ tested).  The pattern matches at every position and has no lookbehind or anchor,
 take the ``\\n`` (``\\s*[\\r\\n]+`` starts there, so its ``(?!splits)`` fails, and `` ?`` is a space);
 (b) no match or lookahead starting before the cut reads past it: everything that reaches the
 ``\\n`` stops there or before (greedy ``[\\r\\n]*`` stops at the letter as at the end of the text, and
-the lookahead ``(?!splits)`` only asks whether some split starts, which the ``\\n`` decides).  Counting does not use this
-rule yet (``safe_cuts`` picks rules by preset pattern), so a stage-2 document is one work unit.
+the lookahead ``(?!splits)`` only asks whether some split starts, which the ``\\n`` decides).
+Counting does not use this rule yet (``safe_cuts`` picks rules by preset pattern), so a stage-2
+document is one work unit.
 
 >>> stage2_pattern("gpt2") == stage2_pattern("cl100k")
 True
