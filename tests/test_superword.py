@@ -11,6 +11,7 @@ import bbpe
 from bbpe import bpe, cli
 from bbpe.formats import hf, tiktoken_file
 from bbpe.pretokenize.patterns import GPT2, resolve_pattern
+from bbpe.pretokenize.safe_cuts import NEWLINE_LETTER, cuts
 from bbpe.training.counting import count_pretokens
 from bbpe.training.extend import segmenter
 from bbpe.training.superword import run_definition, stage2_pattern, word_count
@@ -77,6 +78,27 @@ def test_fast_stage2_pattern_equals_its_definition(text, stage1):
 def test_fast_stage2_pattern_equals_its_definition_on_real_text(multilingual_text):
     fast, slow = stage2_pattern(resolve_pattern("qwen")), run_definition(resolve_pattern("qwen"))
     assert regex.findall(fast, multilingual_text) == regex.findall(slow, multilingual_text)
+
+
+def pieces_of_parts(text: str, pattern: str) -> list[str]:
+    """The pattern's pieces of every part of ``text`` between the newline-letter cuts."""
+    data = text.encode("utf-8")
+    bounds = [0, *cuts(data, NEWLINE_LETTER), len(data)]
+    return [piece for a, b in zip(bounds, bounds[1:]) for piece in regex.findall(pattern, data[a:b].decode("utf-8"))]
+
+
+@settings(max_examples=300, deadline=None)
+@given(st.one_of(TRICKY, st.text(max_size=40)), st.sampled_from(["cl100k", "qwen", "gpt2"]))
+def test_newline_letter_cuts_are_safe_for_the_stage2_pattern(text, stage1):
+    pattern = stage2_pattern(resolve_pattern(stage1))
+    assert pieces_of_parts(text, pattern) == regex.findall(pattern, text)
+
+
+def test_newline_letter_cuts_are_safe_for_the_stage2_pattern_on_real_text(multilingual_text):
+    for stage1 in ("cl100k", "qwen"):
+        pattern = stage2_pattern(resolve_pattern(stage1))
+        assert len(cuts(multilingual_text.encode(), NEWLINE_LETTER)) > 1000
+        assert pieces_of_parts(multilingual_text, pattern) == regex.findall(pattern, multilingual_text)
 
 
 def test_transition_point_is_checked():

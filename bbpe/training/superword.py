@@ -21,6 +21,18 @@ stage-2 piece rank-based BPE first does exactly the stage-1 segmentation trainin
 from, then applies the stage-2 merges in the order they were learned.  Extending ``init``
 (e.g. cl100k) keeps every base token's id: stage 2 only appends.
 
+**Safe cuts.**  A cut right after a ``\\n`` that is followed by a letter (``safe_cuts.NEWLINE_LETTER``)
+is a piece boundary of the stage-2 pattern: pieces of the whole = pieces of the parts (property
+tested).  The pattern matches at every position and has no lookbehind or anchor, so it suffices that
+(a) no piece runs from the ``\\n`` into the letter: the split alternatives that take a ``\\n``
+(``\\s*[\\r\\n]+``, the punctuation run's ``[\\r\\n/]*``) take no letter after it, and the run cannot
+take the ``\\n`` (``\\s*[\\r\\n]+`` starts there, so its ``(?!splits)`` fails, and `` ?`` is a space);
+(b) no match or lookahead starting before the cut reads past it: everything that reaches the
+``\\n`` stops there or before (greedy ``[\\r\\n]*`` stops at the letter as at the end of the text, and
+the lookahead ``(?!splits)`` only asks whether some split starts, which the ``\\n`` decides).
+Counting does not use this rule yet (``safe_cuts`` picks rules by preset pattern), so a stage-2
+document is one work unit.
+
 >>> stage2_pattern("gpt2") == stage2_pattern("cl100k")
 True
 >>> import regex
@@ -38,7 +50,9 @@ from bbpe import bpe
 from bbpe.pretokenize.patterns import compile_pattern, pretokenize, resolve_pattern
 from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
-from bbpe.training.extend import extend_from_counts
+from bbpe.training.extend import base_settings, base_tokens
+from bbpe.training.merge import merge_into_tokenizer
+from bbpe.training.segmenting import segment_all
 
 # The pieces stage 2 still cuts out; everything between two of them is one piece.
 _SPLITS = r"""{digits}| ?[^\s\p{{L}}\p{{N}}]{{2,}}[\r\n/]*|\s*[\r\n]+| +(?!\S)"""
@@ -112,18 +126,22 @@ def add_superwords(
     learner = partial(bpe.learn_merges, allow=word_limit(max_words)) if max_words is not None else None
     pattern = stage2_pattern(stage1.pattern)
     stage1_merges = None if max_merges is None else max_merges - stage1.metadata["training"]["new_tokens"]
-    tokenizer = extend_from_counts(
-        stage2_counts,
-        stage1,
+    tokens = base_tokens(stage1, pattern=pattern, prune_unreachable=False)
+    pieces = [p.encode("utf-8") if isinstance(p, str) else p for p in stage2_counts]
+    segmented = segment_all(pieces, tokens, engine=stage1.engine)  # in parallel; same ids as extend.segmenter
+    tokenizer = merge_into_tokenizer(
+        zip(segmented, stage2_counts.values()),
+        tokens,
         vocab_size=vocab_size,
         pattern=pattern,
-        special_tokens=special_tokens,
+        special_tokens=base_settings(stage1, pattern=pattern, special_tokens=special_tokens)[2],
         min_frequency=min_frequency,
         max_merges=stage1_merges,
         backend=backend,
         on_progress=on_progress,
-        corpus_summary=corpus_summary,
         split_digits=split_digits,
+        unique_pretokens=len(stage2_counts),
+        corpus_summary=corpus_summary,
         learner=learner,
     )
     first, second = stage1.metadata["training"], tokenizer.metadata["training"]

@@ -1,0 +1,82 @@
+"""Segment many pre-tokens at once with a base vocabulary (rank-based BPE), on parallel threads.
+
+Gives exactly ``[segmenter(tokens)(piece) for piece in pieces]`` (``bbpe.training.extend``), in
+fewer Python calls: the pieces of a chunk are joined with a separator character that occurs in
+none of them, and tiktoken encodes the chunk in one call, with the separator as a special token
+and a pattern that matches each piece whole (``[\\s\\S]+``), so every piece is BPE-encoded on its
+own as before.  tiktoken releases the GIL while it encodes, so chunks run on several threads.
+Pieces must not be empty.  A chunk that is not valid UTF-8, or input where no separator is free,
+is segmented piece by piece (same ids).
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Sequence
+from concurrent.futures import ThreadPoolExecutor
+from types import ModuleType
+
+from bbpe.training.extend import segmenter
+
+CHUNK_PIECES = 20_000
+# Separator candidates: private-use characters (unlikely in text) before control characters.
+SEPARATORS = [chr(c) for c in range(0xE000, 0xE010)] + [chr(c) for c in range(0x01, 0x09)]
+
+
+def segment_all(
+    pieces: Sequence[bytes], tokens: list[bytes], *, engine: str = "auto", threads: int | None = None
+) -> list[list[int]]:
+    """The ids (index in ``tokens``) of every piece under rank-based BPE, in order."""
+    tiktoken = _tiktoken()
+    if engine == "python" or tiktoken is None:
+        single = segmenter(tokens, engine=engine)
+        return [single(piece) for piece in pieces]
+    joined = b"".join(pieces)
+    separator = next((s for s in SEPARATORS if s.encode() not in joined), None)
+    del joined
+    sep_id = len(tokens)
+    encoding = tiktoken.Encoding(
+        "bbpe-segment",
+        pat_str=r"[\s\S]+",
+        mergeable_ranks={token: index for index, token in enumerate(tokens)},
+        special_tokens={} if separator is None else {separator: sep_id},
+    )
+    if separator is None:
+        return [encoding._encode_single_piece(piece) for piece in pieces]
+
+    def encode(text: str) -> list[int]:
+        ids: list[int] = encoding.encode(text, allowed_special={separator}, disallowed_special=())
+        return ids
+
+    def work(chunk: Sequence[bytes]) -> list[list[int]]:
+        return _segment_chunk(chunk, separator, sep_id, encode) or [encoding._encode_single_piece(p) for p in chunk]
+
+    chunks = [pieces[start : start + CHUNK_PIECES] for start in range(0, len(pieces), CHUNK_PIECES)]
+    with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
+        return [words for chunk_words in pool.map(work, chunks) for words in chunk_words]
+
+
+def _tiktoken() -> ModuleType | None:
+    try:
+        import tiktoken
+    except ImportError:
+        return None
+    return tiktoken
+
+
+def _segment_chunk(
+    chunk: Sequence[bytes], separator: str, sep_id: int, encode: Callable[[str], list[int]]
+) -> list[list[int]] | None:
+    """The chunk's words through one ``encode`` call, or None if the chunk is not valid UTF-8."""
+    sep = separator.encode()
+    try:  # a whole character between pieces: the text decodes only if every piece does
+        text = (sep.join(chunk) + sep).decode("utf-8")
+    except UnicodeDecodeError:
+        return None
+    ids = encode(text)
+    words, start = [], 0
+    for _ in range(len(chunk)):
+        end = ids.index(sep_id, start)
+        words.append(ids[start:end])
+        start = end + 1
+    return words

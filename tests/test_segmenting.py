@@ -1,0 +1,47 @@
+"""Batch segmentation (``segment_all``) gives exactly the per-piece ids of ``extend.segmenter``."""
+
+from __future__ import annotations
+
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import bbpe
+from bbpe.training import segmenting
+from bbpe.training.extend import segmenter
+from bbpe.training.segmenting import segment_all
+
+TEXT = "by the way, the theory of the thing: 2024... ok\n" * 20 + "naïve café — 東京 \ue000\x01 x\n"
+VOCAB = bbpe.train([TEXT], vocab_size=400, pattern="gpt2", workers=1)
+TOKENS = [VOCAB.token_bytes(i) for i in range(len(VOCAB.ranks))]
+ONE_BY_ONE = segmenter(TOKENS, engine="python")
+
+
+def expected(pieces: list[bytes]) -> list[list[int]]:
+    return [ONE_BY_ONE(piece) for piece in pieces]
+
+
+@settings(max_examples=60, deadline=None)
+@given(st.lists(st.text(alphabet="the yaw,.\n\ue000\ue001\x01éß東 ", min_size=1, max_size=30), max_size=40))
+def test_batch_equals_one_by_one_on_tricky_text(texts):
+    pieces = [t.encode("utf-8") for t in texts]
+    assert segment_all(pieces, TOKENS) == expected(pieces)
+
+
+@settings(max_examples=30, deadline=None)
+@given(st.lists(st.binary(min_size=1, max_size=12), max_size=30))
+def test_batch_equals_one_by_one_on_any_bytes(pieces):  # invalid UTF-8 takes the fallback
+    assert segment_all(pieces, TOKENS) == expected(pieces)
+
+
+def test_many_chunks_on_threads_keep_the_order(monkeypatch):
+    monkeypatch.setattr(segmenting, "CHUNK_PIECES", 7)
+    words = TEXT.split(" ")
+    pieces = [" ".join(words[i : i + 3]).encode() for i in range(len(words))] + [b"\xff", "\ue000".encode()]
+    assert segment_all(pieces, TOKENS, threads=3) == expected(pieces)
+    assert segment_all(pieces, TOKENS, engine="python") == expected(pieces)
+
+
+def test_every_separator_taken_falls_back():
+    crowded = "".join(segmenting.SEPARATORS).encode()
+    pieces = [b"the way", crowded, b"ok"]
+    assert segment_all(pieces, TOKENS) == expected(pieces)
