@@ -30,8 +30,7 @@ take the ``\\n`` (``\\s*[\\r\\n]+`` starts there, so its ``(?!splits)`` fails, a
 (b) no match or lookahead starting before the cut reads past it: everything that reaches the
 ``\\n`` stops there or before (greedy ``[\\r\\n]*`` stops at the letter as at the end of the text, and
 the lookahead ``(?!splits)`` only asks whether some split starts, which the ``\\n`` decides).
-Counting does not use this rule yet (``safe_cuts`` picks rules by preset pattern), so a stage-2
-document is one work unit.
+Stage-2 counting cuts documents there (``CUT_RULE``).
 
 >>> stage2_pattern("gpt2") == stage2_pattern("cl100k")
 True
@@ -54,6 +53,8 @@ from bbpe.training.extend import base_settings, base_tokens
 from bbpe.training.merge import merge_into_tokenizer
 from bbpe.training.segmenting import segment_all
 
+# Where stage-2 counting may cut a document (see "Safe cuts" above; a name in ``safe_cuts.RULES_BY_NAME``).
+CUT_RULE = "newline_letter"
 # The pieces stage 2 still cuts out; everything between two of them is one piece.
 _SPLITS = r"""{digits}| ?[^\s\p{{L}}\p{{N}}]{{2,}}[\r\n/]*|\s*[\r\n]+| +(?!\S)"""
 
