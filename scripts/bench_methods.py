@@ -148,6 +148,11 @@ def main(argv: list[str] | None = None) -> int:
     )
     parser.add_argument("--skip", action="append", default=[], choices=("superword", "parity"))
     parser.add_argument("--out", default=str(REPO / "reports"))
+    parser.add_argument(
+        "--note",
+        default="single runs on a busy shared 2-core machine; times are indicative only",
+        help="the state of the machine, for the report",
+    )
     parser.add_argument("--name", default="bench_methods", help="output file stem (default: bench_methods)")
     parser.add_argument("--render", metavar="JSON", help="only rewrite the Markdown from an earlier JSON result")
     args = parser.parse_args(argv)
@@ -162,7 +167,7 @@ def main(argv: list[str] | None = None) -> int:
     args.transition = args.transition or [0.9]
     results: dict[str, Any] = {
         "settings": vars(args) | {"vocab": vocabs, "data": str(data)},
-        "note": "single runs on a busy shared 2-core machine; times are indicative only",
+        "note": args.note,
         "runs": {},
     }
     with tempfile.TemporaryDirectory() as tmp:
