@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import threading
 from array import array
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -54,10 +54,10 @@ def learn_merges(
     capped = reachable < n_new_tokens
     n_new_tokens = min(n_new_tokens, reachable)
     store = loop.word_store(word_ids, word_start, word_count)
-    tok_data, tok_start = _pack(token_bytes)
+    tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     args = (store, tok_data, tok_start, n_new_tokens, max(1, min_frequency), control)  # count 0: gone
-    table, stop = _run_in_thread(args, control, on_merge)
+    table, stop = run_in_thread(loop.learn, args, control, on_merge)
     merges = []
     for left, right, token, count, new in table.tolist():
         if new:
@@ -100,7 +100,7 @@ def _flatten(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> tuple
     return ids_array.astype(np.int32), starts, np.frombuffer(counts, np.int64)
 
 
-def _pack(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
+def pack_tokens(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     """All token bytes in one uint8 buffer plus start offsets; empty tokens are refused."""
     if not all(token_bytes):
         raise ValueError(f"token id {token_bytes.index(b'')} has empty bytes")
@@ -109,16 +109,22 @@ def _pack(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
     return np.frombuffer(b"".join(token_bytes), np.uint8).copy(), starts
 
 
-def _run_in_thread(
-    args: tuple[object, ...], control: np.ndarray, on_merge: MergeCallback | None
+def run_in_thread(
+    kernel: Callable[..., tuple[np.ndarray, int]],
+    args: tuple[object, ...],
+    control: np.ndarray,
+    on_merge: MergeCallback | None,
 ) -> tuple[np.ndarray, int]:
-    """Run the loop in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it."""
+    """Run a merge kernel in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it.
+
+    The kernel publishes its tokens added so far in ``control[0]`` and stops when ``control[1]`` is set.
+    """
     results: list[tuple[np.ndarray, int]] = []
     errors: list[BaseException] = []
 
     def work() -> None:
         try:
-            results.append(loop.learn(*args))
+            results.append(kernel(*args))
         except BaseException as exc:  # re-raised in the caller's thread
             errors.append(exc)
 

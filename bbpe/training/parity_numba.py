@@ -10,7 +10,6 @@ ImportError when numba is not installed.
 
 from __future__ import annotations
 
-import threading
 from array import array
 from collections.abc import Iterable, Mapping, Sequence
 from itertools import repeat
@@ -19,9 +18,9 @@ import numpy as np
 
 from bbpe.bpe import Merge, MergeCallback
 from bbpe.training import _numba_parity as loop
+from bbpe.training.merge_numba import pack_tokens, run_in_thread
 from bbpe.training.parity import candidate_languages
 
-_REPORT_SECONDS = 0.2
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
     loop.STOP_MIN_FREQUENCY: "min_frequency",
@@ -64,12 +63,12 @@ def learn_parity_merges(
     reachable = table.reachable()
     capped = reachable < n_new_tokens
     n_new_tokens = min(n_new_tokens, reachable)
-    tok_data, tok_start = _pack(token_bytes)
+    tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     candidate = np.array([code in candidates for code in codes], np.int64)
     settings = (n_new_tokens, max(1, min_frequency), global_merges, control)
     args: tuple[object, ...] = (*table.arrays(len(token_bytes)), candidate, tok_data, tok_start, *settings)
-    steps, stop = _run_in_thread(args, control, on_merge)
+    steps, stop = run_in_thread(loop.learn, args, control, on_merge)
     chosen = {} if chosen is None else chosen
     merges = []
     for left, right, token, count, new, language in steps.tolist():
@@ -151,44 +150,3 @@ def _by_word(columns: tuple[array[int], array[int], array[int]], n_words: int) -
     start = np.zeros(n_words + 1, np.int64)
     np.cumsum(np.bincount(word, minlength=n_words), out=start[1:])
     return start, language[order].copy(), count[order].copy()
-
-
-def _pack(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """All token bytes in one uint8 buffer plus start offsets; empty tokens are refused."""
-    if not all(token_bytes):
-        raise ValueError(f"token id {token_bytes.index(b'')} has empty bytes")
-    starts = np.zeros(len(token_bytes) + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, token_bytes), np.int64, len(token_bytes)), out=starts[1:])
-    return np.frombuffer(b"".join(token_bytes), np.uint8).copy(), starts
-
-
-def _run_in_thread(
-    args: tuple[object, ...], control: np.ndarray, on_merge: MergeCallback | None
-) -> tuple[np.ndarray, int]:
-    """Run the loop in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it."""
-    results: list[tuple[np.ndarray, int]] = []
-    errors: list[BaseException] = []
-
-    def work() -> None:
-        try:
-            results.append(loop.learn(*args))
-        except BaseException as exc:  # re-raised in the caller's thread
-            errors.append(exc)
-
-    thread = threading.Thread(target=work, name="bbpe-parity-merge", daemon=True)
-    thread.start()
-    reported = 0
-    try:
-        while thread.is_alive():
-            thread.join(_REPORT_SECONDS)
-            added = int(control[0])
-            if on_merge is not None and added != reported and thread.is_alive():
-                on_merge(added)
-                reported = added
-    except BaseException:
-        control[1] = 1
-        thread.join()
-        raise
-    if errors:
-        raise errors[0]
-    return results[0]
