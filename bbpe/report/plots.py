@@ -58,7 +58,10 @@ def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
     languages = list(corpus.languages)
     panels = max(1, math.ceil(len(languages) / LANGUAGES_PER_PANEL))
     per_panel = math.ceil(len(languages) / panels)
-    figure = figure_class(figsize=(max(8.0, 0.85 * per_panel + 2), 3.6 * panels + 1.2), dpi=DPI, layout="constrained")
+    inches = max(8.0, 0.85 * per_panel + 2)
+    columns = min(len(names), max(1, int(inches / 2.4)))  # a legend entry is ~2.4 in wide: never wider than the figure
+    legend_rows = math.ceil(len(names) / columns)
+    figure = figure_class(figsize=(inches, 3.6 * panels + 0.9 + 0.3 * legend_rows), dpi=DPI, layout="constrained")
     axes = figure.subplots(panels, 1, squeeze=False)[:, 0]
     width = 0.8 / max(1, len(names))
     top = max(
@@ -77,7 +80,7 @@ def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
         ax.set_ylabel(f"tokens / {report.baseline} tokens")
         ax.grid(axis="y", alpha=0.3)
     figure.suptitle(f"Tokens relative to {report.baseline} (= 1, dashed) on {corpus.name} — lower is better")
-    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=min(len(names), 8), frameon=False, fontsize=9)
+    axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=columns, frameon=False, fontsize=9)
     return _png(figure)
 
 
@@ -167,7 +170,8 @@ def _matplotlib() -> tuple[Any, list[Any]]:
         from matplotlib.figure import Figure
     except ImportError:
         raise ImportError("figures need matplotlib: pip install matplotlib") from None
-    return Figure, list(colormaps["tab10"].colors)  # type: ignore[attr-defined]  # tab10 is a ListedColormap
+    # tab10, then Dark2 so that up to 18 tokenizers get distinct colours (both are ListedColormaps)
+    return Figure, [*colormaps["tab10"].colors, *colormaps["Dark2"].colors]  # type: ignore[attr-defined]
 
 
 def _png(figure: Any) -> bytes:
