@@ -13,11 +13,11 @@ import bbpe
 from bbpe import bpe, cli
 from bbpe.formats import hf, tiktoken_file
 from bbpe.pretokenize.patterns import GPT2, resolve_pattern
-from bbpe.pretokenize.safe_cuts import RULES_BY_NAME, cuts
+from bbpe.pretokenize.safe_cuts import NEWLINE_LETTER, cuts
 from bbpe.training import documents
 from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
 from bbpe.training.extend import segmenter
-from bbpe.training.superword import CUT_RULE, run_definition, stage2_pattern, word_count
+from bbpe.training.superword import run_definition, stage2_pattern, word_count
 
 GOLDEN = ["x y\n"] * 3  # stage 1 (gpt2): "x", " y", "\n"; stage 2: "x y", "\n"
 
@@ -86,7 +86,7 @@ def test_fast_stage2_pattern_equals_its_definition_on_real_text(multilingual_tex
 def pieces_of_parts(text: str, pattern: str) -> list[str]:
     """The pattern's pieces of every part of ``text`` between the stage-2 cuts."""
     data = text.encode("utf-8")
-    bounds = [0, *cuts(data, RULES_BY_NAME[CUT_RULE]), len(data)]
+    bounds = [0, *cuts(data, NEWLINE_LETTER), len(data)]
     return [piece for a, b in zip(bounds, bounds[1:]) for piece in regex.findall(pattern, data[a:b].decode("utf-8"))]
 
 
@@ -100,7 +100,7 @@ def test_newline_letter_cuts_are_safe_for_the_stage2_pattern(text, stage1):
 def test_newline_letter_cuts_are_safe_for_the_stage2_pattern_on_real_text(multilingual_text):
     for stage1 in ("cl100k", "qwen"):
         pattern = stage2_pattern(resolve_pattern(stage1))
-        assert len(cuts(multilingual_text.encode(), RULES_BY_NAME[CUT_RULE])) > 1000
+        assert len(cuts(multilingual_text.encode(), NEWLINE_LETTER)) > 1000
         assert pieces_of_parts(multilingual_text, pattern) == regex.findall(pattern, multilingual_text)
 
 
@@ -110,8 +110,8 @@ def test_stage2_counting_cuts_documents_and_counts_the_same(tmp_path, monkeypatc
     path.write_text(text, encoding="utf-8")
     monkeypatch.setattr(documents, "RANGE_BYTES", 20_000)  # many work units in one document
     pattern = stage2_pattern(resolve_pattern("qwen"))
-    settings = CountSettings(pattern, cut=CUT_RULE)
-    assert settings.rule.name == CUT_RULE
+    settings = CountSettings(pattern)
+    assert settings.rule is NEWLINE_LETTER
     expected = Counter(piece.encode() for piece in regex.findall(pattern, text))
     assert count_corpus([path], settings, workers=2) == expected
 

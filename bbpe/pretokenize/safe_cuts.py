@@ -21,10 +21,11 @@ Rules (proofs in the README, "Cutting documents for parallel work"; property-tes
   `` ?[^\\s\\p{L}\\p{N}]+[\\r\\n/]*`` runs across newlines, but never into a letter.
 - ``line``: every position after ``\\n`` (the unit is the line: lines are counted alone).
 
+- SuperBPE's stage-2 patterns (``patterns.STAGE2``, ``STAGE2_SPLIT_DIGITS``) use ``newline_letter``
+  (argued in ``bbpe.training.superword``, property-tested in tests/test_superword.py).
+
 A custom regex, or special tokens containing ``\\n`` (which could span a cut), get no rule:
-documents are then not cut, unless the caller names a rule proven for its pattern (``proven``:
-``newline_letter`` for the superword stage-2 pattern, ``bbpe.training.superword``).  Bytes that
-are not valid UTF-8 next to ``p`` are no cut.
+documents are then not cut.  Bytes that are not valid UTF-8 next to ``p`` are no cut.
 """
 
 from __future__ import annotations
@@ -34,7 +35,16 @@ from dataclasses import dataclass
 
 import regex
 
-from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, O200K, QWEN, with_split_digits
+from bbpe.pretokenize.patterns import (
+    CL100K,
+    GPT2,
+    LLAMA3,
+    O200K,
+    QWEN,
+    STAGE2,
+    STAGE2_SPLIT_DIGITS,
+    with_split_digits,
+)
 
 _NL = 0x0A
 _LETTER = regex.compile(r"\p{L}")
@@ -109,19 +119,15 @@ LINE = CutRule("line", _after_newline)
 NEWLINE_LETTER = CutRule("newline_letter", _newline_letter)
 LONE_NEWLINE_LETTER = CutRule("lone_newline_letter", _lone_newline_letter)
 
-RULES_BY_NAME = {rule.name: rule for rule in (LINE, NEWLINE_LETTER, LONE_NEWLINE_LETTER)}
 _RULES = {pattern: NEWLINE_LETTER for base in (CL100K, LLAMA3, QWEN) for pattern in (base, with_split_digits(base))}
 # o200k's punctuation alternative takes [\r\n/]* past a newline; the stricter rule (no whitespace before the
 # newline) is the one property-tested for it.
 _RULES |= {pattern: LONE_NEWLINE_LETTER for base in (GPT2, O200K) for pattern in (base, with_split_digits(base))}
+_RULES |= {STAGE2: NEWLINE_LETTER, STAGE2_SPLIT_DIGITS: NEWLINE_LETTER}
 
 
-def cut_rule(
-    pattern: str, *, unit: str = "document", special_tokens: tuple[str, ...] = (), proven: str | None = None
-) -> CutRule | None:
+def cut_rule(pattern: str, *, unit: str = "document", special_tokens: tuple[str, ...] = ()) -> CutRule | None:
     """The safe-cut rule for a pattern and unit, or None when documents must not be cut.
-
-    ``proven`` names a rule the caller has proven safe for a pattern that is not a preset.
 
     >>> cut_rule(CL100K).name, cut_rule(r"\\S+|\\s+"), cut_rule(r"\\S+|\\s+", unit="line").name
     ('newline_letter', None, 'line')
@@ -130,7 +136,7 @@ def cut_rule(
         return LINE
     if any("\n" in token for token in special_tokens):
         return None
-    return RULES_BY_NAME[proven] if proven is not None else _RULES.get(pattern)
+    return _RULES.get(pattern)
 
 
 def cuts(data: bytes, rule: CutRule) -> list[int]:

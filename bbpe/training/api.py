@@ -200,7 +200,7 @@ def train(
     superword.check_transition(
         superwords_after, vocab_size=vocab_size - len(special_tokens), base=len(init.ranks) if init is not None else 256
     )
-    stage2 = dataclasses.replace(settings, pattern=superword.stage2_pattern(pattern), cut=superword.CUT_RULE)
+    stage2 = dataclasses.replace(settings, pattern=superword.stage2_pattern(pattern))
     stage2_counts = count(stage2, CorpusStats())
     stage1 = plain(superwords_after + len(special_tokens))
     return superword.add_superwords(

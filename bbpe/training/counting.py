@@ -68,7 +68,6 @@ class CountSettings:
     unit: str = "document"
     jsonl_field: str = "text"
     errors: str = "replace"
-    cut: str | None = None  # a safe-cut rule proven for a pattern that is not a preset (``safe_cuts.cut_rule``)
 
     def __post_init__(self) -> None:
         validate_pattern(self.pattern)
@@ -80,7 +79,7 @@ class CountSettings:
     @property
     def rule(self) -> CutRule:
         """Where documents may be cut (``NO_CUT``: never inside a document)."""
-        return cut_rule(self.pattern, unit=self.unit, special_tokens=self.special_tokens, proven=self.cut) or NO_CUT
+        return cut_rule(self.pattern, unit=self.unit, special_tokens=self.special_tokens) or NO_CUT
 
 
 def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
