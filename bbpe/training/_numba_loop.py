@@ -251,6 +251,27 @@ def _add_token(tokens, table, data, data_end, token, left, right):
 
 
 @njit(cache=True)
+def take_merge(tokens, table, data, data_end, n_tok, merges, step, left, right, count):
+    """Merge step ``step`` of (left, right) with ``count``: its token (the id already spelling those
+    bytes, else the new id ``n_tok``) and its row (left, right, token, count, new) in ``merges``.
+
+    Returns (token, is new, data, data_end, merges): the buffers may have grown.
+    """
+    token = _existing_token(tokens, table, data, left, right)
+    is_new = token == -1
+    if is_new:
+        token = n_tok
+        data, data_end = _add_token(tokens, table, data, data_end, token, left, right)
+    merges = fit_rows(merges, step + 1)
+    merges[step, 0] = left
+    merges[step, 1] = right
+    merges[step, 2] = token
+    merges[step, 3] = count
+    merges[step, 4] = 1 if is_new else 0
+    return token, is_new, data, data_end, merges
+
+
+@njit(cache=True)
 def _note(near, nearby, n_near, z, step):
     """Make neighbour row ``z`` current for this step; returns the number of noted neighbours."""
     if near[z, _STEP] == step:
@@ -357,19 +378,12 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
         count, best = heap[0, 0], heap[0, 2]
         heap_size = heap_drop_top(heap, heap_size)
         left, right = pairs[best, _KEY] >> 32, pairs[best, _KEY] & 0xFFFFFFFF
-        token = _existing_token(tokens, t_table, data, left, right)
-        is_new = token == -1
+        token, is_new, data, data_end, merges = take_merge(
+            tokens, t_table, data, data_end, n_tok, merges, steps, left, right, count
+        )
         if is_new:
-            token = n_tok
             n_tok += 1
             added += 1
-            data, data_end = _add_token(tokens, t_table, data, data_end, token, left, right)
-        merges = fit_rows(merges, steps + 1)
-        merges[steps, 0] = left
-        merges[steps, 1] = right
-        merges[steps, 2] = token
-        merges[steps, 3] = count
-        merges[steps, 4] = 1 if is_new else 0
 
         # Rewrite every word holding the pair; sum the neighbour changes per neighbour id.
         n_near = 0

@@ -23,7 +23,7 @@ import numpy as np
 from numba import njit
 from numba.typed import List
 
-from bbpe.training._numba_loop import _add_token, _existing_token, _token_rows
+from bbpe.training._numba_loop import _token_rows, take_merge
 from bbpe.training._numba_tables import (
     find,
     fit_rows,
@@ -56,6 +56,19 @@ def _pair_id(table, keys, n_pairs, left, right):
         keys[n_pairs] = key
         n_pairs += 1
     return table[slot, 1], keys, n_pairs
+
+
+@njit(cache=True)
+def _fit_pairs(gcount, head, first_row, pid):
+    """The per-pair arrays with a row for pair ``pid`` (new rows: count 0, no word, no language row)."""
+    if pid >= len(gcount):
+        gcount = fit_rows(gcount, pid + 1)
+        gcount[pid:] = 0
+        head = fit_rows(head, pid + 1)
+        head[pid:] = -1
+        first_row = fit_rows(first_row, pid + 1)
+        first_row[pid:] = -1
+    return gcount, head, first_row
 
 
 @njit(cache=True)
@@ -224,13 +237,8 @@ def learn(
         table = fit_table(table, n_pairs + n)
         for p in range(w + 1, w + n):
             pid, keys, n_pairs = _pair_id(table, keys, n_pairs, store[p], store[p + 1])
-            if pid >= len(gcount):
-                gcount = fit_rows(gcount, pid + 1)
-                gcount[pid:] = 0
-                head = fit_rows(head, pid + 1)
-                head[pid:] = -1
-                first_row = fit_rows(first_row, pid + 1)
-                first_row[pid:] = -1
+            gcount, head, first_row = _fit_pairs(gcount, head, first_row, pid)
+            if pid >= len(seen):
                 seen = fit_rows(seen, pid + 1)
                 seen[pid:] = -1
             if seen[pid] != i:
@@ -319,19 +327,12 @@ def learn(
             stop = STOP_MIN_FREQUENCY
             break
         left, right = keys[best] >> 32, keys[best] & 0xFFFFFFFF
-        token = _existing_token(tokens, t_table, data, left, right)
-        is_new = token == -1
+        token, is_new, data, data_end, merges = take_merge(
+            tokens, t_table, data, data_end, n_tok, merges, steps, left, right, count
+        )
         if is_new:
-            token = n_tok
             n_tok += 1
             added += 1
-            data, data_end = _add_token(tokens, t_table, data, data_end, token, left, right)
-        merges = fit_rows(merges, steps + 1)
-        merges[steps, 0] = left
-        merges[steps, 1] = right
-        merges[steps, 2] = token
-        merges[steps, 3] = count
-        merges[steps, 4] = 1 if is_new else 0
         merges[steps, 5] = chooser
 
         # Rewrite every word holding the pair; sum the pair changes of the step per (pair, language).
@@ -380,13 +381,7 @@ def learn(
                 table = fit_table(table, n_pairs + 1)
                 key = acc_rows[r, _PAIR]
                 pid, keys, n_pairs = _pair_id(table, keys, n_pairs, key >> 32, key & 0xFFFFFFFF)
-                if pid >= len(gcount):
-                    gcount = fit_rows(gcount, pid + 1)
-                    gcount[pid:] = 0
-                    head = fit_rows(head, pid + 1)
-                    head[pid:] = -1
-                    first_row = fit_rows(first_row, pid + 1)
-                    first_row[pid:] = -1
+                gcount, head, first_row = _fit_pairs(gcount, head, first_row, pid)
                 acc_rows[r, _PID] = pid
                 gcount[pid] += acc_rows[r, _DELTA]
                 if acc_rows[r, _GREW] and pid != best and steps + 1 < global_merges and gcount[pid] >= min_frequency:
