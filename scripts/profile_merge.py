@@ -36,7 +36,7 @@ mn.learn_merges([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1) 
 words = list(counts.items())
 flat = timed("flatten words to arrays (_flatten)", mn._flatten, words, 256)
 store = timed("word store (word_store)", loop.word_store, *flat)
-tok_data, tok_start = mn._pack([bytes([i]) for i in range(256)])
+tok_data, tok_start = mn.pack_tokens([bytes([i]) for i in range(256)])
 for n_new in (0, 1000, 10000, 50000, vocab - 256):
     store = loop.word_store(*flat)
     control = np.zeros(2, np.int64)
