@@ -25,7 +25,7 @@ pytest.importorskip("numba", reason="the compiled pre-tokenizer needs numba (pip
 from conftest import PARALLEL_DIR, TRAIN_DIR
 
 from bbpe.pretokenize import unicode_tables as ut
-from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, QWEN, with_split_digits
+from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, QWEN, STAGE2, STAGE2_SPLIT_DIGITS, with_split_digits
 from bbpe.pretokenize.scanner import (
     O200K,
     SCANNERS,
@@ -92,6 +92,10 @@ SNIPPETS = [
     " \u0301",
     "A\u0301B",
     "HTMLParser",
+    " ..",
+    " ...\n/",
+    " \t",
+    "a  b",
 ]
 
 tricky = st.sampled_from(WHITESPACE + NUMBERS + CASE + MARKS + LETTERS + EMOJI + PUNCT + SNIPPETS + [" ", "\n", "\r"])
@@ -124,6 +128,7 @@ def test_supports_maps_exactly_the_presets():
         assert key is not None and scanner_pattern(key) == with_split_digits(pattern)
     assert supports(with_split_digits(CL100K)) == "cl100k+split-digits"
     assert supports(with_split_digits(LLAMA3)) == "qwen"  # the same regex
+    assert supports(STAGE2) == "stage2" and supports(STAGE2_SPLIT_DIGITS) == "stage2+split-digits"  # SuperBPE
     assert supports(r"\w+|\s+") is None
     assert supports(CL100K + "|x") is None
     with pytest.raises(KeyError, match="no compiled scanner"):

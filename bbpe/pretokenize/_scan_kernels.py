@@ -44,6 +44,15 @@ o200k ``P?U*W+C?|P?U+W*C?|\p{N}{1,3}| ?[^\s\p{L}\p{N}]+[\r\n/]*|\s*[\r\n]+|\s+(?
   a U run then a W run.  Either is followed by an optional contraction.  N: up to three.
   `` ?O+[\r\n/]*``: an O run, then any CR, LF and slashes (across a newline into ``/``).
   Whitespace as in llama3.  Split digits: ``\p{N}`` one at a time.
+stage2 ``(?:SPLITS)|(?: ?\p{L}++|(?!SPLITS)[\s\S])++`` with SPLITS =
+  ``\p{N}{1,3}| ?[^\s\p{L}\p{N}]{2,}[\r\n/]*|\s*[\r\n]+| +(?!\S)`` (SuperBPE's stage 2,
+  ``patterns.STAGE2``; split digits: ``\p{N}``).  ``_stage2_split`` decides the split alternatives
+  in order: N; a run of two or more O (after an optional space: ``?`` is greedy, and without the
+  space the match would have to start with an O), then CR, LF and slashes; a whitespace run
+  holding a CR/LF ends after its last one (as in llama3); a run of spaces ends at k when the next
+  character is whitespace or the text ends, else one space earlier if that leaves one.  Otherwise
+  the pre-token is the possessive run: letters (after an optional space) without testing the
+  splits, any other character only while no split starts there.
 """
 
 from __future__ import annotations
@@ -56,6 +65,7 @@ from bbpe.pretokenize.scanner_presets import CL100K_RULES as CL100K
 from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
 from bbpe.pretokenize.scanner_presets import LLAMA3_RULES as LLAMA3
 from bbpe.pretokenize.scanner_presets import O200K_RULES as O200K
+from bbpe.pretokenize.scanner_presets import STAGE2_RULES as STAGE2
 
 # The class bits and rule numbers imported above are frozen into the cached compiled code, which
 # numba refreshes only when this file changes: change them together with this file.
@@ -227,8 +237,57 @@ def _o200k_letters(data, i, n, stage1, stage2, bits, size):
 
 
 @njit(cache=True)
+def _stage2_split(data, i, n, stage1, stage2, one_digit):
+    """End of the stage-2 split alternative that matches at i (i < n), or -1."""
+    bits, size = char_at(data, i, n, stage1, stage2)
+    if bits & ut.NUMBER:
+        return i + size if one_digit else run_numbers(data, i, n, stage1, stage2, 3)
+    start = i + size if bits & ut.BLANK else i
+    if start < n:
+        first, first_size = char_at(data, start, n, stage1, stage2)
+        if not first & _OTHER_EXCLUDED:
+            end = run_other(data, start + first_size, n, stage1, stage2)
+            if end > start + first_size:
+                return run(data, end, n, stage1, stage2, ut.CR_LF | ut.SLASH)
+    if not bits & ut.SPACE:
+        return -1
+    k, _, last_newline = whitespace(data, i, n, stage1, stage2)
+    if last_newline >= 0:
+        return last_newline
+    if not bits & ut.BLANK:
+        return -1
+    end = run(data, i, n, stage1, stage2, ut.BLANK)  # spaces are one byte
+    if end == n or end < k:  # the text ends, or a whitespace character that is not a space follows
+        return end
+    return end - 1 if end - i >= 2 else -1
+
+
+@njit(cache=True)
+def _stage2_end(data, i, n, stage1, stage2, one_digit):
+    """End of the stage-2 pre-token at i: a split, else the run up to the next split."""
+    end = _stage2_split(data, i, n, stage1, stage2, one_digit)
+    if end >= 0:
+        return end
+    j, first = i, True
+    while j < n:
+        bits, size = char_at(data, j, n, stage1, stage2)
+        if bits & ut.LETTER:
+            j = run(data, j + size, n, stage1, stage2, ut.LETTER)
+        elif bits & ut.BLANK and j + size < n and char_at(data, j + size, n, stage1, stage2)[0] & ut.LETTER:
+            j = run(data, j + size, n, stage1, stage2, ut.LETTER)
+        elif first or _stage2_split(data, j, n, stage1, stage2, one_digit) < 0:
+            j += size
+        else:
+            break
+        first = False
+    return j
+
+
+@njit(cache=True)
 def next_end(data, i, n, stage1, stage2, preset, split_digits):
     """End of the pre-token that starts at byte i of the text ``data[:n]`` (i < n)."""
+    if preset == STAGE2:
+        return _stage2_end(data, i, n, stage1, stage2, split_digits)
     bits, size = char_at(data, i, n, stage1, stage2)
     j = i + size
     if preset == GPT2:

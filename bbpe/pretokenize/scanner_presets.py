@@ -10,10 +10,19 @@ these regexes to its key; every other pattern stays on ``regex``.
 
 from __future__ import annotations
 
-from bbpe.pretokenize.patterns import CL100K, GPT2, LLAMA3, O200K, QWEN, with_split_digits
+from bbpe.pretokenize.patterns import (
+    CL100K,
+    GPT2,
+    LLAMA3,
+    O200K,
+    QWEN,
+    STAGE2,
+    STAGE2_SPLIT_DIGITS,
+    with_split_digits,
+)
 
 # The rule sets of bbpe.pretokenize._scan_kernels (qwen is llama3's rules with one digit per piece).
-GPT2_RULES, CL100K_RULES, O200K_RULES, LLAMA3_RULES = 0, 1, 2, 3
+GPT2_RULES, CL100K_RULES, O200K_RULES, LLAMA3_RULES, STAGE2_RULES = 0, 1, 2, 3, 4
 _PRESETS = {
     "gpt2": (GPT2_RULES, GPT2),
     "cl100k": (CL100K_RULES, CL100K),
@@ -31,6 +40,8 @@ SCANNERS: dict[str, tuple[int, bool, str]] = {
 SCANNERS.update(
     {name + SPLIT_SUFFIX: (rules, True, with_split_digits(pattern)) for name, (rules, pattern) in _PRESETS.items()}
 )
+# SuperBPE's stage-2 patterns (bbpe.training.superword): scanned, but not a preset one trains stage 1 with.
+SCANNERS.update({"stage2": (STAGE2_RULES, False, STAGE2), "stage2" + SPLIT_SUFFIX: (STAGE2_RULES, True, STAGE2_SPLIT_DIGITS)})
 
 
 def supports(pattern: str) -> str | None:
