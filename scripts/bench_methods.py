@@ -38,6 +38,8 @@ from pathlib import Path
 from typing import Any
 
 REPO = Path(__file__).resolve().parents[1]
+# Held-out English prose includes the last 300 KB of this file; samples stop before them.
+GUTENBERG, GUTENBERG_TAIL_BYTES = "eng_Latn.gutenberg", 300_000
 sys.path.insert(0, str(REPO / "scripts"))
 
 from sample_corpus import uncompressed_size  # noqa: E402
@@ -63,6 +65,8 @@ def per_language_sample(train_dir: Path, total: int, out: Path, languages: set[s
     out.mkdir(parents=True, exist_ok=True)
     for path, size in sizes.items():
         budget, lines = int(size * scale), []
+        if path.name.startswith(GUTENBERG):  # never reach the held-out tail (whole lines: stops before it)
+            budget = min(budget, size - GUTENBERG_TAIL_BYTES)
         for line in iter_lines([path]):
             budget -= len(line.encode("utf-8"))
             if budget < 0:
@@ -86,14 +90,14 @@ def split_parallel(corpus_dir: Path, out: Path) -> tuple[Path, Path]:
     return dev, held
 
 
-def gutenberg_tail(train_dir: Path, n_bytes: int = 300_000) -> str:
-    """The last ``n_bytes`` of the English books file (lines the proportional sample never reaches)."""
-    path = next(iter(sorted(train_dir.glob("eng_Latn.gutenberg*"))), None)
+def gutenberg_tail(train_dir: Path) -> str:
+    """The whole lines in the last ``GUTENBERG_TAIL_BYTES`` of the English books file (never sampled)."""
+    path = next(iter(sorted(train_dir.glob(GUTENBERG + "*"))), None)
     if path is None:
         return ""
-    with gzip.open(path, "rt", encoding="utf-8") as handle:
-        text = handle.read()
-    return join_lines(text[-n_bytes:].split("\n", 1)[-1])[0]
+    with gzip.open(path, "rb") as handle:
+        tail = handle.read()[-GUTENBERG_TAIL_BYTES:]
+    return join_lines(tail.split(b"\n", 1)[-1].decode("utf-8"))[0]
 
 
 def timed_train(sample: Path, **settings: Any) -> tuple[bbpe.Tokenizer, float]:
