@@ -45,3 +45,34 @@ def test_every_separator_taken_falls_back():
     crowded = "".join(segmenting.SEPARATORS).encode()
     pieces = [b"the way", crowded, b"ok"]
     assert segment_all(pieces, TOKENS) == expected(pieces)
+
+
+SUPER = bbpe.train([TEXT], vocab_size=420, pattern="gpt2", workers=1, superwords_after=330)
+SUPER_TOKENS = [SUPER.token_bytes(i) for i in range(len(SUPER.ranks))]
+
+
+def test_tokens_that_span_words_are_not_cut_apart():
+    """A superword vocabulary has tokens across spaces: only cuts that no token spans are used."""
+    assert any(b" " in token.strip(b" ") for token in SUPER_TOKENS)
+    one_by_one = segmenter(SUPER_TOKENS, engine="python")
+    pieces = [line.encode() for line in TEXT.splitlines(keepends=True)] + [b"the way, the theory", b"ok\n by"]
+    assert segment_all(pieces, SUPER_TOKENS) == [one_by_one(piece) for piece in pieces]
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    merges=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 40)), max_size=30),
+    texts=st.lists(st.text(alphabet="ab é東", min_size=1, max_size=25), min_size=1, max_size=20),
+)
+def test_any_vocabulary_gives_the_one_by_one_ids(merges, texts):
+    """Random vocabularies (random merges over bytes and earlier tokens) with random pieces."""
+    tokens = [bytes([i]) for i in range(256)]
+    alphabet = [ord(c) for c in "ab "] + list("é東".encode())
+    for left, right in merges:
+        pool = alphabet + list(range(256, len(tokens)))
+        joined = tokens[pool[left % len(pool)]] + tokens[pool[right % len(pool)]]
+        if joined not in tokens:
+            tokens.append(joined)
+    one_by_one = segmenter(tokens, engine="python")
+    pieces = [t.encode() for t in texts]
+    assert segment_all(pieces, tokens) == [one_by_one(piece) for piece in pieces]
