@@ -2,13 +2,14 @@
 
 from __future__ import annotations
 
+import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bbpe
 from bbpe.training import segmenting
 from bbpe.training.extend import segmenter
-from bbpe.training.segmenting import segment_all
+from bbpe.training.segmenting import segment_all, segment_compiled
 
 TEXT = "by the way, the theory of the thing: 2024... ok\n" * 20 + "naïve café — 東京 \ue000\x01 x\n"
 VOCAB = bbpe.train([TEXT], vocab_size=400, pattern="gpt2", workers=1)
@@ -20,17 +21,28 @@ def expected(pieces: list[bytes]) -> list[list[int]]:
     return [ONE_BY_ONE(piece) for piece in pieces]
 
 
+def compiled(pieces: list[bytes], tokens: list[bytes]) -> list[list[int]] | None:
+    """``segment_compiled``'s ids per piece (None without numba); its counts are passed through."""
+    words = segment_compiled(pieces, list(range(len(pieces))), tokens)
+    if words is None:
+        return None
+    assert [count for _, count in words] == list(range(len(pieces)))
+    return [ids for ids, _ in words]
+
+
 @settings(max_examples=60, deadline=None)
 @given(st.lists(st.text(alphabet="the yaw,.\n\ue000\ue001\x01éß東 ", min_size=1, max_size=30), max_size=40))
 def test_batch_equals_one_by_one_on_tricky_text(texts):
     pieces = [t.encode("utf-8") for t in texts]
     assert segment_all(pieces, TOKENS) == expected(pieces)
+    assert compiled(pieces, TOKENS) in (None, expected(pieces))
 
 
 @settings(max_examples=30, deadline=None)
 @given(st.lists(st.binary(min_size=1, max_size=12), max_size=30))
 def test_batch_equals_one_by_one_on_any_bytes(pieces):  # invalid UTF-8 takes the fallback
     assert segment_all(pieces, TOKENS) == expected(pieces)
+    assert compiled(pieces, TOKENS) in (None, expected(pieces))
 
 
 def test_many_chunks_on_threads_keep_the_order(monkeypatch):
@@ -57,6 +69,7 @@ def test_tokens_that_span_words_are_not_cut_apart():
     one_by_one = segmenter(SUPER_TOKENS, engine="python")
     pieces = [line.encode() for line in TEXT.splitlines(keepends=True)] + [b"the way, the theory", b"ok\n by"]
     assert segment_all(pieces, SUPER_TOKENS) == [one_by_one(piece) for piece in pieces]
+    assert compiled(pieces, SUPER_TOKENS) in (None, [one_by_one(piece) for piece in pieces])
 
 
 @settings(max_examples=60, deadline=None)
@@ -76,3 +89,24 @@ def test_any_vocabulary_gives_the_one_by_one_ids(merges, texts):
     one_by_one = segmenter(tokens, engine="python")
     pieces = [t.encode() for t in texts]
     assert segment_all(pieces, tokens) == [one_by_one(piece) for piece in pieces]
+    assert compiled(pieces, tokens) in (None, [one_by_one(piece) for piece in pieces])
+
+
+def test_compiled_segmentation_runs_where_numba_is_installed():
+    pytest.importorskip("numba")
+    pieces = [b"the way, the theory", b"\xff\xfe", b"x"] + [line.encode() for line in TEXT.splitlines()]
+    one_by_one = segmenter(SUPER_TOKENS, engine="python")
+    assert compiled(pieces, SUPER_TOKENS) == [one_by_one(p) for p in pieces]
+    for threads in (1, 3, len(pieces) + 2):  # ranges of pieces on threads, some empty
+        words = segment_compiled(pieces, [1] * len(pieces), SUPER_TOKENS, threads=threads)
+        assert words is not None and [ids for ids, _ in words] == [one_by_one(p) for p in pieces]
+
+
+def test_a_token_that_bpe_cannot_reach_is_used_only_for_a_whole_piece():
+    """b"abcd" is a token, but BPE from bytes stops at a + bc + d: inside a longer piece it is not used."""
+    tokens = [bytes([i]) for i in range(256)] + [b"bc", b"ab", b"cd", b"abcd"]
+    pieces = [b"abcd", b"abcd abcd", b"xabcd"]
+    one_by_one = segmenter(tokens, engine="python")
+    assert [one_by_one(p) for p in pieces] == [[259], [97, 256, 100, 32, 97, 256, 100], [120, 97, 256, 100]]
+    assert segment_all(pieces, tokens) == [one_by_one(p) for p in pieces]
+    assert compiled(pieces, tokens) in (None, [one_by_one(p) for p in pieces])

@@ -18,6 +18,7 @@ import numpy as np
 
 from bbpe.bpe import Merge, MergeCallback
 from bbpe.training import _numba_loop as loop
+from bbpe.training.flat_words import FlatWords
 
 _REPORT_SECONDS = 0.2
 _STOP_REASONS = {
@@ -35,7 +36,7 @@ def learn_merges(
     min_frequency: int = 2,
     on_merge: MergeCallback | None = None,
 ) -> tuple[list[Merge], str]:
-    """Drop-in replacement for ``bbpe.bpe.learn_merges`` (words may be ``bytes`` or id lists).
+    """Drop-in replacement for ``bbpe.bpe.learn_merges`` (words may be ``bytes``, id lists or ``FlatWords``).
 
     Words with count 0 are ignored; with ``min_frequency >= 1`` this changes nothing.
 
@@ -47,7 +48,11 @@ def learn_merges(
     n_new_tokens = max(0, n_new_tokens)
     if len(token_bytes) + n_new_tokens >= 2**31:
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
-    word_ids, word_start, word_count = _flatten(words, len(token_bytes))
+    if isinstance(words, FlatWords):
+        flat = words.mergeable()
+        word_ids, word_start, word_count = flat.ids, flat.starts, flat.counts
+    else:
+        word_ids, word_start, word_count = _flatten(words, len(token_bytes))
     # Every merge step shortens at least one word by one id, so the corpus allows at most
     # (ids - words) steps: memory follows the corpus, not the requested vocab size.
     reachable = len(word_ids) - len(word_count)

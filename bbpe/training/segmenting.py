@@ -16,7 +16,10 @@ from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from types import ModuleType
 
+import numpy as np
+
 from bbpe.training.extend import segmenter
+from bbpe.training.flat_words import FlatWords
 
 CHUNK_PIECES = 20_000
 # Separator candidates: private-use characters (unlikely in text) before control characters.
@@ -54,6 +57,55 @@ def segment_all(
     chunks = [pieces[start : start + CHUNK_PIECES] for start in range(0, len(pieces), CHUNK_PIECES)]
     with ThreadPoolExecutor(max_workers=threads or os.cpu_count() or 1) as pool:
         return [words for chunk_words in pool.map(work, chunks) for words in chunk_words]
+
+
+def segment_compiled(
+    pieces: Sequence[bytes], counts: Sequence[int], tokens: list[bytes], *, threads: int | None = None
+) -> FlatWords | None:
+    """The pieces' ids as ``segment_all`` gives them, with their counts, in compiled code on threads.
+
+    None without numba, or if some byte of a piece is no token (then ``segment_all`` decides).
+    """
+    try:
+        from bbpe.training import _numba_segment as compiled  # needs numba (optional)
+        from bbpe.training.merge_numba import pack_tokens
+    except ImportError:
+        return None
+    tok_data, tok_start = pack_tokens(tokens)
+    table = compiled.token_table(tok_data, tok_start)
+    joinable = joinable_pairs(tokens)
+    data = np.frombuffer(b"".join(pieces), np.uint8)
+    ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)))
+    bounds = np.linspace(0, len(pieces), (threads or os.cpu_count() or 1) + 1).astype(np.int64)
+
+    def work(first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
+        offset = int(ends[first - 1]) if first else 0
+        part = data[offset : ends[last - 1]] if last > first else data[:0]
+        return compiled.segment(part, ends[first:last] - offset, joinable, tok_data, tok_start, table)  # type: ignore[no-any-return]
+
+    with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:  # the kernel releases the GIL
+        done = list(pool.map(work, bounds[:-1], bounds[1:]))
+    if any(len(per_piece) and per_piece[0] < 0 for _, per_piece in done):
+        return None
+    starts = np.zeros(len(pieces) + 1, np.int64)
+    np.cumsum(np.concatenate([per_piece for _, per_piece in done]), out=starts[1:])
+    ids = np.concatenate([ids for ids, _ in done])
+    return FlatWords(ids, starts, np.asarray(counts, np.int64))
+
+
+def joinable_pairs(tokens: Sequence[bytes]) -> np.ndarray:
+    """A 65,536-entry table: do the bytes a, b (index ``a << 8 | b``) stand next to each other in some token?
+
+    >>> table = joinable_pairs([b"a", b"ab", b"b c"])
+    >>> [divmod(int(i), 256) for i in table.nonzero()[0]]
+    [(32, 99), (97, 98), (98, 32)]
+    """
+    found = np.zeros(1 << 16, dtype=bool)
+    data = np.frombuffer(b"".join(tokens), np.uint8).astype(np.int64)
+    within = np.ones(len(data), dtype=bool)  # is (data[k], data[k + 1]) inside one token?
+    within[np.cumsum(np.fromiter(map(len, tokens), np.int64, len(tokens))) - 1] = False
+    found[(data[:-1] << 8 | data[1:])[within[:-1]]] = True
+    return found
 
 
 def _tiktoken() -> ModuleType | None:

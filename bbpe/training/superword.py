@@ -51,7 +51,7 @@ from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.extend import base_settings, base_tokens
 from bbpe.training.merge import merge_into_tokenizer
-from bbpe.training.segmenting import segment_all
+from bbpe.training.segmenting import segment_all, segment_compiled
 
 
 def stage2_pattern(stage1_pattern: str) -> str:
@@ -118,9 +118,13 @@ def add_superwords(
     stage1_merges = None if max_merges is None else max_merges - stage1.metadata["training"]["new_tokens"]
     tokens = base_tokens(stage1, pattern=pattern, prune_unreachable=False)
     pieces = [p.encode("utf-8") if isinstance(p, str) else p for p in stage2_counts]
-    segmented = segment_all(pieces, tokens, engine=stage1.engine)  # in parallel; same ids as extend.segmenter
+    counts = list(stage2_counts.values())
+    flat = segment_compiled(pieces, counts, tokens) if stage1.engine != "python" else None
+    # Else the same ids as extend.segmenter, through tiktoken on threads.
+    words = flat if flat is not None else zip(segment_all(pieces, tokens, engine=stage1.engine), counts)
+    del pieces
     tokenizer = merge_into_tokenizer(
-        zip(segmented, stage2_counts.values()),
+        words,
         tokens,
         vocab_size=vocab_size,
         pattern=pattern,
