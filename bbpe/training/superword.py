@@ -9,7 +9,8 @@ Training has two stages on the same corpus:
    pattern splits every digit), a run of two or more punctuation marks (with an optional
    leading space), whitespace before more whitespace, or a line break.  These are the splits
    of the reference implementation's stage-2 regex (PythonNut/superbpe,
-   ``scripts/extend_tokenizer.sh``) plus line breaks, since bbpe pre-tokenizes line by line.
+   ``scripts/extend_tokenizer.sh``) plus line breaks: a superword stays within a line, and a
+   document can be cut for parallel counting after a line break (see *Safe cuts*).
    Every stage-2 piece is segmented with the stage-1 vocabulary (rank-based BPE, as
    ``bbpe.training.extend`` segments words with a base vocabulary), and the merge loop continues up to
    the vocab size.  With ``max_words`` a new token may span at most that many
