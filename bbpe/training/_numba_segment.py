@@ -14,12 +14,19 @@ part is merged once and its ids kept in a cache.
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
 _NONE = np.int64(1) << 62  # "no rank": above every token id
+# The kernels that only read and write the arrays they are given (``_segment_pieces`` and what it
+# calls) are compiled without reference counting (numba's private ``_nrt`` option): with it, every
+# call taking arrays costs atomic reference-count updates, more than the work on a short part.
+# ``segment`` holds the arrays, grows them when ``_segment_pieces`` stops for room, and calls it again.
+_NO_REFCOUNT: dict[str, Any] = {"_nrt": False}
 
 
 @njit(cache=True, inline="always")
@@ -31,7 +38,7 @@ def _hash(data, start, end):
     return h ^ (h >> np.uint64(33))
 
 
-@njit(cache=True)
+@njit(cache=True, **_NO_REFCOUNT)
 def _same(a, a_start, b, b_start, length):
     for k in range(length):
         if a[a_start + k] != b[b_start + k]:
@@ -56,7 +63,7 @@ def token_table(tok_data, tok_start):
     return table
 
 
-@njit(cache=True)
+@njit(cache=True, **_NO_REFCOUNT)
 def find_token(data, start, end, tok_data, tok_start, table):
     """The id of the token whose bytes are ``data[start:end]``, or -1."""
     mask = len(table) - 1
@@ -70,7 +77,7 @@ def find_token(data, start, end, tok_data, tok_start, table):
     return -1
 
 
-@njit(cache=True)
+@njit(cache=True, **_NO_REFCOUNT)
 def _merge_part(data, start, end, tok_data, tok_start, table, bounds, ranks, out, at):
     """BPE of ``data[start:end]`` from its bytes (lowest rank first, leftmost on ties); ids to ``out[at:]``."""
     n = end - start
@@ -104,27 +111,29 @@ def _merge_part(data, start, end, tok_data, tok_start, table, bounds, ranks, out
     return at + parts
 
 
-@njit(cache=True)
-def _grow(array, need):
-    grown = np.empty(max(2 * len(array), need), array.dtype)
-    grown[: len(array)] = array
-    return grown
+_DONE, _NEEDS_ROOM, _NOT_A_TOKEN = 0, 1, 2
+_ENTRIES, _CACHED, _AT, _NEXT = range(4)  # state: cache entries, cached ids, ids written, next piece
 
 
-@njit(cache=True, nogil=True)
-def segment(data, piece_ends, joinable, tok_data, tok_start, table):
-    """(ids of every piece back to back, int32; ids per piece, int64), or (empty, [-1]) if a byte is no token."""
-    out = np.empty(max(16, len(data)), np.int32)
-    per_piece = np.zeros(len(piece_ends), np.int64)
-    scratch = np.empty(16, np.int64)
-    bounds, ranks = np.empty(16, np.int64), np.empty(16, np.int64)
-    # Cache of parts: slots -> entry; entry = (data start, length, first id in cached, number of ids).
-    slots = np.full(1 << 16, -1, np.int64)
-    entries = np.empty((1 << 15, 4), np.int64)
-    cached = np.empty(1 << 16, np.int32)
-    n_entries, n_cached, at, start = 0, 0, 0, 0
-    for p in range(len(piece_ends)):
-        end = piece_ends[p]
+@njit(cache=True, nogil=True, **_NO_REFCOUNT)
+def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, out, per_piece, cache, state):
+    """Segment pieces from ``state[_NEXT]`` on until done, or until a piece might not fit (returns why)."""
+    slots, entries, cached, bounds, ranks, scratch = cache
+    n_entries, n_cached, at = state[_ENTRIES], state[_CACHED], state[_AT]
+    mask = len(slots) - 1
+    status = _DONE
+    p = state[_NEXT]
+    while p < len(piece_ends):
+        start, end = (piece_ends[p - 1] if p else 0), piece_ends[p]
+        room = end - start  # a piece has at most this many parts and ids
+        if (
+            2 * (n_entries + room) > len(slots)
+            or n_entries + room > len(entries)
+            or n_cached + room > len(cached)
+            or room + 1 > len(bounds)
+        ):
+            status = _NEEDS_ROOM
+            break
         first = at
         whole = find_token(data, start, end, tok_data, tok_start, table)
         if whole >= 0:
@@ -136,14 +145,6 @@ def segment(data, piece_ends, joinable, tok_data, tok_start, table):
             while stop < end and joinable[(np.int64(data[stop - 1]) << 8) | np.int64(data[stop])]:
                 stop += 1
             length = stop - part
-            if 2 * (n_entries + 1) > len(slots):
-                slots = np.full(2 * len(slots), -1, np.int64)
-                for e in range(n_entries):
-                    s = np.int64(_hash(data, entries[e, 0], entries[e, 0] + entries[e, 1])) & (len(slots) - 1)
-                    while slots[s] >= 0:
-                        s = (s + 1) & (len(slots) - 1)
-                    slots[s] = e
-            mask = len(slots) - 1
             slot = np.int64(_hash(data, part, stop)) & mask
             hit = -1
             while slots[slot] >= 0:
@@ -153,35 +154,91 @@ def segment(data, piece_ends, joinable, tok_data, tok_start, table):
                     break
                 slot = (slot + 1) & mask
             if hit < 0:
-                if len(bounds) < length + 1:
-                    bounds, ranks, scratch = (
-                        np.empty(2 * length + 2, np.int64),
-                        np.empty(2 * length + 2, np.int64),
-                        np.empty(2 * length + 2, np.int64),
-                    )
                 made = _merge_part(data, part, stop, tok_data, tok_start, table, bounds, ranks, scratch, 0)
                 if made < 0:
-                    return np.empty(0, np.int32), np.full(1, -1, np.int64)
-                if n_entries == len(entries):
-                    grown = np.empty((2 * len(entries), 4), np.int64)
-                    grown[:n_entries] = entries
-                    entries = grown
-                if n_cached + made > len(cached):
-                    cached = _grow(cached, n_cached + made)
+                    status = _NOT_A_TOKEN
+                    break
                 entries[n_entries, 0], entries[n_entries, 1] = part, length
                 entries[n_entries, 2], entries[n_entries, 3] = n_cached, made
-                cached[n_cached : n_cached + made] = scratch[:made]
+                for k in range(made):
+                    cached[n_cached + k] = scratch[k]
                 n_cached += made
                 slots[slot] = n_entries
                 hit = n_entries
                 n_entries += 1
             first_id, count = entries[hit, 2], entries[hit, 3]
-            if at + count > len(out):
-                out = _grow(out, at + count)
             for k in range(count):
                 out[at + k] = cached[first_id + k]
             at += count
             part = stop
+        if status != _DONE:
+            break
         per_piece[p] = at - first
-        start = end
-    return out[:at].copy(), per_piece
+        p += 1
+    state[_ENTRIES], state[_CACHED], state[_AT], state[_NEXT] = n_entries, n_cached, at, p
+    return status
+
+
+@njit(cache=True)
+def _rehash(data, entries, n_entries, size):
+    slots = np.full(size, -1, np.int64)
+    for e in range(n_entries):
+        slot = np.int64(_hash(data, entries[e, 0], entries[e, 0] + entries[e, 1])) & (size - 1)
+        while slots[slot] >= 0:
+            slot = (slot + 1) & (size - 1)
+        slots[slot] = e
+    return slots
+
+
+@njit(cache=True, nogil=True)
+def segment(data, piece_ends, joinable, tok_data, tok_start, table):
+    """(ids of every piece back to back, int32; ids per piece, int64), or (empty, [-1]) if a byte is no token."""
+    out = np.empty(max(16, len(data)), np.int32)  # a piece has at most one id per byte
+    per_piece = np.zeros(len(piece_ends), np.int64)
+    # Cache of parts: slots -> entry; entry = (data start, length, first id in cached, number of ids).
+    slots, entries, cached = (
+        np.full(1 << 16, -1, np.int64),
+        np.empty((1 << 15, 4), np.int64),
+        np.empty(1 << 16, np.int32),
+    )
+    bounds, ranks, scratch = np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64, np.int64)
+    state = np.zeros(4, np.int64)
+    while True:
+        status = _segment_pieces(
+            data,
+            piece_ends,
+            joinable,
+            tok_data,
+            tok_start,
+            table,
+            out,
+            per_piece,
+            (slots, entries, cached, bounds, ranks, scratch),
+            state,
+        )
+        if status == _DONE:
+            return out[: state[_AT]].copy(), per_piece
+        if status == _NOT_A_TOKEN:
+            return np.empty(0, np.int32), np.full(1, -1, np.int64)
+        p = state[_NEXT]
+        room = piece_ends[p] - (piece_ends[p - 1] if p else 0)
+        n_entries = state[_ENTRIES]
+        if 2 * (n_entries + room) > len(slots):
+            size = len(slots)
+            while 2 * (n_entries + room) > size:
+                size *= 2
+            slots = _rehash(data, entries, n_entries, size)
+        if n_entries + room > len(entries):
+            grown = np.empty((2 * (n_entries + room), 4), np.int64)
+            grown[:n_entries] = entries[:n_entries]
+            entries = grown
+        if state[_CACHED] + room > len(cached):
+            grown_ids = np.empty(2 * (state[_CACHED] + room), np.int32)
+            grown_ids[: state[_CACHED]] = cached[: state[_CACHED]]
+            cached = grown_ids
+        if room + 1 > len(bounds):
+            bounds, ranks, scratch = (
+                np.empty(2 * room + 2, np.int64),
+                np.empty(2 * room + 2, np.int64),
+                np.empty(2 * room + 2, np.int64),
+            )
