@@ -35,23 +35,12 @@ print(f"unique pre-tokens {len(counts):,}")
 mn.learn_merges([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1)  # load kernels
 words = list(counts.items())
 flat = timed("flatten words to arrays (_flatten)", mn._flatten, words, 256)
-timed("word store (word_store)", loop.word_store, *flat[:2])
+store = timed("word store (word_store)", loop.word_store, *flat)
 tok_data, tok_start = mn.pack_tokens([bytes([i]) for i in range(256)])
 for n_new in (0, 1000, 10000, 50000, vocab - 256):
-    symbols, starts = loop.word_store(*flat[:2])
+    store = loop.word_store(*flat)
     control = np.zeros(2, np.int64)
-    timed(
-        f"learn: pair index + heap + {n_new:,} merges",
-        loop.learn,
-        symbols,
-        starts,
-        flat[2],
-        tok_data,
-        tok_start,
-        n_new,
-        2,
-        control,
-    )
+    timed(f"learn: pair index + heap + {n_new:,} merges", loop.learn, store, tok_data, tok_start, n_new, 2, control)
 timed(
     f"whole train_from_counts (vocab {vocab:,}, numba)",
     train_from_counts,

@@ -200,8 +200,8 @@ def test_runs_merge_left_to_right(numba_learn, word):
 
 def test_a_run_built_over_several_steps_merges_left_to_right(numba_learn):
     # The base token "abc" is reached as ab + c (step 1) and as a + bc (step 2), so the run
-    # abc abc abc is built in two steps and its occurrences of (abc, abc) are listed newest first:
-    # the reference's left-to-right rewrite gives abcabc + abc, not abc + abcabc.
+    # abc abc abc is built in two steps, right end last: a loop that visits occurrences in the order
+    # they arose goes wrong.  The reference's left-to-right rewrite gives abcabc + abc, not abc + abcabc.
     base = list(BYTES) + [b"ab", b"bc", b"abc"]
     ab, bc, abc = 256, 257, 258
     merges, _ = same_merges(numba_learn, [([ab, 99, ab, 99, 97, bc], 1)], base, n_new=2, min_frequency=1)
@@ -210,7 +210,7 @@ def test_a_run_built_over_several_steps_merges_left_to_right(numba_learn):
 
 def test_a_long_word_touched_by_many_merges(numba_learn):
     # Hundreds of merges rewrite the same long words, so their symbols are merged over and over,
-    # occurrence lists go stale and the pool of positions is compacted and grown.
+    # the pairs' lists of words go stale and the loop's pool is compacted and grown.
     import random
 
     rng = random.Random(7)
@@ -328,11 +328,9 @@ def test_a_stop_request_ends_the_loop_before_the_next_step(numba_learn):
     from bbpe.training import _numba_loop as loop
     from bbpe.training.merge_numba import _flatten, pack_tokens
 
-    word_ids, word_start, word_count = _flatten(counted(CODE * 3), 256)
+    store = loop.word_store(*_flatten(counted(CODE * 3), 256))
     control = np.array([0, 1], np.int64)  # stop requested
-    table, stop = loop.learn(
-        *loop.word_store(word_ids, word_start), word_count, *pack_tokens(list(BYTES)), 50, 2, control
-    )
+    table, stop = loop.learn(store, *pack_tokens(list(BYTES)), 50, 2, control)
     assert (len(table), stop) == (0, loop.STOP_INTERRUPTED)
 
 

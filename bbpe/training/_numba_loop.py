@@ -2,30 +2,21 @@
 
 Data, all numpy arrays (tables, heap and growable rows from ``bbpe.training._numba_tables``):
 
-* symbols: one int32 array holding every unique pre-token's token ids back to back, each word
-  preceded by a separator -1 (and one more closes the last word); ``starts`` (int32) gives each
-  word's first position and ``word_count`` (int64) its count, found from a position through a
-  table of the word at every 16th position.  A merge writes the token at the left symbol's
-  position and marks the right one dead: a live symbol covers a span of positions whose other
-  positions are dead and hold -(span length) (at least the first and the last one do, so the
-  next live symbol is ``p + length`` and the previous one ``p - length``), so words never move;
+* words: one int32 store holding, per unique pre-token, ``[length, count & 0xFFFFFFFF,
+  count >> 32, token ids...]``; a word is named by its offset and shrinks in place as it merges;
 * pairs: a table key -> pair id (key = left << 32 | right) and one row per pair
-  ``[key, count, first block]``; a pair's occurrences are a chain of blocks ``[start, length,
-  next]`` in a pool of positions (of the pair's left symbol).  Positions that lost the pair are
-  skipped when visited; the pool is compacted when it fills up (dropping the lists of pairs
-  that are gone and the positions that no longer hold their pair);
+  ``[key, count, first block]``; a pair's words are a chain of blocks ``[start, length,
+  next]`` in a pool of word offsets.  Words that lost the pair are skipped when visited;
+  the lists of pairs that are gone (count 0) are dropped when the pool fills up;
 * a heap of ``[count, key, pair id]`` rows, refreshed lazily, holding only pairs that
   reach ``min_frequency`` (a rarer pair is pushed when it grows);
 * tokens: rows ``[start, length, hash, base**length, next id with that hash]`` over one
   byte buffer, and a table hash -> newest id, so "these bytes already are a token" is a
   lookup plus a byte comparison.
 
-One step visits the best pair's positions, so it costs O(occurrences), not O(length of the
-words holding them).  Results match the reference's left-to-right rewrite: only a position
-that starts a chain of back-to-back occurrences (``a b a b``, or a run ``a a a`` for (a, a))
-is taken, and the chain is merged from there left to right.  The changes of the pairs next
-to the merged ones are summed per neighbour id (``near``, one row per token id), so the pair
-table is touched once per distinct neighbour, not once per occurrence.
+One step rewrites the words holding the best pair and sums the changes of the pairs next
+to it per neighbour id (``near``, one row per token id), so the pair table is touched once
+per distinct neighbour, not once per occurrence.
 """
 
 from __future__ import annotations
@@ -44,90 +35,35 @@ from bbpe.training._numba_tables import (
     sift_down,
 )
 
-SEPARATOR = -1  # symbols: before each word and after the last; a dead position holds -(span length) <= -2
-_WORD_SHIFT = 4  # the position -> word table has an entry per 2**_WORD_SHIFT positions
+HEADER = 3  # word store: length, low and high half of the count, then the ids
 _KEY, _COUNT, _BLOCK = range(3)  # pair rows
 _START, _LENGTH, _HASH, _POWER, _NEXT = range(5)  # token rows
 _HASH_BASE = 0x100000001B3
 # Neighbour rows, for merging (left, right) into token: x stands before the pair, y after it.
 # GAIN_*: count added to (x, token) / (token, y); LOSS_*: removed from (x, left) / (right, y);
-# SLOT_*: number of new occurrences, then the write position in the pool.
-_STEP, _GAIN_X, _LOSS_X, _SLOT_X, _GAIN_Y, _LOSS_Y, _SLOT_Y = range(7)
+# WORD_*: last word noted; SLOT_*: number of words noted, then the write position in the pool.
+_STEP, _GAIN_X, _LOSS_X, _WORD_X, _SLOT_X, _GAIN_Y, _LOSS_Y, _WORD_Y, _SLOT_Y = range(9)
 STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
 
 
 @njit(cache=True)
-def word_store(word_ids, word_start):
-    """Symbols (a separator, then the word's ids, per word; a separator at the end) and each word's first position."""
-    n_words = len(word_start) - 1
-    symbols = np.empty(len(word_ids) + n_words + 1, np.int32)
-    starts = np.empty(n_words, np.int32)
+def word_store(word_ids, word_start, word_count):
+    """The word store built from ids back to back, start offsets and counts."""
+    store = np.empty(len(word_ids) + HEADER * len(word_count), np.int32)
     at = 0
-    for w in range(n_words):
-        symbols[at] = SEPARATOR
-        starts[w] = at + 1
+    for w in range(len(word_count)):
         n = word_start[w + 1] - word_start[w]
-        symbols[at + 1 : at + 1 + n] = word_ids[word_start[w] : word_start[w + 1]]
-        at += 1 + n
-    symbols[at] = SEPARATOR
-    return symbols, starts
+        store[at] = n
+        store[at + 1] = word_count[w] & 0xFFFFFFFF
+        store[at + 2] = word_count[w] >> 32
+        store[at + HEADER : at + HEADER + n] = word_ids[word_start[w] : word_start[w + 1]]
+        at += HEADER + n
+    return store
 
 
 @njit(cache=True)
-def _next(symbols, p):
-    """The position after live symbol ``p``: the next live symbol or a separator."""
-    marker = symbols[p + 1]
-    return p + 1 if marker >= SEPARATOR else p - marker
-
-
-@njit(cache=True)
-def _prev(symbols, p):
-    """The live symbol before live symbol ``p``, or -1 at the start of its word."""
-    marker = symbols[p - 1]
-    if marker == SEPARATOR:
-        return -1
-    return p - 1 if marker >= 0 else p + marker
-
-
-@njit(cache=True)
-def _holds(symbols, p, left, right):
-    """Whether position ``p`` is live and holds ``left`` followed by ``right``."""
-    return symbols[p] == left and symbols[_next(symbols, p)] == right
-
-
-@njit(cache=True)
-def _starts_chain(symbols, p, left, right):
-    """Whether the occurrence at ``p`` is merged first of its chain: left to right, no occurrence
-    ends just before it (for left == right: no ``left`` stands before it)."""
-    o = _prev(symbols, p)
-    if o == -1:
-        return True
-    if left == right:
-        return symbols[o] != left
-    if symbols[o] != right:
-        return True
-    o = _prev(symbols, o)
-    return o == -1 or symbols[o] != left
-
-
-@njit(cache=True)
-def _word_table(starts, n_positions):
-    """The word holding (or the last word starting before) every 2**_WORD_SHIFT-th position."""
-    table = np.empty((n_positions >> _WORD_SHIFT) + 1, np.int32)
-    w = 0
-    for k in range(len(table)):
-        while w + 1 < len(starts) and starts[w + 1] <= k << _WORD_SHIFT:
-            w += 1
-        table[k] = w
-    return table
-
-
-@njit(cache=True)
-def _word_at(starts, word_table, p):
-    w = word_table[p >> _WORD_SHIFT]
-    while w + 1 < len(starts) and starts[w + 1] <= p:
-        w += 1
-    return w
+def _word_count(store, w):
+    return (np.int64(store[w + 2]) << 32) | (np.int64(store[w + 1]) & 0xFFFFFFFF)
 
 
 @njit(cache=True)
@@ -146,52 +82,61 @@ def _pair_id(pairs, table, n_pairs, left, right):
 
 
 @njit(cache=True)
-def _index_pairs(symbols, starts, word_count):
-    """Pair rows and table for the initial words, and one block of positions per pair."""
+def _index_pairs(store):
+    """Pair rows and table for the initial words, and one block of word offsets per pair."""
     pairs = np.empty((1024, 3), np.int64)
     table = new_table(1024)
     n_pairs = 0
-    position_pair = np.empty(len(symbols), np.int32)  # set where a pair starts
-    for w in range(len(starts)):
-        end = starts[w + 1] - 1 if w + 1 < len(starts) else len(symbols) - 1
-        pairs = fit_rows(pairs, n_pairs + end - starts[w])
-        table = fit_table(table, n_pairs + end - starts[w])
-        for p in range(starts[w], end - 1):
-            pid, n_pairs = _pair_id(pairs, table, n_pairs, symbols[p], symbols[p + 1])
-            pairs[pid, _COUNT] += word_count[w]
-            position_pair[p] = pid
-    first = np.zeros(n_pairs + 1, np.int64)  # count, then list, the positions of each pair
-    for p in range(len(symbols) - 1):
-        if symbols[p] != SEPARATOR and symbols[p + 1] != SEPARATOR:
-            first[position_pair[p] + 1] += 1
-    first = np.cumsum(first)
+    position_pair = np.empty(len(store), np.int32)
+    w = 0
+    while w < len(store):
+        n = store[w]
+        pairs = fit_rows(pairs, n_pairs + n)
+        table = fit_table(table, n_pairs + n)
+        for i in range(w + HEADER, w + HEADER + n - 1):
+            pid, n_pairs = _pair_id(pairs, table, n_pairs, store[i], store[i + 1])
+            pairs[pid, _COUNT] += _word_count(store, w)
+            position_pair[i] = pid
+        w += HEADER + n
+    sizes = np.zeros(n_pairs + 1, np.int64)  # count, then list, the words of each pair
+    _list_words(store, position_pair, sizes[1:], np.empty(0, np.int32), False)
+    first = np.cumsum(sizes)
     pool = np.empty(max(1024, first[n_pairs]), np.int32)
-    at = first[:-1].copy()
-    for p in range(len(symbols) - 1):
-        if symbols[p] != SEPARATOR and symbols[p + 1] != SEPARATOR:
-            pool[at[position_pair[p]]] = p
-            at[position_pair[p]] += 1
+    _list_words(store, position_pair, first[:-1].copy(), pool, True)
     blocks = np.empty((n_pairs + 1024, 3), np.int64)
     for pid in range(n_pairs):
         blocks[pid, 0] = first[pid]
-        blocks[pid, 1] = first[pid + 1] - first[pid]
+        blocks[pid, 1] = sizes[pid + 1]
         blocks[pid, 2] = -1
         pairs[pid, _BLOCK] = pid
     return pairs, table, n_pairs, blocks, pool, first[n_pairs]
 
 
 @njit(cache=True)
-def _compact_or_grow(symbols, pairs, n_pairs, pool, blocks, n_blocks, pool_end, need):
-    """Room for ``need`` more pool entries: keep only the positions still holding a pair that is
-    not gone if they fill half the pool, else grow it.  Returns (pool, blocks, number of blocks, pool end)."""
+def _list_words(store, position_pair, at, pool, fill):
+    """Each word once per pair it holds: count into ``at[pid]``, or write to ``pool[at[pid]++]``."""
+    last_word = np.full(len(at), -1, np.int64)
+    w = 0
+    while w < len(store):
+        for i in range(w + HEADER, w + HEADER + store[w] - 1):
+            pid = position_pair[i]
+            if last_word[pid] != w:
+                last_word[pid] = w
+                if fill:
+                    pool[at[pid]] = w
+                at[pid] += 1
+        w += HEADER + store[w]
+
+
+@njit(cache=True)
+def _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end, need):
+    """Room for ``need`` more pool entries: drop the word lists of pairs that are gone if they
+    fill half the pool, else grow it.  Returns (pool, blocks, number of blocks, pool end)."""
     live = 0
     for pid in range(n_pairs):
         block = pairs[pid, _BLOCK] if pairs[pid, _COUNT] > 0 else -1
-        left, right = pairs[pid, _KEY] >> 32, pairs[pid, _KEY] & 0xFFFFFFFF
         while block != -1:
-            for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
-                if _holds(symbols, pool[k], left, right):
-                    live += 1
+            live += blocks[block, 1]
             block = blocks[block, 2]
     if 2 * live > pool_end:
         return fit_rows(pool, pool_end + need), blocks, n_blocks, pool_end
@@ -204,13 +149,11 @@ def _compact_or_grow(symbols, pairs, n_pairs, pool, blocks, n_blocks, pool_end, 
         pairs[pid, _BLOCK] = -1 if block == -1 else count
         if block == -1:
             continue
-        left, right = pairs[pid, _KEY] >> 32, pairs[pid, _KEY] & 0xFFFFFFFF
         new_blocks[count, 0] = end
         while block != -1:
-            for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
-                if _holds(symbols, pool[k], left, right):
-                    new_pool[end] = pool[k]
-                    end += 1
+            length = blocks[block, 1]
+            new_pool[end : end + length] = pool[blocks[block, 0] : blocks[block, 0] + length]
+            end += length
             block = blocks[block, 2]
         new_blocks[count, 1] = end - new_blocks[count, 0]
         new_blocks[count, 2] = -1
@@ -335,56 +278,66 @@ def _note(near, nearby, n_near, z, step):
         return n_near
     near[z] = 0
     near[z, _STEP] = step
+    near[z, _WORD_X] = -1
+    near[z, _WORD_Y] = -1
     nearby[n_near] = z
     return n_near + 1
 
 
 @njit(cache=True)
-def _merge_chain(symbols, p, left, right, token, c, near, nearby, n_near, merged, n_merged, step):
-    """Merge (left, right) -> token at ``p`` and at the occurrences right after it, as the reference
-    does (``p`` starts a chain), noting the neighbour changes for a word counted ``c`` times.
+def _rewrite(store, w, left, right, token, near, nearby, n_near, events, n_events, step):
+    """Merge (left, right) -> token in word ``w`` in place (as the reference does), noting the
+    neighbour changes, and an event (word, 2 * neighbour + side) per new (pair, word).
 
-    Each merged position goes to ``merged``: as is if (token, y) is a new occurrence there, else
-    as ~position.  Returns (n_near, n_merged).
+    A word without the pair (merged on an earlier visit) is left as it is.
     """
+    n = store[w]
+    c = _word_count(store, w)
+    s = w + HEADER
+    i = 0
+    j = 0
     merged_before = False
-    while True:
-        q = _next(symbols, p)
-        r = _next(symbols, q)
-        o = _prev(symbols, p)
-        if o != -1:  # (x, left) -> (x, token); x is the token merged last if any
-            x = symbols[o]
-            n_near = _note(near, nearby, n_near, x, step)
-            if not merged_before:  # else (right, left) was counted as lost already
-                near[x, _LOSS_X] += c
-            near[x, _GAIN_X] += c
-            near[x, _SLOT_X] += 1
-        goes_on = False
-        new_y = False
-        if symbols[r] != SEPARATOR:  # (right, y) -> (token, y), unless y starts the next occurrence
-            y = symbols[r]
-            n_near = _note(near, nearby, n_near, y, step)
-            near[y, _LOSS_Y] += c
-            goes_on = y == left and symbols[_next(symbols, r)] == right
-            if not goes_on:
-                near[y, _GAIN_Y] += c
-                near[y, _SLOT_Y] += 1
-                new_y = True
-        dead = p - r  # -(length of the merged span)
-        symbols[p] = token
-        symbols[p + 1] = dead
-        symbols[q] = dead
-        symbols[r - 1] = dead
-        merged[n_merged] = p if new_y else ~p
-        n_merged += 1
-        if not goes_on:
-            return n_near, n_merged
-        p = r
-        merged_before = True
+    while i < n:
+        a = store[s + i]
+        if a == left and i + 1 < n and store[s + i + 1] == right:
+            if j > 0:  # (x, left) -> (x, token); x is the token written last
+                x = store[s + j - 1]
+                n_near = _note(near, nearby, n_near, x, step)
+                if not merged_before:  # else (right, left) was counted as lost already
+                    near[x, _LOSS_X] += c
+                near[x, _GAIN_X] += c
+                if near[x, _WORD_X] != w:
+                    near[x, _WORD_X] = w
+                    near[x, _SLOT_X] += 1
+                    events[n_events, 0] = w
+                    events[n_events, 1] = 2 * x
+                    n_events += 1
+            if i + 2 < n:  # (right, y) -> (token, y), unless y starts the next occurrence
+                y = store[s + i + 2]
+                n_near = _note(near, nearby, n_near, y, step)
+                near[y, _LOSS_Y] += c
+                if not (y == left and i + 3 < n and store[s + i + 3] == right):
+                    near[y, _GAIN_Y] += c
+                    if near[y, _WORD_Y] != w:
+                        near[y, _WORD_Y] = w
+                        near[y, _SLOT_Y] += 1
+                        events[n_events, 0] = w
+                        events[n_events, 1] = 2 * y + 1
+                        n_events += 1
+            store[s + j] = token
+            i += 2
+            merged_before = True
+        else:
+            store[s + j] = a
+            i += 1
+            merged_before = False
+        j += 1
+    store[w] = j
+    return n_near, n_events
 
 
 @njit(cache=True, nogil=True)
-def learn(symbols, starts, word_count, tok_data, tok_start, n_new, min_frequency, control):
+def learn(store, tok_data, tok_start, n_new, min_frequency, control):
     """Merge until ``n_new`` new tokens exist or no pair reaches ``min_frequency`` (>= 1).
 
     ``control[0]`` receives the tokens added so far; a nonzero ``control[1]`` stops the loop.
@@ -394,8 +347,7 @@ def learn(symbols, starts, word_count, tok_data, tok_start, n_new, min_frequency
     capacity = n_tok + n_new
     tokens, data, t_table = _token_rows(tok_data, tok_start, capacity)
     data_end = len(tok_data)
-    pairs, table, n_pairs, blocks, pool, pool_end = _index_pairs(symbols, starts, word_count)
-    word_table = _word_table(starts, len(symbols))
+    pairs, table, n_pairs, blocks, pool, pool_end = _index_pairs(store)
     n_blocks = n_pairs
     heap = np.empty((np.sum(pairs[:n_pairs, _COUNT] >= min_frequency) + 1024, 3), np.int64)
     heap_size = 0
@@ -406,11 +358,11 @@ def learn(symbols, starts, word_count, tok_data, tok_start, n_new, min_frequency
             heap[heap_size, 2] = pid
             heap_size += 1
     heapify(heap, heap_size)
-    near = np.zeros((capacity, 7), np.int64)
+    near = np.zeros((capacity, 9), np.int64)
     near[:, _STEP] = -1
     nearby = np.empty(capacity, np.int64)
     grown = np.empty(2 * capacity, np.int64)
-    merged = np.empty(1024, np.int32)
+    events = np.empty((1024, 2), np.int64)
     merges = np.empty((1024, 5), np.int64)
     steps = 0
     added = 0
@@ -433,37 +385,25 @@ def learn(symbols, starts, word_count, tok_data, tok_start, n_new, min_frequency
             n_tok += 1
             added += 1
 
-        # Merge the chains starting at the pair's positions; sum the neighbour changes per neighbour id.
-        listed = 0
-        block = pairs[best, _BLOCK]
-        while block != -1:
-            listed += blocks[block, 1]
-            block = blocks[block, 2]
-        merged = fit_rows(merged, listed)
+        # Rewrite every word holding the pair; sum the neighbour changes per neighbour id.
         n_near = 0
-        n_merged = 0
+        n_events = 0
         block = pairs[best, _BLOCK]
         while block != -1:
             for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
-                p = pool[k]
-                if _holds(symbols, p, left, right) and _starts_chain(symbols, p, left, right):
-                    c = word_count[_word_at(starts, word_table, p)]
-                    n_near, n_merged = _merge_chain(
-                        symbols, p, left, right, token, c, near, nearby, n_near, merged, n_merged, steps
-                    )
+                events = fit_rows(events, n_events + store[pool[k]])
+                n_near, n_events = _rewrite(
+                    store, pool[k], left, right, token, near, nearby, n_near, events, n_events, steps
+                )
             block = blocks[block, 2]
         pairs[best, _COUNT] = 0
-        pairs[best, _BLOCK] = -1  # every listed occurrence is merged
 
-        # Apply the sums: one table lookup per neighbour and side, a new block of positions per gain.
+        # Apply the sums: one table lookup per neighbour and side, a new word block per gain.
         pairs = fit_rows(pairs, n_pairs + 2 * n_near)
         table = fit_table(table, n_pairs + 2 * n_near)
-        need = 0
-        for k in range(n_near):
-            need += near[nearby[k], _SLOT_X] + near[nearby[k], _SLOT_Y]
-        if pool_end + need > len(pool):
+        if pool_end + n_events > len(pool):
             pool, blocks, n_blocks, pool_end = _compact_or_grow(
-                symbols, pairs, n_pairs, pool, blocks, n_blocks, pool_end, need
+                pairs, n_pairs, pool, blocks, n_blocks, pool_end, n_events
             )
         blocks = fit_rows(blocks, n_blocks + 2 * n_near)
         n_grown = 0
@@ -493,17 +433,11 @@ def learn(symbols, starts, word_count, tok_data, tok_start, n_new, min_frequency
                     pool_end += blocks[n_blocks - 1, 1]
                     grown[n_grown] = pid
                     n_grown += 1
-        for k in range(n_merged):  # the new occurrences, where _merge_chain counted them
-            p = merged[k] if merged[k] >= 0 else ~merged[k]
-            o = _prev(symbols, p)
-            if o != -1:
-                z = symbols[o]
-                pool[near[z, _SLOT_X]] = o
-                near[z, _SLOT_X] += 1
-            if merged[k] >= 0:
-                z = symbols[_next(symbols, p)]
-                pool[near[z, _SLOT_Y]] = p
-                near[z, _SLOT_Y] += 1
+        for k in range(n_events):
+            column = _SLOT_Y if events[k, 1] & 1 else _SLOT_X
+            z = events[k, 1] >> 1
+            pool[near[z, column]] = events[k, 0]
+            near[z, column] += 1
         pairs[best, _COUNT] = 0  # the losses may have counted it again
 
         heap = fit_rows(heap, heap_size + n_grown)

@@ -53,11 +53,10 @@ def learn_merges(
     reachable = len(word_ids) - len(word_count)
     capped = reachable < n_new_tokens
     n_new_tokens = min(n_new_tokens, reachable)
-    symbols, starts = loop.word_store(word_ids, word_start)
+    store = loop.word_store(word_ids, word_start, word_count)
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
-    min_frequency = max(1, min_frequency)  # count 0: gone
-    args = (symbols, starts, word_count, tok_data, tok_start, n_new_tokens, min_frequency, control)
+    args = (store, tok_data, tok_start, n_new_tokens, max(1, min_frequency), control)  # count 0: gone
     table, stop = run_in_thread(loop.learn, args, control, on_merge)
     merges = []
     for left, right, token, count, new in table.tolist():
@@ -90,8 +89,8 @@ def _flatten(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> tuple
                 counts.append(count)
     except OverflowError:
         raise ValueError("word counts and token ids must be below 2**63") from None
-    if len(flat) + len(lengths) + 1 >= 2**31:  # positions of ids and word separators are int32
-        raise ValueError("too many unique pre-tokens for one merge loop (over 2**31 ids and separators)")
+    if len(flat) + loop.HEADER * len(lengths) >= 2**31:  # word store offsets are int32
+        raise ValueError("too many unique pre-tokens for one merge loop (over 2**31 ids and headers)")
     ids_array = np.frombuffer(flat, np.uint8 if isinstance(flat, bytearray) else np.int64)
     if len(ids_array) and (ids_array.min() < 0 or ids_array.max() >= n_tokens):
         bad = int(ids_array.min()) if ids_array.min() < 0 else int(ids_array.max())
