@@ -159,6 +159,74 @@ def test_numba_merges_do_not_depend_on_word_order(numba_learn, words, n_new, see
 
 
 @st.composite
+def repetitive_corpora(draw):
+    """Words of short chunks repeated back to back ("aaaa", "abab", "aabaab"): runs of one symbol
+    and chains of overlapping occurrences, where only a left-to-right rewrite gives the reference's merges."""
+    chunk = st.lists(st.sampled_from([97, 98, 99]), min_size=1, max_size=3)
+    word = st.lists(st.tuples(chunk, st.integers(1, 9)), min_size=1, max_size=6)
+    words = draw(st.lists(st.tuples(word, st.integers(1, 4)), min_size=1, max_size=12))
+    return [(bytes(b for ids, times in parts for _ in range(times) for b in ids), count) for parts, count in words]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(words=repetitive_corpora(), n_new=st.integers(0, 60), min_frequency=st.integers(1, 3))
+def test_hypothesis_runs_and_overlapping_pairs(numba_learn, words, n_new, min_frequency):
+    same_merges(numba_learn, words, n_new=n_new, min_frequency=min_frequency)
+
+
+@st.composite
+def aliased_runs(draw):
+    """Repeated chunks over a base with tokens reachable by several pairs (abc = ab + c = a + bc),
+    so a run of one token can be built over several steps."""
+    base = list(BYTES) + [b"ab", b"bc", b"ca", b"abc", b"bca"]
+    chunk = st.lists(st.sampled_from([97, 98, 99, 256, 257, 258, 259, 260]), min_size=1, max_size=3)
+    word = st.lists(st.tuples(chunk, st.integers(1, 6)), min_size=1, max_size=5)
+    words = draw(st.lists(st.tuples(word, st.integers(1, 4)), min_size=1, max_size=10))
+    return base, [([i for ids, times in parts for _ in range(times) for i in ids], count) for parts, count in words]
+
+
+@settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(corpus=aliased_runs(), n_new=st.integers(0, 40))
+def test_hypothesis_runs_built_over_several_steps(numba_learn, corpus, n_new):
+    base, words = corpus
+    same_merges(numba_learn, words, base, n_new=n_new, min_frequency=1)
+
+
+@pytest.mark.parametrize("word", [b"a" * 9, b"ab" * 7 + b"a", b"aab" * 5, b"abba" * 4 + b"abb"])
+def test_runs_merge_left_to_right(numba_learn, word):
+    merges, _ = same_merges(numba_learn, [(word, 1)], n_new=100, min_frequency=1)
+    assert merges
+
+
+def test_a_run_built_over_several_steps_merges_left_to_right(numba_learn):
+    # The base token "abc" is reached as ab + c (step 1) and as a + bc (step 2), so the run
+    # abc abc abc is built in two steps, right end last: a loop that visits occurrences in the order
+    # they arose goes wrong.  The reference's left-to-right rewrite gives abcabc + abc, not abc + abcabc.
+    base = list(BYTES) + [b"ab", b"bc", b"abc"]
+    ab, bc, abc = 256, 257, 258
+    merges, _ = same_merges(numba_learn, [([ab, 99, ab, 99, 97, bc], 1)], base, n_new=2, min_frequency=1)
+    assert [(m.left, m.right) for m in merges] == [(ab, 99), (97, bc), (abc, abc), (abc + 1, abc)]
+
+
+def test_a_long_word_touched_by_many_merges(numba_learn):
+    # Hundreds of merges rewrite the same long words, so their symbols are merged over and over,
+    # the pairs' lists of words go stale and the loop's pool is compacted and grown.
+    import random
+
+    rng = random.Random(7)
+    long_word = bytes(rng.choice(b"abcd") for _ in range(4000))
+    words = [(long_word, 3), (long_word[::-1][:1500], 5), (b"ab" * 300, 2), (b"a" * 501, 1), (b"dcba" * 50, 4)]
+    merges, why = same_merges(numba_learn, words, n_new=500, min_frequency=1)
+    assert len(merges) >= 500 and why == "vocab_size"
+    ids, touching = list(long_word), 0
+    for m in merges:
+        merged = bpe.merge_pair(ids, (m.left, m.right), m.token)
+        touching += merged != ids
+        ids = merged
+    assert touching > 200 and len(ids) < len(long_word) // 3
+
+
+@st.composite
 def base_vocab_corpora(draw):
     pieces = draw(st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=8, unique=True))
     base = list(BYTES) + pieces
