@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import random
+
 import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
@@ -110,3 +112,16 @@ def test_a_token_that_bpe_cannot_reach_is_used_only_for_a_whole_piece():
     assert [one_by_one(p) for p in pieces] == [[259], [97, 256, 100, 32, 97, 256, 100], [120, 97, 256, 100]]
     assert segment_all(pieces, tokens) == [one_by_one(p) for p in pieces]
     assert compiled(pieces, tokens) in (None, [one_by_one(p) for p in pieces])
+
+
+def test_long_unspaced_pieces_equal_one_by_one():
+    """Text without spaces is one long part (every byte pair occurs in some token): the heap-ordered merge."""
+    rng = random.Random(5)
+    words = ["東京", "天気", "晴れ", "です", "の", "は", "今日", "明日", "雨", "曇り"]
+    text = "".join(rng.choice(words) for _ in range(3000))
+    vocab = bbpe.train([text], vocab_size=330, pattern="gpt2", workers=1)
+    tokens = [vocab.token_bytes(i) for i in range(len(vocab.ranks))]
+    one_by_one = segmenter(tokens, engine="python")
+    pieces = ["".join(rng.choice(words) for _ in range(rng.randint(1, 400))).encode() for _ in range(20)]
+    assert compiled(pieces, tokens) in (None, [one_by_one(p) for p in pieces])
+    assert segment_all(pieces, tokens) == [one_by_one(p) for p in pieces]

@@ -77,37 +77,96 @@ def find_token(data, start, end, tok_data, tok_start, table):
     return -1
 
 
+# Rows of ``work`` for ``_merge_part``: the parts as a linked list over their first byte (next
+# part's start, previous part's start), and a binary heap of candidate merges (rank, left part's
+# start, right part's start, right part's end), smallest (rank, start) on top.
+_NEXT_PART, _PREV_PART, _H_RANK, _H_LEFT, _H_RIGHT, _H_END = range(6)
+
+
+@njit(cache=True, inline="always")
+def _heap_below(work, a, b):
+    """Does heap entry a come before entry b: lower rank, then further left?"""
+    if work[_H_RANK, a] != work[_H_RANK, b]:
+        return work[_H_RANK, a] < work[_H_RANK, b]
+    return work[_H_LEFT, a] < work[_H_LEFT, b]
+
+
+@njit(cache=True, inline="always")
+def _heap_swap(work, a, b):
+    for row in range(_H_RANK, _H_END + 1):
+        work[row, a], work[row, b] = work[row, b], work[row, a]
+
+
 @njit(cache=True, **_NO_REFCOUNT)
-def _merge_part(data, start, end, tok_data, tok_start, table, bounds, ranks, out, at):
-    """BPE of ``data[start:end]`` from its bytes (lowest rank first, leftmost on ties); ids to ``out[at:]``."""
-    n = end - start
-    for k in range(n + 1):
-        bounds[k] = start + k
-    parts = n
-    for k in range(parts - 1):
-        rank = find_token(data, bounds[k], bounds[k + 2], tok_data, tok_start, table)
-        ranks[k] = rank if rank >= 0 else _NONE
-    while parts > 1:
-        best = 0
-        for k in range(1, parts - 1):
-            if ranks[k] < ranks[best]:
-                best = k
-        if ranks[best] == _NONE:
+def _push_merge(data, start, left, right, end, tok_data, tok_start, table, work, size):
+    """Push the merge of parts [left, right) and [right, end) if their bytes are a token; returns the heap size."""
+    rank = find_token(data, start + left, start + end, tok_data, tok_start, table)
+    if rank < 0:
+        return size
+    work[_H_RANK, size], work[_H_LEFT, size], work[_H_RIGHT, size], work[_H_END, size] = rank, left, right, end
+    k = size
+    while k > 0 and _heap_below(work, k, (k - 1) // 2):
+        _heap_swap(work, k, (k - 1) // 2)
+        k = (k - 1) // 2
+    return size + 1
+
+
+@njit(cache=True, **_NO_REFCOUNT)
+def _pop_merge(work, size):
+    """Move the top entry to index ``size - 1`` and restore the heap below it; returns the new size."""
+    size -= 1
+    _heap_swap(work, 0, size)
+    k = 0
+    while True:
+        child = 2 * k + 1
+        if child >= size:
             break
-        for k in range(best + 1, parts):  # drop the bound between the two merged parts
-            bounds[k] = bounds[k + 1]
-        for k in range(best + 1, parts - 2):
-            ranks[k] = ranks[k + 1]
-        parts -= 1
-        for k in (best - 1, best):
-            if 0 <= k < parts - 1:
-                rank = find_token(data, bounds[k], bounds[k + 2], tok_data, tok_start, table)
-                ranks[k] = rank if rank >= 0 else _NONE
-    for k in range(parts):
-        t = find_token(data, bounds[k], bounds[k + 1], tok_data, tok_start, table)
+        if child + 1 < size and _heap_below(work, child + 1, child):
+            child += 1
+        if not _heap_below(work, child, k):
+            break
+        _heap_swap(work, k, child)
+        k = child
+    return size
+
+
+@njit(cache=True, **_NO_REFCOUNT)
+def _merge_part(data, start, end, tok_data, tok_start, table, work, out, at):
+    """BPE of ``data[start:end]`` from its bytes (lowest rank first, leftmost on ties); ids to ``out[at:]``.
+
+    Heap entries of merges that are gone (a part was merged away meanwhile) are skipped when popped.
+    ``work`` has 6 rows of at least ``3 * (end - start) + 1`` entries.
+    """
+    n = end - start
+    for k in range(n):
+        work[_NEXT_PART, k], work[_PREV_PART, k] = k + 1, k - 1
+    size = 0
+    for k in range(n - 1):
+        size = _push_merge(data, start, k, k + 1, k + 2, tok_data, tok_start, table, work, size)
+    while size > 0:
+        size = _pop_merge(work, size)
+        left, right, stop = work[_H_LEFT, size], work[_H_RIGHT, size], work[_H_END, size]
+        if work[_NEXT_PART, left] != right or work[_PREV_PART, right] != left:
+            continue  # left was merged into its neighbour, or right was merged away
+        if (work[_NEXT_PART, right] if right < n else n) != stop:
+            continue  # right grew
+        work[_NEXT_PART, left] = stop
+        work[_PREV_PART, right] = -2  # merged away
+        if stop < n:
+            work[_PREV_PART, stop] = left
+        before = work[_PREV_PART, left]
+        if before >= 0:
+            size = _push_merge(data, start, before, left, stop, tok_data, tok_start, table, work, size)
+        if stop < n:
+            size = _push_merge(data, start, left, stop, work[_NEXT_PART, stop], tok_data, tok_start, table, work, size)
+    k, parts = 0, 0
+    while k < n:
+        t = find_token(data, start + k, start + work[_NEXT_PART, k], tok_data, tok_start, table)
         if t < 0:
             return -1  # a byte that is no token: the caller falls back
-        out[at + k] = t
+        out[at + parts] = t
+        parts += 1
+        k = work[_NEXT_PART, k]
     return at + parts
 
 
@@ -118,7 +177,7 @@ _ENTRIES, _CACHED, _AT, _NEXT = range(4)  # state: cache entries, cached ids, id
 @njit(cache=True, nogil=True, **_NO_REFCOUNT)
 def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, out, per_piece, cache, state):
     """Segment pieces from ``state[_NEXT]`` on until done, or until a piece might not fit (returns why)."""
-    slots, entries, cached, bounds, ranks, scratch = cache
+    slots, entries, cached, work, scratch = cache
     n_entries, n_cached, at = state[_ENTRIES], state[_CACHED], state[_AT]
     mask = len(slots) - 1
     status = _DONE
@@ -130,7 +189,7 @@ def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, out,
             2 * (n_entries + room) > len(slots)
             or n_entries + room > len(entries)
             or n_cached + room > len(cached)
-            or room + 1 > len(bounds)
+            or 3 * room + 1 > work.shape[1]
         ):
             status = _NEEDS_ROOM
             break
@@ -154,7 +213,7 @@ def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, out,
                     break
                 slot = (slot + 1) & mask
             if hit < 0:
-                made = _merge_part(data, part, stop, tok_data, tok_start, table, bounds, ranks, scratch, 0)
+                made = _merge_part(data, part, stop, tok_data, tok_start, table, work, scratch, 0)
                 if made < 0:
                     status = _NOT_A_TOKEN
                     break
@@ -201,7 +260,7 @@ def segment(data, piece_ends, joinable, tok_data, tok_start, table):
         np.empty((1 << 15, 4), np.int64),
         np.empty(1 << 16, np.int32),
     )
-    bounds, ranks, scratch = np.empty(64, np.int64), np.empty(64, np.int64), np.empty(64, np.int64)
+    work, scratch = np.empty((6, 256), np.int64), np.empty(256, np.int64)
     state = np.zeros(4, np.int64)
     while True:
         status = _segment_pieces(
@@ -213,7 +272,7 @@ def segment(data, piece_ends, joinable, tok_data, tok_start, table):
             table,
             out,
             per_piece,
-            (slots, entries, cached, bounds, ranks, scratch),
+            (slots, entries, cached, work, scratch),
             state,
         )
         if status == _DONE:
@@ -236,9 +295,5 @@ def segment(data, piece_ends, joinable, tok_data, tok_start, table):
             grown_ids = np.empty(2 * (state[_CACHED] + room), np.int32)
             grown_ids[: state[_CACHED]] = cached[: state[_CACHED]]
             cached = grown_ids
-        if room + 1 > len(bounds):
-            bounds, ranks, scratch = (
-                np.empty(2 * room + 2, np.int64),
-                np.empty(2 * room + 2, np.int64),
-                np.empty(2 * room + 2, np.int64),
-            )
+        if 3 * room + 1 > work.shape[1]:
+            work, scratch = np.empty((6, 6 * room + 2), np.int64), np.empty(6 * room + 2, np.int64)
