@@ -9,7 +9,10 @@ A piece that is a token is that token (as tiktoken and ``bpe.bpe_encode`` do).  
 cut where no token can span: between two bytes that stand next to each other in no token
 (``joinable``).  No merge joins the two sides of such a cut, so rank-based BPE of the piece is the
 BPE of each part, from its bytes, concatenated.  Parts repeat (words, mostly), so each distinct
-part is merged once and its ids kept in a cache.
+part is merged once and its ids kept in a cache; a part that is a token which BPE of its own
+bytes reaches (``reachable_tokens``, computed once per vocabulary) needs no merging at all.
+Merging a part takes candidates from a heap (lowest rank, then leftmost) over a linked list of
+parts: O(n log n) for a part of n bytes (text without spaces makes parts of hundreds of bytes).
 """
 
 from __future__ import annotations
@@ -174,8 +177,21 @@ _DONE, _NEEDS_ROOM, _NOT_A_TOKEN = 0, 1, 2
 _ENTRIES, _CACHED, _AT, _NEXT = range(4)  # state: cache entries, cached ids, ids written, next piece
 
 
+@njit(cache=True)
+def reachable_tokens(tok_data, tok_start, table):
+    """Per token: does BPE of its own bytes (no whole-token shortcut) end in this one token?"""
+    n = len(tok_start) - 1
+    longest = np.max(tok_start[1:] - tok_start[:-1]) if n else 0
+    work, ids = np.empty((6, 3 * longest + 1), np.int64), np.empty(longest + 1, np.int64)
+    reachable = np.zeros(n, np.bool_)
+    for t in range(n):
+        made = _merge_part(tok_data, tok_start[t], tok_start[t + 1], tok_data, tok_start, table, work, ids, 0)
+        reachable[t] = made == 1 and ids[0] == t
+    return reachable
+
+
 @njit(cache=True, nogil=True, **_NO_REFCOUNT)
-def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, out, per_piece, cache, state):
+def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, reachable, out, per_piece, cache, state):
     """Segment pieces from ``state[_NEXT]`` on until done, or until a piece might not fit (returns why)."""
     slots, entries, cached, work, scratch = cache
     n_entries, n_cached, at = state[_ENTRIES], state[_CACHED], state[_AT]
@@ -213,7 +229,12 @@ def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, out,
                     break
                 slot = (slot + 1) & mask
             if hit < 0:
-                made = _merge_part(data, part, stop, tok_data, tok_start, table, work, scratch, 0)
+                whole_part = find_token(data, part, stop, tok_data, tok_start, table)
+                if whole_part >= 0 and reachable[whole_part]:  # BPE of its bytes ends in this token
+                    scratch[0] = whole_part
+                    made = 1
+                else:
+                    made = _merge_part(data, part, stop, tok_data, tok_start, table, work, scratch, 0)
                 if made < 0:
                     status = _NOT_A_TOKEN
                     break
@@ -250,7 +271,7 @@ def _rehash(data, entries, n_entries, size):
 
 
 @njit(cache=True, nogil=True)
-def segment(data, piece_ends, joinable, tok_data, tok_start, table):
+def segment(data, piece_ends, joinable, tok_data, tok_start, table, reachable):
     """(ids of every piece back to back, int32; ids per piece, int64), or (empty, [-1]) if a byte is no token."""
     out = np.empty(max(16, len(data)), np.int32)  # a piece has at most one id per byte
     per_piece = np.zeros(len(piece_ends), np.int64)
@@ -270,6 +291,7 @@ def segment(data, piece_ends, joinable, tok_data, tok_start, table):
             tok_data,
             tok_start,
             table,
+            reachable,
             out,
             per_piece,
             (slots, entries, cached, work, scratch),

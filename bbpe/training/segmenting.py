@@ -73,17 +73,20 @@ def segment_compiled(
         return None
     tok_data, tok_start = pack_tokens(tokens)
     table = compiled.token_table(tok_data, tok_start)
+    reachable = compiled.reachable_tokens(tok_data, tok_start, table)
     joinable = joinable_pairs(tokens)
     data = np.frombuffer(b"".join(pieces), np.uint8)
     ends = np.cumsum(np.fromiter(map(len, pieces), np.int64, len(pieces)))
-    bounds = np.linspace(0, len(pieces), (threads or os.cpu_count() or 1) + 1).astype(np.int64)
+    threads = threads or os.cpu_count() or 1
+    # Several ranges per thread: pieces come file by file, so scripts that segment slowly cluster.
+    bounds = np.linspace(0, len(pieces), 4 * threads + 1).astype(np.int64)
 
     def work(first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
         offset = int(ends[first - 1]) if first else 0
         part = data[offset : ends[last - 1]] if last > first else data[:0]
-        return compiled.segment(part, ends[first:last] - offset, joinable, tok_data, tok_start, table)  # type: ignore[no-any-return]
+        return compiled.segment(part, ends[first:last] - offset, joinable, tok_data, tok_start, table, reachable)  # type: ignore[no-any-return]
 
-    with ThreadPoolExecutor(max_workers=len(bounds) - 1) as pool:  # the kernel releases the GIL
+    with ThreadPoolExecutor(max_workers=threads) as pool:  # the kernel releases the GIL
         done = list(pool.map(work, bounds[:-1], bounds[1:]))
     if any(len(per_piece) and per_piece[0] < 0 for _, per_piece in done):
         return None
