@@ -257,6 +257,20 @@ def test_invalid_utf8_still_covers_the_buffer_in_order(data):
         assert sum(count_pretokens_compiled(data, key).values()) == len(ends)
 
 
+@settings(max_examples=200, deadline=None)
+@given(data=st.one_of(st.binary(max_size=40), texts.map(str.encode)), cuts=st.lists(st.integers(0, 200), max_size=4))
+def test_documents_ending_inside_a_character_keep_to_their_bytes(data, cuts):
+    """Document ends anywhere, also inside a multi-byte character (each document then ends in truncated
+    UTF-8): no pre-token crosses a document end, and the counted words are exactly the scanned pieces."""
+    doc_ends = sorted({min(cut, len(data)) for cut in cuts} | {len(data)})
+    for key in KEYS:
+        ends = pretoken_spans(data, key, doc_ends=doc_ends).tolist()
+        assert ends == sorted(set(ends)) and all(e > 0 for e in ends)
+        assert {e for e in doc_ends if e > 0} <= set(ends)
+        pieces = Counter(data[a:b] for a, b in zip([0, *ends], ends))
+        assert count_pretokens_compiled(data, key, doc_ends=doc_ends) == pieces
+
+
 def test_examples_from_the_rules():
     def pieces(text: str, key: str) -> list[str]:
         data = text.encode()

@@ -3,9 +3,21 @@ r"""Every numba function of the compiled pre-tokenizer: the preset rules, the sp
 They live in one file because numba's cache tracks only the file of the function it caches: a
 loop compiled from another file would keep running an old copy of a rule it inlined.
 
+Structure.  Per document, ``classify`` decodes every character once into a class array ``cls``
+(one byte per character, at the offset of its first byte: its class bits and its byte length).
+``scan`` then finds the pre-tokens one after another with ``next_end``, which picks the
+alternative from the first character's class (and the next one's) and runs the pre-token's
+extent over ``cls`` with tight loops; only the rare contraction checks decode bytes again.
+``spans`` collects the ends; ``count_into`` takes them in batches of ``_BATCH`` and
+``_count_batch`` counts each batch in the hash table.  The rule helpers are inlined into ``scan``
+(``inline="always"``), and the kernels that only read and write the arrays they are given
+(``classify``, ``scan``, ``_count_batch``) are compiled without reference counting (numba's
+``_nrt=False``): with it, every inlined helper taking an array adds atomic reference-count
+updates, which cost more than the scanning itself.  Their callers hold the arrays.
+
 The preset patterns are hand-written rules over UTF-8 bytes: where does the pre-token end?
 
-``next_end(data, i, n, ...)`` returns the end of the pre-token that ``regex`` matches at byte
+``next_end(data, cls, i, n, ...)`` returns the end of the pre-token that ``regex`` matches at byte
 offset ``i`` when the text ends at byte ``n``.  Every preset matches some alternative at every
 character and never matches the empty string, so ``findall`` returns back-to-back pre-tokens and
 the scanner only needs this one function.  Names below: L = ``\p{L}``, N = ``\p{N}``,
@@ -57,13 +69,14 @@ stage2 ``(?:SPLITS)|(?: ?\p{L}++|(?!SPLITS)[\s\S])++`` with SPLITS =
 
 from __future__ import annotations
 
+from typing import Any
+
 import numpy as np
 from numba import njit
 
 from bbpe.pretokenize import unicode_tables as ut
 from bbpe.pretokenize.scanner_presets import CL100K_RULES as CL100K
 from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
-from bbpe.pretokenize.scanner_presets import LLAMA3_RULES as LLAMA3
 from bbpe.pretokenize.scanner_presets import O200K_RULES as O200K
 from bbpe.pretokenize.scanner_presets import STAGE2_RULES as STAGE2
 
@@ -71,6 +84,8 @@ from bbpe.pretokenize.scanner_presets import STAGE2_RULES as STAGE2
 # numba refreshes only when this file changes: change them together with this file.
 _OTHER_EXCLUDED = ut.LETTER | ut.NUMBER | ut.SPACE  # O = not any of these
 _PREFIX_EXCLUDED = ut.CR_LF | ut.LETTER | ut.NUMBER  # P = not any of these
+# numba's (private) target option ``_nrt``: compile a kernel without reference counting (see above).
+_NO_REFCOUNT: dict[str, Any] = {"_nrt": False}
 
 
 @njit(cache=True, inline="always")
@@ -93,80 +108,122 @@ def char_at(data, i, n, stage1, stage2):
     return np.int64(stage2[(np.int64(stage1[cp >> 8]) << 8) | (cp & 0xFF)]), size
 
 
-@njit(cache=True)
-def run(data, i, n, stage1, stage2, mask):
+# Scanning.  ``classify`` decodes every character of a document once into ``cls``: one byte per
+# character, at the offset of its first byte, holding its class bits (``_CLASS_BITS``) and, in the
+# top two bits, its byte length - 1 (the bytes of a character after its first are never written or
+# read).  The rules read only ``cls``, and ``data`` for the ASCII characters they name (space,
+# apostrophe, CR, LF, slash: one byte each, equal to their code point), and step from character to
+# character by the stored lengths; only the rare contraction checks decode again (``char_at``).
+_CLASS_BITS = ut.LETTER | ut.NUMBER | ut.SPACE | ut.O200K_UPPER | ut.O200K_LOWER | ut.CR_LF
+_SIZE_SHIFT = 6
+assert _CLASS_BITS < 1 << _SIZE_SHIFT, "the class bits must fit under the byte length"
+_ONE_LETTER = ut.FOLD_S | ut.FOLD_T | ut.FOLD_M | ut.FOLD_D  # (?i:'s|'t|'m|'d)
+_SPACE, _APOSTROPHE, _SLASH, _CR, _LF = 0x20, 0x27, 0x2F, 0x0D, 0x0A
+
+
+@njit(cache=True, **_NO_REFCOUNT)
+def classify(data, i, n, stage1, stage2, cls):
+    """Fill ``cls`` for every character of ``data[i:n]`` (class bits, byte length - 1)."""
+    while i < n:
+        b0 = data[i]
+        if b0 < 0x80:
+            cls[i] = stage2[b0] & _CLASS_BITS
+            i += 1
+        else:
+            bits, size = char_at(data, i, n, stage1, stage2)
+            cls[i] = (bits & _CLASS_BITS) | ((size - 1) << _SIZE_SHIFT)
+            i += size
+
+
+@njit(cache=True, inline="always")
+def _size(c):
+    """Byte length of a character from its ``cls`` entry."""
+    return (np.int64(c) >> _SIZE_SHIFT) + 1
+
+
+@njit(cache=True, inline="always")
+def _run(cls, i, n, mask):
     """End of the run of characters whose class bits meet ``mask``, starting at i."""
     while i < n:
-        bits, size = char_at(data, i, n, stage1, stage2)
-        if not bits & mask:
+        c = cls[i]
+        if not c & mask:
             break
-        i += size
+        i += _size(c)
     return i
 
 
-@njit(cache=True)
-def run_other(data, i, n, stage1, stage2):
+@njit(cache=True, inline="always")
+def _run_other(cls, i, n):
     """End of the run of O characters (not whitespace, letter or number) starting at i."""
     while i < n:
-        bits, size = char_at(data, i, n, stage1, stage2)
-        if bits & _OTHER_EXCLUDED:
+        c = cls[i]
+        if c & _OTHER_EXCLUDED:
             break
-        i += size
+        i += _size(c)
     return i
 
 
-@njit(cache=True)
-def run_numbers(data, i, n, stage1, stage2, most):
+@njit(cache=True, inline="always")
+def _run_numbers(cls, i, n, most):
     """End of up to ``most`` N characters starting at i."""
     for _ in range(most):
         if i >= n:
             break
-        bits, size = char_at(data, i, n, stage1, stage2)
-        if not bits & ut.NUMBER:
+        c = cls[i]
+        if not c & ut.NUMBER:
             break
-        i += size
+        i += _size(c)
     return i
 
 
-@njit(cache=True)
-def whitespace(data, i, n, stage1, stage2):
+@njit(cache=True, inline="always")
+def _newlines(data, i, n, slash):
+    """End of the run of CR and LF (and slashes when ``slash``) starting at i."""
+    while i < n:
+        b = data[i]
+        if b != _CR and b != _LF and not (slash and b == _SLASH):
+            break
+        i += 1
+    return i
+
+
+@njit(cache=True, inline="always")
+def _whitespace(cls, i, n):
     """(end of the S run at i, start of its last character, end of its last CR/LF or -1)."""
     last_start, last_newline = i, -1
     while i < n:
-        bits, size = char_at(data, i, n, stage1, stage2)
-        if not bits & ut.SPACE:
+        c = cls[i]
+        if not c & ut.SPACE:
             break
         last_start = i
-        if bits & ut.CR_LF:
-            last_newline = i + size
-        i += size
+        i += _size(c)
+        if c & ut.CR_LF:
+            last_newline = i
     return i, last_start, last_newline
 
 
-@njit(cache=True)
-def contraction(data, i, n, stage1, stage2):
-    """End of ``(?i:'s|'t|'re|'ve|'m|'ll|'d)`` at i, or i when there is none."""
-    if i >= n:
-        return i
-    bits, size = char_at(data, i, n, stage1, stage2)
-    j = i + size
-    if not bits & ut.APOSTROPHE or j >= n:
+@njit(cache=True, inline="always")
+def _contraction(data, i, n, stage1, stage2, one_letter):
+    """End of ``(?i:'s|'t|'re|'ve|'m|'ll|'d)`` at i (``one_letter``: the classes of s, t, m, d), or i."""
+    j = i + 1
+    if j >= n or data[i] != _APOSTROPHE:
         return i
     first, size1 = char_at(data, j, n, stage1, stage2)
-    if first & (ut.FOLD_S | ut.FOLD_T | ut.FOLD_M | ut.FOLD_D):
+    if first & one_letter:
         return j + size1
     k = j + size1
     if k >= n:
         return i
     second, size2 = char_at(data, k, n, stage1, stage2)
-    if ((first & ut.FOLD_R or first & ut.FOLD_V) and second & ut.FOLD_E) or first & second & ut.FOLD_L:
+    if first & second & ut.FOLD_L or ((first & ut.FOLD_V or first & ut.FOLD_R) and second & ut.FOLD_E):
         return k + size2
     return i
 
 
-@njit(cache=True)
+@njit(cache=True, inline="always")
 def _gpt2_contraction(data, i, n):
-    if data[i] != 39 or i + 1 >= n:  # "'"
+    """End of ``'s|'t|'re|'ve|'m|'ll|'d`` (ASCII, case-sensitive) at i, or i."""
+    if data[i] != _APOSTROPHE or i + 1 >= n:
         return i
     c1 = data[i + 1]
     if c1 == 115 or c1 == 116 or c1 == 109 or c1 == 100:  # s t m d
@@ -178,104 +235,95 @@ def _gpt2_contraction(data, i, n):
     return i
 
 
-@njit(cache=True)
-def _cl100k_contraction(data, i, n, stage1, stage2):
-    bits, size = char_at(data, i, n, stage1, stage2)
-    j = i + size
-    if not bits & ut.APOSTROPHE or j >= n:
-        return i
-    first, size1 = char_at(data, j, n, stage1, stage2)
-    if first & ut.FOLD_SDMT:
-        return j + size1
-    k = j + size1
-    if k >= n:
-        return i
-    second, size2 = char_at(data, k, n, stage1, stage2)
-    if first & second & ut.FOLD_L or ((first & ut.FOLD_V or first & ut.FOLD_R) and second & ut.FOLD_E):
-        return k + size2
-    return i
-
-
-@njit(cache=True)
-def _o200k_word(data, s, n, stage1, stage2):
+@njit(cache=True, inline="always")
+def _o200k_word(cls, s, n):
     """End of ``U*W+`` at s (first alternative, before its contraction), or -1."""
     i, both_end = s, -1
     while i < n:
-        bits, size = char_at(data, i, n, stage1, stage2)
-        if not bits & ut.O200K_UPPER:
-            if bits & ut.O200K_LOWER:
-                return run(data, i + size, n, stage1, stage2, ut.O200K_LOWER)
+        c = cls[i]
+        if not c & ut.O200K_UPPER:
+            if c & ut.O200K_LOWER:
+                return _run(cls, i + _size(c), n, ut.O200K_LOWER)
             break
-        i += size
-        if bits & ut.O200K_LOWER:
+        i += _size(c)
+        if c & ut.O200K_LOWER:
             both_end = i
     return both_end
 
 
-@njit(cache=True)
-def _o200k_letters(data, i, n, stage1, stage2, bits, size):
-    """End of o200k's first or second alternative at i, or -1."""
-    prefix = not bits & _PREFIX_EXCLUDED
-    if prefix and i + size < n:
-        end = _o200k_word(data, i + size, n, stage1, stage2)
+@njit(cache=True, inline="always")
+def _o200k_letters(data, cls, i, j, n, stage1, stage2):
+    """End of o200k's first or second alternative at i (next character at j), or -1."""
+    c = cls[i]
+    prefix = not c & _PREFIX_EXCLUDED
+    if prefix and j < n:
+        end = _o200k_word(cls, j, n)
         if end >= 0:
-            return contraction(data, end, n, stage1, stage2)
-    end = _o200k_word(data, i, n, stage1, stage2)
-    if end >= 0:
-        return contraction(data, end, n, stage1, stage2)
+            return _contraction(data, end, n, stage1, stage2, _ONE_LETTER)
+    if c & (ut.O200K_UPPER | ut.O200K_LOWER):  # else U*W+ fails at i at once
+        end = _o200k_word(cls, i, n)
+        if end >= 0:
+            return _contraction(data, end, n, stage1, stage2, _ONE_LETTER)
     start = -1
-    if prefix and i + size < n:
-        nxt, _ = char_at(data, i + size, n, stage1, stage2)
-        if nxt & ut.O200K_UPPER:
-            start = i + size
-    if start < 0 and bits & ut.O200K_UPPER:
+    if prefix and j < n and cls[j] & ut.O200K_UPPER:
+        start = j
+    if start < 0 and c & ut.O200K_UPPER:
         start = i
     if start < 0:
         return -1
-    end = run(data, run(data, start, n, stage1, stage2, ut.O200K_UPPER), n, stage1, stage2, ut.O200K_LOWER)
-    return contraction(data, end, n, stage1, stage2)
+    end = _run(cls, _run(cls, start, n, ut.O200K_UPPER), n, ut.O200K_LOWER)
+    return _contraction(data, end, n, stage1, stage2, _ONE_LETTER)
 
 
-@njit(cache=True)
-def _stage2_split(data, i, n, stage1, stage2, one_digit):
+@njit(cache=True, inline="always")
+def _spaces(data, i, n):
+    """End of the run of spaces starting at i."""
+    while i < n and data[i] == _SPACE:
+        i += 1
+    return i
+
+
+@njit(cache=True, inline="always")
+def _stage2_split(data, cls, i, n, one_digit):
     """End of the stage-2 split alternative that matches at i (i < n), or -1."""
-    bits, size = char_at(data, i, n, stage1, stage2)
-    if bits & ut.NUMBER:
-        return i + size if one_digit else run_numbers(data, i, n, stage1, stage2, 3)
-    start = i + size if bits & ut.BLANK else i
+    c = cls[i]
+    size = _size(c)
+    if c & ut.NUMBER:
+        return i + size if one_digit else _run_numbers(cls, i, n, 3)
+    blank = data[i] == _SPACE
+    start = i + size if blank else i
     if start < n:
-        first, first_size = char_at(data, start, n, stage1, stage2)
-        if not first & _OTHER_EXCLUDED:
-            end = run_other(data, start + first_size, n, stage1, stage2)
-            if end > start + first_size:
-                return run(data, end, n, stage1, stage2, ut.CR_LF | ut.SLASH)
-    if not bits & ut.SPACE:
+        first_end = start + _size(cls[start])
+        if not cls[start] & _OTHER_EXCLUDED:
+            end = _run_other(cls, first_end, n)
+            if end > first_end:
+                return _newlines(data, end, n, True)
+    if not c & ut.SPACE:
         return -1
-    k, _, last_newline = whitespace(data, i, n, stage1, stage2)
+    k, _, last_newline = _whitespace(cls, i, n)
     if last_newline >= 0:
         return last_newline
-    if not bits & ut.BLANK:
+    if not blank:
         return -1
-    end = run(data, i, n, stage1, stage2, ut.BLANK)  # spaces are one byte
+    end = _spaces(data, i, n)
     if end == n or end < k:  # the text ends, or a whitespace character that is not a space follows
         return end
     return end - 1 if end - i >= 2 else -1
 
 
-@njit(cache=True)
-def _stage2_end(data, i, n, stage1, stage2, one_digit):
+@njit(cache=True, **_NO_REFCOUNT)
+def _stage2_end(data, cls, i, n, one_digit):
     """End of the stage-2 pre-token at i: a split, else the run up to the next split."""
-    end = _stage2_split(data, i, n, stage1, stage2, one_digit)
+    end = _stage2_split(data, cls, i, n, one_digit)
     if end >= 0:
         return end
     j, first = i, True
     while j < n:
-        bits, size = char_at(data, j, n, stage1, stage2)
-        if bits & ut.LETTER:
-            j = run(data, j + size, n, stage1, stage2, ut.LETTER)
-        elif bits & ut.BLANK and j + size < n and char_at(data, j + size, n, stage1, stage2)[0] & ut.LETTER:
-            j = run(data, j + size, n, stage1, stage2, ut.LETTER)
-        elif first or _stage2_split(data, j, n, stage1, stage2, one_digit) < 0:
+        c = cls[j]
+        size = _size(c)
+        if c & ut.LETTER or (data[j] == _SPACE and j + size < n and cls[j + size] & ut.LETTER):
+            j = _run(cls, j + size, n, ut.LETTER)
+        elif first or _stage2_split(data, cls, j, n, one_digit) < 0:
             j += size
         else:
             break
@@ -283,46 +331,48 @@ def _stage2_end(data, i, n, stage1, stage2, one_digit):
     return j
 
 
-@njit(cache=True)
-def next_end(data, i, n, stage1, stage2, preset, split_digits):
-    """End of the pre-token that starts at byte i of the text ``data[:n]`` (i < n)."""
+@njit(cache=True, inline="always")
+def next_end(data, cls, i, n, stage1, stage2, preset, split_digits):
+    """End of the pre-token that starts at byte i of the text ``data[:n]`` (i < n, ``cls`` filled)."""
     if preset == STAGE2:
-        return _stage2_end(data, i, n, stage1, stage2, split_digits)
-    bits, size = char_at(data, i, n, stage1, stage2)
-    j = i + size
-    if preset == GPT2:
-        end = _gpt2_contraction(data, i, n)
-    elif preset == CL100K:
-        end = _cl100k_contraction(data, i, n, stage1, stage2)
-    elif preset == LLAMA3:
-        end = contraction(data, i, n, stage1, stage2)
-    else:
-        end = _o200k_letters(data, i, n, stage1, stage2, bits, size)
-        if end < 0:
-            end = i
-    if end > i:
-        return end
-    if preset != O200K and bits & ut.LETTER:
-        return run(data, j, n, stage1, stage2, ut.LETTER)
+        return _stage2_end(data, cls, i, n, split_digits)
+    c = cls[i]
+    j = i + _size(c)
+    b0 = data[i]
+    if preset == O200K:
+        end = _o200k_letters(data, cls, i, j, n, stage1, stage2)
+        if end > i:
+            return end
+    elif b0 == _APOSTROPHE:
+        if preset == GPT2:
+            end = _gpt2_contraction(data, i, n)
+        else:
+            end = _contraction(data, i, n, stage1, stage2, ut.FOLD_SDMT if preset == CL100K else _ONE_LETTER)
+        if end > i:
+            return end
+    if preset != O200K and c & ut.LETTER:
+        return _run(cls, j, n, ut.LETTER)
     nxt, nsize = 0, 0
     if j < n:
-        nxt, nsize = char_at(data, j, n, stage1, stage2)
+        nxt = cls[j]
+        nsize = _size(nxt)
+    blank = b0 == _SPACE
     if preset != O200K:  # letters after an optional space (gpt2) or P character (the others)
-        lead = (bits & ut.BLANK) != 0 if preset == GPT2 else (bits & _PREFIX_EXCLUDED) == 0
+        lead = blank if preset == GPT2 else (c & _PREFIX_EXCLUDED) == 0
         if lead and nxt & ut.LETTER:
-            return run(data, j + nsize, n, stage1, stage2, ut.LETTER)
-    if bits & ut.NUMBER:
+            return _run(cls, j + nsize, n, ut.LETTER)
+    if c & ut.NUMBER:
         if split_digits:
             return j
-        return run_numbers(data, j, n, stage1, stage2, n if preset == GPT2 else 2)
-    if preset == GPT2 and bits & ut.BLANK and nxt & ut.NUMBER:
-        return j if split_digits else run(data, j + nsize, n, stage1, stage2, ut.NUMBER)
-    if not bits & _OTHER_EXCLUDED or (bits & ut.BLANK and nsize and not nxt & _OTHER_EXCLUDED):
-        end = run_other(data, j if not bits & ut.BLANK else j + nsize, n, stage1, stage2)
+        return _run_numbers(cls, j, n, n if preset == GPT2 else 2)
+    if preset == GPT2 and blank and nxt & ut.NUMBER:
+        return j if split_digits else _run(cls, j + nsize, n, ut.NUMBER)
+    if not c & _OTHER_EXCLUDED or (blank and nsize and not nxt & _OTHER_EXCLUDED):
+        end = _run_other(cls, j + nsize if blank else j, n)
         if preset == GPT2:
             return end
-        return run(data, end, n, stage1, stage2, ut.CR_LF | (ut.SLASH if preset == O200K else 0))
-    k, last_start, last_newline = whitespace(data, i, n, stage1, stage2)
+        return _newlines(data, end, n, preset == O200K)
+    k, last_start, last_newline = _whitespace(cls, i, n)
     if preset == CL100K and k == n:
         return n
     if preset != GPT2 and last_newline >= 0:
@@ -334,15 +384,26 @@ def next_end(data, i, n, stage1, stage2, preset, split_digits):
     return j
 
 
+@njit(cache=True, **_NO_REFCOUNT)
+def scan(data, cls, i, n, stage1, stage2, rule, split, out, count, limit):
+    """Ends of the pre-tokens from byte i on, written to ``out[count:limit]`` until n; returns the new count."""
+    while i < n and count < limit:
+        i = next_end(data, cls, i, n, stage1, stage2, rule, split)
+        out[count] = i
+        count += 1
+    return count
+
+
 @njit(cache=True)
 def spans(data, doc_ends, stage1, stage2, rule, split):
     out = np.empty(max(data.size, 1), dtype=np.int64)
+    cls = np.empty(max(data.size, 1), dtype=np.uint8)
     count, i = 0, 0
     for n in doc_ends:
-        while i < n:
-            i = next_end(data, i, n, stage1, stage2, rule, split)
-            out[count] = i
-            count += 1
+        if i < n:
+            classify(data, i, n, stage1, stage2, cls)
+            count = scan(data, cls, i, n, stage1, stage2, rule, split, out, count, out.size)
+            i = n
     return out[:count].copy()
 
 
@@ -431,67 +492,79 @@ def table_counts(slots, used):
 def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, sizes):
     """Add the pre-tokens of ``data`` to the table; returns (slots, rows, arena), grown as needed.
 
-    Pre-tokens are taken in batches of ``_BATCH``: their slots are all read first (independent loads
-    the processor overlaps), then looked up one by one.
+    Pre-tokens are scanned and counted in batches of ``_BATCH``; the table is grown before each
+    batch so that ``_count_batch`` has room for all of them.
     """
     ends = np.empty(_BATCH, dtype=np.int64)
     keys = np.empty((_BATCH, 2), dtype=np.uint64)
     homes = np.empty(_BATCH, dtype=np.int64)
-    used, arena_used, i = sizes[0], sizes[1], 0
+    cls = np.empty(max(data.size, 1), dtype=np.uint8)
+    i = 0
     for n in doc_ends:
+        if i < n:
+            classify(data, i, n, stage1, stage2, cls)
         while i < n:
-            if 2 * (used + _BATCH) > slots.shape[0] - 1:
+            if 2 * (sizes[0] + _BATCH) > slots.shape[0] - 1:
                 slots = _rehash(slots)
-            mask = slots.shape[0] - 1
-            batch, start, touched = 0, i, 0
-            while batch < _BATCH and i < n:
-                end = next_end(data, i, n, stage1, stage2, rule, split)
-                key0, key1 = _word_key(data, i, end)
-                home = _slot(key0, key1, mask)
-                touched += slots[home, _META]
-                ends[batch], keys[batch, 0], keys[batch, 1], homes[batch] = end, key0, key1, home
-                batch += 1
-                i = end
-            if touched == 7:  # keeps the reads above; the lookups below do not depend on it
-                sizes[1] = arena_used
-            for b in range(batch):
-                end = ends[b]
-                length = end - start
-                signed0, signed1, low = np.int64(keys[b, 0]), np.int64(keys[b, 1]), length & _LOW32
-                slot = homes[b]
-                while True:
-                    meta = slots[slot, _META]
-                    if meta < 0:
-                        if used == rows.shape[0]:
-                            rows = _grow_rows(rows)
-                        if arena_used + length > arena.size:
-                            arena = _grow_arena(arena, arena_used + length)
-                        for k in range(length):
-                            arena[arena_used + k] = data[start + k]
-                        rows[used, 0], rows[used, 1] = arena_used, length
-                        slots[slot, _KEY0], slots[slot, _KEY1], slots[slot, _META], slots[slot, _COUNT] = (
-                            signed0,
-                            signed1,
-                            (used << 32) | low,
-                            1,
-                        )
-                        arena_used += length
-                        used += 1
-                        break
-                    if slots[slot, _KEY0] == signed0 and slots[slot, _KEY1] == signed1 and (meta & _LOW32) == low:
-                        row = meta >> 32
-                        if length <= _PACKED or (
-                            rows[row, 1] == length and _same_in(arena, rows[row, 0], data, start, length)
-                        ):
-                            slots[slot, _COUNT] += 1
-                            break
-                    slot = (slot + 1) & mask
-                start = end
-    sizes[0], sizes[1] = used, arena_used
+            if sizes[0] + _BATCH > rows.shape[0]:
+                rows = _grow_rows(rows)
+            batch = scan(data, cls, i, n, stage1, stage2, rule, split, ends, 0, _BATCH)
+            if sizes[1] + ends[batch - 1] - i > arena.size:
+                arena = _grow_arena(arena, sizes[1] + ends[batch - 1] - i)
+            _count_batch(data, i, ends, batch, keys, homes, slots, rows, arena, sizes)
+            i = ends[batch - 1]
     return slots, rows, arena
 
 
-@njit(cache=True)
+@njit(cache=True, **_NO_REFCOUNT)
+def _count_batch(data, start, ends, batch, keys, homes, slots, rows, arena, sizes):
+    """Count the pre-tokens ``data[start:ends[0]], ...`` (the table has room for all of them).
+
+    Their slots are all read first (independent loads the processor overlaps), then looked up one
+    by one.
+    """
+    used, arena_used = sizes[0], sizes[1]
+    mask = slots.shape[0] - 1
+    begin, touched = start, 0
+    for b in range(batch):
+        key0, key1 = _word_key(data, begin, ends[b])
+        home = _slot(key0, key1, mask)
+        touched += slots[home, _META]
+        keys[b, 0], keys[b, 1], homes[b] = key0, key1, home
+        begin = ends[b]
+    if touched == 7:  # keeps the reads above; the lookups below do not depend on it
+        sizes[1] = arena_used
+    for b in range(batch):
+        end = ends[b]
+        length = end - start
+        signed0, signed1, low = np.int64(keys[b, 0]), np.int64(keys[b, 1]), length & _LOW32
+        slot = homes[b]
+        while True:
+            meta = slots[slot, _META]
+            if meta < 0:
+                for k in range(length):
+                    arena[arena_used + k] = data[start + k]
+                rows[used, 0], rows[used, 1] = arena_used, length
+                slots[slot, _KEY0], slots[slot, _KEY1], slots[slot, _META], slots[slot, _COUNT] = (
+                    signed0,
+                    signed1,
+                    (used << 32) | low,
+                    1,
+                )
+                arena_used += length
+                used += 1
+                break
+            if slots[slot, _KEY0] == signed0 and slots[slot, _KEY1] == signed1 and (meta & _LOW32) == low:
+                row = meta >> 32
+                if length <= _PACKED or (rows[row, 1] == length and _same_in(arena, rows[row, 0], data, start, length)):
+                    slots[slot, _COUNT] += 1
+                    break
+            slot = (slot + 1) & mask
+        start = end
+    sizes[0], sizes[1] = used, arena_used
+
+
+@njit(cache=True, inline="always")
 def _same_in(arena, a, data, b, length):
     for k in range(length):
         if arena[a + k] != data[b + k]:

@@ -51,7 +51,7 @@ def pretoken_spans(
     """The end offset (in bytes) of every pre-token of ``data``, in order (int64).
 
     ``preset`` is a preset name or a key returned by ``supports``.  While it runs, the output
-    buffer takes 8 bytes per input byte; counting needs no such buffer.
+    buffer takes 8 bytes per input byte and the class array 1; counting needs only the latter.
 
     >>> pretoken_spans(b"x 1234", "cl100k", split_digits=True).tolist()
     [1, 2, 3, 4, 5, 6]
