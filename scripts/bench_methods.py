@@ -22,8 +22,8 @@ and measures, on text none of them trained or selected merges on:
 Writes ``reports/bench_methods.md`` and ``.json`` (``--name`` changes the stem).
 
     python scripts/bench_methods.py --train-bytes 5M --vocab 32000
-    python scripts/bench_methods.py --train-bytes 50M --vocab 32000 --vocab 152000 --languages eng_Latn \\
-        --transition 0.9 --transition 0.4 --name bench_methods_english
+    python scripts/bench_methods.py --train-bytes 60M --vocab 32000 --languages eng_Latn \\
+        --transition 0.9 --transition 0.8 --transition 0.75 --transition 0.7 --name bench_methods_english
 """
 
 from __future__ import annotations
