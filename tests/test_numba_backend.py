@@ -326,9 +326,9 @@ def test_a_stop_request_ends_the_loop_before_the_next_step(numba_learn):
     import numpy as np
 
     from bbpe.training import _numba_loop as loop
-    from bbpe.training.merge_numba import _flatten, pack_tokens
+    from bbpe.training.merge_numba import flatten_words, pack_tokens
 
-    store = loop.word_store(*_flatten(counted(CODE * 3), 256))
+    store = loop.word_store(*flatten_words(counted(CODE * 3), 256))
     control = np.array([0, 1], np.int64)  # stop requested
     table, stop = loop.learn(store, *pack_tokens(list(BYTES)), 50, 2, control)
     assert (len(table), stop) == (0, loop.STOP_INTERRUPTED)

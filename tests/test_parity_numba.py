@@ -155,14 +155,13 @@ def test_a_stop_request_ends_the_loop_before_the_next_step(numba_parity):
     import numpy as np
 
     from bbpe.training import _numba_parity as loop
-    from bbpe.training.merge_numba import pack_tokens
-    from bbpe.training.parity_numba import _WordTable
+    from bbpe.training.merge_numba import flatten_words, pack_tokens
+    from bbpe.training.parity_numba import _stores
 
-    table = _WordTable()
-    table.add([(b"abab", 5)], 0, table.train)
-    table.add([(b"ab", 1)], 0, table.dev)
+    store, segments = _stores([flatten_words([(b"abab", 5)], 256), flatten_words([(b"ab", 1)], 256)])
     control = np.array([0, 1], np.int64)  # stop requested
-    steps, stop = loop.learn(*table.arrays(256), np.ones(1, np.int64), *pack_tokens(list(BYTES)), 5, 2, 0, control)
+    args = (store, segments, np.array([2], np.int64), np.ones(1, np.int64), *pack_tokens(list(BYTES)), 5, 2, 0, control)
+    steps, stop = loop.learn(*args)
     assert (len(steps), stop) == (0, loop.STOP_INTERRUPTED)
 
 

@@ -16,7 +16,9 @@ Data, all numpy arrays (tables, heap and growable rows from ``bbpe.training._num
 
 One step rewrites the words holding the best pair and sums the changes of the pairs next
 to it per neighbour id (``near``, one row per token id), so the pair table is touched once
-per distinct neighbour, not once per occurrence.
+per distinct neighbour, not once per occurrence.  A *merge state* (``index_words``) holds the
+pairs, blocks, pool and heap of one set of words: ``learn`` has one, the parity-aware loop
+(``bbpe.training._numba_parity``) one per language and side.
 """
 
 from __future__ import annotations
@@ -336,19 +338,11 @@ def _rewrite(store, w, left, right, token, near, nearby, n_near, events, n_event
     return n_near, n_events
 
 
-@njit(cache=True, nogil=True)
-def learn(store, tok_data, tok_start, n_new, min_frequency, control):
-    """Merge until ``n_new`` new tokens exist or no pair reaches ``min_frequency`` (>= 1).
-
-    ``control[0]`` receives the tokens added so far; a nonzero ``control[1]`` stops the loop.
-    Returns ([left, right, token, count, new] per step, stop code).
-    """
-    n_tok = len(tok_start) - 1
-    capacity = n_tok + n_new
-    tokens, data, t_table = _token_rows(tok_data, tok_start, capacity)
-    data_end = len(tok_data)
+@njit(cache=True)
+def index_words(store, min_frequency):
+    """The merge state of the words in ``store``: (pairs, table, blocks, pool, heap, sizes), where
+    sizes = [pairs, blocks, pool end, heap rows] and the heap holds the pairs reaching ``min_frequency``."""
     pairs, table, n_pairs, blocks, pool, pool_end = _index_pairs(store)
-    n_blocks = n_pairs
     heap = np.empty((np.sum(pairs[:n_pairs, _COUNT] >= min_frequency) + 1024, 3), np.int64)
     heap_size = 0
     for pid in range(n_pairs):
@@ -358,11 +352,120 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
             heap[heap_size, 2] = pid
             heap_size += 1
     heapify(heap, heap_size)
+    sizes = np.array([n_pairs, n_pairs, pool_end, heap_size], np.int64)
+    return pairs, table, blocks, pool, heap, sizes
+
+
+@njit(cache=True)
+def pair_of(state, left, right):
+    """The id of pair (left, right) in a merge state while some word holds it, else -1."""
+    pairs, table = state[0], state[1]
+    pid = table[find(table, (np.int64(left) << 32) | right), 1]
+    return -1 if pid == -1 or pairs[pid, _COUNT] == 0 else pid
+
+
+@njit(cache=True)
+def merge_words(store, state, best, token, near, nearby, grown, events, stamp):
+    """Merge pair ``best`` into ``token`` in every word of a merge state (see ``index_words``), as the
+    reference does; ``stamp`` must differ from every earlier call's (``near`` rows of the call).
+
+    Returns (state, events, number of pairs that grew, ids saved x word counts); the ids of the
+    pairs that grew are in ``grown`` (they are not pushed to the heap).
+    """
+    pairs, table, blocks, pool, heap, sizes = state
+    n_pairs, n_blocks, pool_end = sizes[0], sizes[1], sizes[2]
+    left, right = pairs[best, _KEY] >> 32, pairs[best, _KEY] & 0xFFFFFFFF
+
+    # Rewrite every word holding the pair; sum the neighbour changes per neighbour id.
+    n_near = 0
+    n_events = 0
+    saved = 0
+    block = pairs[best, _BLOCK]
+    while block != -1:
+        for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
+            w = pool[k]
+            n = store[w]
+            events = fit_rows(events, n_events + n)
+            n_near, n_events = _rewrite(store, w, left, right, token, near, nearby, n_near, events, n_events, stamp)
+            saved += (n - store[w]) * _word_count(store, w)
+        block = blocks[block, 2]
+    pairs[best, _COUNT] = 0
+
+    # Apply the sums: one table lookup per neighbour and side, a new word block per gain.
+    pairs = fit_rows(pairs, n_pairs + 2 * n_near)
+    table = fit_table(table, n_pairs + 2 * n_near)
+    if pool_end + n_events > len(pool):
+        pool, blocks, n_blocks, pool_end = _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end, n_events)
+    blocks = fit_rows(blocks, n_blocks + 2 * n_near)
+    n_grown = 0
+    for k in range(n_near):
+        z = nearby[k]
+        if near[z, _LOSS_X]:
+            pid, n_pairs = _pair_id(pairs, table, n_pairs, z, left)
+            pairs[pid, _COUNT] -= near[z, _LOSS_X]
+        if near[z, _LOSS_Y]:
+            pid, n_pairs = _pair_id(pairs, table, n_pairs, right, z)
+            pairs[pid, _COUNT] -= near[z, _LOSS_Y]
+        for side in range(2):  # x: (z, token); y: (token, z)
+            gain_column = _GAIN_Y if side else _GAIN_X
+            slot_column = _SLOT_Y if side else _SLOT_X
+            if near[z, gain_column]:
+                if side:
+                    pid, n_pairs = _pair_id(pairs, table, n_pairs, token, z)
+                else:
+                    pid, n_pairs = _pair_id(pairs, table, n_pairs, z, token)
+                pairs[pid, _COUNT] += near[z, gain_column]
+                blocks[n_blocks, 0] = pool_end
+                blocks[n_blocks, 1] = near[z, slot_column]
+                blocks[n_blocks, 2] = pairs[pid, _BLOCK]
+                pairs[pid, _BLOCK] = n_blocks
+                n_blocks += 1
+                near[z, slot_column] = pool_end
+                pool_end += blocks[n_blocks - 1, 1]
+                grown[n_grown] = pid
+                n_grown += 1
+    for k in range(n_events):
+        column = _SLOT_Y if events[k, 1] & 1 else _SLOT_X
+        z = events[k, 1] >> 1
+        pool[near[z, column]] = events[k, 0]
+        near[z, column] += 1
+    pairs[best, _COUNT] = 0  # the losses may have counted it again
+    sizes[0], sizes[1], sizes[2] = n_pairs, n_blocks, pool_end
+    return (pairs, table, blocks, pool, heap, sizes), events, n_grown, saved
+
+
+@njit(cache=True)
+def push_grown(state, grown, n_grown, min_frequency):
+    """Push the pairs that grew (``merge_words``) and reach ``min_frequency`` to the state's heap."""
+    pairs, table, blocks, pool, heap, sizes = state
+    heap = fit_rows(heap, sizes[3] + n_grown)
+    for k in range(n_grown):
+        pid = grown[k]
+        if pairs[pid, _COUNT] >= min_frequency:
+            sizes[3] = heap_push(heap, sizes[3], pairs[pid, _COUNT], pairs[pid, _KEY], pid)
+    return pairs, table, blocks, pool, heap, sizes
+
+
+@njit(cache=True)
+def neighbour_rows(capacity):
+    """Scratch rows for ``merge_words`` for token ids below ``capacity``: near, nearby, grown, events."""
     near = np.zeros((capacity, 9), np.int64)
     near[:, _STEP] = -1
-    nearby = np.empty(capacity, np.int64)
-    grown = np.empty(2 * capacity, np.int64)
-    events = np.empty((1024, 2), np.int64)
+    return near, np.empty(capacity, np.int64), np.empty(2 * capacity, np.int64), np.empty((1024, 2), np.int64)
+
+
+@njit(cache=True, nogil=True)
+def learn(store, tok_data, tok_start, n_new, min_frequency, control):
+    """Merge until ``n_new`` new tokens exist or no pair reaches ``min_frequency`` (>= 1).
+
+    ``control[0]`` receives the tokens added so far; a nonzero ``control[1]`` stops the loop.
+    Returns ([left, right, token, count, new] per step, stop code).
+    """
+    n_tok = len(tok_start) - 1
+    tokens, data, t_table = _token_rows(tok_data, tok_start, n_tok + n_new)
+    data_end = len(tok_data)
+    state = index_words(store, min_frequency)
+    near, nearby, grown, events = neighbour_rows(n_tok + n_new)
     merges = np.empty((1024, 5), np.int64)
     steps = 0
     added = 0
@@ -371,79 +474,30 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
         if control[1] != 0:
             stop = STOP_INTERRUPTED
             break
-        heap_size = pop_best(heap, heap_size, pairs, min_frequency)
-        if heap_size == 0:
+        pairs, heap, sizes = state[0], state[4], state[5]
+        sizes[3] = pop_best(heap, sizes[3], pairs, min_frequency)
+        if sizes[3] == 0:
             stop = STOP_MIN_FREQUENCY
             break
         count, best = heap[0, 0], heap[0, 2]
-        heap_size = heap_drop_top(heap, heap_size)
-        left, right = pairs[best, _KEY] >> 32, pairs[best, _KEY] & 0xFFFFFFFF
+        sizes[3] = heap_drop_top(heap, sizes[3])
         token, is_new, data, data_end, merges = take_merge(
-            tokens, t_table, data, data_end, n_tok, merges, steps, left, right, count
+            tokens,
+            t_table,
+            data,
+            data_end,
+            n_tok,
+            merges,
+            steps,
+            pairs[best, _KEY] >> 32,
+            pairs[best, _KEY] & 0xFFFFFFFF,
+            count,
         )
         if is_new:
             n_tok += 1
             added += 1
-
-        # Rewrite every word holding the pair; sum the neighbour changes per neighbour id.
-        n_near = 0
-        n_events = 0
-        block = pairs[best, _BLOCK]
-        while block != -1:
-            for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
-                events = fit_rows(events, n_events + store[pool[k]])
-                n_near, n_events = _rewrite(
-                    store, pool[k], left, right, token, near, nearby, n_near, events, n_events, steps
-                )
-            block = blocks[block, 2]
-        pairs[best, _COUNT] = 0
-
-        # Apply the sums: one table lookup per neighbour and side, a new word block per gain.
-        pairs = fit_rows(pairs, n_pairs + 2 * n_near)
-        table = fit_table(table, n_pairs + 2 * n_near)
-        if pool_end + n_events > len(pool):
-            pool, blocks, n_blocks, pool_end = _compact_or_grow(
-                pairs, n_pairs, pool, blocks, n_blocks, pool_end, n_events
-            )
-        blocks = fit_rows(blocks, n_blocks + 2 * n_near)
-        n_grown = 0
-        for k in range(n_near):
-            z = nearby[k]
-            if near[z, _LOSS_X]:
-                pid, n_pairs = _pair_id(pairs, table, n_pairs, z, left)
-                pairs[pid, _COUNT] -= near[z, _LOSS_X]
-            if near[z, _LOSS_Y]:
-                pid, n_pairs = _pair_id(pairs, table, n_pairs, right, z)
-                pairs[pid, _COUNT] -= near[z, _LOSS_Y]
-            for side in range(2):  # x: (z, token); y: (token, z)
-                gain_column = _GAIN_Y if side else _GAIN_X
-                slot_column = _SLOT_Y if side else _SLOT_X
-                if near[z, gain_column]:
-                    if side:
-                        pid, n_pairs = _pair_id(pairs, table, n_pairs, token, z)
-                    else:
-                        pid, n_pairs = _pair_id(pairs, table, n_pairs, z, token)
-                    pairs[pid, _COUNT] += near[z, gain_column]
-                    blocks[n_blocks, 0] = pool_end
-                    blocks[n_blocks, 1] = near[z, slot_column]
-                    blocks[n_blocks, 2] = pairs[pid, _BLOCK]
-                    pairs[pid, _BLOCK] = n_blocks
-                    n_blocks += 1
-                    near[z, slot_column] = pool_end
-                    pool_end += blocks[n_blocks - 1, 1]
-                    grown[n_grown] = pid
-                    n_grown += 1
-        for k in range(n_events):
-            column = _SLOT_Y if events[k, 1] & 1 else _SLOT_X
-            z = events[k, 1] >> 1
-            pool[near[z, column]] = events[k, 0]
-            near[z, column] += 1
-        pairs[best, _COUNT] = 0  # the losses may have counted it again
-
-        heap = fit_rows(heap, heap_size + n_grown)
-        for k in range(n_grown):
-            if pairs[grown[k], _COUNT] >= min_frequency:
-                heap_size = heap_push(heap, heap_size, pairs[grown[k], _COUNT], pairs[grown[k], _KEY], grown[k])
+        state, events, n_grown, _ = merge_words(store, state, best, token, near, nearby, grown, events, steps)
+        state = push_grown(state, grown, n_grown, min_frequency)
         steps += 1
         control[0] = added
     return merges[:steps].copy(), stop

@@ -21,6 +21,7 @@ from bbpe.training import _numba_loop as loop
 from bbpe.training.flat_words import FlatWords
 
 _REPORT_SECONDS = 0.2
+Flat = tuple[np.ndarray, np.ndarray, np.ndarray]  # word ids back to back (int32), start offsets, counts
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
     loop.STOP_MIN_FREQUENCY: "min_frequency",
@@ -52,7 +53,7 @@ def learn_merges(
         flat = words.mergeable()
         word_ids, word_start, word_count = flat.ids, flat.starts, flat.counts
     else:
-        word_ids, word_start, word_count = _flatten(words, len(token_bytes))
+        word_ids, word_start, word_count = flatten_words(words, len(token_bytes))
     # Every merge step shortens at least one word by one id, so the corpus allows at most
     # (ids - words) steps: memory follows the corpus, not the requested vocab size.
     reachable = len(word_ids) - len(word_count)
@@ -75,7 +76,7 @@ def learn_merges(
     return merges, _STOP_REASONS[stop]
 
 
-def _flatten(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> Flat:
     """Word ids back to back (int32), start offsets and counts (int64); words that cannot merge are left out.
 
     Streams ``words`` into compact buffers (one byte per id while all words are ``bytes``).

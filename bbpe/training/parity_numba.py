@@ -1,8 +1,8 @@
 """The numba backend of parity-aware merges: ``bbpe.training.parity.learn_parity_merges``, compiled.
 
 Same input, output and rules (same merges in the same order, the same choosing language, the
-same stop reason).  The words of all languages and of the dev set become one table of unique
-words, each with its (language, count) lists; ``bbpe.training._numba_parity.learn`` runs
+same stop reason).  Each language's training words and its dev words become word stores of plain
+training's compiled loop (a word in two languages is in both); ``bbpe.training._numba_parity.learn`` runs
 without the GIL in a helper thread while the calling thread reports progress through
 ``on_merge`` (Ctrl-C or an error in ``on_merge`` stops the loop).  Importing this module raises
 ImportError when numba is not installed.
@@ -10,15 +10,14 @@ ImportError when numba is not installed.
 
 from __future__ import annotations
 
-from array import array
 from collections.abc import Iterable, Mapping, Sequence
-from itertools import repeat
 
 import numpy as np
 
 from bbpe.bpe import Merge, MergeCallback
+from bbpe.training import _numba_loop as loop_words
 from bbpe.training import _numba_parity as loop
-from bbpe.training.merge_numba import pack_tokens, run_in_thread
+from bbpe.training.merge_numba import Flat, flatten_words, pack_tokens, run_in_thread
 from bbpe.training.parity import candidate_languages
 
 _STOP_REASONS = {
@@ -49,25 +48,21 @@ def learn_parity_merges(
     """
     codes = sorted(words)
     candidates = set(candidate_languages(codes, dev))
-    if len(codes) >= 2**16:
-        raise ValueError("parity-aware training supports at most 65,536 languages")
-    table = _WordTable()
-    for language, code in enumerate(codes):
-        table.add(words[code], language, table.train)
-    for language, code in enumerate(codes):
-        if code in candidates:
-            table.add(((text.encode("utf-8"), count) for text, count in dev[code].items()), language, table.dev)
     n_new_tokens = max(0, n_new_tokens)
     if len(token_bytes) + n_new_tokens >= 2**31:
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
-    reachable = table.reachable()
+    train = [flatten_words(words[code], len(token_bytes)) for code in codes]
+    held_out = [_dev_words(dev[code] if code in candidates else {}) for code in codes]
+    reachable = sum(len(ids) - len(counts) for ids, _, counts in train)  # as in merge_numba, per language
     capped = reachable < n_new_tokens
     n_new_tokens = min(n_new_tokens, reachable)
+    store, segments = _stores(train + [flat for flat, _ in held_out])
+    dev_tokens = np.array([tokens for _, tokens in held_out], np.int64)
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     candidate = np.array([code in candidates for code in codes], np.int64)
     settings = (n_new_tokens, max(1, min_frequency), global_merges, control)
-    args: tuple[object, ...] = (*table.arrays(len(token_bytes)), candidate, tok_data, tok_start, *settings)
+    args = (store, segments, dev_tokens, candidate, tok_data, tok_start, *settings)
     steps, stop = run_in_thread(loop.learn, args, control, on_merge)
     chosen = {} if chosen is None else chosen
     merges = []
@@ -84,69 +79,15 @@ def learn_parity_merges(
     return merges, _STOP_REASONS[stop]
 
 
-class _WordTable:
-    """Unique words of all languages (training and dev) with sparse (language, count) lists."""
-
-    def __init__(self) -> None:
-        self.index: dict[object, int] = {}
-        self.ids: array[int] = array("q")
-        self.lengths: array[int] = array("q")
-        self.train = (array("q"), array("q"), array("q"))  # word, language, count
-        self.dev = (array("q"), array("q"), array("q"))
-
-    def add(
-        self,
-        words: Iterable[tuple[Sequence[int], int]],
-        language: int,
-        columns: tuple[array[int], array[int], array[int]],
-    ) -> None:
-        """Add one language's words to ``columns`` (``self.train`` or ``self.dev``); count 0 is left out."""
-        index, ids, lengths = self.index, self.ids, self.lengths
-        word_column, language_column, count_column = columns
-        before = len(word_column)
-        for word, count in words:
-            if count <= 0:
-                if count < 0:
-                    raise ValueError(f"word counts must not be negative, got {count}")
-                continue
-            key = word if isinstance(word, bytes) else tuple(word)
-            at = index.get(key)
-            if at is None:
-                at = index[key] = len(lengths)
-                ids.extend(word)
-                lengths.append(len(word))
-            word_column.append(at)
-            count_column.append(count)
-        language_column.extend(repeat(language, len(word_column) - before))
-
-    def reachable(self) -> int:
-        """Training ids - training words: every merge step shortens a training word by at least one id."""
-        lengths = np.frombuffer(self.lengths, np.int64)
-        trained = np.bincount(np.frombuffer(self.train[0], np.int64), minlength=len(lengths)) > 0
-        return int((lengths[trained] - 1).sum())
-
-    def arrays(self, n_tokens: int) -> tuple[np.ndarray, ...]:
-        """store, word offsets, then (start, language, count) of the training and of the dev lists."""
-        lengths = np.frombuffer(self.lengths, np.int64)
-        ids = np.frombuffer(self.ids, np.int64)
-        if len(ids) and (ids.min() < 0 or ids.max() >= n_tokens):
-            raise ValueError(f"word token ids must be in token_bytes ({n_tokens} entries)")
-        if len(ids) + len(lengths) >= 2**31:
-            raise ValueError("too many unique pre-tokens for one merge loop (over 2**31 ids and headers)")
-        word_at = np.zeros(len(lengths), np.int64)
-        np.cumsum(lengths[:-1] + 1, out=word_at[1:])
-        store = np.empty(len(ids) + len(lengths), np.int32)
-        store[word_at] = lengths
-        inside = np.ones(len(store), bool)
-        inside[word_at] = False
-        store[inside] = ids
-        return (store, word_at, *_by_word(self.train, len(lengths)), *_by_word(self.dev, len(lengths)))
+def _dev_words(counts: Mapping[str, int]) -> tuple[Flat, int]:
+    """A language's dev words as merge-loop arrays (the words that can merge), and its dev tokens (bytes)."""
+    encoded = [(text.encode("utf-8"), count) for text, count in counts.items()]
+    return flatten_words(encoded, 256), sum(len(word) * count for word, count in encoded)
 
 
-def _by_word(columns: tuple[array[int], array[int], array[int]], n_words: int) -> tuple[np.ndarray, ...]:
-    """(word, language, count) rows grouped by word: start offsets per word, languages, counts."""
-    word, language, count = (np.frombuffer(column, np.int64) for column in columns)
-    order = np.argsort(word, kind="stable")
-    start = np.zeros(n_words + 1, np.int64)
-    np.cumsum(np.bincount(word, minlength=n_words), out=start[1:])
-    return start, language[order].copy(), count[order].copy()
+def _stores(states: list[Flat]) -> tuple[np.ndarray, np.ndarray]:
+    """The word stores of the merge states back to back, and where each starts (one more than states)."""
+    stores = [loop_words.word_store(*flat) for flat in states]
+    segments = np.zeros(len(stores) + 1, np.int64)
+    np.cumsum([len(part) for part in stores], out=segments[1:])
+    return np.concatenate(stores), segments
