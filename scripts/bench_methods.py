@@ -235,7 +235,7 @@ def render(results: dict[str, Any]) -> str:
         "set the first half of NTREX-128's lines; parity-hybrid@S: the first S of the merges global. Held out: the "
         "second half of NTREX-128 (Gini over the languages with training data), English prose = NTREX English "
         "held-out half + the last 300 KB of the Gutenberg books file. "
-        f"{results['note'].capitalize()}.",
+        f"{results['note'][:1].upper()}{results['note'][1:].rstrip('.')}.",
         "",
     ]
     for vocab, runs in results["runs"].items():
