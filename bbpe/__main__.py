@@ -1,5 +1,3 @@
-import sys
+from bbpe.cli import run
 
-from bbpe.cli import main
-
-sys.exit(main())
+run()

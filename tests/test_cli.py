@@ -202,6 +202,24 @@ def test_python_dash_m_and_help():
     assert "--split-digits" in result.stdout and result.returncode == 0
 
 
+def test_the_console_entry_point_flushes_everything_and_keeps_the_exit_status(tmp_path, corpus, vocab):
+    text = CORPUS * 50  # more than one pipe buffer of ids on stdout
+    done = subprocess.run(
+        [sys.executable, "-m", "bbpe", "encode", str(vocab)], input=text.encode(), capture_output=True, timeout=120
+    )
+    assert done.returncode == 0 and list(map(int, done.stdout.split())) == bbpe.load(vocab).encode(text)
+    out = tmp_path / "again.json"
+    argv = ["train", str(corpus), "--vocab", "300", "-o", str(out), "--special", "<|eot|>"]
+    done = subprocess.run([sys.executable, "-m", "bbpe", *argv], capture_output=True)
+    assert done.returncode == 0 and bbpe.load(out).ranks == bbpe.load(vocab).ranks
+    missing = subprocess.run(
+        [sys.executable, "-m", "bbpe", "train", str(tmp_path / "nope.txt"), "--vocab", "300", "-o", str(out)],
+        capture_output=True,
+        text=True,
+    )
+    assert missing.returncode == 2 and missing.stderr.count("\n") == 1 and missing.stderr.startswith("bbpe: error:")
+
+
 def test_train_writes_valid_json(tmp_path, corpus):
     out = tmp_path / "v.json"
     main(["train", str(corpus), "--vocab", "260", "-o", str(out), "-q"])

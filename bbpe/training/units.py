@@ -16,10 +16,9 @@ from typing import BinaryIO
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.safe_cuts import CutRule
 from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary
+from bbpe.training import documents as reading  # sizes read at call time (tests change them)
 from bbpe.training.documents import (
-    BLOCK,
     POLL_SECONDS,
-    RANGE_BYTES,
     FileUnit,
     PieceUnit,
     is_url,
@@ -38,13 +37,16 @@ def plan_units(
     max_bytes: int | None,
     stats: CorpusStats,
     range_bytes: int | None = None,
+    parts: int = 1,
 ) -> Iterator[FileUnit | PieceUnit]:
     """The work units of the inputs, in input order; ``max_bytes`` keeps the first bytes, cut back to a line end.
 
+    A file is cut into ranges of at most ``range_bytes``, of equal size, and into at least ``parts``
+    of them (one per worker) while each keeps a ``BLOCK``, so that a small corpus keeps every worker busy.
     Only sizes, the first 8 KiB (binary check) and, with ``max_bytes``, the bytes up to the
     budget (to find the last line end) are read here; workers read the text.
     """
-    range_bytes = range_bytes or RANGE_BYTES
+    range_bytes = range_bytes or reading.RANGE_BYTES
     budget = max_bytes
     for path in _paths(inputs):
         if isinstance(path, str):  # a URL: one whole-file unit, read by its task
@@ -81,9 +83,21 @@ def plan_units(
         if size is None or (rule.name == "none" and not jsonl):
             yield FileUnit(str(path), 0, None, limit, jsonl, size)
             continue
-        for start in range(0, size, range_bytes):
-            end = start + range_bytes if start + range_bytes < size else None
+        step = _range_size(size, range_bytes, parts)
+        for start in range(0, size, step):
+            end = start + step if start + step < size else None
             yield FileUnit(str(path), start, end, limit, jsonl, size)
+
+
+def _range_size(size: int, range_bytes: int, parts: int) -> int:
+    """Bytes per range of a file: equal ranges, at most ``range_bytes``, at least ``parts`` ranges of ``BLOCK`` or more.
+
+    >>> MB = 1 << 20
+    >>> [(size, _range_size(size, 8 * MB, 2)) for size in (10 * MB, 100 * MB, MB + 1)]
+    [(10485760, 5242880), (104857600, 8065970), (1048577, 1048577)]
+    """
+    ranges = max(-(-size // range_bytes), min(parts, size // reading.BLOCK), 1)
+    return max(1, -(-size // ranges))
 
 
 def _paths(inputs: Iterable[str | os.PathLike[str]]) -> Iterator[Path | str]:
@@ -120,7 +134,7 @@ def _prefix(path: Path, budget: int) -> tuple[int, int]:
     read = line_end = 0
     try:
         while read <= budget:
-            block = handle.read(min(BLOCK, budget + 1 - read))
+            block = handle.read(min(reading.BLOCK, budget + 1 - read))
             if not block:
                 break
             newline = block.rfind(b"\n", 0, max(0, budget - read))
@@ -207,7 +221,7 @@ def _stream_units(
 
 def text_units(texts: Iterable[bytes], rule: CutRule, *, block: int | None = None) -> Iterator[PieceUnit]:
     """In-memory documents (UTF-8) in units of about ``block`` bytes; long ones cut at safe points."""
-    block = block or BLOCK
+    block = block or reading.BLOCK
     pieces: list[bytes] = []
     offsets: list[int] = []
     size = documents = unterminated = 0
