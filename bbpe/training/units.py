@@ -15,8 +15,8 @@ from typing import BinaryIO
 
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.safe_cuts import CutRule
-from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary
 from bbpe.training import documents as reading  # sizes read at call time (tests change them)
+from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary
 from bbpe.training.documents import (
     POLL_SECONDS,
     FileUnit,
