@@ -53,7 +53,9 @@ def learn_parity_merges(
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
     train = [flatten_words(words[code], len(token_bytes)) for code in codes]
     held_out = [_dev_words(dev[code] if code in candidates else {}) for code in codes]
-    reachable = sum(len(ids) - len(counts) for ids, _, counts in train)  # as in merge_numba, per language
+    # Every step shortens a training word (as in merge_numba); summed per language, a word found in two
+    # languages counts twice, so this bounds the steps from above: it sizes the loop, the heaps end it.
+    reachable = sum(len(ids) - len(counts) for ids, _, counts in train)
     capped = reachable < n_new_tokens
     n_new_tokens = min(n_new_tokens, reachable)
     store, segments = _stores(train + [flat for flat, _ in held_out])
