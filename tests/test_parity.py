@@ -12,7 +12,8 @@ from hypothesis import strategies as st
 import bbpe
 from bbpe import bpe, cli
 from bbpe.errors import CorpusError
-from bbpe.pretokenize.patterns import GPT2, pretokenize
+from bbpe.parallel import load_corpus
+from bbpe.pretokenize.patterns import GPT2, PRESETS, pretokenize
 from bbpe.training import parity
 
 
@@ -159,6 +160,21 @@ def test_round_trip_and_engine_equality(tmp_path):
         assert ids == python.encode_ordinary(text)
         assert tok.decode(ids) == text
     assert set(tok.metadata["training"]["parity"]["merges_per_language"]) <= {"eng_Latn", "deu_Latn", "zho_Hans"}
+
+
+@pytest.mark.parametrize("pattern", [PRESETS["qwen"], PRESETS["o200k"], GPT2, r"\s+|\S"])
+def test_dev_words_are_the_pretokens_of_each_language_text(tmp_path, pattern):
+    dev = write(
+        tmp_path / "dev",
+        {
+            "eng_Latn.txt": "It's 2024 — naïve cafés!\n  tabs\tand   spaces, 12345 ok\n",
+            "jpn_Jpan.txt": "日本語のテキスト。123\nｶﾀｶﾅ　全角 😀😀\n",
+        },
+    )
+    got = parity.dev_words(dev, pattern)
+    languages = load_corpus(dev).languages
+    assert got == {language.code: Counter(pretokenize(language.text, pattern)) for language in languages}
+    assert all(got.values())
 
 
 def test_errors(tmp_path, golden, capsys):

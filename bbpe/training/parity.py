@@ -40,9 +40,16 @@ from typing import Any
 from bbpe.bpe import Merge, MergeCallback, Pair, apply_merge, pair_counts, pop_best, token_for
 from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
-from bbpe.pretokenize.patterns import pretokenize
 from bbpe.training.corpus import CorpusStats, expand_paths
-from bbpe.training.counting import CountSettings, Unit, add_stats, count_unit, load_counter, run_tasks
+from bbpe.training.counting import (
+    CountSettings,
+    Unit,
+    add_stats,
+    count_pretokens,
+    count_unit,
+    load_counter,
+    run_tasks,
+)
 from bbpe.training.documents import UnitStats
 from bbpe.training.units import plan_units
 
@@ -109,7 +116,13 @@ def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[s
     corpus = load_corpus(path)
     if not corpus.aligned:
         raise CorpusError(f"{path}: the parity dev set must be line-aligned (every language the same line count)")
-    return {language.code: Counter(pretokenize(language.text, pattern)) for language in corpus.languages}
+    return {language.code: _text_counts(language.text, pattern) for language in corpus.languages}
+
+
+def _text_counts(text: str, pattern: str) -> Counter[str]:
+    """Pre-token counts of one text, counted as one document (in compiled code for the presets)."""
+    counts = count_pretokens([text], pattern, workers=1)
+    return Counter({word.decode("utf-8"): count for word, count in counts.items()})
 
 
 def language_words(counts: Mapping[str, Mapping[bytes, int]]) -> dict[str, Words]:
