@@ -357,11 +357,37 @@ def index_words(store, min_frequency):
 
 
 @njit(cache=True)
-def pair_of(state, left, right):
-    """The id of pair (left, right) in a merge state while some word holds it, else -1."""
+def pair_of(state, key):
+    """The id of pair ``key`` (left << 32 | right) in a merge state while some word holds it, else -1."""
     pairs, table = state[0], state[1]
-    pid = table[find(table, (np.int64(left) << 32) | right), 1]
+    pid = table[find(table, key), 1]
     return -1 if pid == -1 or pairs[pid, _COUNT] == 0 else pid
+
+
+@njit(cache=True)
+def pair_count(state, key):
+    """The count of pair ``key`` in a merge state (0 if no word holds it)."""
+    pid = pair_of(state, key)
+    return 0 if pid == -1 else state[0][pid, _COUNT]
+
+
+@njit(cache=True)
+def pair_rows(state):
+    """``[key, count]`` of every pair id of a merge state (count 0: gone)."""
+    return state[0][: state[5][0], _KEY : _COUNT + 1]
+
+
+@njit(cache=True)
+def pop_pair(state, min_frequency):
+    """Take the most frequent pair reaching ``min_frequency`` off the state's heap: (count, key, pair id),
+    or (0, -1, -1) when there is none."""
+    pairs, heap, sizes = state[0], state[4], state[5]
+    sizes[3] = pop_best(heap, sizes[3], pairs, min_frequency)
+    if sizes[3] == 0:
+        return 0, -1, -1
+    count, key, pid = heap[0, 0], heap[0, 1], heap[0, 2]
+    sizes[3] = heap_drop_top(heap, sizes[3])
+    return count, key, pid
 
 
 @njit(cache=True)
@@ -474,24 +500,12 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
         if control[1] != 0:
             stop = STOP_INTERRUPTED
             break
-        pairs, heap, sizes = state[0], state[4], state[5]
-        sizes[3] = pop_best(heap, sizes[3], pairs, min_frequency)
-        if sizes[3] == 0:
+        count, key, best = pop_pair(state, min_frequency)
+        if best == -1:
             stop = STOP_MIN_FREQUENCY
             break
-        count, best = heap[0, 0], heap[0, 2]
-        sizes[3] = heap_drop_top(heap, sizes[3])
         token, is_new, data, data_end, merges = take_merge(
-            tokens,
-            t_table,
-            data,
-            data_end,
-            n_tok,
-            merges,
-            steps,
-            pairs[best, _KEY] >> 32,
-            pairs[best, _KEY] & 0xFFFFFFFF,
-            count,
+            tokens, t_table, data, data_end, n_tok, merges, steps, key >> 32, key & 0xFFFFFFFF, count
         )
         if is_new:
             n_tok += 1

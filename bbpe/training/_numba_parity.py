@@ -25,8 +25,10 @@ from bbpe.training._numba_loop import (
     index_words,
     merge_words,
     neighbour_rows,
+    pair_count,
     pair_of,
-    pop_best,
+    pair_rows,
+    pop_pair,
     push_grown,
     take_merge,
 )
@@ -41,7 +43,6 @@ from bbpe.training._numba_tables import (
 )
 
 STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
-_KEY, _COUNT = 0, 1  # pair rows of a merge state
 
 
 @njit(cache=True)
@@ -49,10 +50,7 @@ def _summed(states, n_languages, key):
     """The count of pair ``key`` summed over the training states."""
     total = 0
     for language in range(n_languages):
-        pairs, table = states[language][0], states[language][1]
-        pid = table[find(table, key), 1]
-        if pid != -1:
-            total += pairs[pid, _COUNT]
+        total += pair_count(states[language], key)
     return total
 
 
@@ -61,20 +59,19 @@ def _global_heap(states, n_languages, min_frequency):
     """``[sum, key, key]`` rows of every pair whose summed count reaches ``min_frequency``, as a heap."""
     n_keys = 0
     for language in range(n_languages):
-        n_keys += states[language][5][0]
+        n_keys += len(pair_rows(states[language]))
     sums = new_table(n_keys)
     keys = np.empty(n_keys, np.int64)
     n_keys = 0
     for language in range(n_languages):
-        pairs, n_pairs = states[language][0], states[language][5][0]
-        for pid in range(n_pairs):
-            slot = find(sums, pairs[pid, _KEY])
+        for key, count in pair_rows(states[language]):
+            slot = find(sums, key)
             if sums[slot, 1] == -1:
-                sums[slot, 0] = pairs[pid, _KEY]
+                sums[slot, 0] = key
                 sums[slot, 1] = 0
-                keys[n_keys] = pairs[pid, _KEY]
+                keys[n_keys] = key
                 n_keys += 1
-            sums[slot, 1] += pairs[pid, _COUNT]
+            sums[slot, 1] += count
     heap = np.empty((n_keys + 1024, 3), np.int64)
     size = 0
     for k in range(n_keys):
@@ -172,12 +169,8 @@ def learn(store, segments, dev_tokens, candidate, tok_data, tok_start, n_new, mi
                         chooser = language
                 if chooser == -1:
                     break
-                pairs, heap, sizes = states[chooser][0], states[chooser][4], states[chooser][5]
-                sizes[3] = pop_best(heap, sizes[3], pairs, min_frequency)
-                if sizes[3] > 0:
-                    count, key = heap[0, 0], heap[0, 1]
-                    sizes[3] = heap_drop_top(heap, sizes[3])
-                else:
+                count, key, _ = pop_pair(states[chooser], min_frequency)
+                if key == -1:
                     active[chooser] = 0  # merges never raise a language's highest pair count
         if key == -1:
             stop = STOP_MIN_FREQUENCY
@@ -197,7 +190,7 @@ def learn(store, segments, dev_tokens, candidate, tok_data, tok_start, n_new, mi
             language = s % n_languages
             if not (is_global or active[language]):
                 continue
-            pid = pair_of(states[s], left, right)
+            pid = pair_of(states[s], key)
             if pid == -1:
                 continue
             words = store[segments[s] : segments[s + 1]]
@@ -213,8 +206,7 @@ def learn(store, segments, dev_tokens, candidate, tok_data, tok_start, n_new, mi
             if steps + 1 < global_merges:
                 grown_keys = fit_rows(grown_keys, n_keys + n_grown)
                 for k in range(n_grown):
-                    grown_keys[n_keys, 0] = state[0][grown[k], _KEY]
-                    grown_keys[n_keys, 1] = state[0][grown[k], _COUNT]
+                    grown_keys[n_keys] = pair_rows(state)[grown[k]]
                     n_keys += 1
         if n_keys:
             gheap, gsize = _push_sums(gheap, gsize, grown_keys[:n_keys], is_new, states, n_languages, min_frequency)

@@ -274,7 +274,7 @@ def run_tasks(
     (killed, out of memory) is one clear error, and workers die with this process.  ``on_started``
     is called once the workers exist (so a thread it starts is never copied into a forked worker).
     """
-    workers = _workers(workers)
+    workers = worker_count(workers)
     if workers == 1:
         if on_started:
             on_started()
@@ -301,7 +301,7 @@ def run_tasks(
         pool.shutdown(wait=True, cancel_futures=True)
 
 
-def _workers(workers: int | None) -> int:
+def worker_count(workers: int | None) -> int:
     """The number of worker processes: ``workers``, or one per CPU."""
     return max(1, workers or os.cpu_count() or 1)
 
@@ -372,7 +372,7 @@ def count_corpus(
     stats = stats if stats is not None else CorpusStats()
     if max_bytes is not None and max_bytes < 1:
         raise CorpusError(f"max_bytes must be at least 1, got {max_bytes}")
-    units = plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats, parts=_workers(workers))
+    units = plan_units(inputs, settings.rule, max_bytes=max_bytes, stats=stats, parts=worker_count(workers))
     counts = count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes), on_started=on_started)
     if stats.bytes == 0 and not counts:
         problem = "all input files are binary" if stats.skipped_binary else "the corpus is empty (no text)"

@@ -49,6 +49,7 @@ from bbpe.training.counting import (
     count_unit,
     load_counter,
     run_tasks,
+    worker_count,
 )
 from bbpe.training.documents import UnitStats
 from bbpe.training.units import plan_units
@@ -89,7 +90,9 @@ def count_by_language(
     jobs = (
         (code, unit, settings)
         for code in counts
-        for unit in plan_units(groups[code], settings.rule, max_bytes=max_bytes, stats=stats)
+        for unit in plan_units(
+            groups[code], settings.rule, max_bytes=max_bytes, stats=stats, parts=worker_count(workers)
+        )
     )
 
     def add(result: tuple[str, Counter[bytes], UnitStats]) -> None:

@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from bbpe.bpe import Merge, MergeCallback
-from bbpe.training import _numba_loop as loop_words
 from bbpe.training import _numba_parity as loop
+from bbpe.training._numba_loop import word_store
 from bbpe.training.merge_numba import Flat, flatten_words, pack_tokens, run_in_thread
 from bbpe.training.parity import candidate_languages
 
@@ -89,7 +89,7 @@ def _dev_words(counts: Mapping[str, int]) -> tuple[Flat, int]:
 
 def _stores(states: list[Flat]) -> tuple[np.ndarray, np.ndarray]:
     """The word stores of the merge states back to back, and where each starts (one more than states)."""
-    stores = [loop_words.word_store(*flat) for flat in states]
+    stores = [word_store(*flat) for flat in states]
     segments = np.zeros(len(stores) + 1, np.int64)
     np.cumsum([len(part) for part in stores], out=segments[1:])
     return np.concatenate(stores), segments
