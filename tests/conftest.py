@@ -8,6 +8,7 @@ not set; otherwise every reference is fetched once into the user cache
 from __future__ import annotations
 
 import gzip
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,15 @@ MIX = (
 def multilingual_text() -> str:
     """About 3 MB of real text in a dozen languages and code."""
     return real_text(120_000, names=MIX)
+
+
+@pytest.fixture
+def without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``import numba`` fails, and bbpe's compiled modules are imported afresh (so they fail too)."""
+    import bbpe.training
+
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    monkeypatch.delitem(sys.modules, "bbpe._jit", raising=False)
+    for name in ("merge_numba", "_numba_loop", "_numba_tables", "parity_numba", "_numba_parity"):
+        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
+        monkeypatch.delattr(bbpe.training, name, raising=False)  # else `from bbpe.training import ...` finds it

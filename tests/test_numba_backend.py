@@ -294,17 +294,6 @@ def test_numba_is_chosen_by_auto(numba_learn):
     assert merge_backend("numba") is numba_learn
 
 
-@pytest.fixture
-def without_numba(monkeypatch):
-    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    for name in ("merge_numba", "_numba_loop", "_numba_tables"):
-        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
-        monkeypatch.delattr(
-            sys.modules["bbpe.training"], name, raising=False
-        )  # else `from bbpe.training import ...` finds it
-        monkeypatch.delattr(bbpe, name, raising=False)
-
-
 def test_without_numba_auto_falls_back_and_numba_says_how_to_install(without_numba):
     assert merge_backend("auto") is bpe.learn_merges
     with pytest.raises(ImportError, match=r"pip install 'bbpe\[fast\]'"):

@@ -188,13 +188,7 @@ def test_train_records_the_backend_and_both_give_the_same_tokenizer(numba_parity
     assert parities[0] == parities[1] == parities[2]
 
 
-def test_without_numba_auto_trains_on_the_python_loop(tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    for name in ("merge_numba", "_numba_loop", "_numba_tables", "parity_numba", "_numba_parity"):
-        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
-        monkeypatch.delattr(sys.modules["bbpe.training"], name, raising=False)
+def test_without_numba_auto_trains_on_the_python_loop(tmp_path, without_numba):
     train = write(tmp_path / "train", {"eng_Latn.a.txt": "ab" + " ab" * 9 + "\n", "fra_Latn.b.txt": "cdcd\n" * 3})
     dev = write(tmp_path / "dev", {"eng_Latn.txt": "ab ab\n", "fra_Latn.txt": "cdcdcdcd\n"})
     tok = bbpe.train([train], vocab_size=262, pattern="gpt2", parity_dev=dev, workers=1)

@@ -69,11 +69,9 @@ stage2 ``(?:SPLITS)|(?: ?\p{L}++|(?!SPLITS)[\s\S])++`` with SPLITS =
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from numba import njit
 
+from bbpe._jit import NO_REFCOUNT, njit
 from bbpe.pretokenize import unicode_tables as ut
 from bbpe.pretokenize.scanner_presets import CL100K_RULES as CL100K
 from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
@@ -84,8 +82,6 @@ from bbpe.pretokenize.scanner_presets import STAGE2_RULES as STAGE2
 # numba refreshes only when this file changes: change them together with this file.
 _OTHER_EXCLUDED = ut.LETTER | ut.NUMBER | ut.SPACE  # O = not any of these
 _PREFIX_EXCLUDED = ut.CR_LF | ut.LETTER | ut.NUMBER  # P = not any of these
-# numba's (private) target option ``_nrt``: compile a kernel without reference counting (see above).
-_NO_REFCOUNT: dict[str, Any] = {"_nrt": False}
 
 
 @njit(cache=True, inline="always")
@@ -121,7 +117,7 @@ _ONE_LETTER = ut.FOLD_S | ut.FOLD_T | ut.FOLD_M | ut.FOLD_D  # (?i:'s|'t|'m|'d)
 _SPACE, _APOSTROPHE, _SLASH, _CR, _LF = 0x20, 0x27, 0x2F, 0x0D, 0x0A
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def classify(data, i, n, stage1, stage2, cls):
     """Fill ``cls`` for every character of ``data[i:n]`` (class bits, byte length - 1)."""
     while i < n:
@@ -187,7 +183,7 @@ def _newlines(data, i, n, slash):
     return i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, **NO_REFCOUNT)
 def _whitespace(cls, i, n):
     """(end of the S run at i, start of its last character, end of its last CR/LF or -1)."""
     last_start, last_newline = i, -1
@@ -202,7 +198,7 @@ def _whitespace(cls, i, n):
     return i, last_start, last_newline
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, **NO_REFCOUNT)
 def _contraction(data, i, n, stage1, stage2, one_letter):
     """End of ``(?i:'s|'t|'re|'ve|'m|'ll|'d)`` at i (``one_letter``: the classes of s, t, m, d), or i."""
     j = i + 1
@@ -220,7 +216,7 @@ def _contraction(data, i, n, stage1, stage2, one_letter):
     return i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, **NO_REFCOUNT)
 def _gpt2_contraction(data, i, n):
     """End of ``'s|'t|'re|'ve|'m|'ll|'d`` (ASCII, case-sensitive) at i, or i."""
     if data[i] != _APOSTROPHE or i + 1 >= n:
@@ -235,7 +231,7 @@ def _gpt2_contraction(data, i, n):
     return i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, **NO_REFCOUNT)
 def _o200k_word(cls, s, n):
     """End of ``U*W+`` at s (first alternative, before its contraction), or -1."""
     i, both_end = s, -1
@@ -251,7 +247,7 @@ def _o200k_word(cls, s, n):
     return both_end
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, **NO_REFCOUNT)
 def _o200k_letters(data, cls, i, j, n, stage1, stage2):
     """End of o200k's first or second alternative at i (next character at j), or -1."""
     c = cls[i]
@@ -283,7 +279,7 @@ def _spaces(data, i, n):
     return i
 
 
-@njit(cache=True, inline="always")
+@njit(cache=True, **NO_REFCOUNT)
 def _stage2_split(data, cls, i, n, one_digit):
     """End of the stage-2 split alternative that matches at i (i < n), or -1."""
     c = cls[i]
@@ -311,7 +307,7 @@ def _stage2_split(data, cls, i, n, one_digit):
     return end - 1 if end - i >= 2 else -1
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def _stage2_end(data, cls, i, n, one_digit):
     """End of the stage-2 pre-token at i: a split, else the run up to the next split."""
     end = _stage2_split(data, cls, i, n, one_digit)
@@ -384,7 +380,7 @@ def next_end(data, cls, i, n, stage1, stage2, preset, split_digits):
     return j
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def scan(data, cls, i, n, stage1, stage2, rule, split, out, count, limit):
     """Ends of the pre-tokens from byte i on, written to ``out[count:limit]`` until n; returns the new count."""
     while i < n and count < limit:
@@ -398,7 +394,7 @@ def scan(data, cls, i, n, stage1, stage2, rule, split, out, count, limit):
 def spans(data, doc_ends, stage1, stage2, rule, split):
     out = np.empty(max(data.size, 1), dtype=np.int64)
     cls = np.empty(max(data.size, 1), dtype=np.uint8)
-    count, i = 0, 0
+    count, i = np.int64(0), np.int64(0)
     for n in doc_ends:
         if i < n:
             classify(data, i, n, stage1, stage2, cls)
@@ -499,7 +495,7 @@ def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, 
     keys = np.empty((_BATCH, 2), dtype=np.uint64)
     homes = np.empty(_BATCH, dtype=np.int64)
     cls = np.empty(max(data.size, 1), dtype=np.uint8)
-    i = 0
+    i = np.int64(0)
     for n in doc_ends:
         if i < n:
             classify(data, i, n, stage1, stage2, cls)
@@ -508,7 +504,7 @@ def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, 
                 slots = _rehash(slots)
             if sizes[0] + _BATCH > rows.shape[0]:
                 rows = _grow_rows(rows)
-            batch = scan(data, cls, i, n, stage1, stage2, rule, split, ends, 0, _BATCH)
+            batch = scan(data, cls, i, n, stage1, stage2, rule, split, ends, np.int64(0), np.int64(_BATCH))
             if sizes[1] + ends[batch - 1] - i > arena.size:
                 arena = _grow_arena(arena, sizes[1] + ends[batch - 1] - i)
             _count_batch(data, i, ends, batch, keys, homes, slots, rows, arena, sizes)
@@ -516,7 +512,7 @@ def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, 
     return slots, rows, arena
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def _count_batch(data, start, ends, batch, keys, homes, slots, rows, arena, sizes):
     """Count the pre-tokens ``data[start:ends[0]], ...`` (the table has room for all of them).
 

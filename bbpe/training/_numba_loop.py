@@ -24,8 +24,8 @@ pairs, blocks, pool and heap of one set of words: ``learn`` has one, the parity-
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 
+from bbpe._jit import njit
 from bbpe.training._numba_tables import (
     find,
     fit_rows,
@@ -87,24 +87,24 @@ def _pair_id(pairs, table, n_pairs, left, right):
 def _index_pairs(store):
     """Pair rows and table for the initial words, and one block of word offsets per pair."""
     pairs = np.empty((1024, 3), np.int64)
-    table = new_table(1024)
-    n_pairs = 0
+    table = new_table(np.int64(1024))
+    n_pairs = np.int64(0)
     position_pair = np.empty(len(store), np.int32)
-    w = 0
+    w = np.int64(0)
     while w < len(store):
         n = store[w]
         pairs = fit_rows(pairs, n_pairs + n)
         table = fit_table(table, n_pairs + n)
         for i in range(w + HEADER, w + HEADER + n - 1):
-            pid, n_pairs = _pair_id(pairs, table, n_pairs, store[i], store[i + 1])
+            pid, n_pairs = _pair_id(pairs, table, n_pairs, np.int64(store[i]), np.int64(store[i + 1]))
             pairs[pid, _COUNT] += _word_count(store, w)
             position_pair[i] = pid
         w += HEADER + n
     sizes = np.zeros(n_pairs + 1, np.int64)  # count, then list, the words of each pair
-    _list_words(store, position_pair, sizes[1:], np.empty(0, np.int32), False)
+    _list_words(store, position_pair, sizes[1:], np.empty(0, np.int32))
     first = np.cumsum(sizes)
     pool = np.empty(max(1024, first[n_pairs]), np.int32)
-    _list_words(store, position_pair, first[:-1].copy(), pool, True)
+    _list_words(store, position_pair, first[:-1].copy(), pool)
     blocks = np.empty((n_pairs + 1024, 3), np.int64)
     for pid in range(n_pairs):
         blocks[pid, 0] = first[pid]
@@ -115,10 +115,11 @@ def _index_pairs(store):
 
 
 @njit(cache=True)
-def _list_words(store, position_pair, at, pool, fill):
-    """Each word once per pair it holds: count into ``at[pid]``, or write to ``pool[at[pid]++]``."""
+def _list_words(store, position_pair, at, pool):
+    """Each word once per pair it holds: count into ``at[pid]`` (``pool`` empty), or write to ``pool[at[pid]++]``."""
+    fill = len(pool) > 0
     last_word = np.full(len(at), -1, np.int64)
-    w = 0
+    w = np.int64(0)
     while w < len(store):
         for i in range(w + HEADER, w + HEADER + store[w] - 1):
             pid = position_pair[i]
@@ -175,7 +176,7 @@ def pop_best(heap, size, pairs, min_frequency):
             return size
         if min_frequency <= current < heap[0, 0]:
             heap[0, 0] = current
-            sift_down(heap, size, 0)
+            sift_down(heap, size, np.int64(0))
         else:  # gone, too rare, or grew (a newer row holds its count)
             size = heap_drop_top(heap, size)
     return 0
@@ -344,7 +345,7 @@ def index_words(store, min_frequency):
     sizes = [pairs, blocks, pool end, heap rows] and the heap holds the pairs reaching ``min_frequency``."""
     pairs, table, n_pairs, blocks, pool, pool_end = _index_pairs(store)
     heap = np.empty((np.sum(pairs[:n_pairs, _COUNT] >= min_frequency) + 1024, 3), np.int64)
-    heap_size = 0
+    heap_size = np.int64(0)
     for pid in range(n_pairs):
         if pairs[pid, _COUNT] >= min_frequency:
             heap[heap_size, 0] = pairs[pid, _COUNT]
@@ -403,13 +404,13 @@ def merge_words(store, state, best, token, near, nearby, grown, events, stamp):
     left, right = pairs[best, _KEY] >> 32, pairs[best, _KEY] & 0xFFFFFFFF
 
     # Rewrite every word holding the pair; sum the neighbour changes per neighbour id.
-    n_near = 0
-    n_events = 0
-    saved = 0
+    n_near = np.int64(0)
+    n_events = np.int64(0)
+    saved = np.int64(0)
     block = pairs[best, _BLOCK]
     while block != -1:
         for k in range(blocks[block, 0], blocks[block, 0] + blocks[block, 1]):
-            w = pool[k]
+            w = np.int64(pool[k])
             n = store[w]
             events = fit_rows(events, n_events + n)
             n_near, n_events = _rewrite(store, w, left, right, token, near, nearby, n_near, events, n_events, stamp)
@@ -493,8 +494,8 @@ def learn(store, tok_data, tok_start, n_new, min_frequency, control):
     state = index_words(store, min_frequency)
     near, nearby, grown, events = neighbour_rows(n_tok + n_new)
     merges = np.empty((1024, 5), np.int64)
-    steps = 0
-    added = 0
+    steps = np.int64(0)
+    added = np.int64(0)
     stop = STOP_VOCAB_SIZE
     while added < n_new:
         if control[1] != 0:

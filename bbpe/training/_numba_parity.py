@@ -17,9 +17,9 @@ grow in a step are pushed with sums added up from the states where they grew.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
 from numba.typed import List
 
+from bbpe._jit import njit
 from bbpe.training._numba_loop import (
     _token_rows,
     index_words,
@@ -92,7 +92,7 @@ def _pop_global(heap, size, states, n_languages, min_frequency):
             return size
         if min_frequency <= current < heap[0, 0]:
             heap[0, 0] = current
-            sift_down(heap, size, 0)
+            sift_down(heap, size, np.int64(0))
         else:  # gone, too rare, or grew (a newer row holds its sum)
             size = heap_drop_top(heap, size)
     return 0

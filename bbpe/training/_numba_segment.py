@@ -17,10 +17,9 @@ parts: O(n log n) for a part of n bytes (text without spaces makes parts of hund
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from numba import njit
+
+from bbpe._jit import NO_REFCOUNT, njit
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
@@ -29,7 +28,6 @@ _NONE = np.int64(1) << 62  # "no rank": above every token id
 # calls) are compiled without reference counting (numba's private ``_nrt`` option): with it, every
 # call taking arrays costs atomic reference-count updates, more than the work on a short part.
 # ``segment`` holds the arrays, grows them when ``_segment_pieces`` stops for room, and calls it again.
-_NO_REFCOUNT: dict[str, Any] = {"_nrt": False}
 
 
 @njit(cache=True, inline="always")
@@ -41,7 +39,7 @@ def _hash(data, start, end):
     return h ^ (h >> np.uint64(33))
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def _same(a, a_start, b, b_start, length):
     for k in range(length):
         if a[a_start + k] != b[b_start + k]:
@@ -66,7 +64,7 @@ def token_table(tok_data, tok_start):
     return table
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def find_token(data, start, end, tok_data, tok_start, table):
     """The id of the token whose bytes are ``data[start:end]``, or -1."""
     mask = len(table) - 1
@@ -100,7 +98,7 @@ def _heap_swap(work, a, b):
         work[row, a], work[row, b] = work[row, b], work[row, a]
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def _push_merge(data, start, left, right, end, tok_data, tok_start, table, work, size):
     """Push the merge of parts [left, right) and [right, end) if their bytes are a token; returns the heap size."""
     rank = find_token(data, start + left, start + end, tok_data, tok_start, table)
@@ -114,7 +112,7 @@ def _push_merge(data, start, left, right, end, tok_data, tok_start, table, work,
     return size + 1
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def _pop_merge(work, size):
     """Move the top entry to index ``size - 1`` and restore the heap below it; returns the new size."""
     size -= 1
@@ -133,7 +131,7 @@ def _pop_merge(work, size):
     return size
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@njit(cache=True, **NO_REFCOUNT)
 def _merge_part(data, start, end, tok_data, tok_start, table, work, out, at):
     """BPE of ``data[start:end]`` from its bytes (lowest rank first, leftmost on ties); ids to ``out[at:]``.
 
@@ -190,7 +188,7 @@ def reachable_tokens(tok_data, tok_start, table):
     return reachable
 
 
-@njit(cache=True, nogil=True, **_NO_REFCOUNT)
+@njit(cache=True, nogil=True, **NO_REFCOUNT)
 def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, reachable, out, per_piece, cache, state):
     """Segment pieces from ``state[_NEXT]`` on until done, or until a piece might not fit (returns why)."""
     slots, entries, cached, work, scratch = cache

@@ -12,7 +12,8 @@ Importing this module raises ImportError when numba is not installed.
 from __future__ import annotations
 
 import numpy as np
-from numba import njit
+
+from bbpe._jit import njit
 
 _SPREAD = -7046029254386353131  # 0x9E3779B97F4A7C15 (Fibonacci hashing) as int64
 
@@ -110,5 +111,5 @@ def heap_drop_top(heap, size):
     """Remove the top row; returns the new size."""
     size -= 1
     heap[0] = heap[size]
-    sift_down(heap, size, 0)
+    sift_down(heap, size, np.int64(0))
     return size
