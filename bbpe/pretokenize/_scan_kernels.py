@@ -9,11 +9,15 @@ Structure.  Per document, ``classify`` decodes every character once into a class
 alternative from the first character's class (and the next one's) and runs the pre-token's
 extent over ``cls`` with tight loops; only the rare contraction checks decode bytes again.
 ``spans`` collects the ends; ``count_into`` takes them in batches of ``_BATCH`` and
-``_count_batch`` counts each batch in the hash table.  The rule helpers are inlined into ``scan``
-(``inline="always"``), and the kernels that only read and write the arrays they are given
-(``classify``, ``scan``, ``_count_batch``) are compiled without reference counting (numba's
-``_nrt=False``): with it, every inlined helper taking an array adds atomic reference-count
-updates, which cost more than the scanning itself.  Their callers hold the arrays.
+``_count_batch`` counts each batch in the hash table.  ``next_end`` and the tiny run helpers
+(``_size``, ``_run``, ...) are inlined into ``scan`` (``inline="always"``); the larger alternatives
+(``_whitespace``, ``_contraction``, ``_o200k_letters``, ``_stage2_split``, ...) are plain calls:
+numba's IR inlining copies and re-types the callee at every call site, which made the scanner take
+tens of seconds to compile, while a call per alternative costs nothing measurable
+(``scripts/bench_cold_start.py``).  The kernels that only read and write the arrays they are given
+are compiled without reference counting (``bbpe._jit.NO_REFCOUNT``): with it, every call taking an
+array adds atomic reference-count updates, which cost more than the scanning itself.  Their callers
+hold the arrays.
 
 The preset patterns are hand-written rules over UTF-8 bytes: where does the pre-token end?
 
