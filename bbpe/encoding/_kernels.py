@@ -40,7 +40,7 @@ import numpy as np
 
 from bbpe._jit import NO_REFCOUNT, njit
 from bbpe.pretokenize._scan_kernels import _slot, _word_key, classify, next_end
-from bbpe.training._numba_segment import _merge_part, find_token
+from bbpe.training._numba_segment import _merge_part, _same, find_token
 
 _SPREAD = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
 LONG_PART = 64  # parts longer than this are encoded by backtracking, not the heap
@@ -124,14 +124,6 @@ def new_table(slots_log2):
     arena = np.zeros(n_slots * 16, np.uint8)
     ids = np.zeros(n_slots * 4, np.int32)
     return slots, entries, arena, ids, np.zeros(3, np.int64)
-
-
-@njit(cache=True, inline="always")
-def _same(a, a_start, b, b_start, length):
-    for k in range(length):
-        if a[a_start + k] != b[b_start + k]:
-            return False
-    return True
 
 
 @njit(cache=True, **NO_REFCOUNT)
