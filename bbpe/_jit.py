@@ -1,5 +1,11 @@
-"""What every compiled kernel module takes from numba: ``njit``, the no-reference-counting option, and a
-compile-time fix.
+"""What every compiled kernel module takes from numba: the ``kernel`` decorator, the no-reference-counting
+option, and a compile-time fix.
+
+**One cache stamp for all kernel files.** numba caches a compiled function on disk and reuses it
+while the function's own file is unchanged, but a compiled function contains the code of the kernels
+it calls from other files.  ``kernel`` (``numba.njit(cache=True, ...)``) stamps every cache with the
+sizes and times of all of bbpe's kernel files (``KERNEL_FILES``), so a change to any of them makes
+every cached kernel compile again.
 
 **The fix.** When numba inlines a function (``inline="always"``) it deep-copies the function's IR
 for every call site.  Every IR node has a source location, and a location that once formatted an
@@ -16,10 +22,24 @@ Importing this module raises ImportError when numba is not installed.
 from __future__ import annotations
 
 import copy
+import os
+from collections.abc import Callable
+from functools import cache
+from pathlib import Path
 from typing import Any
 
 from numba import njit
 from numba.core import ir
+
+# Every module that compiles kernels (tests/test_jit.py checks the list against the package).
+KERNEL_FILES = (
+    "encoding/_kernels.py",
+    "pretokenize/_scan_kernels.py",
+    "training/_numba_loop.py",
+    "training/_numba_parity.py",
+    "training/_numba_segment.py",
+    "training/_numba_tables.py",
+)
 
 # numba's (private) target option ``_nrt``: compile a kernel without reference counting.  For
 # kernels that only read and write arrays their caller holds; with reference counting, every call
@@ -40,6 +60,28 @@ def share_source_lines() -> bool:
     return True
 
 
+@cache
+def family_stamp() -> tuple[tuple[str, float, int], ...]:
+    """(file, modification time, size) of every kernel file: numba's cache is valid while this is unchanged."""
+    root = Path(__file__).parent
+    return tuple((name, stat.st_mtime, stat.st_size) for name in KERNEL_FILES for stat in [os.stat(root / name)])
+
+
+def kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
+    """``numba.njit(cache=True, **options)``, its cache stamped with ``family_stamp()`` (a numba dispatcher: untyped)."""
+    stamp = family_stamp()
+
+    def decorate(function: Callable[..., Any]) -> Any:
+        dispatcher = njit(cache=True, **options)(function)
+        try:
+            dispatcher._cache._cache_file._source_stamp = stamp
+        except AttributeError:  # another numba layout: its own per-file stamp stays in use
+            pass
+        return dispatcher
+
+    return decorate
+
+
 share_source_lines()
 
-__all__ = ["NO_REFCOUNT", "njit", "share_source_lines"]
+__all__ = ["KERNEL_FILES", "NO_REFCOUNT", "family_stamp", "kernel", "share_source_lines"]

@@ -142,7 +142,9 @@ def write_report(out: Path, results: dict[str, dict[str, object]], args: argpars
     ]
     for r in results.values():
         runs = ", ".join(f"{x:.1f}" for x in r["cold_s"])  # type: ignore[attr-defined]
-        lines.append(f"| `bbpe {' '.join(r['argv'][:1])}` | {r['cold_median_s']:.1f} | {runs} | {r['warm_median_s']:.2f} |")  # type: ignore[index]
+        lines.append(
+            f"| `bbpe {' '.join(r['argv'][:1])}` | {r['cold_median_s']:.1f} | {runs} | {r['warm_median_s']:.2f} |"
+        )  # type: ignore[index]
     for name, r in results.items():
         lines += ["", f"## Kernels compiled by the first `bbpe {name}` (first cold run)", ""]
         lines += ["| kernel | argument types | s (with nested) | own s |", "|---|---|---|---|"]

@@ -38,7 +38,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bbpe._jit import NO_REFCOUNT, njit
+from bbpe._jit import NO_REFCOUNT, kernel
 from bbpe.pretokenize._scan_kernels import _slot, _word_key, classify, next_end
 from bbpe.training._numba_segment import _merge_part, _same, find_token
 
@@ -50,12 +50,12 @@ _PACKED = 16  # keys of up to 16 bytes are their own bytes (no byte comparison n
 # -- the vocabulary ----------------------------------------------------------------------------------
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _edge_slot(key, mask):
     return ((key * _SPREAD) >> np.int64(20)) & mask
 
 
-@njit(cache=True)
+@kernel()
 def build_trie(tok_data, tok_start):
     """(edges, node_token): the tokens' trie; node 0 is the root, ``node_token[node]`` its token or -1."""
     total = tok_start[-1]
@@ -82,7 +82,7 @@ def build_trie(tok_data, tok_start):
     return edges, node_token[:n_nodes].copy()
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _child(edges, node, byte):
     """The trie node below ``node`` by ``byte``, or -1."""
     mask = edges.shape[0] - 1
@@ -95,7 +95,7 @@ def _child(edges, node, byte):
     return np.int64(-1)
 
 
-@njit(cache=True)
+@kernel()
 def prefix_tokens(tok_data, tok_start, edges, node_token):
     """Per token: the longest token that is a proper prefix of it, or -1."""
     shorter = np.full(len(tok_start) - 1, -1, np.int64)
@@ -114,7 +114,7 @@ def prefix_tokens(tok_data, tok_start, edges, node_token):
 _KEY0, _KEY1, _LENGTH, _ENTRY = range(4)
 
 
-@njit(cache=True)
+@kernel()
 def new_table(slots_log2):
     """An empty bytes -> ids table with ``2**slots_log2`` slots (kept at most half full)."""
     n_slots = 1 << slots_log2
@@ -126,7 +126,7 @@ def new_table(slots_log2):
     return slots, entries, arena, ids, np.zeros(3, np.int64)
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _find(table, data, start, end):
     """(slot, entry) of ``data[start:end]``: entry -1 if absent (then slot is where it would go)."""
     slots, entries, arena = table[0], table[1], table[2]
@@ -143,7 +143,7 @@ def _find(table, data, start, end):
     return slot, np.int64(-1)
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _store(table, slot, data, start, end, out, first, n_ids):
     """Remember ``out[first:first + n_ids]`` as the ids of ``data[start:end]`` (absent, would go to ``slot``).
 
@@ -184,7 +184,7 @@ def _store(table, slot, data, start, end, out, first, n_ids):
     sizes[0] += 1
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _copy_ids(table, entry, out, at):
     """Append a cached entry's ids to ``out`` at ``at``; returns the new end."""
     entries, ids = table[1], table[3]
@@ -194,7 +194,7 @@ def _copy_ids(table, entry, out, at):
     return at + n_ids
 
 
-@njit(cache=True)
+@kernel()
 def new_cache(longest_token):
     """A thread's cache: pre-tokens, parts, valid pairs, and scratch rows for merging."""
     memo = np.full((1 << 16, 2), -1, np.int64)  # [a << 32 | b, valid]; count of entries in memo_used
@@ -207,7 +207,7 @@ def new_cache(longest_token):
 # -- BPE of one part ---------------------------------------------------------------------------------
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _valid_pair(a, b, vocab, cache):
     """Is BPE (merges only) of token a's bytes + token b's bytes exactly [a, b]?  Remembered per pair."""
     tok_data, tok_start, table = vocab[0], vocab[1], vocab[2]
@@ -237,7 +237,7 @@ def _valid_pair(a, b, vocab, cache):
     return valid
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _longest_token(data, i, end, edges, node_token):
     """Index of the longest token that is a prefix of ``data[i:end]`` (a single byte at least)."""
     node = np.int64(0)
@@ -252,7 +252,7 @@ def _longest_token(data, i, end, edges, node_token):
     return best
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _backtrack(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of ``data[start:end]`` by backtracking over valid pairs into ``out[at:]``; returns the new end.
 
@@ -287,7 +287,7 @@ def _backtrack(data, start, end, vocab, cache, dead, out, at):
     return at
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _part_indexes(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of the part ``data[start:end]`` (BPE from its bytes) into ``out[at:]``; returns the new end."""
     tok_data, tok_start, table, reachable = vocab[0], vocab[1], vocab[2], vocab[5]
@@ -303,10 +303,17 @@ def _part_indexes(data, start, end, vocab, cache, dead, out, at):
     return _backtrack(data, start, end, vocab, cache, dead, out, at)
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _encode_miss(data, start, end, vocab, cache, dead, out, at):
     """Ids of a pre-token that is not in the cache, into ``out[at:]``; returns the new end."""
-    tok_data, tok_start, table, rank_of, byte_token, joinable = vocab[0], vocab[1], vocab[2], vocab[3], vocab[4], vocab[9]
+    tok_data, tok_start, table, rank_of, byte_token, joinable = (
+        vocab[0],
+        vocab[1],
+        vocab[2],
+        vocab[3],
+        vocab[4],
+        vocab[9],
+    )
     whole = find_token(data, start, end, tok_data, tok_start, table)
     if whole >= 0:
         out[at] = rank_of[whole]
@@ -337,7 +344,7 @@ def _encode_miss(data, start, end, vocab, cache, dead, out, at):
 # -- documents ---------------------------------------------------------------------------------------
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _encode_document(data, cls, start, end, stage1, stage2, rule, split, vocab, cache, dead, out, at):
     """Ids of the document ``data[start:end]`` (``cls`` filled for it) into ``out[at:]``; returns the new end."""
     rank_of, byte_token = vocab[3], vocab[4]
@@ -360,7 +367,7 @@ def _encode_document(data, cls, start, end, stage1, stage2, rule, split, vocab, 
     return at
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def encode_documents(data, doc_ends, stage1, stage2, rule, split, vocab, cache):
     """(ids, id end offsets): every document ``data[previous end:doc_ends[d]]`` pre-tokenized and encoded alone."""
     out = np.empty(max(data.size, 1), np.int32)  # at most one id per byte

@@ -25,7 +25,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bbpe._jit import njit
+from bbpe._jit import kernel
 from bbpe.training._numba_tables import (
     find,
     fit_rows,
@@ -48,7 +48,7 @@ _STEP, _GAIN_X, _LOSS_X, _WORD_X, _SLOT_X, _GAIN_Y, _LOSS_Y, _WORD_Y, _SLOT_Y = 
 STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
 
 
-@njit(cache=True)
+@kernel()
 def word_store(word_ids, word_start, word_count):
     """The word store built from ids back to back, start offsets and counts."""
     store = np.empty(len(word_ids) + HEADER * len(word_count), np.int32)
@@ -63,12 +63,12 @@ def word_store(word_ids, word_start, word_count):
     return store
 
 
-@njit(cache=True)
+@kernel()
 def _word_count(store, w):
     return (np.int64(store[w + 2]) << 32) | (np.int64(store[w + 1]) & 0xFFFFFFFF)
 
 
-@njit(cache=True)
+@kernel()
 def _pair_id(pairs, table, n_pairs, left, right):
     """The id of pair (left, right), created with count 0 if new; returns (id, number of pairs)."""
     key = (np.int64(left) << 32) | right
@@ -83,7 +83,7 @@ def _pair_id(pairs, table, n_pairs, left, right):
     return table[slot, 1], n_pairs
 
 
-@njit(cache=True)
+@kernel()
 def _index_pairs(store):
     """Pair rows and table for the initial words, and one block of word offsets per pair."""
     pairs = np.empty((1024, 3), np.int64)
@@ -114,7 +114,7 @@ def _index_pairs(store):
     return pairs, table, n_pairs, blocks, pool, first[n_pairs]
 
 
-@njit(cache=True)
+@kernel()
 def _list_words(store, position_pair, at, pool):
     """Each word once per pair it holds: count into ``at[pid]`` (``pool`` empty), or write to ``pool[at[pid]++]``."""
     fill = len(pool) > 0
@@ -131,7 +131,7 @@ def _list_words(store, position_pair, at, pool):
         w += HEADER + store[w]
 
 
-@njit(cache=True)
+@kernel()
 def _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end, need):
     """Room for ``need`` more pool entries: drop the word lists of pairs that are gone if they
     fill half the pool, else grow it.  Returns (pool, blocks, number of blocks, pool end)."""
@@ -164,7 +164,7 @@ def _compact_or_grow(pairs, n_pairs, pool, blocks, n_blocks, pool_end, need):
     return new_pool, new_blocks, count, end
 
 
-@njit(cache=True)
+@kernel()
 def pop_best(heap, size, pairs, min_frequency):
     """Drop or refresh stale rows until the top is current; returns the new size (0: none left).
 
@@ -182,7 +182,7 @@ def pop_best(heap, size, pairs, min_frequency):
     return 0
 
 
-@njit(cache=True)
+@kernel()
 def _token_rows(tok_data, tok_start, capacity):
     """Token rows for ``capacity`` tokens, the byte buffer, and the hash table of the given tokens."""
     tokens = np.empty((capacity, 5), np.int64)
@@ -203,7 +203,7 @@ def _token_rows(tok_data, tok_start, capacity):
     return tokens, data, table
 
 
-@njit(cache=True)
+@kernel()
 def _index_token(tokens, table, t):
     slot = find(table, tokens[t, _HASH])
     tokens[t, _NEXT] = table[slot, 1]
@@ -211,7 +211,7 @@ def _index_token(tokens, table, t):
     table[slot, 1] = t
 
 
-@njit(cache=True)
+@kernel()
 def _existing_token(tokens, table, data, left, right):
     """The id whose bytes are left's + right's (the newest, as in the reference), or -1."""
     h = tokens[left, _HASH] * tokens[right, _POWER] + tokens[right, _HASH]
@@ -225,7 +225,7 @@ def _existing_token(tokens, table, data, left, right):
     return -1
 
 
-@njit(cache=True)
+@kernel()
 def _spells(data, start, tokens, left, right):
     """Whether the bytes at ``start`` are left's followed by right's."""
     for part in (left, right):
@@ -236,7 +236,7 @@ def _spells(data, start, tokens, left, right):
     return True
 
 
-@njit(cache=True)
+@kernel()
 def _add_token(tokens, table, data, data_end, token, left, right):
     """Token ``token`` = left's bytes + right's; returns the (maybe grown) buffer and its end."""
     length = tokens[left, _LENGTH] + tokens[right, _LENGTH]
@@ -253,7 +253,7 @@ def _add_token(tokens, table, data, data_end, token, left, right):
     return data, data_end
 
 
-@njit(cache=True)
+@kernel()
 def take_merge(tokens, table, data, data_end, n_tok, merges, step, left, right, count):
     """Merge step ``step`` of (left, right) with ``count``: its token (the id already spelling those
     bytes, else the new id ``n_tok``) and its row (left, right, token, count, new) in ``merges``.
@@ -274,7 +274,7 @@ def take_merge(tokens, table, data, data_end, n_tok, merges, step, left, right, 
     return token, is_new, data, data_end, merges
 
 
-@njit(cache=True)
+@kernel()
 def _note(near, nearby, n_near, z, step):
     """Make neighbour row ``z`` current for this step; returns the number of noted neighbours."""
     if near[z, _STEP] == step:
@@ -287,7 +287,7 @@ def _note(near, nearby, n_near, z, step):
     return n_near + 1
 
 
-@njit(cache=True)
+@kernel()
 def _rewrite(store, w, left, right, token, near, nearby, n_near, events, n_events, step):
     """Merge (left, right) -> token in word ``w`` in place (as the reference does), noting the
     neighbour changes, and an event (word, 2 * neighbour + side) per new (pair, word).
@@ -339,7 +339,7 @@ def _rewrite(store, w, left, right, token, near, nearby, n_near, events, n_event
     return n_near, n_events
 
 
-@njit(cache=True)
+@kernel()
 def index_words(store, min_frequency):
     """The merge state of the words in ``store``: (pairs, table, blocks, pool, heap, sizes), where
     sizes = [pairs, blocks, pool end, heap rows] and the heap holds the pairs reaching ``min_frequency``."""
@@ -357,7 +357,7 @@ def index_words(store, min_frequency):
     return pairs, table, blocks, pool, heap, sizes
 
 
-@njit(cache=True)
+@kernel()
 def pair_of(state, key):
     """The id of pair ``key`` (left << 32 | right) in a merge state while some word holds it, else -1."""
     pairs, table = state[0], state[1]
@@ -365,20 +365,20 @@ def pair_of(state, key):
     return -1 if pid == -1 or pairs[pid, _COUNT] == 0 else pid
 
 
-@njit(cache=True)
+@kernel()
 def pair_count(state, key):
     """The count of pair ``key`` in a merge state (0 if no word holds it)."""
     pid = pair_of(state, key)
     return 0 if pid == -1 else state[0][pid, _COUNT]
 
 
-@njit(cache=True)
+@kernel()
 def pair_rows(state):
     """``[key, count]`` of every pair id of a merge state (count 0: gone)."""
     return state[0][: state[5][0], _KEY : _COUNT + 1]
 
 
-@njit(cache=True)
+@kernel()
 def pop_pair(state, min_frequency):
     """Take the most frequent pair reaching ``min_frequency`` off the state's heap: (count, key, pair id),
     or (0, -1, -1) when there is none."""
@@ -391,7 +391,7 @@ def pop_pair(state, min_frequency):
     return count, key, pid
 
 
-@njit(cache=True)
+@kernel()
 def merge_words(store, state, best, token, near, nearby, grown, events, stamp):
     """Merge pair ``best`` into ``token`` in every word of a merge state (see ``index_words``), as the
     reference does; ``stamp`` must differ from every earlier call's (``near`` rows of the call).
@@ -461,7 +461,7 @@ def merge_words(store, state, best, token, near, nearby, grown, events, stamp):
     return (pairs, table, blocks, pool, heap, sizes), events, n_grown, saved
 
 
-@njit(cache=True)
+@kernel()
 def push_grown(state, grown, n_grown, min_frequency):
     """Push the pairs that grew (``merge_words``) and reach ``min_frequency`` to the state's heap."""
     pairs, table, blocks, pool, heap, sizes = state
@@ -473,7 +473,7 @@ def push_grown(state, grown, n_grown, min_frequency):
     return pairs, table, blocks, pool, heap, sizes
 
 
-@njit(cache=True)
+@kernel()
 def neighbour_rows(capacity):
     """Scratch rows for ``merge_words`` for token ids below ``capacity``: near, nearby, grown, events."""
     near = np.zeros((capacity, 9), np.int64)
@@ -481,7 +481,7 @@ def neighbour_rows(capacity):
     return near, np.empty(capacity, np.int64), np.empty(2 * capacity, np.int64), np.empty((1024, 2), np.int64)
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def learn(store, tok_data, tok_start, n_new, min_frequency, control):
     """Merge until ``n_new`` new tokens exist or no pair reaches ``min_frequency`` (>= 1).
 

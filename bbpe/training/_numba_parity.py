@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 from numba.typed import List
 
-from bbpe._jit import njit
+from bbpe._jit import kernel
 from bbpe.training._numba_loop import (
     _token_rows,
     index_words,
@@ -45,7 +45,7 @@ from bbpe.training._numba_tables import (
 STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
 
 
-@njit(cache=True)
+@kernel()
 def _summed(states, n_languages, key):
     """The count of pair ``key`` summed over the training states."""
     total = 0
@@ -54,7 +54,7 @@ def _summed(states, n_languages, key):
     return total
 
 
-@njit(cache=True)
+@kernel()
 def _global_heap(states, n_languages, min_frequency):
     """``[sum, key, key]`` rows of every pair whose summed count reaches ``min_frequency``, as a heap."""
     n_keys = 0
@@ -83,7 +83,7 @@ def _global_heap(states, n_languages, min_frequency):
     return heap, size
 
 
-@njit(cache=True)
+@kernel()
 def _pop_global(heap, size, states, n_languages, min_frequency):
     """``_numba_loop.pop_best`` for the summed counts; returns the new size (0: none left)."""
     while size > 0:
@@ -98,7 +98,7 @@ def _pop_global(heap, size, states, n_languages, min_frequency):
     return 0
 
 
-@njit(cache=True)
+@kernel()
 def _push_sums(heap, size, grown, is_new, states, n_languages, min_frequency):
     """Push the summed counts of the pairs that grew in a step, from (key, count in a language) rows.
 
@@ -121,7 +121,7 @@ def _push_sums(heap, size, grown, is_new, states, n_languages, min_frequency):
     return heap, size
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def learn(store, segments, dev_tokens, candidate, tok_data, tok_start, n_new, min_frequency, global_merges, control):
     """Merge until ``n_new`` new tokens exist or no candidate language (global phase: no pair) has a pair
     reaching ``min_frequency`` (>= 1).  ``dev_tokens[l]``: the tokens of language ``l``'s dev words (updated

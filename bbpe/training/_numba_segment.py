@@ -19,7 +19,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from bbpe._jit import NO_REFCOUNT, njit
+from bbpe._jit import NO_REFCOUNT, kernel
 
 _FNV_OFFSET = np.uint64(14695981039346656037)
 _FNV_PRIME = np.uint64(1099511628211)
@@ -30,7 +30,7 @@ _NONE = np.int64(1) << 62  # "no rank": above every token id
 # ``segment`` holds the arrays, grows them when ``_segment_pieces`` stops for room, and calls it again.
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _hash(data, start, end):
     h = _FNV_OFFSET
     for k in range(start, end):
@@ -39,7 +39,7 @@ def _hash(data, start, end):
     return h ^ (h >> np.uint64(33))
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _same(a, a_start, b, b_start, length):
     for k in range(length):
         if a[a_start + k] != b[b_start + k]:
@@ -47,7 +47,7 @@ def _same(a, a_start, b, b_start, length):
     return True
 
 
-@njit(cache=True)
+@kernel()
 def token_table(tok_data, tok_start):
     """Open-addressing table (at most half full) of token ids by the hash of their bytes; -1 is empty."""
     n = len(tok_start) - 1
@@ -64,7 +64,7 @@ def token_table(tok_data, tok_start):
     return table
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def find_token(data, start, end, tok_data, tok_start, table):
     """The id of the token whose bytes are ``data[start:end]``, or -1."""
     mask = len(table) - 1
@@ -84,7 +84,7 @@ def find_token(data, start, end, tok_data, tok_start, table):
 _NEXT_PART, _PREV_PART, _H_RANK, _H_LEFT, _H_RIGHT, _H_END = range(6)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _heap_below(work, a, b):
     """Does heap entry a come before entry b: lower rank, then further left?"""
     if work[_H_RANK, a] != work[_H_RANK, b]:
@@ -92,13 +92,13 @@ def _heap_below(work, a, b):
     return work[_H_LEFT, a] < work[_H_LEFT, b]
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _heap_swap(work, a, b):
     for row in range(_H_RANK, _H_END + 1):
         work[row, a], work[row, b] = work[row, b], work[row, a]
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _push_merge(data, start, left, right, end, tok_data, tok_start, table, work, size):
     """Push the merge of parts [left, right) and [right, end) if their bytes are a token; returns the heap size."""
     rank = find_token(data, start + left, start + end, tok_data, tok_start, table)
@@ -112,7 +112,7 @@ def _push_merge(data, start, left, right, end, tok_data, tok_start, table, work,
     return size + 1
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _pop_merge(work, size):
     """Move the top entry to index ``size - 1`` and restore the heap below it; returns the new size."""
     size -= 1
@@ -131,7 +131,7 @@ def _pop_merge(work, size):
     return size
 
 
-@njit(cache=True, **NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _merge_part(data, start, end, tok_data, tok_start, table, work, out, at):
     """BPE of ``data[start:end]`` from its bytes (lowest rank first, leftmost on ties); ids to ``out[at:]``.
 
@@ -175,7 +175,7 @@ _DONE, _NEEDS_ROOM, _NOT_A_TOKEN = 0, 1, 2
 _ENTRIES, _CACHED, _AT, _NEXT = range(4)  # state: cache entries, cached ids, ids written, next piece
 
 
-@njit(cache=True)
+@kernel()
 def reachable_tokens(tok_data, tok_start, table):
     """Per token: does BPE of its own bytes (no whole-token shortcut) end in this one token?"""
     n = len(tok_start) - 1
@@ -188,7 +188,7 @@ def reachable_tokens(tok_data, tok_start, table):
     return reachable
 
 
-@njit(cache=True, nogil=True, **NO_REFCOUNT)
+@kernel(nogil=True, **NO_REFCOUNT)
 def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, reachable, out, per_piece, cache, state):
     """Segment pieces from ``state[_NEXT]`` on until done, or until a piece might not fit (returns why)."""
     slots, entries, cached, work, scratch = cache
@@ -257,7 +257,7 @@ def _segment_pieces(data, piece_ends, joinable, tok_data, tok_start, table, reac
     return status
 
 
-@njit(cache=True)
+@kernel()
 def _rehash(data, entries, n_entries, size):
     slots = np.full(size, -1, np.int64)
     for e in range(n_entries):
@@ -268,7 +268,7 @@ def _rehash(data, entries, n_entries, size):
     return slots
 
 
-@njit(cache=True, nogil=True)
+@kernel(nogil=True)
 def segment(data, piece_ends, joinable, tok_data, tok_start, table, reachable):
     """(ids of every piece back to back, int32; ids per piece, int64), or (empty, [-1]) if a byte is no token."""
     out = np.empty(max(16, len(data)), np.int32)  # a piece has at most one id per byte

@@ -13,12 +13,12 @@ from __future__ import annotations
 
 import numpy as np
 
-from bbpe._jit import njit
+from bbpe._jit import kernel
 
 _SPREAD = -7046029254386353131  # 0x9E3779B97F4A7C15 (Fibonacci hashing) as int64
 
 
-@njit(cache=True)
+@kernel()
 def fit_rows(rows, need):
     """``rows``, or a copy with room for at least ``need`` rows (growing by half)."""
     if need <= rows.shape[0]:
@@ -28,7 +28,7 @@ def fit_rows(rows, need):
     return bigger
 
 
-@njit(cache=True)
+@kernel()
 def new_table(entries):
     """An empty table for ``entries`` keys at no more than half load."""
     size = 1024
@@ -39,7 +39,7 @@ def new_table(entries):
     return table
 
 
-@njit(cache=True)
+@kernel()
 def fit_table(table, entries):
     """``table``, or a rehashed copy at half load if ``entries`` keys would fill more than 70% of it."""
     if 10 * entries <= 7 * table.shape[0]:
@@ -51,7 +51,7 @@ def fit_table(table, entries):
     return bigger
 
 
-@njit(cache=True)
+@kernel()
 def find(table, key):
     """The slot holding ``key``, or the empty slot (value -1) where it would go."""
     mask = table.shape[0] - 1
@@ -61,18 +61,18 @@ def find(table, key):
     return slot
 
 
-@njit(cache=True)
+@kernel()
 def _above(heap, i, j):
     return heap[i, 0] > heap[j, 0] or (heap[i, 0] == heap[j, 0] and heap[i, 1] < heap[j, 1])
 
 
-@njit(cache=True)
+@kernel()
 def _swap(heap, i, j):
     for column in range(3):
         heap[i, column], heap[j, column] = heap[j, column], heap[i, column]
 
 
-@njit(cache=True)
+@kernel()
 def sift_down(heap, size, i):
     """Restore the heap order below row ``i`` (after its priority fell)."""
     while True:
@@ -87,13 +87,13 @@ def sift_down(heap, size, i):
         i = child
 
 
-@njit(cache=True)
+@kernel()
 def heapify(heap, size):
     for i in range(size // 2 - 1, -1, -1):
         sift_down(heap, size, i)
 
 
-@njit(cache=True)
+@kernel()
 def heap_push(heap, size, priority, key, value):
     """Add a row (the heap must have room); returns the new size."""
     heap[size, 0] = priority
@@ -106,7 +106,7 @@ def heap_push(heap, size, priority, key, value):
     return size + 1
 
 
-@njit(cache=True)
+@kernel()
 def heap_drop_top(heap, size):
     """Remove the top row; returns the new size."""
     size -= 1
