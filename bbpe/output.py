@@ -14,6 +14,7 @@
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import signal
@@ -42,17 +43,34 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def check_not_input(output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None]) -> None:
-    """Refuse (ValueError) an output that is one of the inputs, or a file inside an input directory."""
+def check_not_input(
+    output: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str] | None],
+    *,
+    writes_inside: Iterable[str] = (),
+) -> None:
+    """Refuse (ValueError) an output that is one of the inputs or lies inside an input directory, and an
+    output directory holding an input it would write over (a name matching a glob of ``writes_inside``).
+
+    Symlinks are followed; a device node or FIFO output is never refused; "-" (stdin) and names that
+    are no local path (references, URLs) are skipped.
+    """
     if _is_special(Path(output)):
         return
     real = Path(os.path.realpath(output))
+    patterns = list(writes_inside)
     for item in inputs:
         if item is None or str(item) == "-" or not os.path.exists(item):
             continue
         source = Path(os.path.realpath(item))
-        if real == source or (source.is_dir() and source in real.parents):
+        if real == source:
             raise ValueError(f"{output}: the output is also an input ({item}); choose another output path")
+        if source.is_dir() and source in real.parents:
+            raise ValueError(f"{output}: the output lies inside the input directory {item}; choose another output path")
+        if source.parent == real and any(fnmatch.fnmatchcase(source.name, glob) for glob in patterns):
+            raise ValueError(
+                f"{output}: the output directory would write over the input {item}; choose another output path"
+            )
 
 
 @contextmanager
