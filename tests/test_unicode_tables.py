@@ -90,7 +90,7 @@ def test_counting_after_a_truncated_cache_works(cache, capsys, tmp_path):
 
 
 def test_the_load_check_reads_every_entry_of_the_table():
-    stage1, stage2 = ut.two_level(ut.generate_classes())
+    stage1, _ = ut.two_level(ut.generate_classes())
     sample = ut.check_sample(stage1)
     read = np.unique(stage1[sample >> 8].astype(np.int64) * ut.BLOCK + (sample & 0xFF))
     used = np.unique(stage1.astype(np.int64)[:, None] * ut.BLOCK + np.arange(ut.BLOCK))
