@@ -14,6 +14,7 @@ import logging
 import os
 import tempfile
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -59,10 +60,11 @@ def store(path: Path, key: str, arrays: dict[str, np.ndarray]) -> None:
     """Write the arrays and their checksum to ``path`` atomically; a failure (read-only cache) is only logged."""
     try:
         path.parent.mkdir(parents=True, exist_ok=True)
+        payload: dict[str, Any] = {**arrays, _CHECKSUM: np.array(checksum(key, arrays))}
         fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
         try:
             with os.fdopen(fd, "wb") as handle:
-                np.savez(handle, **arrays, **{_CHECKSUM: np.array(checksum(key, arrays))})
+                np.savez(handle, **payload)
             os.replace(name, path)
         finally:
             Path(name).unlink(missing_ok=True)
