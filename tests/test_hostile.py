@@ -161,6 +161,8 @@ def test_report_files_are_written_as_one_set(tmp_path, monkeypatch):
         ("x*", "matches the empty string"),
         ("a|(?=b)", "empty string"),
         (r"\w+", "drops text"),
+        ("[^q]+", "drops text: it matches nothing at character"),  # passed the old probe text, then dropped every q
+        (r"[^\p{Mandaic}]+", "U+0840"),
         (r"(\w+)|(?s:.)", "capturing groups"),
         (r"(\w)(\w)|(?s:.)", "capturing groups"),
         (r"\X", "tiktoken"),
