@@ -483,3 +483,14 @@ def test_parts_without_run_records_are_read_as_before(tmp_path):
     write_raw(folder / "part-00001.parquet", {"word": [b"c"], "count": pa.array([1], pa.uint64())}, bad)
     with pytest.raises(VocabFormatError, match="metadata 'run'"):
         counts.read(folder)
+
+
+@needs_pyarrow
+def test_merge_refuses_counts_whose_pair_sums_could_overflow(tmp_path, capsys):
+    a, b, out = tmp_path / "a.parquet", tmp_path / "b.parquet", tmp_path / "m.parquet"
+    for path in (a, b):
+        counts.write(path, {"ab": 2**62}, pattern=CL100K)  # each trains; added up, (a, b) occurs 2**63 times
+    assert bbpe.train_from_counts(counts.read(a).counts, vocab_size=257).token_bytes(256) == b"ab"
+    code, _, err = run(["count", "--merge", str(a), str(b), "-o", str(out)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "pair counts could overflow 64-bit integers" in err, err
+    assert "the sum of the 2 count files" in err and not out.exists()

@@ -31,6 +31,7 @@ from pathlib import Path
 from typing import Any
 
 from bbpe._version import __version__
+from bbpe.bpe import check_pair_total
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import _checks
 from bbpe.output import atomic_path, check_writable
@@ -227,6 +228,11 @@ def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
         for key in ("bytes", "lines", "documents", "files", "replaced_invalid_utf8"):
             corpus[key] += int(part.corpus.get(key, 0))
         corpus["sources"] += list(part.corpus.get("sources", []))
+    try:  # counts that training would refuse are refused here, before a file is written
+        check_pair_total(sum(count * (len(word) - 1) for word, count in totals.items()))
+    except ValueError as exc:
+        what = f"the sum of the {len(parts)} count files {first_path}, ..." if len(parts) > 1 else str(first_path)
+        raise BBPEError(f"{what}: {exc}") from None
     return WordCounts(
         dict(totals), first.pattern, first.special_tokens, first.split_digits, first.unit, first.normalization, corpus
     )
