@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 import os
 import re
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -329,56 +330,41 @@ def old_set(corpus, tmp_path, capsys) -> Path:
     return out
 
 
-def _fail_at_bucket(monkeypatch, bucket: int, failure: BaseException) -> None:
+def _fail_at_bucket(monkeypatch, bucket: int, fail) -> None:
+    """Make the reduce task of ``bucket`` write half a part, then call ``fail`` (which raises or signals)."""
     from bbpe.training import count_local
 
     real = count_local.reduce_bucket
 
     def reduce(runs, out_path, metadata, min_count=1):
         if metadata["run"]["part"] == bucket:
-            Path(out_path).write_bytes(b"half a part")  # the reduce had begun writing
-            raise failure
+            Path(out_path).write_bytes(b"half a part")
+            fail()
         return real(runs, out_path, metadata, min_count)
 
     monkeypatch.setattr(count_local, "reduce_bucket", reduce)
 
 
+def _disk_full() -> None:
+    raise OSError(28, "No space left on device")
+
+
+def _sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)  # main()'s handler raises Terminated here
+
+
 @needs_pyarrow
 @pytest.mark.parametrize(
-    ("failure", "code", "message"),
+    ("fail", "code", "message"),
     [
-        (OSError(28, "No space left on device"), 2, "bbpe: error: output: no space left on device"),
-        (None, 128 + 15, "bbpe: terminated by signal 15"),  # SIGTERM arrives during the reduce
+        (_disk_full, 2, "bbpe: error: output: no space left on device"),
+        (_sigterm, 128 + signal.SIGTERM, f"bbpe: terminated by signal {signal.SIGTERM}"),
     ],
 )
-def test_a_failed_reduce_leaves_the_old_set_intact(corpus, old_set, capsys, monkeypatch, failure, code, message):
-    import signal
-
+def test_a_failed_reduce_leaves_the_old_set_intact(corpus, old_set, capsys, monkeypatch, fail, code, message):
     _, b = corpus
     before = _parts(old_set)
-    if failure is None:
-
-        class Signalled(Exception):
-            pass
-
-        def raise_signal(*_args):
-            os.kill(os.getpid(), signal.SIGTERM)  # main()'s handler raises Terminated here
-            raise Signalled  # never reached
-
-        failure = Signalled()
-        _fail_at_bucket(monkeypatch, 1, failure)
-        from bbpe.training import count_local
-
-        slow = count_local.reduce_bucket
-        monkeypatch.setattr(
-            count_local,
-            "reduce_bucket",
-            lambda runs, out_path, metadata, min_count=1: (
-                raise_signal() if metadata["run"]["part"] == 1 else slow(runs, out_path, metadata, min_count)
-            ),
-        )
-    else:
-        _fail_at_bucket(monkeypatch, 1, failure)
+    _fail_at_bucket(monkeypatch, 1, fail)
     result, _, err = run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q", "--workers", "1"], capsys)
     assert result == code and err.count("\n") == 1 and err.startswith(message), err
     assert _parts(old_set) == before  # all five old parts, no new part, no temporary file
@@ -387,8 +373,6 @@ def test_a_failed_reduce_leaves_the_old_set_intact(corpus, old_set, capsys, monk
 
 @needs_pyarrow
 def test_a_signal_during_the_renames_is_held_until_the_set_is_complete(corpus, old_set, capsys, monkeypatch):
-    import signal
-
     from bbpe import output
 
     _, b = corpus
@@ -414,7 +398,7 @@ def test_a_new_set_replaces_stale_parts_and_leftover_temporaries(corpus, old_set
     _, b = corpus
     (old_set / ".part-00001.parquet.x1y2z3.tmp").write_bytes(b"left by a killed run")
     (old_set / "notes.txt").write_text("not ours")
-    assert run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q"], capsys)[0] == 0
+    assert run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q", "--workers", "1"], capsys)[0] == 0
     assert sorted(os.listdir(old_set)) == ["notes.txt", *(f"part-{i:05d}.parquet" for i in range(3))]
     first = _parts(old_set)
     assert run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q", "--workers", "2"], capsys)[0] == 0
@@ -424,7 +408,7 @@ def test_a_new_set_replaces_stale_parts_and_leftover_temporaries(corpus, old_set
 @needs_pyarrow
 def test_a_failed_count_into_a_new_directory_leaves_nothing(corpus, tmp_path, capsys, monkeypatch):
     a, _ = corpus
-    _fail_at_bucket(monkeypatch, 0, OSError(28, "No space left on device"))
+    _fail_at_bucket(monkeypatch, 0, _disk_full)
     assert run(["count", str(a), "-o", f"{tmp_path / 'new'}/", "-q", "--workers", "1"], capsys)[0] == 2
     assert not (tmp_path / "new").exists()
 
