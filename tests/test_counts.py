@@ -478,3 +478,13 @@ def test_merge_refuses_counts_whose_pair_sums_could_overflow(tmp_path, capsys):
     code, _, err = run(["count", "--merge", str(a), str(b), "-o", str(out)], capsys)
     assert code == 2 and err.count("\n") == 1 and "pair counts could overflow 64-bit integers" in err, err
     assert "the sum of the 2 count files" in err and not out.exists()
+
+
+@needs_pyarrow
+def test_a_crafted_part_count_is_one_line_at_once(tmp_path):
+    folder = tmp_path / "crafted"
+    folder.mkdir()
+    meta = GOOD_META | {"run": {"id": "x", "part": 0, "parts": 10**12}}  # never a list of 10**12 names
+    write_raw(folder / "part-00000.parquet", {"word": [b"a"], "count": pa.array([2], pa.uint64())}, meta)
+    with pytest.raises(VocabFormatError, match="misses part-00001.parquet of the 1000000000000 parts"):
+        counts.read(folder)

@@ -260,18 +260,19 @@ def _check_one_run(source: Path, parts: list[Path]) -> None:
         return
     first_name, first = next((name, run) for name, run in runs.items() if run is not None)
     for name, run in runs.items():
-        if run is None or run["id"] != first["id"]:
+        if run is None or (run["id"], run["parts"]) != (first["id"], first["parts"]):
             raise VocabFormatError(
                 source,
                 f"mixes parts of different `bbpe count` runs ({first_name} and {name}); "
                 "count again into an empty directory",
             )
-    expected = [part_name(part) for part in range(first["parts"])]
-    missing = [name for name in expected if name not in runs]
-    if missing or len(runs) != len(expected):
-        what = f"misses {missing[0]}" if missing else f"holds parts beyond {expected[-1]}"
+    total = first["parts"]
+    # One of the first len(runs) + 1 names is missing if there are fewer files than parts (never a list of `total`).
+    missing = next((part_name(i) for i in range(min(total, len(runs) + 1)) if part_name(i) not in runs), None)
+    if missing is not None or len(runs) != total:
+        what = f"misses {missing}" if missing else f"holds parts beyond {part_name(total - 1)}"
         raise VocabFormatError(
-            source, f"{what} of the {len(expected)} parts of its `bbpe count` run (interrupted or partly copied)"
+            source, f"{what} of the {total} parts of its `bbpe count` run (interrupted or partly copied)"
         )
     wrong = next((name for name, run in runs.items() if part_name(run["part"]) != name), None)
     if wrong is not None:

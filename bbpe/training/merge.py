@@ -171,11 +171,12 @@ def split_digit_counts(
     """The pattern and counts to train on: with ``split_digits``, the split-digit form of ``pattern`` and the
     counts with every digit cut out of every word (the definition of splitting digits), unless ``pattern``
     already splits every digit (then the counts were made that way)."""
-    if not split_digits or with_split_digits(pattern) == pattern:
-        return (with_split_digits(pattern) if split_digits else pattern), counts
+    split = with_split_digits(pattern) if split_digits else pattern
+    if split == pattern:
+        return pattern, counts
     cut: Counter[bytes] = Counter()
     for word, count in counts.items():
         text = word if isinstance(word, str) else word.decode("utf-8", "surrogateescape")
         for piece in cut_digits(text):
             cut[piece.encode("utf-8", "surrogateescape")] += count
-    return with_split_digits(pattern), cut
+    return split, cut
