@@ -140,12 +140,12 @@ def _load() -> tuple[np.ndarray, np.ndarray] | None:
 
 def check_sample(stage1: np.ndarray) -> np.ndarray:
     """The code points a loaded table is checked on: all 256 of one block for each distinct block (so
-    every entry that can be read is checked) and 8 spread over every block (so every block index is)."""
+    every entry that can be read is checked) and 2 of every block (so every block index is)."""
     _, first = np.unique(stage1, return_index=True)
     whole = (first[:, None] * BLOCK + np.arange(BLOCK)).ravel()
     blocks = np.arange(len(stage1))[:, None]
-    spread = (blocks * BLOCK + np.arange(0, BLOCK, BLOCK // 8) + blocks % (BLOCK // 8)).ravel()
-    return np.unique(np.concatenate([whole, spread]))
+    spread = (blocks * BLOCK + np.arange(0, BLOCK, BLOCK // 2) + blocks % (BLOCK // 2)).ravel()
+    return np.concatenate([whole, spread])  # a few code points twice: cheaper than removing them
 
 
 def agrees_with_regex(stage1: np.ndarray, stage2: np.ndarray, code_points: np.ndarray) -> bool:
