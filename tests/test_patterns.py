@@ -125,3 +125,17 @@ def test_a_damaged_probe_cache_is_rebuilt(tmp_path, monkeypatch):
     assert probe.probe_characters() == first
     probe.probe_characters.cache_clear()
     assert set(map(chr, range(128))) <= set(first) and len(first) > 700
+
+
+def test_without_regex_s_script_table_every_category_is_still_probed(monkeypatch, caplog):
+    from regex import _regex_core
+
+    from bbpe.pretokenize import probe
+
+    without_scripts = {name: value for name, value in _regex_core.PROPERTIES.items() if name != "SCRIPT"}
+    monkeypatch.setattr(_regex_core, "PROPERTIES", without_scripts)
+    assert probe.script_names() == [] and "per category only" in caplog.text
+    chars = "".join(map(chr, probe.generate().tolist()))
+    assert set(map(chr, range(128))) <= set(chars)
+    for category in probe.GENERAL_CATEGORIES:
+        assert regex.search(rf"\p{{gc={category}}}", chars), category

@@ -10,10 +10,13 @@ are left out: a lone surrogate is no text.
 
 from __future__ import annotations
 
+import logging
 from functools import lru_cache
 from typing import Any
 
 import regex
+
+logger = logging.getLogger("bbpe")
 
 GENERAL_CATEGORIES = (
     *("Lu", "Ll", "Lt", "Lm", "Lo", "Mn", "Mc", "Me", "Nd", "Nl", "No", "Pc", "Pd", "Ps", "Pe"),
@@ -25,11 +28,16 @@ N_CODE_POINTS = 0x110000
 
 
 def script_names() -> list[str]:
-    """The Unicode scripts ``regex`` knows, one name each (``Unknown`` first)."""
-    from regex import _regex_core  # regex has no public list of the property values it knows
+    """The Unicode scripts ``regex`` knows, one name each (``Unknown`` first); none if its table moved."""
+    try:
+        from regex import _regex_core  # regex has no public list of the property values it knows
 
+        values: dict[str, int] = _regex_core.PROPERTIES["SCRIPT"][1]
+    except (ImportError, AttributeError, KeyError, IndexError, TypeError):
+        logger.warning("this regex version does not list its scripts; patterns are probed per category only")
+        return []
     first_name: dict[int, str] = {}
-    for name, value in _regex_core.PROPERTIES["SCRIPT"][1].items():
+    for name, value in values.items():
         first_name.setdefault(value, name)
     return [first_name[value] for value in sorted(first_name)]
 
