@@ -87,6 +87,26 @@ class Merge:
 
 
 MergeCallback = Callable[[int], None]
+PAIR_COUNT_LIMIT = 2**63  # pair counts are 64-bit signed integers in the compiled loops
+
+
+def check_pair_total(total: int) -> None:
+    """Refuse words whose pair counts could overflow 64-bit integers.
+
+    ``total`` is the sum over words of count x (length - 1): no pair count, then or after any merge,
+    can exceed it, so below 2**63 every backend counts exactly (and all give the same merges).
+
+    >>> check_pair_total(2**63 - 1)
+    >>> check_pair_total(2**63)
+    Traceback (most recent call last):
+    ...
+    ValueError: the word counts are too large: the sum over words of count x (length - 1) is 9,223,372,036,854,775,808, not below 2**63, so pair counts could overflow 64-bit integers; scale the counts down
+    """
+    if total >= PAIR_COUNT_LIMIT:
+        raise ValueError(
+            f"the word counts are too large: the sum over words of count x (length - 1) is {total:,}, not below "
+            "2**63, so pair counts could overflow 64-bit integers; scale the counts down"
+        )
 
 
 def learn_merges(
@@ -114,13 +134,20 @@ def learn_merges(
     word_counts: list[int] = []
     counts: dict[Pair, int] = {}
     where: dict[Pair, set[int]] = {}
+    total = 0
     for ids, count in words:
+        if count <= 0:
+            if count < 0:
+                raise ValueError(f"word counts must not be negative, got {count}")
+            continue  # no pair to count (and no count to move when it merges)
         index = len(word_ids)
         word_ids.append(list(ids))
         word_counts.append(count)
+        total += count * max(0, len(ids) - 1)
         for pair, occurrences in pair_counts(ids).items():
             counts[pair] = counts.get(pair, 0) + occurrences * count
             where.setdefault(pair, set()).add(index)
+    check_pair_total(total)
     heap = [(-count, pair) for pair, count in counts.items()]
     heapq.heapify(heap)
     id_of = {token: index for index, token in enumerate(token_bytes)}

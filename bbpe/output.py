@@ -4,15 +4,17 @@
   it; an existing file keeps its permission bits;
 * a symlink is followed: its target is written that way and the link stays a link;
 * a device node or FIFO (``/dev/null``, ``/dev/stdout``, ``/dev/full``) is written directly;
-* a set of files (``write_set``) is first written completely as temporary files, then renamed
-  into place one after another with the catchable termination signals held back, so an error
-  (disk full, ...) or a signal leaves every old file as it was, and a success leaves every new one.
-  Only a kill that cannot be caught (SIGKILL, power loss) during the renames can leave some
-  files new and some old, never one missing or half-written.
+* a set of files (``write_set``, or ``atomic_set`` for files written by other code, e.g. worker
+  processes) is first written completely as temporary files, then renamed into place one after
+  another with the catchable termination signals held back (files the set replaces, such as stale
+  parts, are removed in the same step), so an error (disk full, ...) or a signal leaves every old
+  file as it was, and a success leaves every new one.  Only a kill that cannot be caught (SIGKILL,
+  power loss) during the renames can leave some files new and some old, never one half-written.
 """
 
 from __future__ import annotations
 
+import fnmatch
 import os
 import shutil
 import signal
@@ -41,29 +43,41 @@ def check_writable(path: str | os.PathLike[str]) -> Path:
     return target
 
 
-def check_not_input(output: str | os.PathLike[str], inputs: Iterable[str | os.PathLike[str] | None]) -> None:
-    """Refuse (ValueError) an output that is one of the inputs, or a file inside an input directory."""
+def check_not_input(
+    output: str | os.PathLike[str],
+    inputs: Iterable[str | os.PathLike[str] | None],
+    *,
+    writes_inside: Iterable[str] = (),
+) -> None:
+    """Refuse (ValueError) an output that is one of the inputs or lies inside an input directory, and an
+    output directory holding an input it would write over (a name matching a glob of ``writes_inside``).
+
+    Symlinks are followed; a device node or FIFO output is never refused; "-" (stdin) and names that
+    are no local path (references, URLs) are skipped.
+    """
     if _is_special(Path(output)):
         return
     real = Path(os.path.realpath(output))
+    patterns = list(writes_inside)
     for item in inputs:
         if item is None or str(item) == "-" or not os.path.exists(item):
             continue
         source = Path(os.path.realpath(item))
-        if real == source or (source.is_dir() and source in real.parents):
+        if real == source:
             raise ValueError(f"{output}: the output is also an input ({item}); choose another output path")
+        if source.is_dir() and source in real.parents:
+            raise ValueError(f"{output}: the output lies inside the input directory {item}; choose another output path")
+        if source.parent == real and any(fnmatch.fnmatchcase(source.name, glob) for glob in patterns):
+            raise ValueError(
+                f"{output}: the output directory would write over the input {item}; choose another output path"
+            )
 
 
 @contextmanager
 def atomic_path(path: str | os.PathLike[str]) -> Iterator[Path]:
     """Yield a temporary path to write; on success it becomes ``path`` (see the module notes), else it is removed."""
-    target = check_writable(path)
-    temp = _temp_beside(target)
-    try:
-        yield temp
-        _install({target: temp})
-    finally:
-        temp.unlink(missing_ok=True)
+    with atomic_set([path]) as temps:
+        yield temps[Path(path)]
 
 
 def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
@@ -73,25 +87,38 @@ def atomic_write(path: str | os.PathLike[str], data: str | bytes) -> None:
 
 def write_set(files: Mapping[str | os.PathLike[str], str | bytes]) -> None:
     """Write several files as one set: all new, or (after any error or caught signal) all as they were."""
-    targets = {Path(p): check_writable(p) for p in files}
-    temps: dict[Path, Path] = {}
-    try:
+    with atomic_set(files) as temps:
         for name, data in files.items():
-            target = targets[Path(name)]
-            temps[target] = temp = _temp_beside(target)
             payload = data.encode("utf-8") if isinstance(data, str) else data
-            with open(temp, "wb") as handle:
+            with open(temps[Path(name)], "wb") as handle:
                 handle.write(payload)
                 handle.flush()
                 os.fsync(handle.fileno())
-        _install(temps)
+
+
+@contextmanager
+def atomic_set(
+    paths: Iterable[str | os.PathLike[str]], *, remove: Iterable[str | os.PathLike[str]] = ()
+) -> Iterator[dict[Path, Path]]:
+    """Yield {path: temporary file} for the block to fill (any process may write them); when it ends
+    without an error, all become their paths as one set and the files in ``remove`` are deleted (in
+    the same step, signals held); after an error or a signal every temporary file is removed.
+    """
+    targets = {Path(p): check_writable(p) for p in paths}
+    temps: dict[Path, Path] = {}
+    try:
+        for name, target in targets.items():
+            temps[name] = _temp_beside(target)
+        yield temps
+        _install({targets[name]: temp for name, temp in temps.items()}, remove=[Path(p) for p in remove])
     finally:
         for temp in temps.values():
             temp.unlink(missing_ok=True)
 
 
-def _install(temps: Mapping[Path, Path]) -> None:
-    """Copy into device targets, then move the other temporary files onto their targets, signals held back."""
+def _install(temps: Mapping[Path, Path], *, remove: Iterable[Path] = ()) -> None:
+    """Copy into device targets, then move the other temporary files onto their targets and delete ``remove``,
+    signals held back."""
     for target, temp in temps.items():
         if _is_special(target):
             _copy_into(temp, target)
@@ -101,6 +128,8 @@ def _install(temps: Mapping[Path, Path]) -> None:
         for target, temp in temps.items():
             if not _is_special(target):
                 os.replace(temp, target)
+        for path in remove:
+            path.unlink(missing_ok=True)
 
 
 @contextmanager

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import os
+import re
+import signal
 import sys
 from collections import Counter
 from pathlib import Path
@@ -312,3 +314,177 @@ def test_split_digit_counts_keep_their_pattern(corpus, tmp_path, capsys):
     data = counts.read(path)
     assert data.pattern == resolve_pattern("cl100k", split_digits=True) and data.split_digits
     assert b"12" not in data.counts and b"1" in data.counts
+
+
+# -- a directory of parts is written and read as one set (issue 21) -----------------------------------
+def _parts(folder: Path) -> dict[str, bytes]:
+    return {p.name: p.read_bytes() for p in sorted(folder.iterdir())}
+
+
+@pytest.fixture
+def old_set(corpus, tmp_path, capsys) -> Path:
+    """A directory of 5 parts counted from a.txt, which the tests try to replace with 3 parts of b.txt."""
+    a, _ = corpus
+    out = tmp_path / "counts"
+    assert run(["count", str(a), "-o", f"{out}/", "--parts", "5", "-q", "--workers", "1"], capsys)[0] == 0
+    return out
+
+
+def _fail_at_bucket(monkeypatch, bucket: int, fail) -> None:
+    """Make the reduce task of ``bucket`` write half a part, then call ``fail`` (which raises or signals)."""
+    from bbpe.training import count_local
+
+    real = count_local.reduce_bucket
+
+    def reduce(runs, out_path, metadata, min_count=1):
+        if metadata["run"]["part"] == bucket:
+            Path(out_path).write_bytes(b"half a part")
+            fail()
+        return real(runs, out_path, metadata, min_count)
+
+    monkeypatch.setattr(count_local, "reduce_bucket", reduce)
+
+
+def _disk_full() -> None:
+    raise OSError(28, "No space left on device")
+
+
+def _sigterm() -> None:
+    os.kill(os.getpid(), signal.SIGTERM)  # main()'s handler raises Terminated here
+
+
+@needs_pyarrow
+@pytest.mark.parametrize(
+    ("fail", "code", "message"),
+    [
+        (_disk_full, 2, "bbpe: error: output: no space left on device"),
+        (_sigterm, 128 + signal.SIGTERM, f"bbpe: terminated by signal {signal.SIGTERM}"),
+    ],
+)
+def test_a_failed_reduce_leaves_the_old_set_intact(corpus, old_set, capsys, monkeypatch, fail, code, message):
+    _, b = corpus
+    before = _parts(old_set)
+    _fail_at_bucket(monkeypatch, 1, fail)
+    result, _, err = run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q", "--workers", "1"], capsys)
+    assert result == code and err.count("\n") == 1 and err.startswith(message), err
+    assert _parts(old_set) == before  # all five old parts, no new part, no temporary file
+    assert counts.read(old_set).counts == counting.count_pretokens([TEXT_A], CL100K, workers=1)
+
+
+@needs_pyarrow
+def test_a_signal_during_the_renames_is_held_until_the_set_is_complete(corpus, old_set, capsys, monkeypatch):
+    from bbpe import output
+
+    _, b = corpus
+    real_replace = output.os.replace
+    calls: list[str] = []
+
+    def replace(source, target):
+        if Path(target).parent == old_set:  # the renames of the set (not the map tasks' run files)
+            if not calls:
+                os.kill(os.getpid(), signal.SIGTERM)
+            calls.append(str(target))
+        real_replace(source, target)
+
+    monkeypatch.setattr(output.os, "replace", replace)
+    result, _, err = run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q", "--workers", "1"], capsys)
+    assert result == 128 + signal.SIGTERM, err
+    assert len(calls) == 3 and sorted(os.listdir(old_set)) == [f"part-{i:05d}.parquet" for i in range(3)]
+    assert counts.read(old_set).counts == counting.count_pretokens([TEXT_B], CL100K, workers=1)
+
+
+@needs_pyarrow
+def test_a_new_set_replaces_stale_parts_and_leftover_temporaries(corpus, old_set, capsys):
+    _, b = corpus
+    (old_set / ".part-00001.parquet.x1y2z3.tmp").write_bytes(b"left by a killed run")
+    (old_set / "notes.txt").write_text("not ours")
+    assert run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q", "--workers", "1"], capsys)[0] == 0
+    assert sorted(os.listdir(old_set)) == ["notes.txt", *(f"part-{i:05d}.parquet" for i in range(3))]
+    first = _parts(old_set)
+    assert run(["count", str(b), "-o", f"{old_set}/", "--parts", "3", "-q", "--workers", "2"], capsys)[0] == 0
+    assert _parts(old_set) == first  # same input: byte-identical parts (the run id is a hash of it)
+
+
+@needs_pyarrow
+def test_a_failed_count_into_a_new_directory_leaves_nothing(corpus, tmp_path, capsys, monkeypatch):
+    a, _ = corpus
+    _fail_at_bucket(monkeypatch, 0, _disk_full)
+    assert run(["count", str(a), "-o", f"{tmp_path / 'new'}/", "-q", "--workers", "1"], capsys)[0] == 2
+    assert not (tmp_path / "new").exists()
+
+
+def _mixtures(a_set: Path, b_set: Path, tmp_path: Path) -> dict[str, tuple[Path, str]]:
+    """Directories that are not one run's output, and the message each must give."""
+    import shutil
+
+    made: dict[str, tuple[Path, str]] = {}
+
+    def variant(name: str, message: str) -> Path:
+        folder = tmp_path / name
+        shutil.copytree(a_set, folder)
+        made[name] = (folder, message)
+        return folder
+
+    shutil.copy(b_set / "part-00001.parquet", variant("mixed", "mixes parts of different `bbpe count` runs"))
+    (variant("missing", "misses part-00002.parquet of the 3 parts") / "part-00002.parquet").unlink()
+    shutil.copy(
+        a_set / "part-00000.parquet", variant("extra", "holds parts beyond part-00002.parquet") / "part-00003.parquet"
+    )
+    (
+        variant("leftover", "temporary file(s) of an unfinished `bbpe count`") / ".part-00001.parquet.abc.tmp"
+    ).write_bytes(b"")
+    return made
+
+
+@needs_pyarrow
+def test_a_directory_that_mixes_runs_is_refused_when_read(corpus, tmp_path, capsys):
+    a, b = corpus
+    a_set, b_set = tmp_path / "a_set", tmp_path / "b_set"
+    for source, folder in ((a, a_set), (b, b_set)):
+        assert run(["count", str(source), "-o", f"{folder}/", "--parts", "3", "-q"], capsys)[0] == 0
+    for folder, message in _mixtures(a_set, b_set, tmp_path).values():
+        with pytest.raises(VocabFormatError, match=re.escape(message)):
+            counts.read(folder)
+        for argv in (
+            ["train", "--from-counts", str(folder), "--vocab", "300", "-o", str(tmp_path / "v.json")],
+            ["count", "--merge", str(folder), "-o", str(tmp_path / "m.parquet")],
+        ):
+            code, _, err = run(argv, capsys)
+            assert code == 2 and err.count("\n") == 1 and message in err and str(folder) in err, err
+        assert not (tmp_path / "v.json").exists() and not (tmp_path / "m.parquet").exists()
+    assert counts.read(a_set).counts == counting.count_pretokens([TEXT_A], CL100K, workers=1)
+
+
+@needs_pyarrow
+def test_parts_without_run_records_are_read_as_before(tmp_path):
+    # Directories of parts written by other engines (Spark, Dask) carry no run record: nothing to check.
+    folder = tmp_path / "spark"
+    folder.mkdir()
+    write_raw(folder / "part-00000.parquet", {"word": [b"a"], "count": pa.array([2], pa.uint64())}, GOOD_META)
+    write_raw(folder / "part-00007.parquet", {"word": [b"b"], "count": pa.array([3], pa.uint64())}, GOOD_META)
+    assert counts.read(folder).counts == {b"a": 2, b"b": 3}
+    bad = GOOD_META | {"run": {"id": "x", "part": 3, "parts": 2}}
+    write_raw(folder / "part-00001.parquet", {"word": [b"c"], "count": pa.array([1], pa.uint64())}, bad)
+    with pytest.raises(VocabFormatError, match="metadata 'run'"):
+        counts.read(folder)
+
+
+@needs_pyarrow
+def test_merge_refuses_counts_whose_pair_sums_could_overflow(tmp_path, capsys):
+    a, b, out = tmp_path / "a.parquet", tmp_path / "b.parquet", tmp_path / "m.parquet"
+    for path in (a, b):
+        counts.write(path, {"ab": 2**62}, pattern=CL100K)  # each trains; added up, (a, b) occurs 2**63 times
+    assert bbpe.train_from_counts(counts.read(a).counts, vocab_size=257).token_bytes(256) == b"ab"
+    code, _, err = run(["count", "--merge", str(a), str(b), "-o", str(out)], capsys)
+    assert code == 2 and err.count("\n") == 1 and "pair counts could overflow 64-bit integers" in err, err
+    assert "the sum of the 2 count files" in err and not out.exists()
+
+
+@needs_pyarrow
+def test_a_crafted_part_count_is_one_line_at_once(tmp_path):
+    folder = tmp_path / "crafted"
+    folder.mkdir()
+    meta = GOOD_META | {"run": {"id": "x", "part": 0, "parts": 10**12}}  # never a list of 10**12 names
+    write_raw(folder / "part-00000.parquet", {"word": [b"a"], "count": pa.array([2], pa.uint64())}, meta)
+    with pytest.raises(VocabFormatError, match="misses part-00001.parquet of the 1000000000000 parts"):
+        counts.read(folder)

@@ -119,7 +119,7 @@ def test_existing_output_keeps_its_mode(capsys, tmp_path, corpus):
 def test_output_that_is_an_input_is_refused(capsys, tmp_path, corpus, command):
     extra = ["--vocab", "300"] if command == "train" else []
     one_error(capsys, [command, str(corpus), *extra, "-o", str(corpus)], "the output is also an input")
-    one_error(capsys, [command, str(tmp_path), *extra, "-o", str(tmp_path / "new.txt")], "also an input")
+    one_error(capsys, [command, str(tmp_path), *extra, "-o", str(tmp_path / "new.txt")], "inside the input directory")
     assert corpus.read_text(encoding="utf-8") == CORPUS
     assert not (tmp_path / "new.txt").exists()
 
@@ -161,6 +161,8 @@ def test_report_files_are_written_as_one_set(tmp_path, monkeypatch):
         ("x*", "matches the empty string"),
         ("a|(?=b)", "empty string"),
         (r"\w+", "drops text"),
+        ("[^q]+", "drops text: it matches nothing at character"),  # passed the old probe text, then dropped every q
+        (r"[^\p{Mandaic}]+", "U+0840"),
         (r"(\w+)|(?s:.)", "capturing groups"),
         (r"(\w)(\w)|(?s:.)", "capturing groups"),
         (r"\X", "tiktoken"),

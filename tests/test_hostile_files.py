@@ -211,7 +211,9 @@ def test_random_json_to_the_json_readers(tmp_path, fields, model, added, pre):
 @PROPERTY
 @given(
     metadata=st.dictionaries(
-        st.sampled_from(["pattern", "special_tokens", "split_digits", "corpus", "unit", "normalization", "version"]),
+        st.sampled_from(
+            ["pattern", "special_tokens", "split_digits", "corpus", "unit", "normalization", "version", "run"]
+        ),
         JSON,
         max_size=3,
     ),
@@ -229,8 +231,14 @@ def test_random_count_files(tmp_path, metadata, words):
         {"word": pa.array(words, pa.binary()), "count": pa.array([1] * len(words), pa.uint64())},
         metadata={b"bbpe": json.dumps(info | metadata).encode()},
     )
-    path = tmp_path / "c.parquet"
+    folder = tmp_path / "parts"  # also read as the only part of a directory (the run record is checked there)
+    folder.mkdir(exist_ok=True)
+    path = folder / "part-00000.parquet"
     pq.write_table(table, path)
+    try:
+        counts.read(folder)
+    except ValueError as exc:
+        assert "\n" not in str(exc)
     try:
         result = counts.read(path)
     except ValueError as exc:

@@ -257,6 +257,62 @@ def test_train_from_counts_backends_agree_on_huge_counts(numba_learn):
     assert fast.metadata["training"]["backend"] == "numba"
 
 
+OVERFLOW = "pair counts could overflow 64-bit integers"
+
+
+def test_pair_counts_that_would_wrap_are_refused_by_both_backends(numba_learn):
+    # (a, b) occurs 2**62 + 2**62 = 2**63 times: numba's int64 wrapped to -2**63 and it merged (c, a) first.
+    for learn in (bpe.learn_merges, numba_learn):
+        with pytest.raises(ValueError, match=OVERFLOW):
+            learn([(b"ab", 2**62), (b"cab", 2**62)], list(BYTES), n_new_tokens=2, min_frequency=1)
+    for backend in ("python", "numba"):
+        with pytest.raises(ValueError, match=OVERFLOW):
+            bbpe.train_from_counts({"ab": 2**62, "cab": 2**62}, vocab_size=258, backend=backend)
+
+
+def test_zero_and_negative_counts_are_treated_alike(numba_learn):
+    # The reference loop ended in a KeyError on a word with count 0 and accepted negative counts.
+    same_merges(numba_learn, [(b"aa", 1), (b"aaa", 0)], n_new=2, min_frequency=1)
+    for learn in (bpe.learn_merges, numba_learn):
+        with pytest.raises(ValueError, match="must not be negative"):
+            learn([(b"ab", -2)], list(BYTES), n_new_tokens=2)
+
+
+def test_the_largest_pair_count_below_the_limit_is_exact(numba_learn):
+    merges, _ = same_merges(numba_learn, [(b"ab", 2**63 - 1), (b"c", 2**63)], n_new=1, min_frequency=1)
+    assert merges[0].count == 2**63 - 1
+
+
+@settings(max_examples=150, deadline=None)
+@given(
+    words=st.lists(
+        st.tuples(st.text("abc", min_size=1, max_size=4).map(str.encode), st.integers(0, 2**62) | st.integers(0, 9)),
+        min_size=1,
+        max_size=6,
+    ),
+    n_new=st.integers(1, 8),
+)
+def test_counts_near_the_limit_give_the_same_merges_or_the_same_error(numba_learn, words, n_new):
+    bound = sum(count * (len(word) - 1) for word, count in words)
+    outcomes = []
+    for learn in (bpe.learn_merges, numba_learn):
+        try:
+            outcomes.append(learn(words, list(BYTES), n_new_tokens=n_new, min_frequency=1))
+        except ValueError as exc:
+            outcomes.append(str(exc))
+    assert outcomes[0] == outcomes[1]
+    assert isinstance(outcomes[0], str) == (bound >= 2**63)
+
+
+def test_parity_backends_refuse_languages_whose_counts_add_up_past_the_limit(numba_learn):
+    from bbpe.training import parity, parity_numba
+
+    words = {"eng": [(b"ab", 2**62)], "fra": [(b"ab", 2**62)]}  # the global pair count is 2**63
+    for learn in (parity.learn_parity_merges, parity_numba.learn_parity_merges):
+        with pytest.raises(ValueError, match=OVERFLOW):
+            learn(words, list(BYTES), n_new_tokens=2, dev={"eng": {"ab": 1}, "fra": {"ab": 1}}, global_merges=1)
+
+
 def test_on_merge_reports_the_final_count(numba_learn):
     calls: list[int] = []
     tokens = list(BYTES)

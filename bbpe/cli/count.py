@@ -10,7 +10,7 @@ from typing import Any
 from bbpe.cli.options import add_corpus_options, parse_count, pattern_argument
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
-from bbpe.output import check_not_input, check_writable
+from bbpe.output import check_writable
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressEvent, StderrProgress, peak_memory_mb
 from bbpe.tokenizer import Tokenizer
@@ -108,7 +108,6 @@ def run_count(args: argparse.Namespace) -> int:
         )
     else:
         check_writable(args.output)
-    check_not_input(args.output, args.inputs)
     started = time.monotonic()
     if args.merge:
         used = [name for name, default in _COUNTING_OPTIONS.items() if getattr(args, name) != default]

@@ -8,8 +8,9 @@ from bbpe.analysis.scripts import count_scripts
 from bbpe.cli.options import add_vocab_argument, load_vocab, parse_count, show_token
 from bbpe.cli.view import add_export_options, run_export_transformers, write_vocab_plot
 from bbpe.cli.vocab import run_compare
+from bbpe.errors import BBPEError
 from bbpe.formats import hf, tiktoken_file
-from bbpe.output import check_not_input, check_writable
+from bbpe.output import check_writable
 from bbpe.pretokenize.patterns import preset_name
 
 
@@ -46,7 +47,11 @@ def add_inspect_commands(commands: argparse._SubParsersAction[argparse.ArgumentP
 
 def _cmd_inspect(args: argparse.Namespace) -> int:
     if args.compare or args.other is not None:
+        if args.plot:
+            raise BBPEError("--plot draws one vocabulary; it does not combine with --compare")
         return run_compare(args)
+    if args.plot:
+        check_writable(args.plot)
     tokenizer = load_vocab(args)
     regular = sorted(tokenizer.ranks.items(), key=lambda item: item[1])
     tokens = [token for token, _ in regular]
@@ -76,7 +81,6 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
 
 def _cmd_export(args: argparse.Namespace) -> int:
     check_writable(args.output)
-    check_not_input(args.output, [args.vocab])
     tokenizer = load_vocab(args)
     if args.format == "transformers":
         return run_export_transformers(args, tokenizer)

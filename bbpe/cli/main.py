@@ -24,6 +24,7 @@ from bbpe._version import __version__
 from bbpe.cli.count import add_count_command
 from bbpe.cli.encode import add_encode_commands
 from bbpe.cli.inspection import add_inspect_commands
+from bbpe.cli.paths import check_paths
 from bbpe.cli.report import add_report_command
 from bbpe.cli.train import add_train_command
 from bbpe.cli.view import add_compare_text_command
@@ -98,6 +99,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     )
     previous = _catch_termination()
     try:
+        check_paths(args.command, args)
         status: int = args.run(args)
         return status
     except Terminated as exc:

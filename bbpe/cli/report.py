@@ -24,10 +24,11 @@ from typing import Any, TextIO
 
 from bbpe import references
 from bbpe._version import __version__
+from bbpe.cli.paths import REPORT_FILES
 from bbpe.encoders import open_encoder
 from bbpe.errors import BBPEError
 from bbpe.formats import detect_format, read_json
-from bbpe.output import write_set
+from bbpe.output import check_not_input, write_set
 from bbpe.parallel import load_corpus
 from bbpe.references import table
 from bbpe.report import plots
@@ -80,7 +81,10 @@ def run_report(args: argparse.Namespace) -> int:
 
     started = time.monotonic()
     out = check_out_dir(Path(args.out))
-    corpora = [load_corpus(path) for path in (args.corpus or default_corpora())]
+    sources = args.corpus or default_corpora()
+    if not args.corpus:  # given corpora are checked with every other argument (bbpe.cli.paths)
+        check_not_input(out, sources, writes_inside=REPORT_FILES)
+    corpora = [load_corpus(path) for path in sources]
     names = [c.name for c in corpora]
     if len(set(names)) != len(names):
         raise BBPEError(f"two corpora are named {next(n for n in names if names.count(n) > 1)!r}; rename one")

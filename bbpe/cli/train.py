@@ -9,7 +9,7 @@ from typing import TypedDict
 from bbpe.cli.count import train_from_counts_file
 from bbpe.cli.options import add_corpus_options, parse_count, parse_vocab_size, pattern_argument
 from bbpe.errors import BBPEError
-from bbpe.output import check_not_input, check_writable
+from bbpe.output import check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
 from bbpe.training.api import path_inputs, train
 from bbpe.training.engines import ENGINES
@@ -74,7 +74,6 @@ def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
 
 def run_train(args: argparse.Namespace) -> int:
     check_writable(args.output)
-    check_not_input(args.output, [*args.inputs, args.from_counts, args.init])
     progress = None if args.quiet else StderrProgress()
     started = time.monotonic()
     if not args.inputs and not args.from_counts:

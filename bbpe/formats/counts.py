@@ -19,16 +19,19 @@ pyarrow is imported only here, when a file is read or written: ``pip install 'bb
 
 from __future__ import annotations
 
+import hashlib
 import itertools
 import json
 import os
 from collections import Counter
 from collections.abc import Iterable, Iterator, Mapping
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from bbpe._version import __version__
+from bbpe.bpe import check_pair_total
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import _checks
 from bbpe.output import atomic_path, check_writable
@@ -111,8 +114,12 @@ def write_rows(
     *,
     metadata: Mapping[str, Any],
     batch: int = 1 << 16,
+    in_place: bool = False,
 ) -> tuple[int, int]:
-    """Stream (word, count) rows, sorted by word and unique, into a file atomically; (rows, total count)."""
+    """Stream (word, count) rows, sorted by word and unique, into a file atomically; (rows, total count).
+
+    ``in_place=True`` writes ``path`` itself: it is a temporary file of a set (``bbpe.output.atomic_set``).
+    """
     pa, pq = _pyarrow()
     target = check_writable(path)
     schema = pa.schema(
@@ -120,7 +127,8 @@ def write_rows(
         metadata={METADATA_KEY: json.dumps(metadata, ensure_ascii=False).encode("utf-8")},
     )
     unique = total = 0
-    with atomic_path(target) as temp, pq.ParquetWriter(temp, schema) as writer:
+    place = nullcontext(target) if in_place else atomic_path(target)
+    with place as temp, pq.ParquetWriter(temp, schema) as writer:
         while chunk := list(itertools.islice(rows, batch)):
             bad = next((count for _, count in chunk if not 0 <= count < 2**64), None)
             if bad is not None:
@@ -139,6 +147,21 @@ def write_rows(
     return unique, total
 
 
+def part_name(part: int) -> str:
+    """The file name of part ``part`` of a directory of counts."""
+    return f"part-{part:05d}.parquet"
+
+
+def with_run_records(metadata: list[dict[str, Any]], *, min_count: int) -> list[dict[str, Any]]:
+    """The metadata of a directory's parts, each with a record of the run that wrote them all:
+    ``{"id", "part", "parts"}``.  The id hashes part 0's metadata (settings, corpus statistics and sources),
+    the number of parts and ``min_count``: the same input gives the same id (and byte-identical parts).
+    """
+    summary = json.dumps([metadata[0], len(metadata), min_count], sort_keys=True, ensure_ascii=False)
+    run_id = hashlib.sha256(summary.encode("utf-8")).hexdigest()[:16]
+    return [meta | {"run": {"id": run_id, "part": part, "parts": len(metadata)}} for part, meta in enumerate(metadata)]
+
+
 def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> WordCounts:
     """Read and check a word-count file or a directory of parts; ``pattern`` (a regex), if given, must be the file's."""
     pa, pq = _pyarrow()
@@ -147,6 +170,7 @@ def read(path: str | os.PathLike[str], *, pattern: str | None = None) -> WordCou
         parts = sorted(source.glob("part-*.parquet"))
         if not parts:
             raise VocabFormatError(source, "directory holds no part-*.parquet count files")
+        _check_one_run(source, parts)
         whole = merge(parts)
         if pattern is not None and pattern != whole.pattern:
             raise VocabFormatError(
@@ -204,9 +228,55 @@ def merge(paths: Iterable[str | os.PathLike[str]]) -> WordCounts:
         for key in ("bytes", "lines", "documents", "files", "replaced_invalid_utf8"):
             corpus[key] += int(part.corpus.get(key, 0))
         corpus["sources"] += list(part.corpus.get("sources", []))
+    try:  # counts that training would refuse are refused here, before a file is written
+        check_pair_total(sum(count * (len(word) - 1) for word, count in totals.items()))
+    except ValueError as exc:
+        what = f"the sum of the {len(parts)} count files {first_path}, ..." if len(parts) > 1 else str(first_path)
+        raise BBPEError(f"{what}: {exc}") from None
     return WordCounts(
         dict(totals), first.pattern, first.special_tokens, first.split_digits, first.unit, first.normalization, corpus
     )
+
+
+def _check_one_run(source: Path, parts: list[Path]) -> None:
+    """Refuse a directory whose parts are not the whole output of one ``bbpe count`` run (parts of different
+    runs, missing parts, leftover temporary files); parts without run records (other engines) are not checked."""
+    leftovers = sorted(item.name for item in source.glob(".part-*.tmp"))
+    if leftovers:
+        raise VocabFormatError(
+            source,
+            f"holds {len(leftovers)} temporary file(s) of an unfinished `bbpe count` ({leftovers[0]}); "
+            "count again into this directory (it replaces the whole set) or delete them",
+        )
+    pa, pq = _pyarrow()
+    runs: dict[str, Any] = {}
+    for part in parts:
+        try:
+            raw = pq.read_schema(part).metadata or {}
+        except (pa.ArrowException, OSError):
+            raise VocabFormatError(part, "not a readable Parquet file (truncated, corrupt or another format)") from None
+        runs[part.name] = _metadata(part, raw).get("run")
+    if all(run is None for run in runs.values()):
+        return
+    first_name, first = next((name, run) for name, run in runs.items() if run is not None)
+    for name, run in runs.items():
+        if run is None or (run["id"], run["parts"]) != (first["id"], first["parts"]):
+            raise VocabFormatError(
+                source,
+                f"mixes parts of different `bbpe count` runs ({first_name} and {name}); "
+                "count again into an empty directory",
+            )
+    total = first["parts"]
+    # One of the first len(runs) + 1 names is missing if there are fewer files than parts (never a list of `total`).
+    missing = next((part_name(i) for i in range(min(total, len(runs) + 1)) if part_name(i) not in runs), None)
+    if missing is not None or len(runs) != total:
+        what = f"misses {missing}" if missing else f"holds parts beyond {part_name(total - 1)}"
+        raise VocabFormatError(
+            source, f"{what} of the {total} parts of its `bbpe count` run (interrupted or partly copied)"
+        )
+    wrong = next((name for name, run in runs.items() if part_name(run["part"]) != name), None)
+    if wrong is not None:
+        raise VocabFormatError(source / wrong, f"metadata 'run': records part {runs[wrong]['part']}, not its name's")
 
 
 def describe(pattern: str) -> str:
@@ -248,6 +318,7 @@ def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
         _checks.text_of(source, f"metadata 'special_tokens'[{index}]", text)
     if not isinstance(info.get("split_digits", False), bool):
         raise VocabFormatError(source, "metadata 'split_digits': expected true or false")
+    _check_run_record(source, info.get("run"))
     corpus = _checks.object_or_none(source, "metadata 'corpus'", info.get("corpus"))
     for key in ("bytes", "lines", "files"):
         value = corpus.get(key, 0)
@@ -257,6 +328,23 @@ def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
     if not isinstance(sources, list) or not all(isinstance(item, str) for item in sources):
         raise VocabFormatError(source, "metadata 'corpus.sources': expected a list of strings")
     return info
+
+
+def _check_run_record(source: Path, run: Any) -> None:
+    """A part's ``run`` record, if any: ``{"id": str, "part": 0..parts-1, "parts": >= 1}``."""
+    if run is None:
+        return
+    fields = [run.get(key) for key in ("id", "part", "parts")] if isinstance(run, dict) else ["", 0, 0]
+    run_id, part, parts = fields
+    if not (
+        isinstance(run_id, str)
+        and isinstance(part, int)
+        and isinstance(parts, int)
+        and not isinstance(part, bool)
+        and not isinstance(parts, bool)
+        and 0 <= part < parts
+    ):
+        raise VocabFormatError(source, 'metadata \'run\': expected {"id": text, "part": P, "parts": N} with P < N')
 
 
 def _columns(source: Path, pa: Any, table: Any) -> dict[bytes, int]:

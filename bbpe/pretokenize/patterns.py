@@ -5,7 +5,8 @@ named constants; ``resolve_pattern`` turns a preset name or a custom regex into 
 effective pattern, optionally with every digit as its own pre-token.  Every pattern, typed
 or read from a file, is validated once (``validate_pattern``): it must compile in both
 engines, have no capturing groups, match no empty string, and cover every character of
-``PROBE_TEXT`` (so no text is dropped); otherwise a ValueError names the rule it breaks.
+``probe_text()`` (``PROBE_TEXT`` plus every ASCII character and one character of every script and
+general category, so no text is dropped); otherwise a ValueError names the rule it breaks.
 
 >>> pretokenize("Hello 123!", resolve_pattern("cl100k", split_digits=True))
 ['Hello', ' ', '1', '2', '3', '!']
@@ -17,6 +18,8 @@ from functools import lru_cache
 from typing import cast
 
 import regex
+
+from bbpe.pretokenize.probe import probe_characters
 
 # GPT-2 (openai/gpt-2 encoder.py), as published.
 GPT2 = r"""'s|'t|'re|'ve|'m|'ll|'d| ?\p{L}+| ?\p{N}+| ?[^\s\p{L}\p{N}]+|\s+(?!\S)|\s+"""
@@ -115,6 +118,24 @@ def with_split_digits(pattern: str) -> str:
     )
 
 
+# Patterns bbpe itself defines: validated by the tests (tests/test_patterns.py), not at every use.
+BUILT_IN = frozenset(
+    [*PRESETS.values(), *(with_split_digits(preset) for preset in PRESETS.values()), STAGE2, STAGE2_SPLIT_DIGITS]
+)
+
+
+_DIGIT_CUT = regex.compile(r"\p{N}|\P{N}+")
+
+
+def cut_digits(text: str) -> list[str]:
+    """A pre-token with every digit cut out as its own piece (what ``split_digits`` does to it).
+
+    >>> cut_digits(" 123ab4")
+    [' ', '1', '2', '3', 'ab', '4']
+    """
+    return cast(list[str], _DIGIT_CUT.findall(text))
+
+
 def compile_pattern(pattern: str) -> regex.Pattern[str]:
     """Compile a pattern, turning a syntax error into a ValueError that names it."""
     if not pattern:
@@ -141,15 +162,28 @@ def validate_pattern(pattern: str) -> None:
     >>> validate_pattern(r"\w+")
     Traceback (most recent call last):
     ...
-    ValueError: pattern '\\w+' drops text: it matches nothing at character 5 (',') of the probe text
+    ValueError: pattern '\\w+' drops text: it matches nothing at character 5 (',', U+002C) of the probe text
     """
     problem = _pattern_problem(pattern)
     if problem:
         raise ValueError(f"pattern {pattern!r} {problem}")
 
 
+def probe_text() -> str:
+    """The text a pattern must cover: ``PROBE_TEXT`` (characters in context), then every ASCII character and
+    one character of every (script, general category) pair (``bbpe.pretokenize.probe``)."""
+    return PROBE_TEXT + probe_characters()
+
+
 @lru_cache(maxsize=64)
 def _pattern_problem(pattern: str) -> str | None:
+    if isinstance(pattern, str) and pattern in BUILT_IN:
+        return None  # tests/test_patterns.py checks that every built-in pattern keeps all the rules
+    return rule_broken(pattern)
+
+
+def rule_broken(pattern: str) -> str | None:
+    """What is wrong with a pattern (the first rule it breaks), or None."""
     if not isinstance(pattern, str) or not pattern:
         return "is empty; give a regex or a preset name"
     try:
@@ -160,7 +194,8 @@ def _pattern_problem(pattern: str) -> str | None:
         return "has capturing groups; write (?:...) instead of (...)"
     if compiled.search("") is not None:
         return "matches the empty string; every match must hold at least one character"
-    matches = list(compiled.finditer(PROBE_TEXT))
+    probe = probe_text()
+    matches = list(compiled.finditer(probe))
     empty = next((match.start() for match in matches if match.start() == match.end()), None)
     if empty is not None:
         return f"matches the empty string at character {empty} of the probe text"
@@ -169,13 +204,17 @@ def _pattern_problem(pattern: str) -> str | None:
         if match.start() != position:
             break
         position = match.end()
-    if position != len(PROBE_TEXT):
-        return f"drops text: it matches nothing at character {position} ({PROBE_TEXT[position]!r}) of the probe text"
-    return _tiktoken_problem(pattern)
+    if position != len(probe):
+        missed = probe[position]
+        return (
+            f"drops text: it matches nothing at character {position} ({missed!r}, U+{ord(missed):04X}) "
+            "of the probe text"
+        )
+    return _tiktoken_problem(pattern, probe)
 
 
-def _tiktoken_problem(pattern: str) -> str | None:
-    """None if tiktoken's engine (Rust fancy-regex) compiles the pattern and encodes the probe text back to itself."""
+def _tiktoken_problem(pattern: str, probe: str) -> str | None:
+    """None if tiktoken's engine (Rust fancy-regex) compiles the pattern and encodes ``probe`` back to itself."""
     try:
         import tiktoken
     except ImportError:
@@ -185,13 +224,13 @@ def _tiktoken_problem(pattern: str) -> str | None:
         encoding = tiktoken.Encoding(
             name="bbpe-pattern-check", pat_str=pattern, mergeable_ranks=ranks, special_tokens={}
         )
-        pieces = [encoding.decode_single_token_bytes(t) for t in encoding.encode_ordinary(PROBE_TEXT)]
+        pieces = [encoding.decode_single_token_bytes(t) for t in encoding.encode_ordinary(probe)]
     except (KeyboardInterrupt, SystemExit):
         raise
     except BaseException as exc:
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         return f"does not compile in tiktoken's regex engine (fancy-regex): {first}"
-    if b"".join(pieces) != PROBE_TEXT.encode("utf-8"):
+    if b"".join(pieces) != probe.encode("utf-8"):
         return "loses text in tiktoken's regex engine"
     return None
 

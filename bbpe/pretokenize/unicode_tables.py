@@ -7,7 +7,8 @@ The bits are stored as a two-level table: ``stage1[cp >> 8]`` picks a 256-entry 
 ``stage2``, ``stage2[block * 256 + (cp & 0xFF)]`` is the bit set; block 0 is U+0000..U+00FF, so
 ``stage2[cp]`` is the bit set of a Latin-1 code point.  Generation takes about a
 second; the result is cached in ``$XDG_CACHE_HOME/bbpe`` (default ``~/.cache/bbpe``) under a
-name that carries the ``regex`` version, and regenerated when the cache is missing or unusable.
+name that carries the ``regex`` version, with a checksum (``array_cache``), and checked against
+``regex`` on a sample of code points when loaded; a missing, damaged or wrong cache is regenerated.
 
 >>> stage1, stage2 = class_tables()
 >>> bool(lookup(stage1, stage2, ord("a")) & LETTER), bool(lookup(stage1, stage2, 0x3000) & SPACE)
@@ -17,12 +18,12 @@ name that carries the ``regex`` version, and regenerated when the cache is missi
 from __future__ import annotations
 
 import logging
-import os
-import tempfile
 from pathlib import Path
 
 import numpy as np
 import regex
+
+from bbpe.pretokenize import array_cache
 
 logger = logging.getLogger("bbpe")
 
@@ -100,15 +101,16 @@ def lookup(stage1: np.ndarray, stage2: np.ndarray, cp: int) -> int:
 
 def cache_path() -> Path:
     """Where the tables are cached: the user cache, one file per ``regex`` version and layout."""
-    base = os.environ.get("XDG_CACHE_HOME") or os.path.join(os.path.expanduser("~"), ".cache")
-    return Path(base) / "bbpe" / f"unicode-classes-regex{regex.__version__}-v{_LAYOUT}.npz"
+    return array_cache.cache_dir() / f"unicode-classes-regex{regex.__version__}-v{_LAYOUT}.npz"
 
 
 _TABLES: tuple[np.ndarray, np.ndarray] | None = None
+# What the tables are generated from: a cache file made from anything else is not used.
+_KEY = f"unicode-classes layout {_LAYOUT}, regex {regex.__version__}, classes {CLASSES!r}"
 
 
 def class_tables() -> tuple[np.ndarray, np.ndarray]:
-    """The (stage1, stage2) tables: from memory, else the disk cache, else generated and cached."""
+    """The (stage1, stage2) tables: from memory, else the verified disk cache, else generated and cached."""
     global _TABLES
     if _TABLES is None:
         _TABLES = _load() or _generate_and_store()
@@ -116,28 +118,48 @@ def class_tables() -> tuple[np.ndarray, np.ndarray]:
 
 
 def _load() -> tuple[np.ndarray, np.ndarray] | None:
+    """The cached tables if the file is intact (checksum), well formed, and agrees with ``regex`` on a sample."""
     path = cache_path()
-    try:
-        with np.load(path) as saved:
-            stage1, stage2 = saved["stage1"], saved["stage2"]
-    except (OSError, KeyError, ValueError):
+    saved = array_cache.load(path, _KEY, ("stage1", "stage2"))
+    if saved is None:
         return None
-    if stage1.dtype != np.uint16 or stage1.shape != (N_CODE_POINTS // BLOCK,) or stage2.dtype != np.uint32:
-        return None
-    if stage2.size % BLOCK or int(stage1.max()) * BLOCK >= stage2.size:
+    stage1, stage2 = saved["stage1"], saved["stage2"]
+    well_formed = (
+        stage1.dtype == np.uint16
+        and stage1.shape == (N_CODE_POINTS // BLOCK,)
+        and stage2.dtype == np.uint32
+        and stage2.ndim == 1
+        and stage2.size % BLOCK == 0
+        and int(stage1.max()) * BLOCK < stage2.size
+    )
+    if not well_formed or not agrees_with_regex(stage1, stage2, check_sample(stage1)):
+        logger.warning("the cache file %s holds wrong Unicode class tables; rebuilding it", path)
         return None
     return stage1, stage2
 
 
+def check_sample(stage1: np.ndarray) -> np.ndarray:
+    """The code points a loaded table is checked on: all 256 of one block for each distinct block (so
+    every entry that can be read is checked) and 2 of every block (so every block index is)."""
+    _, first = np.unique(stage1, return_index=True)
+    whole = (first[:, None] * BLOCK + np.arange(BLOCK)).ravel()
+    blocks = np.arange(len(stage1))[:, None]
+    spread = (blocks * BLOCK + np.arange(0, BLOCK, BLOCK // 2) + blocks % (BLOCK // 2)).ravel()
+    return np.concatenate([whole, spread])  # a few code points twice: cheaper than removing them
+
+
+def agrees_with_regex(stage1: np.ndarray, stage2: np.ndarray, code_points: np.ndarray) -> bool:
+    """True if the tables give every class bit ``regex`` gives for each of ``code_points``."""
+    text = code_points.astype("<u4").tobytes().decode("utf-32-le", "surrogatepass")
+    expected = np.zeros(len(code_points), dtype=np.uint32)
+    for bit, cls in CLASSES:
+        for match in regex.finditer(f"(?:{cls})+", text):
+            expected[match.start() : match.end()] |= bit
+    found = stage2[stage1[code_points >> 8].astype(np.int64) * BLOCK + (code_points & 0xFF)]
+    return bool(np.array_equal(found, expected))
+
+
 def _generate_and_store() -> tuple[np.ndarray, np.ndarray]:
     stage1, stage2 = two_level(generate_classes())
-    path = cache_path()
-    try:
-        path.parent.mkdir(parents=True, exist_ok=True)
-        fd, name = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
-        with os.fdopen(fd, "wb") as handle:
-            np.savez(handle, stage1=stage1, stage2=stage2)
-        os.replace(name, path)
-    except OSError as exc:
-        logger.debug("could not cache the Unicode class tables in %s: %s", path, exc)
+    array_cache.store(cache_path(), _KEY, {"stage1": stage1, "stage2": stage2})
     return stage1, stage2

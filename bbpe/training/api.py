@@ -22,6 +22,7 @@ from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer, check_text
 from bbpe.training import parity, superword
+from bbpe.training.arguments import check_counts, check_options, corpus_items, special_token_list
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
 from bbpe.training.engines import Engine, check_engine, count_on_engine
@@ -32,6 +33,7 @@ from bbpe.training.merge import (
     merge_backend,
     merge_into_tokenizer,
     preload_backend,
+    split_digit_counts,
     unique_specials,
 )
 
@@ -59,7 +61,7 @@ def train(
     superwords_after: int | None = None,
     max_superword_words: int | None = None,
     parity_dev: str | os.PathLike[str] | None = None,
-    parity_global_merges: int = 0,
+    parity_global_merges: int | None = None,
     unit: Literal["document", "line"] = "document",
     engine: Engine | None = None,
     address: str | None = None,
@@ -80,6 +82,9 @@ def train(
     >>> [tok.token_bytes(i) for i in range(256, 260)]
     [b'lo', b'low', b' low', b' lowe']
     """
+    check_options(locals())  # types, ranges and combinations, before any work (bbpe.training.arguments)
+    items = corpus_items(texts_or_paths)
+    special_tokens = special_token_list(special_tokens)
     if init is not None:  # the base's pattern and specials unless given
         init, pattern, special_tokens = base_settings(init, pattern=pattern, special_tokens=special_tokens)
     elif prune_unreachable:
@@ -89,9 +94,6 @@ def train(
     check_sizes(vocab_size, 256, special_tokens)
     merge_backend(backend)  # an unknown or missing backend fails before counting
     check_engine(engine, address)
-    if max_bytes is not None and max_bytes < 1:
-        raise ValueError(f"max_bytes must be at least 1, got {max_bytes}")
-    items = list(texts_or_paths)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
     settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors)
@@ -154,7 +156,7 @@ def train(
         learner = partial(
             learn_parity,
             dev=parity.dev_words(parity_dev, pattern),
-            global_merges=parity_global_merges,
+            global_merges=parity_global_merges or 0,
             chosen=chosen,
         )
         return merge_into_tokenizer(
@@ -173,7 +175,7 @@ def train(
             corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit},
             extra_settings={
                 "backend": learner_name,
-                "parity": parity.settings(parity_dev, parity_global_merges, by_language, chosen),
+                "parity": parity.settings(parity_dev, parity_global_merges or 0, by_language, chosen),
             },
         )
     counts = count(settings, stats)
@@ -233,7 +235,14 @@ def train_from_counts(
     init: Init | None = None,
     prune_unreachable: bool = False,
 ) -> Tokenizer:
-    """Run the merge loop on pre-token counts (text or UTF-8 bytes -> count); ``init`` as for ``train``."""
+    """Run the merge loop on pre-token counts (text or UTF-8 bytes -> count); ``init`` as for ``train``.
+
+    ``pattern`` is the one the counts were made with; ``split_digits=True`` trains (and encodes) with its
+    split-digit form, every digit cut out of the counted words first.
+    """
+    check_options(locals())
+    check_counts(counts)
+    special_tokens = special_token_list(special_tokens)
     if init is not None:
         return extend_from_counts(
             counts,
@@ -251,13 +260,16 @@ def train_from_counts(
         )
     if prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
+    pattern, counts = split_digit_counts(
+        counts, resolve_pattern("cl100k" if pattern is None else pattern), split_digits=split_digits
+    )
     # A stream, not a list: the merges do not depend on word order, and memory is kept for the merge loop.
     words = ((w.encode("utf-8") if isinstance(w, str) else bytes(w), c) for w, c in counts.items())
     return merge_into_tokenizer(
         words,
         [bytes([i]) for i in range(256)],
         vocab_size=vocab_size,
-        pattern=resolve_pattern("cl100k" if pattern is None else pattern),
+        pattern=pattern,
         special_tokens=special_tokens,
         min_frequency=min_frequency,
         max_merges=max_merges,

@@ -1,8 +1,9 @@
 """The local engine of ``bbpe count``: map tasks and reduce tasks on a process pool.
 
 Map tasks turn work units into sorted runs per hash bucket in a temporary folder (always
-removed); reduce tasks merge each bucket into ``part-{bucket:05d}.parquet`` (or, with one
-bucket, into the single output file).  The main process holds paths and statistics only.
+removed); reduce tasks merge each bucket into a temporary file, and once all are written they
+become ``part-{bucket:05d}.parquet`` (or, with one bucket, the single output file) as one set.
+The main process holds paths and statistics only.
 """
 
 from __future__ import annotations
@@ -10,38 +11,63 @@ from __future__ import annotations
 import os
 import shutil
 import tempfile
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Iterator
+from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
 from bbpe.errors import CorpusError
 from bbpe.formats import counts as counts_file
+from bbpe.output import atomic_set
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.count_map import MapResult, map_unit
-from bbpe.training.count_reduce import part_name, reduce_bucket
+from bbpe.training.count_reduce import reduce_bucket
 from bbpe.training.counting import CountSettings, add_stats, run_tasks
 from bbpe.training.units import plan_units
 
 
 def part_paths(output: Path, buckets: int, *, directory: bool) -> list[Path]:
     """Where each bucket is written: ``output`` itself (one file) or ``output/part-NNNNN.parquet``."""
-    return [output / part_name(b) for b in range(buckets)] if directory else [output]
+    return [output / counts_file.part_name(b) for b in range(buckets)] if directory else [output]
 
 
-def prepare_directory(output: Path, buckets: int) -> None:
-    """Create the output folder; parts of an earlier run with more buckets are removed (never other files)."""
-    output.mkdir(parents=True, exist_ok=True)
-    keep = {part_name(b) for b in range(buckets)}
-    for old in output.glob("part-*.parquet"):
-        if old.name not in keep:
-            old.unlink()
+@contextmanager
+def part_files(output: Path, buckets: int, *, directory: bool) -> Iterator[list[str]]:
+    """Temporary files (absolute paths, bucket order) for the reduce tasks to write; when the block ends
+    without an error they become the parts as one set (``bbpe.output.atomic_set``), replacing parts of an
+    earlier run with more buckets and temporary files an interrupted run left (never other files).
+    After an error or a signal the old set is as it was.
+    """
+    targets = part_paths(output, buckets, directory=directory)
+    created = directory and not output.is_dir()
+    replaced: list[Path] = []
+    if directory:
+        output.mkdir(parents=True, exist_ok=True)
+        keep = {target.name for target in targets}
+        replaced = [old for old in output.glob("part-*.parquet") if old.name not in keep]
+        replaced += output.glob(".part-*.tmp")
+    try:
+        with atomic_set(targets, remove=replaced) as temps:
+            yield [os.path.abspath(temps[target]) for target in targets]
+    except BaseException:
+        if created:
+            with suppress(OSError):
+                output.rmdir()  # only if empty: a directory this run made
+        raise
 
 
 def part_metadata(
-    settings: CountSettings, *, split_digits: bool, corpus: dict[str, Any], buckets: int
+    settings: CountSettings,
+    *,
+    split_digits: bool,
+    corpus: dict[str, Any],
+    buckets: int,
+    directory: bool,
+    min_count: int = 1,
 ) -> list[dict[str, Any]]:
-    """The metadata of every part: corpus statistics in part 0 only (adding parts up counts them once)."""
-    return [
+    """The metadata of every part: corpus statistics in part 0 only (adding parts up counts them once);
+    the parts of a directory also record their run (``counts_file.with_run_records``)."""
+    metadata = [
         counts_file.file_metadata(
             pattern=settings.pattern,
             special_tokens=settings.special_tokens,
@@ -51,6 +77,7 @@ def part_metadata(
         )
         for b in range(buckets)
     ]
+    return counts_file.with_run_records(metadata, min_count=min_count) if directory else metadata
 
 
 def count_local(
@@ -90,18 +117,23 @@ def count_local(
         if stats.bytes == 0 and not runs:
             raise CorpusError(empty_corpus_problem(stats, max_bytes))
         corpus = stats.as_dict() | {"sources": [str(item) for item in inputs]}
-        metadata = part_metadata(settings, split_digits=split_digits, corpus=corpus, buckets=buckets)
-        targets = part_paths(output, buckets, directory=directory)
-        if directory:
-            prepare_directory(output, buckets)
+        metadata = part_metadata(
+            settings,
+            split_digits=split_digits,
+            corpus=corpus,
+            buckets=buckets,
+            directory=directory,
+            min_count=min_count,
+        )
         totals = [0, 0]
 
         def reduced(result: tuple[int, int]) -> None:
             totals[0] += result[0]
             totals[1] += result[1]
 
-        reduce_jobs = ((runs.get(b, []), str(targets[b]), metadata[b], min_count) for b in range(buckets))
-        run_tasks(reduce_bucket, reduce_jobs, workers=workers, on_result=reduced)
+        with part_files(output, buckets, directory=directory) as targets:
+            reduce_jobs = ((runs.get(b, []), targets[b], metadata[b], min_count) for b in range(buckets))
+            run_tasks(reduce_bucket, reduce_jobs, workers=workers, on_result=reduced)
     finally:
         shutil.rmtree(run_dir, ignore_errors=True)
     return totals[0], totals[1]

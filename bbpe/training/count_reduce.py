@@ -1,4 +1,4 @@
-"""Reduce task of sharded counting: the sorted runs of one bucket -> ``part-{bucket:05d}.parquet``.
+"""Reduce task of sharded counting: the sorted runs of one bucket -> one part (``part-{bucket:05d}.parquet``).
 
 A streaming k-way merge (``heapq.merge``) adds up the counts of equal words, drops words
 below ``min_count``, and writes the rows in batches: memory is bounded by the number of runs,
@@ -18,11 +18,6 @@ from bbpe.formats import counts as counts_file
 from bbpe.training.count_map import decode_run, encode_run, read_run
 
 ROWS_PER_BATCH = 1 << 16
-
-
-def part_name(bucket: int) -> str:
-    """The deterministic file name of a bucket's part."""
-    return f"part-{bucket:05d}.parquet"
 
 
 def merged_rows(runs: Iterable[str | Path], min_count: int = 1) -> Iterator[tuple[bytes, int]]:
@@ -45,15 +40,16 @@ def merge_sorted(runs: list[Iterator[tuple[bytes, int]]], min_count: int = 1) ->
 
 
 def reduce_bucket(runs: list[str], out_path: str, metadata: dict[str, Any], min_count: int = 1) -> tuple[int, int]:
-    """Merge a bucket's runs into a Parquet part; returns (unique words, pre-tokens)."""
+    """Merge a bucket's runs into a Parquet part written in place at ``out_path`` (a temporary file of the
+    output set); returns (unique words, pre-tokens)."""
     rows = merged_rows(sorted(runs), min_count)
-    return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH)
+    return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH, in_place=True)
 
 
 def reduce_in_memory(out_path: str, metadata: dict[str, Any], min_count: int, *runs: bytes) -> tuple[int, int]:
     """``reduce_bucket`` over runs held as bytes."""
     rows = merge_sorted([decode_run(blob) for blob in runs], min_count)
-    return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH)
+    return counts_file.write_rows(Path(out_path), rows, metadata=metadata, batch=ROWS_PER_BATCH, in_place=True)
 
 
 def merge_in_memory(min_count: int, *runs: bytes) -> bytes:

@@ -42,7 +42,7 @@ from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import compile_pattern, resolve_pattern
 from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
-from bbpe.training.merge import LearnMerges, merge_into_tokenizer
+from bbpe.training.merge import LearnMerges, merge_into_tokenizer, split_digit_counts
 
 Init = str | os.PathLike[str] | Tokenizer
 
@@ -140,7 +140,7 @@ def extend_from_counts(
     """Extend a base vocabulary with merges learned from pre-token counts (``learner`` as in ``merge_into_tokenizer``)."""
 
     base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
-    pattern = resolve_pattern(pattern)
+    pattern, counts = split_digit_counts(counts, resolve_pattern(pattern), split_digits=split_digits)
     token_bytes = base_tokens(base, pattern=pattern, prune_unreachable=prune_unreachable)
     kept = len(token_bytes)
     segment = segmenter(token_bytes, engine=base.engine)

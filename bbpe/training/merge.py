@@ -6,12 +6,13 @@ from __future__ import annotations
 import logging
 import threading
 import time
+from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from bbpe import bpe
 from bbpe._version import __version__
-from bbpe.pretokenize.patterns import preset_name
+from bbpe.pretokenize.patterns import cut_digits, preset_name, with_split_digits
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
 
@@ -162,3 +163,20 @@ def unique_specials(special_tokens: Iterable[str]) -> list[str]:
         if token not in seen:
             seen.append(token)
     return seen
+
+
+def split_digit_counts(
+    counts: Mapping[str, int] | Mapping[bytes, int], pattern: str, *, split_digits: bool
+) -> tuple[str, Mapping[str, int] | Mapping[bytes, int]]:
+    """The pattern and counts to train on: with ``split_digits``, the split-digit form of ``pattern`` and the
+    counts with every digit cut out of every word (the definition of splitting digits), unless ``pattern``
+    already splits every digit (then the counts were made that way)."""
+    split = with_split_digits(pattern) if split_digits else pattern
+    if split == pattern:
+        return pattern, counts
+    cut: Counter[bytes] = Counter()
+    for word, count in counts.items():
+        text = word if isinstance(word, str) else word.decode("utf-8", "surrogateescape")
+        for piece in cut_digits(text):
+            cut[piece.encode("utf-8", "surrogateescape")] += count
+    return split, cut

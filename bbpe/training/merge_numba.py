@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from bbpe import bpe
 from bbpe.bpe import Merge, MergeCallback
 from bbpe.training import _numba_loop as loop
 from bbpe.training.flat_words import FlatWords
@@ -54,6 +55,7 @@ def learn_merges(
         word_ids, word_start, word_count = flat.ids, flat.starts, flat.counts
     else:
         word_ids, word_start, word_count = flatten_words(words, len(token_bytes))
+    check_pair_total(np.diff(word_start), word_count)
     # Every merge step shortens at least one word by one id, so the corpus allows at most
     # (ids - words) steps: memory follows the corpus, not the requested vocab size.
     reachable = len(word_ids) - len(word_count)
@@ -87,6 +89,8 @@ def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> 
         for ids, count in words:
             if count < 0:
                 raise ValueError(f"word counts must not be negative, got {count}")
+            if count >= bpe.PAIR_COUNT_LIMIT and len(ids) > 1:  # as the reference loop refuses it
+                bpe.check_pair_total(count * (len(ids) - 1))
             if count and len(ids) > 1:
                 if isinstance(flat, bytearray) and not isinstance(ids, (bytes, bytearray)):
                     flat = array("q", flat)
@@ -104,6 +108,15 @@ def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> 
     starts = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(np.frombuffer(lengths, np.int64), out=starts[1:])
     return ids_array.astype(np.int32), starts, np.frombuffer(counts, np.int64)
+
+
+def check_pair_total(lengths: np.ndarray, counts: np.ndarray) -> None:
+    """``bbpe.bpe.check_pair_total`` of words given as lengths and counts, exact: a float estimate, then
+    Python integers only near the limit (for up to 2**31 words the estimate is off by less than 2**-20 of
+    itself, so an estimate below 2**62 proves the sum is below 2**63)."""
+    pairs = lengths - 1
+    if float(np.dot(counts.astype(np.float64), pairs.astype(np.float64))) >= 2**62:
+        bpe.check_pair_total(sum(count * pair for count, pair in zip(counts.tolist(), pairs.tolist())))
 
 
 def pack_tokens(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:

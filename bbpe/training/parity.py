@@ -37,7 +37,7 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bbpe.bpe import Merge, MergeCallback, Pair, apply_merge, pair_counts, pop_best, token_for
+from bbpe.bpe import Merge, MergeCallback, Pair, apply_merge, check_pair_total, pair_counts, pop_best, token_for
 from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
 from bbpe.training.corpus import CorpusStats, expand_paths
@@ -156,10 +156,16 @@ class _Side:
         self.counts: list[int] = []
         self.pairs: dict[Pair, int] = {}
         self.where: dict[Pair, set[int]] = {}
+        self.pair_total = 0  # sum of count x (length - 1): the bound of every pair count
         for ids, count in words:
+            if count <= 0:
+                if count < 0:
+                    raise ValueError(f"word counts must not be negative, got {count}")
+                continue  # as in bbpe.bpe.learn_merges
             index = len(self.ids)
             self.ids.append(list(ids))
             self.counts.append(count)
+            self.pair_total += count * max(0, len(ids) - 1)
             for pair, occurrences in pair_counts(list(ids)).items():
                 self.pairs[pair] = self.pairs.get(pair, 0) + occurrences * count
                 self.where.setdefault(pair, set()).add(index)
@@ -242,6 +248,7 @@ def learn_parity_merges(
     count.  ``chosen`` (if given) receives how many merges each language chose ("*" = global).
     """
     train = {code: _Side(words[code]) for code in sorted(words)}
+    check_pair_total(sum(side.pair_total for side in train.values()))  # global merges add the languages up
     candidates = candidate_languages(train, dev)
     held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
     dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}

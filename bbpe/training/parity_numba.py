@@ -17,7 +17,7 @@ import numpy as np
 from bbpe.bpe import Merge, MergeCallback
 from bbpe.training import _numba_parity as loop
 from bbpe.training._numba_loop import word_store
-from bbpe.training.merge_numba import Flat, flatten_words, pack_tokens, run_in_thread
+from bbpe.training.merge_numba import Flat, check_pair_total, flatten_words, pack_tokens, run_in_thread
 from bbpe.training.parity import candidate_languages
 
 _STOP_REASONS = {
@@ -52,6 +52,10 @@ def learn_parity_merges(
     if len(token_bytes) + n_new_tokens >= 2**31:
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
     train = [flatten_words(words[code], len(token_bytes)) for code in codes]
+    # Global merges add up the pair counts of all languages: the bound holds for all of them together.
+    check_pair_total(
+        np.concatenate([np.diff(starts) for _, starts, _ in train]), np.concatenate([c for *_, c in train])
+    )
     held_out = [_dev_words(dev[code] if code in candidates else {}) for code in codes]
     # Every step shortens a training word (as in merge_numba); summed per language, a word found in two
     # languages counts twice, so this bounds the steps from above: it sizes the loop, the heaps end it.

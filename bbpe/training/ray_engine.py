@@ -3,9 +3,9 @@
 Map tasks (one per work unit) are streaming generators: every flush of a task's table leaves
 the worker at once as one sorted run per bucket (a separate object), so a task's memory is bounded
 by the flush size and each reduce task fetches only its bucket (Ray's object store spills to disk
-when it fills).  Reduce tasks write ``part-{bucket:05d}.parquet`` into the output folder,
-which every node must be able to write (a shared filesystem; on one machine any folder).  A task
-whose worker dies is retried by Ray; its output is the same, so the table is too.  Inputs are
+when it fills).  Reduce tasks write the parts into the output folder as one set (temporary files
+the driver renames once all are written: ``count_local.part_files``); every node must be able to
+write that folder (a shared filesystem; on one machine any folder).  A task whose worker dies is retried by Ray; its output is the same, so the table is too.  Inputs are
 local paths (seen by every node) or fsspec URLs; each task opens its own input.
 
 ``pip install 'bbpe[ray]'``.  Ray's logs stay out of bbpe's stderr (``log_to_driver=False``).
@@ -23,7 +23,7 @@ from typing import Any
 
 from bbpe.errors import BBPEError, CorpusError
 from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_local import empty_corpus_problem, part_metadata, part_paths, prepare_directory
+from bbpe.training.count_local import empty_corpus_problem, part_files, part_metadata
 from bbpe.training.count_map import decode_run, map_unit_streamed
 from bbpe.training.count_reduce import merge_in_memory, reduce_in_memory
 from bbpe.training.counting import CountSettings, Unit, add_stats
@@ -108,13 +108,18 @@ def count_ray(
         if stats.bytes == 0:
             raise CorpusError(empty_corpus_problem(stats, max_bytes))
         corpus = stats.as_dict() | {"sources": [str(item) for item in inputs]}
-        metadata = part_metadata(settings, split_digits=split_digits, corpus=corpus, buckets=buckets)
-        targets = [str(path.resolve()) for path in part_paths(output, buckets, directory=directory)]
-        if directory:
-            prepare_directory(output, buckets)
+        metadata = part_metadata(
+            settings,
+            split_digits=split_digits,
+            corpus=corpus,
+            buckets=buckets,
+            directory=directory,
+            min_count=min_count,
+        )
         reduce_task = ray.remote(max_retries=MAX_RETRIES)(reduce_in_memory)
-        reduced = [reduce_task.remote(targets[b], metadata[b], min_count, *runs[b]) for b in range(buckets)]
-        results = [_get(ray, ref) for ref in reduced]
+        with part_files(output, buckets, directory=directory) as targets:
+            reduced = [reduce_task.remote(targets[b], metadata[b], min_count, *runs[b]) for b in range(buckets)]
+            results = [_get(ray, ref) for ref in reduced]
     finally:
         if started_here:
             ray.shutdown()
