@@ -229,7 +229,7 @@ def test_a_language_pack_in_a_deb_becomes_lines_of_its_language(tmp_path, monkey
     monkeypatch.setattr(
         build_train, "SOURCES", (data_sources.Source("debian", "firefox-esr-l10n-ka", "140", "MPL-2.0", "xpi", "ff"),)
     )
-    got, files, missing = build_train.build_train(tmp_path / "train", downloads, lambda _: None, workers=1)
+    _, files, missing = build_train.build_train(tmp_path / "train", downloads, lambda _: None, workers=1)
     assert missing == [] and [f["path"] for f in files] == ["train/kat_Geor.ff.txt"]
     assert (tmp_path / "train" / "kat_Geor.ff.txt").read_text(encoding="utf-8") == (
         "ფაილის გახსნა\nდახურვა\nგაგზავნა\n"
