@@ -14,7 +14,20 @@
    of the settings, the bbpe version and the mix):
    (a) ``bbpe-scratch-152k``: from scratch, vocab 152,000, pattern ``qwen`` (digits split);
    (b) ``bbpe-cl100k-ext-152k``: Qwen-style extension of cl100k_base (``init="cl100k_base"``,
-       ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643);
+       ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643 regular tokens), trained from
+       counts: the mix's pre-token counts (``bbpe count``) plus the word-frequency count files of
+       ``scripts/word_counts.py`` (PyPI ``wordfreq`` 3.1.1: Chinese as 20M words of text, Japanese
+       10M, Korean 5M with half of the occurrences in leading-space form), added up as ``bbpe
+       count --merge`` does.  The tables give the extension a vocabulary budget for CJK close to
+       Qwen's (about 21K of the 51K new tokens Han, 4.5K kana, 5.6K Hangul; Qwen: 25K, 1.7K,
+       3.3K); without them the mix's 8 MB of Han text got 6K.  By hand::
+
+           bbpe count <data>/train --pattern qwen -o mix.parquet
+           python scripts/word_counts.py --out wc/
+           bbpe count --merge mix.parquet wc/*.parquet -o ext.parquet
+           bbpe train --from-counts ext.parquet --init cl100k_base --prune-unreachable --vocab 151648 -o ext.json
+
+       If the word counts cannot be fetched, it trains on the mix's counts alone and says so;
    (c) ``bbpe-superword-152k``: SuperBPE (``superwords_after`` = 90% of the vocab, the paper's
        transition of its 8B models: 180K of 200K), same data and pattern;
    (d) ``bbpe-parity-152k``: parity-aware BPE (base variant), same data and pattern; the dev set
@@ -50,10 +63,12 @@ import bbpe  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import MAIN_JOB_INDEX, built_data_dir, data_dir, default_corpora  # noqa: E402
+from bbpe.formats import counts as count_files  # noqa: E402
 from bbpe.output import atomic_write  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
 from bbpe.report.render import display_path  # noqa: E402
+from bbpe.training.api import train_from_counts  # noqa: E402
 from bbpe.training.corpus import expand_paths  # noqa: E402
 from bbpe.training.parity import language_of  # noqa: E402
 
@@ -122,9 +137,20 @@ def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Pat
     return mix, file_digest([mix])
 
 
-def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, cache: Path, quiet: bool) -> Path:
-    """Train ``name`` with ``settings`` on ``mix`` unless the same training is cached."""
+def train_cached(
+    name: str,
+    settings: dict[str, Any],
+    mix: Path,
+    mix_sha: str,
+    cache: Path,
+    quiet: bool,
+    counts: list[Path] | None = None,
+) -> Path:
+    """Train ``name`` with ``settings`` on ``mix`` (or, given ``counts``, on the sum of those count files)
+    unless the same training is cached."""
     keyed = settings | {"mix_sha256": mix_sha, "bbpe": bbpe.__version__}
+    if counts is not None:
+        keyed["counts_sha256"] = file_digest(counts)
     key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
     target = cache / key / f"{name}.json"
     if target.is_file():
@@ -133,7 +159,13 @@ def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, c
     say(f"{name}: training " + ", ".join(f"{k}={v}" for k, v in settings.items()))
     progress = None if quiet else StderrProgress()
     try:
-        tokenizer = bbpe.train([mix], on_progress=progress, **settings)
+        if counts is None:
+            tokenizer = bbpe.train([mix], on_progress=progress, **settings)
+        else:
+            summed = count_files.merge(counts)  # as `bbpe count --merge`
+            say(f"{name}: {len(summed.counts):,} unique pre-tokens from {len(counts)} count files")
+            options = {k: v for k, v in settings.items() if k != "workers"}
+            tokenizer = train_from_counts(summed.counts, on_progress=progress, corpus_summary=summed.corpus, **options)
     finally:
         if progress:
             progress.close()
@@ -143,6 +175,29 @@ def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, c
     info = tokenizer.metadata.get("training", {})
     say(f"{name}: {tokenizer.vocab_size:,} tokens, stopped: {info.get('stop_reason')}; saved {target}")
     return target
+
+
+def extension_counts(mix: Path, mix_sha: str, cache: Path, *, pattern: str, workers: int | None) -> list[Path]:
+    """The count files the extension trains from: the mix's (``bbpe count``, cached) and the word tables'."""
+    import word_counts
+
+    counted = cache / f"counts-{pattern}-{mix_sha[:16]}.parquet"
+    if counted.is_file():
+        say(f"extension counts: cached {counted}")
+    else:
+        say(f"extension counts: counting {display_path(mix)} into {counted}")
+        cache.mkdir(parents=True, exist_ok=True)
+        command = ["count", str(mix), "--pattern", pattern, "-o", str(counted), "--quiet"]
+        if cli(command + (["--workers", str(workers)] if workers else [])) != 0:
+            raise OSError(f"bbpe count of {mix} failed")
+    try:
+        tables = word_counts.ensure(
+            word_counts.default_folder(), built_data_dir().parent / "downloads", pattern=pattern, say=say
+        )
+    except (OSError, ValueError) as exc:
+        say(f"extension counts: word counts MISSING ({exc}); the extension trains on the mix alone")
+        return [counted]
+    return [counted, *tables]
 
 
 def short(size: int) -> str:
@@ -174,7 +229,10 @@ def prepare_tokenizers(
     trained = [train_cached(f"bbpe-scratch-{short(vocab)}", {"vocab_size": vocab} | common, mix, mix_sha, cache, quiet)]
     settings = {"vocab_size": ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
     try:
-        trained.append(train_cached(f"bbpe-cl100k-ext-{short(ext_vocab)}", settings, mix, mix_sha, cache, quiet))
+        bbpe.load(str(settings["init"]))  # the base first: without it there is nothing to count for
+        counts = extension_counts(mix, mix_sha, cache, pattern=str(common["pattern"]), workers=workers)
+        name = f"bbpe-cl100k-ext-{short(ext_vocab)}"
+        trained.append(train_cached(name, settings, mix, mix_sha, cache, quiet, counts=counts))
     except ReferenceNotFound as exc:
         say(f"cl100k extension: SKIPPED, {exc}")
     if methods:
