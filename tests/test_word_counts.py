@@ -120,6 +120,7 @@ def test_ensure_writes_count_files_once_per_recipe(tmp_path, monkeypatch):
     # 中国: 100 occurrences; 人民: 10 ** -0.1 * 100 = 79.4 -> 79
     assert read.counts == {"中国".encode(): 100, "人民".encode(): 79}
     assert read.pattern == resolve_pattern("qwen") and read.corpus["n_words"] == 100
+
     def no_fetch(*args):
         raise RuntimeError("fetched again")
 
