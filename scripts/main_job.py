@@ -16,11 +16,11 @@
    (b) ``bbpe-cl100k-ext-152k``: Qwen-style extension of cl100k_base (``init="cl100k_base"``,
        ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643 regular tokens), trained from
        counts: the mix's pre-token counts (``bbpe count``) plus the word-frequency count files of
-       ``scripts/word_counts.py`` (PyPI ``wordfreq`` 3.1.1: Chinese as 20M words of text, Japanese
-       10M, Korean 5M with half of the occurrences in leading-space form), added up as ``bbpe
-       count --merge`` does.  The tables give the extension a vocabulary budget for CJK close to
-       Qwen's (about 21K of the 51K new tokens Han, 4.5K kana, 5.6K Hangul; Qwen: 25K, 1.7K,
-       3.3K); without them the mix's 8 MB of Han text got 6K.  By hand::
+       ``scripts/word_counts.py`` (PyPI ``wordfreq`` 3.1.1: Chinese as 2.5M words of text, Japanese
+       0.5M, Korean 1.5M with half of the occurrences in leading-space form), added up as ``bbpe
+       count --merge`` does.  The tables are the vocabulary budget for CJK: of the 52.5K tokens the
+       extension adds, Han gets 9.0K (5.3K from the mix alone), Hangul 3.6K (1.4K), kana 2.5K (2.5K);
+       Qwen added 25K, 3.3K and 1.7K.  Sizes chosen on the UDHR (corpora/README.md).  By hand::
 
            bbpe count <data>/train --pattern qwen -o mix.parquet
            python scripts/word_counts.py --out wc/
@@ -177,6 +177,22 @@ def train_cached(
     return target
 
 
+def extension_note(name: str, tables: list[Path]) -> str:
+    """What the report says about the extension's training counts."""
+    import word_counts
+    from fetch_artifacts import sha256_file
+
+    if not tables:
+        return f"{name} trained on the mix's counts alone (the word-count tables could not be fetched)"
+    manifest = tables[0].parent / word_counts.MANIFEST_FILE
+    sizes = ", ".join(f"{t.code} as {t.n_words / 1e6:g}M words" for t in word_counts.TABLES)
+    return (
+        f"{name} trained on the mix's pre-token counts plus word-count tables from PyPI wordfreq "
+        f"{word_counts.PACKAGE[1]} ({sizes}; scripts/word_counts.py), listed with their SHA-256s in "
+        f"{manifest} (sha256 {sha256_file(manifest)})"
+    )
+
+
 def extension_counts(mix: Path, mix_sha: str, cache: Path, *, pattern: str, workers: int | None) -> list[Path]:
     """The count files the extension trains from: the mix's (``bbpe count``, cached) and the word tables'."""
     import word_counts
@@ -221,8 +237,10 @@ def prepare_tokenizers(
     workers: int | None,
     quiet: bool,
     methods: bool = True,
+    notes: list[str] | None = None,
 ) -> list[Path]:
-    """Steps 2-3: training mix, the tokenizers (cached); records them in ``cache/latest.json``."""
+    """Steps 2-3: training mix, the tokenizers (cached); records them in ``cache/latest.json``.  What the
+    report should say about them is appended to ``notes``."""
     cache.mkdir(parents=True, exist_ok=True)
     mix, mix_sha = training_mix(data / "train", train_bytes, cache)
     common = {"pattern": "qwen", "workers": workers}
@@ -232,6 +250,8 @@ def prepare_tokenizers(
         bbpe.load(str(settings["init"]))  # the base first: without it there is nothing to count for
         counts = extension_counts(mix, mix_sha, cache, pattern=str(common["pattern"]), workers=workers)
         name = f"bbpe-cl100k-ext-{short(ext_vocab)}"
+        if notes is not None:
+            notes.append(extension_note(name, counts[1:]))
         trained.append(train_cached(name, settings, mix, mix_sha, cache, quiet, counts=counts))
     except ReferenceNotFound as exc:
         say(f"cl100k extension: SKIPPED, {exc}")
@@ -326,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             quiet=args.quiet,
             methods=args.methods,
+            notes=notes,
         )
     except (ValueError, OSError) as exc:
         print(f"main job: error: {exc}", file=sys.stderr)

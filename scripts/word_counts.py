@@ -46,7 +46,7 @@ LICENSE = (
     "wordfreq: code Apache-2.0; word lists CC BY-SA 4.0 (built from Wikipedia, OpenSubtitles, SUBTLEX, "
     "NewsCrawl, GlobalVoices, Google Books Ngrams, OSCAR, Reddit and Twitter; see the package's README)"
 )
-RECIPE_VERSION = 1
+RECIPE_VERSION = 2
 MANIFEST_FILE = "MANIFEST.json"
 _DIGIT = re.compile(r"[0-9]")
 
@@ -187,7 +187,7 @@ def ensure(folder: Path, downloads: Path, *, pattern: str, say: Callable[[str], 
                 pattern=pattern,
             )
             target = folder / f"{table.code}.wordfreq.parquet"
-            corpus = {"source": f"PyPI {name} {version}: {table.member}"} | asdict(table)
+            corpus = {"sources": [f"PyPI {name} {version}: {table.member}"]} | asdict(table)
             count_files.write(target, counts, pattern=pattern, corpus=corpus)
             records.append(
                 asdict(table)

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import doctest
 import gzip
+import hashlib
 import importlib.util
 import struct
 import sys
@@ -158,5 +159,11 @@ def test_the_extension_trains_on_the_mix_plus_the_word_counts(tmp_path, monkeypa
     trained = bbpe.load(main_job.train_cached("ext", settings, mix, "0" * 64, cache, True, counts=counts))
     # pair counts: (a, b) 10 from the table, (x, y) 3 and (" ", x) 2 from the mix
     assert [trained.token_bytes(i) for i in (256, 257)] == [b"ab", b"xy"]
+    (table.parent / wc.MANIFEST_FILE).write_text("{}", encoding="utf-8")
+    note = main_job.extension_note("ext", [table])
+    assert "ext trained on the mix's pre-token counts plus word-count tables from PyPI wordfreq 3.1.1" in note
+    assert f"zho_Hans as {wc.TABLES[0].n_words / 1e6:g}M words" in note
+    assert note.endswith(f"{table.parent / wc.MANIFEST_FILE} (sha256 {hashlib.sha256(b'{}').hexdigest()})")
+    assert "alone" in main_job.extension_note("ext", [])
     mix_only = main_job.train_cached("ext", settings, mix, "0" * 64, cache, True, counts=counts[:1])
     assert [bbpe.load(mix_only).token_bytes(i) for i in (256, 257)] == [b"xy", b" xy"]  # another key: retrained
