@@ -18,19 +18,17 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-import regex
-
 from bbpe import references
-from bbpe.encoding.normalization import Normalization, normalizer
-from bbpe.encoding.python_engine import PythonEngine
-from bbpe.encoding.specials import AllowedSpecial, SpecialTokens
+from bbpe.encoding.encoder import NO_SPECIALS, Encoder, EngineName, check_text
+from bbpe.encoding.normalization import Normalization
+from bbpe.encoding.specials import AllowedSpecial
 from bbpe.encoding.tiktoken_engine import TiktokenEngine, has_tiktoken, require_tiktoken
 from bbpe.formats import native, transformers_dir
 from bbpe.vocabulary import Vocabulary
 
 Engine = Literal["auto", "python", "tiktoken"]
-ChosenEngine = Literal["python", "tiktoken"]  # what "auto" resolves to
-NO_SPECIALS: AllowedSpecial = frozenset()
+ChosenEngine = EngineName  # what "auto" resolves to
+__all__ = ["ChosenEngine", "Engine", "Tokenizer", "check_text"]
 
 
 class Tokenizer:
@@ -62,15 +60,15 @@ class Tokenizer:
         self._special_tokens = dict(vocabulary.special_tokens)
         self._metadata = dict(vocabulary.metadata)
         self._normalization = vocabulary.normalization
-        self._normalize = normalizer(vocabulary.normalization)
-        self._specials = SpecialTokens(self._special_tokens)
         self._bytes_of = {rank: token for token, rank in self._ranks.items()}
         self._bytes_of.update((rank, text.encode("utf-8")) for text, rank in self._special_tokens.items())
         self._engine_name = _choose_engine(engine)
-        self._engine: PythonEngine | TiktokenEngine = (
-            TiktokenEngine(self._ranks, self._pattern, self._special_tokens)
-            if self._engine_name == "tiktoken"
-            else PythonEngine(self._ranks, self._pattern)
+        self._encoder = Encoder(
+            self._ranks,
+            pattern=self._pattern,
+            special_tokens=self._special_tokens,
+            normalization=self._normalization,
+            engine=self._engine_name,
         )
 
     @classmethod
@@ -126,8 +124,7 @@ class Tokenizer:
     # -- encoding ---------------------------------------------------------------------
     def encode_ordinary(self, text: str) -> list[int]:
         """Encode text, treating special-token text as ordinary text (a lone surrogate raises ValueError)."""
-        check_text(text)
-        return self._engine.encode_ordinary(self._normalized(text))
+        return self._encoder.encode_ordinary(text)
 
     def encode(
         self,
@@ -144,17 +141,7 @@ class Tokenizer:
         ``disallowed_special=()`` to encode it as ordinary text.  Special tokens are cut out of the
         raw text (leftmost, longest first) before the ordinary segments are normalized.
         """
-        check_text(text)
-        parts = self._specials.segments(text, allowed_special=allowed_special, disallowed_special=disallowed_special)
-        if len(parts) == 1:
-            return self._engine.encode_ordinary(self._normalized(text))
-        ids: list[int] = []
-        for index, part in enumerate(parts):
-            if index % 2:
-                ids.append(self._special_tokens[part])
-            elif part:
-                ids.extend(self._engine.encode_ordinary(self._normalized(part)))
-        return ids
+        return self._encoder.encode(text, allowed_special=allowed_special, disallowed_special=disallowed_special)
 
     def encode_batch(
         self,
@@ -164,26 +151,7 @@ class Tokenizer:
         disallowed_special: AllowedSpecial = "all",
     ) -> list[list[int]]:
         """Encode several texts (keywords as for ``encode``; the tiktoken engine encodes on threads)."""
-        if isinstance(texts, str):
-            raise TypeError("encode_batch takes a sequence of texts, not one str (use encode)")
-        split = [
-            self._specials.segments(
-                check_text(text), allowed_special=allowed_special, disallowed_special=disallowed_special
-            )
-            for text in texts
-        ]
-        ordinary = [self._normalized(part) for parts in split for part in parts[::2]]
-        encoded = iter(self._engine.encode_ordinary_batch(ordinary))
-        results: list[list[int]] = []
-        for parts in split:
-            ids: list[int] = []
-            for index, part in enumerate(parts):
-                if index % 2:
-                    ids.append(self._special_tokens[part])
-                else:
-                    ids.extend(next(encoded))
-            results.append(ids)
-        return results
+        return self._encoder.encode_batch(texts, allowed_special=allowed_special, disallowed_special=disallowed_special)
 
     def encode_bytes(self, data: bytes) -> list[int]:
         """Encode arbitrary bytes losslessly (invalid UTF-8 spans go through the byte tokens)."""
@@ -194,9 +162,6 @@ class Tokenizer:
             else:
                 ids.extend(self._ranks[bytes([byte])] for byte in chunk)
         return ids
-
-    def _normalized(self, text: str) -> str:
-        return text if self._normalize is None else self._normalize(text)
 
     # -- decoding ---------------------------------------------------------------------
     def token_bytes(self, token: int) -> bytes:
@@ -210,10 +175,11 @@ class Tokenizer:
         return [self.token_bytes(token) for token in tokens]
 
     def decode_bytes(self, tokens: Iterable[int]) -> bytes:
-        if isinstance(self._engine, TiktokenEngine):
+        engine = self._encoder.engine
+        if isinstance(engine, TiktokenEngine):
             tokens = list(tokens)
             try:
-                return self._engine.decode_bytes(tokens)
+                return engine.decode_bytes(tokens)
             except (KeyError, OverflowError, TypeError):
                 pass  # the Python path below names the bad id
         return b"".join(self.decode_tokens_bytes(tokens))
@@ -253,22 +219,6 @@ def _choose_engine(engine: str) -> ChosenEngine:
         require_tiktoken()
         return "tiktoken"
     return "tiktoken" if engine == "auto" and has_tiktoken() else "python"
-
-
-_SURROGATE = regex.compile(r"[\ud800-\udfff]")
-
-
-def check_text(text: str) -> str:
-    """``text``, or a ValueError if it holds a lone surrogate (not encodable as UTF-8), in both engines."""
-    if not isinstance(text, str):
-        raise TypeError(f"expected text (str), got {type(text).__name__}; use encode_bytes for bytes")
-    found = _SURROGATE.search(text)
-    if found:
-        raise ValueError(
-            f"the text holds a lone surrogate (U+{ord(found.group()):04X} at index {found.start()}), "
-            "which is not Unicode text; encode raw bytes with encode_bytes instead"
-        )
-    return text
 
 
 def _utf8_chunks(data: bytes) -> Iterable[str | bytes]:

@@ -18,10 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bbpe import bpe
+from bbpe.encoding.encoder import check_text
 from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.tokenizer import Tokenizer, check_text
+from bbpe.tokenizer import Tokenizer
 from bbpe.training import parity, superword
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.counting import CountSettings, count_corpus, count_pretokens

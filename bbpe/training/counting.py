@@ -88,7 +88,10 @@ class CountSettings:
     @property
     def rule(self) -> CutRule:
         """Where documents may be cut (``NO_CUT``: never inside a document)."""
-        return cut_rule(self.pattern, unit=self.unit, special_tokens=self.special_tokens) or NO_CUT
+        return (
+            cut_rule(self.pattern, unit=self.unit, special_tokens=self.special_tokens, normalization=self.normalization)
+            or NO_CUT
+        )
 
 
 def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
