@@ -139,6 +139,16 @@ def test_export_check_catches_a_wrong_special_id(monkeypatch):
         hf.check_export(tok, json.dumps(document))
 
 
+@pytest.mark.parametrize("engine", ["python", "tiktoken"])
+def test_cl100k_whitespace_at_the_end_of_a_segment(engine):
+    """cl100k's \\s++$ takes a whitespace run at the end of the text or before a special token whole; Oniguruma's
+    $ is the end of a line, so the export writes \\z (it used llama3's pattern, which splits the run)."""
+    tok = Tokenizer(BYTES | {b"\n\n": 256, b"\n\n ": 257}, pattern="cl100k", special_tokens={"<s>": 258}, engine=engine)
+    texts = ["a\n\n ", "a\n\n <s>b\n\n ", "a\n\n b"]
+    assert tok.encode_batch(texts, allowed_special="all") == [[97, 257], [97, 257, 258, 98, 257], [97, 256, 32, 98]]
+    assert_same_ids(hf_tokenizer(tok), tok, texts)
+
+
 def test_trained_vocabulary_with_gaps_in_regular_ids():
     ranks = {token: rank + (rank >= 200) * 7 for token, rank in (BYTES | {b"ab": 256, b"abc": 257}).items()}
     tok = Tokenizer(ranks, pattern="cl100k", special_tokens={"<|a|>": 300, "<|b|>": 290})

@@ -40,7 +40,7 @@ def hf_doc(**changes: object) -> dict:
     document = {
         "model": {"type": "BPE", "vocab": {table[i]: i for i in range(256)}, "merges": []},
         "added_tokens": [{"id": 256, "content": "<s>"}],
-        "pre_tokenizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
     }
     document.update(changes)
     return document

@@ -50,9 +50,9 @@ def merges_of(ranks: Mapping[bytes, int]) -> list[tuple[bytes, bytes]]:
     """Every (left, right) pair of tokens that spells a multi-byte token, by the token's rank; for one
     token, the pair rank-based BPE builds it from comes first, then the others by (rank left, rank right).
 
-    >>> ranks = {bytes([i]): i for i in range(256)} | {b"ab": 257, b"abc": 256}
+    >>> ranks = {bytes([i]): i for i in range(256)} | {b"ab": 257, b"abc": 256, b"bc": 258}
     >>> merges_of(ranks)
-    [(b'a', b'bc'), (b'ab', b'c'), (b'a', b'b')]
+    [(b'a', b'bc'), (b'ab', b'c'), (b'a', b'b'), (b'b', b'c')]
     """
     merges: list[tuple[bytes, bytes]] = []
     for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
