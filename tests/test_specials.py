@@ -9,14 +9,17 @@ from __future__ import annotations
 import unicodedata
 
 import pytest
+import regex
 from _samples import sample_text
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from bbpe import Tokenizer
+from bbpe.encoding.coverage import needs_check
 from bbpe.encoding.specials import SpecialTokens, split_specials
 from bbpe.encoding.tiktoken_engine import tiktoken_encoding
 from bbpe.pretokenize.patterns import CL100K, QWEN
+from bbpe.pretokenize.scanner_presets import SCANNERS
 
 ENGINES = ("python", "tiktoken")
 BYTES = {bytes([i]): i for i in range(256)}
@@ -156,6 +159,18 @@ def test_a_pattern_that_drops_characters_raises_instead(engine, monkeypatch):
     ):
         with pytest.raises(ValueError, match="drops text: it matches nothing at character \\d+ \\('q'\\)"):
             call()
+
+
+@settings(max_examples=300, deadline=None)
+@given(text=st.text(max_size=80), key=st.sampled_from(sorted(SCANNERS)))
+def test_the_patterns_that_skip_the_check_match_every_character(text, key):
+    """Presets, split-digit and stage-2 forms (``needs_check`` is False): pieces cover any text in both regex
+    engines (tiktoken: the bytes of the ids of a bytes-only vocabulary are the text)."""
+    pattern = SCANNERS[key][2]
+    assert not needs_check(pattern)
+    assert "".join(regex.findall(pattern, text)) == text
+    encoding = tiktoken_encoding(BYTES, pattern=pattern)
+    assert encoding.decode_bytes(encoding.encode_ordinary(text)) == text.encode()
 
 
 def test_counting_with_a_pattern_that_drops_characters_raises(monkeypatch):

@@ -33,11 +33,15 @@ def check_normalization(value: object) -> Normalization:
 
 
 def normalizer(form: str) -> Callable[[str], str] | None:
-    """The function that normalizes text to ``form``, or None for ``none``."""
-    form = check_normalization(form)
-    if form == "none":
+    """The function that normalizes text to ``form``, or None for ``none`` (ASCII text is in every form)."""
+    name = check_normalization(form)
+    if name == "none":
         return None
-    return partial(unicodedata.normalize, form)
+    return partial(_normalize, name)
+
+
+def _normalize(form: Literal["NFC", "NFD", "NFKC", "NFKD"], text: str) -> str:
+    return text if text.isascii() else unicodedata.normalize(form, text)
 
 
 def normalize(text: str, form: str) -> str:

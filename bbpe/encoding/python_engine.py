@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping, Sequence
 
 from bbpe import bpe
-from bbpe.encoding.coverage import check_pieces
+from bbpe.encoding.coverage import check_pieces, needs_check
 from bbpe.pretokenize.patterns import compile_pattern
 
 CACHE_PIECES = 200_000
@@ -26,11 +26,13 @@ class PythonEngine:
         self._ranks = ranks
         self._pattern = pattern
         self._findall = compile_pattern(pattern).findall
+        self._check = needs_check(pattern)
         self._cache: dict[str, list[int]] = {}
 
     def encode_ordinary(self, text: str) -> list[int]:
         pieces: list[str] = self._findall(text)
-        check_pieces(self._pattern, text, pieces)
+        if self._check:
+            check_pieces(self._pattern, text, pieces)
         ids: list[int] = []
         for piece in pieces:
             ids.extend(self._encode_piece(piece))

@@ -12,7 +12,7 @@ from collections.abc import Callable, Mapping, Sequence
 from types import ModuleType
 from typing import Any, cast
 
-from bbpe.encoding.coverage import check_byte_count
+from bbpe.encoding.coverage import check_byte_count, needs_check
 
 
 def require_tiktoken() -> ModuleType:
@@ -63,6 +63,7 @@ class TiktokenEngine:
         self._ranks = ranks
         self._pattern = pattern
         self._special_tokens = special_tokens
+        self._check = needs_check(pattern)
         self._built: Any = None
 
     @property
@@ -75,14 +76,16 @@ class TiktokenEngine:
     def encode_ordinary(self, text: str) -> list[int]:
         encoding = self.encoding
         ids = cast(list[int], encoding.encode_ordinary(text))
-        check_byte_count(self._pattern, text, len(encoding.decode_bytes(ids)))
+        if self._check:
+            check_byte_count(self._pattern, text, len(encoding.decode_bytes(ids)))
         return ids
 
     def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
         encoding = self.encoding
         batches = cast(list[list[int]], encoding.encode_ordinary_batch(list(texts)))
-        for text, ids in zip(texts, batches):
-            check_byte_count(self._pattern, text, len(encoding.decode_bytes(ids)))
+        if self._check:
+            for text, ids in zip(texts, batches):
+                check_byte_count(self._pattern, text, len(encoding.decode_bytes(ids)))
         return batches
 
     def decode_bytes(self, ids: list[int]) -> bytes:
