@@ -9,7 +9,8 @@ cl100k_base's ranks on the tiktoken engine, and a tenth of it on the python engi
   checks coverage (tiktoken: the ids' bytes against the text's UTF-8 length; python: the pieces' lengths);
 * ``custom regex, no check``: the same with the check replaced by nothing;
 * ``NFC``: cl100k normalizing to NFC (most of this text already is NFC, which the quick check sees);
-* ``tiktoken itself``: tiktoken's own ``encode_ordinary`` on the same ranks, for reference.
+* ``tiktoken itself``: tiktoken's own ``encode_ordinary`` on the same ranks, for reference;
+* ``the check alone``: the tiktoken engine's check on the text's ids, timed by itself.
 
     python scripts/bench_encode_checks.py [--mb 20] [--repeats 5] [--out reports/bench_encode_checks.md]
 """
@@ -90,6 +91,7 @@ def main() -> None:
     for warm in (preset, checked, nfc):
         warm.encode_ordinary("warm up")
     python.encode_ordinary(small)  # the piece cache is filled once, before any timing
+    ids = reference.encode_ordinary(text)
     results = median_times(
         {
             "tiktoken itself": lambda: reference.encode_ordinary(text),
@@ -97,6 +99,9 @@ def main() -> None:
             "tiktoken engine, custom regex, checked": lambda: checked.encode_ordinary(text),
             "tiktoken engine, custom regex, no check": without_checks(lambda: checked.encode_ordinary(text)),
             "tiktoken engine, preset, NFC": lambda: nfc.encode_ordinary(text),
+            "the check alone (decode_bytes of the ids, UTF-8 length)": lambda: (
+                len(reference.decode_bytes(ids)) == len(text.encode())
+            ),
         },
         args.repeats,
     )
