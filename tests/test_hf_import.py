@@ -173,6 +173,17 @@ def test_add_prefix_space_is_refused(tmp_path, capsys):
             "two regexes",
         ),
         ("decoder", {"type": "WordPiece"}, "decoder 'WordPiece'"),
+        (
+            "decoder",
+            {
+                "type": "Sequence",
+                "decoders": [
+                    {"type": "Replace", "pattern": {"String": "Ġ"}, "content": "_"},
+                    {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+                ],
+            },
+            "decoder Replace of 'Ġ', which is not one whole model token",
+        ),
     ],
 )
 def test_unsupported_parts_are_refused(base_document, part, value, match, tmp_path, capsys):

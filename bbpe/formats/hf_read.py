@@ -43,10 +43,10 @@ from bbpe.pretokenize.patterns import GPT2, compile_pattern, from_oniguruma
 from bbpe.vocabulary import Vocabulary
 
 log = logging.getLogger("bbpe")
-Path_ = str | os.PathLike[str]
+PathLike = str | os.PathLike[str]
 
 
-def read(path: Path_, *, data: dict[str, Any] | None = None) -> Vocabulary:
+def read(path: PathLike, *, data: dict[str, Any] | None = None) -> Vocabulary:
     """Read a byte-level BPE ``tokenizer.json`` (``data``: its already parsed JSON)."""
     data = read_json(path) if data is None else data
     model = _model(path, data.get("model"))
@@ -54,6 +54,11 @@ def read(path: Path_, *, data: dict[str, Any] | None = None) -> Vocabulary:
     normalization = _normalization(path, data.get("normalizer"))
     pattern = _pattern(path, data.get("pre_tokenizer"))
     replaced = _decoder_keys(path, data.get("decoder"))
+    for placeholder in replaced:  # bbpe's export: a whole placeholder key, in no other key
+        if placeholder not in keys or any(placeholder in key for key in keys if key != placeholder):
+            raise VocabFormatError(
+                path, f"decoder Replace of {placeholder!r}, which is not one whole model token, changes decoding"
+            )
     specials = _added_tokens(path, data.get("added_tokens"), keys, normalized=normalization != "none")
     ranks = _regular_tokens(path, keys, set(specials.values()), replaced)
     key_bytes = {key: raw for key in keys if (raw := to_bytes(replaced.get(key, key))) is not None}
@@ -74,7 +79,7 @@ def read(path: Path_, *, data: dict[str, Any] | None = None) -> Vocabulary:
     return vocabulary
 
 
-def _model(path: Path_, model: Any) -> dict[str, Any]:
+def _model(path: PathLike, model: Any) -> dict[str, Any]:
     if not isinstance(model, dict) or model.get("type", "BPE") != "BPE" or not isinstance(model.get("vocab"), dict):
         raise VocabFormatError(path, "not a BPE tokenizer.json (model.type must be 'BPE' with a vocab)")
     if model.get("dropout") not in (None, 0, 0.0):
@@ -85,7 +90,7 @@ def _model(path: Path_, model: Any) -> dict[str, Any]:
     return model
 
 
-def _normalization(path: Path_, node: Any) -> Normalization:
+def _normalization(path: PathLike, node: Any) -> Normalization:
     """The Unicode form of the normalizer (none, or one NFC/NFD/NFKC/NFKD, possibly in a Sequence)."""
     node = _checks.object_or_none(path, "normalizer", node)
     if node.get("type") == "Sequence":
@@ -102,7 +107,7 @@ def _normalization(path: Path_, node: Any) -> Normalization:
     raise VocabFormatError(path, f"normalizer {kind!r} is not supported (bbpe implements NFC, NFD, NFKC, NFKD)")
 
 
-def _pattern(path: Path_, node: Any) -> str:
+def _pattern(path: PathLike, node: Any) -> str:
     """The pre-tokenization regex: Split(regex, Isolated) + ByteLevel(no regex), or ByteLevel's own (GPT-2's)."""
     steps = _flatten(path, _checks.object_or_none(path, "pre_tokenizer", node))
     kinds = [step.get("type") for step in steps]
@@ -140,7 +145,7 @@ def _pattern(path: Path_, node: Any) -> str:
     return from_oniguruma(regex_of)
 
 
-def _flatten(path: Path_, node: dict[str, Any]) -> list[dict[str, Any]]:
+def _flatten(path: PathLike, node: dict[str, Any]) -> list[dict[str, Any]]:
     if node.get("type") != "Sequence":
         return [node] if node else []
     children = node.get("pretokenizers")
@@ -153,7 +158,7 @@ def _flatten(path: Path_, node: dict[str, Any]) -> list[dict[str, Any]]:
     ]
 
 
-def _decoder_keys(path: Path_, node: Any) -> dict[str, str]:
+def _decoder_keys(path: PathLike, node: Any) -> dict[str, str]:
     """Placeholder keys a Sequence of Replace decoders turns into byte-level keys (bbpe's export writes them)."""
     node = _checks.object_or_none(path, "decoder", node)
     steps = node.get("decoders") if node.get("type") == "Sequence" else [node]
@@ -174,7 +179,7 @@ def _decoder_keys(path: Path_, node: Any) -> dict[str, str]:
     return replaced
 
 
-def _added_tokens(path: Path_, added: Any, keys: dict[str, int], *, normalized: bool) -> dict[str, int]:
+def _added_tokens(path: PathLike, added: Any, keys: dict[str, int], *, normalized: bool) -> dict[str, int]:
     """Special tokens with the ids ``tokenizers`` gives them, in file order (see the module docstring)."""
     added = added or []
     if not isinstance(added, list):
@@ -215,7 +220,7 @@ def _added_tokens(path: Path_, added: Any, keys: dict[str, int], *, normalized: 
     return ids
 
 
-def _check_groups(path: Path_, groups: dict[bool, list[str]]) -> None:
+def _check_groups(path: PathLike, groups: dict[bool, list[str]]) -> None:
     """``tokenizers`` matches non-normalized added tokens first, then normalized ones: one splitter is the same
     unless a token of one group can overlap a token of the other."""
     for first in groups[False]:
@@ -234,7 +239,7 @@ def _overlap(left: str, right: str) -> bool:
 
 
 def _regular_tokens(
-    path: Path_, keys: dict[str, int], special_ids: set[int], replaced: dict[str, str]
+    path: PathLike, keys: dict[str, int], special_ids: set[int], replaced: dict[str, str]
 ) -> dict[bytes, int]:
     """The model's tokens that are not special, as bytes -> id."""
     ranks: dict[bytes, int] = {}
@@ -260,7 +265,7 @@ def _regular_tokens(
 
 
 def _merges(
-    path: Path_, merges: Any, key_bytes: dict[str, bytes], ranks: dict[bytes, int], special_bytes: set[bytes]
+    path: PathLike, merges: Any, key_bytes: dict[str, bytes], ranks: dict[bytes, int], special_bytes: set[bytes]
 ) -> list[tuple[bytes, bytes]]:
     """The merge list as byte pairs that build regular tokens (merges building a special's text are dropped:
     ``tokenizers`` cuts that text out before BPE)."""
@@ -284,7 +289,7 @@ def _merges(
 
 
 def _check_merge_order(
-    path: Path_,
+    path: PathLike,
     ranks: dict[bytes, int],
     merges: list[tuple[bytes, bytes]],
     *,
@@ -335,7 +340,7 @@ def _check_merge_order(
 
 
 def _check_specials_under_normalization(
-    path: Path_,
+    path: PathLike,
     cut_out: set[bytes],
     merges: Any,
     key_bytes: dict[str, bytes],
@@ -361,7 +366,7 @@ def _check_specials_under_normalization(
             )
 
 
-def _warn_about_extras(path: Path_, data: dict[str, Any]) -> None:
+def _warn_about_extras(path: PathLike, data: dict[str, Any]) -> None:
     """A warning for parts that change ``tokenizers``' ids only with add_special_tokens=True or in batches."""
     processor = _checks.object_or_none(path, "post_processor", data.get("post_processor"))
     steps = processor.get("processors") if processor.get("type") == "Sequence" else [processor]
@@ -379,7 +384,7 @@ def _warn_about_extras(path: Path_, data: dict[str, Any]) -> None:
             log.warning("%s: %s is set in the file; bbpe encodes whole texts without it", path, field)
 
 
-def _compare_with_tokenizers(path: Path_, data: dict[str, Any], vocabulary: Vocabulary) -> None:
+def _compare_with_tokenizers(path: PathLike, data: dict[str, Any], vocabulary: Vocabulary) -> None:
     """When ``tokenizers`` is installed: the file's own ids on a probe text holding every special token."""
     try:
         from tokenizers import Tokenizer as HFTokenizer
