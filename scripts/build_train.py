@@ -31,6 +31,7 @@ from dataclasses import asdict
 from pathlib import Path
 from typing import IO, Any
 
+import l10n_extract
 import regex
 import text_extract as te
 from data_sources import SCRIPTS, SOURCES, Source, locale_code
@@ -43,6 +44,7 @@ _LO_HELP = re.compile(r"usr/share/libreoffice/help/([^/]+)/text/.+\.html$")
 _HTML_DOC = re.compile(r"usr/share/doc/[^/]+/html/.+\.html$")
 _GNOME = re.compile(r"usr/share/help/([^/]+)/gnome-help/.+\.page$")
 _CATALOGUE = re.compile(r"(?:resource|locale)/([^/]+)/LC_MESSAGES/[^/]+\.(mo|po)$")
+_LANGPACK = re.compile(r"/langpack-([^@/]+)@[^/]+\.xpi$")
 _LETTER = regex.compile(r"\p{L}")
 MNEMONIC = regex.compile(r"~|(?<!\w)_(?=\w)")  # LibreOffice's accelerator marks: "~Open", "_Find"
 
@@ -69,6 +71,7 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
         "gnome-help": _GNOME,
         "mo": _CATALOGUE,
         "po": _CATALOGUE,
+        "xpi": _LANGPACK,
     }[source.kind]
     for name, handle in entries:
         match = pattern.search(name)
@@ -87,6 +90,8 @@ def source_lines(source: Source, artifact: Path) -> Iterator[tuple[str, str]]:
             lines = (line.replace("¶", "") for line in te.markup_lines(page))  # Sphinx permalinks
         elif source.kind == "gnome-help":
             lines = te.markup_lines(handle.read().decode("utf-8", errors="replace"), skip=("info", "script", "style"))
+        elif source.kind == "xpi":
+            lines = l10n_extract.langpack_lines(handle.read())
         elif name.endswith(".mo"):
             lines = (MNEMONIC.sub("", s) for s in te.mo_translations(handle.read()))
         else:
@@ -189,6 +194,17 @@ def script_totals(files: list[dict[str, object]]) -> dict[str, int]:
         script = {"Hans": "Hani", "Hant": "Hani"}.get(script, script)
         totals[script] = totals.get(script, 0) + int(record["bytes"])  # type: ignore[call-overload]
     return dict(sorted(totals.items(), key=lambda item: -item[1]))
+
+
+def thin_scripts(totals: dict[str, int], codes: list[str], minimum: int) -> dict[str, int]:
+    """The scripts of ``codes`` (FLORES-200 codes) with fewer than ``minimum`` bytes in ``totals`` (as
+    ``script_totals`` gives them), with their bytes.
+
+    >>> thin_scripts({"Latn": 900, "Hani": 50}, ["eng_Latn", "zho_Hans", "yue_Hant", "lao_Laoo"], 100)
+    {'Hani': 50, 'Laoo': 0}
+    """
+    wanted = script_totals([{"code": code, "bytes": 0} for code in codes])
+    return {script: totals.get(script, 0) for script in sorted(wanted) if totals.get(script, 0) < minimum}
 
 
 def build_train(train: Path, downloads: Path, say: Say, workers: int = 2) -> tuple[list[dict], list[dict], list[str]]:

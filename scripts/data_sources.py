@@ -17,6 +17,7 @@ from dataclasses import dataclass
 
 DEBIAN = "Debian 12 (bookworm)"
 LO_VERSION = "4:7.4.7-1+deb12u14"  # LibreOffice 7.4 help and l10n packs
+MOZILLA_VERSION = "140.12.0esr-1~deb12u1"  # Firefox ESR language packs (Thunderbird: epoch 1)
 L10N_VERSION = "4.18.1-1"  # manpages-l10n
 
 
@@ -28,7 +29,7 @@ class Source:
     name: str
     version: str
     license: str
-    kind: str  # extractor: man, lo-help, html-doc, gnome-help, mo, po, python
+    kind: str  # extractor: man, lo-help, html-doc, gnome-help, mo, po, xpi, python
     label: str
     cap: int = 12_000_000
 
@@ -39,6 +40,7 @@ def _debian(names: str, version: str, license: str, kind: str, label: str, cap: 
 
 _MAN_L10N = "GPL-3+ (manpages-l10n translations; original pages under their own free licenses)"
 _LO = "MPL-2.0 (LibreOffice)"
+_MOZILLA = "MPL-2.0 (Mozilla localizations)"
 
 SOURCES: tuple[Source, ...] = (
     # English first (see the module docstring).
@@ -108,14 +110,35 @@ SOURCES: tuple[Source, ...] = (
         "lo-help",
         "libreoffice-help",
     ),
-    # LibreOffice user-interface catalogues for scripts without a help pack.
+    # LibreOffice user-interface catalogues for languages without a help pack.
     *_debian(
         "libreoffice-l10n-ar libreoffice-l10n-he libreoffice-l10n-th libreoffice-l10n-fa libreoffice-l10n-mr "
-        "libreoffice-l10n-bg libreoffice-l10n-uk libreoffice-l10n-ko libreoffice-l10n-hi libreoffice-l10n-el",
+        "libreoffice-l10n-bg libreoffice-l10n-uk libreoffice-l10n-ko libreoffice-l10n-hi libreoffice-l10n-el "
+        "libreoffice-l10n-bn libreoffice-l10n-gu libreoffice-l10n-pa-in libreoffice-l10n-ta libreoffice-l10n-te "
+        "libreoffice-l10n-kn libreoffice-l10n-ml libreoffice-l10n-si libreoffice-l10n-am libreoffice-l10n-km "
+        "libreoffice-l10n-ka libreoffice-l10n-kk libreoffice-l10n-ne",
         LO_VERSION,
         _LO,
         "mo",
         "libreoffice-ui",
+    ),
+    Source("debian", "libreoffice-help-km", LO_VERSION, _LO, "lo-help", "libreoffice-help"),
+    # Firefox ESR and Thunderbird language packs for scripts the catalogues above leave thin.
+    *_debian(
+        "firefox-esr-l10n-my firefox-esr-l10n-hy-am firefox-esr-l10n-ka firefox-esr-l10n-km firefox-esr-l10n-si "
+        "firefox-esr-l10n-bn firefox-esr-l10n-ta firefox-esr-l10n-te firefox-esr-l10n-kn firefox-esr-l10n-gu-in "
+        "firefox-esr-l10n-pa-in firefox-esr-l10n-ur",
+        MOZILLA_VERSION,
+        _MOZILLA,
+        "xpi",
+        "firefox-l10n",
+    ),
+    *_debian(
+        "thunderbird-l10n-hy-am thunderbird-l10n-ka thunderbird-l10n-pa-in",
+        "1:" + MOZILLA_VERSION,
+        _MOZILLA,
+        "xpi",
+        "thunderbird-l10n",
     ),
     # Django's translation catalogues (~100 locales).
     Source("pypi", "django", "5.2.19", "BSD-3-Clause (Django)", "po", "django-po"),
@@ -194,6 +217,8 @@ LOCALES = {
     "km": "khm_Khmr",
     "my": "mya_Mymr",
     "am": "amh_Ethi",
+    "si": "sin_Sinh",
+    "lo": "lao_Laoo",
 }
 
 # Scripts a line of a language must mostly be written in (Latin-script languages are not filtered:
@@ -229,6 +254,8 @@ SCRIPTS = {
     "khm_Khmr": "Khmer",
     "mya_Mymr": "Myanmar",
     "amh_Ethi": "Ethiopic",
+    "sin_Sinh": "Sinhala",
+    "lao_Laoo": "Lao",
 }
 
 

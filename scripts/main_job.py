@@ -14,7 +14,20 @@
    of the settings, the bbpe version and the mix):
    (a) ``bbpe-scratch-152k``: from scratch, vocab 152,000, pattern ``qwen`` (digits split);
    (b) ``bbpe-cl100k-ext-152k``: Qwen-style extension of cl100k_base (``init="cl100k_base"``,
-       ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643);
+       ``prune_unreachable=True``, pattern ``qwen``, vocab 151,643 regular tokens), trained from
+       counts: the mix's pre-token counts (``bbpe count``) plus the word-frequency count files of
+       ``scripts/word_counts.py`` (PyPI ``wordfreq`` 3.1.1: Chinese as 2.5M words of text, Japanese
+       0.5M, Korean 1.5M with half of the occurrences in leading-space form), added up as ``bbpe
+       count --merge`` does.  The tables are the vocabulary budget for CJK: of the 52.5K tokens the
+       extension adds, Han gets 9.0K (5.3K from the mix alone), Hangul 3.6K (1.4K), kana 2.5K (2.5K);
+       Qwen added 25K, 3.3K and 1.7K.  Sizes chosen on the UDHR (corpora/README.md).  By hand::
+
+           bbpe count <data>/train --pattern qwen -o mix.parquet
+           python scripts/word_counts.py --out wc/
+           bbpe count --merge mix.parquet wc/*.parquet -o ext.parquet
+           bbpe train --from-counts ext.parquet --init cl100k_base --prune-unreachable --vocab 151648 -o ext.json
+
+       If the word counts cannot be fetched, it trains on the mix's counts alone and says so;
    (c) ``bbpe-superword-152k``: SuperBPE (``superwords_after`` = 90% of the vocab, the paper's
        transition of its 8B models: 180K of 200K), same data and pattern;
    (d) ``bbpe-parity-152k``: parity-aware BPE (base variant), same data and pattern; the dev set
@@ -50,10 +63,12 @@ import bbpe  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import MAIN_JOB_INDEX, built_data_dir, data_dir, default_corpora  # noqa: E402
+from bbpe.formats import counts as count_files  # noqa: E402
 from bbpe.output import atomic_write  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
 from bbpe.report.render import display_path  # noqa: E402
+from bbpe.training.api import train_from_counts  # noqa: E402
 from bbpe.training.corpus import expand_paths  # noqa: E402
 from bbpe.training.parity import language_of  # noqa: E402
 
@@ -122,9 +137,20 @@ def training_mix(train_dir: Path, n_bytes: int | None, cache: Path) -> tuple[Pat
     return mix, file_digest([mix])
 
 
-def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, cache: Path, quiet: bool) -> Path:
-    """Train ``name`` with ``settings`` on ``mix`` unless the same training is cached."""
+def train_cached(
+    name: str,
+    settings: dict[str, Any],
+    mix: Path,
+    mix_sha: str,
+    cache: Path,
+    quiet: bool,
+    counts: list[Path] | None = None,
+) -> Path:
+    """Train ``name`` with ``settings`` on ``mix`` (or, given ``counts``, on the sum of those count files)
+    unless the same training is cached."""
     keyed = settings | {"mix_sha256": mix_sha, "bbpe": bbpe.__version__}
+    if counts is not None:
+        keyed["counts_sha256"] = file_digest(counts)
     key = hashlib.sha256(json.dumps(keyed, sort_keys=True).encode()).hexdigest()[:16]
     target = cache / key / f"{name}.json"
     if target.is_file():
@@ -133,7 +159,13 @@ def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, c
     say(f"{name}: training " + ", ".join(f"{k}={v}" for k, v in settings.items()))
     progress = None if quiet else StderrProgress()
     try:
-        tokenizer = bbpe.train([mix], on_progress=progress, **settings)
+        if counts is None:
+            tokenizer = bbpe.train([mix], on_progress=progress, **settings)
+        else:
+            summed = count_files.merge(counts)  # as `bbpe count --merge`
+            say(f"{name}: {len(summed.counts):,} unique pre-tokens from {len(counts)} count files")
+            options = {k: v for k, v in settings.items() if k != "workers"}
+            tokenizer = train_from_counts(summed.counts, on_progress=progress, corpus_summary=summed.corpus, **options)
     finally:
         if progress:
             progress.close()
@@ -143,6 +175,45 @@ def train_cached(name: str, settings: dict[str, Any], mix: Path, mix_sha: str, c
     info = tokenizer.metadata.get("training", {})
     say(f"{name}: {tokenizer.vocab_size:,} tokens, stopped: {info.get('stop_reason')}; saved {target}")
     return target
+
+
+def extension_note(name: str, tables: list[Path]) -> str:
+    """What the report says about the extension's training counts."""
+    import word_counts
+    from fetch_artifacts import sha256_file
+
+    if not tables:
+        return f"{name} trained on the mix's counts alone (the word-count tables could not be fetched)"
+    manifest = tables[0].parent / word_counts.MANIFEST_FILE
+    sizes = ", ".join(f"{t.code} as {t.n_words / 1e6:g}M words" for t in word_counts.TABLES)
+    return (
+        f"{name} trained on the mix's pre-token counts plus word-count tables from PyPI wordfreq "
+        f"{word_counts.PACKAGE[1]} ({sizes}; scripts/word_counts.py), listed with their SHA-256s in "
+        f"{manifest} (sha256 {sha256_file(manifest)})"
+    )
+
+
+def extension_counts(mix: Path, mix_sha: str, cache: Path, *, pattern: str, workers: int | None) -> list[Path]:
+    """The count files the extension trains from: the mix's (``bbpe count``, cached) and the word tables'."""
+    import word_counts
+
+    counted = cache / f"counts-{pattern}-{mix_sha[:16]}.parquet"
+    if counted.is_file():
+        say(f"extension counts: cached {counted}")
+    else:
+        say(f"extension counts: counting {display_path(mix)} into {counted}")
+        cache.mkdir(parents=True, exist_ok=True)
+        command = ["count", str(mix), "--pattern", pattern, "-o", str(counted), "--quiet"]
+        if cli(command + (["--workers", str(workers)] if workers else [])) != 0:
+            raise OSError(f"bbpe count of {mix} failed")
+    try:
+        tables = word_counts.ensure(
+            word_counts.default_folder(), built_data_dir().parent / "downloads", pattern=pattern, say=say
+        )
+    except (OSError, ValueError) as exc:
+        say(f"extension counts: word counts MISSING ({exc}); the extension trains on the mix alone")
+        return [counted]
+    return [counted, *tables]
 
 
 def short(size: int) -> str:
@@ -166,15 +237,22 @@ def prepare_tokenizers(
     workers: int | None,
     quiet: bool,
     methods: bool = True,
+    notes: list[str] | None = None,
 ) -> list[Path]:
-    """Steps 2-3: training mix, the tokenizers (cached); records them in ``cache/latest.json``."""
+    """Steps 2-3: training mix, the tokenizers (cached); records them in ``cache/latest.json``.  What the
+    report should say about them is appended to ``notes``."""
     cache.mkdir(parents=True, exist_ok=True)
     mix, mix_sha = training_mix(data / "train", train_bytes, cache)
     common = {"pattern": "qwen", "workers": workers}
     trained = [train_cached(f"bbpe-scratch-{short(vocab)}", {"vocab_size": vocab} | common, mix, mix_sha, cache, quiet)]
     settings = {"vocab_size": ext_vocab, "init": "cl100k_base", "prune_unreachable": True} | common
     try:
-        trained.append(train_cached(f"bbpe-cl100k-ext-{short(ext_vocab)}", settings, mix, mix_sha, cache, quiet))
+        bbpe.load(str(settings["init"]))  # the base first: without it there is nothing to count for
+        counts = extension_counts(mix, mix_sha, cache, pattern=str(common["pattern"]), workers=workers)
+        name = f"bbpe-cl100k-ext-{short(ext_vocab)}"
+        if notes is not None:
+            notes.append(extension_note(name, counts[1:]))
+        trained.append(train_cached(name, settings, mix, mix_sha, cache, quiet, counts=counts))
     except ReferenceNotFound as exc:
         say(f"cl100k extension: SKIPPED, {exc}")
     if methods:
@@ -268,6 +346,7 @@ def main(argv: list[str] | None = None) -> int:
             workers=args.workers,
             quiet=args.quiet,
             methods=args.methods,
+            notes=notes,
         )
     except (ValueError, OSError) as exc:
         print(f"main job: error: {exc}", file=sys.stderr)

@@ -13,6 +13,7 @@ import shutil
 import struct
 import sys
 import tarfile
+import zipfile
 from pathlib import Path
 
 import pytest
@@ -25,10 +26,11 @@ import build_parallel
 import build_train
 import data_sources
 import fetch_artifacts
+import l10n_extract
 import text_extract as te
 
 
-@pytest.mark.parametrize("module", [te, build_train, build_parallel, data_sources])
+@pytest.mark.parametrize("module", [te, build_train, build_parallel, data_sources, l10n_extract])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
 
@@ -153,6 +155,102 @@ def make_deb(path: Path, files: dict[str, bytes]) -> Path:
     return path
 
 
+FLUENT = """# This Source Code Form is subject to the terms of the Mozilla Public License.
+
+### Group comment
+-brand-short-name = Firefox
+tab-close =
+    .label = Close { -brand-short-name } tab
+    .accesskey = C
+tabs-count =
+    { $count ->
+        [one] One open tab
+       *[other] { $count } open tabs
+    }
+warning = Your connection
+    is not secure.
+menu-mode =
+    .accesskey =
+        { PLATFORM() ->
+            [windows] O
+           *[other] P
+        }
+reload = Reload { $name } now
+"""
+
+
+def test_fluent_messages_attributes_and_variants():
+    assert list(l10n_extract.fluent_lines(FLUENT)) == [
+        "Firefox",
+        "Close tab",  # a placeable (term or variable) is dropped
+        "One open tab",
+        "open tabs",
+        "Your connection is not secure.",  # continuation lines join their value
+        "Reload now",
+    ]  # comments, access keys (and the selector of one) skipped
+
+
+def test_properties_and_dtd_values():
+    properties = (
+        "# comment\n! comment\nsaved = Saved %S of %1$S\nsaved.accesskey = S\n"
+        "wrapped = first part \\\n    second part\nescaped = caf\\u00e9\\nbar\nnovalue\nempty =\n"
+    )
+    assert list(l10n_extract.properties_lines(properties)) == ["Saved of", "first part second part", "café bar"]
+    dtd = (
+        '<!ENTITY save.label "Save &amp; close">\n<!ENTITY save.accesskey "S">\n'
+        "<!ENTITY quote.label 'Say \"hi\"'>\n<!ENTITY unfinished.label 'no closing bracket'"
+    )
+    assert list(l10n_extract.dtd_lines(dtd)) == ["Save & close", 'Say "hi"']
+
+
+def langpack(files: dict[str, str]) -> bytes:
+    buffer = io.BytesIO()
+    with zipfile.ZipFile(buffer, "w") as archive:
+        for name, text in files.items():
+            archive.writestr(name, text.encode("utf-8"))
+    return buffer.getvalue()
+
+
+def test_a_language_pack_in_a_deb_becomes_lines_of_its_language(tmp_path, monkeypatch):
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    xpi = langpack(
+        {
+            "browser/localization/ka/browser.ftl": "open = ფაილის გახსნა\n    .accesskey = გ\nen = Untranslated\n",
+            "chrome/ka/locale/ka/global/x.properties": "close = დახურვა %S\n",
+            "chrome/ka/locale/ka/messenger/x.dtd": '<!ENTITY send.label "გაგზავნა">',
+            "manifest.json": '{"name": "not read"}',
+        }
+    )
+    make_deb(
+        downloads / "firefox-esr-l10n-ka_140_all.deb",
+        {"usr/lib/firefox-esr/browser/extensions/langpack-ka@firefox-esr.mozilla.org.xpi": xpi},
+    )
+    monkeypatch.setattr(
+        build_train, "SOURCES", (data_sources.Source("debian", "firefox-esr-l10n-ka", "140", "MPL-2.0", "xpi", "ff"),)
+    )
+    _, files, missing = build_train.build_train(tmp_path / "train", downloads, lambda _: None, workers=1)
+    assert missing == [] and [f["path"] for f in files] == ["train/kat_Geor.ff.txt"]
+    assert (tmp_path / "train" / "kat_Geor.ff.txt").read_text(encoding="utf-8") == (
+        "ფაილის გახსნა\nდახურვა\nგაგზავნა\n"
+    )  # name order: browser/, chrome/...properties, chrome/...dtd; the English line is not Georgian
+
+
+def test_thin_scripts_are_named_with_their_bytes():
+    totals = build_train.script_totals(
+        [
+            {"code": "eng_Latn", "bytes": 500},
+            {"code": "zho_Hans", "bytes": 60},
+            {"code": "zho_Hant", "bytes": 50},  # Han: 110 in all
+            {"code": "kat_Geor", "bytes": 99},
+        ]
+    )
+    codes = ["eng_Latn", "zho_Hans", "yue_Hant", "kat_Geor", "lao_Laoo"]
+    assert build_train.thin_scripts(totals, codes, 99) == {"Laoo": 0}  # 99 bytes are enough for a minimum of 99
+    assert build_train.thin_scripts(totals, codes, 100) == {"Geor": 99, "Laoo": 0}
+    assert build_train.thin_scripts(totals, codes, 111) == {"Geor": 99, "Hani": 110, "Laoo": 0}
+
+
 def test_deb_members_stream_the_data_archive(tmp_path):
     deb = make_deb(tmp_path / "x_1_all.deb", {"usr/share/a.txt": b"A", "usr/share/b.txt": b"BB"})
     assert [(name, handle.read()) for name, handle in te.deb_members(deb)] == [
@@ -274,7 +372,7 @@ def test_complete_builds_of_the_current_recipe_are_reused(tmp_path, monkeypatch)
 def test_every_source_is_pinned_and_maps_to_known_locales():
     assert len({(s.registry, s.name) for s in data_sources.SOURCES}) == len(data_sources.SOURCES)
     assert all(
-        s.version and s.license and s.kind in {"man", "lo-help", "html-doc", "gnome-help", "mo", "po", "python"}
+        s.version and s.license and s.kind in {"man", "lo-help", "html-doc", "gnome-help", "mo", "po", "xpi", "python"}
         for s in data_sources.SOURCES
     )
     assert set(data_sources.SCRIPTS) <= set(data_sources.LOCALES.values())

@@ -7,7 +7,7 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bbpe.cli.options import add_corpus_options, parse_count, pattern_argument
+from bbpe.cli.options import add_corpus_options, normalization_argument, parse_count, pattern_argument
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
 from bbpe.output import check_writable
@@ -19,6 +19,7 @@ from bbpe.training.corpus import CorpusStats
 from bbpe.training.count_local import count_local
 from bbpe.training.counting import CountSettings
 from bbpe.training.documents import is_url
+from bbpe.training.extend import load_base
 from bbpe.training.ray_engine import count_ray
 
 _COUNTING_OPTIONS: dict[str, object] = {
@@ -31,6 +32,7 @@ _COUNTING_OPTIONS: dict[str, object] = {
     "jsonl_field": "text",
     "strict_utf8": False,
     "unit": None,
+    "normalize": None,
     "parts": None,
     "min_count": 1,
     "flush_mb": 256,
@@ -124,6 +126,7 @@ def run_count(args: argparse.Namespace) -> int:
             split_digits=result.split_digits,
             corpus=result.corpus,
             unit=result.unit,
+            normalization=result.normalization,
         )
         print(
             f"added up {len(args.inputs)} count files: {len(result.counts):,} unique words "
@@ -146,7 +149,12 @@ def run_count(args: argparse.Namespace) -> int:
 
     unit = args.unit or "document"
     settings = CountSettings(
-        pattern, tuple(sorted(set(args.special))), unit, args.jsonl_field, "strict" if args.strict_utf8 else "replace"
+        pattern,
+        tuple(sorted(set(args.special))),
+        unit,
+        args.jsonl_field,
+        "strict" if args.strict_utf8 else "replace",
+        normalization_argument(args) or "none",
     )
     parts = (args.parts or DEFAULT_PARTS) if directory else 1
     if not 1 <= parts <= MAX_PARTS:
@@ -213,6 +221,14 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
             )
     specials = list(data.special_tokens) + [s for s in args.special if s not in data.special_tokens]
     corpus = {"bytes": 0} | data.corpus | {"counts_file": str(args.from_counts)}
+    init = None if args.init is None else load_base(args.init, pattern=data.pattern)
+    wanted = normalization_argument(args) or (init.normalization if init is not None else data.normalization)
+    if wanted != data.normalization:
+        given = "--normalize" if args.normalize is not None else f"the base {args.init}"
+        raise BBPEError(
+            f"{args.from_counts}: counted with normalization {data.normalization}, but {given} uses {wanted}; "
+            f"count again with --normalize {wanted.lower()} (or give --normalize {data.normalization.lower()})"
+        )
     return train_from_counts(
         data.counts,
         vocab_size=args.vocab,
@@ -224,6 +240,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
         on_progress=on_progress,
         corpus_summary=corpus,
         split_digits=data.split_digits,
-        init=args.init,
+        init=init,
         prune_unreachable=args.prune_unreachable,
+        normalization=data.normalization,
     )

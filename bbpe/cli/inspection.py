@@ -61,6 +61,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         f"{len(tokenizer.special_tokens)} special)"
     )
     print(f"pattern       {preset_name(tokenizer.pattern) or 'custom'}: {tokenizer.pattern}")
+    print(f"normalization {tokenizer.normalization}")
     specials = ", ".join(f"{text}={rank}" for text, rank in tokenizer.special_tokens.items())
     print(f"specials      {specials or '(none)'}")
     training = tokenizer.metadata.get("training")

@@ -7,7 +7,13 @@ import time
 from typing import TypedDict
 
 from bbpe.cli.count import train_from_counts_file
-from bbpe.cli.options import add_corpus_options, parse_count, parse_vocab_size, pattern_argument
+from bbpe.cli.options import (
+    add_corpus_options,
+    normalization_argument,
+    parse_count,
+    parse_vocab_size,
+    pattern_argument,
+)
 from bbpe.errors import BBPEError
 from bbpe.output import check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
@@ -108,6 +114,7 @@ def run_train(args: argparse.Namespace) -> int:
                 unit=args.unit or "document",
                 engine=args.engine,
                 address=args.address,
+                normalization=normalization_argument(args),
                 **methods,
             )
         )

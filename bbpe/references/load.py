@@ -30,6 +30,7 @@ def reference_vocabulary(
         reference.pattern if pattern is None else pattern,
         reference.special_tokens,
         {"reference": source},
+        reference.normalization,
     )
 
 

@@ -327,7 +327,7 @@ def truncate(tokenizer: Tokenizer, size: int) -> Tokenizer:
     BPE merges are nested, so this is the vocabulary training would have stopped at.
     """
     ranks = {token: rank for token, rank in tokenizer.ranks.items() if rank < size or len(token) == 1}
-    return Tokenizer(ranks, pattern=tokenizer.pattern)
+    return Tokenizer(ranks, pattern=tokenizer.pattern, normalization=tokenizer.normalization)
 
 
 def vocab_curve(

@@ -18,9 +18,11 @@ from pathlib import Path
 from typing import Any, Literal
 
 from bbpe import bpe
+from bbpe.encoding.encoder import check_text
+from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.tokenizer import Tokenizer, check_text
+from bbpe.tokenizer import Tokenizer
 from bbpe.training import parity, superword
 from bbpe.training.arguments import check_counts, check_options, corpus_items, special_token_list
 from bbpe.training.corpus import CorpusStats
@@ -65,6 +67,7 @@ def train(
     unit: Literal["document", "line"] = "document",
     engine: Engine | None = None,
     address: str | None = None,
+    normalization: Normalization | None = None,
 ) -> Tokenizer:
     """Train a byte-level BPE tokenizer.
 
@@ -77,6 +80,9 @@ def train(
     merges, the first ``parity_global_merges`` of them global (``bbpe.training.parity``).
     ``engine`` ("local" or "ray", at ``address``) counts the files with ``bbpe count``'s map/reduce
     tasks (``bbpe.training.engines``); the default counts in this process.  Same vocabulary either way.
+    ``normalization`` ("none", "NFC", "NFD", "NFKC", "NFKD"; default: the base's with ``init``, else "none")
+    is applied to the text between special tokens before pre-tokenization, in counting and when the
+    tokenizer encodes.
 
     >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
     >>> [tok.token_bytes(i) for i in range(256, 260)]
@@ -85,10 +91,13 @@ def train(
     check_options(locals())  # types, ranges and combinations, before any work (bbpe.training.arguments)
     items = corpus_items(texts_or_paths)
     special_tokens = special_token_list(special_tokens)
-    if init is not None:  # the base's pattern and specials unless given
-        init, pattern, special_tokens = base_settings(init, pattern=pattern, special_tokens=special_tokens)
+    if init is not None:  # the base's pattern, specials and normalization unless given
+        init, pattern, special_tokens, normalization = base_settings(
+            init, pattern=pattern, special_tokens=special_tokens, normalization=normalization
+        )
     elif prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
+    form = check_normalization("none" if normalization is None else normalization)
     pattern = resolve_pattern("cl100k" if pattern is None else pattern, split_digits=split_digits)
     special_tokens = unique_specials(special_tokens)
     check_sizes(vocab_size, 256, special_tokens)
@@ -96,7 +105,7 @@ def train(
     check_engine(engine, address)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
-    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors)
+    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors, form)
     stats = CorpusStats()
     start = time.monotonic()
 
@@ -135,6 +144,7 @@ def train(
                     settings.pattern,
                     special_tokens=special_tokens,
                     unit=unit,
+                    normalization=form,
                     workers=workers,
                     stats=stats,
                     on_bytes=counted,
@@ -155,7 +165,7 @@ def train(
         learner_name, learn_parity = _parity_learner(backend)
         learner = partial(
             learn_parity,
-            dev=parity.dev_words(parity_dev, pattern),
+            dev=parity.dev_words(parity_dev, pattern, normalization=form),
             global_merges=parity_global_merges or 0,
             chosen=chosen,
         )
@@ -177,6 +187,7 @@ def train(
                 "backend": learner_name,
                 "parity": parity.settings(parity_dev, parity_global_merges or 0, by_language, chosen),
             },
+            normalization=form,
         )
     counts = count(settings, stats)
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
@@ -195,12 +206,15 @@ def train(
             backend=backend,
             on_progress=on_progress,
             split_digits=split_digits,
+            normalization=form,
         )
 
     if superwords_after is None:
         return plain(vocab_size)
     superword.check_transition(
-        superwords_after, vocab_size=vocab_size - len(special_tokens), base=len(init.ranks) if init is not None else 256
+        superwords_after,
+        vocab_size=vocab_size - len(special_tokens),
+        base=len(init.ranks) if isinstance(init, Tokenizer) else 256,
     )
     stage2 = dataclasses.replace(settings, pattern=superword.stage2_pattern(pattern))
     stage2_counts = count(stage2, CorpusStats())
@@ -234,11 +248,14 @@ def train_from_counts(
     split_digits: bool = False,
     init: Init | None = None,
     prune_unreachable: bool = False,
+    normalization: Normalization | None = None,
 ) -> Tokenizer:
     """Run the merge loop on pre-token counts (text or UTF-8 bytes -> count); ``init`` as for ``train``.
 
     ``pattern`` is the one the counts were made with; ``split_digits=True`` trains (and encodes) with its
-    split-digit form, every digit cut out of the counted words first.
+    split-digit form, every digit cut out of the counted words first.  ``normalization``: the form the
+    counts were made in (default: the base's with ``init``, else "none"); the tokenizer applies it when
+    encoding.
     """
     check_options(locals())
     check_counts(counts)
@@ -257,6 +274,7 @@ def train_from_counts(
             on_progress=on_progress,
             corpus_summary=corpus_summary,
             split_digits=split_digits,
+            normalization=normalization,
         )
     if prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
@@ -278,6 +296,7 @@ def train_from_counts(
         split_digits=split_digits,
         unique_pretokens=len(counts),
         corpus_summary=corpus_summary,
+        normalization=check_normalization("none" if normalization is None else normalization),
     )
 
 

@@ -33,7 +33,15 @@ TEXTS: dict[str, bool] = {"pattern": True, "jsonl_field": False, "address": True
 NEEDS = {"max_superword_words": "superwords_after", "parity_global_merges": "parity_dev"}
 # Arguments checked where they are used: the corpus, specials and counts below (they are consumed once),
 # backend, engine (unknown names are ValueErrors there), and these.
-CHECKED_ELSEWHERE = ("texts_or_paths", "special_tokens", "counts", "backend", "engine", "corpus_summary")
+CHECKED_ELSEWHERE = (
+    "texts_or_paths",
+    "special_tokens",
+    "counts",
+    "backend",
+    "engine",
+    "corpus_summary",
+    "normalization",
+)
 
 
 def check_options(arguments: Mapping[str, Any]) -> None:

@@ -74,6 +74,7 @@ def part_metadata(
             split_digits=split_digits,
             corpus=corpus if b == 0 else {},
             unit=settings.unit,
+            normalization=settings.normalization,
         )
         for b in range(buckets)
     ]

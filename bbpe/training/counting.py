@@ -30,8 +30,10 @@ from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
-import regex
 
+from bbpe.encoding.coverage import dropped_text
+from bbpe.encoding.normalization import Normalization, check_normalization, normalizer
+from bbpe.encoding.specials import split_specials
 from bbpe.errors import BBPEError, CorpusError
 from bbpe.pretokenize.patterns import compile_pattern, validate_pattern
 from bbpe.pretokenize.safe_cuts import CutRule, cut_rule
@@ -62,16 +64,22 @@ T = TypeVar("T")
 
 @dataclass(frozen=True)
 class CountSettings:
-    """How text is pre-tokenized and read: travels with every work unit."""
+    """How text is read, normalized and pre-tokenized: travels with every work unit.
+
+    Special-token text is cut out first, then each segment between special tokens is normalized
+    (``normalization``) and pre-tokenized, as ``bbpe.Tokenizer.encode`` does.
+    """
 
     pattern: str
     special_tokens: tuple[str, ...] = ()
     unit: str = "document"
     jsonl_field: str = "text"
     errors: str = "replace"
+    normalization: Normalization = "none"
 
     def __post_init__(self) -> None:
         validate_pattern(self.pattern)
+        object.__setattr__(self, "normalization", check_normalization(self.normalization))
         if self.unit not in UNITS:
             raise ValueError(f"unknown unit {self.unit!r}; use 'document' or 'line'")
         if "" in self.special_tokens:
@@ -80,7 +88,10 @@ class CountSettings:
     @property
     def rule(self) -> CutRule:
         """Where documents may be cut (``NO_CUT``: never inside a document)."""
-        return cut_rule(self.pattern, unit=self.unit, special_tokens=self.special_tokens) or NO_CUT
+        return (
+            cut_rule(self.pattern, unit=self.unit, special_tokens=self.special_tokens, normalization=self.normalization)
+            or NO_CUT
+        )
 
 
 def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
@@ -102,11 +113,18 @@ def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
         else:
             return lambda text: count_pretokens_compiled(text.encode("utf-8"), key)
     findall = compile_pattern(pattern).findall
-    return lambda text: {word.encode("utf-8"): count for word, count in Counter(findall(text)).items()}
+
+    def count(text: str) -> dict[bytes, int]:
+        pieces = findall(text)
+        if sum(map(len, pieces)) != len(text):  # a custom pattern that drops characters: raise, never drop
+            raise dropped_text(pattern, text)
+        return {word.encode("utf-8"): count for word, count in Counter(pieces).items()}
+
+    return count
 
 
 class TextCounter:
-    """Counts documents or lines: special-token text cut out first, then ``chunk_counter``.
+    """Counts documents or lines: special-token text cut out first, each segment normalized, then ``chunk_counter``.
 
     ``add`` adds one text to ``counts``; ``count`` counts many at once, in compiled code when the
     pattern is a preset and numba imports (no Python work per pre-token until the end).
@@ -115,8 +133,8 @@ class TextCounter:
     def __init__(self, settings: CountSettings) -> None:
         self.settings = settings
         self.count_chunk = chunk_counter(settings.pattern)
-        specials = sorted(settings.special_tokens, key=len, reverse=True)
-        self.splitter = regex.compile("|".join(regex.escape(s) for s in specials)) if specials else None
+        self.specials = frozenset(settings.special_tokens)
+        self.normalize = normalizer(settings.normalization)
         self.counts: Counter[bytes] = Counter()
         self.table = compiled_table(settings.pattern)
 
@@ -136,8 +154,8 @@ class TextCounter:
         by_line = self.settings.unit == "line"
         try:
             for text in texts:
-                if self.splitter is None:  # a whole piece at once; lines are documents of the buffer
-                    data = text.encode("utf-8")
+                if not self.specials:  # a whole piece at once; lines are documents of the buffer
+                    data = (text if self.normalize is None else self.normalize(text)).encode("utf-8")
                     self.table.add(data, doc_ends=line_ends(data) if by_line else None)
                     continue
                 for chunk in self.chunks(text):
@@ -147,11 +165,12 @@ class TextCounter:
             self.table.clear()
 
     def chunks(self, text: str) -> Iterator[str]:
-        """The non-empty parts of a text that are pre-tokenized alone (lines, text between special tokens)."""
+        """The non-empty parts of a text that are pre-tokenized alone (lines, text between special tokens),
+        normalized."""
         for part in split_lines(text) if self.settings.unit == "line" else (text,):
-            for chunk in self.splitter.split(part) if self.splitter else (part,):
+            for chunk in split_specials(part, self.specials)[::2]:
                 if chunk:
-                    yield chunk
+                    yield chunk if self.normalize is None else self.normalize(chunk)
 
 
 def compiled_table(pattern: str) -> CountTable | None:
@@ -388,16 +407,18 @@ def count_pretokens(
     *,
     special_tokens: Iterable[str] = (),
     unit: str = "document",
+    normalization: Normalization = "none",
     workers: int | None = None,
     stats: CorpusStats | None = None,
     on_bytes: Callable[[int], None] | None = None,
 ) -> Counter[bytes]:
-    """Count the pre-tokens of in-memory documents (or their lines); special-token text is cut out.
+    """Count the pre-tokens of in-memory documents (or their lines); special-token text is cut out, the rest
+    normalized (``normalization``).
 
     >>> sorted(count_pretokens(["a a\\n\\n", "a b\\n"], r" ?\\w+|\\s+|.", workers=1).items())
     [(b'\\n', 1), (b'\\n\\n', 1), (b' a', 1), (b' b', 1), (b'a', 2)]
     """
-    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit)
+    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, normalization=normalization)
     stats = stats if stats is not None else CorpusStats()
     units = text_units((text.encode("utf-8") for text in texts), settings.rule)
     return count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))

@@ -13,6 +13,8 @@ token ("alias" merges: no new id) are those of training from scratch.
   extended under ``qwen``, which splits digits).
 * **Special tokens.** Those given replace the base's; with none given the base's specials
   are kept, in their order, with ids right after the new tokens.
+* **Normalization.** The base's Unicode normalization unless ``normalization`` is given; the new
+  corpus is counted in that form.
 * **Unreachable** (for pruning): a base token that cannot occur in the BPE of any pre-token
   the new pattern produces.  Decided by two sound rules, applied in rank order; a token
   neither rule catches is kept:
@@ -38,6 +40,8 @@ from collections.abc import Callable, Iterable, Mapping
 from typing import Any
 
 from bbpe import bpe
+from bbpe.encoding.normalization import Normalization, check_normalization
+from bbpe.encoding.tiktoken_engine import require_tiktoken, single_piece_encoder
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import compile_pattern, resolve_pattern
 from bbpe.progress import ProgressCallback
@@ -60,17 +64,20 @@ def load_base(init: Init, *, pattern: str | None = None) -> Tokenizer:
         special_tokens=base.special_tokens,
         engine=base.engine,
         metadata=base.metadata | {"source": os.fspath(init)},
+        normalization=base.normalization,
     )
 
 
 def base_settings(
-    init: Init, *, pattern: str | None, special_tokens: Iterable[str]
-) -> tuple[Tokenizer, str, list[str]]:
-    """The base, the effective pattern (given, else the base's) and specials (given, else the base's)."""
+    init: Init, *, pattern: str | None, special_tokens: Iterable[str], normalization: Normalization | None = None
+) -> tuple[Tokenizer, str, list[str], Normalization]:
+    """The base, the effective pattern (given, else the base's), specials (given, else the base's) and
+    normalization (given, else the base's)."""
     base = load_base(init, pattern=pattern)
     given = list(special_tokens)
     specials = given or sorted(base.special_tokens, key=base.special_tokens.__getitem__)
-    return base, base.pattern if pattern is None else pattern, specials
+    form = base.normalization if normalization is None else check_normalization(normalization)
+    return base, base.pattern if pattern is None else pattern, specials, form
 
 
 def unreachable_tokens(ranks: Mapping[bytes, int], pattern: str) -> set[bytes]:
@@ -111,13 +118,12 @@ def segmenter(tokens: list[bytes], *, engine: str = "auto") -> Callable[[bytes],
     ranks = {token: index for index, token in enumerate(tokens)}
     if engine != "python":
         try:
-            import tiktoken
+            require_tiktoken()
         except ImportError:
             if engine == "tiktoken":
-                raise ImportError("engine='tiktoken' needs the tiktoken package: pip install tiktoken") from None
-        else:  # the regex is unused: pieces are encoded one by one
-            encoding = tiktoken.Encoding("bbpe-extend-base", pat_str=r"(?s).", mergeable_ranks=ranks, special_tokens={})
-            return encoding._encode_single_piece
+                raise
+        else:
+            return single_piece_encoder(ranks)
     return lambda piece: bpe.bpe_encode(piece, ranks)
 
 
@@ -136,10 +142,15 @@ def extend_from_counts(
     corpus_summary: Mapping[str, Any] | None = None,
     split_digits: bool = False,
     learner: LearnMerges | None = None,
+    normalization: Normalization | None = None,
 ) -> Tokenizer:
-    """Extend a base vocabulary with merges learned from pre-token counts (``learner`` as in ``merge_into_tokenizer``)."""
+    """Extend a base vocabulary with merges learned from pre-token counts (``learner`` as in ``merge_into_tokenizer``).
 
-    base, pattern, specials = base_settings(init, pattern=pattern, special_tokens=special_tokens)
+    ``counts`` must have been counted in the effective normalization (the base's unless given)."""
+
+    base, pattern, specials, form = base_settings(
+        init, pattern=pattern, special_tokens=special_tokens, normalization=normalization
+    )
     pattern, counts = split_digit_counts(counts, resolve_pattern(pattern), split_digits=split_digits)
     token_bytes = base_tokens(base, pattern=pattern, prune_unreachable=prune_unreachable)
     kept = len(token_bytes)
@@ -150,6 +161,7 @@ def extend_from_counts(
         "base": reference.get("name") or base.metadata.get("source", "tokenizer"),
         "base_sha256": reference.get("sha256"),
         "base_pattern": base.pattern,
+        "base_normalization": base.normalization,
         "base_tokens": len(base.ranks),
         "kept": kept,
         "pruned": len(base.ranks) - kept,
@@ -170,4 +182,5 @@ def extend_from_counts(
         corpus_summary=corpus_summary,
         extra_settings={"init": init_settings},
         learner=learner,
+        normalization=form,
     )

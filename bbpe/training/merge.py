@@ -12,6 +12,7 @@ from typing import Any
 
 from bbpe import bpe
 from bbpe._version import __version__
+from bbpe.encoding.normalization import Normalization
 from bbpe.pretokenize.patterns import cut_digits, preset_name, with_split_digits
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
@@ -40,10 +41,12 @@ def merge_into_tokenizer(
     corpus_summary: Mapping[str, Any] | None,
     extra_settings: Mapping[str, Any] | None = None,
     learner: LearnMerges | None = None,
+    normalization: Normalization = "none",
 ) -> Tokenizer:
     """The step shared by training from scratch and extension: merge from ``token_bytes`` and build the tokenizer.
 
     ``words`` are (ids in ``token_bytes``, count); new tokens go after ``token_bytes``, specials after them.
+    ``normalization`` is the form the words were counted in (the tokenizer applies it when encoding).
     ``learner`` replaces the backend's merge loop (superword and parity-aware training; it gets ``words`` as is,
     e.g. parity-aware training's words per language).
     """
@@ -91,7 +94,7 @@ def merge_into_tokenizer(
         },
         "corpus": dict(corpus_summary or {}),
     }
-    return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata)
+    return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata, normalization=normalization)
 
 
 LearnMerges = Callable[..., tuple[list[bpe.Merge], str]]

@@ -38,6 +38,7 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.bpe import Merge, MergeCallback, Pair, apply_merge, check_pair_total, pair_counts, pop_best, token_for
+from bbpe.encoding.normalization import Normalization
 from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
 from bbpe.training.corpus import CorpusStats, expand_paths
@@ -114,17 +115,20 @@ def _count_language_unit(code: str, unit: Unit, settings: CountSettings) -> tupl
     return (code, *count_unit(unit, settings))
 
 
-def dev_words(path: str | os.PathLike[str], pattern: str) -> dict[str, Counter[str]]:
-    """Pre-token counts of every language of a line-aligned parallel corpus (the report's text of a language)."""
+def dev_words(
+    path: str | os.PathLike[str], pattern: str, *, normalization: Normalization = "none"
+) -> dict[str, Counter[str]]:
+    """Pre-token counts of every language of a line-aligned parallel corpus (the report's text of a language),
+    normalized as the training text is."""
     corpus = load_corpus(path)
     if not corpus.aligned:
         raise CorpusError(f"{path}: the parity dev set must be line-aligned (every language the same line count)")
-    return {language.code: _text_counts(language.text, pattern) for language in corpus.languages}
+    return {language.code: _text_counts(language.text, pattern, normalization) for language in corpus.languages}
 
 
-def _text_counts(text: str, pattern: str) -> Counter[str]:
+def _text_counts(text: str, pattern: str, normalization: Normalization) -> Counter[str]:
     """Pre-token counts of one text, counted as one document (in compiled code for the presets)."""
-    counts = count_pretokens([text], pattern, workers=1)
+    counts = count_pretokens([text], pattern, workers=1, normalization=normalization)
     return Counter({word.decode("utf-8"): count for word, count in counts.items()})
 
 

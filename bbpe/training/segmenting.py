@@ -14,10 +14,10 @@ from __future__ import annotations
 import os
 from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
-from types import ModuleType
 
 import numpy as np
 
+from bbpe.encoding.tiktoken_engine import has_tiktoken, tiktoken_encoding
 from bbpe.training.extend import segmenter
 from bbpe.training.flat_words import FlatWords
 
@@ -30,19 +30,18 @@ def segment_all(
     pieces: Sequence[bytes], tokens: list[bytes], *, engine: str = "auto", threads: int | None = None
 ) -> list[list[int]]:
     """The ids (index in ``tokens``) of every piece under rank-based BPE, in order."""
-    tiktoken = _tiktoken()
-    if engine == "python" or tiktoken is None:
+    if engine == "python" or not has_tiktoken():
         single = segmenter(tokens, engine=engine)
         return [single(piece) for piece in pieces]
     joined = b"".join(pieces)
     separator = next((s for s in SEPARATORS if s.encode() not in joined), None)
     del joined
     sep_id = len(tokens)
-    encoding = tiktoken.Encoding(
-        "bbpe-segment",
-        pat_str=r"[\s\S]+",
-        mergeable_ranks={token: index for index, token in enumerate(tokens)},
+    encoding = tiktoken_encoding(
+        {token: index for index, token in enumerate(tokens)},
+        pattern=r"[\s\S]+",
         special_tokens={} if separator is None else {separator: sep_id},
+        name="bbpe-segment",
     )
     if separator is None:
         return [encoding._encode_single_piece(piece) for piece in pieces]
@@ -109,14 +108,6 @@ def joinable_pairs(tokens: Sequence[bytes]) -> np.ndarray:
     within[np.cumsum(np.fromiter(map(len, tokens), np.int64, len(tokens))) - 1] = False
     found[(data[:-1] << 8 | data[1:])[within[:-1]]] = True
     return found
-
-
-def _tiktoken() -> ModuleType | None:
-    try:
-        import tiktoken
-    except ImportError:
-        return None
-    return tiktoken
 
 
 def _segment_chunk(

@@ -138,6 +138,7 @@ def add_superwords(
         unique_pretokens=len(stage2_counts),
         corpus_summary=corpus_summary,
         learner=learner,
+        normalization=stage1.normalization,
     )
     first, second = stage1.metadata["training"], tokenizer.metadata["training"]
     training = {key: value for key, value in first.items() if key not in ("merge_steps", "new_tokens")}
@@ -162,4 +163,5 @@ def add_superwords(
         pattern=pattern,
         special_tokens=tokenizer.special_tokens,
         metadata=tokenizer.metadata | {"training": training},
+        normalization=stage1.normalization,
     )
