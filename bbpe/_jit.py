@@ -33,12 +33,12 @@ from numba.core import ir
 
 # Every module that compiles kernels (tests/test_jit.py checks the list against the package).
 KERNEL_FILES = (
+    "bpe/_kernels.py",
     "encoding/_kernels.py",
     "pretokenize/_scan_kernels.py",
-    "training/_numba_loop.py",
-    "training/_numba_parity.py",
-    "training/_numba_segment.py",
-    "training/_numba_tables.py",
+    "training/loops/_kernels.py",
+    "training/loops/_tables.py",
+    "training/methods/_parity_kernels.py",
 )
 
 # numba's (private) target option ``_nrt``: compile a kernel without reference counting.  For

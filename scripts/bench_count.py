@@ -42,13 +42,13 @@ import time
 from pathlib import Path
 
 from bbpe.cli.options import parse_count
+from bbpe.corpus.documents import UnitStats
+from bbpe.corpus.reading import CorpusStats
+from bbpe.corpus.units import plan_units
 from bbpe.pretokenize.patterns import CL100K
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_map import map_unit_streamed
-from bbpe.training.count_reduce import reduce_in_memory
-from bbpe.training.counting import CountSettings
-from bbpe.training.documents import UnitStats
-from bbpe.training.units import plan_units
+from bbpe.training.counting.map_tasks import map_unit_streamed
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.counting.reduce_tasks import reduce_in_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "train"

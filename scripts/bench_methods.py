@@ -47,11 +47,11 @@ from sample_corpus import uncompressed_size  # noqa: E402
 import bbpe  # noqa: E402
 from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import data_dir  # noqa: E402
+from bbpe.corpus.reading import expand_paths, iter_lines  # noqa: E402
 from bbpe.output import atomic_write  # noqa: E402
-from bbpe.parallel import join_lines, load_corpus  # noqa: E402
+from bbpe.parallel_corpora import join_lines, load_corpus  # noqa: E402
 from bbpe.report.fairness import gini  # noqa: E402
-from bbpe.training.corpus import expand_paths, iter_lines  # noqa: E402
-from bbpe.training.parity import language_of  # noqa: E402
+from bbpe.training.methods.parity import language_of  # noqa: E402
 
 
 def per_language_sample(train_dir: Path, total: int, out: Path, languages: set[str] | None = None) -> Path:

@@ -128,10 +128,20 @@ def multilingual_text() -> str:
 @pytest.fixture
 def without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     """``import numba`` fails, and bbpe's compiled modules are imported afresh (so they fail too)."""
-    import bbpe.training
-
     monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    monkeypatch.delitem(sys.modules, "bbpe._jit", raising=False)
-    for name in ("merge_numba", "_numba_loop", "_numba_tables", "parity_numba", "_numba_parity"):
-        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
-        monkeypatch.delattr(bbpe.training, name, raising=False)  # else `from bbpe.training import ...` finds it
+    compiled = (
+        "bbpe._jit",
+        "bbpe.bpe._kernels",
+        "bbpe.encoding._kernels",
+        "bbpe.encoding.compiled",
+        "bbpe.training.loops.compiled",
+        "bbpe.training.loops._kernels",
+        "bbpe.training.loops._tables",
+        "bbpe.training.methods.parity_compiled",
+        "bbpe.training.methods._parity_kernels",
+    )
+    for name in compiled:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        package, _, module = name.rpartition(".")
+        if package in sys.modules:  # else `from package import module` finds the attribute
+            monkeypatch.delattr(sys.modules[package], module, raising=False)

@@ -17,7 +17,7 @@ import pytest
 import bbpe
 from bbpe.pretokenize.patterns import CL100K, resolve_pattern
 from bbpe.training import api, arguments
-from bbpe.training.counting import count_pretokens
+from bbpe.training.counting.pretokens import count_pretokens
 
 TEXT = "The year 2024 had 366 days; 1999 had 365. Call 555-0123 or 0800 123 456.\n" * 20
 

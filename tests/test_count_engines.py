@@ -21,10 +21,10 @@ from conftest import MIX, TRAIN_DIR, real_text
 from bbpe.cli import main
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import CL100K
-from bbpe.training import count_local as local_engine
-from bbpe.training.count_map import read_run, write_run
-from bbpe.training.count_reduce import merged_rows
-from bbpe.training.counting import CountSettings, count_corpus
+from bbpe.training.counting import process_pool as local_engine
+from bbpe.training.counting.map_tasks import read_run, write_run
+from bbpe.training.counting.pretokens import CountSettings, count_corpus
+from bbpe.training.counting.reduce_tasks import merged_rows
 
 pytest.importorskip("pyarrow")
 from bbpe.formats import counts as counts_file
@@ -232,8 +232,8 @@ def test_ray_gives_the_local_table_byte_for_byte(ray_cluster, corpus, tmp_path):
 
 
 def test_a_killed_ray_worker_is_retried_with_the_same_table(ray_cluster, tmp_path, monkeypatch):
-    from bbpe.training import documents
-    from bbpe.training.ray_engine import count_ray
+    from bbpe.corpus import documents
+    from bbpe.training.counting.ray_tasks import count_ray
 
     big = tmp_path / "big.txt"
     big.write_text(real_text(60_000, names=MIX) * 2, encoding="utf-8")

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 import bbpe
 from bbpe.cli import main
 from bbpe.cli.options import MAX_COUNT, parse_count
-from bbpe.encoders import open_encoder
 from bbpe.errors import VocabFormatError
 from bbpe.formats import hf, hf_read, native, tiktoken_file
+from bbpe.tokenizer_adapters import open_adapter
 
 BYTES = [base64.b64encode(bytes([i])).decode() for i in range(256)]
 
@@ -187,12 +187,12 @@ def test_random_bytes_to_every_reader(tmp_path, data):
         except ValueError as exc:
             assert "\n" not in str(exc)
     try:
-        open_encoder(path, pattern="gpt2")  # also SentencePiece models (first byte 0x0a)
+        open_adapter(path, pattern="gpt2")  # also SentencePiece models (first byte 0x0a)
     except ValueError:
         pass
     path.write_bytes(b"\x0a" + data)
     with pytest.raises(ValueError):
-        open_encoder(path, pattern="gpt2")
+        open_adapter(path, pattern="gpt2")
 
 
 @PROPERTY

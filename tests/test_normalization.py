@@ -19,13 +19,13 @@ from hypothesis import strategies as st
 import bbpe
 from bbpe import Tokenizer
 from bbpe.cli import main
-from bbpe.encoders import BBPEEncoder
 from bbpe.errors import VocabFormatError
 from bbpe.formats import counts as counts_file
 from bbpe.formats import native
 from bbpe.pretokenize.patterns import CL100K, GPT2, O200K, QWEN
 from bbpe.pretokenize.safe_cuts import cut_rule, cuts
-from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
+from bbpe.tokenizer_adapters import BBPEAdapter
+from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens
 
 BYTES = {bytes([i]): i for i in range(256)}
 FORMS = ("NFC", "NFD", "NFKC", "NFKD")
@@ -103,8 +103,8 @@ def test_tiktoken_export_warns_that_it_drops_the_normalization(tmp_path, capsys,
 
 
 def test_report_treats_a_normalizing_tokenizer_like_sentencepiece():
-    assert BBPEEncoder(Tokenizer(BYTES, pattern="gpt2", normalization="NFC"), "n").normalizes
-    assert not BBPEEncoder(Tokenizer(BYTES, pattern="gpt2"), "plain").normalizes
+    assert BBPEAdapter(Tokenizer(BYTES, pattern="gpt2", normalization="NFC"), "n").normalizes
+    assert not BBPEAdapter(Tokenizer(BYTES, pattern="gpt2"), "plain").normalizes
 
 
 # -- training counts the normalized text -------------------------------------------------------------------------
@@ -124,7 +124,7 @@ def test_counting_normalizes_each_segment(form, tmp_path, monkeypatch):
     expected = reference_counts(texts, CL100K, ["<|x|>"], form)
     assert count_pretokens(texts, CL100K, special_tokens=["<|x|>"], normalization=form, workers=1) == expected
     # Files: read in 64-byte blocks, so they are cut at every safe cut the rule finds.
-    from bbpe.training import documents
+    from bbpe.corpus import documents
 
     monkeypatch.setattr(documents, "BLOCK", 64)
     files = []

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
+from bbpe.corpus.reading import CorpusStats
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import resolve_pattern
-from bbpe.training import parity
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.counting import CountSettings
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.methods import parity
 
 BYTES = [bytes([i]) for i in range(256)]
 
@@ -22,7 +22,7 @@ BYTES = [bytes([i]) for i in range(256)]
 @pytest.fixture(scope="module")
 def numba_parity():
     pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
-    from bbpe.training import parity_numba
+    from bbpe.training.methods import parity_compiled as parity_numba
 
     return parity_numba.learn_parity_merges
 
@@ -154,9 +154,10 @@ def test_on_merge_reports_and_its_errors_propagate(numba_parity):
 def test_a_stop_request_ends_the_loop_before_the_next_step(numba_parity):
     import numpy as np
 
-    from bbpe.training import _numba_parity as loop
-    from bbpe.training.merge_numba import flatten_words, pack_tokens
-    from bbpe.training.parity_numba import _stores
+    from bbpe.bpe.tables import pack_tokens
+    from bbpe.training.loops.compiled import flatten_words
+    from bbpe.training.methods import _parity_kernels as loop
+    from bbpe.training.methods.parity_compiled import _stores
 
     store, segments = _stores([flatten_words([(b"abab", 5)], 256), flatten_words([(b"ab", 1)], 256)])
     control = np.array([0, 1], np.int64)  # stop requested

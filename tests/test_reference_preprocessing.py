@@ -14,9 +14,9 @@ from conftest import PARALLEL_DIR
 
 import bbpe
 from bbpe import references
-from bbpe.encoders import open_encoder
 from bbpe.encoding.tiktoken_engine import tiktoken_encoding
 from bbpe.formats.tiktoken_file import read_ranks
+from bbpe.tokenizer_adapters import open_adapter
 
 # The nukta letters U+0958-U+095F are composition exclusions: NFC writes them as consonant + U+093C.
 NUKTA = {chr(0x0958 + i): unicodedata.normalize("NFC", chr(0x0958 + i)) for i in range(8)}
@@ -123,7 +123,7 @@ def test_sentencepiece_references_do_what_the_table_says(name, vocabs_dir):
     assert normalizer in words and "'▁' prefix" in words
     assert ("byte fallback" in words and "no byte fallback" not in words) == byte_fallback
     assert ("extra spaces kept" in words) == keeps_spaces
-    encoder = open_encoder(name)
+    encoder = open_adapter(name)
     sp = encoder._sp
     hindi = non_nfc_hindi()[:2000].replace("\n", " ")
     normalized = sp.normalize(hindi + "  ｆｕｌｌ")

@@ -174,7 +174,7 @@ def test_the_patterns_that_skip_the_check_match_every_character(text, key):
 
 
 def test_counting_with_a_pattern_that_drops_characters_raises(monkeypatch):
-    from bbpe.training import counting
+    from bbpe.training.counting import pretokens as counting
 
     monkeypatch.setattr(counting, "validate_pattern", lambda pattern: None)
     with pytest.raises(ValueError, match="drops text"):

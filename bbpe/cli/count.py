@@ -8,6 +8,8 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.cli.options import add_corpus_options, normalization_argument, parse_count, pattern_argument
+from bbpe.corpus.documents import is_url
+from bbpe.corpus.reading import CorpusStats
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
 from bbpe.output import check_writable
@@ -15,12 +17,10 @@ from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressEvent, StderrProgress, peak_memory_mb
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.api import train_from_counts
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_local import count_local
-from bbpe.training.counting import CountSettings
-from bbpe.training.documents import is_url
-from bbpe.training.extend import load_base
-from bbpe.training.ray_engine import count_ray
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.counting.process_pool import count_local
+from bbpe.training.counting.ray_tasks import count_ray
+from bbpe.training.methods.extend import load_base
 
 _COUNTING_OPTIONS: dict[str, object] = {
     "pattern": None,

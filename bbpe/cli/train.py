@@ -18,8 +18,8 @@ from bbpe.errors import BBPEError
 from bbpe.output import check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
 from bbpe.training.api import path_inputs, train
-from bbpe.training.engines import ENGINES
-from bbpe.training.merge import STOP_REASONS
+from bbpe.training.counting.executors import ENGINES
+from bbpe.training.merging import STOP_REASONS
 
 
 def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:

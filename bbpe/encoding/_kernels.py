@@ -18,7 +18,7 @@ byte, so the cache can never return another pre-token's ids.
 
 **A miss** is cut into parts where no token can span (between bytes that are not ``joinable``):
 no merge joins the two sides of such a cut, so BPE of the pre-token is the BPE of each part,
-concatenated (``bbpe.training._numba_segment`` uses the same cut).  Parts repeat (words, and the
+concatenated (``bbpe.bpe._kernels`` uses the same cut).  Parts repeat (words, and the
 characters of unspaced CJK clauses), so each goes through the part cache.  A part that is a
 reachable token is that token; a short one is merged with the heap (``_merge_part``, O(n log n));
 a long one (one letter repeated a million times has no cut) by **backtracking** over valid pairs,
@@ -39,8 +39,8 @@ from __future__ import annotations
 import numpy as np
 
 from bbpe._jit import NO_REFCOUNT, kernel
+from bbpe.bpe._kernels import _merge_part, _same, find_token
 from bbpe.pretokenize._scan_kernels import _slot, _word_key, classify, next_end
-from bbpe.training._numba_segment import _merge_part, _same, find_token
 
 _SPREAD = np.int64(-7046029254386353131)  # 0x9E3779B97F4A7C15 as int64 (Fibonacci hashing)
 LONG_PART = 64  # parts longer than this are encoded by backtracking, not the heap

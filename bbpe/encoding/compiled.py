@@ -16,12 +16,11 @@ from collections.abc import Mapping, Sequence
 
 import numpy as np
 
+from bbpe.bpe._kernels import reachable_tokens, token_table
+from bbpe.bpe.tables import joinable_pairs, pack_tokens
 from bbpe.encoding import _kernels as kernels
 from bbpe.pretokenize.scanner_presets import scanner_rules, supports
 from bbpe.pretokenize.unicode_tables import class_tables
-from bbpe.training._numba_segment import reachable_tokens, token_table
-from bbpe.training.merge_numba import pack_tokens
-from bbpe.training.segmenting import joinable_pairs
 
 __all__ = ["CompiledEngine", "supports"]
 

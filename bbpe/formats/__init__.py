@@ -28,6 +28,7 @@ def load_any(path: str | os.PathLike[str], *, pattern: str | None = None) -> Voc
         return hf_read.read(path, data=data)
     if is_sentencepiece(path):
         raise VocabFormatError(
-            path, "a SentencePiece model, not a byte-level BPE vocabulary; use bbpe.encoders.open_encoder for it"
+            path,
+            "a SentencePiece model, not a byte-level BPE vocabulary; use bbpe.tokenizer_adapters.open_adapter for it",
         )
     return tiktoken_file.read(path, pattern=pattern)

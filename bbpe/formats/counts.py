@@ -32,7 +32,6 @@ from pathlib import Path
 from typing import Any
 
 from bbpe._version import __version__
-from bbpe.bpe import check_pair_total
 from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import _checks
@@ -59,6 +58,28 @@ class WordCounts:
     unit: str = UNIT
     normalization: Normalization = NORMALIZATION
     corpus: dict[str, Any] = field(default_factory=dict)
+
+
+PAIR_COUNT_LIMIT = 2**63  # pair counts are 64-bit signed integers in the compiled loops
+
+
+def check_pair_total(total: int) -> None:
+    """Refuse words whose pair counts could overflow 64-bit integers.
+
+    ``total`` is the sum over words of count x (length - 1): no pair count, then or after any merge,
+    can exceed it, so below 2**63 every backend counts exactly (and all give the same merges).
+
+    >>> check_pair_total(2**63 - 1)
+    >>> check_pair_total(2**63)
+    Traceback (most recent call last):
+    ...
+    ValueError: the word counts are too large: the sum over words of count x (length - 1) is 9,223,372,036,854,775,808, not below 2**63, so pair counts could overflow 64-bit integers; scale the counts down
+    """
+    if total >= PAIR_COUNT_LIMIT:
+        raise ValueError(
+            f"the word counts are too large: the sum over words of count x (length - 1) is {total:,}, not below "
+            "2**63, so pair counts could overflow 64-bit integers; scale the counts down"
+        )
 
 
 def write(

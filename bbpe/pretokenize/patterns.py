@@ -58,7 +58,7 @@ PRESETS: dict[str, str] = {"gpt2": GPT2, "cl100k": CL100K, "llama3": LLAMA3, "qw
 # Number alternatives of the presets and their one-digit-per-piece replacements.  For
 # GPT-2 the optional leading space becomes its own piece, so the result equals
 # "pre-tokenize, then cut every digit out" (checked by tests/test_patterns.py).
-# SuperBPE's stage-2 pre-tokenization (bbpe.training.superword; splits of PythonNut/superbpe's stage-2 regex
+# SuperBPE's stage-2 pre-tokenization (bbpe.training.methods.superword; splits of PythonNut/superbpe's stage-2 regex
 # plus line breaks): only these pieces are cut out, everything between two of them is one piece.
 _STAGE2_SPLITS = r"""{digits}| ?[^\s\p{{L}}\p{{N}}]{{2,}}[\r\n/]*|\s*[\r\n]+| +(?!\S)"""
 

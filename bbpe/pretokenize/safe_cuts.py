@@ -22,7 +22,7 @@ Rules (proofs in the README, "Cutting documents for parallel work"; property-tes
 - ``line``: every position after ``\\n`` (the unit is the line: lines are counted alone).
 
 - SuperBPE's stage-2 patterns (``patterns.STAGE2``, ``STAGE2_SPLIT_DIGITS``) use ``newline_letter``
-  (argued in ``bbpe.training.superword``, property-tested in tests/test_superword.py).
+  (argued in ``bbpe.training.methods.superword``, property-tested in tests/test_superword.py).
 
 A custom regex, or special tokens containing ``\\n`` (which could span a cut), get no rule:
 documents are then not cut.  Bytes that are not valid UTF-8 next to ``p`` are no cut.

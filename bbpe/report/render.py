@@ -16,7 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bbpe.parallel import Corpus
+from bbpe.parallel_corpora import Corpus
 from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
 from bbpe.report.plots import CURVE_FIGURE, corpus_figures
 

@@ -17,19 +17,17 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from bbpe import bpe
+from bbpe.corpus.reading import CorpusStats
 from bbpe.encoding.encoder import check_text
 from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
-from bbpe.training import parity, superword
 from bbpe.training.arguments import check_counts, check_options, corpus_items, special_token_list
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
-from bbpe.training.engines import Engine, check_engine, count_on_engine
-from bbpe.training.extend import Init, base_settings, extend_from_counts
-from bbpe.training.merge import (
+from bbpe.training.counting.executors import Engine, check_engine, count_on_engine
+from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens
+from bbpe.training.loops import reference
+from bbpe.training.merging import (
     LearnMerges,
     check_sizes,
     merge_backend,
@@ -38,6 +36,8 @@ from bbpe.training.merge import (
     split_digit_counts,
     unique_specials,
 )
+from bbpe.training.methods import parity, superword
+from bbpe.training.methods.extend import Init, base_settings, extend_from_counts
 
 Backend = Literal["auto", "python", "numba"]
 _PRUNE_NEEDS_INIT = "prune_unreachable needs init (the base vocabulary to prune; --init on the command line)"
@@ -74,12 +74,12 @@ def train(
     ``pathlib.Path`` items are files or directories to read; ``str`` items are texts.  Each
     text, file or JSONL record is a document, pre-tokenized whole (``unit="line"``: line by line).
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
-    that vocabulary instead of starting from the 256 bytes; see ``bbpe.training.extend``.
+    that vocabulary instead of starting from the 256 bytes; see ``bbpe.training.methods.extend``.
     ``superwords_after=N`` continues with superword merges once N regular tokens exist
-    (``bbpe.training.superword``); ``parity_dev`` (a parallel corpus directory) trains parity-aware
-    merges, the first ``parity_global_merges`` of them global (``bbpe.training.parity``).
+    (``bbpe.training.methods.superword``); ``parity_dev`` (a parallel corpus directory) trains parity-aware
+    merges, the first ``parity_global_merges`` of them global (``bbpe.training.methods.parity``).
     ``engine`` ("local" or "ray", at ``address``) counts the files with ``bbpe count``'s map/reduce
-    tasks (``bbpe.training.engines``); the default counts in this process.  Same vocabulary either way.
+    tasks (``bbpe.training.counting.executors``); the default counts in this process.  Same vocabulary either way.
     ``normalization`` ("none", "NFC", "NFD", "NFKC", "NFKD"; default: the base's with ``init``, else "none")
     is applied to the text between special tokens before pre-tokenization, in counting and when the
     tokenizer encodes.
@@ -302,9 +302,11 @@ def train_from_counts(
 
 def _parity_learner(backend: str) -> tuple[str, LearnMerges]:
     """The parity-aware merge loop for a backend name, as ``merge_backend`` chooses plain training's."""
-    if merge_backend(backend) is bpe.learn_merges:
+    if merge_backend(backend) is reference.learn_merges:
         return "python", parity.learn_parity_merges
-    from bbpe.training import parity_numba  # optional dependency (numba), present: merge_backend imported it
+    from bbpe.training.methods import (
+        parity_compiled as parity_numba,  # optional dependency (numba), present: merge_backend imported it
+    )
 
     return "numba", parity_numba.learn_parity_merges
 

@@ -1,6 +1,6 @@
 """The numba merge backend: ``learn_merges`` with the reference's exact results, compiled.
 
-Same input, output and tie rule as ``bbpe.bpe.learn_merges`` (highest count; ties to the
+Same input, output and tie rule as ``bbpe.training.loops.reference.learn_merges`` (highest count; ties to the
 smaller (left id, right id); concatenations that already are a token reuse that id).  This
 module turns the words into flat arrays and runs ``bbpe._numba_loop.learn`` without the GIL
 in a helper thread, while the calling thread reports progress through ``on_merge`` a few
@@ -16,10 +16,11 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
-from bbpe import bpe
-from bbpe.bpe import Merge, MergeCallback
-from bbpe.training import _numba_loop as loop
-from bbpe.training.flat_words import FlatWords
+from bbpe.bpe.tables import pack_tokens
+from bbpe.formats import counts as counts_format
+from bbpe.training.loops import _kernels as loop
+from bbpe.training.loops.flat_words import FlatWords
+from bbpe.training.loops.reference import Merge, MergeCallback
 
 _REPORT_SECONDS = 0.2
 Flat = tuple[np.ndarray, np.ndarray, np.ndarray]  # word ids back to back (int32), start offsets, counts
@@ -38,7 +39,7 @@ def learn_merges(
     min_frequency: int = 2,
     on_merge: MergeCallback | None = None,
 ) -> tuple[list[Merge], str]:
-    """Drop-in replacement for ``bbpe.bpe.learn_merges`` (words may be ``bytes``, id lists or ``FlatWords``).
+    """Drop-in replacement for ``bbpe.training.loops.reference.learn_merges`` (words may be ``bytes``, id lists or ``FlatWords``).
 
     Words with count 0 are ignored; with ``min_frequency >= 1`` this changes nothing.
 
@@ -89,8 +90,8 @@ def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> 
         for ids, count in words:
             if count < 0:
                 raise ValueError(f"word counts must not be negative, got {count}")
-            if count >= bpe.PAIR_COUNT_LIMIT and len(ids) > 1:  # as the reference loop refuses it
-                bpe.check_pair_total(count * (len(ids) - 1))
+            if count >= counts_format.PAIR_COUNT_LIMIT and len(ids) > 1:  # as the reference loop refuses it
+                counts_format.check_pair_total(count * (len(ids) - 1))
             if count and len(ids) > 1:
                 if isinstance(flat, bytearray) and not isinstance(ids, (bytes, bytearray)):
                     flat = array("q", flat)
@@ -111,21 +112,12 @@ def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> 
 
 
 def check_pair_total(lengths: np.ndarray, counts: np.ndarray) -> None:
-    """``bbpe.bpe.check_pair_total`` of words given as lengths and counts, exact: a float estimate, then
+    """``bbpe.counts_format.check_pair_total`` of words given as lengths and counts, exact: a float estimate, then
     Python integers only near the limit (for up to 2**31 words the estimate is off by less than 2**-20 of
     itself, so an estimate below 2**62 proves the sum is below 2**63)."""
     pairs = lengths - 1
     if float(np.dot(counts.astype(np.float64), pairs.astype(np.float64))) >= 2**62:
-        bpe.check_pair_total(sum(count * pair for count, pair in zip(counts.tolist(), pairs.tolist())))
-
-
-def pack_tokens(token_bytes: list[bytes]) -> tuple[np.ndarray, np.ndarray]:
-    """All token bytes in one uint8 buffer plus start offsets; empty tokens are refused."""
-    if not all(token_bytes):
-        raise ValueError(f"token id {token_bytes.index(b'')} has empty bytes")
-    starts = np.zeros(len(token_bytes) + 1, np.int64)
-    np.cumsum(np.fromiter(map(len, token_bytes), np.int64, len(token_bytes)), out=starts[1:])
-    return np.frombuffer(b"".join(token_bytes), np.uint8).copy(), starts
+        counts_format.check_pair_total(sum(count * pair for count, pair in zip(counts.tolist(), pairs.tolist())))
 
 
 def run_in_thread(

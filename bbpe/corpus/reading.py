@@ -4,7 +4,7 @@ Finding inputs (``expand_paths``), opening them, the binary check and the line r
 A line is its text up to and including ``\\n`` (and only ``\\n``: ``\\r``, ``\\x0c``, ``\\x85``,
 U+2028 ... stay inside the line); ``split_lines`` is that one rule, used by ``--unit line``.
 ``iter_lines`` streams a corpus line by line (for scripts); counting reads work units
-(``bbpe.training.documents``).  Input is read as bytes (no newline translation).
+(``bbpe.corpus.documents``).  Input is read as bytes (no newline translation).
 
 Invalid UTF-8 is replaced by U+FFFD and counted (``errors="replace"``, the default; the
 first place is reported) or raises ``CorpusError`` naming file and line

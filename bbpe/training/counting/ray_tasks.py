@@ -21,13 +21,13 @@ from collections.abc import Callable, Iterable, Iterator
 from pathlib import Path
 from typing import Any
 
+from bbpe.corpus.reading import CorpusStats
+from bbpe.corpus.units import plan_units
 from bbpe.errors import BBPEError, CorpusError
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_local import empty_corpus_problem, part_files, part_metadata
-from bbpe.training.count_map import decode_run, map_unit_streamed
-from bbpe.training.count_reduce import merge_in_memory, reduce_in_memory
-from bbpe.training.counting import CountSettings, Unit, add_stats
-from bbpe.training.units import plan_units
+from bbpe.training.counting.map_tasks import decode_run, map_unit_streamed
+from bbpe.training.counting.pretokens import CountSettings, Unit, add_stats
+from bbpe.training.counting.process_pool import empty_corpus_problem, part_files, part_metadata
+from bbpe.training.counting.reduce_tasks import merge_in_memory, reduce_in_memory
 
 MAX_RETRIES = 3
 PROBE_SECONDS = 5.0

@@ -17,12 +17,12 @@ from collections.abc import Iterable
 from pathlib import Path
 from typing import Literal
 
+from bbpe.corpus.reading import CorpusStats
 from bbpe.formats import counts as counts_file
 from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_local import count_local
-from bbpe.training.counting import CountSettings
-from bbpe.training.ray_engine import count_ray_table
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.counting.process_pool import count_local
+from bbpe.training.counting.ray_tasks import count_ray_table
 
 Engine = Literal["local", "ray"]
 ENGINES = ("local", "ray")

@@ -1,7 +1,7 @@
 """Counting pre-tokens: work units read by worker processes, count tables added up by the main process.
 
 The unit of pre-tokenization is the document (a text file, stdin, a JSONL record, a text
-given to ``bbpe.train``) or, with ``unit="line"``, the line.  Work units (``bbpe.training.documents``)
+given to ``bbpe.train``) or, with ``unit="line"``, the line.  Work units (``bbpe.corpus.documents``)
 are byte ranges of files, whole compressed files, or batches of pieces read by the main
 process (stdin, in-memory texts); workers read them themselves and cut documents only at
 safe cuts (``bbpe.pretokenize.safe_cuts``), so counts are the same for any number of workers and any
@@ -31,15 +31,7 @@ from typing import TYPE_CHECKING, Any, TypeVar
 
 import numpy as np
 
-from bbpe.encoding.coverage import dropped_text
-from bbpe.encoding.normalization import Normalization, check_normalization, normalizer
-from bbpe.encoding.specials import split_specials
-from bbpe.errors import BBPEError, CorpusError
-from bbpe.pretokenize.patterns import compile_pattern, validate_pattern
-from bbpe.pretokenize.safe_cuts import CutRule, cut_rule
-from bbpe.pretokenize.scanner_presets import supports
-from bbpe.training.corpus import CorpusStats, split_lines
-from bbpe.training.documents import (
+from bbpe.corpus.documents import (
     FileUnit,
     PieceUnit,
     UnitStats,
@@ -47,7 +39,15 @@ from bbpe.training.documents import (
     jsonl_documents,
     unit_pieces,
 )
-from bbpe.training.units import plan_units, text_units
+from bbpe.corpus.reading import CorpusStats, split_lines
+from bbpe.corpus.units import plan_units, text_units
+from bbpe.encoding.coverage import dropped_text
+from bbpe.encoding.normalization import Normalization, check_normalization, normalizer
+from bbpe.encoding.specials import split_specials
+from bbpe.errors import BBPEError, CorpusError
+from bbpe.pretokenize.patterns import compile_pattern, validate_pattern
+from bbpe.pretokenize.safe_cuts import CutRule, cut_rule
+from bbpe.pretokenize.scanner_presets import supports
 
 if TYPE_CHECKING:  # the scanner needs numba (optional): imported where it is used
     from bbpe.pretokenize.scanner import CountTable

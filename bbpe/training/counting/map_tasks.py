@@ -1,6 +1,6 @@
 """Map task of sharded counting: one work unit -> sorted runs of counts in P hash buckets on disk.
 
-A map task counts its unit (``bbpe.training.counting``) and, whenever its table holds about
+A map task counts its unit (``bbpe.training.counting.pretokens``) and, whenever its table holds about
 ``flush_bytes``, writes it out as one sorted run per bucket and starts a new table, so its
 memory is bounded whatever the size of its input.  A word's bucket is ``crc32(word) % P``
 (the same in every process and on every machine).  A run file is a sequence of records
@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbpe.training.counting import CountSettings, Unit, text_counter, unit_texts
-from bbpe.training.documents import UnitStats
+from bbpe.corpus.documents import UnitStats
+from bbpe.training.counting.pretokens import CountSettings, Unit, text_counter, unit_texts
 
 FLUSH_BYTES = 256 << 20
 _ENTRY_OVERHEAD = 100  # bytes of a Counter entry besides the word (dict slot, bytes and int objects)

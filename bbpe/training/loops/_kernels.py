@@ -1,6 +1,6 @@
-"""The compiled merge loop: ``bbpe.bpe.learn_merges`` on flat int arrays (see ``bbpe.training.merge_numba``).
+"""The compiled merge loop: ``bbpe.training.loops.reference.learn_merges`` on flat int arrays (see ``bbpe.training.loops.compiled``).
 
-Data, all numpy arrays (tables, heap and growable rows from ``bbpe.training._numba_tables``):
+Data, all numpy arrays (tables, heap and growable rows from ``bbpe.training.loops._tables``):
 
 * words: one int32 store holding, per unique pre-token, ``[length, count & 0xFFFFFFFF,
   count >> 32, token ids...]``; a word is named by its offset and shrinks in place as it merges;
@@ -18,7 +18,7 @@ One step rewrites the words holding the best pair and sums the changes of the pa
 to it per neighbour id (``near``, one row per token id), so the pair table is touched once
 per distinct neighbour, not once per occurrence.  A *merge state* (``index_words``) holds the
 pairs, blocks, pool and heap of one set of words: ``learn`` has one, the parity-aware loop
-(``bbpe.training._numba_parity``) one per language and side.
+(``bbpe.training.methods._parity_kernels``) one per language and side.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from __future__ import annotations
 import numpy as np
 
 from bbpe._jit import kernel
-from bbpe.training._numba_tables import (
+from bbpe.training.loops._tables import (
     find,
     fit_rows,
     fit_table,

@@ -1,14 +1,14 @@
 """One interface for every tokenizer the compression report compares.
 
-``TextEncoder`` is what the report needs: ``encode`` (no BOS/EOS, special-token text
+``TokenizerAdapter`` is what the report needs: ``encode`` (no BOS/EOS, special-token text
 encoded as ordinary text), ``decode``, the vocabulary size, which ids are SentencePiece
 byte-fallback pieces, and whether the model rewrites text (NFC, NFKC, whitespace folding) so
-that round trips may legitimately fail.  ``open_encoder`` accepts a reference name
+that round trips may legitimately fail.  ``open_adapter`` accepts a reference name
 (see ``bbpe.references``) or a file: bbpe JSON, ``.tiktoken``, ``tokenizer.json`` or a
 SentencePiece ``.model``.
 
 >>> from bbpe import Tokenizer
->>> enc = BBPEEncoder(Tokenizer.from_bytes_only(), "bytes")
+>>> enc = BBPEAdapter(Tokenizer.from_bytes_only(), "bytes")
 >>> enc.encode("hi"), enc.decode([104, 105]), enc.is_byte_fallback(104)
 ([104, 105], 'hi', False)
 """
@@ -29,7 +29,7 @@ _NORMALIZER_PROBE = "ａ  b\tＡ①"  # full-width letters, a double space, a ta
 
 
 @runtime_checkable
-class TextEncoder(Protocol):
+class TokenizerAdapter(Protocol):
     """What the report uses of a tokenizer."""
 
     name: str
@@ -44,8 +44,8 @@ class TextEncoder(Protocol):
     def is_byte_fallback(self, token_id: int) -> bool: ...
 
 
-class BBPEEncoder:
-    """A ``bbpe.Tokenizer`` as a TextEncoder (no byte-fallback pieces; ``normalizes`` when it carries a
+class BBPEAdapter:
+    """A ``bbpe.Tokenizer`` as a TokenizerAdapter (no byte-fallback pieces; ``normalizes`` when it carries a
     Unicode normalization, so round trips may legitimately fail, as for SentencePiece's NFKC)."""
 
     def __init__(self, tokenizer: Tokenizer, name: str, *, kind: str = "bbpe") -> None:
@@ -69,11 +69,11 @@ class BBPEEncoder:
         return self.tokenizer.token_bytes(token_id)
 
     def __repr__(self) -> str:
-        return f"<BBPEEncoder {self.name!r} kind={self.kind} vocab_size={self.vocab_size}>"
+        return f"<BBPEAdapter {self.name!r} kind={self.kind} vocab_size={self.vocab_size}>"
 
 
-class SentencePieceEncoder:
-    """A SentencePiece ``.model`` as a TextEncoder (ids as ``sentencepiece`` gives them, no BOS/EOS)."""
+class SentencePieceAdapter:
+    """A SentencePiece ``.model`` as a TokenizerAdapter (ids as ``sentencepiece`` gives them, no BOS/EOS)."""
 
     kind = "sentencepiece"
 
@@ -107,7 +107,7 @@ class SentencePieceEncoder:
         return str(self._sp.id_to_piece(token_id)).replace("\u2581", " ").encode("utf-8")
 
     def __repr__(self) -> str:
-        return f"<SentencePieceEncoder {self.name!r} vocab_size={self.vocab_size}>"
+        return f"<SentencePieceAdapter {self.name!r} vocab_size={self.vocab_size}>"
 
 
 def _rewrites_text(sp: Any) -> bool:
@@ -116,10 +116,10 @@ def _rewrites_text(sp: Any) -> bool:
     return _NORMALIZER_PROBE not in (normalized, normalized[1:])
 
 
-def open_encoder(
+def open_adapter(
     name_or_path: str | os.PathLike[str], *, pattern: str | None = None
-) -> BBPEEncoder | SentencePieceEncoder:
-    """A TextEncoder for a reference name or a vocabulary file.
+) -> BBPEAdapter | SentencePieceAdapter:
+    """A TokenizerAdapter for a reference name or a vocabulary file.
 
     A file whose SHA-256 is a reference's is named after it and gets its pattern and
     special tokens; ``pattern`` is needed only for other ``.tiktoken`` files.
@@ -128,7 +128,7 @@ def open_encoder(
         return open_reference(str(name_or_path), pattern=pattern)
     path = Path(name_or_path)
     if path.is_dir():  # a transformers tokenizer directory
-        return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.name)
+        return BBPEAdapter(Tokenizer.load(path, pattern=pattern), path.name)
     if not path.is_file():
         known_names = ", ".join(table.REFERENCES)
         raise BBPEError(f"{name_or_path}: no such vocabulary file or reference (known: {known_names})")
@@ -136,18 +136,18 @@ def open_encoder(
     if known is not None:
         return open_reference(known.name, path=path, pattern=pattern)
     if is_sentencepiece(path):
-        return SentencePieceEncoder(path, path.stem)
-    return BBPEEncoder(Tokenizer.load(path, pattern=pattern), path.stem)
+        return SentencePieceAdapter(path, path.stem)
+    return BBPEAdapter(Tokenizer.load(path, pattern=pattern), path.stem)
 
 
 def open_reference(
     name: str, *, path: str | os.PathLike[str] | None = None, pattern: str | None = None
-) -> BBPEEncoder | SentencePieceEncoder:
-    """A reference as a TextEncoder: tiktoken kinds through bbpe, SentencePiece through sentencepiece."""
+) -> BBPEAdapter | SentencePieceAdapter:
+    """A reference as a TokenizerAdapter: tiktoken kinds through bbpe, SentencePiece through sentencepiece."""
     reference = references.get(name)
     if reference.kind == "tiktoken":
         vocabulary = references.reference_vocabulary(name, path=path, pattern=pattern)
-        return BBPEEncoder(Tokenizer.from_vocabulary(vocabulary), name, kind="tiktoken")
+        return BBPEAdapter(Tokenizer.from_vocabulary(vocabulary), name, kind="tiktoken")
     if pattern is not None:
         raise BBPEError(f"reference {name!r} is a SentencePiece model; it takes no pre-tokenization pattern")
-    return SentencePieceEncoder(references.locate(name, path=path).path, name)
+    return SentencePieceAdapter(references.locate(name, path=path).path, name)

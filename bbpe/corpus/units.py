@@ -1,5 +1,5 @@
 """Planning work units: files cut into byte ranges at safe cuts, compressed files whole, stdin and
-in-memory texts cut into pieces by the main process (see ``bbpe.training.documents`` for the units)."""
+in-memory texts cut into pieces by the main process (see ``bbpe.corpus.documents`` for the units)."""
 
 from __future__ import annotations
 
@@ -13,11 +13,8 @@ from collections.abc import Iterable, Iterator
 from pathlib import Path
 from typing import BinaryIO
 
-from bbpe.errors import CorpusError
-from bbpe.pretokenize.safe_cuts import CutRule
-from bbpe.training import documents as reading  # sizes read at call time (tests change them)
-from bbpe.training.corpus import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary
-from bbpe.training.documents import (
+from bbpe.corpus import documents as reading  # sizes read at call time (tests change them)
+from bbpe.corpus.documents import (
     POLL_SECONDS,
     FileUnit,
     PieceUnit,
@@ -25,7 +22,10 @@ from bbpe.training.documents import (
     open_input,
     read_pieces,
 )
-from bbpe.training.urls import expand_url
+from bbpe.corpus.reading import OPENERS, CorpusStats, expand_paths, is_jsonl, open_binary
+from bbpe.corpus.urls import expand_url
+from bbpe.errors import CorpusError
+from bbpe.pretokenize.safe_cuts import CutRule
 
 log = logging.getLogger("bbpe")
 

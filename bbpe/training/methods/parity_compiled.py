@@ -1,8 +1,8 @@
-"""The numba backend of parity-aware merges: ``bbpe.training.parity.learn_parity_merges``, compiled.
+"""The numba backend of parity-aware merges: ``bbpe.training.methods.parity.learn_parity_merges``, compiled.
 
 Same input, output and rules (same merges in the same order, the same choosing language, the
 same stop reason).  Each language's training words and its dev words become word stores of plain
-training's compiled loop (a word in two languages is in both); ``bbpe.training._numba_parity.learn`` runs
+training's compiled loop (a word in two languages is in both); ``bbpe.training.methods._parity_kernels.learn`` runs
 without the GIL in a helper thread while the calling thread reports progress through
 ``on_merge`` (Ctrl-C or an error in ``on_merge`` stops the loop).  Importing this module raises
 ImportError when numba is not installed.
@@ -14,11 +14,12 @@ from collections.abc import Iterable, Mapping, Sequence
 
 import numpy as np
 
-from bbpe.bpe import Merge, MergeCallback
-from bbpe.training import _numba_parity as loop
-from bbpe.training._numba_loop import word_store
-from bbpe.training.merge_numba import Flat, check_pair_total, flatten_words, pack_tokens, run_in_thread
-from bbpe.training.parity import candidate_languages
+from bbpe.bpe.tables import pack_tokens
+from bbpe.training.loops._kernels import word_store
+from bbpe.training.loops.compiled import Flat, check_pair_total, flatten_words, run_in_thread
+from bbpe.training.loops.reference import Merge, MergeCallback
+from bbpe.training.methods import _parity_kernels as loop
+from bbpe.training.methods.parity import candidate_languages
 
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
@@ -38,7 +39,7 @@ def learn_parity_merges(
     global_merges: int = 0,
     chosen: dict[str, int] | None = None,
 ) -> tuple[list[Merge], str]:
-    """Drop-in replacement for ``bbpe.training.parity.learn_parity_merges`` (``min_frequency`` below 1 acts as 1).
+    """Drop-in replacement for ``bbpe.training.methods.parity.learn_parity_merges`` (``min_frequency`` below 1 acts as 1).
 
     >>> vocab = [bytes([i]) for i in range(256)]
     >>> words = {"eng": [(b"ab", 10)], "fra": [(b"cdcd", 3)]}

@@ -10,8 +10,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from bbpe.corpus.reading import OPENERS, TEXT_SUFFIXES
 from bbpe.errors import CorpusError
-from bbpe.training.corpus import OPENERS, TEXT_SUFFIXES
 
 _GLOB = ("*", "?", "[")
 

@@ -2,7 +2,7 @@
 
 Training files carry their language in the name, ``<code>.<anything>`` (``eng_Latn.manpages.txt.gz``);
 each language's pre-tokens are counted apart (one pass over the corpus).  The dev set is a
-line-aligned parallel corpus in the report's layout (``bbpe.parallel``); a language's dev
+line-aligned parallel corpus in the report's layout (``bbpe.parallel_corpora``); a language's dev
 text is its lines joined by one space, pre-tokenized with the training pattern.
 
 The merge loop (the paper's *base* variant; the reference implementation is
@@ -22,7 +22,7 @@ swiss-ai/parity-aware-bpe):
   reference stops at the first such language instead; on imbalanced data (a language with a
   few kilobytes of training text) that ends training after a few hundred merges.
 
-This module is the readable reference loop; ``bbpe.training.parity_numba`` is its compiled twin
+This module is the readable reference loop; ``bbpe.training.methods.parity_compiled`` is its compiled twin
 with the same results (``backend="auto"`` uses it when numba imports, as plain training does).
 The hybrid's global merges read the pair counts summed over the languages; no pooled copy of
 the words is merged.
@@ -37,12 +37,14 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from pathlib import Path
 from typing import Any
 
-from bbpe.bpe import Merge, MergeCallback, Pair, apply_merge, check_pair_total, pair_counts, pop_best, token_for
+from bbpe.corpus.documents import UnitStats
+from bbpe.corpus.reading import CorpusStats, expand_paths
+from bbpe.corpus.units import plan_units
 from bbpe.encoding.normalization import Normalization
 from bbpe.errors import CorpusError
-from bbpe.parallel import load_corpus
-from bbpe.training.corpus import CorpusStats, expand_paths
-from bbpe.training.counting import (
+from bbpe.formats.counts import check_pair_total
+from bbpe.parallel_corpora import load_corpus
+from bbpe.training.counting.pretokens import (
     CountSettings,
     Unit,
     add_stats,
@@ -52,8 +54,7 @@ from bbpe.training.counting import (
     run_tasks,
     worker_count,
 )
-from bbpe.training.documents import UnitStats
-from bbpe.training.units import plan_units
+from bbpe.training.loops.reference import Merge, MergeCallback, Pair, apply_merge, pair_counts, pop_best, token_for
 
 Words = Iterable[tuple[Sequence[int], int]]
 
@@ -165,7 +166,7 @@ class _Side:
             if count <= 0:
                 if count < 0:
                     raise ValueError(f"word counts must not be negative, got {count}")
-                continue  # as in bbpe.bpe.learn_merges
+                continue  # as in bbpe.training.loops.reference.learn_merges
             index = len(self.ids)
             self.ids.append(list(ids))
             self.counts.append(count)
@@ -213,7 +214,7 @@ class _Pooled:
             heapq.heappush(self.heap, (-self.count(pair), pair))
 
     def pop_best(self) -> tuple[Pair, int] | None:
-        """As ``bbpe.bpe.pop_best``: counts of existing pairs only fall, grown pairs were pushed again."""
+        """As ``bbpe.training.loops.reference.pop_best``: counts of existing pairs only fall, grown pairs were pushed again."""
         while self.heap:
             negative, pair = heapq.heappop(self.heap)
             current = self.count(pair)
@@ -246,7 +247,7 @@ def learn_parity_merges(
     global_merges: int = 0,
     chosen: dict[str, int] | None = None,
 ) -> tuple[list[Merge], str]:
-    """The parity-aware merge loop (interface of ``bbpe.bpe.learn_merges`` plus the dev set).
+    """The parity-aware merge loop (interface of ``bbpe.training.loops.reference.learn_merges`` plus the dev set).
 
     ``words``: language -> (ids in ``token_bytes``, count); ``dev``: language -> pre-token text ->
     count.  ``chosen`` (if given) receives how many merges each language chose ("*" = global).

@@ -16,14 +16,14 @@ from contextlib import contextmanager, suppress
 from pathlib import Path
 from typing import Any
 
+from bbpe.corpus.reading import CorpusStats
+from bbpe.corpus.units import plan_units
 from bbpe.errors import CorpusError
 from bbpe.formats import counts as counts_file
 from bbpe.output import atomic_set
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_map import MapResult, map_unit
-from bbpe.training.count_reduce import reduce_bucket
-from bbpe.training.counting import CountSettings, add_stats, run_tasks
-from bbpe.training.units import plan_units
+from bbpe.training.counting.map_tasks import MapResult, map_unit
+from bbpe.training.counting.pretokens import CountSettings, add_stats, run_tasks
+from bbpe.training.counting.reduce_tasks import reduce_bucket
 
 
 def part_paths(output: Path, buckets: int, *, directory: bool) -> list[Path]:

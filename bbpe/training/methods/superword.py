@@ -12,7 +12,7 @@ Training has two stages on the same corpus:
    ``scripts/extend_tokenizer.sh``) plus line breaks: a superword stays within a line, and a
    document can be cut for parallel counting after a line break (see *Safe cuts*).
    Every stage-2 piece is segmented with the stage-1 vocabulary (rank-based BPE, as
-   ``bbpe.training.extend`` segments words with a base vocabulary), and the merge loop continues up to
+   ``bbpe.training.methods.extend`` segments words with a base vocabulary), and the merge loop continues up to
    the vocab size.  With ``max_words`` a new token may span at most that many
    whitespace-separated words (``len(token.split())``).
 
@@ -46,13 +46,16 @@ from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
 
-from bbpe import bpe
+import numpy as np
+
+from bbpe.encoding.pieces import segment_all, segment_compiled
 from bbpe.pretokenize.patterns import STAGE2, STAGE2_SPLIT_DIGITS, pretokenize, resolve_pattern, stage2_splits
 from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
-from bbpe.training.extend import base_settings, base_tokens
-from bbpe.training.merge import merge_into_tokenizer
-from bbpe.training.segmenting import segment_all, segment_compiled
+from bbpe.training.loops import reference
+from bbpe.training.loops.flat_words import FlatWords
+from bbpe.training.merging import merge_into_tokenizer
+from bbpe.training.methods.extend import base_settings, base_tokens
 
 
 def stage2_pattern(stage1_pattern: str) -> str:
@@ -114,14 +117,15 @@ def add_superwords(
     split_digits: bool,
 ) -> Tokenizer:
     """Stage 2: continue ``stage1`` (no special tokens) on the stage-2 pieces up to ``vocab_size``."""
-    learner = partial(bpe.learn_merges, allow=word_limit(max_words)) if max_words is not None else None
+    learner = partial(reference.learn_merges, allow=word_limit(max_words)) if max_words is not None else None
     pattern = stage2_pattern(stage1.pattern)
     stage1_merges = None if max_merges is None else max_merges - stage1.metadata["training"]["new_tokens"]
     tokens = base_tokens(stage1, pattern=pattern, prune_unreachable=False)
     pieces = [p.encode("utf-8") if isinstance(p, str) else p for p in stage2_counts]
     counts = list(stage2_counts.values())
-    flat = segment_compiled(pieces, counts, tokens) if stage1.engine != "python" else None
-    # Else the same ids as extend.segmenter, through tiktoken on threads.
+    compiled = segment_compiled(pieces, tokens) if stage1.engine != "python" else None
+    flat = None if compiled is None else FlatWords(*compiled, np.asarray(counts, np.int64))
+    # Else the same ids as pieces.segmenter, through tiktoken on threads.
     words = flat if flat is not None else zip(segment_all(pieces, tokens, engine=stage1.engine), counts)
     del pieces
     tokenizer = merge_into_tokenizer(

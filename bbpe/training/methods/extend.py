@@ -36,17 +36,17 @@ token ("alias" merges: no new id) are those of training from scratch.
 from __future__ import annotations
 
 import os
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Iterable, Mapping
 from typing import Any
 
 from bbpe import bpe
 from bbpe.encoding.normalization import Normalization, check_normalization
-from bbpe.encoding.tiktoken_engine import require_tiktoken, single_piece_encoder
+from bbpe.encoding.pieces import segmenter
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import compile_pattern, resolve_pattern
 from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
-from bbpe.training.merge import LearnMerges, merge_into_tokenizer, split_digit_counts
+from bbpe.training.merging import LearnMerges, merge_into_tokenizer, split_digit_counts
 
 Init = str | os.PathLike[str] | Tokenizer
 
@@ -108,23 +108,6 @@ def base_tokens(base: Tokenizer, *, pattern: str, prune_unreachable: bool) -> li
         dead = unreachable_tokens(base.ranks, pattern)
         tokens = [token for token in tokens if token not in dead]
     return tokens
-
-
-def segmenter(tokens: list[bytes], *, engine: str = "auto") -> Callable[[bytes], list[int]]:
-    """A function giving the ids (index in ``tokens``) of one pre-token under rank-based BPE.
-
-    Uses tiktoken's per-piece encoder when available (same ids as ``bpe.bpe_encode``).
-    """
-    ranks = {token: index for index, token in enumerate(tokens)}
-    if engine != "python":
-        try:
-            require_tiktoken()
-        except ImportError:
-            if engine == "tiktoken":
-                raise
-        else:
-            return single_piece_encoder(ranks)
-    return lambda piece: bpe.bpe_encode(piece, ranks)
 
 
 def extend_from_counts(

@@ -1,5 +1,5 @@
 """The merge step shared by training from scratch, extension and the other methods: pick the merge
-loop (``bbpe.bpe.learn_merges`` or the compiled ``merge_numba``), run it, build the Tokenizer."""
+loop (``bbpe.training.loops.reference.learn_merges`` or the compiled ``merge_numba``), run it, build the Tokenizer."""
 
 from __future__ import annotations
 
@@ -10,12 +10,12 @@ from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
-from bbpe import bpe
 from bbpe._version import __version__
 from bbpe.encoding.normalization import Normalization
 from bbpe.pretokenize.patterns import cut_digits, preset_name, with_split_digits
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
+from bbpe.training.loops import reference
 
 log = logging.getLogger("bbpe")
 STOP_REASONS = {
@@ -97,7 +97,7 @@ def merge_into_tokenizer(
     return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata, normalization=normalization)
 
 
-LearnMerges = Callable[..., tuple[list[bpe.Merge], str]]
+LearnMerges = Callable[..., tuple[list[reference.Merge], str]]
 
 
 def merge_backend(name: str) -> LearnMerges:
@@ -111,13 +111,13 @@ def _backend(name: str) -> LearnMerges:
     if name not in ("auto", "python", "numba"):
         raise ValueError(f"unknown backend {name!r}; use 'auto', 'python' or 'numba'")
     if name == "python":
-        return bpe.learn_merges
+        return reference.learn_merges
     try:
-        from bbpe.training import merge_numba
+        from bbpe.training.loops import compiled as merge_numba
     except ImportError:
         if name == "numba":
             raise ImportError("backend 'numba' needs numba: pip install 'bbpe[fast]'") from None
-        return bpe.learn_merges
+        return reference.learn_merges
     return merge_numba.learn_merges
 
 
@@ -139,14 +139,14 @@ _preloading: threading.Thread | None = None
 def _preload(name: str) -> None:
     try:
         learn = _backend(name)
-        if learn is not bpe.learn_merges:  # one merge on one word: the same argument types as a real run
+        if learn is not reference.learn_merges:  # one merge on one word: the same argument types as a real run
             learn([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1)
     except Exception as exc:  # only a head start: the real run reports any problem itself
         log.debug("could not preload the %s merge loop: %s", name, exc)
 
 
 def _backend_name(name: str) -> str:
-    return "python" if merge_backend(name) is bpe.learn_merges else "numba"
+    return "python" if merge_backend(name) is reference.learn_merges else "numba"
 
 
 def check_sizes(vocab_size: int, base: int, special_tokens: list[str]) -> None:

@@ -15,7 +15,7 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.formats import counts as counts_file
-from bbpe.training.count_map import decode_run, encode_run, read_run
+from bbpe.training.counting.map_tasks import decode_run, encode_run, read_run
 
 ROWS_PER_BATCH = 1 << 16
 

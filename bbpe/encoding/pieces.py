@@ -1,6 +1,6 @@
 """Segment many pre-tokens at once with a base vocabulary (rank-based BPE), on parallel threads.
 
-Gives exactly ``[segmenter(tokens)(piece) for piece in pieces]`` (``bbpe.training.extend``), in
+Gives exactly ``[segmenter(tokens)(piece) for piece in pieces]``, in
 fewer Python calls: the pieces of a chunk are joined with a separator character that occurs in
 none of them, and tiktoken encodes the chunk in one call, with the separator as a special token
 and a pattern that matches each piece whole (``[\\s\\S]+``), so every piece is BPE-encoded on its
@@ -17,13 +17,30 @@ from concurrent.futures import ThreadPoolExecutor
 
 import numpy as np
 
-from bbpe.encoding.tiktoken_engine import has_tiktoken, tiktoken_encoding
-from bbpe.training.extend import segmenter
-from bbpe.training.flat_words import FlatWords
+from bbpe import bpe
+from bbpe.bpe.tables import joinable_pairs, pack_tokens
+from bbpe.encoding.tiktoken_engine import has_tiktoken, require_tiktoken, single_piece_encoder, tiktoken_encoding
 
 CHUNK_PIECES = 20_000
 # Separator candidates: private-use characters (unlikely in text) before control characters.
 SEPARATORS = [chr(c) for c in range(0xE000, 0xE010)] + [chr(c) for c in range(0x01, 0x09)]
+
+
+def segmenter(tokens: list[bytes], *, engine: str = "auto") -> Callable[[bytes], list[int]]:
+    """A function giving the ids (index in ``tokens``) of one pre-token under rank-based BPE.
+
+    Uses tiktoken's per-piece encoder when available (same ids as ``bpe.bpe_encode``).
+    """
+    ranks = {token: index for index, token in enumerate(tokens)}
+    if engine != "python":
+        try:
+            require_tiktoken()
+        except ImportError:
+            if engine == "tiktoken":
+                raise
+        else:
+            return single_piece_encoder(ranks)
+    return lambda piece: bpe.bpe_encode(piece, ranks)
 
 
 def segment_all(
@@ -59,15 +76,15 @@ def segment_all(
 
 
 def segment_compiled(
-    pieces: Sequence[bytes], counts: Sequence[int], tokens: list[bytes], *, threads: int | None = None
-) -> FlatWords | None:
-    """The pieces' ids as ``segment_all`` gives them, with their counts, in compiled code on threads.
+    pieces: Sequence[bytes], tokens: list[bytes], *, threads: int | None = None
+) -> tuple[np.ndarray, np.ndarray] | None:
+    """The pieces' ids as ``segment_all`` gives them, in compiled code on threads: (ids back to back,
+    int32; start offsets, one more than there are pieces).
 
     None without numba, or if some byte of a piece is no token (then ``segment_all`` decides).
     """
     try:
-        from bbpe.training import _numba_segment as compiled  # needs numba (optional)
-        from bbpe.training.merge_numba import pack_tokens
+        from bbpe.bpe import _kernels as compiled  # needs numba (optional)
     except ImportError:
         return None
     tok_data, tok_start = pack_tokens(tokens)
@@ -91,23 +108,7 @@ def segment_compiled(
         return None
     starts = np.zeros(len(pieces) + 1, np.int64)
     np.cumsum(np.concatenate([per_piece for _, per_piece in done]), out=starts[1:])
-    ids = np.concatenate([ids for ids, _ in done])
-    return FlatWords(ids, starts, np.asarray(counts, np.int64))
-
-
-def joinable_pairs(tokens: Sequence[bytes]) -> np.ndarray:
-    """A 65,536-entry table: do the bytes a, b (index ``a << 8 | b``) stand next to each other in some token?
-
-    >>> table = joinable_pairs([b"a", b"ab", b"b c"])
-    >>> [divmod(int(i), 256) for i in table.nonzero()[0]]
-    [(32, 99), (97, 98), (98, 32)]
-    """
-    found = np.zeros(1 << 16, dtype=bool)
-    data = np.frombuffer(b"".join(tokens), np.uint8).astype(np.int64)
-    within = np.ones(len(data), dtype=bool)  # is (data[k], data[k + 1]) inside one token?
-    within[np.cumsum(np.fromiter(map(len, tokens), np.int64, len(tokens))) - 1] = False
-    found[(data[:-1] << 8 | data[1:])[within[:-1]]] = True
-    return found
+    return np.concatenate([ids for ids, _ in done]), starts
 
 
 def _segment_chunk(

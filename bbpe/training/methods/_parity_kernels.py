@@ -1,6 +1,6 @@
-"""The compiled parity-aware merge loop (see ``bbpe.training.parity_numba``; rules in ``bbpe.training.parity``).
+"""The compiled parity-aware merge loop (see ``bbpe.training.methods.parity_compiled``; rules in ``bbpe.training.methods.parity``).
 
-Every language has two merge states of plain training's loop (``bbpe.training._numba_loop``):
+Every language has two merge states of plain training's loop (``bbpe.training.loops._kernels``):
 its training words (counts: training counts) and its dev words (counts: dev counts), all
 stores back to back in one int32 array, state ``s`` at ``store[segments[s]:segments[s + 1]]``
 (states ``0 .. L - 1`` training, ``L .. 2L - 1`` dev).  A language's pair counts are its
@@ -20,7 +20,7 @@ import numpy as np
 from numba.typed import List
 
 from bbpe._jit import kernel
-from bbpe.training._numba_loop import (
+from bbpe.training.loops._kernels import (
     _token_rows,
     index_words,
     merge_words,
@@ -32,7 +32,7 @@ from bbpe.training._numba_loop import (
     push_grown,
     take_merge,
 )
-from bbpe.training._numba_tables import (
+from bbpe.training.loops._tables import (
     find,
     fit_rows,
     heap_drop_top,

@@ -1,8 +1,6 @@
-"""Pure-Python BPE primitives: the rank-based encoder and the reference merge loop.
+"""The reference merge loop of training, in pure Python (``backend="python"``).
 
-No I/O here.  Encoding follows tiktoken: inside one pre-token, repeatedly merge the
-adjacent pair whose concatenation has the lowest rank.  Training is the textbook
-byte-level BPE loop with incremental pair counts:
+Training is the textbook byte-level BPE loop with incremental pair counts:
 
 * words are the unique pre-tokens (as token-id lists) with their counts;
 * every step merges the most frequent adjacent pair inside a word;
@@ -10,68 +8,20 @@ byte-level BPE loop with incremental pair counts:
   depends only on the counts and the ids, never on input or dict order;
 * if the merged bytes already are a token (two different pairs can spell the same
   bytes), occurrences are rewritten to that token and no new id is created.
+
+The compiled loop (``bbpe.training.loops.compiled``) gives the same merges in the same order.
 """
 
 from __future__ import annotations
 
 import heapq
 from collections import Counter
-from collections.abc import Callable, Iterable, Mapping
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
+from bbpe.formats.counts import check_pair_total
+
 Pair = tuple[int, int]
-
-
-def bpe_encode(piece: bytes, ranks: Mapping[bytes, int]) -> list[int]:
-    """Token ids of one pre-token under a rank table (lowest rank merges first).
-
-    >>> bpe_encode(b"aab", {b"a": 0, b"b": 1, b"ab": 2, b"aa": 3})
-    [0, 2]
-    """
-    rank = ranks.get(piece)
-    if rank is not None:
-        return [rank]
-    return [ranks[part] for part in bpe_split(piece, ranks)]
-
-
-def bpe_split(piece: bytes, ranks: Mapping[bytes, int], max_rank: int | None = None) -> list[bytes]:
-    """The byte parts of ``piece`` after rank-based merging, using only ranks below ``max_rank``.
-
-    Repeatedly merges the two neighbouring parts whose bytes together have the lowest rank (the
-    leftmost on ties), as tiktoken does, in O(n log n): the candidate merges wait in a heap, and one
-    whose parts changed since it was pushed is skipped when it comes up.  With ``max_rank`` = a
-    token's own rank this gives the pair it is built from.
-
-    >>> bpe_split(b"aaab", {b"a": 0, b"b": 1, b"aa": 2, b"ab": 3})
-    [b'aa', b'ab']
-    """
-    n = len(piece)
-    after = list(range(1, n + 1))  # after[i]: where the part starting at i ends
-    before = list(range(-1, n - 1))  # before[i]: where the part before it starts (-1: none; -2: merged away)
-    candidates: list[tuple[int, int, int, int]] = []  # (rank, left start, right start, right end)
-
-    def consider(left: int, right: int) -> None:
-        rank = ranks.get(piece[left : after[right]])
-        if rank is not None and (max_rank is None or rank < max_rank):
-            heapq.heappush(candidates, (rank, left, right, after[right]))
-
-    for i in range(n - 1):
-        consider(i, i + 1)
-    while candidates:
-        _, left, right, end = heapq.heappop(candidates)
-        if after[left] != right or before[right] != left or after[right] != end:
-            continue  # a part of this merge changed since it was pushed
-        after[left], before[right] = end, -2
-        if end < n:
-            before[end] = left
-            consider(left, end)
-        if before[left] >= 0:
-            consider(before[left], left)
-    parts, start = [], 0
-    while start < n:
-        parts.append(piece[start : after[start]])
-        start = after[start]
-    return parts
 
 
 def pair_counts(ids: list[int]) -> Counter[Pair]:
@@ -109,26 +59,6 @@ class Merge:
 
 
 MergeCallback = Callable[[int], None]
-PAIR_COUNT_LIMIT = 2**63  # pair counts are 64-bit signed integers in the compiled loops
-
-
-def check_pair_total(total: int) -> None:
-    """Refuse words whose pair counts could overflow 64-bit integers.
-
-    ``total`` is the sum over words of count x (length - 1): no pair count, then or after any merge,
-    can exceed it, so below 2**63 every backend counts exactly (and all give the same merges).
-
-    >>> check_pair_total(2**63 - 1)
-    >>> check_pair_total(2**63)
-    Traceback (most recent call last):
-    ...
-    ValueError: the word counts are too large: the sum over words of count x (length - 1) is 9,223,372,036,854,775,808, not below 2**63, so pair counts could overflow 64-bit integers; scale the counts down
-    """
-    if total >= PAIR_COUNT_LIMIT:
-        raise ValueError(
-            f"the word counts are too large: the sum over words of count x (length - 1) is {total:,}, not below "
-            "2**63, so pair counts could overflow 64-bit integers; scale the counts down"
-        )
 
 
 def learn_merges(

@@ -1,4 +1,4 @@
-"""Compiled rank-based BPE of many pieces at once (``bbpe.training.segmenting.segment_flat``).
+"""Compiled rank-based BPE of many pieces at once (``bbpe.encoding.pieces.segment_flat``).
 
 Every function of this family is in this file (numba's cache tracks only the file of the function
 it caches).  Data: the pieces back to back in one byte buffer with their end offsets; the tokens

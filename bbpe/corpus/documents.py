@@ -24,9 +24,9 @@ from functools import partial
 from pathlib import Path
 from typing import BinaryIO, Protocol, cast
 
+from bbpe.corpus.reading import open_binary, record_text, split_lines
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.safe_cuts import LINE, TAIL, CutRule
-from bbpe.training.corpus import open_binary, record_text, split_lines
 
 log = logging.getLogger("bbpe")
 
