@@ -18,12 +18,10 @@ import os
 from collections.abc import Iterable, Mapping, Sequence
 from typing import Any, Literal
 
-from bbpe import references
 from bbpe.encoding.encoder import NO_SPECIALS, Encoder, EngineName, check_text
 from bbpe.encoding.normalization import Normalization
 from bbpe.encoding.specials import AllowedSpecial
 from bbpe.encoding.tiktoken_engine import TiktokenEngine, has_tiktoken, require_tiktoken
-from bbpe.formats import native, transformers_dir
 from bbpe.vocabulary import Vocabulary
 
 Engine = Literal["auto", "python", "tiktoken"]
@@ -191,6 +189,8 @@ class Tokenizer:
     # -- files ------------------------------------------------------------------------
     def save(self, path: str | os.PathLike[str]) -> None:
         """Write the native bbpe JSON file (atomically)."""
+        from bbpe.formats import native
+
         native.write(self, path)
 
     def save_pretrained(self, directory: str | os.PathLike[str], **roles: Any) -> dict[str, Any]:
@@ -199,6 +199,8 @@ class Tokenizer:
         ``roles``: ``bos``, ``eos``, ``pad``, ``unk`` and ``additional`` (see
         ``bbpe.formats.transformers_dir``).  Returns the special-token roles written.
         """
+        from bbpe.formats import transformers_dir
+
         return transformers_dir.write(self, directory, **roles)
 
     @classmethod
@@ -206,10 +208,18 @@ class Tokenizer:
         """Load a bbpe JSON, a ``.tiktoken`` ranks file (needs ``pattern`` unless it is a known
         reference), a byte-level ``tokenizer.json``, a transformers tokenizer directory, or a
         reference name such as ``"cl100k_base"``."""
+        from bbpe import references  # the reference table and the file formats: imported when a file is read
+
         return cls.from_vocabulary(references.load_vocabulary(path, pattern=pattern), engine=engine)
 
     def __repr__(self) -> str:
         return f"<bbpe.Tokenizer vocab_size={self.vocab_size} engine={self._engine_name!r}>"
+
+
+def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
+    """Load a tokenizer file (bbpe JSON, ``.tiktoken``, byte-level ``tokenizer.json``), a transformers tokenizer
+    directory or a reference name (``Tokenizer.load``)."""
+    return Tokenizer.load(path, pattern=pattern, engine=engine)
 
 
 def _choose_engine(engine: str) -> ChosenEngine:

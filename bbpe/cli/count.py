@@ -36,7 +36,7 @@ _COUNTING_OPTIONS: dict[str, object] = {
     "parts": None,
     "min_count": 1,
     "flush_mb": 256,
-    "engine": "local",
+    "executor": "local",
     "address": None,
 }
 DEFAULT_PARTS = 8
@@ -72,7 +72,7 @@ def add_count_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         f"{DEFAULT_PARTS} for a directory)",
     )
     p.add_argument(
-        "--engine",
+        "--executor",
         choices=("local", "ray"),
         default="local",
         help="local: a process pool (default); ray: Ray tasks (pip install 'bbpe[ray]')",
@@ -81,7 +81,7 @@ def add_count_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--address",
         default=None,
         metavar="ADDR",
-        help="with --engine ray: the cluster to join (default: start a local Ray instance)",
+        help="with --executor ray: the cluster to join (default: start a local Ray instance)",
     )
     p.add_argument("--min-count", type=parse_count, default=1, metavar="N", help="drop words counted fewer times")
     p.add_argument(
@@ -161,8 +161,8 @@ def run_count(args: argparse.Namespace) -> int:
         raise BBPEError(f"--parts must be 1 to {MAX_PARTS}, got {parts}")
     if args.min_count < 1 or args.flush_mb < 1:
         raise BBPEError("--min-count and --flush-mb must be at least 1")
-    if args.address is not None and args.engine != "ray":
-        raise BBPEError("--address needs --engine ray")
+    if args.address is not None and args.executor != "ray":
+        raise BBPEError("--address needs --executor ray")
     common: dict[str, Any] = {
         "buckets": parts,
         "directory": directory,
@@ -175,7 +175,7 @@ def run_count(args: argparse.Namespace) -> int:
     }
     inputs = [p if is_url(p) else Path(p) for p in args.inputs]
     try:
-        if args.engine == "ray":
+        if args.executor == "ray":
             unique, total = count_ray(
                 inputs, settings, Path(args.output), address=args.address, on_tasks=tasks_done, **common
             )
@@ -196,7 +196,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
     """``bbpe train --from-counts FILE``: the pattern and special tokens come from the file."""
     if args.inputs:
         raise BBPEError("give corpus inputs or --from-counts, not both")
-    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8", "engine") if getattr(args, name)]
+    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8", "executor") if getattr(args, name)]
     if args.jsonl_field != "text":
         corpus_only.append("jsonl_field")
     if corpus_only:

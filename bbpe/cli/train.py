@@ -18,7 +18,7 @@ from bbpe.errors import BBPEError
 from bbpe.output import check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
 from bbpe.training.api import path_inputs, train
-from bbpe.training.counting.executors import ENGINES
+from bbpe.training.counting.executors import EXECUTORS
 from bbpe.training.merging import STOP_REASONS
 
 
@@ -62,8 +62,8 @@ def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
     p.add_argument(
-        "--engine",
-        choices=ENGINES,
+        "--executor",
+        choices=EXECUTORS,
         default=None,
         help="count with `bbpe count`'s map/reduce tasks: local (a process pool, bounded memory) or ray "
         "(pip install 'bbpe[ray]'); default: count in this process. Same vocabulary either way",
@@ -72,7 +72,7 @@ def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--address",
         default=None,
         metavar="ADDR",
-        help="with --engine ray: the cluster to join (default: start a local Ray instance)",
+        help="with --executor ray: the cluster to join (default: start a local Ray instance)",
     )
     add_method_options(p)
     p.set_defaults(run=run_train)
@@ -85,8 +85,8 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.inputs and not args.from_counts:
         raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
     methods = method_arguments(args)
-    if args.address is not None and args.engine != "ray":
-        raise BBPEError("--address needs --engine ray")
+    if args.address is not None and args.executor != "ray":
+        raise BBPEError("--address needs --executor ray")
     if args.from_counts and methods:
         raise BBPEError(
             "--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts"
@@ -112,7 +112,7 @@ def run_train(args: argparse.Namespace) -> int:
                 init=args.init,
                 prune_unreachable=args.prune_unreachable,
                 unit=args.unit or "document",
-                engine=args.engine,
+                executor=args.executor,
                 address=args.address,
                 normalization=normalization_argument(args),
                 **methods,

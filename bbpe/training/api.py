@@ -24,7 +24,7 @@ from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.arguments import check_counts, check_options, corpus_items, special_token_list
-from bbpe.training.counting.executors import Engine, check_engine, count_on_engine
+from bbpe.training.counting.executors import Executor, check_executor, count_on_executor
 from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens
 from bbpe.training.loops import reference
 from bbpe.training.merging import (
@@ -65,7 +65,7 @@ def train(
     parity_dev: str | os.PathLike[str] | None = None,
     parity_global_merges: int | None = None,
     unit: Literal["document", "line"] = "document",
-    engine: Engine | None = None,
+    executor: Executor | None = None,
     address: str | None = None,
     normalization: Normalization | None = None,
 ) -> Tokenizer:
@@ -78,7 +78,7 @@ def train(
     ``superwords_after=N`` continues with superword merges once N regular tokens exist
     (``bbpe.training.methods.superword``); ``parity_dev`` (a parallel corpus directory) trains parity-aware
     merges, the first ``parity_global_merges`` of them global (``bbpe.training.methods.parity``).
-    ``engine`` ("local" or "ray", at ``address``) counts the files with ``bbpe count``'s map/reduce
+    ``executor`` ("local" or "ray", at ``address``) counts the files with ``bbpe count``'s map/reduce
     tasks (``bbpe.training.counting.executors``); the default counts in this process.  Same vocabulary either way.
     ``normalization`` ("none", "NFC", "NFD", "NFKC", "NFKD"; default: the base's with ``init``, else "none")
     is applied to the text between special tokens before pre-tokenization, in counting and when the
@@ -102,7 +102,7 @@ def train(
     special_tokens = unique_specials(special_tokens)
     check_sizes(vocab_size, 256, special_tokens)
     merge_backend(backend)  # an unknown or missing backend fails before counting
-    check_engine(engine, address)
+    check_executor(executor, address)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
     settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors, form)
@@ -116,7 +116,7 @@ def train(
     def count(settings: CountSettings, stats: CorpusStats) -> Counter[bytes]:
         if not paths:
             counts: Counter[bytes] = Counter()
-        elif engine is None:
+        elif executor is None:
             counts = count_corpus(
                 paths,
                 settings,
@@ -127,10 +127,10 @@ def train(
                 on_started=None if texts else partial(preload_backend, backend),  # texts: a second pool forks
             )
         else:
-            counts = count_on_engine(
+            counts = count_on_executor(
                 paths,
                 settings,
-                engine=engine,
+                executor=executor,
                 address=address,
                 max_bytes=max_bytes,
                 workers=workers,
@@ -153,10 +153,10 @@ def train(
         return counts
 
     if parity_dev is not None:
-        if texts or init is not None or superwords_after is not None or engine is not None:
+        if texts or init is not None or superwords_after is not None or executor is not None:
             raise ValueError(
                 "parity-aware training reads files named <language>.* and starts from the 256 bytes "
-                "(no text items, init, superwords or counting engine)"
+                "(no text items, init, superwords or counting executor)"
             )
         by_language = parity.count_by_language(
             paths, settings, stats=stats, max_bytes=max_bytes, workers=workers, on_bytes=counted

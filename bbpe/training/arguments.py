@@ -32,13 +32,13 @@ TEXTS: dict[str, bool] = {"pattern": True, "jsonl_field": False, "address": True
 # Options that mean something only with another one.
 NEEDS = {"max_superword_words": "superwords_after", "parity_global_merges": "parity_dev"}
 # Arguments checked where they are used: the corpus, specials and counts below (they are consumed once),
-# backend, engine (unknown names are ValueErrors there), and these.
+# backend, executor (unknown names are ValueErrors there), and these.
 CHECKED_ELSEWHERE = (
     "texts_or_paths",
     "special_tokens",
     "counts",
     "backend",
-    "engine",
+    "executor",
     "corpus_summary",
     "normalization",
 )

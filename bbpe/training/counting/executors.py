@@ -1,9 +1,9 @@
-"""Counting for training on a chosen engine: map/bucket/reduce tasks, then the whole table in this process.
+"""Counting for training on a chosen executor: map/bucket/reduce tasks, then the whole table in this process.
 
-``train(..., engine="local")`` runs ``bbpe count``'s map and reduce tasks on a process pool (parts in
-a temporary folder, always removed, read back one by one); ``engine="ray"`` runs them as Ray tasks
+``train(..., executor="local")`` runs ``bbpe count``'s map and reduce tasks on a process pool (parts in
+a temporary folder, always removed, read back one by one); ``executor="ray"`` runs them as Ray tasks
 whose reduce tasks return their bucket (``count_ray_table``).  Both give the table of the default
-in-process counter, so training gives the same vocabulary on every engine.
+in-process counter, so training gives the same vocabulary on every executor.
 """
 
 from __future__ import annotations
@@ -24,31 +24,31 @@ from bbpe.training.counting.pretokens import CountSettings
 from bbpe.training.counting.process_pool import count_local
 from bbpe.training.counting.ray_tasks import count_ray_table
 
-Engine = Literal["local", "ray"]
-ENGINES = ("local", "ray")
+Executor = Literal["local", "ray"]
+EXECUTORS = ("local", "ray")
 BUCKETS = 16
 
 
-def check_engine(engine: str | None, address: str | None) -> None:
-    """An unknown engine, or an address without Ray, is a ValueError before any work."""
-    if engine is not None and engine not in ENGINES:
-        raise ValueError(f"engine must be one of {', '.join(ENGINES)} (or None), got {engine!r}")
-    if address is not None and engine != "ray":
-        raise ValueError("address needs engine='ray' (--address needs --engine ray)")
+def check_executor(executor: str | None, address: str | None) -> None:
+    """An unknown executor, or an address without Ray, is a ValueError before any work."""
+    if executor is not None and executor not in EXECUTORS:
+        raise ValueError(f"executor must be one of {', '.join(EXECUTORS)} (or None), got {executor!r}")
+    if address is not None and executor != "ray":
+        raise ValueError("address needs executor='ray' (--address needs --executor ray)")
 
 
-def count_on_engine(
+def count_on_executor(
     paths: Iterable[str | os.PathLike[str]],
     settings: CountSettings,
     *,
-    engine: Engine,
+    executor: Executor,
     address: str | None = None,
     max_bytes: int | None = None,
     workers: int | None = None,
     stats: CorpusStats,
     on_progress: ProgressCallback | None = None,
 ) -> Counter[bytes]:
-    """The pre-token counts of ``paths`` counted by ``engine`` (``stats`` is filled as by ``count_corpus``)."""
+    """The pre-token counts of ``paths`` counted by ``executor`` (``stats`` is filled as by ``count_corpus``)."""
     start = time.monotonic()
 
     def read_bytes(done: int) -> None:
@@ -59,7 +59,7 @@ def count_on_engine(
         if on_progress:
             on_progress(ProgressEvent("tasks", done, total, time.monotonic() - start, read))
 
-    if engine == "ray":
+    if executor == "ray":
         return count_ray_table(
             paths,
             settings,

@@ -6,7 +6,7 @@ memory is bounded whatever the size of its input.  A word's bucket is ``crc32(wo
 (the same in every process and on every machine).  A run file is a sequence of records
 ``<u32 length><word bytes><u64 count>`` sorted by word bytes; its name holds the task, the
 flush and the bucket, so a retried task overwrites its own runs and never duplicates them.
-``map_unit_streamed`` yields the same runs as bytes, flush by flush (for engines with an object store).
+``map_unit_streamed`` yields the same runs as bytes, flush by flush (for executors with an object store).
 """
 
 from __future__ import annotations
@@ -59,7 +59,7 @@ def map_unit_streamed(
     unit: Unit, settings: CountSettings, buckets: int, flush_bytes: int | None = None
 ) -> Iterator[bytes | UnitStats]:
     """Count one work unit, yielding each flush as ``buckets`` sorted runs held as bytes (bucket 0 first,
-    empty runs included), then the unit's statistics (for engines that stream results to an object store)."""
+    empty runs included), then the unit's statistics (for executors that stream results to an object store)."""
     stats = UnitStats()
     for table in tables(unit, settings, stats, flush_bytes):
         for words in sorted_buckets(table, buckets):

@@ -1,4 +1,4 @@
-"""The local engine of ``bbpe count``: map tasks and reduce tasks on a process pool.
+"""The local executor of ``bbpe count``: map tasks and reduce tasks on a process pool.
 
 Map tasks turn work units into sorted runs per hash bucket in a temporary folder (always
 removed); reduce tasks merge each bucket into a temporary file, and once all are written they

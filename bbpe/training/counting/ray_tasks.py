@@ -1,4 +1,4 @@
-"""The Ray engine of ``bbpe count``: the local engine's map and reduce functions as Ray tasks.
+"""The Ray executor of ``bbpe count``: the local executor's map and reduce functions as Ray tasks.
 
 Map tasks (one per work unit) are streaming generators: every flush of a task's table leaves
 the worker at once as one sorted run per bucket (a separate object), so a task's memory is bounded
@@ -38,7 +38,7 @@ def import_ray() -> Any:
     try:
         import ray
     except ImportError:
-        raise ImportError("--engine ray needs ray: pip install 'bbpe[ray]'") from None
+        raise ImportError("--executor ray needs ray: pip install 'bbpe[ray]'") from None
     return ray
 
 

@@ -1,6 +1,6 @@
 """Sharded counting (issue 12): map tasks -> sorted runs in P buckets -> reduce tasks -> part files.
 
-The same input and settings give the same table on every engine and for any number of workers and
+The same input and settings give the same table on every executor and for any number of workers and
 buckets: byte-identical after ``bbpe count --merge`` into one file.
 """
 
@@ -21,7 +21,7 @@ from conftest import MIX, TRAIN_DIR, real_text
 from bbpe.cli import main
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import CL100K
-from bbpe.training.counting import process_pool as local_engine
+from bbpe.training.counting import process_pool as local_executor
 from bbpe.training.counting.map_tasks import read_run, write_run
 from bbpe.training.counting.pretokens import CountSettings, count_corpus
 from bbpe.training.counting.reduce_tasks import merged_rows
@@ -32,7 +32,7 @@ from bbpe.formats import counts as counts_file
 
 @pytest.fixture(scope="module")
 def corpus(tmp_path_factory) -> list[Path]:
-    folder = tmp_path_factory.mktemp("engines")
+    folder = tmp_path_factory.mktemp("executors")
     text = real_text(6_000, names=MIX)
     paths = []
     for index in range(3):
@@ -88,7 +88,7 @@ def test_small_flushes_give_the_same_table_and_leave_no_runs(corpus, tmp_path):
     temp = tmp_path / "temp"
     temp.mkdir()
     out = tmp_path / "flushed"
-    local_engine.count_local(
+    local_executor.count_local(
         corpus, CountSettings(CL100K), out, buckets=3, directory=True, workers=2, flush_bytes=20_000, temp_dir=str(temp)
     )
     assert counts_file.read(out).counts == count_corpus(corpus, CountSettings(CL100K), workers=1)
@@ -118,9 +118,9 @@ def test_runs_merge_in_word_order_and_add_up(tmp_path):
 def test_a_dead_map_worker_is_one_error_and_leaves_no_runs(corpus, tmp_path, monkeypatch):
     temp = tmp_path / "temp"
     temp.mkdir()
-    monkeypatch.setattr(local_engine, "map_unit", _die)
+    monkeypatch.setattr(local_executor, "map_unit", _die)
     with pytest.raises(BBPEError, match="a counting worker died"):
-        local_engine.count_local(
+        local_executor.count_local(
             corpus, CountSettings(CL100K), tmp_path / "o", buckets=2, directory=True, workers=2, temp_dir=str(temp)
         )
     assert list(temp.iterdir()) == [] and not (tmp_path / "o").exists()
@@ -142,7 +142,7 @@ def test_an_unreadable_url_or_a_missing_extra_is_one_line(corpus, tmp_path, caps
                     str(corpus[0]),
                     "-o",
                     str(tmp_path / "a/"),
-                    "--engine",
+                    "--executor",
                     "ray",
                     "--address",
                     "127.0.0.1:1",
@@ -154,7 +154,7 @@ def test_an_unreadable_url_or_a_missing_extra_is_one_line(corpus, tmp_path, caps
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and "cannot reach the Ray cluster at 127.0.0.1:1" in err
     monkeypatch.setitem(sys.modules, "ray", None)
-    assert main(["count", str(corpus[0]), "-o", str(tmp_path / "r/"), "--engine", "ray", "-q"]) == 2
+    assert main(["count", str(corpus[0]), "-o", str(tmp_path / "r/"), "--executor", "ray", "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'bbpe[ray]'" in err
 
@@ -184,21 +184,21 @@ def test_url_folders_and_globs_stand_for_their_text_files(corpus, tmp_path, caps
     assert "URL outputs are not supported" in capsys.readouterr().err
 
 
-def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch):
+def test_train_executor_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch):
     out = str(tmp_path / "v.json")
-    cases = [(["--address", "127.0.0.1:1"], "--address needs --engine ray")]
+    cases = [(["--address", "127.0.0.1:1"], "--address needs --executor ray")]
     if importlib.util.find_spec("ray") is not None:
-        cases.append((["--engine", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster at 127.0.0.1:1"))
+        cases.append((["--executor", "ray", "--address", "127.0.0.1:1"], "cannot reach the Ray cluster at 127.0.0.1:1"))
     for extra, message in cases:
         assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "-q", *extra]) == 2
         err = capsys.readouterr().err
         assert err.count("\n") == 1 and message in err, err
     counts = tmp_path / "c.parquet"
     count([str(corpus[0]), "-o", str(counts)])
-    assert main(["train", "--from-counts", str(counts), "--vocab", "300", "-o", out, "--engine", "local", "-q"]) == 2
-    assert "--engine applies to counting" in capsys.readouterr().err
+    assert main(["train", "--from-counts", str(counts), "--vocab", "300", "-o", out, "--executor", "local", "-q"]) == 2
+    assert "--executor applies to counting" in capsys.readouterr().err
     monkeypatch.setitem(sys.modules, "ray", None)
-    assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "--engine", "ray", "-q"]) == 2
+    assert main(["train", str(corpus[0]), "--vocab", "300", "-o", out, "--executor", "ray", "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "pip install 'bbpe[ray]'" in err
     assert not Path(out).exists()
@@ -207,7 +207,7 @@ def test_train_engine_errors_are_one_line(corpus, tmp_path, capsys, monkeypatch)
 def test_a_ray_run_leaves_bbpe_stderr_to_bbpe(corpus, tmp_path):
     """A local Ray instance started by the command: nothing of Ray's on stderr (-q: nothing at all)."""
     pytest.importorskip("ray")
-    argv = [sys.executable, "-m", "bbpe", "train", *map(str, corpus), "--engine", "ray", "--vocab", "300", "-q"]
+    argv = [sys.executable, "-m", "bbpe", "train", *map(str, corpus), "--executor", "ray", "--vocab", "300", "-q"]
     done = subprocess.run([*argv, "-o", str(tmp_path / "v.json")], capture_output=True, text=True, timeout=300)
     assert done.returncode == 0 and done.stderr == "", done.stderr
 
@@ -215,7 +215,7 @@ def test_a_ray_run_leaves_bbpe_stderr_to_bbpe(corpus, tmp_path):
 @pytest.fixture(scope="module")
 def ray_cluster():
     """A local Ray instance in this process (2 CPUs), shared by the Ray tests."""
-    ray = pytest.importorskip("ray", reason="the Ray engine needs ray: pip install 'bbpe[ray]'")
+    ray = pytest.importorskip("ray", reason="the Ray executor needs ray: pip install 'bbpe[ray]'")
     ray.init(num_cpus=2, log_to_driver=False, include_dashboard=False, logging_level="ERROR")
     yield ray
     ray.shutdown()
@@ -224,10 +224,10 @@ def ray_cluster():
 def test_ray_gives_the_local_table_byte_for_byte(ray_cluster, corpus, tmp_path):
     inputs = [str(p) for p in corpus]
     merged = []
-    for engine, parts in (("local", 7), ("ray", 1), ("ray", 64)):
-        out = tmp_path / f"{engine}{parts}"
-        count([*inputs, "-o", f"{out}/", "--parts", str(parts), "--engine", engine])
-        merged.append(merged_bytes(tmp_path, f"{engine}{parts}m", [str(out)]))
+    for executor, parts in (("local", 7), ("ray", 1), ("ray", 64)):
+        out = tmp_path / f"{executor}{parts}"
+        count([*inputs, "-o", f"{out}/", "--parts", str(parts), "--executor", executor])
+        merged.append(merged_bytes(tmp_path, f"{executor}{parts}m", [str(out)]))
     assert merged[0] == merged[1] == merged[2]
 
 
@@ -277,14 +277,14 @@ def _processes_titled(prefix: str) -> list[int]:
 def test_train_on_every_engine_writes_the_same_tokenizer_file(ray_cluster, corpus, tmp_path):
     inputs = [str(p) for p in corpus]
     files = []
-    for engine in ([], ["--engine", "local"], ["--engine", "ray"]):
+    for executor in ([], ["--executor", "local"], ["--executor", "ray"]):
         out = tmp_path / f"v{len(files)}.json"
-        assert main(["train", *inputs, "--vocab", "700", "--pattern", "qwen", "-o", str(out), "-q", *engine]) == 0
+        assert main(["train", *inputs, "--vocab", "700", "--pattern", "qwen", "-o", str(out), "-q", *executor]) == 0
         files.append(out.read_bytes())
     assert files[0] == files[1] == files[2]
     import bbpe
 
-    api = bbpe.train(corpus, vocab_size=700, pattern="qwen", engine="ray")
+    api = bbpe.train(corpus, vocab_size=700, pattern="qwen", executor="ray")
     assert api.ranks == bbpe.load(tmp_path / "v0.json").ranks
     assert api.metadata["corpus"]["bytes"] == sum(p.stat().st_size for p in corpus)
 
@@ -310,6 +310,6 @@ def test_the_spark_recipe_writes_the_same_count_file(corpus, tmp_path):
 def test_a_bad_input_in_a_ray_map_task_is_its_own_one_line_error(ray_cluster, tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_bytes(b"hello\nbad \xff byte\n")
-    assert main(["count", str(bad), "-o", str(tmp_path / "o/"), "--engine", "ray", "--strict-utf8", "-q"]) == 2
+    assert main(["count", str(bad), "-o", str(tmp_path / "o/"), "--executor", "ray", "--strict-utf8", "-q"]) == 2
     err = capsys.readouterr().err
     assert err.count("\n") == 1 and "bad.txt:2: invalid UTF-8" in err
