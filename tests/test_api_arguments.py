@@ -45,7 +45,7 @@ def no_work(monkeypatch):
     def started(*args, **kwargs):
         raise AssertionError("work started before the arguments were checked")
 
-    for name in ("count_pretokens", "count_corpus", "count_on_engine", "merge_into_tokenizer", "base_settings"):
+    for name in ("count_pretokens", "count_corpus", "count_on_executor", "merge_into_tokenizer", "base_settings"):
         monkeypatch.setattr(api, name, started)
 
 

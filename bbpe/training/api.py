@@ -38,8 +38,8 @@ from bbpe.training.merging import (
 )
 from bbpe.training.methods import parity, superword
 from bbpe.training.methods.extend import Init, base_settings, extend_from_counts
+from bbpe.training.settings import Backend, MergeSettings, TokenizerSettings
 
-Backend = Literal["auto", "python", "numba"]
 _PRUNE_NEEDS_INIT = "prune_unreachable needs init (the base vocabulary to prune; --init on the command line)"
 
 
@@ -102,6 +102,7 @@ def train(
     special_tokens = unique_specials(special_tokens)
     check_sizes(vocab_size, 256, special_tokens)
     merge_backend(backend)  # an unknown or missing backend fails before counting
+    merge = MergeSettings(vocab_size, min_frequency, max_merges, backend, on_progress)
     check_executor(executor, address)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
@@ -169,48 +170,28 @@ def train(
             global_merges=parity_global_merges or 0,
             chosen=chosen,
         )
+        corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit}
         return merge_into_tokenizer(
             parity.language_words(by_language),
             [bytes([i]) for i in range(256)],
-            vocab_size=vocab_size,
-            pattern=pattern,
-            special_tokens=special_tokens,
-            min_frequency=min_frequency,
-            max_merges=max_merges,
-            backend=backend,
-            on_progress=on_progress,
-            split_digits=split_digits,
+            merge=merge,
+            output=TokenizerSettings(pattern, tuple(special_tokens), split_digits, form, corpus),
             unique_pretokens=sum(map(len, by_language.values())),
             learner=learner,
-            corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit},
             extra_settings={
                 "backend": learner_name,
                 "parity": parity.settings(parity_dev, parity_global_merges or 0, by_language, chosen),
             },
-            normalization=form,
         )
     counts = count(settings, stats)
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
 
-    def plain(size: int) -> Tokenizer:
-        return train_from_counts(
-            counts,
-            vocab_size=size,
-            pattern=pattern,
-            special_tokens=special_tokens,
-            corpus_summary=corpus,
-            init=init,
-            prune_unreachable=prune_unreachable,
-            min_frequency=min_frequency,
-            max_merges=max_merges,
-            backend=backend,
-            on_progress=on_progress,
-            split_digits=split_digits,
-            normalization=form,
-        )
+    def plain(merge: MergeSettings) -> Tokenizer:
+        output = TokenizerSettings(pattern, tuple(special_tokens), split_digits, form, corpus)
+        return _from_counts(counts, merge, output, init=init, prune_unreachable=prune_unreachable)
 
     if superwords_after is None:
-        return plain(vocab_size)
+        return plain(merge)
     superword.check_transition(
         superwords_after,
         vocab_size=vocab_size - len(special_tokens),
@@ -218,18 +199,14 @@ def train(
     )
     stage2 = dataclasses.replace(settings, pattern=superword.stage2_pattern(pattern))
     stage2_counts = count(stage2, CorpusStats())
-    stage1 = plain(superwords_after + len(special_tokens))
+    stage1 = plain(merge.with_vocab_size(superwords_after + len(special_tokens)))
     return superword.add_superwords(
         stage1,
         stage2_counts,
-        vocab_size=vocab_size,
+        merge=merge,
         special_tokens=special_tokens,
         max_words=max_superword_words,
         corpus_summary=corpus,
-        min_frequency=min_frequency,
-        max_merges=max_merges,
-        backend=backend,
-        on_progress=on_progress,
         split_digits=split_digits,
     )
 
@@ -260,43 +237,52 @@ def train_from_counts(
     check_options(locals())
     check_counts(counts)
     special_tokens = special_token_list(special_tokens)
+    if init is not None:  # the base's pattern, specials and normalization unless given
+        init, pattern, special_tokens, normalization = base_settings(
+            init, pattern=pattern, special_tokens=special_tokens, normalization=normalization
+        )
+    form = check_normalization("none" if normalization is None else normalization)
+    pattern = resolve_pattern("cl100k" if pattern is None else pattern)
+    output = TokenizerSettings(
+        pattern, tuple(unique_specials(special_tokens)), split_digits, form, corpus_summary or {}
+    )
+    merge = MergeSettings(vocab_size, min_frequency, max_merges, backend, on_progress)
+    return _from_counts(counts, merge, output, init=init, prune_unreachable=prune_unreachable)
+
+
+def _from_counts(
+    counts: Mapping[str, int] | Mapping[bytes, int],
+    merge: MergeSettings,
+    output: TokenizerSettings,
+    *,
+    init: Init | None,
+    prune_unreachable: bool,
+) -> Tokenizer:
+    """The merge step on counts made with ``output``'s pattern and normalization: from the 256 bytes, or
+    extending ``init``."""
     if init is not None:
         return extend_from_counts(
             counts,
             init,
-            vocab_size=vocab_size,
-            pattern=pattern,
-            special_tokens=special_tokens,
+            merge=merge,
+            pattern=output.pattern,
+            special_tokens=output.special_tokens,
+            normalization=output.normalization,
+            split_digits=output.split_digits,
             prune_unreachable=prune_unreachable,
-            min_frequency=min_frequency,
-            max_merges=max_merges,
-            backend=backend,
-            on_progress=on_progress,
-            corpus_summary=corpus_summary,
-            split_digits=split_digits,
-            normalization=normalization,
+            corpus_summary=output.corpus_summary,
         )
     if prune_unreachable:
         raise ValueError(_PRUNE_NEEDS_INIT)
-    pattern, counts = split_digit_counts(
-        counts, resolve_pattern("cl100k" if pattern is None else pattern), split_digits=split_digits
-    )
+    pattern, counts = split_digit_counts(counts, output.pattern, split_digits=output.split_digits)
     # A stream, not a list: the merges do not depend on word order, and memory is kept for the merge loop.
     words = ((w.encode("utf-8") if isinstance(w, str) else bytes(w), c) for w, c in counts.items())
     return merge_into_tokenizer(
         words,
         [bytes([i]) for i in range(256)],
-        vocab_size=vocab_size,
-        pattern=pattern,
-        special_tokens=special_tokens,
-        min_frequency=min_frequency,
-        max_merges=max_merges,
-        backend=backend,
-        on_progress=on_progress,
-        split_digits=split_digits,
+        merge=merge,
+        output=dataclasses.replace(output, pattern=pattern),
         unique_pretokens=len(counts),
-        corpus_summary=corpus_summary,
-        normalization=check_normalization("none" if normalization is None else normalization),
     )
 
 

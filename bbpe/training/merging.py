@@ -11,11 +11,11 @@ from collections.abc import Callable, Iterable, Mapping, Sequence
 from typing import Any
 
 from bbpe._version import __version__
-from bbpe.encoding.normalization import Normalization
 from bbpe.pretokenize.patterns import cut_digits, preset_name, with_split_digits
-from bbpe.progress import ProgressCallback, ProgressEvent
+from bbpe.progress import ProgressEvent
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.loops import reference
+from bbpe.training.settings import MergeSettings, TokenizerSettings
 
 log = logging.getLogger("bbpe")
 STOP_REASONS = {
@@ -29,47 +29,40 @@ def merge_into_tokenizer(
     words: Iterable[tuple[Sequence[int], int]] | Mapping[str, Iterable[tuple[Sequence[int], int]]],
     token_bytes: list[bytes],
     *,
-    vocab_size: int,
-    pattern: str,
-    special_tokens: Iterable[str],
-    min_frequency: int,
-    max_merges: int | None,
-    backend: str,
-    on_progress: ProgressCallback | None,
-    split_digits: bool,
+    merge: MergeSettings,
+    output: TokenizerSettings,
     unique_pretokens: int,
-    corpus_summary: Mapping[str, Any] | None,
     extra_settings: Mapping[str, Any] | None = None,
     learner: LearnMerges | None = None,
-    normalization: Normalization = "none",
 ) -> Tokenizer:
     """The step shared by training from scratch and extension: merge from ``token_bytes`` and build the tokenizer.
 
     ``words`` are (ids in ``token_bytes``, count); new tokens go after ``token_bytes``, specials after them.
-    ``normalization`` is the form the words were counted in (the tokenizer applies it when encoding).
+    ``output.normalization`` is the form the words were counted in (the tokenizer applies it when encoding).
     ``learner`` replaces the backend's merge loop (superword and parity-aware training; it gets ``words`` as is,
     e.g. parity-aware training's words per language).
     """
-    special_tokens = unique_specials(special_tokens)
+    special_tokens = unique_specials(output.special_tokens)
     n_base = len(token_bytes)
-    check_sizes(vocab_size, n_base, special_tokens)
-    if min_frequency < 1:
-        raise ValueError(f"min_frequency must be at least 1, got {min_frequency}")
-    n_new = vocab_size - n_base - len(special_tokens)
-    limit_by_merges = max_merges is not None and max_merges < n_new
-    if max_merges is not None and limit_by_merges:
-        n_new = max(0, max_merges)
+    check_sizes(merge.vocab_size, n_base, special_tokens)
+    if merge.min_frequency < 1:
+        raise ValueError(f"min_frequency must be at least 1, got {merge.min_frequency}")
+    n_new = merge.vocab_size - n_base - len(special_tokens)
+    limit_by_merges = merge.max_merges is not None and merge.max_merges < n_new
+    if merge.max_merges is not None and limit_by_merges:
+        n_new = max(0, merge.max_merges)
     start = time.monotonic()
+    on_progress = merge.on_progress
 
     def merged(done: int) -> None:
         if on_progress:
             on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
 
-    merges, reason = (learner or merge_backend(backend))(
+    merges, reason = (learner or merge_backend(merge.backend))(
         words,
         token_bytes,
         n_new_tokens=n_new,
-        min_frequency=min_frequency,
+        min_frequency=merge.min_frequency,
         on_merge=merged,
     )
     if reason == "vocab_size" and limit_by_merges:
@@ -79,12 +72,12 @@ def merge_into_tokenizer(
     metadata = {
         "bbpe_version": __version__,
         "training": {
-            "vocab_size_requested": vocab_size,
-            "pattern_preset": preset_name(pattern),
-            "split_digits": split_digits,
-            "min_frequency": min_frequency,
-            "max_merges": max_merges,
-            "backend": "python" if learner else _backend_name(backend),
+            "vocab_size_requested": merge.vocab_size,
+            "pattern_preset": preset_name(output.pattern),
+            "split_digits": output.split_digits,
+            "min_frequency": merge.min_frequency,
+            "max_merges": merge.max_merges,
+            "backend": "python" if learner else _backend_name(merge.backend),
             "stop_reason": reason,
             "merge_steps": len(merges),
             "new_tokens": len(token_bytes) - n_base,
@@ -92,9 +85,11 @@ def merge_into_tokenizer(
             "unique_pretokens": unique_pretokens,
             **(extra_settings or {}),
         },
-        "corpus": dict(corpus_summary or {}),
+        "corpus": dict(output.corpus_summary),
     }
-    return Tokenizer(ranks, pattern=pattern, special_tokens=specials, metadata=metadata, normalization=normalization)
+    return Tokenizer(
+        ranks, pattern=output.pattern, special_tokens=specials, metadata=metadata, normalization=output.normalization
+    )
 
 
 LearnMerges = Callable[..., tuple[list[reference.Merge], str]]

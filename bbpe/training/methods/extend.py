@@ -44,9 +44,9 @@ from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.encoding.pieces import segmenter
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import compile_pattern, resolve_pattern
-from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.merging import LearnMerges, merge_into_tokenizer, split_digit_counts
+from bbpe.training.settings import MergeSettings, TokenizerSettings
 
 Init = str | os.PathLike[str] | Tokenizer
 
@@ -114,22 +114,19 @@ def extend_from_counts(
     counts: Mapping[str, int] | Mapping[bytes, int],
     init: Init,
     *,
-    vocab_size: int,
+    merge: MergeSettings,
     pattern: str | None = None,
     special_tokens: Iterable[str] = (),
-    prune_unreachable: bool = False,
-    min_frequency: int = 2,
-    max_merges: int | None = None,
-    backend: str = "auto",
-    on_progress: ProgressCallback | None = None,
-    corpus_summary: Mapping[str, Any] | None = None,
-    split_digits: bool = False,
-    learner: LearnMerges | None = None,
     normalization: Normalization | None = None,
+    split_digits: bool = False,
+    prune_unreachable: bool = False,
+    corpus_summary: Mapping[str, Any] | None = None,
+    learner: LearnMerges | None = None,
 ) -> Tokenizer:
     """Extend a base vocabulary with merges learned from pre-token counts (``learner`` as in ``merge_into_tokenizer``).
 
-    ``counts`` must have been counted in the effective normalization (the base's unless given)."""
+    ``pattern``, ``special_tokens`` and ``normalization`` are the base's unless given; ``counts`` must have been
+    counted in the effective normalization."""
 
     base, pattern, specials, form = base_settings(
         init, pattern=pattern, special_tokens=special_tokens, normalization=normalization
@@ -150,20 +147,13 @@ def extend_from_counts(
         "pruned": len(base.ranks) - kept,
         "prune_unreachable": prune_unreachable,
     }
+    output = TokenizerSettings(pattern, tuple(specials), split_digits, form, corpus_summary or {})
     return merge_into_tokenizer(
         words,
         token_bytes,
-        vocab_size=vocab_size,
-        pattern=pattern,
-        special_tokens=specials,
-        min_frequency=min_frequency,
-        max_merges=max_merges,
-        backend=backend,
-        on_progress=on_progress,
-        split_digits=split_digits,
+        merge=merge,
+        output=output,
         unique_pretokens=len(counts),
-        corpus_summary=corpus_summary,
         extra_settings={"init": init_settings},
         learner=learner,
-        normalization=form,
     )

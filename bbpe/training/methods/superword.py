@@ -42,6 +42,7 @@ True
 
 from __future__ import annotations
 
+import dataclasses
 from collections.abc import Callable, Iterable, Mapping
 from functools import partial
 from typing import Any
@@ -50,12 +51,12 @@ import numpy as np
 
 from bbpe.encoding.pieces import segment_all, segment_compiled
 from bbpe.pretokenize.patterns import STAGE2, STAGE2_SPLIT_DIGITS, pretokenize, resolve_pattern, stage2_splits
-from bbpe.progress import ProgressCallback
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.loops import reference
 from bbpe.training.loops.flat_words import FlatWords
 from bbpe.training.merging import merge_into_tokenizer
 from bbpe.training.methods.extend import base_settings, base_tokens
+from bbpe.training.settings import MergeSettings, TokenizerSettings
 
 
 def stage2_pattern(stage1_pattern: str) -> str:
@@ -106,19 +107,16 @@ def add_superwords(
     stage1: Tokenizer,
     stage2_counts: Mapping[str, int] | Mapping[bytes, int],
     *,
-    vocab_size: int,
+    merge: MergeSettings,
     special_tokens: Iterable[str],
     max_words: int | None,
-    min_frequency: int,
-    max_merges: int | None,
-    backend: str,
-    on_progress: ProgressCallback | None,
     corpus_summary: Mapping[str, Any] | None,
     split_digits: bool,
 ) -> Tokenizer:
-    """Stage 2: continue ``stage1`` (no special tokens) on the stage-2 pieces up to ``vocab_size``."""
+    """Stage 2: continue ``stage1`` (no special tokens) on the stage-2 pieces up to ``merge.vocab_size``."""
     learner = partial(reference.learn_merges, allow=word_limit(max_words)) if max_words is not None else None
     pattern = stage2_pattern(stage1.pattern)
+    max_merges = merge.max_merges
     stage1_merges = None if max_merges is None else max_merges - stage1.metadata["training"]["new_tokens"]
     tokens = base_tokens(stage1, pattern=pattern, prune_unreachable=False)
     pieces = [p.encode("utf-8") if isinstance(p, str) else p for p in stage2_counts]
@@ -128,26 +126,19 @@ def add_superwords(
     # Else the same ids as pieces.segmenter, through tiktoken on threads.
     words = flat if flat is not None else zip(segment_all(pieces, tokens, engine=stage1.engine), counts)
     del pieces
+    specials = base_settings(stage1, pattern=pattern, special_tokens=special_tokens)[2]
     tokenizer = merge_into_tokenizer(
         words,
         tokens,
-        vocab_size=vocab_size,
-        pattern=pattern,
-        special_tokens=base_settings(stage1, pattern=pattern, special_tokens=special_tokens)[2],
-        min_frequency=min_frequency,
-        max_merges=stage1_merges,
-        backend=backend,
-        on_progress=on_progress,
-        split_digits=split_digits,
+        merge=dataclasses.replace(merge, max_merges=stage1_merges),
+        output=TokenizerSettings(pattern, tuple(specials), split_digits, stage1.normalization, corpus_summary or {}),
         unique_pretokens=len(stage2_counts),
-        corpus_summary=corpus_summary,
         learner=learner,
-        normalization=stage1.normalization,
     )
     first, second = stage1.metadata["training"], tokenizer.metadata["training"]
     training = {key: value for key, value in first.items() if key not in ("merge_steps", "new_tokens")}
     training |= {
-        "vocab_size_requested": vocab_size,
+        "vocab_size_requested": merge.vocab_size,
         "max_merges": max_merges,
         "stop_reason": second["stop_reason"],
         "merge_steps": first["merge_steps"] + second["merge_steps"],
