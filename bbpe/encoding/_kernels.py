@@ -195,13 +195,14 @@ def _copy_ids(table, entry, out, at):
 
 
 @kernel()
-def new_cache(longest_token):
-    """A thread's cache: pre-tokens, parts, valid pairs, and scratch rows for merging."""
-    memo = np.full((1 << 16, 2), -1, np.int64)  # [a << 32 | b, valid]; count of entries in memo_used
+def new_cache(longest_token, slots_log2):
+    """A thread's cache: pre-tokens (``2**slots_log2`` slots), parts (a quarter), valid pairs, and scratch rows."""
+    memo = np.full((1 << 16, 2), -1, np.int64)  # [a << 32 | b, valid]; the number of entries is in memo_used
     work = np.empty((6, 3 * max(LONG_PART, 2 * longest_token) + 2), np.int64)
     scratch = np.empty(max(LONG_PART, 2 * longest_token) + 2, np.int64)
     pair_bytes = np.empty(2 * longest_token + 1, np.uint8)
-    return new_table(18), new_table(16), memo, np.zeros(1, np.int64), work, scratch, pair_bytes
+    parts_log2 = max(4, slots_log2 - 2)
+    return new_table(slots_log2), new_table(parts_log2), memo, np.zeros(1, np.int64), work, scratch, pair_bytes
 
 
 # -- BPE of one part ---------------------------------------------------------------------------------
