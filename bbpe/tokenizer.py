@@ -175,11 +175,13 @@ class Tokenizer:
         *,
         allowed_special: AllowedSpecial = NO_SPECIALS,
         disallowed_special: AllowedSpecial = "all",
+        threads: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
         """``encode_batch`` as (ids, offsets): text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]``
-        (uint32, int64; ``len(offsets) == len(texts) + 1``)."""
+        (uint32, int64; ``len(offsets) == len(texts) + 1``).  ``threads``: at most this many threads
+        (the compiled engine encodes on one per core by default)."""
         return self._encoder.encode_batch_flat(
-            texts, allowed_special=allowed_special, disallowed_special=disallowed_special
+            texts, allowed_special=allowed_special, disallowed_special=disallowed_special, threads=threads
         )
 
     def encode_bytes(self, data: bytes) -> list[int]:

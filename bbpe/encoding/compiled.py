@@ -62,16 +62,20 @@ class CompiledEngine:
         flat, ends = ids.tolist(), offsets.tolist()
         return [flat[a:b] for a, b in zip(ends, ends[1:])]
 
-    def encode_ordinary_flat(self, texts: Sequence[str]) -> tuple[np.ndarray, np.ndarray]:
-        """(ids, offsets): text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64)."""
+    def encode_ordinary_flat(
+        self, texts: Sequence[str], *, threads: int | None = None
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """(ids, offsets): text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64); on up to
+        ``threads`` threads (default: the engine's, one per core)."""
+        threads = threads or self._threads
         encoded = [_utf8(text) for text in texts]
         ends = np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)))
         data = b"".join(encoded)
-        groups = _groups(ends, self._threads)
+        groups = _groups(ends, threads)
         if len(groups) == 1:
             ids, id_ends = self._encode(data, ends)
         else:
-            with ThreadPoolExecutor(max_workers=self._threads) as pool:
+            with ThreadPoolExecutor(max_workers=threads) as pool:
                 parts = list(pool.map(lambda group: self._encode_group(data, ends, *group), groups))
             ids = np.concatenate([part for part, _ in parts]) if parts else np.zeros(0, np.int32)
             shifts = np.cumsum([0] + [len(part) for part, _ in parts[:-1]])

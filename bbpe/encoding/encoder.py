@@ -101,14 +101,16 @@ class Encoder:
         *,
         allowed_special: AllowedSpecial = NO_SPECIALS,
         disallowed_special: AllowedSpecial = "all",
+        threads: int | None = None,
     ) -> tuple[np.ndarray, np.ndarray]:
-        """``encode_batch`` as one array: text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]`` (uint32, int64)."""
+        """``encode_batch`` as one array: text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]`` (uint32, int64);
+        ``threads`` bounds the engine's threads (the compiled engine's; the others ignore it)."""
         import numpy as np
 
         split = self._split_batch(texts, allowed_special, disallowed_special)
         flat = getattr(self.engine, "encode_ordinary_flat", None)
         if flat is not None and all(len(parts) == 1 for parts in split):  # no special token in any text
-            ids, offsets = flat([self._normalized(parts[0]) for parts in split])
+            ids, offsets = flat([self._normalized(parts[0]) for parts in split], threads=threads)
             return ids.astype(np.uint32, copy=False), offsets
         batches = self._encode_split(split)
         offsets = np.zeros(len(batches) + 1, np.int64)

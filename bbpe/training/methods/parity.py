@@ -40,6 +40,7 @@ from typing import Any
 from bbpe.corpus.documents import UnitStats
 from bbpe.corpus.reading import CorpusStats, expand_paths
 from bbpe.corpus.units import plan_units
+from bbpe.corpus.workers import run_tasks, worker_count
 from bbpe.encoding.normalization import Normalization
 from bbpe.errors import CorpusError
 from bbpe.formats.counts import check_pair_total
@@ -51,8 +52,6 @@ from bbpe.training.counting.pretokens import (
     count_pretokens,
     count_unit,
     load_counter,
-    run_tasks,
-    worker_count,
 )
 from bbpe.training.loops.reference import Merge, MergeCallback, Pair, apply_merge, pair_counts, pop_best, token_for
 
