@@ -138,7 +138,9 @@ def test_a_vocabulary_without_an_end_of_text_token_needs_eot_or_no_eot(tmp_path,
 
 
 def test_uint16_that_cannot_hold_the_ids_is_refused(tmp_path, capsys):
-    big = {bytes([i]): i for i in range(256)} | {bytes([a, b]): 256 + 256 * a + b for a in range(256) for b in range(256)}
+    big = {bytes([i]): i for i in range(256)} | {
+        bytes([a, b]): 256 + 256 * a + b for a in range(256) for b in range(256)
+    }
     path = tmp_path / "big.json"
     Tokenizer(big, pattern="cl100k", special_tokens={"<|endoftext|>": 65_792}).save(path)
     (tmp_path / "a.txt").write_text("AB")
