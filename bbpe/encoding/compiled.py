@@ -23,6 +23,7 @@ from typing import Any
 
 import numpy as np
 
+from bbpe._jit import announce_compile
 from bbpe.bpe._kernels import reachable_tokens, token_table
 from bbpe.bpe.tables import joinable_pairs, pack_tokens
 from bbpe.encoding import _kernels as kernels
@@ -102,6 +103,7 @@ class CompiledEngine:
         if self._tables is None:
             with self._building:
                 if self._tables is None:
+                    announce_compile([kernels.encode_documents, kernels.build_trie], "the encoder", "10-20 s")
                     self._tables = (*class_tables(), vocabulary_tables(self._ranks))
         return self._tables
 

@@ -2,7 +2,7 @@
 
 Same input, output and tie rule as ``bbpe.training.loops.reference.learn_merges`` (highest count; ties to the
 smaller (left id, right id); concatenations that already are a token reuse that id).  This
-module turns the words into flat arrays and runs ``bbpe._numba_loop.learn`` without the GIL
+module turns the words into flat arrays and runs ``bbpe.training.loops._kernels.learn`` without the GIL
 in a helper thread, while the calling thread reports progress through ``on_merge`` a few
 times a second (and stops the loop on Ctrl-C or an error in ``on_merge``).  Importing it
 raises ImportError when numba is not installed.
@@ -16,6 +16,7 @@ from collections.abc import Callable, Iterable, Sequence
 
 import numpy as np
 
+from bbpe._jit import announce_compile
 from bbpe.bpe.tables import pack_tokens
 from bbpe.formats import counts as counts_format
 from bbpe.training.loops import _kernels as loop
@@ -66,6 +67,7 @@ def learn_merges(
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     args = (store, tok_data, tok_start, n_new_tokens, max(1, min_frequency), control)  # count 0: gone
+    announce_compile([loop.learn], "the merge loop", "10-20 s")
     table, stop = run_in_thread(loop.learn, args, control, on_merge)
     merges = []
     for left, right, token, count, new in table.tolist():
