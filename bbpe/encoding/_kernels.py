@@ -7,7 +7,8 @@ bytes (merge the adjacent parts whose concatenation has the lowest rank, leftmos
 **The vocabulary** (built once, ``vocabulary_tables``): token bytes by *index* in one buffer, in
 rank order (so comparing indexes compares ranks; ``rank_of`` maps an index to its id), a hash
 table bytes -> index, the single bytes' indexes, ``joinable`` (do bytes a, b stand next to each
-other in some token), ``reachable`` (does BPE of a token's own bytes end in that token), a trie of
+other in some token), ``reachable`` (does BPE of a token's own bytes end in that token: -1 until a
+part first asks, then 0 or 1), a trie of
 the tokens (``edges``: (node << 8 | byte) -> child in an open-addressing table; ``node_token``)
 and, per token, the longest token that is a proper prefix of it (``shorter``).
 
@@ -293,9 +294,17 @@ def _part_indexes(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of the part ``data[start:end]`` (BPE from its bytes) into ``out[at:]``; returns the new end."""
     tok_data, tok_start, table, reachable = vocab[0], vocab[1], vocab[2], vocab[5]
     whole = find_token(data, start, end, tok_data, tok_start, table)
-    if whole >= 0 and reachable[whole]:
-        out[at] = whole
-        return at + 1
+    if whole >= 0:
+        known = reachable[whole]
+        if known < 0:  # first met: does BPE of the token's own bytes end in it?
+            made = _merge_part(
+                tok_data, tok_start[whole], tok_start[whole + 1], tok_data, tok_start, table, cache[4], cache[5], 0
+            )
+            known = 1 if made == 1 and cache[5][0] == whole else 0
+            reachable[whole] = known
+        if known == 1:
+            out[at] = whole
+            return at + 1
     if end - start <= LONG_PART:
         made = _merge_part(data, start, end, tok_data, tok_start, table, cache[4], cache[5], 0)
         for k in range(made):

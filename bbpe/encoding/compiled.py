@@ -24,7 +24,7 @@ from typing import Any
 import numpy as np
 
 from bbpe._jit import announce_compile
-from bbpe.bpe._kernels import reachable_tokens, token_table
+from bbpe.bpe._kernels import token_table
 from bbpe.bpe.tables import joinable_pairs, pack_tokens
 from bbpe.encoding import _kernels as kernels
 from bbpe.pretokenize.scanner_presets import scanner_rules, supports
@@ -104,7 +104,7 @@ class CompiledEngine:
             with self._building:
                 if self._tables is None:
                     announce_compile([kernels.encode_documents, kernels.build_trie], "the encoder", "10-20 s")
-                    self._tables = (*class_tables(), vocabulary_tables(self._ranks))
+                    self._tables = (*class_tables(), shared_tables(self._ranks))
         return self._tables
 
     def _cache(self) -> tuple[Any, ...]:
@@ -113,6 +113,25 @@ class CompiledEngine:
             longest = max(map(len, self._ranks))
             cache = self._local.cache = kernels.new_cache(longest, CACHE_SLOTS_LOG2)
         return cache  # type: ignore[no-any-return]
+
+
+_SHARED: dict[int, list[tuple[Mapping[bytes, int], tuple[np.ndarray, ...]]]] = {}
+_SHARED_MAX = 4
+
+
+def shared_tables(ranks: Mapping[bytes, int]) -> tuple[np.ndarray, ...]:
+    """``vocabulary_tables`` of ``ranks``, built once per process for equal rank tables (``with_engine`` and
+    loading one reference twice make new tokenizers over the same ranks); at most ``_SHARED_MAX`` kept."""
+    items = list(ranks.items())
+    key = hash((len(items), tuple(items[:: max(1, len(items) // 512)])))  # a sample; equality decides
+    for kept, tables in _SHARED.get(key, []):
+        if kept == ranks:
+            return tables
+    if sum(map(len, _SHARED.values())) >= _SHARED_MAX:
+        _SHARED.clear()
+    tables = vocabulary_tables(ranks)
+    _SHARED.setdefault(key, []).append((dict(ranks), tables))
+    return tables
 
 
 def vocabulary_tables(ranks: Mapping[bytes, int]) -> tuple[np.ndarray, ...]:
@@ -128,7 +147,7 @@ def vocabulary_tables(ranks: Mapping[bytes, int]) -> tuple[np.ndarray, ...]:
         table,
         np.array([ranks[token] for token in tokens], np.int32),
         np.array([index[bytes([b])] for b in range(256)], np.int64),
-        reachable_tokens(tok_data, tok_start, table),
+        np.full(len(tokens), -1, np.int8),  # reachable: decided when first needed (bbpe.encoding._kernels)
         edges,
         node_token,
         kernels.prefix_tokens(tok_data, tok_start, edges, node_token),
