@@ -14,7 +14,7 @@ from bbpe import bpe, cli
 from bbpe.errors import CorpusError
 from bbpe.parallel import load_corpus
 from bbpe.pretokenize.patterns import GPT2, PRESETS, pretokenize
-from bbpe.training import parity
+from bbpe.training import parity, parity_dev
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
@@ -171,10 +171,13 @@ def test_dev_words_are_the_pretokens_of_each_language_text(tmp_path, pattern):
             "jpn_Jpan.txt": "日本語のテキスト。123\nｶﾀｶﾅ　全角 😀😀\n",
         },
     )
-    got = parity.dev_words(dev, pattern)
+    got = parity_dev.load_dev(dev, pattern)
     languages = load_corpus(dev).languages
-    assert got == {language.code: Counter(pretokenize(language.text, pattern)) for language in languages}
-    assert all(got.values())
+    assert {code: text.choose for code, text in got.languages.items()} == {
+        language.code: Counter(pretokenize(language.text, pattern)) for language in languages
+    }
+    assert all(text.choose and not text.held_out for text in got.languages.values())
+    assert (got.references, got.reference_of, got.split) == ([], {}, False)
 
 
 def test_errors(tmp_path, golden, capsys):

@@ -22,6 +22,7 @@ from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer, check_text
 from bbpe.training import parity, superword
+from bbpe.training import parity_dev as parity_dev_set
 from bbpe.training.arguments import check_counts, check_options, corpus_items, special_token_list
 from bbpe.training.corpus import CorpusStats
 from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
@@ -62,6 +63,9 @@ def train(
     max_superword_words: int | None = None,
     parity_dev: str | os.PathLike[str] | None = None,
     parity_global_merges: int | None = None,
+    parity_min_bytes: int | None = None,
+    parity_patience: int | None = None,
+    parity_holdout: bool = False,
     unit: Literal["document", "line"] = "document",
     engine: Engine | None = None,
     address: str | None = None,
@@ -73,8 +77,11 @@ def train(
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
     that vocabulary instead of starting from the 256 bytes; see ``bbpe.training.extend``.
     ``superwords_after=N`` continues with superword merges once N regular tokens exist
-    (``bbpe.training.superword``); ``parity_dev`` (a parallel corpus directory) trains parity-aware
-    merges, the first ``parity_global_merges`` of them global (``bbpe.training.parity``).
+    (``bbpe.training.superword``); ``parity_dev`` (a parallel corpus directory, or a directory of them)
+    trains parity-aware merges, the first ``parity_global_merges`` of them global, without the languages
+    that have less than ``parity_min_bytes`` of training text; ``parity_holdout`` chooses on the even dev
+    lines and holds the odd ones out; a language stops choosing after ``parity_patience`` merges in a row
+    that saved none of its held-out (else dev) tokens (``bbpe.training.parity``, ``bbpe.training.parity_dev``).
     ``engine`` ("local" or "ray", at ``address``) counts the files with ``bbpe count``'s map/reduce
     tasks (``bbpe.training.engines``); the default counts in this process.  Same vocabulary either way.
 
@@ -151,13 +158,12 @@ def train(
         by_language = parity.count_by_language(
             paths, settings, stats=stats, max_bytes=max_bytes, workers=workers, on_bytes=counted
         )
-        chosen: dict[str, int] = {}  # merges per language, filled by the merge loop
+        dev = parity_dev_set.load_dev(parity_dev, pattern, split=parity_holdout)
+        excluded = parity_dev_set.leave_out_small(dev, parity.language_bytes(by_language), parity_min_bytes or 0)
+        log = parity_dev_set.ParityLog()  # filled by the merge loop
         learner_name, learn_parity = _parity_learner(backend)
         learner = partial(
-            learn_parity,
-            dev=parity.dev_words(parity_dev, pattern),
-            global_merges=parity_global_merges or 0,
-            chosen=chosen,
+            learn_parity, dev=dev, global_merges=parity_global_merges or 0, patience=parity_patience or 0, log=log
         )
         return merge_into_tokenizer(
             parity.language_words(by_language),
@@ -175,7 +181,16 @@ def train(
             corpus_summary=stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit},
             extra_settings={
                 "backend": learner_name,
-                "parity": parity.settings(parity_dev, parity_global_merges or 0, by_language, chosen),
+                "parity": parity.settings(
+                    parity_dev,
+                    dev,
+                    global_merges=parity_global_merges or 0,
+                    counts=by_language,
+                    min_bytes=parity_min_bytes or 0,
+                    patience=parity_patience or 0,
+                    excluded=excluded,
+                    log=log,
+                ),
             },
         )
     counts = count(settings, stats)
