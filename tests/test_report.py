@@ -356,7 +356,7 @@ def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, tra
     page = (out / "compression.html").read_text(encoding="utf-8")
     summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
     header = re.findall(r'<button type="button" class="sort">([^<]*)</button>', summary)
-    assert header[-3:] == ["Gini", "Rényi eff.", "fertility"]
+    assert header[-4:] == ["Gini", "Rényi eff.", "fertility", "held out"]
     rows = {
         cells[0]: dict(zip(header, cells))
         for cells in (re.findall(r'<td data-v="([^"]*)">', row) for row in re.findall(r"<tr>(.*?)</tr>", summary))
