@@ -25,12 +25,13 @@ import build_data
 import build_parallel
 import build_train
 import data_sources
+import english_prose
 import fetch_artifacts
 import l10n_extract
 import text_extract as te
 
 
-@pytest.mark.parametrize("module", [te, build_train, build_parallel, data_sources, l10n_extract])
+@pytest.mark.parametrize("module", [te, build_train, build_parallel, data_sources, l10n_extract, english_prose])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
 
@@ -486,3 +487,37 @@ def test_udhr_other_languages_leave_out_every_version_of_an_evaluated_language(t
     assert (tmp_path / "out" / "train" / "mul.udhr-other-languages.txt").read_text(
         encoding="utf-8"
     ) == "Øll menniskju\n"
+
+
+def test_english_prose_from_the_two_packages(tmp_path, monkeypatch):
+    """Paragraphs of the history (line wrapping undone), cookies of the chosen fortune files only, reused."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    history = gzip.compress(b"Chapter 1\n\n    The Debian Project was\n    founded in 1993.\n")
+    debs = {
+        "debian-history": make_deb(downloads / "h.deb", {english_prose.HISTORY[2]: history, "usr/share/x.txt": b"no"}),
+        "fortunes": make_deb(
+            downloads / "f.deb",
+            {
+                english_prose.FORTUNES[2] + "wisdom": b"Be kind.\n%\nA bore talks.\n\t\t-- Anon\n%\n",
+                english_prose.FORTUNES[2] + "computers": b"Real programmers use vi.\n%\n",  # not a chosen file
+                english_prose.FORTUNES[2] + "wisdom.dat": b"\x00\x01",
+            },
+        ),
+    }
+    fetched = []
+
+    def fetch(registry, name, version, folder):
+        fetched.append((registry, name, version))
+        return debs[name], version
+
+    monkeypatch.setattr(english_prose, "fetch", fetch)
+    path = english_prose.ensure(tmp_path / "out", downloads, lambda line: None)
+    assert path.read_text(encoding="utf-8") == (
+        "Chapter 1\nThe Debian Project was founded in 1993.\nBe kind.\nA bore talks. -- Anon\n"
+    )
+    manifest = json.loads((tmp_path / "out" / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in manifest["packages"]] == ["debian-history", "fortunes"] and manifest["lines"] == 4
+    assert fetched == [("debian", "debian-history", "2.28"), ("debian", "fortunes", "1:1.99.1-7.3")]
+    english_prose.ensure(tmp_path / "out", downloads, lambda line: None)
+    assert len(fetched) == 2  # the same recipe is reused
