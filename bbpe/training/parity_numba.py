@@ -63,9 +63,8 @@ def learn_parity_merges(
     measured = [_dev_words(counts) for counts in texts]
     # Every step shortens a training word (as in merge_numba); summed per language, a word found in two
     # languages counts twice, so this bounds the steps from above: it sizes the loop, the heaps end it.
-    reachable = sum(len(ids) - len(counts) for ids, _, counts in train)
-    capped = reachable < n_new_tokens
-    n_new_tokens = min(n_new_tokens, reachable)
+    # One more than that lets the loop find, as the Python loop does, that no candidate has a pair left.
+    n_new_tokens = min(n_new_tokens, sum(len(ids) - len(counts) for ids, _, counts in train) + 1)
     store, segments = _stores(train + [flat for flat, _ in measured])
     tokens = np.array([count for _, count in measured], np.int64)
     start = tokens.copy()
@@ -87,8 +86,6 @@ def learn_parity_merges(
     log.tokens.update(_token_report(dev, candidates, start.tolist(), tokens.tolist()))
     if on_merge is not None and merges:
         on_merge(int(control[0]))
-    if capped and stop == loop.STOP_VOCAB_SIZE:
-        stop = loop.STOP_MIN_FREQUENCY  # every training word became one token: no pair is left
     return merges, _STOP_REASONS[stop]
 
 
