@@ -28,8 +28,8 @@
            bbpe train --from-counts ext.parquet --init cl100k_base --prune-unreachable --vocab 151648 -o ext.json
 
        If the word counts cannot be fetched, it trains on the mix's counts alone and says so;
-   (c) ``bbpe-superword-152k``: SuperBPE (``superwords_after`` = 75% of the vocab), same data and
-       pattern.  The transition was chosen at 152K on the default mix (``scripts/bench_methods.py``,
+   (c) ``bbpe-superword-152k``: SuperBPE (``superwords_after`` after 75% of the merges: 114,064; the
+       sweep put it at 0.75 x the vocab, 114,000), same data and pattern.  The transition was chosen at 152K on the default mix (``scripts/bench_methods.py``,
        ``reports/bench_superword_default_152k.md``): on held-out English prose (``english_prose.py``)
        0.5 to 0.85 all need 10.1-10.3% fewer tokens than plain BPE (0.9: 9.4%); 0.7 and 0.75 are
        within 0.02% and 0.75 keeps more of the vocabulary for subwords;
@@ -317,7 +317,7 @@ def train_methods(
     data: Path, mix: Path, mix_sha: str, cache: Path, *, vocab: int, common: dict[str, Any], quiet: bool
 ) -> list[Path]:
     """The superword and parity-aware tokenizers (skipped with ``--no-methods``)."""
-    settings = {"vocab_size": vocab, "superwords_after": int(vocab * SUPERWORD_TRANSITION)} | common
+    settings = {"vocab_size": vocab, "superwords_after": 256 + int(SUPERWORD_TRANSITION * (vocab - 256))} | common
     trained = [train_cached(f"bbpe-superword-{short(vocab)}", settings, mix, mix_sha, cache, quiet)]
     dev = parity_dev_set(data)
     if not mix.is_dir() or dev is None:

@@ -226,7 +226,7 @@ def test_main_job_trains_the_method_tokenizers(tmp_path, monkeypatch):
     monkeypatch.setattr(main_job, "parity_log", lambda path: None)
     trained = main_job.train_methods(data, data / "train", "sha", tmp_path, vocab=300, common={}, quiet=True)
     assert [name for name, _ in trained] == ["bbpe-superword-300", "bbpe-parity-300"]
-    assert trained[0][1]["superwords_after"] == int(300 * main_job.SUPERWORD_TRANSITION)
+    assert trained[0][1]["superwords_after"] == 256 + int(44 * main_job.SUPERWORD_TRANSITION)  # of the 44 merges
     assert trained[1][1]["parity_dev"] == str(data / "parallel/ntrex128")
     assert (trained[1][1]["parity_global_merges"], trained[1][1]["parity_holdout"]) == (13, True)  # 30% of 44
     for name, options in trained:  # the settings train
