@@ -29,11 +29,12 @@
 
        If the word counts cannot be fetched, it trains on the mix's counts alone and says so;
    (c) ``bbpe-superword-152k``: SuperBPE (``superwords_after`` after 75% of the merges: 114,064; the
-       sweep put it at 0.75 x the vocab, 114,000), same data and pattern.  The transition was chosen at 152K on the default mix (``scripts/bench_methods.py``,
+       sweep put it at 0.75 x the vocab, 114,000), same data and pattern.  The transition was chosen
+       at 152K on the default mix (``scripts/bench_methods.py``,
        ``reports/bench_superword_default_152k.md``): on held-out English prose (``english_prose.py``)
        0.5 to 0.85 all need 10.1-10.3% fewer tokens than plain BPE (0.9: 9.4%); 0.7 and 0.75 are
        within 0.02% and 0.75 keeps more of the vocabulary for subwords;
-   (d) ``bbpe-parity-152k``: parity-aware BPE, hybrid: the first 30% of the merges global (classic
+   (d) ``bbpe-parity-152k``: parity-aware BPE, hybrid: the first 20% of the merges global (classic
        BPE: every language and code get the frequent pairs), the rest chosen for the language with the
        highest dev cost; same data and pattern.  The dev set is ``<data>/parallel/ntrex128`` when
        present, else the default data's ``parity-dev/`` (per language the Django and LibreOffice UI
@@ -84,8 +85,9 @@ from bbpe.training.parity import language_of  # noqa: E402
 STARTED = time.monotonic()
 CATALOGUE_CORPORA = ("django", "libreoffice-ui")  # line-aligned corpora of the default data (build_parallel.py)
 PARITY_DEV = "parity-dev"  # the default data's parity dev set (build_data.PARITY_DEV)
-# Chosen on the UDHR of the default data, reported on NTREX-128 (README, "Parity-aware BPE in the main job").
-PARITY_GLOBAL_SHARE = 0.3
+# Chosen on the UDHR of the default data, reported on NTREX-128 (README, "Parity-aware BPE in the main job";
+# reports/bench_parity_default_152k.md).
+PARITY_GLOBAL_SHARE = 0.2
 SUPERWORD_TRANSITION = 0.75  # chosen by scripts/bench_methods.py (reports/bench_superword_default_152k.md)
 
 
