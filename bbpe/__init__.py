@@ -4,22 +4,46 @@
 >>> tok = bbpe.train(["hello hello world"], vocab_size=258, pattern="gpt2", workers=1)
 >>> tok.decode(tok.encode("hello world"))
 'hello world'
+
+Importing bbpe loads almost nothing: each name below is imported from its module when it is first
+used (``import bbpe`` stays fast for programs that only need part of it).
 """
 
-import os
+from __future__ import annotations
+
+import importlib
+from typing import TYPE_CHECKING, Any
 
 from bbpe._version import __version__
 from bbpe.errors import BBPEError, CorpusError, VocabFormatError
-from bbpe.pretokenize.patterns import PRESETS, resolve_pattern
-from bbpe.progress import ProgressEvent
-from bbpe.tokenizer import Engine, Tokenizer
-from bbpe.training import train, train_from_counts
+
+if TYPE_CHECKING:
+    from bbpe.pretokenize.patterns import PRESETS, resolve_pattern
+    from bbpe.progress import ProgressEvent
+    from bbpe.tokenizer import Tokenizer, load
+    from bbpe.training import train, train_from_counts
+
+_LAZY = {
+    "PRESETS": "bbpe.pretokenize.patterns",
+    "ProgressEvent": "bbpe.progress",
+    "Tokenizer": "bbpe.tokenizer",
+    "load": "bbpe.tokenizer",
+    "resolve_pattern": "bbpe.pretokenize.patterns",
+    "train": "bbpe.training",
+    "train_from_counts": "bbpe.training",
+}
 
 
-def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: Engine = "auto") -> Tokenizer:
-    """Load a tokenizer file (bbpe JSON, ``.tiktoken``, byte-level ``tokenizer.json``), a transformers tokenizer
-    directory or a reference name."""
-    return Tokenizer.load(path, pattern=pattern, engine=engine)
+def __getattr__(name: str) -> Any:
+    if name not in _LAZY:
+        raise AttributeError(f"module 'bbpe' has no attribute {name!r}")
+    value = getattr(importlib.import_module(_LAZY[name]), name)
+    globals()[name] = value  # the next access is a plain attribute
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(__all__)
 
 
 __all__ = [

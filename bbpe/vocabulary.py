@@ -1,5 +1,5 @@
 """Vocabulary: what a vocabulary file holds — regular tokens by rank, the pre-tokenization
-pattern, special tokens and metadata — checked, but without an encoder.
+pattern, special tokens, metadata and the Unicode normalization — checked, but without an encoder.
 
 File formats read and write this record; ``bbpe.Tokenizer`` is built from it.
 
@@ -14,13 +14,14 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any, Protocol
 
+from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.pretokenize.patterns import resolve_pattern
 
 MAX_ID = 2**31 - 1
 
 
 class VocabularyLike(Protocol):
-    """Anything with a vocabulary's four parts (a ``Vocabulary`` or a ``bbpe.Tokenizer``)."""
+    """Anything with a vocabulary's five parts (a ``Vocabulary`` or a ``bbpe.Tokenizer``)."""
 
     @property
     def ranks(self) -> Mapping[bytes, int]: ...
@@ -30,11 +31,14 @@ class VocabularyLike(Protocol):
     def special_tokens(self) -> Mapping[str, int]: ...
     @property
     def metadata(self) -> Mapping[str, Any]: ...
+    @property
+    def normalization(self) -> Normalization: ...
 
 
 @dataclass(frozen=True)
 class Vocabulary:
-    """Regular tokens (bytes -> id), pattern (a preset name is resolved), special tokens, metadata.
+    """Regular tokens (bytes -> id), pattern (a preset name is resolved), special tokens, metadata and
+    the normalization applied to text before pre-tokenization (``bbpe.encoding.normalization``).
 
     Construction checks every part and raises ValueError naming the first problem.
     """
@@ -43,8 +47,10 @@ class Vocabulary:
     pattern: str
     special_tokens: Mapping[str, int] = field(default_factory=dict)
     metadata: Mapping[str, Any] = field(default_factory=dict)
+    normalization: Normalization = "none"
 
     def __post_init__(self) -> None:
+        object.__setattr__(self, "normalization", check_normalization(self.normalization))
         object.__setattr__(self, "ranks", dict(self.ranks))
         object.__setattr__(self, "special_tokens", dict(self.special_tokens))
         object.__setattr__(self, "metadata", dict(self.metadata))
@@ -58,7 +64,7 @@ class Vocabulary:
     @classmethod
     def of(cls, source: VocabularyLike) -> Vocabulary:
         """The vocabulary of a Tokenizer (or a copy of a Vocabulary)."""
-        return cls(source.ranks, source.pattern, source.special_tokens, source.metadata)
+        return cls(source.ranks, source.pattern, source.special_tokens, source.metadata, source.normalization)
 
 
 def check_tokens(ranks: Mapping[bytes, int], special_tokens: Mapping[str, int]) -> None:

@@ -1,7 +1,7 @@
 """Wall time, CPU time and peak memory of the whole process tree for `bbpe count`, local vs Ray (issue 12),
 and a projection for 1 TB on a cluster from measured per-core costs.
 
-Per (size, engine), runs `bbpe count INPUT -o TMP/ --parts P --workers W [--engine ray]` as a child process and
+Per (size, engine), runs `bbpe count INPUT -o TMP/ --parts P --workers W [--executor ray]` as a child process and
 samples /proc every 0.2 s for the child and all its descendants (the pool workers; for Ray the GCS, raylet,
 agents and the Ray workers the raylet starts, which are all descendants of the driver when it starts the local
 instance):
@@ -42,13 +42,13 @@ import time
 from pathlib import Path
 
 from bbpe.cli.options import parse_count
+from bbpe.corpus.documents import UnitStats
+from bbpe.corpus.reading import CorpusStats
+from bbpe.corpus.units import plan_units
 from bbpe.pretokenize.patterns import CL100K
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_map import map_unit_streamed
-from bbpe.training.count_reduce import reduce_in_memory
-from bbpe.training.counting import CountSettings
-from bbpe.training.documents import UnitStats
-from bbpe.training.units import plan_units
+from bbpe.training.counting.map_tasks import map_unit_streamed
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.counting.reduce_tasks import reduce_in_memory
 
 ROOT = Path(__file__).resolve().parents[1]
 CORPUS = ROOT.parent / "shared" / "corpora" / "train"
@@ -137,7 +137,7 @@ class TreeSampler:
 def run_count(engine: str, corpus: Path, args: argparse.Namespace) -> dict[str, object]:
     with tempfile.TemporaryDirectory() as out:
         argv = [sys.executable, "-m", "bbpe", "count", str(corpus), "-o", f"{out}/", "--parts", str(args.parts)]
-        argv += ["--workers", str(args.workers), "--flush-mb", str(args.flush_mb), "-q", "--engine", engine]
+        argv += ["--workers", str(args.workers), "--flush-mb", str(args.flush_mb), "-q", "--executor", engine]
         before = resource.getrusage(resource.RUSAGE_CHILDREN)
         started = time.monotonic()
         child = subprocess.Popen(argv, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
@@ -312,7 +312,7 @@ def write_report(
         "",
         *([args.note, ""] if args.note else []),
         f"`bbpe count INPUT -o TMP/ --parts {args.parts} --workers {args.workers} --flush-mb {args.flush_mb}"
-        " --engine E` (cl100k, documents). CPU s = utime + stime summed over every process of the tree (driver, "
+        " --executor E` (cl100k, documents). CPU s = utime + stime summed over every process of the tree (driver, "
         "pool workers, Ray's GCS, raylet, agents and workers), sampled from /proc every 0.2 s; rusage = CPU of "
         "reaped children only (misses Ray's workers). Peak tree = largest sum of PSS over the tree (shared object "
         "store pages counted once); peak driver = the `bbpe` process's VmHWM.",

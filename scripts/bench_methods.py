@@ -55,17 +55,17 @@ import english_prose  # noqa: E402
 from sample_corpus import uncompressed_size  # noqa: E402
 
 import bbpe  # noqa: E402
-from bbpe.analysis.scripts import count_scripts  # noqa: E402
+from bbpe.analysis.unicode_scripts import count_scripts  # noqa: E402
 from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import built_data_dir, data_dir  # noqa: E402
+from bbpe.corpus.reading import expand_paths, iter_lines  # noqa: E402
 from bbpe.output import atomic_write  # noqa: E402
-from bbpe.parallel import ENGLISH, Corpus, join_lines, load_corpus  # noqa: E402
+from bbpe.parallel_corpora import ENGLISH, Corpus, join_lines, load_corpus  # noqa: E402
 from bbpe.report.fairness import gini  # noqa: E402
 from bbpe.report.metrics import truncate  # noqa: E402
 from bbpe.report.provenance import MIN_CHARS, find_lines  # noqa: E402
-from bbpe.training.corpus import expand_paths, iter_lines  # noqa: E402
-from bbpe.training.parity import language_of  # noqa: E402
-from bbpe.training.parity_dev import dev_corpora  # noqa: E402
+from bbpe.training.methods.parity import language_of  # noqa: E402
+from bbpe.training.methods.parity_dev import dev_corpora  # noqa: E402
 
 
 def per_language_sample(train_dir: Path, total: int, out: Path, languages: set[str] | None = None) -> Path:

@@ -36,7 +36,7 @@ from sample_corpus import sample
 from bbpe.output import atomic_write
 from bbpe.pretokenize.safe_cuts import cut_rule
 from bbpe.pretokenize.scanner import CountTable, count_pretokens_compiled, pretoken_spans, scanner_pattern
-from bbpe.training.counting import CountSettings, TextCounter
+from bbpe.training.counting.pretokens import CountSettings, TextCounter
 
 REPO = Path(__file__).resolve().parents[1]
 DEFAULT_CORPUS = Path(os.environ.get("BBPE_DATA_DIR", REPO.parent / "shared" / "corpora")) / "train"

@@ -37,8 +37,8 @@ import bench_train_scaling as scaling
 from bench_peers import PEERS, evaluate, train_child
 from sample_corpus import sample, uncompressed_size
 
+from bbpe.corpus.reading import expand_paths, iter_lines
 from bbpe.output import atomic_write
-from bbpe.training.corpus import expand_paths, iter_lines
 
 TOOLS = ("bbpe-numba", "bbpe-python", *PEERS)
 PACKAGES = ("bbpe", "numba", "tokenizers", "rustbpe", "bpeasy", "sentencepiece", "tiktoken")

@@ -73,14 +73,14 @@ import bbpe  # noqa: E402
 from bbpe.cli import main as cli  # noqa: E402
 from bbpe.cli.options import parse_count  # noqa: E402
 from bbpe.cli.report import MAIN_JOB_INDEX, built_data_dir, data_dir, default_corpora  # noqa: E402
+from bbpe.corpus.reading import expand_paths  # noqa: E402
 from bbpe.formats import counts as count_files  # noqa: E402
 from bbpe.output import atomic_write  # noqa: E402
 from bbpe.progress import StderrProgress  # noqa: E402
 from bbpe.references import REFERENCES, ReferenceNotFound, fetch_missing  # noqa: E402
 from bbpe.report.render import display_path  # noqa: E402
 from bbpe.training.api import train_from_counts  # noqa: E402
-from bbpe.training.corpus import expand_paths  # noqa: E402
-from bbpe.training.parity import language_of  # noqa: E402
+from bbpe.training.methods.parity import language_of  # noqa: E402
 
 STARTED = time.monotonic()
 CATALOGUE_CORPORA = ("django", "libreoffice-ui")  # line-aligned corpora of the default data (build_parallel.py)

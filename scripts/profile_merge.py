@@ -15,10 +15,11 @@ import time
 
 import numpy as np
 
+from bbpe.bpe.tables import pack_tokens
 from bbpe.formats import counts as counts_file
-from bbpe.training import _numba_loop as loop
-from bbpe.training import merge_numba as mn
 from bbpe.training.api import train_from_counts
+from bbpe.training.loops import _kernels as loop
+from bbpe.training.loops import compiled as mn
 
 
 def timed(label, f, *a, **k):
@@ -36,7 +37,7 @@ mn.learn_merges([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1) 
 words = list(counts.items())
 flat = timed("flatten words to arrays (flatten_words)", mn.flatten_words, words, 256)
 store = timed("word store (word_store)", loop.word_store, *flat)
-tok_data, tok_start = mn.pack_tokens([bytes([i]) for i in range(256)])
+tok_data, tok_start = pack_tokens([bytes([i]) for i in range(256)])
 for n_new in (0, 1000, 10000, 50000, vocab - 256):
     store = loop.word_store(*flat)
     control = np.zeros(2, np.int64)

@@ -13,8 +13,8 @@ import struct
 import sys
 from pathlib import Path
 
+from bbpe.corpus.reading import expand_paths, iter_lines
 from bbpe.output import atomic_write
-from bbpe.training.corpus import expand_paths, iter_lines
 
 
 def uncompressed_size(path: Path) -> int:

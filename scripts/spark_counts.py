@@ -25,7 +25,7 @@ from collections.abc import Iterator
 
 from bbpe.formats import counts as counts_file
 from bbpe.pretokenize.patterns import resolve_pattern
-from bbpe.training.counting import CountSettings, TextCounter
+from bbpe.training.counting.pretokens import CountSettings, TextCounter
 
 BINARY_PROBE = 8192
 STAT_KEYS = ("files", "bytes", "lines", "documents", "replaced_invalid_utf8")

@@ -27,11 +27,11 @@ import word_counts as wc
 from fetch_artifacts import fetch
 
 import bbpe
+from bbpe.corpus.reading import expand_paths
 from bbpe.output import atomic_write
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.training.api import train_from_counts
-from bbpe.training.corpus import expand_paths
-from bbpe.training.counting import CountSettings, count_corpus
+from bbpe.training.counting.pretokens import CountSettings, count_corpus
 
 FOCUS = ("zho_Hans", "zho_Hant", "jpn_Jpan", "kor_Hang", "eng_Latn")
 LIMITS = {"zho_Hans": 1.05, "jpn_Jpan": 0.95, "kor_Hang": 0.95, "eng_Latn": 1.0}  # with a margin, on --choose

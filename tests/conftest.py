@@ -8,6 +8,7 @@ not set; otherwise every reference is fetched once into the user cache
 from __future__ import annotations
 
 import gzip
+import sys
 from pathlib import Path
 
 import pytest
@@ -122,3 +123,25 @@ MIX = (
 def multilingual_text() -> str:
     """About 3 MB of real text in a dozen languages and code."""
     return real_text(120_000, names=MIX)
+
+
+@pytest.fixture
+def without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
+    """``import numba`` fails, and bbpe's compiled modules are imported afresh (so they fail too)."""
+    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
+    compiled = (
+        "bbpe._jit",
+        "bbpe.bpe._kernels",
+        "bbpe.encoding._kernels",
+        "bbpe.encoding.compiled",
+        "bbpe.training.loops.compiled",
+        "bbpe.training.loops._kernels",
+        "bbpe.training.loops._tables",
+        "bbpe.training.methods.parity_compiled",
+        "bbpe.training.methods._parity_kernels",
+    )
+    for name in compiled:
+        monkeypatch.delitem(sys.modules, name, raising=False)
+        package, _, module = name.rpartition(".")
+        if package in sys.modules:  # else `from package import module` finds the attribute
+            monkeypatch.delattr(sys.modules[package], module, raising=False)

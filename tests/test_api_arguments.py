@@ -17,7 +17,7 @@ import pytest
 import bbpe
 from bbpe.pretokenize.patterns import CL100K, resolve_pattern
 from bbpe.training import api, arguments
-from bbpe.training.counting import count_pretokens
+from bbpe.training.counting.pretokens import count_pretokens
 
 TEXT = "The year 2024 had 366 days; 1999 had 365. Call 555-0123 or 0800 123 456.\n" * 20
 
@@ -45,7 +45,7 @@ def no_work(monkeypatch):
     def started(*args, **kwargs):
         raise AssertionError("work started before the arguments were checked")
 
-    for name in ("count_pretokens", "count_corpus", "count_on_engine", "merge_into_tokenizer", "base_settings"):
+    for name in ("count_pretokens", "count_corpus", "count_on_executor", "merge_into_tokenizer", "base_settings"):
         monkeypatch.setattr(api, name, started)
 
 

@@ -7,6 +7,7 @@ from hypothesis import strategies as st
 
 from bbpe import bpe
 from bbpe.training.api import train
+from bbpe.training.loops import reference
 
 
 def byte_vocab() -> list[bytes]:
@@ -15,7 +16,9 @@ def byte_vocab() -> list[bytes]:
 
 def learned(words: dict[bytes, int], n: int, **kwargs) -> tuple[list[bytes], str]:
     vocab = byte_vocab()
-    merges, reason = bpe.learn_merges([(list(w), c) for w, c in sorted(words.items())], vocab, n_new_tokens=n, **kwargs)
+    merges, reason = reference.learn_merges(
+        [(list(w), c) for w, c in sorted(words.items())], vocab, n_new_tokens=n, **kwargs
+    )
     return [vocab[m.token] for m in merges], reason
 
 
@@ -43,7 +46,7 @@ def brute_force(words: dict[bytes, int], n: int, min_frequency: int = 2) -> list
             vocab.append(joined)
             added += 1
         out.append(joined)
-        seqs = {w: bpe.merge_pair(ids, pair, token) for w, ids in seqs.items()}
+        seqs = {w: reference.merge_pair(ids, pair, token) for w, ids in seqs.items()}
     return out
 
 
@@ -91,7 +94,9 @@ def test_alias_merge_reuses_existing_token():
     tokens, _ = learned(words, 4, min_frequency=1)
     assert tokens == brute_force(words, 4, min_frequency=1)
     vocab = byte_vocab()
-    merges, _ = bpe.learn_merges([(list(w), c) for w, c in words.items()], vocab, n_new_tokens=10, min_frequency=1)
+    merges, _ = reference.learn_merges(
+        [(list(w), c) for w, c in words.items()], vocab, n_new_tokens=10, min_frequency=1
+    )
     assert len(set(vocab)) == len(vocab)
     assert sum(m.new for m in merges) == len(vocab) - 256
 

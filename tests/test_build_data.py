@@ -390,7 +390,7 @@ def test_catalogue_corpora_are_line_aligned_and_named_like_the_training_files(tm
     """Django-style .po folders per locale in one wheel, LibreOffice-style .mo packs one per language."""
     import zipfile
 
-    from bbpe.parallel import load_corpus
+    from bbpe.parallel_corpora import load_corpus
 
     downloads = tmp_path / "downloads"
     downloads.mkdir()

@@ -12,9 +12,9 @@ from pathlib import Path
 import pytest
 
 import bbpe
+from bbpe.corpus.reading import CorpusStats, iter_lines
 from bbpe.errors import CorpusError
-from bbpe.training.corpus import CorpusStats, iter_lines
-from bbpe.training.counting import count_pretokens
+from bbpe.training.counting.pretokens import count_pretokens
 
 TEXT = "Hello world\nsecond line 123\n你好世界\n"
 
@@ -90,7 +90,7 @@ def test_invalid_utf8_is_replaced_and_counted_or_rejected(tmp_path):
 def test_counts_do_not_depend_on_workers_or_batches(multilingual_text, monkeypatch):
     lines = multilingual_text[:2_000_000].splitlines(keepends=True)
     one = count_pretokens(lines, bbpe.PRESETS["cl100k"], workers=1)
-    monkeypatch.setattr("bbpe.training.documents.BLOCK", 50_000)
+    monkeypatch.setattr("bbpe.corpus.documents.BLOCK", 50_000)
     two = count_pretokens(lines, bbpe.PRESETS["cl100k"], workers=2)
     assert one == two
     assert sum(one.values()) > 100_000

@@ -17,7 +17,7 @@ from bbpe.cli import main
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import counts
 from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
-from bbpe.training import counting
+from bbpe.training.counting import pretokens as counting
 
 try:
     import pyarrow as pa
@@ -185,7 +185,7 @@ def test_without_pyarrow_the_error_names_the_extra(tmp_path, monkeypatch, capsys
 def test_counts_do_not_depend_on_workers_or_batches(monkeypatch):
     lines = (TEXT_A + TEXT_B).splitlines(keepends=True) * 5
     one = counting.count_pretokens(lines, CL100K, workers=1)
-    monkeypatch.setattr("bbpe.training.documents.BLOCK", 37)
+    monkeypatch.setattr("bbpe.corpus.documents.BLOCK", 37)
     assert counting.count_pretokens(lines, CL100K, workers=2) == one
     assert counting.count_pretokens(lines, CL100K, workers=1) == one
 
@@ -332,7 +332,7 @@ def old_set(corpus, tmp_path, capsys) -> Path:
 
 def _fail_at_bucket(monkeypatch, bucket: int, fail) -> None:
     """Make the reduce task of ``bucket`` write half a part, then call ``fail`` (which raises or signals)."""
-    from bbpe.training import count_local
+    from bbpe.training.counting import process_pool as count_local
 
     real = count_local.reduce_bucket
 

@@ -17,12 +17,13 @@ from hypothesis import strategies as st
 
 import bbpe
 from bbpe.cli import main
+from bbpe.corpus import documents
+from bbpe.corpus.reading import CorpusStats, split_lines
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import PRESETS, with_split_digits
 from bbpe.pretokenize.safe_cuts import LINE, LONE_NEWLINE_LETTER, NEWLINE_LETTER, cut_rule, cuts
-from bbpe.training import counting, documents
-from bbpe.training.corpus import CorpusStats, split_lines
-from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
+from bbpe.training.counting import pretokens as counting
+from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens
 
 PATTERNS = {
     name: pattern

@@ -5,7 +5,7 @@
   the pattern and special tokens of ``../shared/vocabs/VOCABS.md``: on every file of
   ``../shared/corpora/parallel`` (ntrex128 + udhr, every language) and on the first lines
   of every training file (a few MB for the Python engine, about 20 MB for tiktoken's).
-* SentencePiece references: ``SentencePieceEncoder`` gives exactly sentencepiece's ids.
+* SentencePiece references: ``SentencePieceAdapter`` gives exactly sentencepiece's ids.
 """
 
 from __future__ import annotations
@@ -19,7 +19,7 @@ import pytest
 
 import bbpe
 from bbpe import references
-from bbpe.encoders import SentencePieceEncoder
+from bbpe.tokenizer_adapters import SentencePieceAdapter
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 PARALLEL = SHARED / "corpora" / "parallel"
@@ -135,7 +135,7 @@ def test_sentencepiece_encoder_equals_sentencepiece(name, vocabs_dir):
     import sentencepiece
 
     path = vocabs_dir / references.get(name).filename
-    encoder = SentencePieceEncoder(path, name)
+    encoder = SentencePieceAdapter(path, name)
     processor = sentencepiece.SentencePieceProcessor(model_file=str(path))
     for label, text in parallel_documents():
         if label.startswith("ntrex128/"):

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 
 import bbpe
-from bbpe import bpe, cli, references
+from bbpe import cli, references
 from bbpe.errors import BBPEError
 from bbpe.formats.tiktoken_file import read_ranks
 from bbpe.pretokenize.patterns import CL100K, QWEN, compile_pattern
-from bbpe.training import extend
+from bbpe.training.loops import reference
+from bbpe.training.methods import extend
 
 SHARED = Path(__file__).resolve().parents[2] / "shared"
 BYTES = {bytes([i]): i for i in range(256)}
@@ -121,9 +122,9 @@ def test_extension_goes_through_merge_backend(monkeypatch):
 
     def spy(name):
         asked.append(name)
-        return bpe.learn_merges
+        return reference.learn_merges
 
-    monkeypatch.setattr(importlib.import_module("bbpe.training.merge"), "merge_backend", spy)
+    monkeypatch.setattr(importlib.import_module("bbpe.training.merging"), "merge_backend", spy)
     base = bbpe.Tokenizer({**BYTES}, pattern="gpt2")
     tok = bbpe.train(["aaa aaa"], vocab_size=258, init=base, backend="numba", workers=1)
     assert asked[0] == "numba" and tok.token_bytes(256) == b"aa"

@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from bbpe.parallel import load_corpus
+from bbpe.parallel_corpora import load_corpus
 from bbpe.report import fairness
 from bbpe.report.metrics import build_report
 from bbpe.report.render import to_csv, to_json, to_markdown

@@ -15,9 +15,9 @@ from hypothesis import strategies as st
 import bbpe
 from bbpe.cli import main
 from bbpe.cli.options import MAX_COUNT, parse_count
-from bbpe.encoders import open_encoder
 from bbpe.errors import VocabFormatError
-from bbpe.formats import hf, native, tiktoken_file
+from bbpe.formats import hf, hf_read, native, tiktoken_file
+from bbpe.tokenizer_adapters import open_adapter
 
 BYTES = [base64.b64encode(bytes([i])).decode() for i in range(256)]
 
@@ -40,7 +40,7 @@ def hf_doc(**changes: object) -> dict:
     document = {
         "model": {"type": "BPE", "vocab": {table[i]: i for i in range(256)}, "merges": []},
         "added_tokens": [{"id": 256, "content": "<s>"}],
-        "pre_tokenizer": None,
+        "pre_tokenizer": {"type": "ByteLevel", "add_prefix_space": False, "trim_offsets": True, "use_regex": True},
     }
     document.update(changes)
     return document
@@ -181,18 +181,18 @@ def test_random_bytes_to_every_reader(tmp_path, data):
     path = tmp_path / "random.bin"
     path.write_bytes(data)
     _loads_or_one_line_error(path)
-    for read in (lambda p: tiktoken_file.read_ranks(p), lambda p: native.read(p), lambda p: hf.read(p)):
+    for read in (lambda p: tiktoken_file.read_ranks(p), lambda p: native.read(p), lambda p: hf_read.read(p)):
         try:
             read(path)
         except ValueError as exc:
             assert "\n" not in str(exc)
     try:
-        open_encoder(path, pattern="gpt2")  # also SentencePiece models (first byte 0x0a)
+        open_adapter(path, pattern="gpt2")  # also SentencePiece models (first byte 0x0a)
     except ValueError:
         pass
     path.write_bytes(b"\x0a" + data)
     with pytest.raises(ValueError):
-        open_encoder(path, pattern="gpt2")
+        open_adapter(path, pattern="gpt2")
 
 
 @PROPERTY

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe import bpe
 from bbpe.cli import main
 from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
 from bbpe.training.api import merge_backend
-from bbpe.training.counting import count_pretokens
+from bbpe.training.counting.pretokens import count_pretokens
+from bbpe.training.loops import reference
 
 BYTES = [bytes([i]) for i in range(256)]
 
@@ -22,7 +22,7 @@ BYTES = [bytes([i]) for i in range(256)]
 @pytest.fixture(scope="module")
 def numba_learn():
     pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
-    from bbpe.training import merge_numba
+    from bbpe.training.loops import compiled as merge_numba
 
     return merge_numba.learn_merges
 
@@ -30,7 +30,7 @@ def numba_learn():
 def same_merges(numba_learn, words, token_bytes=BYTES, *, n_new, min_frequency=2):
     """Run both backends on copies; assert equal merges, token bytes and stop reason; return both."""
     python_tokens, numba_tokens = list(token_bytes), list(token_bytes)
-    expected, why = bpe.learn_merges(words, python_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
+    expected, why = reference.learn_merges(words, python_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
     got, got_why = numba_learn(words, numba_tokens, n_new_tokens=n_new, min_frequency=min_frequency)
     assert got == expected
     assert numba_tokens == python_tokens
@@ -99,7 +99,7 @@ def test_alias_merges_reuse_the_existing_token(numba_learn):
     # "abc" is already a token: merging "ab" + "c" reuses its id (new=False) and adds no token.
     base = list(BYTES) + [b"abc"]
     merges, why = same_merges(numba_learn, [(b"abc", 10), (b"abd", 3)], base, n_new=2, min_frequency=1)
-    assert merges[:2] == [bpe.Merge(97, 98, 257, 13, True), bpe.Merge(257, 99, 256, 10, False)]
+    assert merges[:2] == [reference.Merge(97, 98, 257, 13, True), reference.Merge(257, 99, 256, 10, False)]
     assert sum(m.new for m in merges) == 2 and why == "vocab_size"
 
 
@@ -109,7 +109,7 @@ def test_base_vocabulary_with_large_ids(numba_learn):
     ab, abab, ba = len(base) - 3, len(base) - 2, len(base) - 1
     words = [([ab, ab, 97, 98], 5), ([149_999 + 256, ab, ba, 7], 3), ([ba, ba, ab], 4), ([97, 98, 97, 98], 2)]
     merges, _ = same_merges(numba_learn, words, base, n_new=20, min_frequency=1)
-    assert merges[0] == bpe.Merge(97, 98, ab, 9, False)  # "a" + "b" is the base token "ab"
+    assert merges[0] == reference.Merge(97, 98, ab, 9, False)  # "a" + "b" is the base token "ab"
     assert any(m.token == abab and not m.new for m in merges)
     assert any(m.new and m.token >= len(base) for m in merges)
 
@@ -143,7 +143,7 @@ def test_python_merges_do_not_depend_on_word_order(words, n_new, seed):
     # train_from_counts streams words in dict order, so this property is relied on.
     shuffled = list(words)
     seed.shuffle(shuffled)
-    assert bpe.learn_merges(words, list(BYTES), n_new_tokens=n_new, min_frequency=1) == bpe.learn_merges(
+    assert reference.learn_merges(words, list(BYTES), n_new_tokens=n_new, min_frequency=1) == reference.learn_merges(
         shuffled, list(BYTES), n_new_tokens=n_new, min_frequency=1
     )
 
@@ -220,7 +220,7 @@ def test_a_long_word_touched_by_many_merges(numba_learn):
     assert len(merges) >= 500 and why == "vocab_size"
     ids, touching = list(long_word), 0
     for m in merges:
-        merged = bpe.merge_pair(ids, (m.left, m.right), m.token)
+        merged = reference.merge_pair(ids, (m.left, m.right), m.token)
         touching += merged != ids
         ids = merged
     assert touching > 200 and len(ids) < len(long_word) // 3
@@ -262,7 +262,7 @@ OVERFLOW = "pair counts could overflow 64-bit integers"
 
 def test_pair_counts_that_would_wrap_are_refused_by_both_backends(numba_learn):
     # (a, b) occurs 2**62 + 2**62 = 2**63 times: numba's int64 wrapped to -2**63 and it merged (c, a) first.
-    for learn in (bpe.learn_merges, numba_learn):
+    for learn in (reference.learn_merges, numba_learn):
         with pytest.raises(ValueError, match=OVERFLOW):
             learn([(b"ab", 2**62), (b"cab", 2**62)], list(BYTES), n_new_tokens=2, min_frequency=1)
     for backend in ("python", "numba"):
@@ -273,7 +273,7 @@ def test_pair_counts_that_would_wrap_are_refused_by_both_backends(numba_learn):
 def test_zero_and_negative_counts_are_treated_alike(numba_learn):
     # The reference loop ended in a KeyError on a word with count 0 and accepted negative counts.
     same_merges(numba_learn, [(b"aa", 1), (b"aaa", 0)], n_new=2, min_frequency=1)
-    for learn in (bpe.learn_merges, numba_learn):
+    for learn in (reference.learn_merges, numba_learn):
         with pytest.raises(ValueError, match="must not be negative"):
             learn([(b"ab", -2)], list(BYTES), n_new_tokens=2)
 
@@ -295,7 +295,7 @@ def test_the_largest_pair_count_below_the_limit_is_exact(numba_learn):
 def test_counts_near_the_limit_give_the_same_merges_or_the_same_error(numba_learn, words, n_new):
     bound = sum(count * (len(word) - 1) for word, count in words)
     outcomes = []
-    for learn in (bpe.learn_merges, numba_learn):
+    for learn in (reference.learn_merges, numba_learn):
         try:
             outcomes.append(learn(words, list(BYTES), n_new_tokens=n_new, min_frequency=1))
         except ValueError as exc:
@@ -305,7 +305,8 @@ def test_counts_near_the_limit_give_the_same_merges_or_the_same_error(numba_lear
 
 
 def test_parity_backends_refuse_languages_whose_counts_add_up_past_the_limit(numba_learn):
-    from bbpe.training import parity, parity_numba
+    from bbpe.training.methods import parity
+    from bbpe.training.methods import parity_compiled as parity_numba
 
     words = {"eng": [(b"ab", 2**62)], "fra": [(b"ab", 2**62)]}  # the global pair count is 2**63
     for learn in (parity.learn_parity_merges, parity_numba.learn_parity_merges):
@@ -350,19 +351,8 @@ def test_numba_is_chosen_by_auto(numba_learn):
     assert merge_backend("numba") is numba_learn
 
 
-@pytest.fixture
-def without_numba(monkeypatch):
-    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    for name in ("merge_numba", "_numba_loop", "_numba_tables"):
-        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
-        monkeypatch.delattr(
-            sys.modules["bbpe.training"], name, raising=False
-        )  # else `from bbpe.training import ...` finds it
-        monkeypatch.delattr(bbpe, name, raising=False)
-
-
 def test_without_numba_auto_falls_back_and_numba_says_how_to_install(without_numba):
-    assert merge_backend("auto") is bpe.learn_merges
+    assert merge_backend("auto") is reference.learn_merges
     with pytest.raises(ImportError, match=r"pip install 'bbpe\[fast\]'"):
         merge_backend("numba")
 
@@ -381,8 +371,9 @@ def test_cli_backend_numba_without_numba_is_one_line(without_numba, tmp_path, ca
 def test_a_stop_request_ends_the_loop_before_the_next_step(numba_learn):
     import numpy as np
 
-    from bbpe.training import _numba_loop as loop
-    from bbpe.training.merge_numba import flatten_words, pack_tokens
+    from bbpe.bpe.tables import pack_tokens
+    from bbpe.training.loops import _kernels as loop
+    from bbpe.training.loops.compiled import flatten_words
 
     store = loop.word_store(*flatten_words(counted(CODE * 3), 256))
     control = np.array([0, 1], np.int64)  # stop requested

@@ -10,11 +10,12 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe import bpe, cli
+from bbpe import cli
 from bbpe.errors import CorpusError
-from bbpe.parallel import load_corpus
+from bbpe.parallel_corpora import load_corpus
 from bbpe.pretokenize.patterns import GPT2, PRESETS, pretokenize
-from bbpe.training import parity, parity_dev
+from bbpe.training.loops import reference
+from bbpe.training.methods import parity, parity_dev
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
@@ -105,7 +106,7 @@ def naive_parity(
         merges.append(joined)
         for table in (*segs.values(), *dev_segs.values()):
             for w in table:
-                table[w] = bpe.merge_pair(table[w], pair, token)
+                table[w] = reference.merge_pair(table[w], pair, token)
     return vocab[256:]
 
 

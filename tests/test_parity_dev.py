@@ -13,7 +13,8 @@ from hypothesis import strategies as st
 
 import bbpe
 from bbpe.errors import CorpusError
-from bbpe.training import parity, parity_dev
+from bbpe.pretokenize.patterns import GPT2
+from bbpe.training.methods import parity, parity_dev
 
 BYTES = [bytes([i]) for i in range(256)]
 
@@ -156,7 +157,7 @@ def test_hypothesis_numba_equals_python_with_references_split_and_patience(
     words, dev_texts, with_references, split, n_new, global_merges, patience
 ):
     pytest.importorskip("numba")
-    from bbpe.training import parity_numba
+    from bbpe.training.methods import parity_compiled as parity_numba
 
     dev = parity_dev.DevSet({}, split=split)
     for index, (code, (choose, held)) in enumerate(sorted(dev_texts.items())):
@@ -182,3 +183,27 @@ def test_hypothesis_numba_equals_python_with_references_split_and_patience(
         )
         results.append((tokens[256:], why, merges, list(log.chosen.items()), list(log.stopped.items()), log.tokens))
     assert results[0] == results[1]
+
+
+@pytest.mark.parametrize("split", [False, True])
+def test_dev_text_is_normalized_as_the_training_text(tmp_path, split):
+    # "café" in NFD: e + U+0301 (2 bytes); NFC: é (2 bytes), one byte fewer, and gpt2 cuts the mark off in NFD.
+    nfd = "cafe\u0301 nai\u0308ve"
+    dev = write(tmp_path / "dev", {"eng_Latn.txt": "ab\nab\n", "fra_Latn.txt": f"{nfd}\n{nfd}!\n"})
+    got = parity_dev.load_dev(dev, GPT2, split=split, normalization="NFC")
+    plain = parity_dev.load_dev(dev, GPT2, split=split)
+    whole = {"caf\u00e9": 1, " na\u00efve": 2, " caf\u00e9": 1, "!": 1}  # the lines joined by one space
+    want = Counter({"caf\u00e9": 1, " na\u00efve": 1}) if split else Counter(whole)
+    assert got.languages["fra_Latn"].choose == want
+    assert plain.languages["fra_Latn"].choose != want and "\u0301" in plain.languages["fra_Latn"].choose
+    if split:
+        assert got.languages["fra_Latn"].held_out == Counter({"caf\u00e9": 1, " na\u00efve": 1, "!": 1})
+
+
+def test_training_normalizes_the_dev_text(tmp_path, train):
+    dev = write(tmp_path / "dev", {"eng_Latn.txt": "ab\n", "fra_Latn.txt": "cafe\u0301\n"})
+    options = {"vocab_size": 257, "pattern": "gpt2", "parity_dev": dev, "workers": 1}
+    nfc = bbpe.train([train], normalization="NFC", **options).metadata["training"]["parity"]["dev_tokens"]
+    raw = bbpe.train([train], **options).metadata["training"]["parity"]["dev_tokens"]
+    assert nfc["fra_Latn"]["dev"][0] == len("caf\u00e9".encode()) == 5  # NFC: é is 2 bytes
+    assert raw["fra_Latn"]["dev"][0] == len("cafe\u0301".encode()) == 6

@@ -10,11 +10,11 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
+from bbpe.corpus.reading import CorpusStats
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import resolve_pattern
-from bbpe.training import parity, parity_dev
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.counting import CountSettings
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.methods import parity, parity_dev
 
 BYTES = [bytes([i]) for i in range(256)]
 
@@ -22,7 +22,7 @@ BYTES = [bytes([i]) for i in range(256)]
 @pytest.fixture(scope="module")
 def numba_parity():
     pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
-    from bbpe.training import parity_numba
+    from bbpe.training.methods import parity_compiled as parity_numba
 
     return parity_numba.learn_parity_merges
 
@@ -156,9 +156,10 @@ def test_on_merge_reports_and_its_errors_propagate(numba_parity):
 def test_a_stop_request_ends_the_loop_before_the_next_step(numba_parity):
     import numpy as np
 
-    from bbpe.training import _numba_parity as loop
-    from bbpe.training.merge_numba import flatten_words, pack_tokens
-    from bbpe.training.parity_numba import _stores
+    from bbpe.bpe.tables import pack_tokens
+    from bbpe.training.loops.compiled import flatten_words
+    from bbpe.training.methods import _parity_kernels as loop
+    from bbpe.training.methods.parity_compiled import _stores
 
     store, segments = _stores([flatten_words([(b"abab", 5)], 256), flatten_words([(b"ab", 1)], 256)])
     control = np.array([0, 1], np.int64)  # stop requested
@@ -191,13 +192,7 @@ def test_train_records_the_backend_and_both_give_the_same_tokenizer(numba_parity
     assert parities[0] == parities[1] == parities[2]
 
 
-def test_without_numba_auto_trains_on_the_python_loop(tmp_path, monkeypatch):
-    import sys
-
-    monkeypatch.setitem(sys.modules, "numba", None)  # import numba -> ImportError
-    for name in ("merge_numba", "_numba_loop", "_numba_tables", "parity_numba", "_numba_parity"):
-        monkeypatch.delitem(sys.modules, f"bbpe.training.{name}", raising=False)
-        monkeypatch.delattr(sys.modules["bbpe.training"], name, raising=False)
+def test_without_numba_auto_trains_on_the_python_loop(tmp_path, without_numba):
     train = write(tmp_path / "train", {"eng_Latn.a.txt": "ab" + " ab" * 9 + "\n", "fra_Latn.b.txt": "cdcd\n" * 3})
     dev = write(tmp_path / "dev", {"eng_Latn.txt": "ab ab\n", "fra_Latn.txt": "cdcdcdcd\n"})
     tok = bbpe.train([train], vocab_size=262, pattern="gpt2", parity_dev=dev, workers=1)

@@ -14,8 +14,8 @@ from conftest import TRAIN_DIR
 
 from bbpe.cli import main
 from bbpe.pretokenize.patterns import CL100K
-from bbpe.training.count_local import count_local
-from bbpe.training.counting import CountSettings
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.counting.process_pool import count_local
 
 pytest.importorskip("pyarrow")
 pytestmark = pytest.mark.slow
@@ -51,7 +51,7 @@ def test_a_capped_object_store_spills_and_gives_the_local_table(tmp_path):
     ray = pytest.importorskip("ray", reason="the Ray engine needs ray: pip install 'bbpe[ray]'")
     if not TRAIN_DIR.is_dir():
         pytest.skip(f"{TRAIN_DIR} not found (../shared corpora)")
-    from bbpe.training.ray_engine import count_ray
+    from bbpe.training.counting.ray_tasks import count_ray
 
     settings = CountSettings(CL100K)
     spill = tmp_path / "spill"

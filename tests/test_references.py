@@ -14,11 +14,11 @@ import pytest
 
 import bbpe
 from bbpe import cli, references
-from bbpe.encoders import BBPEEncoder, SentencePieceEncoder, TextEncoder, open_encoder
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.references import Reference, ReferenceHashError, ReferenceNotFound, download, lookup, table
 from bbpe.references import sources as reference_sources
 from bbpe.references.sources import Package
+from bbpe.tokenizer_adapters import BBPEAdapter, SentencePieceAdapter, TokenizerAdapter, open_adapter
 
 REPO = Path(__file__).resolve().parents[1]
 VOCABS = REPO.parent / "shared" / "vocabs"
@@ -118,7 +118,7 @@ def test_table_agrees_with_vocabs_md():
 def test_reference_files_verify_and_load_with_the_table_sizes(name, vocabs_dir, o200k_file):
     found = references.locate(name)
     assert references.sha256_of(found.path) == found.reference.sha256
-    encoder = open_encoder(name)
+    encoder = open_adapter(name)
     assert encoder.vocab_size == found.reference.vocab_size
     assert encoder.kind == found.reference.kind
     if found.reference.kind == "tiktoken":
@@ -310,23 +310,23 @@ def test_reference_names_and_reference_files_load_alike(vocabs_dir):
 
 def test_open_encoder_kinds_and_flags(tmp_path, vocabs_dir):
     vocabs = vocabs_dir
-    qwen = open_encoder(vocabs / "qwen.tiktoken")
-    assert isinstance(qwen, BBPEEncoder) and qwen.name == "qwen" and qwen.kind == "tiktoken"
+    qwen = open_adapter(vocabs / "qwen.tiktoken")
+    assert isinstance(qwen, BBPEAdapter) and qwen.name == "qwen" and qwen.kind == "tiktoken"
     assert qwen.encode("<|endoftext|>") == bbpe.load("qwen").encode_ordinary("<|endoftext|>")  # text, not special
     assert qwen.encode("2024") == [17, 15, 17, 19]
-    llama2 = open_encoder("llama2")
-    assert isinstance(llama2, SentencePieceEncoder) and isinstance(llama2, TextEncoder)
+    llama2 = open_adapter("llama2")
+    assert isinstance(llama2, SentencePieceAdapter) and isinstance(llama2, TokenizerAdapter)
     assert llama2.encode("<s>") != [1] and 1 not in llama2.encode("hello")  # no BOS, "<s>" is text
     assert llama2.is_byte_fallback(3) and not llama2.is_byte_fallback(259)  # <0x00> is id 3
-    assert not llama2.normalizes and not open_encoder("mistral_v1").normalizes
-    assert open_encoder("xlmr").normalizes and open_encoder("baichuan").normalizes
+    assert not llama2.normalizes and not open_adapter("mistral_v1").normalizes
+    assert open_adapter("xlmr").normalizes and open_adapter("baichuan").normalizes
     trained = bbpe.train(["hello hello world"], vocab_size=258, pattern="gpt2", workers=1)
     trained.save(tmp_path / "mine.json")
-    mine = open_encoder(tmp_path / "mine.json")
+    mine = open_adapter(tmp_path / "mine.json")
     assert mine.kind == "bbpe" and mine.name == "mine" and mine.encode("hello") == trained.encode("hello")
     assert not mine.is_byte_fallback(0) and not mine.normalizes
     with pytest.raises(BBPEError, match="no such vocabulary file or reference"):
-        open_encoder(tmp_path / "absent.json")
+        open_adapter(tmp_path / "absent.json")
 
 
 def test_other_sentencepiece_files_open_by_content(tmp_path):
@@ -337,8 +337,8 @@ def test_other_sentencepiece_files_open_by_content(tmp_path):
     sentencepiece.SentencePieceTrainer.train(
         input=str(corpus), model_prefix=str(tmp_path / "tiny"), vocab_size=40, model_type="bpe", minloglevel=2
     )
-    encoder = open_encoder(tmp_path / "tiny.model")
-    assert isinstance(encoder, SentencePieceEncoder) and encoder.name == "tiny" and encoder.vocab_size == 40
+    encoder = open_adapter(tmp_path / "tiny.model")
+    assert isinstance(encoder, SentencePieceAdapter) and encoder.name == "tiny" and encoder.vocab_size == 40
     processor = sentencepiece.SentencePieceProcessor(model_file=str(tmp_path / "tiny.model"))
     assert encoder.encode("lowest newer") == processor.encode("lowest newer")
     assert encoder.decode(encoder.encode("lowest newer")) == "lowest newer"

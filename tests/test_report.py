@@ -18,7 +18,7 @@ import bbpe
 from bbpe import references
 from bbpe.cli import main
 from bbpe.cli import report as report_cli
-from bbpe.parallel import join_lines, load_corpus
+from bbpe.parallel_corpora import join_lines, load_corpus
 from bbpe.pretokenize.patterns import CL100K, QWEN
 from bbpe.references import ReferenceNotFound, download
 from bbpe.report.metrics import build_report, truncate, vocab_curve
@@ -172,12 +172,12 @@ def test_flores_needs_both_files(tmp_path):
 def test_flores_token_counts_equal_tiktoken_on_the_papers_string(tmp_path, trained):
     """The report's count is tiktoken's on the exact joined string, spaces between and after the parts included."""
     tiktoken = pytest.importorskip("tiktoken")
-    from bbpe.encoders import open_encoder
+    from bbpe.tokenizer_adapters import open_adapter
 
     corpus = load_corpus(write_flores(tmp_path / "flores200", {c: v[:2] for c, v in FLORES_CASES.items()}))
     tokenizer = bbpe.load(trained[1])
     direct = tiktoken.Encoding("small", pat_str=QWEN, mergeable_ranks=tokenizer.ranks, special_tokens={})
-    report = build_report([open_encoder(trained[1])], [corpus], baseline=trained[1].stem, workers=1)
+    report = build_report([open_adapter(trained[1])], [corpus], baseline=trained[1].stem, workers=1)
     for code, (_, _, text) in FLORES_CASES.items():
         tokens = report.row(trained[1].stem, "flores200", code).tokens
         assert tokens == len(direct.encode_ordinary(text)), code
@@ -191,14 +191,14 @@ def test_flores_counts_with_cl100k_are_two_more_than_the_line_join(tmp_path):
     from tiktoken.load import load_tiktoken_bpe
 
     from bbpe import references
-    from bbpe.encoders import open_encoder
+    from bbpe.tokenizer_adapters import open_adapter
 
     try:
         located = references.locate("cl100k_base")
     except references.ReferenceNotFound as exc:
         pytest.skip(str(exc))
     corpus = load_corpus(write_flores(tmp_path / "flores200", {c: v[:2] for c, v in FLORES_CASES.items()}))
-    report = build_report([open_encoder("cl100k_base")], [corpus], baseline="cl100k_base", workers=1)
+    report = build_report([open_adapter("cl100k_base")], [corpus], baseline="cl100k_base", workers=1)
     cl100k = tiktoken.Encoding(
         "cl100k", pat_str=CL100K, mergeable_ranks=load_tiktoken_bpe(str(located.path)), special_tokens={}
     )
@@ -221,12 +221,12 @@ def _tiktoken(name: str, pattern: str, specials: dict[str, int], vocabs: Path):
 def test_convention_joins_lines_without_bos_and_counts_special_text_as_text(tmp_path, vocabs_dir):
     import sentencepiece
 
-    from bbpe.encoders import open_encoder
+    from bbpe.tokenizer_adapters import open_adapter
 
     corpus = load_corpus(write_corpus(tmp_path / "c", {"eng_Latn": "Hello world\n\n<|endoftext|> is text\n"}))
     text = "Hello world <|endoftext|> is text"
     assert corpus.languages[0].text == text
-    encoders = [open_encoder(vocabs_dir / "cl100k_base.tiktoken"), open_encoder(vocabs_dir / "llama2.model")]
+    encoders = [open_adapter(vocabs_dir / "cl100k_base.tiktoken"), open_adapter(vocabs_dir / "llama2.model")]
     report = build_report(encoders, [corpus], baseline="cl100k_base", workers=1)
     cl100k = _tiktoken("cl100k_base", CL100K, {"<|endoftext|>": 100257}, vocabs_dir)
     expected = cl100k.encode(text, disallowed_special=())
@@ -240,11 +240,11 @@ def test_convention_joins_lines_without_bos_and_counts_special_text_as_text(tmp_
 def test_token_counts_equal_tiktoken_and_sentencepiece_directly(vocabs_dir):
     import sentencepiece
 
-    from bbpe.encoders import open_encoder
+    from bbpe.tokenizer_adapters import open_adapter
 
     corpus = load_corpus(require(PARALLEL_DIR / "udhr"))
     files = ("cl100k_base.tiktoken", "qwen.tiktoken", "llama2.model")
-    report = build_report([open_encoder(vocabs_dir / file) for file in files], [corpus], baseline="cl100k_base")
+    report = build_report([open_adapter(vocabs_dir / file) for file in files], [corpus], baseline="cl100k_base")
     direct = {
         "cl100k_base": _tiktoken("cl100k_base", CL100K, {}, vocabs_dir).encode_ordinary,
         "qwen": _tiktoken("qwen", QWEN, {}, vocabs_dir).encode_ordinary,
@@ -446,16 +446,17 @@ def test_cli_read_only_output_directory(tmp_path, capsys, trained, parallel, mon
 
 
 def test_missing_reference_is_skipped_with_a_note(tmp_path, capsys, trained, parallel, monkeypatch):
-    from bbpe import encoders, references
+    from bbpe import references
+    from bbpe import tokenizer_adapters as encoders
 
-    real = encoders.open_encoder
+    real = encoders.open_adapter
 
     def fake_open(spec, **kwargs):
         if spec == "xlmr":
             raise references.ReferenceNotFound("reference 'xlmr' (xlmr.model) not found; tried nowhere")
         return real(spec, **kwargs)
 
-    monkeypatch.setattr(report_cli, "open_encoder", fake_open)  # where the report command looks it up
+    monkeypatch.setattr(report_cli, "open_adapter", fake_open)  # where the report command looks it up
     out = tmp_path / "out"
     code, _, err = run_report(
         capsys, "--tokenizer", "xlmr", "--tokenizer", str(trained[0]), "--corpus", str(parallel), "--out", str(out)

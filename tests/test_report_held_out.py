@@ -14,9 +14,9 @@ import pytest
 
 import bbpe
 from bbpe.cli import main
-from bbpe.encoders import BBPEEncoder
-from bbpe.parallel import load_corpus
+from bbpe.parallel_corpora import load_corpus
 from bbpe.report import provenance
+from bbpe.tokenizer_adapters import BBPEAdapter
 
 SEEN_EN = [f"The committee approved budget line number {i} for the old harbour." for i in range(12)]
 SEEN_DE = [f"Der Ausschuss genehmigte die Haushaltszeile {i} für den alten Hafen." for i in range(12)]
@@ -163,10 +163,10 @@ def test_provenance_reads_compressed_sources_ignores_short_lines_and_names_missi
         write(tmp_path / "c", {"eng_Latn.txt": ["OK", long_line, "Another unseen line of enough length."]})
     )
     tokenizer = bbpe.train([tmp_path / "train"], vocab_size=260, workers=1)
-    found = provenance.check([BBPEEncoder(tokenizer, "t")], [corpus])
+    found = provenance.check([BBPEAdapter(tokenizer, "t")], [corpus])
     # "OK" is too short to count; 1 of the 2 long lines is in the training file: 50%
     assert found.status("t", "c", "eng_Latn") == provenance.Seen("training", 0.5)
     assert found.notes == []
     tokenizer.metadata["corpus"]["sources"].append(str(tmp_path / "gone"))
-    found = provenance.check([BBPEEncoder(tokenizer, "t")], [corpus])
+    found = provenance.check([BBPEAdapter(tokenizer, "t")], [corpus])
     assert found.notes == [f"t: training source not found here, not checked: {tmp_path / 'gone'}"]

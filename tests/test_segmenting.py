@@ -9,9 +9,9 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe.training import segmenting
-from bbpe.training.extend import segmenter
-from bbpe.training.segmenting import segment_all, segment_compiled
+from bbpe.encoding import pieces as segmenting
+from bbpe.encoding.pieces import segment_all, segment_compiled
+from bbpe.training.methods.extend import segmenter
 
 TEXT = "by the way, the theory of the thing: 2024... ok\n" * 20 + "naïve café — 東京 \ue000\x01 x\n"
 VOCAB = bbpe.train([TEXT], vocab_size=400, pattern="gpt2", workers=1)
@@ -23,13 +23,14 @@ def expected(pieces: list[bytes]) -> list[list[int]]:
     return [ONE_BY_ONE(piece) for piece in pieces]
 
 
-def compiled(pieces: list[bytes], tokens: list[bytes]) -> list[list[int]] | None:
-    """``segment_compiled``'s ids per piece (None without numba); its counts are passed through."""
-    words = segment_compiled(pieces, list(range(len(pieces))), tokens)
-    if words is None:
+def compiled(pieces: list[bytes], tokens: list[bytes], *, threads: int | None = None) -> list[list[int]] | None:
+    """``segment_compiled``'s ids per piece (None without numba)."""
+    flat = segment_compiled(pieces, tokens, threads=threads)
+    if flat is None:
         return None
-    assert [count for _, count in words] == list(range(len(pieces)))
-    return [ids for ids, _ in words]
+    ids, starts = (array.tolist() for array in flat)
+    assert len(starts) == len(pieces) + 1
+    return [ids[a:b] for a, b in zip(starts, starts[1:])]
 
 
 @settings(max_examples=60, deadline=None)
@@ -100,8 +101,7 @@ def test_compiled_segmentation_runs_where_numba_is_installed():
     one_by_one = segmenter(SUPER_TOKENS, engine="python")
     assert compiled(pieces, SUPER_TOKENS) == [one_by_one(p) for p in pieces]
     for threads in (1, 3, len(pieces) + 2):  # ranges of pieces on threads, some empty
-        words = segment_compiled(pieces, [1] * len(pieces), SUPER_TOKENS, threads=threads)
-        assert words is not None and [ids for ids, _ in words] == [one_by_one(p) for p in pieces]
+        assert compiled(pieces, SUPER_TOKENS, threads=threads) == [one_by_one(p) for p in pieces]
 
 
 def test_a_token_that_bpe_cannot_reach_is_used_only_for_a_whole_piece():

@@ -10,14 +10,15 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 import bbpe
-from bbpe import bpe, cli
+from bbpe import cli
+from bbpe.corpus import documents
 from bbpe.formats import hf, tiktoken_file
 from bbpe.pretokenize.patterns import GPT2, resolve_pattern
 from bbpe.pretokenize.safe_cuts import NEWLINE_LETTER, cuts
-from bbpe.training import documents
-from bbpe.training.counting import CountSettings, count_corpus, count_pretokens
-from bbpe.training.extend import segmenter
-from bbpe.training.superword import run_definition, stage2_pattern, word_count
+from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens
+from bbpe.training.loops import reference
+from bbpe.training.methods.extend import segmenter
+from bbpe.training.methods.superword import run_definition, stage2_pattern, word_count
 
 GOLDEN = ["x y\n"] * 3  # stage 1 (gpt2): "x", " y", "\n"; stage 2: "x y", "\n"
 
@@ -123,14 +124,16 @@ def test_transition_point_is_checked():
         bbpe.train(GOLDEN, vocab_size=258, superwords_after=100, workers=1)
 
 
-def replay(words: dict[str, int], tokens: list[bytes], n_stage1: int, merges: list[bpe.Merge]) -> dict[str, list[int]]:
+def replay(
+    words: dict[str, int], tokens: list[bytes], n_stage1: int, merges: list[reference.Merge]
+) -> dict[str, list[int]]:
     """Training's final segmentation of every stage-2 word: stage-1 BPE, then the stage-2 merges in order."""
     segment = segmenter(tokens[:n_stage1], engine="python")
     out = {}
     for word in words:
         ids = segment(word.encode("utf-8"))
         for merge in merges:
-            ids = bpe.merge_pair(ids, (merge.left, merge.right), merge.token)
+            ids = reference.merge_pair(ids, (merge.left, merge.right), merge.token)
         out[word] = ids
     return out
 
@@ -159,7 +162,7 @@ def test_encoding_reproduces_training_and_engines_agree(lines, stage1, stage2, m
     tokens = [tok.token_bytes(i) for i in range(n_stage1)]
     segment = segmenter(tokens, engine="python")
     allow = None if max_words is None else (lambda t: word_count(t) <= max_words)
-    merges, _ = bpe.learn_merges(
+    merges, _ = reference.learn_merges(
         [(segment(w.encode()), c) for w, c in words.items()],
         tokens,
         n_new_tokens=len(tok.ranks) - n_stage1,

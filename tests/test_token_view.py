@@ -13,7 +13,7 @@ import pytest
 import bbpe
 from bbpe.analysis.token_view import pieces, render, use_color
 from bbpe.cli import main
-from bbpe.encoders import BBPEEncoder
+from bbpe.tokenizer_adapters import BBPEAdapter
 
 ANSI = re.compile(r"\x1b\[[0-9;]*m")
 TEXT = "Hello wörld, 你好 🤗 hello hello"
@@ -43,7 +43,7 @@ def test_colour_rules(monkeypatch):
 
 def test_coloured_pieces_alternate_and_mark_partial_utf8(vocab):
     tok, _ = vocab
-    found = pieces(BBPEEncoder(tok, "v"), TEXT)
+    found = pieces(BBPEAdapter(tok, "v"), TEXT)
     assert [p.id for p in found] == tok.encode(TEXT)
     partial = [p for p in found if p.partial]
     assert b"".join(p.data for p in partial) == "🤗".encode()  # the emoji is split into byte tokens
@@ -86,7 +86,7 @@ def test_compare_text_one_line_per_tokenizer(vocab, tmp_path, capsys, monkeypatc
     (tmp_path / "t.txt").write_text(TEXT, encoding="utf-8")
     assert main(["compare-text", str(path), "-f", str(tmp_path / "t.txt"), "--tokens", "--color", "never"]) == 0
     out = capsys.readouterr().out.splitlines()
-    assert out[1] == render(pieces(BBPEEncoder(tok, "v"), TEXT), color=False)
+    assert out[1] == render(pieces(BBPEAdapter(tok, "v"), TEXT), color=False)
     monkeypatch.setattr("sys.stdin", io.StringIO(TEXT))
     assert main(["compare-text", str(path)]) == 0
     assert capsys.readouterr().out.split()[1] == str(len(tok.encode(TEXT)))

@@ -1,6 +1,6 @@
 """``bbpe inspect --plot``: a vocabulary's tokens by script and by length, as one PNG figure.
 
-Left: how many regular tokens fall in each script (``bbpe.analysis.scripts``), largest
+Left: how many regular tokens fall in each script (``bbpe.analysis.unicode_scripts``), largest
 first, on a log scale with the counts written beside the bars.  Right: how many tokens have each length in bytes, one bar per length, stacked by
 the five largest scripts (the rest as "other").  Rendered on matplotlib's Agg canvas
 without pyplot, like ``bbpe.report.plots``.
@@ -13,7 +13,7 @@ from collections import Counter
 from collections.abc import Iterable
 from typing import Any
 
-from bbpe.analysis.scripts import script_of
+from bbpe.analysis.unicode_scripts import script_of
 
 DPI = 110
 STACKED_SCRIPTS = 5

@@ -6,8 +6,8 @@ on alternating background colours (partial ones as hex bytes on alternating reds
 as JSON-quoted strings and ``b'...'`` for partial ones.
 
 >>> from bbpe import Tokenizer
->>> from bbpe.encoders import BBPEEncoder
->>> found = pieces(BBPEEncoder(Tokenizer.from_bytes_only(), "bytes"), "aé")
+>>> from bbpe.tokenizer_adapters import BBPEAdapter
+>>> found = pieces(BBPEAdapter(Tokenizer.from_bytes_only(), "bytes"), "aé")
 >>> [(p.id, p.data, p.partial) for p in found]
 [(97, b'a', False), (195, b'\\xc3', True), (169, b'\\xa9', True)]
 >>> render(found, color=False)

@@ -7,7 +7,9 @@ import time
 from pathlib import Path
 from typing import Any
 
-from bbpe.cli.options import add_corpus_options, parse_count, pattern_argument
+from bbpe.cli.options import add_corpus_options, normalization_argument, parse_count, pattern_argument
+from bbpe.corpus.documents import is_url
+from bbpe.corpus.reading import CorpusStats
 from bbpe.errors import BBPEError
 from bbpe.formats import counts as counts_file
 from bbpe.output import check_writable
@@ -15,11 +17,10 @@ from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.progress import ProgressEvent, StderrProgress, peak_memory_mb
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.api import train_from_counts
-from bbpe.training.corpus import CorpusStats
-from bbpe.training.count_local import count_local
-from bbpe.training.counting import CountSettings
-from bbpe.training.documents import is_url
-from bbpe.training.ray_engine import count_ray
+from bbpe.training.counting.pretokens import CountSettings
+from bbpe.training.counting.process_pool import count_local
+from bbpe.training.counting.ray_tasks import count_ray
+from bbpe.training.methods.extend import load_base
 
 _COUNTING_OPTIONS: dict[str, object] = {
     "pattern": None,
@@ -31,10 +32,11 @@ _COUNTING_OPTIONS: dict[str, object] = {
     "jsonl_field": "text",
     "strict_utf8": False,
     "unit": None,
+    "normalize": None,
     "parts": None,
     "min_count": 1,
     "flush_mb": 256,
-    "engine": "local",
+    "executor": "local",
     "address": None,
 }
 DEFAULT_PARTS = 8
@@ -70,7 +72,7 @@ def add_count_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         f"{DEFAULT_PARTS} for a directory)",
     )
     p.add_argument(
-        "--engine",
+        "--executor",
         choices=("local", "ray"),
         default="local",
         help="local: a process pool (default); ray: Ray tasks (pip install 'bbpe[ray]')",
@@ -79,7 +81,7 @@ def add_count_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--address",
         default=None,
         metavar="ADDR",
-        help="with --engine ray: the cluster to join (default: start a local Ray instance)",
+        help="with --executor ray: the cluster to join (default: start a local Ray instance)",
     )
     p.add_argument("--min-count", type=parse_count, default=1, metavar="N", help="drop words counted fewer times")
     p.add_argument(
@@ -124,6 +126,7 @@ def run_count(args: argparse.Namespace) -> int:
             split_digits=result.split_digits,
             corpus=result.corpus,
             unit=result.unit,
+            normalization=result.normalization,
         )
         print(
             f"added up {len(args.inputs)} count files: {len(result.counts):,} unique words "
@@ -146,15 +149,20 @@ def run_count(args: argparse.Namespace) -> int:
 
     unit = args.unit or "document"
     settings = CountSettings(
-        pattern, tuple(sorted(set(args.special))), unit, args.jsonl_field, "strict" if args.strict_utf8 else "replace"
+        pattern,
+        tuple(sorted(set(args.special))),
+        unit,
+        args.jsonl_field,
+        "strict" if args.strict_utf8 else "replace",
+        normalization_argument(args) or "none",
     )
     parts = (args.parts or DEFAULT_PARTS) if directory else 1
     if not 1 <= parts <= MAX_PARTS:
         raise BBPEError(f"--parts must be 1 to {MAX_PARTS}, got {parts}")
     if args.min_count < 1 or args.flush_mb < 1:
         raise BBPEError("--min-count and --flush-mb must be at least 1")
-    if args.address is not None and args.engine != "ray":
-        raise BBPEError("--address needs --engine ray")
+    if args.address is not None and args.executor != "ray":
+        raise BBPEError("--address needs --executor ray")
     common: dict[str, Any] = {
         "buckets": parts,
         "directory": directory,
@@ -167,7 +175,7 @@ def run_count(args: argparse.Namespace) -> int:
     }
     inputs = [p if is_url(p) else Path(p) for p in args.inputs]
     try:
-        if args.engine == "ray":
+        if args.executor == "ray":
             unique, total = count_ray(
                 inputs, settings, Path(args.output), address=args.address, on_tasks=tasks_done, **common
             )
@@ -188,7 +196,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
     """``bbpe train --from-counts FILE``: the pattern and special tokens come from the file."""
     if args.inputs:
         raise BBPEError("give corpus inputs or --from-counts, not both")
-    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8", "engine") if getattr(args, name)]
+    corpus_only = [name for name in ("max_bytes", "workers", "strict_utf8", "executor") if getattr(args, name)]
     if args.jsonl_field != "text":
         corpus_only.append("jsonl_field")
     if corpus_only:
@@ -213,6 +221,14 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
             )
     specials = list(data.special_tokens) + [s for s in args.special if s not in data.special_tokens]
     corpus = {"bytes": 0} | data.corpus | {"counts_file": str(args.from_counts)}
+    init = None if args.init is None else load_base(args.init, pattern=data.pattern)
+    wanted = normalization_argument(args) or (init.normalization if init is not None else data.normalization)
+    if wanted != data.normalization:
+        given = "--normalize" if args.normalize is not None else f"the base {args.init}"
+        raise BBPEError(
+            f"{args.from_counts}: counted with normalization {data.normalization}, but {given} uses {wanted}; "
+            f"count again with --normalize {wanted.lower()} (or give --normalize {data.normalization.lower()})"
+        )
     return train_from_counts(
         data.counts,
         vocab_size=args.vocab,
@@ -224,6 +240,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
         on_progress=on_progress,
         corpus_summary=corpus,
         split_digits=data.split_digits,
-        init=args.init,
+        init=init,
         prune_unreachable=args.prune_unreachable,
+        normalization=data.normalization,
     )

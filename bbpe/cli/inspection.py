@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from bbpe.analysis.scripts import count_scripts
+from bbpe.analysis.unicode_scripts import count_scripts
 from bbpe.cli.options import add_vocab_argument, load_vocab, parse_count, show_token
 from bbpe.cli.view import add_export_options, run_export_transformers, write_vocab_plot
 from bbpe.cli.vocab import run_compare
@@ -61,6 +61,7 @@ def _cmd_inspect(args: argparse.Namespace) -> int:
         f"{len(tokenizer.special_tokens)} special)"
     )
     print(f"pattern       {preset_name(tokenizer.pattern) or 'custom'}: {tokenizer.pattern}")
+    print(f"normalization {tokenizer.normalization}")
     specials = ", ".join(f"{text}={rank}" for text, rank in tokenizer.special_tokens.items())
     print(f"specials      {specials or '(none)'}")
     training = tokenizer.metadata.get("training")

@@ -7,6 +7,7 @@ import argparse
 import json
 from decimal import Decimal, InvalidOperation
 
+from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import PRESETS
 from bbpe.tokenizer import Tokenizer
@@ -80,6 +81,11 @@ def pattern_argument(args: argparse.Namespace) -> str | None:
     return pattern
 
 
+def normalization_argument(args: argparse.Namespace) -> Normalization | None:
+    """The ``--normalize`` form given (canonical name), or None."""
+    return None if args.normalize is None else check_normalization(args.normalize)
+
+
 def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) -> None:
     """How a corpus is read and pre-tokenized: pattern, digits, specials, sampling, workers, JSONL, UTF-8."""
     add_pattern_options(parser)
@@ -91,6 +97,14 @@ def add_corpus_options(parser: argparse.ArgumentParser, *, special_help: str) ->
         help="what is pre-tokenized whole: a document (a file, stdin, a JSONL record; the default) or each line",
     )
     parser.add_argument("--special", action="append", default=[], metavar="TOKEN", help=special_help)
+    parser.add_argument(
+        "--normalize",
+        type=str.lower,
+        choices=("none", "nfc", "nfd", "nfkc", "nfkd"),
+        default=None,
+        help="Unicode normalization of the text between special tokens before pre-tokenization, stored in the "
+        "vocabulary and applied when it encodes (default none; with --init the base's; with --from-counts the file's)",
+    )
     parser.add_argument("--max-bytes", type=parse_count, help="read at most this many bytes of text (in input order)")
     parser.add_argument("--workers", type=parse_workers, help="counting processes (default: number of cores)")
     parser.add_argument("--jsonl-field", default="text", help="field holding the text in *.jsonl inputs")

@@ -25,16 +25,16 @@ from typing import Any, TextIO
 from bbpe import references
 from bbpe._version import __version__
 from bbpe.cli.paths import REPORT_FILES
-from bbpe.encoders import open_encoder
 from bbpe.errors import BBPEError
 from bbpe.formats import detect_format, read_json
 from bbpe.output import check_not_input, write_set
-from bbpe.parallel import load_corpus
+from bbpe.parallel_corpora import load_corpus
 from bbpe.references import table
 from bbpe.report import plots
 from bbpe.report.html import render_page
 from bbpe.report.metrics import build_report
 from bbpe.report.render import display_path, to_csv, to_json, to_markdown
+from bbpe.tokenizer_adapters import open_adapter
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BASELINE = "xlmr"
@@ -190,7 +190,7 @@ def open_tokenizers(specs: Sequence[str], *, explicit: bool) -> tuple[list[Any],
     encoders, info, notes = [], {}, []
     for spec in specs:
         try:
-            encoder = open_encoder(spec)
+            encoder = open_adapter(spec)
         except references.ReferenceNotFound as exc:
             notes.append(f"skipped {spec}: {exc}")
             continue

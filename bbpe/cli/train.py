@@ -7,13 +7,19 @@ import time
 from typing import TypedDict
 
 from bbpe.cli.count import train_from_counts_file
-from bbpe.cli.options import add_corpus_options, parse_count, parse_vocab_size, pattern_argument
+from bbpe.cli.options import (
+    add_corpus_options,
+    normalization_argument,
+    parse_count,
+    parse_vocab_size,
+    pattern_argument,
+)
 from bbpe.errors import BBPEError
 from bbpe.output import check_writable
 from bbpe.progress import StderrProgress, peak_memory_mb
 from bbpe.training.api import path_inputs, train
-from bbpe.training.engines import ENGINES
-from bbpe.training.merge import STOP_REASONS
+from bbpe.training.counting.executors import EXECUTORS
+from bbpe.training.merging import STOP_REASONS
 
 
 def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
@@ -56,8 +62,8 @@ def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
     p.add_argument("--max-merges", type=parse_count, help="stop after this many new tokens")
     p.add_argument("--backend", choices=("auto", "python", "numba"), default="auto", help="merge loop")
     p.add_argument(
-        "--engine",
-        choices=ENGINES,
+        "--executor",
+        choices=EXECUTORS,
         default=None,
         help="count with `bbpe count`'s map/reduce tasks: local (a process pool, bounded memory) or ray "
         "(pip install 'bbpe[ray]'); default: count in this process. Same vocabulary either way",
@@ -66,7 +72,7 @@ def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "--address",
         default=None,
         metavar="ADDR",
-        help="with --engine ray: the cluster to join (default: start a local Ray instance)",
+        help="with --executor ray: the cluster to join (default: start a local Ray instance)",
     )
     add_method_options(p)
     p.set_defaults(run=run_train)
@@ -79,8 +85,8 @@ def run_train(args: argparse.Namespace) -> int:
     if not args.inputs and not args.from_counts:
         raise BBPEError("give corpus inputs (files, directories or -) or --from-counts FILE")
     methods = method_arguments(args)
-    if args.address is not None and args.engine != "ray":
-        raise BBPEError("--address needs --engine ray")
+    if args.address is not None and args.executor != "ray":
+        raise BBPEError("--address needs --executor ray")
     if args.from_counts and methods:
         raise BBPEError(
             "--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts"
@@ -106,8 +112,9 @@ def run_train(args: argparse.Namespace) -> int:
                 init=args.init,
                 prune_unreachable=args.prune_unreachable,
                 unit=args.unit or "document",
-                engine=args.engine,
+                executor=args.executor,
                 address=args.address,
+                normalization=normalization_argument(args),
                 **methods,
             )
         )

@@ -13,11 +13,11 @@ from pathlib import Path
 
 from bbpe.analysis.plot import vocab_figure
 from bbpe.analysis.token_view import COLOR_CHOICES, Piece, count_line, pieces, render, use_color
-from bbpe.encoders import open_encoder
 from bbpe.errors import BBPEError
 from bbpe.formats import transformers_dir
 from bbpe.output import atomic_write, check_writable
 from bbpe.tokenizer import Tokenizer
+from bbpe.tokenizer_adapters import open_adapter
 
 
 def add_color_option(parser: argparse.ArgumentParser) -> None:
@@ -53,7 +53,7 @@ def add_compare_text_command(commands: argparse._SubParsersAction[argparse.Argum
 def run_compare_text(args: argparse.Namespace) -> int:
 
     text = read_text(args.text, args.file)
-    encoders = [open_encoder(spec) for spec in args.vocabs]
+    encoders = [open_adapter(spec) for spec in args.vocabs]
     color = use_color(args.color, sys.stdout)
     width = max(len(encoder.name) for encoder in encoders)
     for encoder in encoders:

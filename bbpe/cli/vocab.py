@@ -7,11 +7,11 @@ import sys
 
 from bbpe import references
 from bbpe.analysis.compare import Comparison, compare
-from bbpe.analysis.scripts import count_scripts
+from bbpe.analysis.unicode_scripts import count_scripts
 from bbpe.cli.options import load_vocab, show_token
-from bbpe.encoders import open_reference
 from bbpe.errors import BBPEError
 from bbpe.references import table
+from bbpe.tokenizer_adapters import open_reference
 
 ACTIONS = ("list", "fetch", "verify")
 

@@ -8,7 +8,7 @@ import os
 from pathlib import Path
 
 from bbpe.errors import VocabFormatError
-from bbpe.formats import hf, native, tiktoken_file, transformers_dir
+from bbpe.formats import hf_read, native, tiktoken_file, transformers_dir
 from bbpe.formats.detect import detect_format, is_sentencepiece, read_json, structure
 from bbpe.vocabulary import Vocabulary
 
@@ -25,9 +25,10 @@ def load_any(path: str | os.PathLike[str], *, pattern: str | None = None) -> Voc
     if kind == "bbpe":
         return native.read(path, data=data)
     if kind == "hf":
-        return hf.read(path, data=data)
+        return hf_read.read(path, data=data)
     if is_sentencepiece(path):
         raise VocabFormatError(
-            path, "a SentencePiece model, not a byte-level BPE vocabulary; use bbpe.encoders.open_encoder for it"
+            path,
+            "a SentencePiece model, not a byte-level BPE vocabulary; use bbpe.tokenizer_adapters.open_adapter for it",
         )
     return tiktoken_file.read(path, pattern=pattern)

@@ -10,7 +10,8 @@ the key ``bbpe``, a JSON object: ``{"format": "bbpe-counts", "version": 1, "patt
 "<regex>", "unit": "document", "normalization": "none", "special_tokens": [...],
 "split_digits": false, "bbpe_version": "...", "corpus": {...}}``.  ``unit`` says what was
 pre-tokenized on its own ("document": a file, stdin, a JSONL record, a text; "line": every
-line), ``normalization`` what was done to the text first (nothing).  Any engine (Spark, Dask, Ray) that writes these columns and this metadata
+line), ``normalization`` the Unicode form the text between special tokens was put in before
+pre-tokenization (``none``, ``NFC``, ``NFD``, ``NFKC``, ``NFKD``).  Any engine (Spark, Dask, Ray) that writes these columns and this metadata
 makes files bbpe can add up (``merge``) and train from; when reading, ``word`` may also
 be a string column and ``count`` any non-negative integer column, in any row order.
 
@@ -31,7 +32,7 @@ from pathlib import Path
 from typing import Any
 
 from bbpe._version import __version__
-from bbpe.bpe import check_pair_total
+from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import _checks
 from bbpe.output import atomic_path, check_writable
@@ -42,7 +43,7 @@ VERSION = 1
 METADATA_KEY = b"bbpe"
 UNIT = "document"
 UNITS = ("document", "line")
-NORMALIZATION = "none"
+NORMALIZATION: Normalization = "none"
 _SETTINGS = ("pattern", "unit", "normalization", "special_tokens")
 
 
@@ -55,8 +56,30 @@ class WordCounts:
     special_tokens: tuple[str, ...] = ()
     split_digits: bool = False
     unit: str = UNIT
-    normalization: str = NORMALIZATION
+    normalization: Normalization = NORMALIZATION
     corpus: dict[str, Any] = field(default_factory=dict)
+
+
+PAIR_COUNT_LIMIT = 2**63  # pair counts are 64-bit signed integers in the compiled loops
+
+
+def check_pair_total(total: int) -> None:
+    """Refuse words whose pair counts could overflow 64-bit integers.
+
+    ``total`` is the sum over words of count x (length - 1): no pair count, then or after any merge,
+    can exceed it, so below 2**63 every backend counts exactly (and all give the same merges).
+
+    >>> check_pair_total(2**63 - 1)
+    >>> check_pair_total(2**63)
+    Traceback (most recent call last):
+    ...
+    ValueError: the word counts are too large: the sum over words of count x (length - 1) is 9,223,372,036,854,775,808, not below 2**63, so pair counts could overflow 64-bit integers; scale the counts down
+    """
+    if total >= PAIR_COUNT_LIMIT:
+        raise ValueError(
+            f"the word counts are too large: the sum over words of count x (length - 1) is {total:,}, not below "
+            "2**63, so pair counts could overflow 64-bit integers; scale the counts down"
+        )
 
 
 def write(
@@ -100,7 +123,7 @@ def file_metadata(
         "version": VERSION,
         "pattern": pattern,
         "unit": unit,
-        "normalization": normalization,
+        "normalization": check_normalization(normalization),
         "special_tokens": list(special_tokens),
         "split_digits": split_digits,
         "bbpe_version": __version__,
@@ -307,6 +330,10 @@ def _metadata(source: Path, raw: Mapping[bytes, bytes]) -> dict[str, Any]:
             raise VocabFormatError(source, f"the metadata has no {name!r} string")
     if info["unit"] not in UNITS:
         raise VocabFormatError(source, f"metadata 'unit': {info['unit']!r} is not 'document' or 'line'")
+    try:
+        info["normalization"] = check_normalization(info["normalization"])
+    except ValueError as exc:
+        raise VocabFormatError(source, f"metadata 'normalization': {exc}") from None
     try:
         validate_pattern(info["pattern"])
     except ValueError as exc:

@@ -1,69 +1,105 @@
-"""Hugging Face ``tokenizer.json`` for byte-level BPE (GPT-2 style byte-to-unicode strings).
+"""Hugging Face ``tokenizer.json`` export: ``tokenizers`` (and ``transformers``) give bbpe's ids, specials included.
 
-Export writes a BPE model whose merges are derived from the ranks (each token's pair is
-found by rank-based BPE with the ranks below it), a Split(regex) + ByteLevel
-pre-tokenizer, ``ignore_merges`` (a whole pre-token that is a token is used as is, as in
-tiktoken) and the special tokens as added tokens.  Import reads such files back.
+What is written, and why each part gives bbpe's ids (``encode(text, allowed_special="all")``):
+
+* **Model**: a BPE model with ``ignore_merges`` (a whole pre-token that is a token is used as is,
+  as in tiktoken).  The merge list holds, for every multi-byte token in rank order, each way to
+  write it as two tokens (the pair rank-based BPE builds it from first, then the others by the
+  ranks of their parts), so ``tokenizers`` may join exactly the adjacent pairs that tiktoken
+  joins, in rank order; this also covers tokens not built in rank order (llama3 has 678).
+* **Special tokens** are in ``model.vocab`` at their ids (as GPT-2's file has ``<|endoftext|>``)
+  and in ``added_tokens`` (``normalized: false``).  ``tokenizers`` gives an added token the id
+  its text has in the model's vocabulary and numbers the others from the vocabulary's size up,
+  which would shift them past id gaps (cl100k has 100256 and 100261-100275 unused).  When a
+  special's text is also a regular token's byte-level text (``?``, ``the``), the regular token is
+  written under a placeholder key (``<bbpe regular 63>``) that a ``Replace`` decoder turns back
+  into its text; no ordinary segment can hold it (the special is always cut out first).
+* **Normalizer**: the vocabulary's Unicode form (``{"type": "NFC"}``; none: ``null``).  Added
+  tokens are matched before normalization, as bbpe cuts special tokens out of the raw text.
+* **Pre-tokenizer**: Split(regex, Isolated) + ByteLevel without its own regex.
+
+Refused, in one line: a special whose every character is a byte-level stand-in but not plain
+ASCII (``é``, ``Ġx``): the ByteLevel decoder would turn it into other bytes.  With a normalizer,
+also a plain-ASCII special that a pre-token could spell (one character, a regular token's text, or
+text the pattern keeps whole): normalization can make that text (``？`` -> ``?`` under NFKC), and
+``tokenizers`` would give it the special's id where bbpe encodes it as ordinary text.  The export check
+loads the file in ``tokenizers`` (when installed) and compares ids, specials' ids and decoding
+on a probe text that contains every special token.
 """
 
 from __future__ import annotations
 
 import json
 import os
-from functools import cache
+from collections.abc import Mapping
 from typing import Any
 
-import tiktoken
-
 from bbpe import bpe
-from bbpe.errors import VocabFormatError
-from bbpe.formats import _checks
-from bbpe.formats.detect import read_json
+from bbpe.encoding.encoder import Encoder
+from bbpe.encoding.tiktoken_engine import has_tiktoken
+from bbpe.formats.hf_bytes import byte_to_unicode, decodes_as_itself, to_bytes, to_str
 from bbpe.output import atomic_write
-from bbpe.pretokenize.patterns import GPT2, PROBE_TEXT, to_oniguruma
-from bbpe.vocabulary import Vocabulary, VocabularyLike
+from bbpe.pretokenize.patterns import PROBE_TEXT, compile_pattern, to_oniguruma
+from bbpe.vocabulary import VocabularyLike
+
+__all__ = ["byte_to_unicode", "check_export", "merges_of", "to_json", "write"]
+PLACEHOLDER = "<bbpe regular {rank}>"  # a space: never a byte-level text, so never a pre-token's key
 
 
-@cache
-def byte_to_unicode() -> dict[int, str]:
-    """GPT-2's printable stand-in character for every byte value."""
-    printable = [*range(ord("!"), ord("~") + 1), *range(ord("¡"), ord("¬") + 1), *range(ord("®"), ord("ÿ") + 1)]
-    mapping = {byte: chr(byte) for byte in printable}
-    extra = 0
-    for byte in range(256):
-        if byte not in mapping:
-            mapping[byte] = chr(256 + extra)
-            extra += 1
-    return mapping
+def merges_of(ranks: Mapping[bytes, int]) -> list[tuple[bytes, bytes]]:
+    """Every (left, right) pair of tokens that spells a multi-byte token, by the token's rank; for one
+    token, the pair rank-based BPE builds it from comes first, then the others by (rank left, rank right).
 
-
-def _to_str(token: bytes) -> str:
-    table = byte_to_unicode()
-    return "".join(table[byte] for byte in token)
-
-
-def _to_bytes(text: str) -> bytes:
-    """The bytes a GPT-2 byte-level string stands for; b"" if it is not one."""
-    reverse = _unicode_to_byte()
-    try:
-        return bytes(reverse[char] for char in text)
-    except KeyError:
-        return b""
-
-
-@cache
-def _unicode_to_byte() -> dict[str, int]:
-    return {char: byte for byte, char in byte_to_unicode().items()}
+    >>> ranks = {bytes([i]): i for i in range(256)} | {b"ab": 257, b"abc": 256, b"bc": 258}
+    >>> merges_of(ranks)
+    [(b'a', b'bc'), (b'ab', b'c'), (b'a', b'b'), (b'b', b'c')]
+    """
+    merges: list[tuple[bytes, bytes]] = []
+    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
+        if len(token) < 2:
+            continue
+        pairs = [(token[:at], token[at:]) for at in range(1, len(token)) if token[:at] in ranks and token[at:] in ranks]
+        built = bpe.bpe_split(token, ranks, max_rank=rank)
+        first = [(built[0], built[1])] if len(built) == 2 else []
+        others = sorted((pair for pair in pairs if pair not in first), key=lambda p: (ranks[p[0]], ranks[p[1]]))
+        merges += first + others
+    return merges
 
 
 def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
-    ranks = tokenizer.ranks
-    merges = []
-    for token, rank in sorted(ranks.items(), key=lambda item: item[1]):
-        if len(token) > 1:
-            parts = bpe.bpe_split(token, ranks, max_rank=rank)
-            if len(parts) == 2:
-                merges.append([_to_str(parts[0]), _to_str(parts[1])])
+    """The ``tokenizer.json`` document (ValueError for a special token tokenizers cannot decode back)."""
+    ranks, specials = tokenizer.ranks, tokenizer.special_tokens
+    for text in specials:
+        if not decodes_as_itself(text):
+            raise ValueError(
+                f"special token {text!r} cannot be exported to tokenizer.json: every character of it is a byte-level "
+                f"stand-in, so tokenizers' ByteLevel decoder would decode it as the bytes {to_bytes(text)!r}; "
+                "rename it (or export with --format tiktoken)"
+            )
+        if tokenizer.normalization != "none" and _spelled_by_a_pretoken(text, ranks, tokenizer.pattern):
+            raise ValueError(
+                f"special token {text!r} cannot be exported to tokenizer.json with the {tokenizer.normalization} "
+                "normalizer: normalized text can spell it as a pre-token, and tokenizers would give that the "
+                "special's id (bbpe encodes it as ordinary text); rename it (or export with --format tiktoken)"
+            )
+    vocab = {to_str(token): rank for token, rank in ranks.items()}
+    shadowed = {rank: key for key, rank in vocab.items() if key in specials}  # a special's text is this key
+    placeholders: dict[str, str] = {}
+    for rank, key in sorted(shadowed.items()):
+        placeholder = PLACEHOLDER.format(rank=rank)
+        while any(placeholder in text for text in specials) or placeholder in vocab:
+            placeholder = f"<{placeholder}>"
+        del vocab[key]
+        vocab[placeholder] = rank
+        placeholders[placeholder] = key
+    vocab.update(specials)
+    decoder: dict[str, Any] = {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True}
+    if placeholders:
+        replaces = [
+            {"type": "Replace", "pattern": {"String": placeholder}, "content": key}
+            for placeholder, key in placeholders.items()
+        ]
+        decoder = {"type": "Sequence", "decoders": [*replaces, decoder]}
     added = [
         {
             "id": rank,
@@ -74,14 +110,15 @@ def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
             "normalized": False,
             "special": True,
         }
-        for text, rank in sorted(tokenizer.special_tokens.items(), key=lambda item: item[1])
+        for text, rank in sorted(specials.items(), key=lambda item: item[1])
     ]
+    normalization = tokenizer.normalization
     return {
         "version": "1.0",
         "truncation": None,
         "padding": None,
         "added_tokens": added,
-        "normalizer": None,
+        "normalizer": None if normalization == "none" else {"type": normalization},
         "pre_tokenizer": {
             "type": "Sequence",
             "pretokenizers": [
@@ -95,7 +132,7 @@ def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
             ],
         },
         "post_processor": None,
-        "decoder": {"type": "ByteLevel", "add_prefix_space": True, "trim_offsets": True, "use_regex": True},
+        "decoder": decoder,
         "model": {
             "type": "BPE",
             "dropout": None,
@@ -105,23 +142,53 @@ def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
             "fuse_unk": False,
             "byte_fallback": False,
             "ignore_merges": True,
-            "vocab": {_to_str(token): rank for token, rank in ranks.items()},
-            "merges": merges,
+            "vocab": vocab,
+            "merges": [[to_str(left), to_str(right)] for left, right in merges_of(ranks)],
         },
     }
 
 
+def _spelled_by_a_pretoken(text: str, ranks: Mapping[bytes, int], pattern: str) -> bool:
+    """True when a plain-ASCII special's text can be a key ``tokenizers`` looks up for ordinary text: one
+    character, a regular token's text, or a whole pre-token of the pattern."""
+    if to_bytes(text) is None:  # a character outside the byte-level alphabet: never a pre-token's key
+        return False
+    return len(text) == 1 or text.encode("utf-8") in ranks or compile_pattern(pattern).findall(text) == [text]
+
+
+def dumps(tokenizer: VocabularyLike) -> str:
+    """The ``tokenizer.json`` text, checked by ``check_export``."""
+    text = json.dumps(to_json(tokenizer), ensure_ascii=False, indent=1) + "\n"
+    check_export(tokenizer, text)
+    return text
+
+
 def write(tokenizer: VocabularyLike, path: str | os.PathLike[str]) -> None:
     """Write ``tokenizer.json`` after checking that Hugging Face ``tokenizers`` (when installed) loads it
-    and gives bbpe's ids on the probe text; otherwise a ValueError and nothing is written."""
-    document = to_json(tokenizer)
-    text = json.dumps(document, ensure_ascii=False, indent=1) + "\n"
-    check_export(tokenizer, text)
-    atomic_write(path, text)
+    and gives bbpe's ids; otherwise a ValueError and nothing is written."""
+    atomic_write(path, dumps(tokenizer))
+
+
+def probe_text(special_tokens: Mapping[str, int]) -> str:
+    """``PROBE_TEXT`` with every special token in it (after a word, between words, twice in a row), and each
+    in full-width letters (which NFKC turns into the special's text, to be encoded as ordinary text)."""
+    words = PROBE_TEXT.split(" ")
+    specials = sorted(special_tokens, key=special_tokens.__getitem__)
+    parts: list[str] = []
+    for index, word in enumerate(words):
+        parts.append(word)
+        if specials:
+            parts.append(specials[index % len(specials)])
+    wide = [text.translate(_FULL_WIDTH) for text in specials]
+    return " ".join(parts) + "".join(specials) + "".join(specials[:2]) + " " + " ".join(wide) + " end"
+
+
+_FULL_WIDTH = {code: code + 0xFEE0 for code in range(ord("!"), ord("~") + 1)}
 
 
 def check_export(tokenizer: VocabularyLike, text: str) -> None:
-    """Raise ValueError unless ``tokenizers`` loads ``text`` and agrees with ``tokenizer`` on ``PROBE_TEXT``."""
+    """Raise ValueError unless ``tokenizers`` loads ``text`` and agrees with ``tokenizer``: every special's
+    id, the ids of a probe text holding every special token (``allowed_special="all"``) and its decoding."""
     try:
         from tokenizers import Tokenizer as HFTokenizer
     except ImportError:
@@ -131,69 +198,28 @@ def check_export(tokenizer: VocabularyLike, text: str) -> None:
     except Exception as exc:  # tokenizers raises its own Exception types
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"the exported tokenizer.json does not load in Hugging Face tokenizers ({first})") from None
-    probe = PROBE_TEXT
-    for special in tokenizer.special_tokens:
-        probe = probe.replace(special, "")
-    if loaded.encode(probe, add_special_tokens=False).ids != _tiktoken_ids(tokenizer, probe):
+    for special, rank in tokenizer.special_tokens.items():
+        if loaded.token_to_id(special) != rank:
+            raise ValueError(
+                f"Hugging Face tokenizers gives special token {special!r} id {loaded.token_to_id(special)}, "
+                f"not bbpe's {rank}"
+            )
+    encoder = Encoder(
+        tokenizer.ranks,
+        pattern=tokenizer.pattern,
+        special_tokens=tokenizer.special_tokens,
+        normalization=tokenizer.normalization,
+        engine="tiktoken" if has_tiktoken() else "python",
+    )
+    probe = probe_text(tokenizer.special_tokens)
+    ids = encoder.encode(probe, allowed_special="all")
+    if loaded.encode(probe, add_special_tokens=False).ids != ids:
         raise ValueError(
             f"Hugging Face tokenizers gives other ids than bbpe for pattern {tokenizer.pattern!r} "
             "(no equivalent Oniguruma form was found); export with --format tiktoken instead"
         )
-
-
-def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) -> Vocabulary:
-    """Read a byte-level BPE ``tokenizer.json`` (``data``: its already parsed JSON), checking types and ranges."""
-    data = read_json(path) if data is None else data
-    model = data.get("model")
-    if not isinstance(model, dict) or model.get("type") != "BPE" or not isinstance(model.get("vocab"), dict):
-        raise VocabFormatError(path, "not a BPE tokenizer.json (model.type must be 'BPE' with a vocab)")
-    ranks: dict[bytes, int] = {}
-    for text, rank in model["vocab"].items():
-        token = _to_bytes(text)
-        if not token:
-            raise VocabFormatError(
-                path, f"model.vocab[{text!r}]: not a GPT-2 byte-level string; only byte-level BPE is supported"
-            )
-        ranks[token] = _checks.token_id(path, f"model.vocab[{text!r}]", rank)
-    added = data.get("added_tokens") or []
-    if not isinstance(added, list):
-        raise VocabFormatError(path, "added_tokens: expected a list of objects")
-    specials: dict[str, int] = {}
-    regular_ids = set(ranks.values())
-    for index, entry in enumerate(added):
-        if not isinstance(entry, dict):
-            raise VocabFormatError(path, f"added_tokens[{index}]: expected an object with 'content' and 'id'")
-        content = _checks.text_of(path, f"added_tokens[{index}].content", entry.get("content"))
-        number = _checks.token_id(path, f"added_tokens[{index}].id", entry.get("id"))
-        if number not in regular_ids:
-            specials[content] = number
-    try:
-        return Vocabulary(ranks, _pattern_of(path, data), specials)
-    except ValueError as exc:
-        raise VocabFormatError(path, str(exc)) from None
-
-
-def _pattern_of(path: str | os.PathLike[str], data: dict[str, Any]) -> str:
-    """The regex of the file's Split pre-tokenizer, or GPT-2's for a regex-using ByteLevel one."""
-    stack = [_checks.object_or_none(path, "pre_tokenizer", data.get("pre_tokenizer"))]
-    while stack:
-        node = stack.pop(0)
-        if node.get("type") == "Split":
-            regex_of = _checks.object_or_none(path, "pre_tokenizer Split.pattern", node.get("pattern")).get("Regex")
-            if isinstance(regex_of, str):
-                return regex_of
-        if node.get("type") == "ByteLevel" and node.get("use_regex", True):
-            return GPT2
-        children = node.get("pretokenizers") or []
-        if not isinstance(children, list):
-            raise VocabFormatError(path, "pre_tokenizer.pretokenizers: expected a list")
-        stack.extend(_checks.object_or_none(path, "pre_tokenizer.pretokenizers[]", child) for child in children)
-    return GPT2
-
-
-def _tiktoken_ids(vocabulary: VocabularyLike, text: str) -> list[int]:
-    """``text`` encoded by tiktoken over the vocabulary's ranks (the reference for the check)."""
-    encoding = tiktoken.Encoding(
-        name="bbpe-export-check", pat_str=vocabulary.pattern, mergeable_ranks=dict(vocabulary.ranks), special_tokens={}
-    )
-    return list(encoding.encode_ordinary(text))
+    bytes_of = {rank: token for token, rank in tokenizer.ranks.items()}
+    bytes_of.update((rank, special.encode("utf-8")) for special, rank in tokenizer.special_tokens.items())
+    expected = b"".join(bytes_of[i] for i in ids).decode("utf-8", errors="replace")
+    if loaded.decode(ids, skip_special_tokens=False) != expected:
+        raise ValueError("Hugging Face tokenizers does not decode the exported ids back to bbpe's text")

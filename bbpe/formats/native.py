@@ -9,6 +9,10 @@ Layout (version 1)::
      "metadata": {"training": {...}, "corpus": {...}}}
 
 Regular token ids are 0..len(tokens)-1; special ids come after them.
+
+A vocabulary with a Unicode normalization (``"NFC"``, ...) is written as version 2, the same
+layout plus ``"normalization": "NFC"``, so that a reader that knows only version 1 refuses it
+instead of encoding unnormalized text; without one the file is version 1, as before.
 """
 
 from __future__ import annotations
@@ -19,6 +23,7 @@ import json
 import os
 from typing import Any
 
+from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.errors import VocabFormatError
 from bbpe.formats import _checks
 from bbpe.formats.detect import read_json
@@ -26,6 +31,7 @@ from bbpe.output import atomic_write
 from bbpe.vocabulary import Vocabulary, VocabularyLike
 
 VERSION = 1
+VERSION_NORMALIZED = 2  # version 1 + "normalization"
 
 
 def dumps(tokenizer: VocabularyLike) -> str:
@@ -33,9 +39,10 @@ def dumps(tokenizer: VocabularyLike) -> str:
     ordered = sorted(tokenizer.ranks.items(), key=lambda item: item[1])
     if any(rank != index for index, (_, rank) in enumerate(ordered)):
         raise ValueError("the native format needs regular token ids 0..n-1 without gaps")
-    document = {
-        "format": "bbpe",
-        "version": VERSION,
+    document: dict[str, Any] = {"format": "bbpe", "version": VERSION}
+    if tokenizer.normalization != "none":
+        document.update(version=VERSION_NORMALIZED, normalization=tokenizer.normalization)
+    document |= {
         "pattern": tokenizer.pattern,
         "special_tokens": tokenizer.special_tokens,
         "metadata": tokenizer.metadata,
@@ -53,10 +60,11 @@ def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) ->
     data = read_json(path) if data is None else data
     if data.get("format") != "bbpe":
         raise VocabFormatError(path, 'not a bbpe vocabulary file (missing "format": "bbpe")')
-    if data.get("version") != VERSION:
+    if data.get("version") not in (VERSION, VERSION_NORMALIZED):
         raise VocabFormatError(
             path,
-            f"vocabulary file version {data.get('version')!r} is not supported (this bbpe reads version {VERSION})",
+            f"vocabulary file version {data.get('version')!r} is not supported "
+            f"(this bbpe reads versions {VERSION} and {VERSION_NORMALIZED})",
         )
     for key, kind in (("pattern", str), ("tokens", list), ("special_tokens", dict), ("metadata", dict)):
         if not isinstance(data.get(key), kind):
@@ -77,7 +85,20 @@ def read(path: str | os.PathLike[str], *, data: dict[str, Any] | None = None) ->
     specials = _checks.special_tokens(path, "field 'special_tokens'", data["special_tokens"])
     for key in ("training", "corpus"):
         _checks.object_or_none(path, f"field 'metadata.{key}'", data["metadata"].get(key))
+    normalization = _normalization(path, data)
     try:
-        return Vocabulary(ranks, data["pattern"], specials, data["metadata"])
+        return Vocabulary(ranks, data["pattern"], specials, data["metadata"], normalization)
     except (ValueError, TypeError) as exc:
         raise VocabFormatError(path, str(exc)) from None
+
+
+def _normalization(path: str | os.PathLike[str], data: dict[str, Any]) -> Normalization:
+    """Version 1: none; version 2: the (required) ``normalization`` field."""
+    if data["version"] == VERSION:
+        if "normalization" in data:
+            raise VocabFormatError(path, "field 'normalization' needs file version 2")
+        return "none"
+    try:
+        return check_normalization(data.get("normalization"))
+    except (TypeError, ValueError) as exc:
+        raise VocabFormatError(path, f"field 'normalization': {exc}") from None

@@ -1,12 +1,14 @@
 """tiktoken's ranks file: one ``<base64 token> <rank>`` line per regular token.
 
-The file holds no pattern and no special tokens; the caller supplies them.
+The file holds no pattern, no special tokens and no normalization; the caller supplies them
+(writing a vocabulary with a normalization warns that the file cannot carry it).
 """
 
 from __future__ import annotations
 
 import base64
 import binascii
+import logging
 import os
 from collections.abc import Mapping
 
@@ -48,7 +50,18 @@ def dumps(ranks: Mapping[bytes, int]) -> str:
     return "".join(f"{base64.b64encode(token).decode('ascii')} {rank}\n" for token, rank in ordered)
 
 
+log = logging.getLogger("bbpe")
+
+
 def write(tokenizer: VocabularyLike, path: str | os.PathLike[str]) -> None:
+    if tokenizer.normalization != "none":
+        log.warning(
+            "%s: a .tiktoken file cannot carry the %s normalization; whoever loads it must normalize the text "
+            "between special tokens to %s before encoding (bbpe JSON and tokenizer.json keep it)",
+            path,
+            tokenizer.normalization,
+            tokenizer.normalization,
+        )
     atomic_write(path, dumps(tokenizer.ranks))
 
 

@@ -28,7 +28,7 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.errors import VocabFormatError
-from bbpe.formats import hf
+from bbpe.formats import hf, hf_read
 from bbpe.output import atomic_write
 from bbpe.vocabulary import Vocabulary, VocabularyLike
 
@@ -76,7 +76,9 @@ def with_roles(
         )
     )
     if specials != vocabulary.special_tokens:
-        vocabulary = Vocabulary(vocabulary.ranks, vocabulary.pattern, specials, vocabulary.metadata)
+        vocabulary = Vocabulary(
+            vocabulary.ranks, vocabulary.pattern, specials, vocabulary.metadata, vocabulary.normalization
+        )
     return vocabulary, roles
 
 
@@ -101,6 +103,7 @@ def write(
         raise ValueError(f"{target}: exists and is not a directory")
     if not target.parent.is_dir():
         raise ValueError(f"{target}: directory {target.parent} does not exist")
+    tokenizer_json = hf.dumps(vocabulary)  # checked before anything is written
     target.mkdir(exist_ok=True)
     present = {key: value for key, value in roles.items() if value}
     config = {
@@ -111,7 +114,7 @@ def write(
         "clean_up_tokenization_spaces": False,
         "model_input_names": ["input_ids", "attention_mask"],
     }
-    atomic_write(target / "tokenizer.json", json.dumps(hf.to_json(vocabulary), ensure_ascii=False, indent=1) + "\n")
+    atomic_write(target / "tokenizer.json", tokenizer_json)
     atomic_write(target / "tokenizer_config.json", json.dumps(config, ensure_ascii=False, indent=1) + "\n")
     atomic_write(target / "special_tokens_map.json", json.dumps(present, ensure_ascii=False, indent=1) + "\n")
     return roles
@@ -129,4 +132,4 @@ def read(directory: str | os.PathLike[str]) -> Vocabulary:
         raise VocabFormatError(
             source, "a directory without tokenizer.json (expected a transformers tokenizer directory)"
         )
-    return hf.read(source / "tokenizer.json")
+    return hf_read.read(source / "tokenizer.json")

@@ -9,11 +9,15 @@ Structure.  Per document, ``classify`` decodes every character once into a class
 alternative from the first character's class (and the next one's) and runs the pre-token's
 extent over ``cls`` with tight loops; only the rare contraction checks decode bytes again.
 ``spans`` collects the ends; ``count_into`` takes them in batches of ``_BATCH`` and
-``_count_batch`` counts each batch in the hash table.  The rule helpers are inlined into ``scan``
-(``inline="always"``), and the kernels that only read and write the arrays they are given
-(``classify``, ``scan``, ``_count_batch``) are compiled without reference counting (numba's
-``_nrt=False``): with it, every inlined helper taking an array adds atomic reference-count
-updates, which cost more than the scanning itself.  Their callers hold the arrays.
+``_count_batch`` counts each batch in the hash table.  ``next_end`` and the tiny run helpers
+(``_size``, ``_run``, ...) are inlined into ``scan`` (``inline="always"``); the larger alternatives
+(``_whitespace``, ``_contraction``, ``_o200k_letters``, ``_stage2_split``, ...) are plain calls:
+numba's IR inlining copies and re-types the callee at every call site, which made the scanner take
+tens of seconds to compile, while a call per alternative costs nothing measurable
+(``scripts/bench_cold_start.py``).  The kernels that only read and write the arrays they are given
+are compiled without reference counting (``bbpe._jit.NO_REFCOUNT``): with it, every call taking an
+array adds atomic reference-count updates, which cost more than the scanning itself.  Their callers
+hold the arrays.
 
 The preset patterns are hand-written rules over UTF-8 bytes: where does the pre-token end?
 
@@ -69,11 +73,9 @@ stage2 ``(?:SPLITS)|(?: ?\p{L}++|(?!SPLITS)[\s\S])++`` with SPLITS =
 
 from __future__ import annotations
 
-from typing import Any
-
 import numpy as np
-from numba import njit
 
+from bbpe._jit import NO_REFCOUNT, kernel
 from bbpe.pretokenize import unicode_tables as ut
 from bbpe.pretokenize.scanner_presets import CL100K_RULES as CL100K
 from bbpe.pretokenize.scanner_presets import GPT2_RULES as GPT2
@@ -84,11 +86,9 @@ from bbpe.pretokenize.scanner_presets import STAGE2_RULES as STAGE2
 # numba refreshes only when this file changes: change them together with this file.
 _OTHER_EXCLUDED = ut.LETTER | ut.NUMBER | ut.SPACE  # O = not any of these
 _PREFIX_EXCLUDED = ut.CR_LF | ut.LETTER | ut.NUMBER  # P = not any of these
-# numba's (private) target option ``_nrt``: compile a kernel without reference counting (see above).
-_NO_REFCOUNT: dict[str, Any] = {"_nrt": False}
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def char_at(data, i, n, stage1, stage2):
     """(class bits, byte length) of the character at i; never reads at or past n."""
     b0 = np.int64(data[i])
@@ -121,7 +121,7 @@ _ONE_LETTER = ut.FOLD_S | ut.FOLD_T | ut.FOLD_M | ut.FOLD_D  # (?i:'s|'t|'m|'d)
 _SPACE, _APOSTROPHE, _SLASH, _CR, _LF = 0x20, 0x27, 0x2F, 0x0D, 0x0A
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def classify(data, i, n, stage1, stage2, cls):
     """Fill ``cls`` for every character of ``data[i:n]`` (class bits, byte length - 1)."""
     while i < n:
@@ -135,13 +135,13 @@ def classify(data, i, n, stage1, stage2, cls):
             i += size
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _size(c):
     """Byte length of a character from its ``cls`` entry."""
     return (np.int64(c) >> _SIZE_SHIFT) + 1
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _run(cls, i, n, mask):
     """End of the run of characters whose class bits meet ``mask``, starting at i."""
     while i < n:
@@ -152,7 +152,7 @@ def _run(cls, i, n, mask):
     return i
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _run_other(cls, i, n):
     """End of the run of O characters (not whitespace, letter or number) starting at i."""
     while i < n:
@@ -163,7 +163,7 @@ def _run_other(cls, i, n):
     return i
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _run_numbers(cls, i, n, most):
     """End of up to ``most`` N characters starting at i."""
     for _ in range(most):
@@ -176,7 +176,7 @@ def _run_numbers(cls, i, n, most):
     return i
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _newlines(data, i, n, slash):
     """End of the run of CR and LF (and slashes when ``slash``) starting at i."""
     while i < n:
@@ -187,7 +187,7 @@ def _newlines(data, i, n, slash):
     return i
 
 
-@njit(cache=True, inline="always")
+@kernel(**NO_REFCOUNT)
 def _whitespace(cls, i, n):
     """(end of the S run at i, start of its last character, end of its last CR/LF or -1)."""
     last_start, last_newline = i, -1
@@ -202,7 +202,7 @@ def _whitespace(cls, i, n):
     return i, last_start, last_newline
 
 
-@njit(cache=True, inline="always")
+@kernel(**NO_REFCOUNT)
 def _contraction(data, i, n, stage1, stage2, one_letter):
     """End of ``(?i:'s|'t|'re|'ve|'m|'ll|'d)`` at i (``one_letter``: the classes of s, t, m, d), or i."""
     j = i + 1
@@ -220,7 +220,7 @@ def _contraction(data, i, n, stage1, stage2, one_letter):
     return i
 
 
-@njit(cache=True, inline="always")
+@kernel(**NO_REFCOUNT)
 def _gpt2_contraction(data, i, n):
     """End of ``'s|'t|'re|'ve|'m|'ll|'d`` (ASCII, case-sensitive) at i, or i."""
     if data[i] != _APOSTROPHE or i + 1 >= n:
@@ -235,7 +235,7 @@ def _gpt2_contraction(data, i, n):
     return i
 
 
-@njit(cache=True, inline="always")
+@kernel(**NO_REFCOUNT)
 def _o200k_word(cls, s, n):
     """End of ``U*W+`` at s (first alternative, before its contraction), or -1."""
     i, both_end = s, -1
@@ -251,7 +251,7 @@ def _o200k_word(cls, s, n):
     return both_end
 
 
-@njit(cache=True, inline="always")
+@kernel(**NO_REFCOUNT)
 def _o200k_letters(data, cls, i, j, n, stage1, stage2):
     """End of o200k's first or second alternative at i (next character at j), or -1."""
     c = cls[i]
@@ -275,7 +275,7 @@ def _o200k_letters(data, cls, i, j, n, stage1, stage2):
     return _contraction(data, end, n, stage1, stage2, _ONE_LETTER)
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _spaces(data, i, n):
     """End of the run of spaces starting at i."""
     while i < n and data[i] == _SPACE:
@@ -283,7 +283,7 @@ def _spaces(data, i, n):
     return i
 
 
-@njit(cache=True, inline="always")
+@kernel(**NO_REFCOUNT)
 def _stage2_split(data, cls, i, n, one_digit):
     """End of the stage-2 split alternative that matches at i (i < n), or -1."""
     c = cls[i]
@@ -311,7 +311,7 @@ def _stage2_split(data, cls, i, n, one_digit):
     return end - 1 if end - i >= 2 else -1
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _stage2_end(data, cls, i, n, one_digit):
     """End of the stage-2 pre-token at i: a split, else the run up to the next split."""
     end = _stage2_split(data, cls, i, n, one_digit)
@@ -331,7 +331,7 @@ def _stage2_end(data, cls, i, n, one_digit):
     return j
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def next_end(data, cls, i, n, stage1, stage2, preset, split_digits):
     """End of the pre-token that starts at byte i of the text ``data[:n]`` (i < n, ``cls`` filled)."""
     if preset == STAGE2:
@@ -384,7 +384,7 @@ def next_end(data, cls, i, n, stage1, stage2, preset, split_digits):
     return j
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def scan(data, cls, i, n, stage1, stage2, rule, split, out, count, limit):
     """Ends of the pre-tokens from byte i on, written to ``out[count:limit]`` until n; returns the new count."""
     while i < n and count < limit:
@@ -394,11 +394,11 @@ def scan(data, cls, i, n, stage1, stage2, rule, split, out, count, limit):
     return count
 
 
-@njit(cache=True)
+@kernel()
 def spans(data, doc_ends, stage1, stage2, rule, split):
     out = np.empty(max(data.size, 1), dtype=np.int64)
     cls = np.empty(max(data.size, 1), dtype=np.uint8)
-    count, i = 0, 0
+    count, i = np.int64(0), np.int64(0)
     for n in doc_ends:
         if i < n:
             classify(data, i, n, stage1, stage2, cls)
@@ -419,7 +419,7 @@ _LOW32 = (1 << 32) - 1
 _BATCH = 32
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _pack(data, start, end):
     """Bytes ``data[start:end]`` (at most 8) packed into 64 bits."""
     h = np.uint64(0)
@@ -428,7 +428,7 @@ def _pack(data, start, end):
     return h
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _word_key(data, start, end):
     """(key0, key1): the packed bytes of a word of up to 16 bytes, else its first 8 and its FNV-1a hash."""
     length = end - start
@@ -442,7 +442,7 @@ def _word_key(data, start, end):
     return _pack(data, start, start + 8), h
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _slot(key0, key1, mask):
     """Home slot: every bit of both keys mixed (MurmurHash3's 64-bit finalizer), then masked."""
     key = key0 ^ (key1 * np.uint64(0x9E3779B97F4A7C15))
@@ -451,14 +451,14 @@ def _slot(key0, key1, mask):
     return np.int64(key ^ (key >> np.uint64(33))) & mask
 
 
-@njit(cache=True)
+@kernel()
 def _grow_rows(rows):
     grown = np.empty((2 * rows.shape[0], 2), dtype=np.int64)
     grown[: rows.shape[0]] = rows
     return grown
 
 
-@njit(cache=True)
+@kernel()
 def _rehash(slots):
     """The slots moved into a table twice as large."""
     grown = np.zeros((2 * slots.shape[0], 4), dtype=np.int64)
@@ -474,7 +474,7 @@ def _rehash(slots):
     return grown
 
 
-@njit(cache=True)
+@kernel()
 def table_counts(slots, used):
     """The count of every row, in row order."""
     counts = np.empty(used, dtype=np.int64)
@@ -488,7 +488,7 @@ def table_counts(slots, used):
 # (a call's input is gone by the next one); ``sizes`` holds (rows used, arena bytes used).
 
 
-@njit(cache=True)
+@kernel()
 def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, sizes):
     """Add the pre-tokens of ``data`` to the table; returns (slots, rows, arena), grown as needed.
 
@@ -499,7 +499,7 @@ def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, 
     keys = np.empty((_BATCH, 2), dtype=np.uint64)
     homes = np.empty(_BATCH, dtype=np.int64)
     cls = np.empty(max(data.size, 1), dtype=np.uint8)
-    i = 0
+    i = np.int64(0)
     for n in doc_ends:
         if i < n:
             classify(data, i, n, stage1, stage2, cls)
@@ -508,7 +508,7 @@ def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, 
                 slots = _rehash(slots)
             if sizes[0] + _BATCH > rows.shape[0]:
                 rows = _grow_rows(rows)
-            batch = scan(data, cls, i, n, stage1, stage2, rule, split, ends, 0, _BATCH)
+            batch = scan(data, cls, i, n, stage1, stage2, rule, split, ends, np.int64(0), np.int64(_BATCH))
             if sizes[1] + ends[batch - 1] - i > arena.size:
                 arena = _grow_arena(arena, sizes[1] + ends[batch - 1] - i)
             _count_batch(data, i, ends, batch, keys, homes, slots, rows, arena, sizes)
@@ -516,7 +516,7 @@ def count_into(data, doc_ends, stage1, stage2, rule, split, slots, rows, arena, 
     return slots, rows, arena
 
 
-@njit(cache=True, **_NO_REFCOUNT)
+@kernel(**NO_REFCOUNT)
 def _count_batch(data, start, ends, batch, keys, homes, slots, rows, arena, sizes):
     """Count the pre-tokens ``data[start:ends[0]], ...`` (the table has room for all of them).
 
@@ -564,7 +564,7 @@ def _count_batch(data, start, ends, batch, keys, homes, slots, rows, arena, size
     sizes[0], sizes[1] = used, arena_used
 
 
-@njit(cache=True, inline="always")
+@kernel(inline="always")
 def _same_in(arena, a, data, b, length):
     for k in range(length):
         if arena[a + k] != data[b + k]:
@@ -572,7 +572,7 @@ def _same_in(arena, a, data, b, length):
     return True
 
 
-@njit(cache=True)
+@kernel()
 def _grow_arena(arena, need):
     grown = np.empty(max(2 * arena.size, need), dtype=np.uint8)
     grown[: arena.size] = arena

@@ -58,7 +58,7 @@ PRESETS: dict[str, str] = {"gpt2": GPT2, "cl100k": CL100K, "llama3": LLAMA3, "qw
 # Number alternatives of the presets and their one-digit-per-piece replacements.  For
 # GPT-2 the optional leading space becomes its own piece, so the result equals
 # "pre-tokenize, then cut every digit out" (checked by tests/test_patterns.py).
-# SuperBPE's stage-2 pre-tokenization (bbpe.training.superword; splits of PythonNut/superbpe's stage-2 regex
+# SuperBPE's stage-2 pre-tokenization (bbpe.training.methods.superword; splits of PythonNut/superbpe's stage-2 regex
 # plus line breaks): only these pieces are cut out, everything between two of them is one piece.
 _STAGE2_SPLITS = r"""{digits}| ?[^\s\p{{L}}\p{{N}}]{{2,}}[\r\n/]*|\s*[\r\n]+| +(?!\S)"""
 
@@ -247,21 +247,50 @@ def to_oniguruma(pattern: str) -> str:
     r"""An equivalent pattern for Hugging Face tokenizers (Oniguruma).
 
     Oniguruma knows ``*+``, ``++`` and ``?+``, but reads ``X{m,n}+`` as "``X{m,n}`` one or more
-    times", so the possessive interval becomes the atomic group ``(?>X{m,n})``.  Export checks
-    the result against tiktoken on a probe text (``bbpe.formats.hf``).
+    times", so the possessive interval becomes the atomic group ``(?>X{m,n})``; and its ``$`` is the
+    end of a line, so ``$`` (the end of the text in tiktoken, and in ``regex`` where cl100k uses it,
+    ``\s++$``) becomes ``\z``.  ``tokenizers`` runs the regex on each segment between added tokens, as
+    bbpe does.  Export checks the result against bbpe on a probe text (``bbpe.formats.hf``).
 
-    >>> to_oniguruma(r"a++|\p{N}{1,3}+|[a-z]{2}+")
-    'a++|(?>\\p{N}{1,3})|(?>[a-z]{2})'
+    >>> to_oniguruma(r"a++|\p{N}{1,3}+|[a-z]{2}+|\s++$|[$]")
+    'a++|(?>\\p{N}{1,3})|(?>[a-z]{2})|\\s++\\z|[$]'
     """
-    equivalents = {CL100K: LLAMA3, with_split_digits(CL100K): QWEN}
-    pattern = equivalents.get(pattern, pattern)
     for found in reversed(list(_POSSESSIVE_INTERVAL.finditer(pattern))):
         start = _atom_start(pattern, found.start())
         if start is None:
             continue  # left as is; the export check reports a disagreement
         atom = pattern[start : found.start()]
         pattern = f"{pattern[:start]}(?>{atom}{found.group()[:-1]}){pattern[found.end() :]}"
+    return _end_of_text(pattern)
+
+
+def from_oniguruma(pattern: str) -> str:
+    """The preset (or its split-digit form) whose Oniguruma form is ``pattern``, else ``pattern`` itself."""
+    for preset in PRESETS.values():
+        for known in (preset, with_split_digits(preset)):
+            if to_oniguruma(known) == pattern:
+                return known
     return pattern
+
+
+def _end_of_text(pattern: str) -> str:
+    """``$`` outside character classes written as ``\\z``."""
+    out: list[str] = []
+    in_class = escaped = False
+    for char in pattern:
+        if escaped:
+            escaped = False
+        elif char == "\\":
+            escaped = True
+        elif char == "[" and not in_class:
+            in_class = True
+        elif char == "]" and in_class:
+            in_class = False
+        elif char == "$" and not in_class:
+            out.append("\\z")
+            continue
+        out.append(char)
+    return "".join(out)
 
 
 def _atom_start(pattern: str, end: int) -> int | None:

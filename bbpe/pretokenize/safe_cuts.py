@@ -22,16 +22,26 @@ Rules (proofs in the README, "Cutting documents for parallel work"; property-tes
 - ``line``: every position after ``\\n`` (the unit is the line: lines are counted alone).
 
 - SuperBPE's stage-2 patterns (``patterns.STAGE2``, ``STAGE2_SPLIT_DIGITS``) use ``newline_letter``
-  (argued in ``bbpe.training.superword``, property-tested in tests/test_superword.py).
+  (argued in ``bbpe.training.methods.superword``, property-tested in tests/test_superword.py).
 
 A custom regex, or special tokens containing ``\\n`` (which could span a cut), get no rule:
 documents are then not cut.  Bytes that are not valid UTF-8 next to ``p`` are no cut.
+
+Normalized text (``normalization``): the parts are normalized one by one, which equals normalizing
+the whole (``\\n`` neither composes nor reorders with its neighbours), and the rules must hold in the
+normalized text.  Under NFC and NFD a letter's normal form starts with a letter and no other
+character's ends in whitespace (checked over all of Unicode by tests/test_normalization.py); under
+NFKC and NFKD 19 letters do not (U+037A becomes a space and a mark), so there the character at
+``p`` must also be a letter after normalization.
 """
 
 from __future__ import annotations
 
+import unicodedata
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import partial
+from typing import Literal
 
 import regex
 
@@ -126,7 +136,9 @@ _RULES |= {pattern: LONE_NEWLINE_LETTER for base in (GPT2, O200K) for pattern in
 _RULES |= {STAGE2: NEWLINE_LETTER, STAGE2_SPLIT_DIGITS: NEWLINE_LETTER}
 
 
-def cut_rule(pattern: str, *, unit: str = "document", special_tokens: tuple[str, ...] = ()) -> CutRule | None:
+def cut_rule(
+    pattern: str, *, unit: str = "document", special_tokens: tuple[str, ...] = (), normalization: str = "none"
+) -> CutRule | None:
     """The safe-cut rule for a pattern and unit, or None when documents must not be cut.
 
     >>> cut_rule(CL100K).name, cut_rule(r"\\S+|\\s+"), cut_rule(r"\\S+|\\s+", unit="line").name
@@ -136,7 +148,25 @@ def cut_rule(pattern: str, *, unit: str = "document", special_tokens: tuple[str,
         return LINE
     if any("\n" in token for token in special_tokens):
         return None
-    return _RULES.get(pattern)
+    rule = _RULES.get(pattern)
+    if rule is not None and normalization in ("NFKC", "NFKD"):
+        return _COMPATIBILITY_RULES[(rule.name, normalization)]
+    return rule
+
+
+def _letter_after(is_cut: Callable[[bytes, int], bool], form: Literal["NFKC", "NFKD"], buf: bytes, p: int) -> bool:
+    """``is_cut``, and the character at the cut is still a letter at the start of its normal form."""
+    if not is_cut(buf, p):
+        return False
+    char = _char_at(buf, p)
+    return char is not None and _LETTER.match(unicodedata.normalize(form, char)[0]) is not None
+
+
+_COMPATIBILITY_RULES = {
+    (rule.name, form): CutRule(f"{rule.name}+{form}", partial(_letter_after, rule.is_cut, form))
+    for rule in (NEWLINE_LETTER, LONE_NEWLINE_LETTER)
+    for form in ("NFKC", "NFKD")
+}
 
 
 def cuts(data: bytes, rule: CutRule) -> list[int]:

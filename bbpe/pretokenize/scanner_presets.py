@@ -40,7 +40,7 @@ SCANNERS: dict[str, tuple[int, bool, str]] = {
 SCANNERS.update(
     {name + SPLIT_SUFFIX: (rules, True, with_split_digits(pattern)) for name, (rules, pattern) in _PRESETS.items()}
 )
-# SuperBPE's stage-2 patterns (bbpe.training.superword): scanned, but not a preset one trains stage 1 with.
+# SuperBPE's stage-2 patterns (bbpe.training.methods.superword): scanned, but not a preset one trains stage 1 with.
 SCANNERS.update(
     {"stage2": (STAGE2_RULES, False, STAGE2), "stage2" + SPLIT_SUFFIX: (STAGE2_RULES, True, STAGE2_SPLIT_DIGITS)}
 )

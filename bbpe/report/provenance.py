@@ -19,11 +19,11 @@ import lzma
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
 
+from bbpe.corpus.reading import expand_paths
 from bbpe.errors import CorpusError
-from bbpe.parallel import Corpus, Language
-from bbpe.training.corpus import expand_paths
+from bbpe.parallel_corpora import Corpus, Language
+from bbpe.tokenizer_adapters import TokenizerAdapter
 
 MIN_CHARS = 20
 MIN_SHARE = 0.05
@@ -70,9 +70,9 @@ class Provenance:
         return [lang for lang in corpus.languages if (tokenizer, corpus.name, lang.code) in self.seen]
 
 
-def trained_sources(encoder: Any) -> tuple[list[str], str | None] | None:
+def trained_sources(adapter: TokenizerAdapter) -> tuple[list[str], str | None] | None:
     """(training sources, parity dev set) from a trained bbpe tokenizer's metadata; None for other tokenizers."""
-    metadata = getattr(getattr(encoder, "tokenizer", None), "metadata", None) or {}
+    metadata = getattr(getattr(adapter, "tokenizer", None), "metadata", None) or {}
     training, corpus = metadata.get("training") or {}, metadata.get("corpus") or {}
     if not training or not isinstance(corpus.get("sources"), list):
         return None
@@ -81,14 +81,14 @@ def trained_sources(encoder: Any) -> tuple[list[str], str | None] | None:
     return [str(source) for source in corpus["sources"]], str(dev) if dev else None
 
 
-def check(encoders: Sequence[Any], corpora: Sequence[Corpus]) -> Provenance:
+def check(adapters: Sequence[TokenizerAdapter], corpora: Sequence[Corpus]) -> Provenance:
     """Look every corpus language's lines up in each trained tokenizer's dev set and training sources."""
     lines_of = {(corpus.name, lang.code): _lines(lang) for corpus in corpora for lang in corpus.languages}
     wanted = set().union(*lines_of.values())
     found: dict[tuple[str, ...], tuple[set[bytes], list[str]]] = {}  # per source list: lines found, missing
     provenance = Provenance({}, set(), [])
-    for encoder in encoders:
-        sources = trained_sources(encoder)
+    for adapter in adapters:
+        sources = trained_sources(adapter)
         if sources is None:
             continue
         training, dev = sources
@@ -99,16 +99,16 @@ def check(encoders: Sequence[Any], corpora: Sequence[Corpus]) -> Provenance:
             lines, missing = found[key]
             if missing:
                 provenance.notes.append(
-                    f"{encoder.name}: {kind} source{'s' if len(missing) > 1 else ''} not found here, not checked: "
+                    f"{adapter.name}: {kind} source{'s' if len(missing) > 1 else ''} not found here, not checked: "
                     + ", ".join(missing)
                 )
             for corpus in corpora:
                 for lang in corpus.languages:
-                    cell = (encoder.name, corpus.name, lang.code)
+                    cell = (adapter.name, corpus.name, lang.code)
                     share = _share(lines_of[(corpus.name, lang.code)], lines)
                     if share >= MIN_SHARE and cell not in provenance.seen:
                         provenance.seen[cell] = Seen(kind, share)
-        provenance.checked.add(encoder.name)
+        provenance.checked.add(adapter.name)
     return provenance
 
 

@@ -16,7 +16,7 @@ from dataclasses import fields
 from pathlib import Path
 from typing import Any
 
-from bbpe.parallel import Corpus
+from bbpe.parallel_corpora import Corpus
 from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
 from bbpe.report.plots import CURVE_FIGURE, corpus_figures
 from bbpe.report.provenance import LEGEND, MIN_CHARS, MIN_SHARE, trained_sources
@@ -125,7 +125,7 @@ def _definitions(report: CompressionReport) -> list[str]:
         "- **bytes/token**, **chars/token**: UTF-8 bytes and characters of the original text per token.",
         "- **vocab share**: distinct token ids used / vocabulary size (summary: over all languages of the corpus).",
         "- **byte fallback**: share of tokens that are SentencePiece byte pieces (`<0xNN>`); empty for byte-level BPE.",
-        "- **round trip**: `decode(encode(text)) == text`; models that normalize text (NFKC, whitespace folding) "
+        "- **round trip**: `decode(encode(text)) == text`; models that normalize text (NFC, NFKC, whitespace folding) "
         "or map unknown characters to `<unk>` fail it by design.",
         "- Means are arithmetic means over languages; the mean premium leaves out English itself.",
         "- **Gini**: Gini coefficient of the per-language token counts of one tokenizer on a line-aligned corpus "

@@ -40,8 +40,16 @@ NEEDS = {
     "parity_holdout": "parity_dev",
 }
 # Arguments checked where they are used: the corpus, specials and counts below (they are consumed once),
-# backend, engine (unknown names are ValueErrors there), and these.
-CHECKED_ELSEWHERE = ("texts_or_paths", "special_tokens", "counts", "backend", "engine", "corpus_summary")
+# backend, executor (unknown names are ValueErrors there), and these.
+CHECKED_ELSEWHERE = (
+    "texts_or_paths",
+    "special_tokens",
+    "counts",
+    "backend",
+    "executor",
+    "corpus_summary",
+    "normalization",
+)
 
 
 def check_options(arguments: Mapping[str, Any]) -> None:

@@ -1,0 +1,111 @@
+"""Text to ids, the same steps for every engine: special tokens are cut out of the raw text
+(``specials``), each ordinary segment is normalized (``normalization``), then the engine
+pre-tokenizes and BPE-encodes it (and checks that the pieces cover it).
+
+>>> ranks = {bytes([i]): i for i in range(256)}
+>>> encoder = Encoder(ranks, pattern=r"\\w+|\\s+|.", special_tokens={"<s>": 256}, normalization="NFC", engine="python")
+>>> encoder.encode("e\\u0301<s>", allowed_special="all")
+[195, 169, 256]
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping, Sequence
+from typing import Literal
+
+import regex
+
+from bbpe.encoding.normalization import Normalization, normalizer
+from bbpe.encoding.python_engine import PythonEngine
+from bbpe.encoding.specials import AllowedSpecial, SpecialTokens
+from bbpe.encoding.tiktoken_engine import TiktokenEngine
+
+EngineName = Literal["python", "tiktoken"]
+NO_SPECIALS: AllowedSpecial = frozenset()
+
+
+class Encoder:
+    """Encodes text with one engine; ``special_tokens`` and ``normalization`` as a tokenizer holds them."""
+
+    def __init__(
+        self,
+        ranks: Mapping[bytes, int],
+        *,
+        pattern: str,
+        special_tokens: Mapping[str, int],
+        normalization: Normalization,
+        engine: EngineName,
+    ) -> None:
+        self.specials = SpecialTokens(special_tokens)
+        self._normalize = normalizer(normalization)
+        self.engine: PythonEngine | TiktokenEngine = (
+            TiktokenEngine(ranks, pattern, special_tokens) if engine == "tiktoken" else PythonEngine(ranks, pattern)
+        )
+
+    def encode_ordinary(self, text: str) -> list[int]:
+        """Ids of ``text`` with special-token text treated as ordinary text."""
+        return self.engine.encode_ordinary(self._normalized(check_text(text)))
+
+    def encode(
+        self, text: str, *, allowed_special: AllowedSpecial = NO_SPECIALS, disallowed_special: AllowedSpecial = "all"
+    ) -> list[int]:
+        """Ids of ``text`` under tiktoken's special-token rules (``bbpe.encoding.specials``)."""
+        parts = self.specials.segments(
+            check_text(text), allowed_special=allowed_special, disallowed_special=disallowed_special
+        )
+        if len(parts) == 1:
+            return self.engine.encode_ordinary(self._normalized(text))
+        ids: list[int] = []
+        for index, part in enumerate(parts):
+            if index % 2:
+                ids.append(self.specials.ids[part])
+            elif part:
+                ids.extend(self.engine.encode_ordinary(self._normalized(part)))
+        return ids
+
+    def encode_batch(
+        self,
+        texts: Sequence[str],
+        *,
+        allowed_special: AllowedSpecial = NO_SPECIALS,
+        disallowed_special: AllowedSpecial = "all",
+    ) -> list[list[int]]:
+        """``encode`` of each text; the ordinary segments of all texts go to the engine in one batch."""
+        if isinstance(texts, str):
+            raise TypeError("encode_batch takes a sequence of texts, not one str (use encode)")
+        split = [
+            self.specials.segments(
+                check_text(text), allowed_special=allowed_special, disallowed_special=disallowed_special
+            )
+            for text in texts
+        ]
+        encoded = iter(self.engine.encode_ordinary_batch([self._normalized(p) for parts in split for p in parts[::2]]))
+        results: list[list[int]] = []
+        for parts in split:
+            ids: list[int] = []
+            for index, part in enumerate(parts):
+                if index % 2:
+                    ids.append(self.specials.ids[part])
+                else:
+                    ids.extend(next(encoded))
+            results.append(ids)
+        return results
+
+    def _normalized(self, text: str) -> str:
+        return text if self._normalize is None else self._normalize(text)
+
+
+_SURROGATE = regex.compile(r"[\ud800-\udfff]")
+
+
+def check_text(text: str) -> str:
+    """``text``, or a ValueError if it holds a lone surrogate (not encodable as UTF-8), in both engines."""
+    if not isinstance(text, str):
+        raise TypeError(f"expected text (str), got {type(text).__name__}; use encode_bytes for bytes")
+    found = _SURROGATE.search(text)
+    if found:
+        raise ValueError(
+            f"the text holds a lone surrogate (U+{ord(found.group()):04X} at index {found.start()}), "
+            "which is not Unicode text; encode raw bytes with encode_bytes instead"
+        )
+    return text
