@@ -170,3 +170,37 @@ def test_provenance_reads_compressed_sources_ignores_short_lines_and_names_missi
     tokenizer.metadata["corpus"]["sources"].append(str(tmp_path / "gone"))
     found = provenance.check([BBPEAdapter(tokenizer, "t")], [corpus])
     assert found.notes == [f"t: training source not found here, not checked: {tmp_path / 'gone'}"]
+
+
+def test_figures_mark_what_was_seen(setup, monkeypatch):
+    """Bars of seen cells are hatched, heatmap cells carry the mark, a Lorenz curve of a corpus the tokenizer saw is
+    dashed and says why, and the vocabulary curve names how many of its languages were seen."""
+    pytest.importorskip("matplotlib")
+    from bbpe.report import metrics, plots
+
+    drawn = {}
+    monkeypatch.setattr(plots, "_png", lambda figure: drawn.setdefault(len(drawn), figure) and b"")
+    adapters = [BBPEAdapter(bbpe.load(setup[name]), name) for name in ("bytes", "plain", "parity")]
+    corpora = [load_corpus(setup[name]) for name in ("mixed", "devset")]
+    report = metrics.build_report(adapters, corpora, baseline="bytes", workers=1, curve_tokenizers=["parity"])
+    devset = report.corpora[1]
+    assert devset.name == "devset"
+
+    plots.relative_bars(report, devset)
+    bars = drawn[0].axes[0].patches  # plain's bars, then parity's (the baseline has none), one per language
+    assert [bool(bar.get_hatch()) for bar in bars] == [False, False, True, True]
+    assert "hatched: not held out" in drawn[0].get_suptitle()
+
+    plots.heatmap(report, devset)
+    texts = [text.get_text() for text in drawn[1].axes[0].texts]
+    assert [text[-1] for text in texts if not text[-1].isdigit()] == ["‡", "‡"]  # the parity column, both languages
+    assert len(texts) == 6
+
+    plots.lorenz_curves(report, devset)
+    lines = {line.get_label().split(" ")[0]: line for line in drawn[2].axes[0].get_lines()}
+    assert lines["parity"].get_linestyle() == "--" and lines["plain"].get_linestyle() == "-"
+    assert "not held out: parity dev set in 2 of 2 languages" in lines["parity"].get_label()
+
+    plots.vocab_curve(report)  # on the first corpus, mixed: parity saw its English in training
+    labels = [line.get_label() for line in drawn[3].axes[0].get_lines()]
+    assert "parity (not held out in 1 of 2 languages)" in labels
