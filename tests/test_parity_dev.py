@@ -207,3 +207,28 @@ def test_training_normalizes_the_dev_text(tmp_path, train):
     raw = bbpe.train([train], **options).metadata["training"]["parity"]["dev_tokens"]
     assert nfc["fra_Latn"]["dev"][0] == len("caf\u00e9".encode()) == 5  # NFC: é is 2 bytes
     assert raw["fra_Latn"]["dev"][0] == len("cafe\u0301".encode()) == 6
+
+
+def test_command_line_options_are_the_api_keywords(tmp_path, train, capsys):
+    from bbpe import cli
+
+    dev = write(tmp_path / "dev", {"eng_Latn.txt": "ab\nab\n", "fra_Latn.txt": "cdcd\ncd\n", "deu_Latn.txt": "g\ng\n"})
+    options = {"parity_holdout": True, "parity_patience": 3, "parity_min_bytes": 20, "parity_global_merges": 1}
+    api = bbpe.train([train], vocab_size=260, pattern="gpt2", parity_dev=dev, workers=1, **options)
+    out = tmp_path / "v.json"
+    argv = ["train", str(train), "--vocab", "260", "--pattern", "gpt2", "--parity-dev", str(dev), "-o", str(out)]
+    flags = ["--parity-holdout", "--parity-patience", "3", "--parity-min-bytes", "20", "--parity-global-merges", "1"]
+    assert cli.main([*argv, *flags, "-q"]) == 0
+    saved = bbpe.load(out)
+    assert new_tokens(saved) == new_tokens(api)
+    info = saved.metadata["training"]["parity"]
+    assert (info["patience"], info["min_language_bytes"], info["global_merges"]) == (3, 20, 1)
+    assert info["held_out"] is not None and set(info["excluded"]) == {"fra_Latn", "deu_Latn"}
+    for flag in (["--parity-holdout"], ["--parity-patience", "2"], ["--parity-min-bytes", "5"]):
+        assert cli.main(["train", str(train), "--vocab", "260", *flag, "-o", str(tmp_path / "x.json")]) == 2
+        assert f"bbpe: error: {flag[0]} needs --parity-dev" in capsys.readouterr().err
+    assert not (tmp_path / "x.json").exists()
+    with pytest.raises(ValueError, match="parity_holdout needs parity_dev"):
+        bbpe.train([train], vocab_size=260, parity_holdout=True)
+    with pytest.raises(ValueError, match="parity_patience"):
+        bbpe.train([train], vocab_size=260, parity_dev=dev, parity_patience=-1)
