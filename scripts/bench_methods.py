@@ -22,7 +22,7 @@ and measures, on text none of them trained or chose merges on:
   ``debian-history`` + ``fortunes``, not in the default mix), or ``--english FILE``;
 * parity runs: merges chosen per language, languages left out or stopped, the dev cost (premium over
   English) of every candidate at the start, the switch to parity merges and four points after it on
-  up to 400 held-out dev lines, and the vocabulary's tokens by script (``bbpe.analysis.scripts``);
+  up to 400 held-out dev lines, and the vocabulary's tokens by script (``bbpe.analysis.unicode_scripts``);
 * training wall time (one run each, on whatever else the machine is doing).
 
 Writes ``reports/<name>.md`` and ``.json`` (``--name``; ``--render JSON`` only rewrites the Markdown).

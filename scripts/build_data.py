@@ -16,7 +16,7 @@ Writes into the user cache (``$XDG_CACHE_HOME/bbpe/data``, default ``~/.cache/bb
   one message per line, English = the msgid).  Their lines are training text too: not held out;
 - ``parity-dev/<code>/``: per language every catalogue message it translates and the msgids
   (``<code>.txt``, ``eng_Latn.txt``): the main job's parity-aware dev set when there is no
-  NTREX-128 (costs compared as premiums over English, ``bbpe.training.parity_dev``);
+  NTREX-128 (costs compared as premiums over English, ``bbpe.training.methods.parity_dev``);
 - ``MANIFEST.json``: every package (registry, name, pinned and used version, license, file
   name, SHA-256) and every produced file (bytes, lines, SHA-256), bytes per script and the
   scripts of the report's languages below ``MIN_SCRIPT_BYTES``, the build time and what is

@@ -20,7 +20,7 @@ the default mix: figures on this corpus are not held out for any tokenizer.
 The same catalogues also give the parity-aware dev set of the default data (``parity-dev/``): one
 two-language corpus per language, ``parity-dev/<code>/<code>.txt`` with every message it translates
 (all families, at any coverage) and ``parity-dev/<code>/eng_Latn.txt`` with their msgids, so a
-language's cost is its premium over English on its own messages (``bbpe.training.parity_dev``) and a
+language's cost is its premium over English on its own messages (``bbpe.training.methods.parity_dev``) and a
 language translating a third of the messages takes part as well as one translating all.
 
 >>> names = [("de", "k1", "Öffnen"), ("fr", "k1", "Ouvrir"), ("de", "k2", "Ja")]

@@ -86,7 +86,7 @@ def _global_heap(states, n_languages, min_frequency):
 
 @kernel()
 def _pop_global(heap, size, states, n_languages, min_frequency):
-    """``_numba_loop.pop_best`` for the summed counts; returns the new size (0: none left)."""
+    """``loops._kernels.pop_best`` for the summed counts; returns the new size (0: none left)."""
     while size > 0:
         current = _summed(states, n_languages, heap[0, 1])
         if current == heap[0, 0]:

@@ -62,7 +62,7 @@ def learn_parity_merges(
     )
     texts, languages = _measured(dev, codes, candidates)
     measured = [_dev_words(counts) for counts in texts]
-    # Every step shortens a training word (as in merge_numba); summed per language, a word found in two
+    # Every step shortens a training word (as in bbpe.training.loops.compiled); summed per language, a word found in two
     # languages counts twice, so this bounds the steps from above: it sizes the loop, the heaps end it.
     # One more than that lets the loop find, as the Python loop does, that no candidate has a pair left.
     n_new_tokens = min(n_new_tokens, sum(len(ids) - len(counts) for ids, _, counts in train) + 1)
@@ -92,7 +92,7 @@ def learn_parity_merges(
 
 def _measured(dev: DevSet, codes: list[str], candidates: list[str]) -> tuple[list[Mapping[str, int]], np.ndarray]:
     """The dev texts to measure (per candidate: choosing and held-out parts; per reference group used: the
-    pivot's) and the ``languages`` table of ``_numba_parity.learn``."""
+    pivot's) and the ``languages`` table of ``_parity_kernels.learn``."""
     groups = sorted({dev.reference_of[code] for code in candidates if code in dev.reference_of})
     texts: list[Mapping[str, int]] = [part for code in candidates for part in _parts(dev.languages[code])]
     texts += [part for group in groups for part in _parts(dev.references[group])]
