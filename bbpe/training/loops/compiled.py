@@ -13,6 +13,7 @@ from __future__ import annotations
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
@@ -24,6 +25,7 @@ from bbpe.training.loops.flat_words import FlatWords
 from bbpe.training.loops.reference import Merge, MergeCallback
 
 _REPORT_SECONDS = 0.2
+_Result = TypeVar("_Result")
 Flat = tuple[np.ndarray, np.ndarray, np.ndarray]  # word ids back to back (int32), start offsets, counts
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
@@ -123,16 +125,13 @@ def check_pair_total(lengths: np.ndarray, counts: np.ndarray) -> None:
 
 
 def run_in_thread(
-    kernel: Callable[..., tuple[np.ndarray, int]],
-    args: tuple[object, ...],
-    control: np.ndarray,
-    on_merge: MergeCallback | None,
-) -> tuple[np.ndarray, int]:
+    kernel: Callable[..., _Result], args: tuple[object, ...], control: np.ndarray, on_merge: MergeCallback | None
+) -> _Result:
     """Run a merge kernel in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it.
 
     The kernel publishes its tokens added so far in ``control[0]`` and stops when ``control[1]`` is set.
     """
-    results: list[tuple[np.ndarray, int]] = []
+    results: list[_Result] = []
     errors: list[BaseException] = []
 
     def work() -> None:
