@@ -46,7 +46,7 @@ NOT_PATHS: dict[str, tuple[str, ...]] = {
     "compare-text": ("text",),
     "count": ("pattern", "regex", "special", "jsonl_field", "address"),
     "vocab": (),
-    "compress-report": ("baseline", "note"),
+    "compress-report": ("baseline", "note", "figure"),
 }
 
 

@@ -43,6 +43,7 @@ def to_json(report: CompressionReport) -> str:
         "tokenizers": [_tokenizer_info(report, e) for e in report.encoders],
         "corpora": [_corpus_info(c) for c in report.corpora],
         "notes": report.notes,
+        "figure_tokenizers": report.figure_tokenizers or [e.name for e in report.encoders if e.name != report.baseline],
     } | report.as_dict()
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
