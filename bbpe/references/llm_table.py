@@ -174,7 +174,7 @@ LLM_REFERENCES: tuple[Reference, ...] = (
         _numbered(100_000, list(_DS)),
         _DEEPSEEK_LICENSE,
         "Hugging Face deepseek-ai/deepseek-llm-7b-base, tokenizer.json",
-        note="rebuilt; 13 bytes are added tokens",
+        note="rebuilt; ö ü ú … (13 bytes) are added tokens, decoded as U+FFFD as in the model",
         sources=(RankRebuild(GGUF_DEEPSEEK_LLM, n_regular=100_000),),
         preprocessing=_BYTE_LEVEL_HF.format(
             normalizer="no normalizer", pre="a sequence of splits (letters, punctuation, CJK, single digits)"
@@ -193,7 +193,7 @@ LLM_REFERENCES: tuple[Reference, ...] = (
         _numbered(32_013, list(_DS)),
         _DEEPSEEK_LICENSE,
         "Hugging Face deepseek-ai/deepseek-coder-33b-base, tokenizer.json (= 1.3B/6.7B)",
-        note="rebuilt; 13 bytes are added tokens",
+        note="rebuilt; ö ü ú … (13 bytes) are added tokens, decoded as U+FFFD as in the model",
         sources=(RankRebuild(GGUF_DEEPSEEK_CODER, n_regular=32_000),),
         preprocessing=_BYTE_LEVEL_HF.format(
             normalizer="no normalizer", pre="a sequence of splits (letters, punctuation, CJK, single digits)"

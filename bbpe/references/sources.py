@@ -252,7 +252,7 @@ def pinned_file(item: Pinned, *, also: tuple[Pinned, ...] = ()) -> Path:
         sources_dir().mkdir(parents=True, exist_ok=True)
         atomic_write(sources_dir() / other.cache_name, data)
     if item not in found:
-        raise SourceError(f"{archive} has no member {_inside(item)}")
+        raise SourceError(f"{archive} has no member {_inside(item)} (SHA-256 {item.sha256})")
     return cached
 
 
