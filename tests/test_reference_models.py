@@ -13,6 +13,8 @@ import unicodedata
 from functools import cache
 
 import pytest
+from _samples import MULTILINGUAL, python_sources
+from conftest import MIX, real_text
 
 from bbpe import Tokenizer
 from bbpe.formats.hf_bytes import to_bytes, to_str
@@ -20,8 +22,6 @@ from bbpe.references import download, fetch, table
 from bbpe.references.lookup import ReferenceNotFound
 from bbpe.references.sources import SourceError
 from bbpe.tokenizer_adapters import open_reference
-from tests._samples import MULTILINGUAL, python_sources
-from tests.conftest import MIX, real_text
 
 tokenizers = pytest.importorskip("tokenizers")
 
