@@ -537,6 +537,8 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     names = [t["name"] for t in report["tokenizers"]]
     assert {"bbpe-scratch-300", "bbpe-superword-300", "bbpe-parity-300"} <= set(names)
     assert [c["name"] for c in report["corpora"]] == ["mini", "django"]  # catalogue corpora last
+    assert report["figure_tokenizers"] == ["bbpe-scratch-300", "bbpe-superword-300", "bbpe-parity-300"]
+    assert "not in the figures (not available): qwen, llama2, baichuan" in report["notes"]
     parity = bbpe.load(cache / index["tokenizers"][2])
     assert parity.metadata["training"]["parity"]["dev"].endswith("django")
     assert any("chose its merges on the even lines of django" in note for note in report["notes"])
@@ -571,3 +573,25 @@ def test_defaults_come_from_the_data_dir_and_the_main_job_index(tmp_path, monkey
     index.parent.mkdir(parents=True)
     index.write_text(json.dumps({"tokenizers": ["k1/bbpe-scratch-152k.json"]}), encoding="utf-8")
     assert report_cli.default_tokenizers() == [*REFERENCES, str(index.parent / "k1" / "bbpe-scratch-152k.json")]
+
+
+def test_figure_shows_only_the_named_tokenizers(tmp_path, capsys, trained, parallel):
+    """--figure: the bars relative to the baseline show those tokenizers (a missing one is a note); the tables all."""
+    small, large = trained
+    other = tmp_path / "other.json"
+    other.write_bytes(large.read_bytes())
+    common = ["--tokenizer", str(small), "--tokenizer", str(large), "--tokenizer", str(other)]
+    common += ["--corpus", str(parallel), "--baseline", "small"]
+    code, _, err = run_report(capsys, *common, "--out", str(tmp_path / "all"))
+    assert code == 0, err
+    code, _, err = run_report(
+        capsys, *common, "--figure", "large", "--figure", "internlm", "--out", str(tmp_path / "some")
+    )
+    assert code == 0, err
+    shown = json.loads((tmp_path / "some" / "compression.json").read_text(encoding="utf-8"))
+    every = json.loads((tmp_path / "all" / "compression.json").read_text(encoding="utf-8"))
+    assert shown["figure_tokenizers"] == ["large"] and every["figure_tokenizers"] == ["large", "other"]
+    assert "not in the figures (not available): internlm" in shown["notes"]
+    assert {row["tokenizer"] for row in shown["rows"]} == {"small", "large", "other"}
+    bars = "par_vs_small.png"
+    assert (tmp_path / "some" / bars).read_bytes() != (tmp_path / "all" / bars).read_bytes()

@@ -26,7 +26,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "compare-text": ("vocabs", "file"),
     "count": ("inputs",),
     "tokenize": ("vocab", "inputs"),
-    "vocab": (),
+    "vocab": ("file",),
     "compress-report": ("tokenizer", "corpus"),
 }
 # Output arguments, each with the names (glob patterns) the command writes inside it when it is a directory.
@@ -49,7 +49,7 @@ NOT_PATHS: dict[str, tuple[str, ...]] = {
     "count": ("pattern", "regex", "special", "jsonl_field", "address"),
     "tokenize": ("pattern", "regex", "eot", "jsonl_field", "parquet_column"),
     "vocab": (),
-    "compress-report": ("baseline", "note"),
+    "compress-report": ("baseline", "note", "figure"),
 }
 
 

@@ -141,6 +141,7 @@ class CompressionReport:
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     curve_points: dict[str, tuple[int, float]] = field(default_factory=dict)  # other tokenizers, same text
     notes: list[str] = field(default_factory=list)
+    figure_tokenizers: list[str] = field(default_factory=list)  # shown in the bars relative to the baseline (all)
     meta: dict[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=lambda: Provenance({}, set(), []))
 

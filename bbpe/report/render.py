@@ -50,6 +50,7 @@ def to_json(report: CompressionReport) -> str:
             "characters) are in the tokenizer's training sources or parity dev set",
             "notes": report.provenance.notes,
         },
+        "figure_tokenizers": report.figure_tokenizers or [e.name for e in report.encoders if e.name != report.baseline],
     } | report.as_dict()
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
