@@ -33,7 +33,7 @@ from typing import Any
 
 from bbpe.analysis.token_view import Piece
 from bbpe.parallel_corpora import ENGLISH, Corpus, Language
-from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, CompressionReport, Row
+from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, THROUGHPUT, CompressionReport, Row
 
 SENTENCE_CHARS = 400  # a sentence longer than this is cut at a space
 
@@ -51,6 +51,7 @@ def render_page(report: CompressionReport, figures: Mapping[str, bytes]) -> str:
         '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>',
         f'<p class="note">{html.escape(CONVENTION)} Click a column header (or focus it and press Enter) to sort.</p>',
         f'<p class="note">{html.escape(FAIRNESS)}</p>',
+        f'<p class="note">{html.escape(THROUGHPUT)}</p>',
         *(_summary_table(report, corpus) for corpus in report.corpora),
         "</section>",
         _token_view(report),
@@ -197,6 +198,7 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
         "Gini",
         "Rényi eff.",
         "fertility",
+        "encode MB/s",
     ]
     rows = [
         [
@@ -213,6 +215,7 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
             _float(s.gini, 3),
             _float(s.renyi_efficiency, 3),
             _float(s.mean_fertility),
+            _float(s.encode_mb_per_s, 1),
         ]
         for s in report.summary
         if s.corpus == corpus.name
@@ -229,6 +232,7 @@ def _language_tables(report: CompressionReport, corpus: Corpus) -> str:
         ("tokens", lambda r: _int(r.tokens)),
         ("Rényi efficiency (alpha 2.5, higher is more uniform)", lambda r: _float(r.renyi_efficiency, 3)),
         ("fertility: tokens per whitespace-separated word (lower is better)", lambda r: _float(r.fertility)),
+        ("encode MB/s, one thread (higher is faster)", lambda r: _float(r.encode_mb_per_s, 1)),
     ]
     names = [e.name for e in report.encoders]
     parts = [f"<h3>{html.escape(corpus.name)}</h3>"]

@@ -59,6 +59,11 @@ FAIRNESS = (
     "distribution, H_2.5(p) / log |V| (Zouhar et al. 2023; 1 = uniform over the vocabulary), all languages pooled. "
     "fertility: tokens per whitespace-separated word, mean over the languages whose script uses spaces."
 )
+THROUGHPUT = (
+    "encode MB/s: UTF-8 MB of a language's text over the CPU time of the thread that encoded it whole "
+    "(single-threaded encoding; the other threads encode other languages meanwhile, so compare within one report): "
+    "bbpe's engine for bbpe vocabularies and tiktoken-style references, sentencepiece for SentencePiece models."
+)
 CL100K = "cl100k_base"
 CURVE_SIZES = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 100_000, 128_000)
 CURVE_SHARE = 0.25  # the vocab-size curve encodes the first quarter of every language's text
@@ -73,6 +78,7 @@ class Measurement:
     byte_fallback: int | None  # tokens that are byte-fallback pieces (SentencePiece only)
     round_trip: bool
     counts: np.ndarray | None = None  # occurrences of each id in ``distinct``
+    seconds: float = 0.0  # CPU time of the thread that encoded the text
 
 
 @dataclass(frozen=True)
@@ -100,6 +106,7 @@ class Row:
     round_trip: bool
     renyi_efficiency: float | None = None  # alpha 2.5 over this language's tokens, |V| = vocab size
     fertility: float | None = None  # tokens per whitespace-separated word; None for scripts without spaces
+    encode_mb_per_s: float | None = None  # MB of text per CPU second of the encoding thread (THROUGHPUT)
 
 
 @dataclass(frozen=True)
@@ -122,6 +129,8 @@ class Summary:
     gini: float | None = None  # of per-language token counts; line-aligned corpora only
     renyi_efficiency: float | None = None  # of all the corpus's tokens pooled
     mean_fertility: float | None = None  # over the languages that use spaces
+    encode_mb_per_s: float | None = None  # all the corpus's text over the CPU time that encoded it
+    engine: str = ""  # what encoded the text: bbpe's engine for bbpe vocabularies, the model's library otherwise
 
 
 @dataclass
@@ -156,13 +165,15 @@ class CompressionReport:
 
 def measure(encoder: TokenizerAdapter, text: str) -> Measurement:
     """Encode ``text`` whole and count tokens, distinct ids and byte-fallback pieces."""
+    started = time.thread_time()
     ids = encoder.encode(text)
+    seconds = time.thread_time() - started
     distinct, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
     fallback = None
     if encoder.kind == "sentencepiece":
         mask = np.fromiter((encoder.is_byte_fallback(int(i)) for i in distinct), dtype=bool, count=len(distinct))
         fallback = int(counts[mask].sum())
-    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text, counts)
+    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text, counts, seconds)
 
 
 def build_report(
@@ -275,6 +286,7 @@ def _row(
         fertility=_round(fairness.fertility(m.tokens, language.text))
         if fairness.uses_spaces(language.code) and language.text.split()
         else None,
+        encode_mb_per_s=_throughput(language.n_bytes, m.seconds),
     )
 
 
@@ -305,7 +317,22 @@ def _summary(
         gini=_round(fairness.gini([r.tokens for r in mine])) if corpus.aligned and mine else None,
         renyi_efficiency=_renyi([measured[(encoder.name, corpus.name, r.language)] for r in mine], encoder.vocab_size),
         mean_fertility=_mean([r.fertility for r in mine]),
+        encode_mb_per_s=_throughput(
+            sum(r.bytes for r in mine), sum(measured[(encoder.name, corpus.name, r.language)].seconds for r in mine)
+        ),
+        engine=engine_name(encoder),
     )
+
+
+def engine_name(encoder: TokenizerAdapter) -> str:
+    """What encodes for ``encoder``: "bbpe/<engine>" for a bbpe tokenizer, else its kind (e.g. sentencepiece)."""
+    tokenizer = getattr(encoder, "tokenizer", None)
+    return f"bbpe/{tokenizer.engine}" if isinstance(tokenizer, Tokenizer) else encoder.kind
+
+
+def _throughput(n_bytes: int, seconds: float) -> float | None:
+    """MB per second, None when the time is too short to measure (under a millisecond)."""
+    return _round(n_bytes / 1e6 / seconds) if seconds >= 1e-3 else None
 
 
 def _renyi(measurements: Sequence[Measurement], vocab_size: int) -> float | None:
