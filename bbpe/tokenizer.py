@@ -270,7 +270,8 @@ def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: En
 
 
 def _choose_engine(engine: str, pattern: str) -> ChosenEngine:
-    """The engine ``engine`` names; "auto": compiled (numba, a preset pattern), else tiktoken, else python."""
+    """The engine ``engine`` names; "auto": compiled (numba, a preset pattern, compiled on this machine: see
+    ``compiled_engine_pays``), else tiktoken, else python."""
     if engine not in ("auto", "compiled", "tiktoken", "python"):
         raise ValueError(f"unknown engine {engine!r}; use 'auto', 'compiled', 'tiktoken' or 'python'")
     if engine == "compiled":
@@ -285,9 +286,19 @@ def _choose_engine(engine: str, pattern: str) -> ChosenEngine:
     if engine == "tiktoken":
         require_tiktoken()
         return "tiktoken"
-    if engine == "auto" and supports(pattern) is not None and has_numba():
+    if engine == "auto" and supports(pattern) is not None and has_numba() and compiled_engine_pays(None):
         return "compiled"
     return "tiktoken" if engine == "auto" and has_tiktoken() else "python"
+
+
+def compiled_engine_pays(input_bytes: int | None) -> bool:
+    """Whether "auto" takes the compiled engine (numba importable): when its kernels are compiled on this
+    machine already, or for an input of ``input_bytes`` that pays for compiling them (``bbpe._jit``);
+    else tiktoken's, with the same ids, serves without a compile."""
+    from bbpe._jit import worth_compiling
+    from bbpe.encoding import _kernels
+
+    return worth_compiling([_kernels.encode_documents, _kernels.build_trie], input_bytes)
 
 
 def has_numba() -> bool:

@@ -93,7 +93,12 @@ def test_random_vocabularies_agree_on_long_parts(seed, key, text):
     assert fast.encode_ordinary(text) == python.encode_ordinary(text)
 
 
-def test_the_default_engine_is_compiled_for_presets_and_tiktoken_otherwise():
+def test_the_default_engine_is_compiled_for_presets_and_tiktoken_otherwise(monkeypatch):
+    from bbpe import _jit
+
+    monkeypatch.setattr(
+        _jit, "is_ready", lambda dispatcher: True
+    )  # compiled on this machine (tests/test_cold_start.py)
     assert Tokenizer.from_bytes_only(pattern="o200k").engine == "compiled"
     assert Tokenizer.from_bytes_only(pattern=r"\w+|\s+|[^\w\s]+").engine == "tiktoken"
     with pytest.raises(ValueError, match="engine='tiktoken' for a custom pattern"):

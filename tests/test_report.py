@@ -22,6 +22,8 @@ from bbpe.parallel_corpora import join_lines, load_corpus
 from bbpe.pretokenize.patterns import CL100K, QWEN
 from bbpe.references import ReferenceNotFound, download
 from bbpe.report.metrics import build_report, truncate, vocab_curve
+from bbpe.tokenizer import Tokenizer
+from bbpe.tokenizer_adapters import BBPEAdapter
 
 
 class CharEncoder:
@@ -356,7 +358,7 @@ def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, tra
     page = (out / "compression.html").read_text(encoding="utf-8")
     summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
     header = re.findall(r'<button type="button" class="sort">([^<]*)</button>', summary)
-    assert header[-4:] == ["Gini", "Rényi eff.", "fertility", "held out"]
+    assert header[-5:] == ["Gini", "Rényi eff.", "fertility", "encode MB/s", "held out"]
     rows = {
         cells[0]: dict(zip(header, cells))
         for cells in (re.findall(r'<td data-v="([^"]*)">', row) for row in re.findall(r"<tr>(.*?)</tr>", summary))
@@ -370,7 +372,14 @@ def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, tra
             float(row["Rényi eff."]) == record["renyi_efficiency"]
             and float(row["fertility"]) == record["mean_fertility"]
         )
-    assert "Rényi efficiency (alpha 2.5" in page.split('id="languages"', 1)[1]
+        assert record["engine"].startswith("bbpe/")  # bbpe vocabularies are encoded by bbpe's engine
+        if record["encode_mb_per_s"] is not None:  # None only when the corpus encodes in under a millisecond
+            assert float(row["encode MB/s"]) == record["encode_mb_per_s"] > 0
+    languages = page.split('id="languages"', 1)[1]
+    assert "Rényi efficiency (alpha 2.5" in languages and "encode MB/s, one thread" in languages
+    for record in data["rows"]:
+        measured = record["encode_mb_per_s"]
+        assert measured is None or measured > 0
 
 
 def _markdown_table(markdown: str, heading: str) -> dict[str, dict[str, str]]:
@@ -595,3 +604,15 @@ def test_figure_shows_only_the_named_tokenizers(tmp_path, capsys, trained, paral
     assert {row["tokenizer"] for row in shown["rows"]} == {"small", "large", "other"}
     bars = "par_vs_small.png"
     assert (tmp_path / "some" / bars).read_bytes() != (tmp_path / "all" / bars).read_bytes()
+
+
+def test_throughput_is_mb_per_cpu_second_of_the_encoding_thread():
+    from bbpe.report import metrics
+
+    assert metrics._throughput(3_000_000, 1.5) == 2.0
+    assert metrics._throughput(10, 0.0009) is None  # under a millisecond: not measurable
+    slow = Tokenizer.from_bytes_only(pattern="gpt2", engine="python")
+    adapter = BBPEAdapter(slow, "slow")
+    measured = metrics.measure(adapter, "a few words " * 2_000)
+    assert measured.seconds > 0 and measured.tokens == len(slow.encode_ordinary("a few words " * 2_000))
+    assert metrics.engine_name(adapter) == "bbpe/python"

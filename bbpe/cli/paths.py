@@ -27,6 +27,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "count": ("inputs",),
     "tokenize": ("vocab", "inputs"),
     "vocab": ("file",),
+    "warmup": (),
     "compress-report": ("tokenizer", "corpus"),
 }
 # Output arguments, each with the names (glob patterns) the command writes inside it when it is a directory.
@@ -49,6 +50,7 @@ NOT_PATHS: dict[str, tuple[str, ...]] = {
     "count": ("pattern", "regex", "special", "jsonl_field", "address"),
     "tokenize": ("pattern", "regex", "eot", "jsonl_field", "parquet_column"),
     "vocab": (),
+    "warmup": (),
     "compress-report": ("baseline", "note", "figure"),
 }
 

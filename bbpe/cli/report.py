@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from bbpe import references
 from bbpe._version import __version__
+from bbpe.cli.options import engine_for_input
 from bbpe.cli.paths import REPORT_FILES
 from bbpe.errors import BBPEError
 from bbpe.formats import detect_format, read_json
@@ -34,7 +35,7 @@ from bbpe.report import plots
 from bbpe.report.html import render_page
 from bbpe.report.metrics import build_report
 from bbpe.report.render import display_path, to_csv, to_json, to_markdown
-from bbpe.tokenizer_adapters import open_adapter
+from bbpe.tokenizer_adapters import BBPEAdapter, open_adapter
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BASELINE = "xlmr"
@@ -98,6 +99,10 @@ def run_report(args: argparse.Namespace) -> int:
     explicit = bool(args.tokenizer)
     encoders, info, notes = open_tokenizers(args.tokenizer or default_tokenizers(), explicit=explicit)
     notes = args.note + notes
+    total = sum(language.n_bytes for corpus in corpora for language in corpus.languages)
+    for encoder in encoders:  # everything the report encodes pays for compiling bbpe's encoder
+        if isinstance(encoder, BBPEAdapter):
+            encoder.tokenizer = engine_for_input(encoder.tokenizer, total * len(encoders))
     baseline = choose_baseline(args.baseline, [e.name for e in encoders], notes)
     shown = figure_tokenizers(args.figure or [], [e.name for e in encoders], notes)
     for note in notes:
