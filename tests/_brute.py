@@ -4,7 +4,7 @@ Independent of bbpe's merge loops (no bbpe import): words are id lists in ``voca
 vocabulary with multi-byte tokens, as extension gives them), a merge rewrites its pair left to right without
 overlap, and a pair whose bytes already are a token reuses that token's id (the newest with those bytes): an
 *alias* merge, which adds no token.  Merges come out as ``(left, right, token, count, new)`` tuples, the fields
-of ``bbpe.training.loops.reference.Merge``.
+of ``bbpe.training.loops.reference.Merge``.  ``aliased_corpora`` draws base vocabularies and words that make aliases.
 """
 
 from __future__ import annotations
@@ -12,8 +12,32 @@ from __future__ import annotations
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
 
+from hypothesis import strategies as st
+
 Step = tuple[int, int, int, int, bool]
 Words = list[tuple[list[int], int]]
+
+
+@st.composite
+def aliased_corpora(draw: st.DrawFn) -> tuple[list[bytes], Words]:
+    """A base vocabulary over the bytes of "abc" with tokens several pairs can spell ("abc" = "ab" + "c" = "a" +
+    "bc"), and words made of its tokens cut into other tokens (as rank-based BPE may leave them), so that pairs
+    spelling an existing token are frequent."""
+    extra = draw(
+        st.lists(st.sampled_from([b"ab", b"bc", b"ca", b"abc", b"bca", b"cab", b"abca"]), min_size=2, unique=True)
+    )
+    vocab = [bytes([i]) for i in range(256)] + extra
+    id_of = {token: index for index, token in enumerate(vocab)}
+
+    def cut(token: bytes, where: list[bool]) -> list[int]:
+        bounds = [0, *(i + 1 for i, c in enumerate(where[: len(token) - 1]) if c), len(token)]
+        parts = [token[a:b] for a, b in zip(bounds, bounds[1:])]
+        return [i for part in parts for i in ([id_of[part]] if part in id_of else list(part))]
+
+    piece = st.builds(cut, st.sampled_from([*extra, b"a", b"b", b"c"]), st.lists(st.booleans(), min_size=3, max_size=3))
+    word = st.lists(piece, min_size=1, max_size=4).map(lambda parts: [i for part in parts for i in part])
+    words = draw(st.lists(st.tuples(word, st.integers(1, 5)), min_size=2, max_size=10))
+    return vocab, words
 
 
 def replace_pair(ids: Sequence[int], pair: tuple[int, int], token: int) -> list[int]:

@@ -100,30 +100,8 @@ def test_training_from_bytes_makes_no_alias():
         assert all(m.new for m in merges)
 
 
-@st.composite
-def base_vocab_corpora(draw):
-    """A base vocabulary over the bytes of "abc" with tokens several pairs can spell ("abc" = "ab" + "c" = "a" +
-    "bc"), and words made of its tokens cut into other tokens (as rank-based BPE may leave them), so that pairs
-    spelling an existing token are frequent."""
-    extra = draw(
-        st.lists(st.sampled_from([b"ab", b"bc", b"ca", b"abc", b"bca", b"cab", b"abca"]), min_size=2, unique=True)
-    )
-    vocab = byte_vocab() + extra
-    id_of = {token: index for index, token in enumerate(vocab)}
-
-    def cut(token: bytes, where: list[bool]) -> list[int]:
-        bounds = [0, *(i + 1 for i, c in enumerate(where[: len(token) - 1]) if c), len(token)]
-        parts = [token[a:b] for a, b in zip(bounds, bounds[1:])]
-        return [i for part in parts for i in ([id_of[part]] if part in id_of else list(part))]
-
-    piece = st.builds(cut, st.sampled_from([*extra, b"a", b"b", b"c"]), st.lists(st.booleans(), min_size=3, max_size=3))
-    word = st.lists(piece, min_size=1, max_size=4).map(lambda parts: [i for part in parts for i in part])
-    words = draw(st.lists(st.tuples(word, st.integers(1, 5)), min_size=2, max_size=10))
-    return vocab, words
-
-
 @settings(max_examples=300, deadline=None)
-@given(corpus=base_vocab_corpora(), n=st.integers(1, 20), min_frequency=st.integers(1, 3))
+@given(corpus=brute.aliased_corpora(), n=st.integers(1, 20), min_frequency=st.integers(1, 3))
 def test_base_vocabulary_merges_equal_brute_force(corpus, n, min_frequency):
     vocab, words = corpus
     ours = list(vocab)
