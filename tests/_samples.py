@@ -79,42 +79,48 @@ def script_characters() -> dict[str, tuple[list[str], list[str], list[str]]]:
     return found
 
 
+def script_lines(script: str, chars: int, rng: random.Random) -> list[str]:
+    """About ``chars`` characters of lines in one script: sentences of a Zipf-distributed lexicon of 400 words (so
+    BPE finds merges), with marks, native and ASCII digits, punctuation, some Latin and Hangul words decomposed
+    (non-NFC), then a long run of one letter and a long unspaced run."""
+    letters, marks, digits = script_characters()[script]
+    if script == "LATIN":  # mostly the letters of European languages
+        letters = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") * 3 + list("éèêàâäôöüùçñßøåæœıłřšž")
+    elif script == "CJK":
+        letters = [char for char in letters if char >= "\u4e00"]
+    alphabet = rng.sample(letters[:3000], min(200 if script == "CJK" else 60, len(letters)))
+    lexicon = [
+        "".join(
+            rng.choice(alphabet) + (rng.choice(marks) if marks and rng.random() < 0.2 else "")
+            for _ in range(rng.randint(1, 7))
+        )
+        for _ in range(400)
+    ]
+    weights = [1 / rank for rank in range(1, len(lexicon) + 1)]
+    space = "" if script in UNSPACED else " "
+    lines: list[str] = []
+    size = 0
+    while size < chars:
+        words = rng.choices(lexicon, weights, k=rng.randint(2, 14))
+        if script in ("LATIN", "HANGUL") and rng.random() < 0.2:
+            words = [unicodedata.normalize("NFD", word) for word in words]
+        if rng.random() < 0.3:
+            number = "".join(rng.choice(digits or "0123456789") for _ in range(rng.randint(1, 9)))
+            words.insert(rng.randrange(len(words) + 1), number)
+        line = space.join(words) + rng.choice([".", ",", "!", "?", ":", "。", "؟", " —", "", "..."])
+        lines.append(line)
+        size += len(line)
+    lines.append(rng.choice(alphabet) * rng.randint(100, 600))  # a long run of one letter
+    lines.append("".join(rng.choices(alphabet, k=rng.randint(200, 600))))  # a long unspaced run
+    return lines
+
+
 @cache
 def generated_multilingual(chars_per_script: int = 40_000, seed: int = 22) -> str:
-    """Deterministic text in 16 scripts from the Unicode database: words of a Zipf-distributed lexicon (so BPE finds
-    merges), with marks, native and ASCII digits, punctuation, some Latin and Hangul words decomposed (non-NFC), and
-    long unspaced runs; lines of all scripts shuffled together."""
+    """Deterministic text in the 16 ``SCRIPTS`` from the Unicode database (``script_lines``), with runs of spaces,
+    tabs, digits, emoji and marks; lines of all scripts shuffled together."""
     rng = random.Random(seed)
-    lines: list[str] = []
-    for script in SCRIPTS:
-        letters, marks, digits = script_characters()[script]
-        if script == "LATIN":  # mostly the letters of European languages
-            letters = list("abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ") * 3 + list("éèêàâäôöüùçñßøåæœıłřšž")
-        elif script == "CJK":
-            letters = [char for char in letters if char >= "\u4e00"]
-        alphabet = rng.sample(letters[:3000], min(200 if script == "CJK" else 60, len(letters)))
-        lexicon = [
-            "".join(
-                rng.choice(alphabet) + (rng.choice(marks) if marks and rng.random() < 0.2 else "")
-                for _ in range(rng.randint(1, 7))
-            )
-            for _ in range(400)
-        ]
-        weights = [1 / rank for rank in range(1, len(lexicon) + 1)]
-        space = "" if script in UNSPACED else " "
-        size = 0
-        while size < chars_per_script:
-            words = rng.choices(lexicon, weights, k=rng.randint(2, 14))
-            if script in ("LATIN", "HANGUL") and rng.random() < 0.2:
-                words = [unicodedata.normalize("NFD", word) for word in words]
-            if rng.random() < 0.3:
-                number = "".join(rng.choice(digits or "0123456789") for _ in range(rng.randint(1, 9)))
-                words.insert(rng.randrange(len(words) + 1), number)
-            line = space.join(words) + rng.choice([".", ",", "!", "?", ":", "。", "؟", " —", "", "..."])
-            lines.append(line)
-            size += len(line)
-        lines.append(rng.choice(alphabet) * rng.randint(100, 600))  # a long run of one letter
-        lines.append("".join(rng.choices(alphabet, k=rng.randint(200, 600))))  # a long unspaced run
+    lines = [line for script in SCRIPTS for line in script_lines(script, chars_per_script, rng)]
     lines += [" " * 300, "\t\n " * 40, "9" * 500, "🤗" * 120, "👩\u200d💻" * 50, "e\u0301" * 150, "\u3000" * 80]
     rng.shuffle(lines)
     return "\n".join(lines) + "\n"

@@ -64,9 +64,9 @@ def test_pre_tokens_of_the_whole_are_those_of_the_parts(name, text):
 
 
 @pytest.mark.parametrize("name", sorted(PATTERNS))
-def test_real_text_cut_everywhere_gives_the_same_pre_tokens(name):
+def test_real_text_cut_everywhere_gives_the_same_pre_tokens(name, any_text):
     pattern = PATTERNS[name]
-    text = real_text(20_000, names=MIX) + "x = 1\n\n\ndef f():\n    return 'a'\n  \nclass C:\n\tpass\r\nEnd"
+    text = any_text[:240_000] + "x = 1\n\n\ndef f():\n    return 'a'\n  \nclass C:\n\tpass\r\nEnd"
     parts = pieces_at_cuts(text, cut_rule(pattern))
     assert len(parts) > 100  # the rule finds cuts in real text
     assert [t for part in parts for t in regex.findall(pattern, part)] == regex.findall(pattern, text)
@@ -124,10 +124,15 @@ def findall_counts(pattern: str, docs: list[str]) -> Counter[bytes]:
     return Counter(word.encode() for doc in docs for word in regex.findall(pattern, doc))
 
 
-@pytest.fixture(scope="module")
-def corpus_files(tmp_path_factory) -> tuple[list[Path], list[str]]:
+@pytest.fixture(scope="module", params=["portable", "shared"])
+def corpus_files(request, tmp_path_factory) -> tuple[list[Path], list[str]]:
+    """Documents of the portable text (every machine) or of ../shared's real text (where it exists)."""
     folder = tmp_path_factory.mktemp("docs")
-    text = real_text(10_000, names=MIX)
+    text = (
+        request.getfixturevalue("portable_text")[:120_000]
+        if request.param == "portable"
+        else real_text(10_000, names=MIX)
+    )
     docs = [text[: len(text) // 2], text[len(text) // 2 :] + "\n\n  tail", "short\n\n\nDoc"]
     paths = []
     for index, doc in enumerate(docs):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import gzip
 import importlib
 from pathlib import Path
 
@@ -131,13 +130,9 @@ def test_extension_goes_through_merge_backend(monkeypatch):
 
 
 # -- real vocabularies ------------------------------------------------------------------------
-def real_pieces(pattern: str, max_chars: int = 40_000) -> set[str]:
-    pieces: set[str] = set()
-    compiled = compile_pattern(pattern)
-    for path in sorted(require(SHARED / "corpora" / "train").glob("*.txt.gz")):
-        with gzip.open(path, "rt", encoding="utf-8", errors="replace") as handle:
-            pieces.update(compiled.findall(handle.read(max_chars)))
-    return pieces
+def real_pieces(pattern: str, text: str, max_chars: int) -> set[str]:
+    """The pieces of ``pattern`` in the first ``max_chars`` of ``text`` (the portable or ../shared's text)."""
+    return set(compile_pattern(pattern).findall(text[:max_chars]))
 
 
 @pytest.fixture(scope="module")
@@ -147,11 +142,11 @@ def cl100k(vocabs_dir) -> bbpe.Tokenizer:
     )
 
 
-def test_tiktoken_segmenter_equals_the_python_encoder(cl100k):
+def test_tiktoken_segmenter_equals_the_python_encoder(cl100k, any_text):
     tokens = [t for t, _ in sorted(cl100k.ranks.items(), key=lambda item: item[1])]
     fast, slow = extend.segmenter(tokens), extend.segmenter(tokens, engine="python")
     assert fast is not slow
-    for piece in sorted(real_pieces(CL100K, 8_000)):
+    for piece in sorted(real_pieces(CL100K, any_text, 400_000)):
         data = piece.encode("utf-8")
         assert fast(data) == slow(data), piece
 
@@ -176,21 +171,21 @@ def test_pruning_cl100k_under_qwen_matches_qwen(cl100k, vocabs_dir):
     assert len(qwen_tok.encode_ordinary("１０")) == 2  # Qwen itself never emits its token "１０"
 
 
-def test_pruning_never_changes_a_segmentation(cl100k):
+def test_pruning_never_changes_a_segmentation(cl100k, any_text):
     """Every qwen pre-token is segmented alike by full and pruned cl100k (the pruned tokens are dead)."""
     full = [t for t, _ in sorted(cl100k.ranks.items(), key=lambda item: item[1])]
     kept = extend.base_tokens(cl100k, pattern="qwen", prune_unreachable=True)
     by_full, by_kept = extend.segmenter(full), extend.segmenter(kept)
-    for piece in real_pieces(QWEN):
+    for piece in real_pieces(QWEN, any_text, 2_000_000):
         data = piece.encode("utf-8")
         assert [full[i] for i in by_full(data)] == [kept[i] for i in by_kept(data)], piece
 
 
-def test_backends_agree_on_a_real_extension(cl100k):
+def test_backends_agree_on_a_real_extension(cl100k, any_text):
     """The compiled merge loop against the reference loop (the reference loop itself is checked against the
     brute-force trainer on base vocabularies with aliases in test_bpe_golden)."""
     pytest.importorskip("numba", reason="numba is not installed (pip install 'bbpe[fast]')")
-    text = "".join(sorted(real_pieces(QWEN, 4_000)))
+    text = "".join(sorted(real_pieces(QWEN, any_text, 200_000)))
     made = {
         backend: bbpe.train(
             [text],

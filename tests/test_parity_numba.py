@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import random
 from dataclasses import astuple
 from pathlib import Path
 
 import _brute as brute
 import pytest
+from _samples import SCRIPTS, script_lines
 from conftest import PARALLEL_DIR, TRAIN_DIR
 from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
@@ -188,15 +190,26 @@ def test_hypothesis_aliases_equal_brute_force(numba_parity, inputs, n_new, globa
     event(f"alias merges: {'some' if any(not new for *_, new in steps) else 'none'}")
 
 
-@pytest.fixture(scope="module")
-def real_sample():
-    """10 KB of every language of ../shared/corpora/train (words per language) and NTREX-128 as the dev set."""
-    if not (TRAIN_DIR.is_dir() and (PARALLEL_DIR / "ntrex128").is_dir()):
-        pytest.skip("needs ../shared")
+@pytest.fixture(scope="module", params=["portable", "shared"])
+def real_sample(request, tmp_path_factory):
+    """Words per language and a line-aligned dev set: generated text in 16 scripts (every machine; 10 KB of training
+    text and 20 dev lines each), or 10 KB of every language of ../shared/corpora/train with NTREX-128 as the dev set."""
     pattern = resolve_pattern("qwen")
-    files = sorted(TRAIN_DIR.glob("*.txt.gz"))
+    if request.param == "portable":
+        folder = tmp_path_factory.mktemp("parity")
+        (folder / "train").mkdir()
+        (folder / "dev").mkdir()
+        for index, script in enumerate(SCRIPTS):
+            lines = script_lines(script, 12_000, random.Random(index))
+            (folder / "train" / f"{script.lower()}.gen.txt").write_text("\n".join(lines[20:]), encoding="utf-8")
+            (folder / "dev" / f"{script.lower()}.txt").write_text("\n".join(lines[:20]) + "\n", encoding="utf-8")
+        files, dev = sorted((folder / "train").glob("*.txt")), folder / "dev"
+    else:
+        if not (TRAIN_DIR.is_dir() and (PARALLEL_DIR / "ntrex128").is_dir()):
+            pytest.skip("needs ../shared")
+        files, dev = sorted(TRAIN_DIR.glob("*.txt.gz")), PARALLEL_DIR / "ntrex128"
     counts = parity.count_by_language(files, CountSettings(pattern), stats=CorpusStats(), max_bytes=10_000, workers=1)
-    return {code: list(ws.items()) for code, ws in counts.items()}, parity.dev_words(PARALLEL_DIR / "ntrex128", pattern)
+    return {code: list(ws.items()) for code, ws in counts.items()}, parity.dev_words(dev, pattern)
 
 
 @pytest.mark.parametrize("global_merges", [0, 200])

@@ -80,9 +80,9 @@ def test_fast_stage2_pattern_equals_its_definition(text, stage1):
     assert regex.findall(fast, text) == regex.findall(slow, text)
 
 
-def test_fast_stage2_pattern_equals_its_definition_on_real_text(multilingual_text):
+def test_fast_stage2_pattern_equals_its_definition_on_real_text(any_text):
     fast, slow = stage2_pattern(resolve_pattern("qwen")), run_definition(resolve_pattern("qwen"))
-    assert regex.findall(fast, multilingual_text) == regex.findall(slow, multilingual_text)
+    assert regex.findall(fast, any_text) == regex.findall(slow, any_text)
 
 
 def pieces_of_parts(text: str, pattern: str) -> list[str]:
@@ -105,15 +105,15 @@ def test_newline_letter_cuts_are_safe_for_the_stage2_pattern(text, stage1):
     assert pieces_of_parts(text, pattern) == regex.findall(pattern, text)
 
 
-def test_newline_letter_cuts_are_safe_for_the_stage2_pattern_on_real_text(multilingual_text):
+def test_newline_letter_cuts_are_safe_for_the_stage2_pattern_on_real_text(any_text):
     for stage1 in ("cl100k", "qwen"):
         pattern = stage2_pattern(resolve_pattern(stage1))
-        assert len(cuts(multilingual_text.encode(), NEWLINE_LETTER)) > 1000
-        assert pieces_of_parts(multilingual_text, pattern) == regex.findall(pattern, multilingual_text)
+        assert len(cuts(any_text.encode(), NEWLINE_LETTER)) > 1000
+        assert pieces_of_parts(any_text, pattern) == regex.findall(pattern, any_text)
 
 
-def test_stage2_counting_cuts_documents_and_counts_the_same(tmp_path, monkeypatch, multilingual_text):
-    text = multilingual_text[:300_000]
+def test_stage2_counting_cuts_documents_and_counts_the_same(tmp_path, monkeypatch, any_text):
+    text = any_text[:300_000]
     path = tmp_path / "doc.txt"
     path.write_text(text, encoding="utf-8")
     monkeypatch.setattr(documents, "RANGE_BYTES", 20_000)  # many work units in one document
