@@ -118,12 +118,13 @@ CODES = ["deu", "eng", "fra"]
 def parity_inputs(draw):
     """Training texts (mostly repeated, so pairs reach the minimum frequency) and dev texts sharing at least one
     language, and a vocabulary budget beyond the global merges: the parity choice is reached in most examples
-    (the no-shared-language error is tested apart)."""
+    and moves to another language in many (the no-shared-language error is tested apart)."""
     texts = st.tuples(st.lists(TEXTS, min_size=1, max_size=5), st.sampled_from([1, 2, 2, 3])).map(lambda t: t[0] * t[1])
     train = draw(st.dictionaries(st.sampled_from(CODES), texts, min_size=1))
     shared = draw(st.lists(st.sampled_from(sorted(train)), min_size=1, unique=True))
     others = draw(st.lists(st.sampled_from([*CODES, "spa"]), unique=True))
-    dev = {code: draw(TEXTS) for code in [*shared, *others]}
+    size = draw(st.integers(4, 25))  # dev texts of one length: a merge can make another language the worst
+    dev = {code: draw(st.text(alphabet="ab c", min_size=size, max_size=size)) for code in [*shared, *others]}
     global_merges = draw(st.integers(0, 4))
     return train, dev, global_merges + draw(st.integers(1, 12)), global_merges
 
@@ -142,6 +143,7 @@ def test_incremental_loop_equals_recounting_from_scratch(inputs):
     )
     assert vocab[256:] == naive_parity(words, dev, n, global_merges)
     event(f"parity choice reached: {bool(set(chosen) - {'*'})}")
+    event(f"languages chosen by parity: {min(len(set(chosen) - {'*'}), 2)}")
 
 
 def test_no_shared_language_is_an_error():
