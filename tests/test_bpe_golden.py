@@ -146,3 +146,25 @@ def test_bpe_encode_uses_lowest_rank_first():
     assert bpe.bpe_encode(b"abcd", ranks) == [258, 100]
     del ranks[b"abc"]
     assert bpe.bpe_encode(b"abcd", ranks) == [97, 256, 100]
+
+
+def test_bpe_split_below_a_tokens_own_rank_gives_the_pair_it_is_built_from():
+    ranks = {bytes([i]): i for i in range(256)} | {b"bc": 256, b"ab": 257, b"abc": 258}
+    assert bpe.bpe_split(b"abc", ranks, max_rank=258) == [b"a", b"bc"]  # "bc" (256) merges first
+    assert bpe.bpe_split(b"bc", ranks, max_rank=256) == [b"b", b"c"]
+    assert bpe.bpe_split(b"abc", ranks, max_rank=257) == [b"a", b"bc"]
+    assert bpe.bpe_split(b"abc", ranks, max_rank=256) == [b"a", b"b", b"c"]
+    assert bpe.bpe_split(b"abc", ranks) == [b"abc"]
+
+
+def test_a_pre_token_that_is_a_token_is_one_id_even_when_merging_cannot_reach_it():
+    """No 2-byte token leads to "abc" (rank 256), so merging leaves a, b, c; the whole pre-token is still one id,
+    as in tiktoken (reference vocabularies hold such tokens)."""
+    import tiktoken
+
+    ranks = {bytes([i]): i for i in range(256)} | {b"abc": 256}
+    assert bpe.bpe_split(b"abc", ranks) == [b"a", b"b", b"c"]
+    assert bpe.bpe_encode(b"abc", ranks) == [256]
+    assert bpe.bpe_encode(b"abcabc", ranks) == [97, 98, 99, 97, 98, 99]
+    encoding = tiktoken.Encoding("unreachable", pat_str=r"\S+|\s+", mergeable_ranks=ranks, special_tokens={})
+    assert encoding.encode("abc abcabc") == [256, 32, 97, 98, 99, 97, 98, 99]
