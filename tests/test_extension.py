@@ -77,6 +77,14 @@ def test_unreachable_rules():
     assert extend.unreachable_tokens(PRUNE_BASE, "cl100k") == set()
 
 
+def test_unreachable_tokens_are_judged_in_rank_order():
+    # " b" 256, "a b" 257 (a + " b": gpt2 splits it, dead), R = b"a b\xe4" 258 (built from "a b": dead), and
+    # b" a b\xe4" 259 (built from " " + R: dead), which sorts first by its bytes: judged before R, it would live.
+    ranks = BYTES | {b" b": 256, b"a b": 257, b"a b\xe4": 258, b" a b\xe4": 259}
+    assert bbpe.bpe.bpe_split(b" a b\xe4", ranks, max_rank=259) == [b" ", b"a b\xe4"]
+    assert extend.unreachable_tokens(ranks, "gpt2") == {b"a b", b"a b\xe4", b" a b\xe4"}
+
+
 @pytest.mark.parametrize("prune", [False, True])
 def test_extension_with_and_without_pruning(prune, backend):
     base = bbpe.Tokenizer(PRUNE_BASE, pattern="cl100k", special_tokens={"<|end|>": 300})
@@ -103,6 +111,23 @@ def test_given_specials_replace_the_base_ones():
         "<s>": 257,
         "</s>": 258,
     }
+
+
+def test_a_tiktoken_file_base_takes_the_given_pattern_and_is_named_in_the_metadata(tmp_path):
+    """A .tiktoken file that is no reference holds no pattern: the one given is used to load it (and kept)."""
+    path = tmp_path / "base.tiktoken"
+    path.write_text("".join(f"{line} {rank}\n" for rank, line in enumerate(tiktoken_lines(BYTES))), encoding="ascii")
+    tok = bbpe.train_from_counts({"abc": 3}, vocab_size=258, init=path, pattern="gpt2", backend="python")
+    assert new_tokens(tok, 256) == [b"ab", b"abc"]
+    assert tok.pattern == bbpe.PRESETS["gpt2"]
+    assert tok.metadata["training"]["init"]["base"] == str(path)
+    assert tok.metadata["training"]["init"]["base_sha256"] is None
+
+
+def tiktoken_lines(ranks: dict[bytes, int]) -> list[str]:
+    import base64
+
+    return [base64.b64encode(token).decode("ascii") for token, _ in sorted(ranks.items(), key=lambda item: item[1])]
 
 
 def test_errors():
