@@ -15,7 +15,7 @@ from collections.abc import Iterator
 from typing import Any
 
 MARKER = "<!-- bbpe-cli-reference -->"
-USAGE_WIDTH = "100"  # argparse wraps usage lines at $COLUMNS
+USAGE_WIDTH = "88"  # argparse wraps usage lines at $COLUMNS
 
 
 def on_page_markdown(markdown: str, **_: Any) -> str:
@@ -82,12 +82,14 @@ def _row(action: argparse.Action) -> str | None:
     notes = []
     if action.required and action.option_strings:
         notes.append("required")
-    if action.choices is not None and not isinstance(action.choices, dict):
+    listed = action.metavar is None and action.option_strings  # the choices are spelled in the metavar
+    if action.choices is not None and not isinstance(action.choices, dict) and not listed:
         notes.append("one of " + ", ".join(f"`{choice}`" for choice in action.choices))
     mentioned = "default" in (action.help or "")
     if action.default not in (None, False, [], argparse.SUPPRESS) and action.nargs != 0 and not mentioned:
         notes.append(f"default `{action.default}`")
-    if action.nargs in ("*", "+") or isinstance(action, argparse._AppendAction):
+    repeatable = action.nargs in ("*", "+") or isinstance(action, argparse._AppendAction)
+    if repeatable and "repeatable" not in (action.help or ""):
         notes.append("repeatable" if action.option_strings else "one or more" if action.nargs == "+" else "any number")
     text = _escape(action.help or "")
     if notes:
