@@ -1,6 +1,6 @@
 """The documentation cannot rot: every example of every page runs, and the generated references cover everything.
 
-Each page in ``docs/`` runs in a fresh temporary directory, as a reader would run it top to bottom: its
+Each page in ``docs/`` (and the README) runs in a fresh temporary directory, as a reader would run it top to bottom: its
 ```` ```bash ```` blocks as one script (``bash -e -u``, with this venv's ``bbpe`` and ``python`` first on
 ``PATH``), then its ```` ```python ```` blocks as one program (mktestdocs collects the blocks). A page is written so
 that its Python needs only the files its shell blocks made (or makes its own), so the two runs see what the
@@ -27,7 +27,7 @@ from bbpe.cli.main import build_parser
 
 REPO = Path(__file__).resolve().parents[1]
 DOCS = REPO / "docs"
-PAGES = sorted(DOCS.rglob("*.md"))
+PAGES = [REPO / "README.md", *sorted(DOCS.rglob("*.md"))]
 RUN = ("bash", "python")
 SHOWN = ("console", "text", "json", "pycon", "")
 FENCE = re.compile(r"^ {0,3}```+\s*([\w+-]*)", re.MULTILINE)
@@ -47,7 +47,7 @@ def _opening_fences(text: str) -> list[str]:
     return [match.group(1) for match in FENCE.finditer(text)][::2]
 
 
-@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(DOCS)) for p in PAGES])
+@pytest.mark.parametrize("page", PAGES, ids=[str(p.relative_to(REPO)) for p in PAGES])
 def test_page_examples_run(page: Path, tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     text = page.read_text(encoding="utf-8")
     tags = _opening_fences(text)
