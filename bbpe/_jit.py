@@ -22,8 +22,9 @@ Importing this module raises ImportError when numba is not installed.
 from __future__ import annotations
 
 import copy
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -82,6 +83,37 @@ def kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     return decorate
 
 
+def is_cached(dispatcher: Any) -> bool:
+    """Whether numba's cache holds ``dispatcher`` compiled for these kernel files (its first call then loads
+    machine code instead of compiling).  True when it cannot tell (another numba layout): say nothing then."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:  # a private numba structure that may change
+        return True
+
+
+_ANNOUNCED: set[str] = set()
+
+
+def announce_compile(dispatchers: Iterable[Any], what: str, seconds: str) -> None:
+    """Tell the user once (the ``bbpe`` logger, a warning: the CLI prints it on stderr) that ``what`` is being
+    compiled for this machine, when any of ``dispatchers`` is not in numba's cache."""
+    if what in _ANNOUNCED or all(is_cached(d) for d in dispatchers):
+        return
+    _ANNOUNCED.add(what)
+    logging.getLogger("bbpe").warning(
+        "compiling %s for this machine (once, about %s); later runs load it from numba's cache", what, seconds
+    )
+
+
 share_source_lines()
 
-__all__ = ["KERNEL_FILES", "NO_REFCOUNT", "family_stamp", "kernel", "share_source_lines"]
+__all__ = [
+    "KERNEL_FILES",
+    "NO_REFCOUNT",
+    "announce_compile",
+    "family_stamp",
+    "is_cached",
+    "kernel",
+    "share_source_lines",
+]

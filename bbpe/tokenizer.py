@@ -1,11 +1,12 @@
 """Tokenizer: a rank table, a pre-tokenization pattern, special tokens and a Unicode normalization.
 
-Encoding is tiktoken's rank-based byte-level BPE.  Two engines give identical ids:
-``"python"`` (the readable reference in ``bbpe.bpe``) and ``"tiktoken"`` (tiktoken's
-Rust core built from the same ranks; the default when tiktoken imports).  Around them, the same
-steps for both (``bbpe.encoding``): special tokens are cut out of the raw text (leftmost, longest
-first), each ordinary segment is normalized (``normalization``), then pre-tokenized, and the
-pieces must cover the segment (a pattern that drops a character raises ValueError).
+Encoding is tiktoken's rank-based byte-level BPE.  Three engines give identical ids:
+``"compiled"`` (bbpe's scanner, a pre-token cache and linear-time BPE, numba; the preset patterns),
+``"tiktoken"`` (tiktoken's Rust core built from the same ranks) and ``"python"`` (the readable
+reference in ``bbpe.bpe``).  ``"auto"`` takes the first that can serve the tokenizer.  Around them,
+the same steps for all (``bbpe.encoding``): special tokens are cut out of the raw text (leftmost,
+longest first), each ordinary segment is normalized (``normalization``), then pre-tokenized, and
+the pieces must cover the segment (a pattern that drops a character raises ValueError).
 
 >>> tok = Tokenizer.from_bytes_only(pattern="cl100k")
 >>> tok.decode(tok.encode("héllo"))
@@ -16,15 +17,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bbpe.encoding.encoder import NO_SPECIALS, Encoder, EngineName, check_text
 from bbpe.encoding.normalization import Normalization
 from bbpe.encoding.specials import AllowedSpecial
 from bbpe.encoding.tiktoken_engine import TiktokenEngine, has_tiktoken, require_tiktoken
+from bbpe.pretokenize.scanner_presets import supports
 from bbpe.vocabulary import Vocabulary
 
-Engine = Literal["auto", "python", "tiktoken"]
+if TYPE_CHECKING:
+    import numpy as np
+
+Engine = Literal["auto", "compiled", "tiktoken", "python"]
 ChosenEngine = EngineName  # what "auto" resolves to
 __all__ = ["ChosenEngine", "Engine", "Tokenizer", "check_text"]
 
@@ -60,7 +65,7 @@ class Tokenizer:
         self._normalization = vocabulary.normalization
         self._bytes_of = {rank: token for token, rank in self._ranks.items()}
         self._bytes_of.update((rank, text.encode("utf-8")) for text, rank in self._special_tokens.items())
-        self._engine_name = _choose_engine(engine)
+        self._engine_name = _choose_engine(engine, self._pattern)
         self._encoder = Encoder(
             self._ranks,
             pattern=self._pattern,
@@ -151,6 +156,34 @@ class Tokenizer:
         """Encode several texts (keywords as for ``encode``; the tiktoken engine encodes on threads)."""
         return self._encoder.encode_batch(texts, allowed_special=allowed_special, disallowed_special=disallowed_special)
 
+    def encode_to_numpy(
+        self,
+        text: str,
+        *,
+        allowed_special: AllowedSpecial = NO_SPECIALS,
+        disallowed_special: AllowedSpecial = "all",
+    ) -> np.ndarray:
+        """``encode`` as a uint32 array (no Python int per id with the compiled engine)."""
+        ids, _ = self.encode_batch_to_numpy(
+            [text], allowed_special=allowed_special, disallowed_special=disallowed_special
+        )
+        return ids
+
+    def encode_batch_to_numpy(
+        self,
+        texts: Sequence[str],
+        *,
+        allowed_special: AllowedSpecial = NO_SPECIALS,
+        disallowed_special: AllowedSpecial = "all",
+        threads: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_batch`` as (ids, offsets): text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]``
+        (uint32, int64; ``len(offsets) == len(texts) + 1``).  ``threads``: at most this many threads
+        (the compiled engine encodes on one per core by default)."""
+        return self._encoder.encode_batch_flat(
+            texts, allowed_special=allowed_special, disallowed_special=disallowed_special, threads=threads
+        )
+
     def encode_bytes(self, data: bytes) -> list[int]:
         """Encode arbitrary bytes losslessly (invalid UTF-8 spans go through the byte tokens)."""
         ids: list[int] = []
@@ -222,13 +255,35 @@ def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: En
     return Tokenizer.load(path, pattern=pattern, engine=engine)
 
 
-def _choose_engine(engine: str) -> ChosenEngine:
-    if engine not in ("auto", "python", "tiktoken"):
-        raise ValueError(f"unknown engine {engine!r}; use 'auto', 'python' or 'tiktoken'")
+def _choose_engine(engine: str, pattern: str) -> ChosenEngine:
+    """The engine ``engine`` names; "auto": compiled (numba, a preset pattern), else tiktoken, else python."""
+    if engine not in ("auto", "compiled", "tiktoken", "python"):
+        raise ValueError(f"unknown engine {engine!r}; use 'auto', 'compiled', 'tiktoken' or 'python'")
+    if engine == "compiled":
+        if supports(pattern) is None:
+            raise ValueError(
+                "engine='compiled' runs the preset patterns (gpt2, cl100k, o200k, llama3, qwen, their split-digit "
+                "and stage-2 forms); use engine='tiktoken' for a custom pattern"
+            )
+        if not has_numba():
+            raise ImportError("engine='compiled' needs numba: pip install 'bbpe[fast]'")
+        return "compiled"
     if engine == "tiktoken":
         require_tiktoken()
         return "tiktoken"
+    if engine == "auto" and supports(pattern) is not None and has_numba():
+        return "compiled"
     return "tiktoken" if engine == "auto" and has_tiktoken() else "python"
+
+
+def has_numba() -> bool:
+    """True when numba can be imported (found without importing it: that takes a third of a second)."""
+    import sys
+    from importlib.util import find_spec
+
+    if "numba" in sys.modules:
+        return sys.modules["numba"] is not None  # None: blocked (as tests do)
+    return find_spec("numba") is not None
 
 
 def _utf8_chunks(data: bytes) -> Iterable[str | bytes]:

@@ -356,7 +356,7 @@ def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, tra
     page = (out / "compression.html").read_text(encoding="utf-8")
     summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
     header = re.findall(r'<button type="button" class="sort">([^<]*)</button>', summary)
-    assert header[-3:] == ["Gini", "Rényi eff.", "fertility"]
+    assert header[-4:] == ["Gini", "Rényi eff.", "fertility", "held out"]
     rows = {
         cells[0]: dict(zip(header, cells))
         for cells in (re.findall(r'<td data-v="([^"]*)">', row) for row in re.findall(r"<tr>(.*?)</tr>", summary))
@@ -539,9 +539,13 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     assert [c["name"] for c in report["corpora"]] == ["mini", "django"]  # catalogue corpora last
     parity = bbpe.load(cache / index["tokenizers"][2])
     assert parity.metadata["training"]["parity"]["dev"].endswith("django")
-    assert any(
-        "chose its merges on django (its dev set)" in note and "no NTREX-128" in note for note in report["notes"]
-    )
+    assert any("chose its merges on the even lines of django" in note for note in report["notes"])
+    # 20% of the 44 merges are global (8); Chinese, two pre-tokens repeated, runs out of pairs
+    assert "parity-aware: merges chosen per language (* = global): " in err and "* 8" in err
+    assert "parity-aware: stopped choosing: zho_Hans exhausted after" in err
+    training = parity.metadata["training"]["parity"]
+    assert (training["variant"], training["global_merges"], training["held_out"] is not None) == ("hybrid", 8, True)
+    assert training["merges_per_language"]["*"] == 8 and sum(training["merges_per_language"].values()) == 44
     markdown = (out / "compression.md").read_text(encoding="utf-8")
     assert "skipped o200k_base: reference 'o200k_base'" in markdown and "bbpe vocab fetch o200k_base" in markdown
     assert main_job.main(argv) == 0  # second run: the tokenizers are cached

@@ -25,6 +25,7 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "export": ("vocab",),
     "compare-text": ("vocabs", "file"),
     "count": ("inputs",),
+    "tokenize": ("vocab", "inputs"),
     "vocab": (),
     "compress-report": ("tokenizer", "corpus"),
 }
@@ -35,6 +36,7 @@ OUTPUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "inspect": {"plot": ()},
     "export": {"output": TRANSFORMERS_FILES},
     "count": {"output": ("part-*.parquet", ".part-*.tmp")},
+    "tokenize": {"output": ()},
     "compress-report": {"out": REPORT_FILES},
 }
 NOT_PATHS: dict[str, tuple[str, ...]] = {
@@ -45,6 +47,7 @@ NOT_PATHS: dict[str, tuple[str, ...]] = {
     "export": ("pattern", "regex", "bos", "eos", "pad", "unk", "add_special"),
     "compare-text": ("text",),
     "count": ("pattern", "regex", "special", "jsonl_field", "address"),
+    "tokenize": ("pattern", "regex", "eot", "jsonl_field", "parquet_column"),
     "vocab": (),
     "compress-report": ("baseline", "note"),
 }

@@ -2,7 +2,7 @@
 
 Same input, output and tie rule as ``bbpe.training.loops.reference.learn_merges`` (highest count; ties to the
 smaller (left id, right id); concatenations that already are a token reuse that id).  This
-module turns the words into flat arrays and runs ``bbpe._numba_loop.learn`` without the GIL
+module turns the words into flat arrays and runs ``bbpe.training.loops._kernels.learn`` without the GIL
 in a helper thread, while the calling thread reports progress through ``on_merge`` a few
 times a second (and stops the loop on Ctrl-C or an error in ``on_merge``).  Importing it
 raises ImportError when numba is not installed.
@@ -13,9 +13,11 @@ from __future__ import annotations
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
+from bbpe._jit import announce_compile
 from bbpe.bpe.tables import pack_tokens
 from bbpe.formats import counts as counts_format
 from bbpe.training.loops import _kernels as loop
@@ -23,6 +25,7 @@ from bbpe.training.loops.flat_words import FlatWords
 from bbpe.training.loops.reference import Merge, MergeCallback
 
 _REPORT_SECONDS = 0.2
+_Result = TypeVar("_Result")
 Flat = tuple[np.ndarray, np.ndarray, np.ndarray]  # word ids back to back (int32), start offsets, counts
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
@@ -66,6 +69,7 @@ def learn_merges(
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     args = (store, tok_data, tok_start, n_new_tokens, max(1, min_frequency), control)  # count 0: gone
+    announce_compile([loop.learn], "the merge loop", "10-20 s")
     table, stop = run_in_thread(loop.learn, args, control, on_merge)
     merges = []
     for left, right, token, count, new in table.tolist():
@@ -121,16 +125,13 @@ def check_pair_total(lengths: np.ndarray, counts: np.ndarray) -> None:
 
 
 def run_in_thread(
-    kernel: Callable[..., tuple[np.ndarray, int]],
-    args: tuple[object, ...],
-    control: np.ndarray,
-    on_merge: MergeCallback | None,
-) -> tuple[np.ndarray, int]:
+    kernel: Callable[..., _Result], args: tuple[object, ...], control: np.ndarray, on_merge: MergeCallback | None
+) -> _Result:
     """Run a merge kernel in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it.
 
     The kernel publishes its tokens added so far in ``control[0]`` and stops when ``control[1]`` is set.
     """
-    results: list[tuple[np.ndarray, int]] = []
+    results: list[_Result] = []
     errors: list[BaseException] = []
 
     def work() -> None:
