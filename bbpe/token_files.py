@@ -153,6 +153,8 @@ def tokenize_corpus(
             if on_progress:
                 on_progress(written.stats.bytes, written.tokens)
 
+        if tokenizer.engine == "compiled":
+            tokenizer.encode_ordinary("warm up")  # its kernels compiled (or loaded) once, before the workers start
         units = _units(paths, reading.rule, parquet_column, max_bytes, written.stats, worker_count(workers))
         run_tasks(
             _encode_unit,

@@ -1,12 +1,13 @@
-"""Tokenizer: a rank table, a pre-tokenization pattern, special tokens and a Unicode normalization.
+"""Tokenizer: a rank table, a pre-tokenization pattern, special tokens, a Unicode normalization and
+always-matched added tokens (``bbpe.vocabulary``).
 
 Encoding is tiktoken's rank-based byte-level BPE.  Three engines give identical ids:
 ``"compiled"`` (bbpe's scanner, a pre-token cache and linear-time BPE, numba; the preset patterns),
 ``"tiktoken"`` (tiktoken's Rust core built from the same ranks) and ``"python"`` (the readable
 reference in ``bbpe.bpe``).  ``"auto"`` takes the first that can serve the tokenizer.  Around them,
-the same steps for all (``bbpe.encoding``): special tokens are cut out of the raw text (leftmost,
-longest first), each ordinary segment is normalized (``normalization``), then pre-tokenized, and
-the pieces must cover the segment (a pattern that drops a character raises ValueError).
+the same steps for all (``bbpe.encoding``): special tokens (those allowed) and added tokens (always) are
+cut out of the raw text (leftmost, longest first), each ordinary segment is normalized (``normalization``),
+then pre-tokenized, and the pieces must cover the segment (a pattern that drops a character raises ValueError).
 
 >>> tok = Tokenizer.from_bytes_only(pattern="cl100k")
 >>> tok.decode(tok.encode("héllo"))
@@ -46,8 +47,11 @@ class Tokenizer:
         engine: Engine = "auto",
         metadata: Mapping[str, Any] | None = None,
         normalization: Normalization = "none",
+        added_tokens: Mapping[str, int] | None = None,
     ) -> None:
-        self._adopt(Vocabulary(ranks, pattern, special_tokens or {}, metadata or {}, normalization), engine)
+        self._adopt(
+            Vocabulary(ranks, pattern, special_tokens or {}, metadata or {}, normalization, added_tokens or {}), engine
+        )
 
     @classmethod
     def from_vocabulary(cls, vocabulary: Vocabulary, *, engine: Engine = "auto") -> Tokenizer:
@@ -63,8 +67,11 @@ class Tokenizer:
         self._special_tokens = dict(vocabulary.special_tokens)
         self._metadata = dict(vocabulary.metadata)
         self._normalization = vocabulary.normalization
+        self._added_tokens = dict(vocabulary.added_tokens)
         self._bytes_of = {rank: token for token, rank in self._ranks.items()}
         self._bytes_of.update((rank, text.encode("utf-8")) for text, rank in self._special_tokens.items())
+        for text, rank in self._added_tokens.items():  # one with a regular token's id decodes as that token
+            self._bytes_of.setdefault(rank, text.encode("utf-8"))
         self._engine_name = _choose_engine(engine, self._pattern)
         self._encoder = Encoder(
             self._ranks,
@@ -72,6 +79,7 @@ class Tokenizer:
             special_tokens=self._special_tokens,
             normalization=self._normalization,
             engine=self._engine_name,
+            added_tokens=self._added_tokens,
         )
 
     @classmethod
@@ -99,9 +107,14 @@ class Tokenizer:
         return self._normalization
 
     @property
+    def added_tokens(self) -> dict[str, int]:
+        """Added tokens (text -> id): always cut out of the text, whatever ``allowed_special`` says."""
+        return dict(self._added_tokens)
+
+    @property
     def vocab_size(self) -> int:
-        """Number of tokens: regular tokens plus special tokens."""
-        return len(self._ranks) + len(self._special_tokens)
+        """Number of distinct ids: regular tokens, special tokens and added tokens with an id of their own."""
+        return len(self._bytes_of)
 
     @property
     def n_merges(self) -> int:
@@ -126,7 +139,8 @@ class Tokenizer:
 
     # -- encoding ---------------------------------------------------------------------
     def encode_ordinary(self, text: str) -> list[int]:
-        """Encode text, treating special-token text as ordinary text (a lone surrogate raises ValueError)."""
+        """Encode text, treating special-token text as ordinary text (added tokens are still cut out; a lone
+        surrogate raises ValueError)."""
         return self._encoder.encode_ordinary(text)
 
     def encode(
@@ -136,7 +150,7 @@ class Tokenizer:
         allowed_special: AllowedSpecial = NO_SPECIALS,
         disallowed_special: AllowedSpecial = "all",
     ) -> list[int]:
-        """Encode text; special tokens follow tiktoken's rules.
+        """Encode text; special tokens follow tiktoken's rules, added tokens are always cut out.
 
         ``allowed_special`` / ``disallowed_special``: ``"all"`` or a collection of special tokens.
         Special-token text in ``disallowed_special`` (by default every special token not allowed)
@@ -196,7 +210,7 @@ class Tokenizer:
 
     # -- decoding ---------------------------------------------------------------------
     def token_bytes(self, token: int) -> bytes:
-        """The bytes of one token id (special tokens give their UTF-8 text)."""
+        """The bytes of one token id (special and added tokens give their UTF-8 text)."""
         try:
             return self._bytes_of[token]
         except KeyError:
@@ -256,7 +270,8 @@ def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: En
 
 
 def _choose_engine(engine: str, pattern: str) -> ChosenEngine:
-    """The engine ``engine`` names; "auto": compiled (numba, a preset pattern), else tiktoken, else python."""
+    """The engine ``engine`` names; "auto": compiled (numba, a preset pattern, compiled on this machine: see
+    ``compiled_engine_pays``), else tiktoken, else python."""
     if engine not in ("auto", "compiled", "tiktoken", "python"):
         raise ValueError(f"unknown engine {engine!r}; use 'auto', 'compiled', 'tiktoken' or 'python'")
     if engine == "compiled":
@@ -271,9 +286,19 @@ def _choose_engine(engine: str, pattern: str) -> ChosenEngine:
     if engine == "tiktoken":
         require_tiktoken()
         return "tiktoken"
-    if engine == "auto" and supports(pattern) is not None and has_numba():
+    if engine == "auto" and supports(pattern) is not None and has_numba() and compiled_engine_pays(None):
         return "compiled"
     return "tiktoken" if engine == "auto" and has_tiktoken() else "python"
+
+
+def compiled_engine_pays(input_bytes: int | None) -> bool:
+    """Whether "auto" takes the compiled engine (numba importable): when its kernels are compiled on this
+    machine already, or for an input of ``input_bytes`` that pays for compiling them (``bbpe._jit``);
+    else tiktoken's, with the same ids, serves without a compile."""
+    from bbpe._jit import worth_compiling
+    from bbpe.encoding import _kernels
+
+    return worth_compiling([_kernels.encode_documents, _kernels.build_trie], input_bytes)
 
 
 def has_numba() -> bool:

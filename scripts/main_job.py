@@ -50,6 +50,9 @@
    user cache first (``bbpe.references.fetch_missing``, one line each); one that cannot be
    fetched is skipped, and the report's notes name it and the command that gets it.
 4. ``bbpe compress-report`` over every reference found plus the trained tokenizers, into ``reports/``.
+   The figures of tokens relative to XLM-R show what the Qwen technical report's compression figure
+   shows (Qwen, LLaMA, Baichuan; InternLM has no registry source) next to the trained tokenizers; the
+   tables show every tokenizer.
 
     python scripts/main_job.py                                          # the full job
     python scripts/main_job.py --train-bytes 2M --vocab 3000 --ext-vocab 100000 --out /tmp/r
@@ -395,6 +398,10 @@ def main(argv: list[str] | None = None) -> int:
     return code
 
 
+# The Qwen technical report's compression figure: Qwen, LLaMA, Baichuan and InternLM relative to XLM-R
+QWEN_REPORT_FIGURE = ("qwen", "llama2", "baichuan", "internlm")
+
+
 def report_command(
     args: argparse.Namespace,
     argv: list[str] | None,
@@ -411,8 +418,15 @@ def report_command(
         f"trained tokenizers from scripts/main_job.py {settings}: pattern qwen, trained on {training} "
         f"{display_path(data / 'train')}; cached in {display_path(args.cache_dir)}",
     ]
+    shown = [name for name in QWEN_REPORT_FIGURE if name in REFERENCES] + [path.stem for path in trained]
+    notes.append(
+        "the figures of tokens relative to xlmr show the tokenizers of the Qwen technical report's compression "
+        f"figure ({', '.join(QWEN_REPORT_FIGURE)}; internlm has no registry source) and the trained ones; "
+        "the tables show every tokenizer"
+    )
     command = ["compress-report", "--out", args.out, *(["--quiet"] if args.quiet else [])]
     command += [item for name in [*REFERENCES, *map(str, trained)] for item in ("--tokenizer", name)]
+    command += [item for name in shown for item in ("--figure", name)]
     command += [item for corpus in corpora for item in ("--corpus", str(corpus))]
     command += [item for note in notes for item in ("--note", note)]
     return command + (["--workers", str(args.workers)] if args.workers else [])

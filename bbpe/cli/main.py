@@ -30,6 +30,7 @@ from bbpe.cli.tokenize import add_tokenize_command
 from bbpe.cli.train import add_train_command
 from bbpe.cli.view import add_compare_text_command
 from bbpe.cli.vocab import add_vocab_command
+from bbpe.cli.warmup import add_warmup_command
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -66,6 +67,7 @@ def build_parser() -> argparse.ArgumentParser:
     add_count_command(commands)
     add_tokenize_command(commands)
     add_vocab_command(commands)
+    add_warmup_command(commands)
     add_report_command(commands)
     parser.set_defaults(commands=commands.choices)
     return parser

@@ -26,7 +26,8 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "compare-text": ("vocabs", "file"),
     "count": ("inputs",),
     "tokenize": ("vocab", "inputs"),
-    "vocab": (),
+    "vocab": ("file",),
+    "warmup": (),
     "compress-report": ("tokenizer", "corpus"),
 }
 # Output arguments, each with the names (glob patterns) the command writes inside it when it is a directory.
@@ -49,7 +50,8 @@ NOT_PATHS: dict[str, tuple[str, ...]] = {
     "count": ("pattern", "regex", "special", "jsonl_field", "address"),
     "tokenize": ("pattern", "regex", "eot", "jsonl_field", "parquet_column"),
     "vocab": (),
-    "compress-report": ("baseline", "note"),
+    "warmup": (),
+    "compress-report": ("baseline", "note", "figure"),
 }
 
 

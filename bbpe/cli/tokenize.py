@@ -7,7 +7,7 @@ import sys
 import time
 from pathlib import Path
 
-from bbpe.cli.options import add_vocab_argument, load_vocab, parse_count, parse_workers
+from bbpe.cli.options import add_vocab_argument, engine_for_input, load_vocab, parse_count, parse_workers
 from bbpe.corpus.reading import OPENERS
 from bbpe.errors import BBPEError
 from bbpe.formats.transformers_dir import DEFAULT_NAMES
@@ -58,10 +58,10 @@ def _cmd_tokenize(args: argparse.Namespace) -> int:
 
     for output in output_paths(args.output)[1:]:  # OUT.bin itself is checked with every output option
         check_not_input(output, args.inputs + [args.vocab])
-    tokenizer = load_vocab(args)
+    total = _total_bytes(args.inputs) if args.parquet_column is None else None
+    tokenizer = engine_for_input(load_vocab(args), total)
     eot = None if args.no_eot else args.eot or _default_eot(tokenizer.special_tokens)
     progress = None if args.quiet else StderrProgress()
-    total = _total_bytes(args.inputs) if args.parquet_column is None else None
     started = time.monotonic()
 
     def report(read: int, tokens: int) -> None:

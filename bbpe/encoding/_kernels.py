@@ -269,7 +269,11 @@ def _backtrack(data, start, end, vocab, cache, dead, out, at):
         last = out[at - 1] if at > first else np.int64(-1)
         while True:
             stop = pos + tok_start[token + 1] - tok_start[token]
-            if not dead[stop - start] and (last < 0 or _valid_pair(last, token, vocab, cache)):
+            if (
+                not dead[stop - start]
+                and _is_reachable(token, vocab, cache)
+                and (last < 0 or _valid_pair(last, token, vocab, cache))
+            ):
                 out[at] = token
                 at += 1
                 pos = stop
@@ -290,21 +294,27 @@ def _backtrack(data, start, end, vocab, cache, dead, out, at):
 
 
 @kernel(**NO_REFCOUNT)
+def _is_reachable(token, vocab, cache):
+    """Does BPE of the token's own bytes end in it?  Decided when first asked, remembered in ``vocab[5]``."""
+    tok_data, tok_start, table, reachable = vocab[0], vocab[1], vocab[2], vocab[5]
+    known = reachable[token]
+    if known < 0:
+        made = _merge_part(
+            tok_data, tok_start[token], tok_start[token + 1], tok_data, tok_start, table, cache[4], cache[5], 0
+        )
+        known = 1 if made == 1 and cache[5][0] == token else 0
+        reachable[token] = known
+    return known == 1
+
+
+@kernel(**NO_REFCOUNT)
 def _part_indexes(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of the part ``data[start:end]`` (BPE from its bytes) into ``out[at:]``; returns the new end."""
-    tok_data, tok_start, table, reachable = vocab[0], vocab[1], vocab[2], vocab[5]
+    tok_data, tok_start, table = vocab[0], vocab[1], vocab[2]
     whole = find_token(data, start, end, tok_data, tok_start, table)
-    if whole >= 0:
-        known = reachable[whole]
-        if known < 0:  # first met: does BPE of the token's own bytes end in it?
-            made = _merge_part(
-                tok_data, tok_start[whole], tok_start[whole + 1], tok_data, tok_start, table, cache[4], cache[5], 0
-            )
-            known = 1 if made == 1 and cache[5][0] == whole else 0
-            reachable[whole] = known
-        if known == 1:
-            out[at] = whole
-            return at + 1
+    if whole >= 0 and _is_reachable(whole, vocab, cache):
+        out[at] = whole
+        return at + 1
     if end - start <= LONG_PART:
         made = _merge_part(data, start, end, tok_data, tok_start, table, cache[4], cache[5], 0)
         for k in range(made):

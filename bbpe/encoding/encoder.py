@@ -1,5 +1,5 @@
-"""Text to ids, the same steps for every engine: special tokens are cut out of the raw text
-(``specials``), each ordinary segment is normalized (``normalization``), then the engine
+"""Text to ids, the same steps for every engine: special tokens and added tokens are cut out of the
+raw text (``specials``), each ordinary segment is normalized (``normalization``), then the engine
 pre-tokenizes and BPE-encodes it (and checks that the pieces cover it).
 
 >>> ranks = {bytes([i]): i for i in range(256)}
@@ -48,7 +48,8 @@ def new_engine(ranks: Mapping[bytes, int], pattern: str, special_tokens: Mapping
 
 
 class Encoder:
-    """Encodes text with one engine; ``special_tokens`` and ``normalization`` as a tokenizer holds them."""
+    """Encodes text with one engine; ``special_tokens``, ``normalization`` and ``added_tokens`` as a tokenizer
+    holds them."""
 
     def __init__(
         self,
@@ -58,13 +59,20 @@ class Encoder:
         special_tokens: Mapping[str, int],
         normalization: Normalization,
         engine: EngineName,
+        added_tokens: Mapping[str, int] | None = None,
     ) -> None:
-        self.specials = SpecialTokens(special_tokens)
+        added = dict(added_tokens or {})
+        self.specials = SpecialTokens(special_tokens, added=added)
         self._normalize = normalizer(normalization)
-        self.engine = new_engine(ranks, pattern, special_tokens, engine)
+        regular_ids = set(ranks.values()) if added else set()
+        own_ids = {text: rank for text, rank in added.items() if rank not in regular_ids}
+        # tiktoken's engine is given the added tokens with ids of their own, as specials it only decodes
+        self.engine = new_engine(ranks, pattern, {**special_tokens, **own_ids}, engine)
 
     def encode_ordinary(self, text: str) -> list[int]:
-        """Ids of ``text`` with special-token text treated as ordinary text."""
+        """Ids of ``text`` with special-token text treated as ordinary text (added tokens are still cut out)."""
+        if self.specials.added:
+            return self.encode(text, allowed_special=NO_SPECIALS, disallowed_special=NO_SPECIALS)
         return self.engine.encode_ordinary(self._normalized(check_text(text)))
 
     def encode(

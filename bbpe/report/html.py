@@ -33,7 +33,7 @@ from typing import Any
 
 from bbpe.analysis.token_view import Piece
 from bbpe.parallel_corpora import ENGLISH, Corpus, Language
-from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, CompressionReport, Row
+from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, THROUGHPUT, CompressionReport, Row
 from bbpe.report.render import corpus_legend, held_out_cell, held_out_items
 
 SENTENCE_CHARS = 400  # a sentence longer than this is cut at a space
@@ -52,6 +52,7 @@ def render_page(report: CompressionReport, figures: Mapping[str, bytes]) -> str:
         '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>',
         f'<p class="note">{html.escape(CONVENTION)} Click a column header (or focus it and press Enter) to sort.</p>',
         f'<p class="note">{html.escape(FAIRNESS)}</p>',
+        f'<p class="note">{html.escape(THROUGHPUT)}</p>',
         *_held_out_notes(report),
         *(_summary_table(report, corpus) for corpus in report.corpora),
         "</section>",
@@ -199,6 +200,7 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
         "Gini",
         "Rényi eff.",
         "fertility",
+        "encode MB/s",
         "held out",
     ]
     rows = [
@@ -216,6 +218,7 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
             _float(s.gini, 3),
             _float(s.renyi_efficiency, 3),
             _float(s.mean_fertility),
+            _float(s.encode_mb_per_s, 1),
             _text(held_out_cell(s)),
         ]
         for s in report.summary
@@ -233,6 +236,7 @@ def _language_tables(report: CompressionReport, corpus: Corpus) -> str:
         ("tokens", lambda r: _int(r.tokens)),
         ("Rényi efficiency (alpha 2.5, higher is more uniform)", lambda r: _float(r.renyi_efficiency, 3)),
         ("fertility: tokens per whitespace-separated word (lower is better)", lambda r: _float(r.fertility)),
+        ("encode MB/s, one thread (higher is faster)", lambda r: _float(r.encode_mb_per_s, 1)),
     ]
     names = [e.name for e in report.encoders]
     legend = corpus_legend(report, corpus)

@@ -60,6 +60,11 @@ FAIRNESS = (
     "distribution, H_2.5(p) / log |V| (Zouhar et al. 2023; 1 = uniform over the vocabulary), all languages pooled. "
     "fertility: tokens per whitespace-separated word, mean over the languages whose script uses spaces."
 )
+THROUGHPUT = (
+    "encode MB/s: UTF-8 MB of a language's text over the CPU time of the thread that encoded it whole "
+    "(single-threaded encoding; the other threads encode other languages meanwhile, so compare within one report): "
+    "bbpe's engine for bbpe vocabularies and tiktoken-style references, sentencepiece for SentencePiece models."
+)
 CL100K = "cl100k_base"
 CURVE_SIZES = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 100_000, 128_000)
 CURVE_SHARE = 0.25  # the vocab-size curve encodes the first quarter of every language's text
@@ -74,6 +79,7 @@ class Measurement:
     byte_fallback: int | None  # tokens that are byte-fallback pieces (SentencePiece only)
     round_trip: bool
     counts: np.ndarray | None = None  # occurrences of each id in ``distinct``
+    seconds: float = 0.0  # CPU time of the thread that encoded the text
 
 
 @dataclass(frozen=True)
@@ -103,6 +109,7 @@ class Row:
     fertility: float | None = None  # tokens per whitespace-separated word; None for scripts without spaces
     held_out: bool | None = None  # trained tokenizers: whether these lines were unseen (bbpe.report.provenance)
     seen: str = ""  # why not: "training text (92% of its lines)", "parity dev set (100% of its lines)"
+    encode_mb_per_s: float | None = None  # MB of text per CPU second of the encoding thread (THROUGHPUT)
 
 
 @dataclass(frozen=True)
@@ -127,6 +134,8 @@ class Summary:
     mean_fertility: float | None = None  # over the languages that use spaces
     held_out: bool | None = None  # trained tokenizers: no language of the corpus was seen
     seen: str = ""  # "training text in 5 of 59 languages", "parity dev set (34 of 34 languages)"
+    encode_mb_per_s: float | None = None  # all the corpus's text over the CPU time that encoded it
+    engine: str = ""  # what encoded the text: bbpe's engine for bbpe vocabularies, the model's library otherwise
 
 
 @dataclass
@@ -141,6 +150,7 @@ class CompressionReport:
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     curve_points: dict[str, tuple[int, float]] = field(default_factory=dict)  # other tokenizers, same text
     notes: list[str] = field(default_factory=list)
+    figure_tokenizers: list[str] = field(default_factory=list)  # shown in the bars relative to the baseline (all)
     meta: dict[str, Any] = field(default_factory=dict)
     provenance: Provenance = field(default_factory=lambda: Provenance({}, set(), []))
 
@@ -167,13 +177,15 @@ class CompressionReport:
 
 def measure(encoder: TokenizerAdapter, text: str) -> Measurement:
     """Encode ``text`` whole and count tokens, distinct ids and byte-fallback pieces."""
+    started = time.thread_time()
     ids = encoder.encode(text)
+    seconds = time.thread_time() - started
     distinct, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
     fallback = None
     if encoder.kind == "sentencepiece":
         mask = np.fromiter((encoder.is_byte_fallback(int(i)) for i in distinct), dtype=bool, count=len(distinct))
         fallback = int(counts[mask].sum())
-    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text, counts)
+    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text, counts, seconds)
 
 
 def build_report(
@@ -293,6 +305,7 @@ def _row(
         else None,
         held_out=seen.held_out(encoder.name, corpus.name, language.code),
         seen=str(status) if status else "",
+        encode_mb_per_s=_throughput(language.n_bytes, m.seconds),
     )
 
 
@@ -325,6 +338,10 @@ def _summary(
         mean_fertility=_mean([r.fertility for r in mine]),
         held_out=None if any(r.held_out is None for r in mine) else all(r.held_out for r in mine),
         seen=_seen_summary(mine),
+        encode_mb_per_s=_throughput(
+            sum(r.bytes for r in mine), sum(measured[(encoder.name, corpus.name, r.language)].seconds for r in mine)
+        ),
+        engine=engine_name(encoder),
     )
 
 
@@ -336,6 +353,17 @@ def _seen_summary(rows: Sequence[Row]) -> str:
             kind = row.seen.split(" (")[0]
             kinds[kind] = kinds.get(kind, 0) + 1
     return ", ".join(f"{kind} in {n} of {len(rows)} languages" for kind, n in kinds.items())
+
+
+def engine_name(encoder: TokenizerAdapter) -> str:
+    """What encodes for ``encoder``: "bbpe/<engine>" for a bbpe tokenizer, else its kind (e.g. sentencepiece)."""
+    tokenizer = getattr(encoder, "tokenizer", None)
+    return f"bbpe/{tokenizer.engine}" if isinstance(tokenizer, Tokenizer) else encoder.kind
+
+
+def _throughput(n_bytes: int, seconds: float) -> float | None:
+    """MB per second, None when the time is too short to measure (under a millisecond)."""
+    return _round(n_bytes / 1e6 / seconds) if seconds >= 1e-3 else None
 
 
 def _renyi(measurements: Sequence[Measurement], vocab_size: int) -> float | None:

@@ -52,9 +52,11 @@ def _corpus_plots(report: CompressionReport, corpus: Corpus) -> dict[str, Draw]:
 
 
 def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
-    """Grouped bars: per language, each tokenizer's tokens relative to the baseline (= 1)."""
+    """Grouped bars: per language, each tokenizer's tokens relative to the baseline (= 1): those of
+    ``report.figure_tokenizers`` when it names any, else all."""
     figure_class, colors = _matplotlib()
-    names = [e.name for e in report.encoders if e.name != report.baseline]
+    shown = report.figure_tokenizers
+    names = [e.name for e in report.encoders if e.name != report.baseline and (not shown or e.name in shown)]
     languages = list(corpus.languages)
     panels = max(1, math.ceil(len(languages) / LANGUAGES_PER_PANEL))
     per_panel = math.ceil(len(languages) / panels)

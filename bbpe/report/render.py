@@ -17,7 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.parallel_corpora import Corpus
-from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
+from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, THROUGHPUT, CompressionReport, Row, Summary
 from bbpe.report.plots import CURVE_FIGURE, corpus_figures
 from bbpe.report.provenance import LEGEND, MIN_CHARS, MIN_SHARE, trained_sources
 
@@ -50,6 +50,7 @@ def to_json(report: CompressionReport) -> str:
             "characters) are in the tokenizer's training sources or parity dev set",
             "notes": report.provenance.notes,
         },
+        "figure_tokenizers": report.figure_tokenizers or [e.name for e in report.encoders if e.name != report.baseline],
     } | report.as_dict()
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -66,7 +67,7 @@ def to_markdown(report: CompressionReport, figures: Collection[str] = ()) -> str
         f"{meta.get('seconds', '?')} s to measure.",
         "",
     ]
-    out += ["## How the numbers are counted", "", CONVENTION, "", *_definitions(report), ""]
+    out += ["## How the numbers are counted", "", CONVENTION, "", THROUGHPUT, "", *_definitions(report), ""]
     out += [
         "## Tokenizers",
         "",
@@ -157,6 +158,7 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
                 "Gini",
                 "Rényi eff.",
                 "fertility",
+                "encode MB/s",
                 "held out",
             ],
             [
@@ -173,6 +175,7 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
                     _num(s.gini, 3),
                     _num(s.renyi_efficiency, 3),
                     _num(s.mean_fertility),
+                    f"{_num(s.encode_mb_per_s, 1)} ({s.engine})" if s.encode_mb_per_s else "",
                     held_out_cell(s),
                 ]
                 for s in rows
@@ -189,6 +192,7 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
         ("tokens", lambda r: f"{r.tokens:,}"),
         ("Rényi efficiency (alpha 2.5)", lambda r: _num(r.renyi_efficiency, 3)),
         ("fertility (tokens per word)", lambda r: _num(r.fertility)),
+        ("encode MB/s (one thread)", lambda r: _num(r.encode_mb_per_s, 1)),
     ]
     legend = corpus_legend(report, corpus)
     out += [legend, ""] if legend else []

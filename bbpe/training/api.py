@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from bbpe.corpus.reading import CorpusStats
+from bbpe.corpus.reading import CorpusStats, input_size
 from bbpe.encoding.encoder import check_text
 from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.pretokenize.patterns import resolve_pattern
@@ -25,7 +25,7 @@ from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.arguments import check_counts, check_options, corpus_items, special_token_list
 from bbpe.training.counting.executors import Executor, check_executor, count_on_executor
-from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens
+from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens, scanner_pays
 from bbpe.training.loops import reference
 from bbpe.training.merging import (
     LearnMerges,
@@ -113,7 +113,10 @@ def train(
     check_executor(executor, address)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
-    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors, form)
+    size = input_size(paths)
+    compiled = scanner_pays(pattern, None if size is None else size + sum(len(str(text)) for text in texts))
+    specials = tuple(sorted(set(special_tokens)))
+    settings = CountSettings(pattern, specials, unit, jsonl_field, utf8_errors, form, compiled)
     stats = CorpusStats()
     start = time.monotonic()
 
@@ -132,7 +135,7 @@ def train(
                 workers=workers,
                 stats=stats,
                 on_bytes=counted,
-                on_started=None if texts else partial(preload_backend, backend),  # texts: a second pool forks
+                on_started=None if texts else partial(preload_backend, backend, size),  # texts: a second pool forks
             )
         else:
             counts = count_on_executor(

@@ -64,6 +64,7 @@ class CountSettings:
     jsonl_field: str = "text"
     errors: str = "replace"
     normalization: Normalization = "none"
+    compiled: bool = True  # count a preset pattern with the compiled scanner when numba imports (scanner_pays)
 
     def __post_init__(self) -> None:
         validate_pattern(self.pattern)
@@ -82,17 +83,17 @@ class CountSettings:
         )
 
 
-def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
+def chunk_counter(pattern: str, *, compiled: bool = True) -> Callable[[str], dict[bytes, int]]:
     """Text (no special tokens in it) -> counts of its pre-tokens as UTF-8 bytes.
 
     A preset pattern (or its split-digit form) is counted by the compiled scanner
-    (``bbpe.pretokenize.scanner``, exact: equal to ``Counter(findall)``) when numba imports;
-    any other pattern, or no numba, by ``regex``.
+    (``bbpe.pretokenize.scanner``, exact: equal to ``Counter(findall)``) when numba imports and
+    ``compiled``; any other pattern, or no numba, by ``regex``.
 
     >>> sorted(chunk_counter(r"\\S+|\\s+")("a b a").items())
     [(b' ', 2), (b'a', 2), (b'b', 1)]
     """
-    key = supports(pattern)
+    key = supports(pattern) if compiled else None
     if key is not None:
         try:
             from bbpe.pretokenize.scanner import count_pretokens_compiled  # needs numba (optional)
@@ -120,11 +121,11 @@ class TextCounter:
 
     def __init__(self, settings: CountSettings) -> None:
         self.settings = settings
-        self.count_chunk = chunk_counter(settings.pattern)
+        self.count_chunk = chunk_counter(settings.pattern, compiled=settings.compiled)
         self.specials = frozenset(settings.special_tokens)
         self.normalize = normalizer(settings.normalization)
         self.counts: Counter[bytes] = Counter()
-        self.table = compiled_table(settings.pattern)
+        self.table = compiled_table(settings.pattern) if settings.compiled else None
 
     def add(self, text: str) -> None:
         """Add a document, or a piece of one that ends at a safe cut."""
@@ -159,6 +160,20 @@ class TextCounter:
             for chunk in split_specials(part, self.specials)[::2]:
                 if chunk:
                     yield chunk if self.normalize is None else self.normalize(chunk)
+
+
+def scanner_pays(pattern: str, input_bytes: int | None) -> bool:
+    """Whether "auto" counts ``pattern`` with the compiled scanner: a preset pattern, numba importable, and the
+    scanner compiled on this machine already or the input large enough to pay for compiling it
+    (``bbpe._jit.worth_compiling``).  The ``regex`` counter gives the same counts."""
+    if supports(pattern) is None:
+        return False
+    try:
+        from bbpe._jit import worth_compiling
+        from bbpe.pretokenize import _scan_kernels as kernels  # needs numba (optional)
+    except ImportError:
+        return False
+    return worth_compiling([kernels.count_into], input_bytes)
 
 
 def compiled_table(pattern: str) -> CountTable | None:
@@ -291,7 +306,10 @@ def count_pretokens(
     >>> sorted(count_pretokens(["a a\\n\\n", "a b\\n"], r" ?\\w+|\\s+|.", workers=1).items())
     [(b'\\n', 1), (b'\\n\\n', 1), (b' a', 1), (b' b', 1), (b'a', 2)]
     """
-    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, normalization=normalization)
+    size = sum(map(len, texts)) if isinstance(texts, (list, tuple)) else None
+    compiled = scanner_pays(pattern, size)
+    specials = tuple(sorted(set(special_tokens)))
+    settings = CountSettings(pattern, specials, unit, normalization=normalization, compiled=compiled)
     stats = stats if stats is not None else CorpusStats()
     units = text_units((text.encode("utf-8") for text in texts), settings.rule)
     return count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))
