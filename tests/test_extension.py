@@ -120,7 +120,7 @@ def test_errors():
 def test_extension_goes_through_merge_backend(monkeypatch):
     asked = []
 
-    def spy(name):
+    def spy(name, **options):
         asked.append(name)
         return reference.learn_merges
 
