@@ -163,8 +163,8 @@ def test_lone_surrogates_raise_as_in_every_engine(trained):
 
 @pytest.mark.references
 @pytest.mark.parametrize("name", ["cl100k_base", "o200k_base", "qwen", "llama3"])
-def test_references_on_real_text(name, multilingual_text):
-    fast, tiktoken, _ = engines(bbpe.load(name))
+def test_references_on_real_text(name, multilingual_text, vocabs_dir):
+    fast, tiktoken, _ = engines(bbpe.load(name))  # vocabs_dir: every reference found or fetched (else a skip)
     lines = multilingual_text.splitlines(keepends=True)
     assert fast.encode_batch(lines, disallowed_special=()) == tiktoken.encode_batch(lines, disallowed_special=())
     special = next(iter(fast.special_tokens))
