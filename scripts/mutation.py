@@ -71,7 +71,14 @@ GROUPS = {
             "bbpe/encoding/encoder.py",
             "bbpe/encoding/python_engine.py",
         ),
-        ("test_tokenizer.py", "test_specials.py", "test_token_view.py", "test_normalization.py"),
+        (
+            "test_tokenizer.py",
+            "test_specials.py",
+            "test_token_view.py",
+            "test_normalization.py",
+            "test_compiled_engine.py",
+            "test_added_tokens.py",
+        ),
     ),
     "pretokenize": Group(
         ("bbpe/pretokenize/patterns.py", "bbpe/pretokenize/safe_cuts.py"),
@@ -90,9 +97,12 @@ GROUPS = {
             "test_extension.py",
             "test_segmenting.py",
             "test_numba_backend.py",
+            "test_superword.py",
+            "test_parity.py",
+            "test_cli.py",
         ),
     ),
-    "report": Group(("bbpe/report/metrics.py",), ("test_report.py", "test_fairness.py")),
+    "report": Group(("bbpe/report/metrics.py",), ("test_report.py", "test_fairness.py", "test_report_held_out.py")),
     "formats": Group(
         (
             "bbpe/formats/native.py",
@@ -136,8 +146,6 @@ EQUIVALENT: dict[str, str] = {
     "the same loop.",
     "bbpe.training.methods.extend.x_extend_from_counts__mutmut_32": "the segmenter's default engine instead of the "
     "base's: both engines give the same ids (test_tiktoken_segmenter_equals_the_python_encoder); only speed differs.",
-    "bbpe.training.methods.extend.x_extend_from_counts__mutmut_107": "no caller passes `learner` to "
-    "extend_from_counts (a dead parameter, left for the training restructuring of issue 22 item 3).",
 }
 
 # Survivors of the last run killed since by a new test (checked by applying the mutant by hand and running it).

@@ -45,7 +45,7 @@ from bbpe.encoding.pieces import segmenter
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import compile_pattern, resolve_pattern
 from bbpe.tokenizer import Tokenizer
-from bbpe.training.merging import LearnMerges, merge_into_tokenizer, split_digit_counts
+from bbpe.training.merging import merge_into_tokenizer, split_digit_counts
 from bbpe.training.settings import MergeSettings, TokenizerSettings
 
 Init = str | os.PathLike[str] | Tokenizer
@@ -127,9 +127,8 @@ def extend_from_counts(
     split_digits: bool = False,
     prune_unreachable: bool = False,
     corpus_summary: Mapping[str, Any] | None = None,
-    learner: LearnMerges | None = None,
 ) -> Tokenizer:
-    """Extend a base vocabulary with merges learned from pre-token counts (``learner`` as in ``merge_into_tokenizer``).
+    """Extend a base vocabulary with merges learned from pre-token counts.
 
     ``pattern``, ``special_tokens`` and ``normalization`` are the base's unless given; ``counts`` must have been
     counted in the effective normalization."""
@@ -161,5 +160,4 @@ def extend_from_counts(
         output=output,
         unique_pretokens=len(counts),
         extra_settings={"init": init_settings},
-        learner=learner,
     )
