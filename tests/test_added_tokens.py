@@ -55,6 +55,13 @@ def test_added_tokens_are_cut_out_whatever_allowed_special_says(engine):
 
 
 @pytest.mark.parametrize("engine", ENGINES)
+def test_another_engine_keeps_the_added_tokens(engine):
+    other = deepseek_like("python" if engine == "tiktoken" else "tiktoken").with_engine(engine)
+    assert other.engine == engine and other.added_tokens == {"ø": 300, "<think>": 302, "<tool>": 303}
+    assert other.encode("Køln<think>", disallowed_special=()) == [75, 300, 108, 110, 302]
+
+
+@pytest.mark.parametrize("engine", ENGINES)
 def test_decoding_an_alias_gives_the_regular_tokens_bytes(engine):
     tok = deepseek_like(engine)
     assert tok.token_bytes(300) == b"\xf8" and tok.token_bytes(302) == b"<think>"

@@ -89,6 +89,22 @@ def test_special_tokens_resolve_and_cache():
     assert specials.resolve(frozenset({"<a>"}), "all") == (frozenset({"<a>"}), frozenset({"<b>"}))
     assert specials.resolve(["<a>"], ()) == (frozenset({"<a>"}), frozenset())
     assert specials.resolve((), ("<a>",)) == (frozenset(), frozenset({"<a>"}))
+    # Many distinct arguments (say a tuple per request in a server) keep the caches bounded.
+    many = SpecialTokens({f"<{i}>": i for i in range(300)}, added={"<add>": 400})
+    for i in range(300):
+        allowed = (f"<{i}>",)
+        assert many.resolve(allowed, ()) == (frozenset(allowed), frozenset())
+        assert many.segments(f"a<{i}>b", allowed_special=allowed, disallowed_special=()) == ["a", f"<{i}>", "b"]
+    assert len(many._resolved) < 300 and len(many._cut) < 300
+
+
+@pytest.mark.parametrize("count", [5, 6])
+def test_an_unknown_special_token_is_named_with_the_known_ones_or_a_sign_that_there_are_more(count):
+    specials = SpecialTokens({f"<{letter}>": i for i, letter in enumerate("abcdef"[:count])})
+    with pytest.raises(ValueError, match="'<z>', which is not a special token") as error:
+        specials.resolve({"<z>"}, ())
+    named = [token for token in specials.names if token in str(error.value)]
+    assert len(named) == 5 and ("..." in str(error.value)) == (count > 5)
 
 
 # -- the two engines agree, with specials and each normalization ------------------------------------------------

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import pytest
+import tiktoken
 from hypothesis import event, given, settings
 from hypothesis import strategies as st
 
@@ -107,6 +108,24 @@ def test_special_token_rules_match_tiktoken(trained, engine):
         tok.encode(text, allowed_special={"<|endoftext|>"})
     assert tok.decode(tok.encode(text, allowed_special="all")) == text
     assert tok.encode_batch(["a", "b<|pad|>"], allowed_special="all") == [tok.encode("a"), tok.encode("b") + [2999]]
+
+
+@pytest.mark.parametrize("engine", ["python", "tiktoken"])
+def test_batches_to_numpy_equal_tiktoken_on_every_engine(trained, engine):
+    """The flat numpy batch on the engines without a flat path of their own (the compiled one is in
+    test_compiled_engine), against tiktoken built directly from the ranks."""
+    reference = tiktoken.Encoding(
+        "trained", pat_str=trained.pattern, mergeable_ranks=trained.ranks, special_tokens=trained.special_tokens
+    )
+    tok = trained.with_engine(engine)
+    texts = ["naïve café 12345", "", "a<|endoftext|>b", "東京都 ".join("ab") * 3]
+    for arguments, expected in (
+        ({"disallowed_special": ()}, [reference.encode_ordinary(t) for t in texts]),  # no special token: one piece
+        ({"allowed_special": "all"}, [reference.encode(t, allowed_special="all") for t in texts]),
+    ):
+        ids, offsets = tok.encode_batch_to_numpy(texts, **arguments)
+        assert offsets[0] == 0 and len(offsets) == len(texts) + 1
+        assert [ids[a:b].tolist() for a, b in zip(offsets, offsets[1:])] == expected
 
 
 def test_decode_helpers(trained):

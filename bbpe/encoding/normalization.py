@@ -4,7 +4,7 @@ A tokenizer carries one form.  Special tokens are cut out of the raw text first 
 ``tokenizers`` does for added tokens with ``normalized: false``); each ordinary segment between
 them is then normalized and pre-tokenized.  Training counts exactly that text.
 
->>> normalize("e\\u0301", "NFC") == "\\u00e9", normalizer("none") is None
+>>> normalizer("NFC")("e\\u0301") == "\\u00e9", normalizer("none") is None
 (True, True)
 >>> check_normalization("nfkc")
 'NFKC'
@@ -42,9 +42,3 @@ def normalizer(form: str) -> Callable[[str], str] | None:
 
 def _normalize(form: Literal["NFC", "NFD", "NFKC", "NFKD"], text: str) -> str:
     return text if text.isascii() else unicodedata.normalize(form, text)
-
-
-def normalize(text: str, form: str) -> str:
-    """``text`` in the normalization form (unchanged for ``none``)."""
-    function = normalizer(form)
-    return text if function is None else function(text)
