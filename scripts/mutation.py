@@ -142,6 +142,18 @@ EQUIVALENT: dict[str, str] = {
     "written only at part starts below n.",
     "bbpe.bpe.reference.x_bpe_split__mutmut_52": "a merged-away part is marked -3 instead of -2: the mark is only "
     "compared with a part start (`!= left`, never negative) and never read as `before[left]` of a live part.",
+    "bbpe.encoding.python_engine.xǁPythonEngineǁ_encode_piece__mutmut_1": "the piece cache is never read: every "
+    "piece is encoded again by bpe_encode, the same ids, only slower.",
+    "bbpe.encoding.python_engine.xǁPythonEngineǁ_encode_piece__mutmut_13": "the cache stores None, so every lookup "
+    "misses and the piece is encoded again: the same ids, only slower.",
+    "bbpe.encoding.python_engine.xǁPythonEngineǁ__init____mutmut_6": "needs_check(None) is True: the coverage check "
+    "also runs for the presets, which match every character (test_the_patterns_that_skip_the_check_match_every_"
+    "character), so it never raises for them; only slower.",
+    "bbpe.encoding.encoder.x_new_engine__mutmut_13": "the tiktoken engine only encodes ordinary text (no special "
+    "tokens reach it) and decodes; decoding a special token's id without them raises KeyError in tiktoken, which "
+    "Tokenizer.decode_bytes catches and answers by the Python path: the same bytes.",
+    "bbpe.encoding.encoder.xǁEncoderǁ__init____mutmut_13": "the set of regular ids is built also without added "
+    "tokens; it is only read for added tokens, so own_ids is empty either way.",
     "bbpe.training.merging.x__preload__mutmut_11": "the warm-up call only compiles the numba loop; its result is "
     "discarded and b'AB' has the same argument types as b'ab'.",
     "bbpe.training.merging.x__preload__mutmut_16": "the warm-up call's result is discarded; n_new_tokens=2 compiles "

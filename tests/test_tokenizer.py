@@ -9,6 +9,7 @@ from hypothesis import strategies as st
 
 import bbpe
 from bbpe.tokenizer import Tokenizer
+from bbpe.vocabulary import Vocabulary
 
 # Characters Python's Unicode database has assigned: a newer one (e.g. U+323B0, CJK Extension J) is a letter to
 # `regex` (and bbpe's tables built from it) but unassigned to tiktoken's Rust regex, which cuts it elsewhere.
@@ -154,6 +155,31 @@ def test_invalid_vocabularies_are_rejected():
         Tokenizer(ranks, pattern="gpt2", special_tokens={"<s>": 5})
     with pytest.raises(ValueError, match="unknown engine"):
         Tokenizer(ranks, pattern="gpt2", engine="fast")  # type: ignore[arg-type]
+
+
+def test_a_bad_id_is_named_with_its_token():
+    ranks = {bytes([i]): i for i in range(256)}
+    with pytest.raises(ValueError, match=r"^special token '<s>' has id -1; ids are integers"):
+        Tokenizer(ranks, pattern="gpt2", special_tokens={"<s>": -1})
+    with pytest.raises(ValueError, match=r"^token b'ab' has id 2147483648; ids are integers"):
+        Tokenizer({**ranks, b"ab": 2**31}, pattern="gpt2")
+    with pytest.raises(ValueError, match=r"^added token '<t>' has id True; ids are integers"):
+        Tokenizer(ranks, pattern="gpt2", added_tokens={"<t>": True})
+
+
+def test_a_vocabulary_keeps_copies_of_what_it_is_given():
+    """Changing the caller's dictionaries afterwards changes nothing in the tokenizer."""
+    ranks = {bytes([i]): i for i in range(256)}
+    specials, metadata, added = {"<s>": 256}, {"source": "test"}, {"<t>": 257}
+    tok = Tokenizer(ranks, pattern="gpt2", special_tokens=specials, metadata=metadata, added_tokens=added)
+    ranks[b"ab"], specials["<u>"], metadata["source"], added["<v>"] = 258, 259, "changed", 260
+    assert len(tok.ranks) == 256 and tok.special_tokens == {"<s>": 256} and tok.added_tokens == {"<t>": 257}
+    assert tok.metadata == {"source": "test"}
+    assert tok.encode("ab<u><v>", disallowed_special=()) == list(b"ab<u><v>")
+    vocabulary = Vocabulary(ranks, "gpt2", specials, metadata, "none", added)  # what the file readers build
+    ranks[b"cd"], specials["<w>"], metadata["source"], added["<x>"] = 261, 262, "changed again", 263
+    assert (len(vocabulary.ranks), len(vocabulary.special_tokens), len(vocabulary.added_tokens)) == (257, 2, 2)
+    assert vocabulary.metadata == {"source": "changed"}
 
 
 def test_special_token_arguments_may_be_any_collection_on_both_engines(trained):
