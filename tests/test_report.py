@@ -376,7 +376,10 @@ def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, tra
         if record["encode_mb_per_s"] is not None:  # None only when the corpus encodes in under a millisecond
             assert float(row["encode MB/s"]) == record["encode_mb_per_s"] > 0
     languages = page.split('id="languages"', 1)[1]
-    assert "Rényi efficiency (alpha 2.5" in languages and "encode MB/s, one thread" in languages
+    assert "Rényi efficiency (alpha 2.5" in languages
+    # the throughput table is left out when no language took a measurable time (a millisecond of CPU) to encode
+    measured_any = any(record["encode_mb_per_s"] is not None for record in data["rows"])
+    assert ("encode MB/s, one thread" in languages) == measured_any
     for record in data["rows"]:
         measured = record["encode_mb_per_s"]
         assert measured is None or measured > 0
