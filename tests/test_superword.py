@@ -276,18 +276,13 @@ def test_cli(tmp_path, capsys):
     assert "needs --superwords-after" in capsys.readouterr().err
 
 
-def test_python_and_numba_backends_agree(trained_superwords):
+def test_python_and_numba_backends_agree():
     pytest.importorskip("numba")
     text = ("It is what it is, by the way. The cat sat on the mat; 2024 was a year!! " * 8 + "\n") * 20
     texts = [text, "Über straße 日本語のテキスト\n" * 5]
-    python = bbpe.train(
-        texts,
-        vocab_size=420,
-        pattern="cl100k",
-        superwords_after=330,
-        special_tokens=["<|endoftext|>"],
-        workers=1,
-        backend="python",
-    )
-    assert trained_superwords.metadata["training"]["backend"] == "numba"
-    assert python.ranks == trained_superwords.ranks
+    settings = {"vocab_size": 420, "pattern": "cl100k", "superwords_after": 330, "special_tokens": ["<|endoftext|>"]}
+    # backend named: "auto" takes numba only where its loop is already compiled (or the input pays for it)
+    python = bbpe.train(texts, **settings, workers=1, backend="python")
+    numba = bbpe.train(texts, **settings, workers=1, backend="numba")
+    assert (python.metadata["training"]["backend"], numba.metadata["training"]["backend"]) == ("python", "numba")
+    assert python.ranks == numba.ranks
