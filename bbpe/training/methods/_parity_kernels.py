@@ -1,8 +1,8 @@
 """The compiled parity-aware merge loop (see ``bbpe.training.methods.parity_compiled``; rules in ``bbpe.training.methods.parity``).
 
-Every language has two merge states of plain training's loop (``bbpe.training.loops._kernels``):
-its training words (counts: training counts) and its dev words (counts: dev counts), all
-stores back to back in one int32 array, state ``s`` at ``store[segments[s]:segments[s + 1]]``
+Every language has two merge states of plain training's loop (``bbpe.training.loops._kernels``, every
+pair tracked): its training words (counts: training counts) and its dev words (counts: dev counts), all
+words back to back in one int32 store, state ``s``'s words ``segments[s] .. segments[s + 1] - 1``
 (states ``0 .. L - 1`` training, ``L .. 2L - 1`` dev).  A language's pair counts are its
 training state's, so the worst language's best pair is the top of that state's heap; a merge
 is applied to every state holding the pair, and a dev state's saved tokens lower its
@@ -122,7 +122,20 @@ def _push_sums(heap, size, grown, is_new, states, n_languages, min_frequency):
 
 
 @kernel(nogil=True)
-def learn(store, segments, dev_tokens, candidate, tok_data, tok_start, n_new, min_frequency, global_merges, control):
+def learn(
+    store,
+    starts,
+    counts,
+    segments,
+    dev_tokens,
+    candidate,
+    tok_data,
+    tok_start,
+    n_new,
+    min_frequency,
+    global_merges,
+    control,
+):
     """Merge until ``n_new`` new tokens exist or no candidate language (global phase: no pair) has a pair
     reaching ``min_frequency`` (>= 1).  ``dev_tokens[l]``: the tokens of language ``l``'s dev words (updated
     in place); ``candidate[l]`` is 1 for the languages that may choose.
@@ -134,8 +147,10 @@ def learn(store, segments, dev_tokens, candidate, tok_data, tok_start, n_new, mi
     tokens, data, t_table = _token_rows(tok_data, tok_start, n_tok + n_new)
     data_end = len(tok_data)
     states = List()
+    words = List()
     for s in range(2 * n_languages):
-        states.append(index_words(store[segments[s] : segments[s + 1]], min_frequency))
+        words.append((store, starts[segments[s] : segments[s + 1] + 1], counts[segments[s] : segments[s + 1]]))
+        states.append(index_words(words[s], min_frequency))
     gheap = np.empty((0, 3), np.int64)
     gsize = 0
     if global_merges > 0:
@@ -193,9 +208,8 @@ def learn(store, segments, dev_tokens, candidate, tok_data, tok_start, n_new, mi
             pid = pair_of(states[s], key)
             if pid == -1:
                 continue
-            words = store[segments[s] : segments[s + 1]]
             state, events, n_grown, saved = merge_words(
-                words, states[s], pid, token, near, nearby, grown, events, stamp
+                words[s], states[s], pid, token, is_new, near, nearby, grown, events, stamp
             )
             stamp += 1
             if s >= n_languages:

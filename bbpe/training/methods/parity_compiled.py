@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from bbpe.bpe.tables import pack_tokens
-from bbpe.training.loops._kernels import word_store
-from bbpe.training.loops.compiled import Flat, check_pair_total, flatten_words, run_in_thread
+from bbpe.training.loops.compiled import check_pair_total, flatten_words, run_in_thread
+from bbpe.training.loops.flat_words import FlatWords
 from bbpe.training.loops.reference import Merge, MergeCallback
 from bbpe.training.methods import _parity_kernels as loop
 from bbpe.training.methods.parity import candidate_languages
@@ -55,21 +55,21 @@ def learn_parity_merges(
     train = [flatten_words(words[code], len(token_bytes)) for code in codes]
     # Global merges add up the pair counts of all languages: the bound holds for all of them together.
     check_pair_total(
-        np.concatenate([np.diff(starts) for _, starts, _ in train]), np.concatenate([c for *_, c in train])
+        np.concatenate([np.diff(flat.starts) for flat in train]), np.concatenate([flat.counts for flat in train])
     )
     held_out = [_dev_words(dev[code] if code in candidates else {}) for code in codes]
     # Every step shortens a training word (as in merge_numba); summed per language, a word found in two
     # languages counts twice, so this bounds the steps from above: it sizes the loop, the heaps end it.
-    reachable = sum(len(ids) - len(counts) for ids, _, counts in train)
+    reachable = sum(len(flat.ids) - len(flat.counts) for flat in train)
     capped = reachable < n_new_tokens
     n_new_tokens = min(n_new_tokens, reachable)
-    store, segments = _stores(train + [flat for flat, _ in held_out])
+    store, starts, counts, segments = _stores(train + [flat for flat, _ in held_out])
     dev_tokens = np.array([tokens for _, tokens in held_out], np.int64)
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     candidate = np.array([code in candidates for code in codes], np.int64)
     settings = (n_new_tokens, max(1, min_frequency), global_merges, control)
-    args = (store, segments, dev_tokens, candidate, tok_data, tok_start, *settings)
+    args = (store, starts, counts, segments, dev_tokens, candidate, tok_data, tok_start, *settings)
     steps, stop = run_in_thread(loop.learn, args, control, on_merge)
     chosen = {} if chosen is None else chosen
     merges = []
@@ -86,15 +86,19 @@ def learn_parity_merges(
     return merges, _STOP_REASONS[stop]
 
 
-def _dev_words(counts: Mapping[str, int]) -> tuple[Flat, int]:
+def _dev_words(counts: Mapping[str, int]) -> tuple[FlatWords, int]:
     """A language's dev words as merge-loop arrays (the words that can merge), and its dev tokens (bytes)."""
     encoded = [(text.encode("utf-8"), count) for text, count in counts.items()]
     return flatten_words(encoded, 256), sum(len(word) * count for word, count in encoded)
 
 
-def _stores(states: list[Flat]) -> tuple[np.ndarray, np.ndarray]:
-    """The word stores of the merge states back to back, and where each starts (one more than states)."""
-    stores = [word_store(*flat) for flat in states]
-    segments = np.zeros(len(stores) + 1, np.int64)
-    np.cumsum([len(part) for part in stores], out=segments[1:])
-    return np.concatenate(stores), segments
+def _stores(states: list[FlatWords]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The words of the merge states back to back: int32 ids, starts into them (state ``s``'s words are
+    ``starts[segments[s]:segments[s + 1] + 1]``), counts, and where each state's words start."""
+    segments = np.zeros(len(states) + 1, np.int64)
+    np.cumsum([len(flat) for flat in states], out=segments[1:])
+    store = np.concatenate([flat.ids.astype(np.int32) for flat in states] + [np.empty(0, np.int32)])
+    offsets = np.cumsum([0] + [len(flat.ids) for flat in states])
+    starts = np.concatenate([flat.starts[:-1] + offset for flat, offset in zip(states, offsets)] + [offsets[-1:]])
+    counts = np.concatenate([flat.counts for flat in states] + [np.empty(0, np.int64)])
+    return store, starts.astype(np.int64), counts, segments
