@@ -146,8 +146,8 @@ def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> 
         raise ValueError(f"word token id {bad} is not in token_bytes ({n_tokens} entries)")
     starts = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(np.frombuffer(lengths, np.int64), out=starts[1:])
-    ids = ids_array if ids_array.dtype == np.uint8 else ids_array.astype(np.int32)
-    return FlatWords(ids, starts, np.frombuffer(counts, np.int64))
+    narrow = ids_array if ids_array.dtype == np.uint8 else ids_array.astype(np.int32)
+    return FlatWords(narrow, starts, np.frombuffer(counts, np.int64))
 
 
 def check_pair_total(lengths: np.ndarray, counts: np.ndarray) -> None:
