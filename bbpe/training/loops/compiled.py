@@ -19,6 +19,7 @@ import numpy as np
 from bbpe.bpe.tables import pack_tokens
 from bbpe.formats import counts as counts_format
 from bbpe.training.loops import _kernels as loop
+from bbpe.training.loops import _pair_state as pair_state
 from bbpe.training.loops.flat_words import FlatWords, WordTable
 from bbpe.training.loops.reference import Merge, MergeCallback
 
@@ -67,11 +68,11 @@ def learn_merges(
     min_frequency = max(1, min_frequency)  # count 0: gone
 
     def work() -> tuple[np.ndarray, int]:
-        state = loop.index_tracked(held[0], min_frequency, bucket_count(len(held[0][2])), LIMIT_DIVISOR)
-        run = loop.new_run(tok_data, tok_start, n_new_tokens)
+        state = pair_state.index_tracked(held[0], min_frequency, bucket_count(len(held[0][2])), LIMIT_DIVISOR)
+        run = loop.new_run(tok_data, tok_start, n_new_tokens, EVENTS)
         state, run, stop = loop.run(held[0], state, run, n_new_tokens, min_frequency, control)
         if stop == loop.STOP_WIDEN:
-            held[0] = loop.widen(held[0])
+            held[0] = pair_state.widen(held[0])
             state, run, stop = loop.run(held[0], state, run, n_new_tokens, min_frequency, control)
         held.clear()
         return run[7][: run[8][0]].copy(), stop
@@ -89,7 +90,10 @@ def learn_merges(
     return merges, _STOP_REASONS[stop]
 
 
-LIMIT_DIVISOR = 4  # a pair is tracked once its count reaches the best count / 4 (see _kernels)
+LIMIT_DIVISOR = 4  # a pair is tracked once its count reaches the best count / 4 (see _pair_state)
+# Words listed per step from what the rewrite noted (8 bytes each: 8 MB); the words changed after the
+# first EVENTS entries are looked at again instead.  Tests lower it to check both ways.
+EVENTS = 1 << 20
 
 
 def bucket_count(n_words: int) -> int:

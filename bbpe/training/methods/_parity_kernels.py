@@ -20,18 +20,8 @@ import numpy as np
 from numba.typed import List
 
 from bbpe._jit import kernel
-from bbpe.training.loops._kernels import (
-    _token_rows,
-    index_words,
-    merge_words,
-    neighbour_rows,
-    pair_count,
-    pair_of,
-    pair_rows,
-    pop_pair,
-    push_grown,
-    take_merge,
-)
+from bbpe.training.loops._kernels import merge_words, neighbour_rows
+from bbpe.training.loops._pair_state import index_words, pair_count, pair_of, pair_rows, pop_pair, push_grown
 from bbpe.training.loops._tables import (
     find,
     fit_rows,
@@ -41,6 +31,7 @@ from bbpe.training.loops._tables import (
     new_table,
     sift_down,
 )
+from bbpe.training.loops._tokens import take_merge, token_rows
 
 STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
 
@@ -144,7 +135,7 @@ def learn(
     """
     n_languages = len(candidate)
     n_tok = len(tok_start) - 1
-    tokens, data, t_table = _token_rows(tok_data, tok_start, n_tok + n_new)
+    tokens, data, t_table = token_rows(tok_data, tok_start, n_tok + n_new)
     data_end = len(tok_data)
     states = List()
     words = List()
@@ -155,7 +146,7 @@ def learn(
     gsize = 0
     if global_merges > 0:
         gheap, gsize = _global_heap(states, n_languages, min_frequency)
-    near, nearby, grown, events = neighbour_rows(n_tok + n_new)
+    near, nearby, grown, events = neighbour_rows(n_tok + n_new, 1 << 16)
     active = candidate.copy()
     grown_keys = np.empty((1024, 2), np.int64)  # (key, count in a language) of pairs that grew in a global step
     merges = np.empty((1024, 6), np.int64)
