@@ -3,6 +3,8 @@ words loaded, the same vocabulary as training on the filtered counts."""
 
 from __future__ import annotations
 
+import dataclasses
+import json
 from pathlib import Path
 
 import pytest
@@ -50,6 +52,18 @@ def test_parts_of_other_engines_are_added_up_before_the_filter(tmp_path, parts, 
     got = read_arrays(directory, min_count=min_count)
     assert dict(zip(words_of(got), got.counts.tolist())) == {w: c for w, c in total.items() if c >= min_count}
     assert got.unique == len(total)
+
+
+@pytest.mark.parametrize("parts", [None, 1, 3])
+def test_settings_and_corpus_record_are_those_of_counts_read(tmp_path, capsys, parts):
+    # The vocabulary's metadata (and so its file) is the same as when the counts were read into a dict.
+    out = tmp_path / "c.parquet" if parts is None else tmp_path / "c"
+    split = [] if parts is None else ["--parts", str(parts)]
+    target = str(out) if parts is None else f"{out}/"
+    assert run(["count", *corpus_files(tmp_path), "-o", target, *split, "-q", "--pattern", "gpt2"], capsys)[0] == 0
+    whole, arrays = counts.read(out), read_arrays(out)
+    assert arrays.settings == dataclasses.replace(whole, counts={})
+    assert json.dumps(arrays.settings.corpus) == json.dumps(whole.corpus)  # same keys in the same order
 
 
 def corpus_files(tmp_path: Path) -> list[str]:

@@ -64,7 +64,7 @@ def read_arrays(path: str | os.PathLike[str], *, min_count: int = 1) -> CountArr
         except (pa.ArrowException, OSError):
             raise VocabFormatError(part, "not a readable Parquet file (truncated, corrupt or another format)") from None
         infos.append(counts_file._metadata(part, raw))
-    settings = _settings(parts, infos)
+    settings = _settings(parts, infos, directory=source.is_dir())
     disjoint = source.is_dir() and all(info.get("run") is not None for info in infos)
     pieces: list[tuple[np.ndarray, np.ndarray, np.ndarray]] = []
     unique = 0
@@ -84,18 +84,19 @@ def read_arrays(path: str | os.PathLike[str], *, min_count: int = 1) -> CountArr
     return CountArrays(data, starts, counts, settings, unique)
 
 
-def _settings(parts: list[Path], infos: list[dict[str, Any]]) -> counts_file.WordCounts:
-    """The parts' common settings and summed corpus record (as ``counts.merge`` checks them)."""
+def _settings(parts: list[Path], infos: list[dict[str, Any]], *, directory: bool) -> counts_file.WordCounts:
+    """The parts' common settings and corpus record, as ``counts.read`` gives them (a directory's corpus
+    statistics added up as ``counts.merge`` does)."""
     first = infos[0]
-    corpus: dict[str, Any] = dict(first.get("corpus") or {})
     for part, info in zip(parts[1:], infos[1:]):
         for name in ("pattern", "unit", "normalization", "special_tokens"):
             if info.get(name) != first.get(name):
                 raise VocabFormatError(part, f"counted with a different {name.replace('_', ' ')} than {parts[0].name}")
-        other = info.get("corpus") or {}
-        for key in ("bytes", "lines", "documents", "files", "replaced_invalid_utf8"):
-            corpus[key] = int(corpus.get(key, 0)) + int(other.get(key, 0))
-        corpus["sources"] = list(corpus.get("sources", [])) + list(other.get("sources", []))
+    corpus: dict[str, Any] = dict(first.get("corpus") or {})
+    if directory:
+        keys = ("bytes", "lines", "documents", "files", "replaced_invalid_utf8")
+        corpus = {key: sum(int((info.get("corpus") or {}).get(key, 0)) for info in infos) for key in keys}
+        corpus["sources"] = [source for info in infos for source in (info.get("corpus") or {}).get("sources", [])]
     return counts_file.WordCounts(
         counts={},
         pattern=first["pattern"],
