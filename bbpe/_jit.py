@@ -22,8 +22,9 @@ Importing this module raises ImportError when numba is not installed.
 from __future__ import annotations
 
 import copy
+import logging
 import os
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from functools import cache
 from pathlib import Path
 from typing import Any
@@ -84,6 +85,67 @@ def kernel(**options: Any) -> Callable[[Callable[..., Any]], Any]:
     return decorate
 
 
+def is_cached(dispatcher: Any) -> bool:
+    """Whether numba's cache holds ``dispatcher`` compiled for these kernel files (its first call then loads
+    machine code instead of compiling).  True when it cannot tell (another numba layout): say nothing then."""
+    try:
+        return bool(dispatcher._cache._cache_file._load_index())
+    except Exception:  # a private numba structure that may change
+        return True
+
+
+_ANNOUNCED: set[str] = set()
+
+# Input size from which "auto" compiles kernels that are not in numba's cache yet.  Below it the paths
+# that need no compiling (the ``regex`` counter, the reference merge loop, tiktoken's encoder: same
+# results) finish in about the time a compile takes (30-60 s on 2 cores, scripts/bench_cold_start.py),
+# so a user's first small run does not wait; from it on, compiling pays back within a run or two.
+COMPILE_PAYS_FROM = 32 * 2**20
+
+
+def is_ready(dispatcher: Any) -> bool:
+    """Whether ``dispatcher`` runs without compiling: compiled in this process already, or in numba's cache."""
+    return bool(getattr(dispatcher, "overloads", None)) or is_cached(dispatcher)
+
+
+def worth_compiling(dispatchers: Iterable[Any], size: int | None, pays_from: int | None = None) -> bool:
+    """Whether "auto" runs ``dispatchers``: yes when they are ready (loading from numba's cache takes a
+    second), or when the work's ``size`` (``None``: unknown) is at least ``pays_from`` (default
+    ``COMPILE_PAYS_FROM`` bytes); else a run without them is quicker, and a note says once how to compile
+    them ahead (``bbpe warmup``)."""
+    pays_from = COMPILE_PAYS_FROM if pays_from is None else pays_from
+    if size is not None and size >= pays_from:
+        return True
+    if all(is_ready(d) for d in dispatchers):
+        return True
+    if "warmup" not in _ANNOUNCED and (size or 0) >= pays_from // 8:
+        _ANNOUNCED.add("warmup")
+        logging.getLogger("bbpe").warning(
+            "running without compiled kernels (not compiled on this machine yet, and compiling them would take "
+            "longer than this run); 'bbpe warmup' compiles them once, in about a minute"
+        )
+    return False
+
+
+def announce_compile(dispatchers: Iterable[Any], what: str, seconds: str) -> None:
+    """Tell the user once (the ``bbpe`` logger, a warning: the CLI prints it on stderr) that ``what`` is being
+    compiled for this machine, when any of ``dispatchers`` is not in numba's cache."""
+    if what in _ANNOUNCED or all(is_ready(d) for d in dispatchers):
+        return
+    _ANNOUNCED.add(what)
+    logging.getLogger("bbpe").warning(
+        "compiling %s for this machine (once, about %s); later runs load it from numba's cache", what, seconds
+    )
+
+
 share_source_lines()
 
-__all__ = ["KERNEL_FILES", "NO_REFCOUNT", "family_stamp", "kernel", "share_source_lines"]
+__all__ = [
+    "KERNEL_FILES",
+    "NO_REFCOUNT",
+    "announce_compile",
+    "family_stamp",
+    "is_cached",
+    "kernel",
+    "share_source_lines",
+]

@@ -15,14 +15,15 @@ from typing import TextIO
 
 @dataclass(frozen=True)
 class ProgressEvent:
-    """``stage`` is "count" (done = bytes read), "tasks" (done / total counting tasks, ``bytes`` read)
-    or "merge" (done = tokens added, total = target)."""
+    """``stage`` is "count" (done = bytes read), "tasks" (done / total counting tasks, ``bytes`` read),
+    "merge" (done = tokens added, total = target) or "tokenize" (done / total bytes read, ``tokens`` written)."""
 
     stage: str
     done: int
     total: int | None
     elapsed: float
     bytes: int = 0
+    tokens: int = 0
 
 
 ProgressCallback = Callable[[ProgressEvent], None]
@@ -51,6 +52,12 @@ class StderrProgress:
             text = (
                 f"counting: {event.done:,}/{event.total:,} tasks, {event.bytes / 1e6:,.1f} MB, "
                 f"{event.bytes / max(event.elapsed, 1e-9) / 1e6:,.1f} MB/s, ETA {_clock(eta)}"
+            )
+        elif event.stage == "tokenize":
+            left = f", ETA {_clock((event.total - event.done) / rate)}" if rate and event.total else ""
+            text = (
+                f"tokenizing: {event.done / 1e6:,.1f}{'' if event.total is None else f'/{event.total / 1e6:,.1f}'} MB, "
+                f"{event.tokens:,} tokens, {rate / 1e6:,.1f} MB/s{left}"
             )
         else:
             eta = (event.total - event.done) / rate if rate and event.total else 0.0

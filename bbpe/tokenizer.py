@@ -1,11 +1,13 @@
-"""Tokenizer: a rank table, a pre-tokenization pattern, special tokens and a Unicode normalization.
+"""Tokenizer: a rank table, a pre-tokenization pattern, special tokens, a Unicode normalization and
+always-matched added tokens (``bbpe.vocabulary``).
 
-Encoding is tiktoken's rank-based byte-level BPE.  Two engines give identical ids:
-``"python"`` (the readable reference in ``bbpe.bpe``) and ``"tiktoken"`` (tiktoken's
-Rust core built from the same ranks; the default when tiktoken imports).  Around them, the same
-steps for both (``bbpe.encoding``): special tokens are cut out of the raw text (leftmost, longest
-first), each ordinary segment is normalized (``normalization``), then pre-tokenized, and the
-pieces must cover the segment (a pattern that drops a character raises ValueError).
+Encoding is tiktoken's rank-based byte-level BPE.  Three engines give identical ids:
+``"compiled"`` (bbpe's scanner, a pre-token cache and linear-time BPE, numba; the preset patterns),
+``"tiktoken"`` (tiktoken's Rust core built from the same ranks) and ``"python"`` (the readable
+reference in ``bbpe.bpe``).  ``"auto"`` takes the first that can serve the tokenizer.  Around them,
+the same steps for all (``bbpe.encoding``): special tokens (those allowed) and added tokens (always) are
+cut out of the raw text (leftmost, longest first), each ordinary segment is normalized (``normalization``),
+then pre-tokenized, and the pieces must cover the segment (a pattern that drops a character raises ValueError).
 
 >>> tok = Tokenizer.from_bytes_only(pattern="cl100k")
 >>> tok.decode(tok.encode("héllo"))
@@ -16,15 +18,19 @@ from __future__ import annotations
 
 import os
 from collections.abc import Iterable, Mapping, Sequence
-from typing import Any, Literal
+from typing import TYPE_CHECKING, Any, Literal
 
 from bbpe.encoding.encoder import NO_SPECIALS, Encoder, EngineName, check_text
 from bbpe.encoding.normalization import Normalization
 from bbpe.encoding.specials import AllowedSpecial
 from bbpe.encoding.tiktoken_engine import TiktokenEngine, has_tiktoken, require_tiktoken
+from bbpe.pretokenize.scanner_presets import supports
 from bbpe.vocabulary import Vocabulary
 
-Engine = Literal["auto", "python", "tiktoken"]
+if TYPE_CHECKING:
+    import numpy as np
+
+Engine = Literal["auto", "compiled", "tiktoken", "python"]
 ChosenEngine = EngineName  # what "auto" resolves to
 __all__ = ["ChosenEngine", "Engine", "Tokenizer", "check_text"]
 
@@ -41,8 +47,11 @@ class Tokenizer:
         engine: Engine = "auto",
         metadata: Mapping[str, Any] | None = None,
         normalization: Normalization = "none",
+        added_tokens: Mapping[str, int] | None = None,
     ) -> None:
-        self._adopt(Vocabulary(ranks, pattern, special_tokens or {}, metadata or {}, normalization), engine)
+        self._adopt(
+            Vocabulary(ranks, pattern, special_tokens or {}, metadata or {}, normalization, added_tokens or {}), engine
+        )
 
     @classmethod
     def from_vocabulary(cls, vocabulary: Vocabulary, *, engine: Engine = "auto") -> Tokenizer:
@@ -58,15 +67,19 @@ class Tokenizer:
         self._special_tokens = dict(vocabulary.special_tokens)
         self._metadata = dict(vocabulary.metadata)
         self._normalization = vocabulary.normalization
+        self._added_tokens = dict(vocabulary.added_tokens)
         self._bytes_of = {rank: token for token, rank in self._ranks.items()}
         self._bytes_of.update((rank, text.encode("utf-8")) for text, rank in self._special_tokens.items())
-        self._engine_name = _choose_engine(engine)
+        for text, rank in self._added_tokens.items():  # one with a regular token's id decodes as that token
+            self._bytes_of.setdefault(rank, text.encode("utf-8"))
+        self._engine_name = _choose_engine(engine, self._pattern)
         self._encoder = Encoder(
             self._ranks,
             pattern=self._pattern,
             special_tokens=self._special_tokens,
             normalization=self._normalization,
             engine=self._engine_name,
+            added_tokens=self._added_tokens,
         )
 
     @classmethod
@@ -94,9 +107,14 @@ class Tokenizer:
         return self._normalization
 
     @property
+    def added_tokens(self) -> dict[str, int]:
+        """Added tokens (text -> id): always cut out of the text, whatever ``allowed_special`` says."""
+        return dict(self._added_tokens)
+
+    @property
     def vocab_size(self) -> int:
-        """Number of tokens: regular tokens plus special tokens."""
-        return len(self._ranks) + len(self._special_tokens)
+        """Number of distinct ids: regular tokens, special tokens and added tokens with an id of their own."""
+        return len(self._bytes_of)
 
     @property
     def n_merges(self) -> int:
@@ -121,7 +139,8 @@ class Tokenizer:
 
     # -- encoding ---------------------------------------------------------------------
     def encode_ordinary(self, text: str) -> list[int]:
-        """Encode text, treating special-token text as ordinary text (a lone surrogate raises ValueError)."""
+        """Encode text, treating special-token text as ordinary text (added tokens are still cut out; a lone
+        surrogate raises ValueError)."""
         return self._encoder.encode_ordinary(text)
 
     def encode(
@@ -131,7 +150,7 @@ class Tokenizer:
         allowed_special: AllowedSpecial = NO_SPECIALS,
         disallowed_special: AllowedSpecial = "all",
     ) -> list[int]:
-        """Encode text; special tokens follow tiktoken's rules.
+        """Encode text; special tokens follow tiktoken's rules, added tokens are always cut out.
 
         ``allowed_special`` / ``disallowed_special``: ``"all"`` or a collection of special tokens.
         Special-token text in ``disallowed_special`` (by default every special token not allowed)
@@ -151,6 +170,34 @@ class Tokenizer:
         """Encode several texts (keywords as for ``encode``; the tiktoken engine encodes on threads)."""
         return self._encoder.encode_batch(texts, allowed_special=allowed_special, disallowed_special=disallowed_special)
 
+    def encode_to_numpy(
+        self,
+        text: str,
+        *,
+        allowed_special: AllowedSpecial = NO_SPECIALS,
+        disallowed_special: AllowedSpecial = "all",
+    ) -> np.ndarray:
+        """``encode`` as a uint32 array (no Python int per id with the compiled engine)."""
+        ids, _ = self.encode_batch_to_numpy(
+            [text], allowed_special=allowed_special, disallowed_special=disallowed_special
+        )
+        return ids
+
+    def encode_batch_to_numpy(
+        self,
+        texts: Sequence[str],
+        *,
+        allowed_special: AllowedSpecial = NO_SPECIALS,
+        disallowed_special: AllowedSpecial = "all",
+        threads: int | None = None,
+    ) -> tuple[np.ndarray, np.ndarray]:
+        """``encode_batch`` as (ids, offsets): text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]``
+        (uint32, int64; ``len(offsets) == len(texts) + 1``).  ``threads``: at most this many threads
+        (the compiled engine encodes on one per core by default)."""
+        return self._encoder.encode_batch_flat(
+            texts, allowed_special=allowed_special, disallowed_special=disallowed_special, threads=threads
+        )
+
     def encode_bytes(self, data: bytes) -> list[int]:
         """Encode arbitrary bytes losslessly (invalid UTF-8 spans go through the byte tokens)."""
         ids: list[int] = []
@@ -163,7 +210,7 @@ class Tokenizer:
 
     # -- decoding ---------------------------------------------------------------------
     def token_bytes(self, token: int) -> bytes:
-        """The bytes of one token id (special tokens give their UTF-8 text)."""
+        """The bytes of one token id (special and added tokens give their UTF-8 text)."""
         try:
             return self._bytes_of[token]
         except KeyError:
@@ -222,13 +269,46 @@ def load(path: str | os.PathLike[str], *, pattern: str | None = None, engine: En
     return Tokenizer.load(path, pattern=pattern, engine=engine)
 
 
-def _choose_engine(engine: str) -> ChosenEngine:
-    if engine not in ("auto", "python", "tiktoken"):
-        raise ValueError(f"unknown engine {engine!r}; use 'auto', 'python' or 'tiktoken'")
+def _choose_engine(engine: str, pattern: str) -> ChosenEngine:
+    """The engine ``engine`` names; "auto": compiled (numba, a preset pattern, compiled on this machine: see
+    ``compiled_engine_pays``), else tiktoken, else python."""
+    if engine not in ("auto", "compiled", "tiktoken", "python"):
+        raise ValueError(f"unknown engine {engine!r}; use 'auto', 'compiled', 'tiktoken' or 'python'")
+    if engine == "compiled":
+        if supports(pattern) is None:
+            raise ValueError(
+                "engine='compiled' runs the preset patterns (gpt2, cl100k, o200k, llama3, qwen, their split-digit "
+                "and stage-2 forms); use engine='tiktoken' for a custom pattern"
+            )
+        if not has_numba():
+            raise ImportError("engine='compiled' needs numba: pip install 'bbpe[fast]'")
+        return "compiled"
     if engine == "tiktoken":
         require_tiktoken()
         return "tiktoken"
+    if engine == "auto" and supports(pattern) is not None and has_numba() and compiled_engine_pays(None):
+        return "compiled"
     return "tiktoken" if engine == "auto" and has_tiktoken() else "python"
+
+
+def compiled_engine_pays(input_bytes: int | None) -> bool:
+    """Whether "auto" takes the compiled engine (numba importable): when its kernels are compiled on this
+    machine already, or for an input of ``input_bytes`` that pays for compiling them (``bbpe._jit``);
+    else tiktoken's, with the same ids, serves without a compile."""
+    from bbpe._jit import worth_compiling
+    from bbpe.encoding import _kernels
+
+    return worth_compiling([_kernels.encode_documents, _kernels.build_trie], input_bytes)
+
+
+def has_numba() -> bool:
+    """True when numba can be imported (found without importing it: that takes a third of a second)."""
+    import sys
+    from importlib.util import find_spec
+
+    if "numba" in sys.modules:
+        return sys.modules["numba"] is not None  # None: blocked (as tests do)
+    return find_spec("numba") is not None
 
 
 def _utf8_chunks(data: bytes) -> Iterable[str | bytes]:

@@ -101,7 +101,7 @@ def main() -> int:
     }
     results: dict[str, dict[str, object]] = {}
     for name, argv in commands.items():
-        cold, warm, kernels = [], [], []
+        cold, warm, warmup, compiled, kernels = [], [], [], [], []
         for repeat in range(args.repeats):
             caches = work / f"caches-{name}-{repeat}"
             env = dict(os.environ)
@@ -114,16 +114,26 @@ def main() -> int:
             if code:
                 raise SystemExit(f"bbpe {' '.join(argv)} failed with exit code {code}")
             cold.append(wall)
-            kernels = top_level(records) if repeat == 0 else kernels
+            cold_kernels = top_level(records)
             wall, code, _ = run(argv, env, work / f"{name}-{repeat}-warm.json")
             warm.append(wall)
+            wall, code, records = run(["warmup", "--quiet"], env, work / f"{name}-{repeat}-warmup.json")
+            warmup.append(wall)
+            kernels = (cold_kernels or top_level(records)) if repeat == 0 else kernels
+            wall, code, _ = run(argv, env, work / f"{name}-{repeat}-compiled.json")
+            compiled.append(wall)
         results[name] = {
             "argv": argv,
             "cold_s": cold,
             "warm_s": warm,
+            "warmup_s": warmup,
+            "compiled_s": compiled,
             "cold_median_s": statistics.median(cold),
             "warm_median_s": statistics.median(warm),
+            "warmup_median_s": statistics.median(warmup),
+            "compiled_median_s": statistics.median(compiled),
             "kernels": kernels,
+            "kernels_compiled_by": "the cold run" if kernels and cold_kernels else "bbpe warmup",
         }
     write_report(args.out, results, args)
     return 0
@@ -135,18 +145,19 @@ def write_report(out: Path, results: dict[str, dict[str, object]], args: argpars
         "",
         f"`python scripts/bench_cold_start.py --mb {args.mb} --vocab {args.vocab} --repeats {args.repeats}`; "
         "whole `bbpe` processes; cold = empty numba cache, user cache and `__pycache__`; warm = the same caches "
-        "after the cold run. " + args.note,
+        "after the cold run; then `bbpe warmup` (compiles every kernel family) and the command again. " + args.note,
         "",
-        "| command | cold median s | cold runs s | warm median s |",
-        "|---|---|---|---|",
+        "| command | cold median s | cold runs s | warm median s | `bbpe warmup` s | after warmup s |",
+        "|---|---|---|---|---|---|",
     ]
     for r in results.values():
         runs = ", ".join(f"{x:.1f}" for x in r["cold_s"])  # type: ignore[attr-defined]
         lines.append(
-            f"| `bbpe {' '.join(r['argv'][:1])}` | {r['cold_median_s']:.1f} | {runs} | {r['warm_median_s']:.2f} |"
+            f"| `bbpe {' '.join(r['argv'][:1])}` | {r['cold_median_s']:.1f} | {runs} | {r['warm_median_s']:.2f} "
+            f"| {r['warmup_median_s']:.1f} | {r['compiled_median_s']:.2f} |"
         )  # type: ignore[index]
     for name, r in results.items():
-        lines += ["", f"## Kernels compiled by the first `bbpe {name}` (first cold run)", ""]
+        lines += ["", f"## Kernels compiled for `bbpe {name}` (by {r['kernels_compiled_by']}, first repeat)", ""]
         lines += ["| kernel | argument types | s (with nested) | own s |", "|---|---|---|---|"]
         for k in r["kernels"]:  # type: ignore[attr-defined]
             lines.append(

@@ -9,11 +9,14 @@ Writes into the user cache (``$XDG_CACHE_HOME/bbpe/data``, default ``~/.cache/bb
 - ``train/<code>.<source>.txt``: the training mix built by ``build_train.py`` from the pinned
   packages of ``data_sources.py`` (manual pages, LibreOffice help and UI catalogues, Firefox
   and Thunderbird language packs, GNOME help, Django catalogues, the Python standard library),
-  plus the declarations of every language the report does *not* evaluate;
+  plus the declarations of every language the report does *not* evaluate (no other version of an
+  evaluated language: ``deu_1901`` beside ``deu_1996`` would put most UDHR German lines into the mix);
 - ``parallel/libreoffice-ui/<code>.txt`` and ``parallel/django/<code>.txt``: line-aligned
   multi-parallel corpora from the same packages' translation catalogues (``build_parallel.py``:
-  one message per line, English = the msgid); the main job's parity-aware dev set when there
-  is no NTREX-128.  Their lines are training text too: not held out;
+  one message per line, English = the msgid).  Their lines are training text too: not held out;
+- ``parity-dev/<code>/``: per language every catalogue message it translates and the msgids
+  (``<code>.txt``, ``eng_Latn.txt``): the main job's parity-aware dev set when there is no
+  NTREX-128 (costs compared as premiums over English, ``bbpe.training.methods.parity_dev``);
 - ``MANIFEST.json``: every package (registry, name, pinned and used version, license, file
   name, SHA-256) and every produced file (bytes, lines, SHA-256), bytes per script and the
   scripts of the report's languages below ``MIN_SCRIPT_BYTES``, the build time and what is
@@ -59,7 +62,8 @@ UDHR_LICENSE = "UDHR text: public (OHCHR / Unicode UDHR in Unicode project); pac
 MIN_SCRIPT_BYTES = 300_000  # every script of the report's languages should have this much training text
 MISSING_FILE = "MISSING.txt"  # what could not be built, one item per line (read by the main job)
 MANIFEST_FILE = "MANIFEST.json"
-RECIPE_VERSION = 4  # bump when extraction or cleaning changes
+PARITY_DEV = "parity-dev"  # the parity-aware dev set: catalogue messages and their English per language
+RECIPE_VERSION = 5  # bump when extraction or cleaning changes
 MISSING = (
     "NTREX-128 (parallel/ntrex128: github.com/MicrosoftTranslator/NTREX, not in any package registry)",
     "Lao training text (lao_Laoo, Lao script): no registry package found that ships natural Lao text (PyPI laonlp "
@@ -185,9 +189,11 @@ def build(out: Path, say=print) -> list[str]:
                 "sha256": hashlib.sha256(data).hexdigest(),
             }
         )
-    parallel = build_catalogue_corpora(partial / "parallel", sources, downloads)
+    parallel, pairs = build_catalogue_corpora(partial / "parallel", sources, downloads, partial / PARITY_DEV)
     for record in parallel:
         say(f"data: wrote {record['path']} ({record['lines']:,} aligned lines, {len(record['languages'])} languages)")
+    if pairs is not None:
+        say(f"data: wrote {PARITY_DEV}/ (catalogue messages and their English for {len(pairs['languages'])} languages)")
     complete = len(missing) == len(MISSING)
     by_script = script_totals(files)
     thin = thin_scripts(by_script, [code for code, _, _ in _TABLE], MIN_SCRIPT_BYTES)
@@ -201,6 +207,7 @@ def build(out: Path, say=print) -> list[str]:
         "sources": [udhr, *sources],
         "files": sorted(files, key=lambda f: str(f["path"])),
         "parallel": parallel,
+        "parity_dev": pairs,
         "missing": missing,
         "train_bytes": sum(int(f["bytes"]) for f in files),  # type: ignore[call-overload]
         "train_bytes_by_script": by_script,
@@ -245,8 +252,10 @@ def build_udhr(out: Path, downloads: Path, missing: list[str]) -> dict[str, obje
         atomic_write(out / "parallel" / "udhr" / f"{code}.txt", declaration_text(pages[stem]))
         rows.append(f"{code}\t{name}\t{stem}")
     atomic_write(out / "parallel" / "languages.tsv", "\n".join(rows) + "\n")
-    evaluated = {stem for _, _, stem in _TABLE}
-    others = "".join(declaration_text(pages[stem]) for stem in sorted(pages) if stem not in evaluated)
+    # Other versions of an evaluated language (deu_1901 beside deu_1996, ron_1993, tam_LK, cmn_hans_beijing,
+    # srp_latn, ...) would put the held-out text, or most of its lines, into the training mix: left out.
+    evaluated = {stem.split("_")[0] for _, _, stem in _TABLE}
+    others = "".join(declaration_text(pages[stem]) for stem in sorted(pages) if stem.split("_")[0] not in evaluated)
     atomic_write(out / "train" / "mul.udhr-other-languages.txt", others)
     return {
         "version_used": UDHR_PACKAGE.split("@")[1],

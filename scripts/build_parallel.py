@@ -17,6 +17,12 @@ their exact name only (``sr_Latn`` is not Serbian Cyrillic); when two locales gi
 code (``pt`` and ``pt_BR``), the shorter name wins.  The lines are also training text of
 the default mix: figures on this corpus are not held out for any tokenizer.
 
+The same catalogues also give the parity-aware dev set of the default data (``parity-dev/``): one
+two-language corpus per language, ``parity-dev/<code>/<code>.txt`` with every message it translates
+(all families, at any coverage) and ``parity-dev/<code>/eng_Latn.txt`` with their msgids, so a
+language's cost is its premium over English on its own messages (``bbpe.training.methods.parity_dev``) and a
+language translating a third of the messages takes part as well as one translating all.
+
 >>> names = [("de", "k1", "Öffnen"), ("fr", "k1", "Ouvrir"), ("de", "k2", "Ja")]
 >>> aligned({"k1": "Open", "k2": "Yes"}, names, min_share=0.5)
 ({'eng_Latn': ['Open'], 'deu_Latn': ['Öffnen'], 'fra_Latn': ['Ouvrir']}, 2)
@@ -105,14 +111,46 @@ def aligned(
     return lines, len(english)
 
 
-def build_family(out: Path, artifacts: list[tuple[Path, str]]) -> dict[str, object] | None:
-    """Write ``out/<code>.txt`` from the catalogues of ``artifacts`` ((path, kind) pairs); its manifest record."""
+def language_pairs(english: dict[str, str], messages: Iterable[Message]) -> dict[str, list[tuple[str, str]]]:
+    """Code -> (English line, its translation) for every message the language translates, sorted, distinct.
+
+    >>> language_pairs({"k1": "Open", "k2": "Yes"}, [("de", "k1", "Öffnen"), ("de", "k2", "Ja"), ("fr", "k2", "Oui")])
+    {'deu_Latn': [('Open', 'Öffnen'), ('Yes', 'Ja')], 'fra_Latn': [('Yes', 'Oui')]}
+    """
+    by_locale: dict[str, dict[str, str]] = {}
+    for locale, key, text in messages:
+        line, source = clean(text), clean(english.get(key, ""))
+        if line and source:
+            by_locale.setdefault(locale, {})[key] = line
+    pairs: dict[str, list[tuple[str, str]]] = {}
+    for locale, code in sorted(chosen_locales(by_locale).items(), key=lambda item: item[1]):
+        table = by_locale[locale]
+        pairs[code] = sorted({(clean(english[key]), table[key]) for key in table})
+    return pairs
+
+
+def write_pairs(out: Path, pairs: dict[str, list[tuple[str, str]]]) -> dict[str, object]:
+    """``out/<code>/<code>.txt`` + ``out/<code>/eng_Latn.txt`` per language; the manifest record."""
+    for code, rows in pairs.items():
+        (out / code).mkdir(parents=True, exist_ok=True)
+        atomic_write(out / code / f"{code}.txt", "".join(f"{text}\n" for _, text in rows))
+        atomic_write(out / code / f"{ENGLISH}.txt", "".join(f"{source}\n" for source, _ in rows))
+    return {"path": out.name, "languages": {code: len(rows) for code, rows in pairs.items()}}
+
+
+def read_family(artifacts: list[tuple[Path, str]]) -> tuple[dict[str, str], list[Message]]:
+    """The msgid of every message key, and every (locale, key, translation) of the catalogues of ``artifacts``."""
     english: dict[str, str] = {}
     messages: list[Message] = []
     for artifact, kind in artifacts:
         for message, msgid in catalogue_messages(members(artifact), kind):
             english.setdefault(message[1], msgid)
             messages.append(message)
+    return english, messages
+
+
+def build_family(out: Path, english: dict[str, str], messages: list[Message]) -> dict[str, object] | None:
+    """Write ``out/<code>.txt`` from a family's messages (``read_family``); its manifest record."""
     lines, n_messages = aligned(english, messages)
     if len(lines) < 2 or not lines[ENGLISH]:
         return None
@@ -125,16 +163,26 @@ def build_family(out: Path, artifacts: list[tuple[Path, str]]) -> dict[str, obje
         "lines": len(lines[ENGLISH]),
         "messages": n_messages,
         "min_share": MIN_SHARE,
-        "from": sorted(artifact.name for artifact, _ in artifacts),
     }
 
 
-def build_catalogue_corpora(parallel: Path, sources: list[dict], downloads: Path) -> list[dict[str, object]]:
-    """``parallel/<family>/`` for every family whose packages were fetched; their manifest records."""
+def build_catalogue_corpora(
+    parallel: Path, sources: list[dict], downloads: Path, pairs: Path | None = None
+) -> tuple[list[dict[str, object]], dict[str, object] | None]:
+    """``parallel/<family>/`` for every family whose packages were fetched, and with ``pairs`` the parity dev
+    set there (every family's messages per language); their manifest records."""
     records = []
+    every: dict[str, list[tuple[str, str]]] = {}
     for name, labels in FAMILIES.items():
         artifacts = [(downloads / s["artifact"], s["kind"]) for s in sources if s["label"] in labels]
-        record = build_family(parallel / name, artifacts) if artifacts else None
+        if not artifacts:
+            continue
+        english, messages = read_family(artifacts)
+        record = build_family(parallel / name, english, messages)
         if record is not None:
-            records.append(record)
-    return records
+            records.append(record | {"from": sorted(artifact.name for artifact, _ in artifacts)})
+        for code, rows in language_pairs(english, messages).items():
+            every.setdefault(code, []).extend(rows)
+    if pairs is None or not every:
+        return records, None
+    return records, write_pairs(pairs, {code: sorted(set(rows)) for code, rows in sorted(every.items())})

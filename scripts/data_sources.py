@@ -212,6 +212,7 @@ LOCALES = {
     "ml": "mal_Mlym",
     "gu": "guj_Gujr",
     "pa": "pan_Guru",
+    "pa_in": "pan_Guru",  # LibreOffice's pa-IN pack
     "ka": "kat_Geor",
     "hy": "hye_Armn",
     "km": "khm_Khmr",

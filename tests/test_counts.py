@@ -312,7 +312,7 @@ def _die(unit: object, settings: object) -> Counter[bytes]:
 
 def test_a_killed_counting_worker_ends_with_a_clear_error(monkeypatch):
     monkeypatch.setattr(counting, "count_unit", _die)
-    with pytest.raises(BBPEError, match="a counting worker died"):
+    with pytest.raises(BBPEError, match="a worker process died"):
         counting.count_pretokens(["some text\n"] * 100, CL100K, workers=2)
 
 

@@ -236,7 +236,7 @@ def test_count_files_record_the_unit_and_merge_refuses_mixing(tmp_path, capsys):
 def test_a_killed_worker_is_a_clear_error(corpus_files, monkeypatch):
     paths, _ = corpus_files
     monkeypatch.setattr(counting, "count_unit", _die)
-    with pytest.raises(bbpe.BBPEError, match="a counting worker died"):
+    with pytest.raises(bbpe.BBPEError, match="a worker process died"):
         count_corpus(paths, CountSettings(PRESETS["cl100k"]), workers=2)
 
 

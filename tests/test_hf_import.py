@@ -86,13 +86,17 @@ def test_trained_by_tokenizers_reads_exactly(normalizer, split, form, tmp_path):
     assert tok.special_tokens == {"<|endoftext|>": 0, "<pad>": 1, "<|im_start|>": 2}
 
 
-def test_added_tokens_that_are_not_special_become_specials_with_their_ids(tmp_path):
+def test_added_tokens_that_are_not_special_are_always_matched_with_their_ids(tmp_path):
     hf_tok = train_hf()
     hf_tok.add_tokens(["<tool>", "ab"])  # special=false, normalized=true (no normalizer: matched the same way)
     tok = assert_reads_exactly(hf_tok, tmp_path / "t.json")
-    assert tok.special_tokens["<tool>"] == hf_tok.token_to_id("<tool>") == 1500
-    text = "x<tool>yab"
-    assert tok.encode(text, allowed_special="all") == hf_tok.encode(text).ids
+    assert tok.added_tokens == {"<tool>": 1500, "ab": hf_tok.token_to_id("ab")} and "<tool>" not in tok.special_tokens
+    assert tok.ranks[b"ab"] == tok.added_tokens["ab"]  # "ab" is a regular token too: one id, two ways to reach it
+    texts = ["x<tool>yab<|endoftext|>", "<tool><tool>ab<pad> zab", *probe_texts()[:50]]
+    assert [tok.encode(t, allowed_special="all") for t in texts] == [hf_tok.encode(t).ids for t in texts]
+    hf_tok.encode_special_tokens = True  # special tokens as ordinary text; added tokens are still cut out
+    assert [tok.encode_ordinary(t) for t in texts] == [hf_tok.encode(t).ids for t in texts]
+    assert tok.encode_ordinary("x<tool>y")[1] == 1500
 
 
 def test_our_own_export_reads_back_exactly(tmp_path):

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import copy
+import re
 from pathlib import Path
 
 import pytest
@@ -16,10 +17,11 @@ PACKAGE = Path(_jit.__file__).parent
 
 
 def test_kernel_files_are_exactly_the_modules_that_compile_kernels():
+    defines = re.compile(r"^from bbpe\._jit import .*\bkernel\b", re.MULTILINE)  # modules that compile kernels
     users = {
         path.relative_to(PACKAGE).as_posix()
         for path in PACKAGE.rglob("*.py")
-        if "from bbpe._jit import" in path.read_text(encoding="utf-8")
+        if defines.search(path.read_text(encoding="utf-8"))
     }
     assert users == set(_jit.KERNEL_FILES)
 
@@ -54,3 +56,32 @@ def test_ir_locations_share_their_source_lines_when_copied():
     assert copied == location and copied is not location
     assert copied.lines is location.lines
     assert _jit.share_source_lines()
+
+
+class _FakeDispatcher:
+    """A dispatcher whose cache index holds ``entries`` overloads."""
+
+    def __init__(self, entries: int) -> None:
+        index = dict.fromkeys(range(entries))
+        self._cache = type("Cache", (), {"_cache_file": type("File", (), {"_load_index": lambda self: index})()})()
+
+
+def test_a_compile_is_announced_once_and_only_when_something_is_not_cached(caplog, monkeypatch):
+    monkeypatch.setattr(_jit, "_ANNOUNCED", set())
+    with caplog.at_level("WARNING", logger="bbpe"):
+        _jit.announce_compile([_FakeDispatcher(1)], "the cached thing", "1 s")
+        _jit.announce_compile([_FakeDispatcher(1), _FakeDispatcher(0)], "the new thing", "2 s")
+        _jit.announce_compile([_FakeDispatcher(0)], "the new thing", "2 s")
+    assert [r.getMessage() for r in caplog.records] == [
+        "compiling the new thing for this machine (once, about 2 s); later runs load it from numba's cache"
+    ]
+
+
+def test_a_kernel_that_ran_is_cached():
+    import numpy as np
+
+    from bbpe.pretokenize.unicode_tables import class_tables
+
+    data = np.frombuffer(b"ab", np.uint8)
+    _scan_kernels.classify(data, 0, 2, *class_tables(), np.empty(2, np.uint8))
+    assert _jit.is_cached(_scan_kernels.classify)

@@ -84,7 +84,8 @@ def test_native_file_with_normalization_is_version_2(tmp_path):
         ({"normalization": "NFX"}, "unknown normalization"),
         ({"normalization": 5}, "must be a string"),
         ({"version": 1}, "needs file version 2"),
-        ({"version": 3}, "version 3 is not supported"),
+        ({"version": 4}, "version 4 is not supported"),
+        ({"version": 3}, "field .added_tokens. is missing"),
     ):
         (tmp_path / "bad.json").write_text(json.dumps(data | change))
         with pytest.raises(VocabFormatError, match=problem):

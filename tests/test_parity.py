@@ -15,7 +15,7 @@ from bbpe.errors import CorpusError
 from bbpe.parallel_corpora import load_corpus
 from bbpe.pretokenize.patterns import GPT2, PRESETS, pretokenize
 from bbpe.training.loops import reference
-from bbpe.training.methods import parity
+from bbpe.training.methods import parity, parity_dev
 
 
 def write(folder: Path, files: dict[str, str]) -> Path:
@@ -172,10 +172,13 @@ def test_dev_words_are_the_pretokens_of_each_language_text(tmp_path, pattern):
             "jpn_Jpan.txt": "日本語のテキスト。123\nｶﾀｶﾅ　全角 😀😀\n",
         },
     )
-    got = parity.dev_words(dev, pattern)
+    got = parity_dev.load_dev(dev, pattern)
     languages = load_corpus(dev).languages
-    assert got == {language.code: Counter(pretokenize(language.text, pattern)) for language in languages}
-    assert all(got.values())
+    assert {code: text.choose for code, text in got.languages.items()} == {
+        language.code: Counter(pretokenize(language.text, pattern)) for language in languages
+    }
+    assert all(text.choose and not text.held_out for text in got.languages.values())
+    assert (got.references, got.reference_of, got.split) == ([], {}, False)
 
 
 def test_errors(tmp_path, golden, capsys):
@@ -221,12 +224,34 @@ def test_main_job_trains_the_method_tokenizers(tmp_path, monkeypatch):
     main_job = importlib.util.module_from_spec(spec)
     spec.loader.exec_module(main_job)  # type: ignore[union-attr]
     monkeypatch.setattr(main_job, "train_cached", lambda name, settings, *rest: (name, settings))
+    monkeypatch.setattr(main_job, "parity_log", lambda path: None)
     trained = main_job.train_methods(data, data / "train", "sha", tmp_path, vocab=300, common={}, quiet=True)
     assert [name for name, _ in trained] == ["bbpe-superword-300", "bbpe-parity-300"]
-    assert trained[0][1]["superwords_after"] == 270 and trained[1][1]["parity_dev"] == str(data / "parallel/ntrex128")
+    assert trained[0][1]["superwords_after"] == 256 + int(44 * main_job.SUPERWORD_TRANSITION)  # of the 44 merges
+    assert trained[1][1]["parity_dev"] == str(data / "parallel/ntrex128")
+    assert (trained[1][1]["parity_global_merges"], trained[1][1]["parity_holdout"]) == (8, True)  # 20% of 44
     for name, options in trained:  # the settings train
         tok = bbpe.train([data / "train"], workers=1, **options)
         assert tok.decode(tok.encode("The fox 狐狸")) == "The fox 狐狸", name
     sample = tmp_path / "mix.txt"
     sample.write_text("x\n", encoding="utf-8")
     assert len(main_job.train_methods(data, sample, "sha", tmp_path, vocab=300, common={}, quiet=True)) == 1
+
+
+def test_main_job_dev_set_is_ntrex_then_the_catalogue_pairs_then_a_catalogue_corpus(tmp_path):
+    import importlib.util
+
+    from conftest import REPO
+
+    spec = importlib.util.spec_from_file_location("main_job", REPO / "scripts" / "main_job.py")
+    main_job = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(main_job)  # type: ignore[union-attr]
+    data = tmp_path / "data"
+    write(data / "train", {"eng_Latn.x.txt": "a\n", "deu_Latn.x.txt": "b\n"})
+    assert main_job.parity_dev_set(data) is None
+    write(data / "parallel" / "django", {"eng_Latn.txt": "a\n", "deu_Latn.txt": "b\n"})
+    assert main_job.parity_dev_set(data) == data / "parallel" / "django"
+    write(data / "parity-dev" / "deu_Latn", {"eng_Latn.txt": "a\n", "deu_Latn.txt": "b\n"})
+    assert main_job.parity_dev_set(data) == data / "parity-dev"
+    write(data / "parallel" / "ntrex128", {"eng_Latn.txt": "a\n", "deu_Latn.txt": "b\n"})
+    assert main_job.parity_dev_set(data) == data / "parallel" / "ntrex128"

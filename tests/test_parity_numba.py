@@ -14,7 +14,7 @@ from bbpe.corpus.reading import CorpusStats
 from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import resolve_pattern
 from bbpe.training.counting.pretokens import CountSettings
-from bbpe.training.methods import parity
+from bbpe.training.methods import parity, parity_dev
 
 BYTES = [bytes([i]) for i in range(256)]
 
@@ -29,11 +29,11 @@ def numba_parity():
 
 def run(learn, words, dev, n_new, **options):
     """(new token bytes, stop reason, merges per language in the order they first chose, merges)."""
-    tokens, chosen = list(BYTES), {}
+    tokens, log = list(BYTES), parity_dev.ParityLog()
     merges, why = learn(
-        {code: iter(ws) for code, ws in words.items()}, tokens, n_new_tokens=n_new, dev=dev, chosen=chosen, **options
+        {code: iter(ws) for code, ws in words.items()}, tokens, n_new_tokens=n_new, dev=dev, log=log, **options
     )
-    return tokens[256:], why, list(chosen.items()), merges
+    return tokens[256:], why, list(log.chosen.items()), merges
 
 
 def same_results(numba_parity, words, dev, n_new, **options):
@@ -126,7 +126,9 @@ def real_sample():
     pattern = resolve_pattern("qwen")
     files = sorted(TRAIN_DIR.glob("*.txt.gz"))
     counts = parity.count_by_language(files, CountSettings(pattern), stats=CorpusStats(), max_bytes=10_000, workers=1)
-    return {code: list(ws.items()) for code, ws in counts.items()}, parity.dev_words(PARALLEL_DIR / "ntrex128", pattern)
+    return {code: list(ws.items()) for code, ws in counts.items()}, parity_dev.load_dev(
+        PARALLEL_DIR / "ntrex128", pattern
+    )
 
 
 @pytest.mark.parametrize("global_merges", [0, 200])
@@ -161,8 +163,9 @@ def test_a_stop_request_ends_the_loop_before_the_next_step(numba_parity):
 
     words = _stores([flatten_words([(b"abab", 5)], 256), flatten_words([(b"ab", 1)], 256)])
     control = np.array([0, 1], np.int64)  # stop requested
-    args = (*words, np.array([2], np.int64), np.ones(1, np.int64), *pack_tokens(list(BYTES)), 5, 2, 0, control)
-    steps, stop = loop.learn(*args)
+    languages = np.array([[1, 0, -1, 0]], np.int64)  # a candidate, its dev text is measured text 0
+    args = (*words, np.array([2], np.int64), languages, *pack_tokens(list(BYTES)), 5, 2, 0, 0, control)
+    steps, stop, _stopped = loop.learn(*args)
     assert (len(steps), stop) == (0, loop.STOP_INTERRUPTED)
 
 

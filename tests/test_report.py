@@ -22,6 +22,8 @@ from bbpe.parallel_corpora import join_lines, load_corpus
 from bbpe.pretokenize.patterns import CL100K, QWEN
 from bbpe.references import ReferenceNotFound, download
 from bbpe.report.metrics import build_report, truncate, vocab_curve
+from bbpe.tokenizer import Tokenizer
+from bbpe.tokenizer_adapters import BBPEAdapter
 
 
 class CharEncoder:
@@ -356,7 +358,7 @@ def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, tra
     page = (out / "compression.html").read_text(encoding="utf-8")
     summary = page.split('id="summary"', 1)[1].split("</section>", 1)[0]
     header = re.findall(r'<button type="button" class="sort">([^<]*)</button>', summary)
-    assert header[-3:] == ["Gini", "Rényi eff.", "fertility"]
+    assert header[-5:] == ["Gini", "Rényi eff.", "fertility", "encode MB/s", "held out"]
     rows = {
         cells[0]: dict(zip(header, cells))
         for cells in (re.findall(r'<td data-v="([^"]*)">', row) for row in re.findall(r"<tr>(.*?)</tr>", summary))
@@ -370,7 +372,14 @@ def test_page_summary_has_the_fairness_metrics_of_the_json(tmp_path, capsys, tra
             float(row["Rényi eff."]) == record["renyi_efficiency"]
             and float(row["fertility"]) == record["mean_fertility"]
         )
-    assert "Rényi efficiency (alpha 2.5" in page.split('id="languages"', 1)[1]
+        assert record["engine"].startswith("bbpe/")  # bbpe vocabularies are encoded by bbpe's engine
+        if record["encode_mb_per_s"] is not None:  # None only when the corpus encodes in under a millisecond
+            assert float(row["encode MB/s"]) == record["encode_mb_per_s"] > 0
+    languages = page.split('id="languages"', 1)[1]
+    assert "Rényi efficiency (alpha 2.5" in languages and "encode MB/s, one thread" in languages
+    for record in data["rows"]:
+        measured = record["encode_mb_per_s"]
+        assert measured is None or measured > 0
 
 
 def _markdown_table(markdown: str, heading: str) -> dict[str, dict[str, str]]:
@@ -537,11 +546,17 @@ def test_main_job_end_to_end_on_tiny_data(tmp_path, monkeypatch, capsys):
     names = [t["name"] for t in report["tokenizers"]]
     assert {"bbpe-scratch-300", "bbpe-superword-300", "bbpe-parity-300"} <= set(names)
     assert [c["name"] for c in report["corpora"]] == ["mini", "django"]  # catalogue corpora last
+    assert report["figure_tokenizers"] == ["bbpe-scratch-300", "bbpe-superword-300", "bbpe-parity-300"]
+    assert "not in the figures (not available): qwen, llama2, baichuan" in report["notes"]
     parity = bbpe.load(cache / index["tokenizers"][2])
     assert parity.metadata["training"]["parity"]["dev"].endswith("django")
-    assert any(
-        "chose its merges on django (its dev set)" in note and "no NTREX-128" in note for note in report["notes"]
-    )
+    assert any("chose its merges on the even lines of django" in note for note in report["notes"])
+    # 20% of the 44 merges are global (8); Chinese, two pre-tokens repeated, runs out of pairs
+    assert "parity-aware: merges chosen per language (* = global): " in err and "* 8" in err
+    assert "parity-aware: stopped choosing: zho_Hans exhausted after" in err
+    training = parity.metadata["training"]["parity"]
+    assert (training["variant"], training["global_merges"], training["held_out"] is not None) == ("hybrid", 8, True)
+    assert training["merges_per_language"]["*"] == 8 and sum(training["merges_per_language"].values()) == 44
     markdown = (out / "compression.md").read_text(encoding="utf-8")
     assert "skipped o200k_base: reference 'o200k_base'" in markdown and "bbpe vocab fetch o200k_base" in markdown
     assert main_job.main(argv) == 0  # second run: the tokenizers are cached
@@ -567,3 +582,37 @@ def test_defaults_come_from_the_data_dir_and_the_main_job_index(tmp_path, monkey
     index.parent.mkdir(parents=True)
     index.write_text(json.dumps({"tokenizers": ["k1/bbpe-scratch-152k.json"]}), encoding="utf-8")
     assert report_cli.default_tokenizers() == [*REFERENCES, str(index.parent / "k1" / "bbpe-scratch-152k.json")]
+
+
+def test_figure_shows_only_the_named_tokenizers(tmp_path, capsys, trained, parallel):
+    """--figure: the bars relative to the baseline show those tokenizers (a missing one is a note); the tables all."""
+    small, large = trained
+    other = tmp_path / "other.json"
+    other.write_bytes(large.read_bytes())
+    common = ["--tokenizer", str(small), "--tokenizer", str(large), "--tokenizer", str(other)]
+    common += ["--corpus", str(parallel), "--baseline", "small"]
+    code, _, err = run_report(capsys, *common, "--out", str(tmp_path / "all"))
+    assert code == 0, err
+    code, _, err = run_report(
+        capsys, *common, "--figure", "large", "--figure", "internlm", "--out", str(tmp_path / "some")
+    )
+    assert code == 0, err
+    shown = json.loads((tmp_path / "some" / "compression.json").read_text(encoding="utf-8"))
+    every = json.loads((tmp_path / "all" / "compression.json").read_text(encoding="utf-8"))
+    assert shown["figure_tokenizers"] == ["large"] and every["figure_tokenizers"] == ["large", "other"]
+    assert "not in the figures (not available): internlm" in shown["notes"]
+    assert {row["tokenizer"] for row in shown["rows"]} == {"small", "large", "other"}
+    bars = "par_vs_small.png"
+    assert (tmp_path / "some" / bars).read_bytes() != (tmp_path / "all" / bars).read_bytes()
+
+
+def test_throughput_is_mb_per_cpu_second_of_the_encoding_thread():
+    from bbpe.report import metrics
+
+    assert metrics._throughput(3_000_000, 1.5) == 2.0
+    assert metrics._throughput(10, 0.0009) is None  # under a millisecond: not measurable
+    slow = Tokenizer.from_bytes_only(pattern="gpt2", engine="python")
+    adapter = BBPEAdapter(slow, "slow")
+    measured = metrics.measure(adapter, "a few words " * 2_000)
+    assert measured.seconds > 0 and measured.tokens == len(slow.encode_ordinary("a few words " * 2_000))
+    assert metrics.engine_name(adapter) == "bbpe/python"

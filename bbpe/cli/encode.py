@@ -7,7 +7,7 @@ import sys
 from pathlib import Path
 from typing import BinaryIO
 
-from bbpe.cli.options import add_vocab_argument, load_vocab
+from bbpe.cli.options import add_vocab_argument, engine_for_input, load_vocab
 from bbpe.cli.view import add_color_option, print_tokens
 from bbpe.errors import BBPEError
 
@@ -51,8 +51,8 @@ def _read_text(args: argparse.Namespace) -> str:
 
 
 def _cmd_encode(args: argparse.Namespace) -> int:
-    tokenizer = load_vocab(args)
     text = _read_text(args)
+    tokenizer = engine_for_input(load_vocab(args), len(text))
     ids = (
         tokenizer.encode(text, allowed_special="all")
         if args.allow_special

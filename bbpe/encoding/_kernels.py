@@ -7,7 +7,8 @@ bytes (merge the adjacent parts whose concatenation has the lowest rank, leftmos
 **The vocabulary** (built once, ``vocabulary_tables``): token bytes by *index* in one buffer, in
 rank order (so comparing indexes compares ranks; ``rank_of`` maps an index to its id), a hash
 table bytes -> index, the single bytes' indexes, ``joinable`` (do bytes a, b stand next to each
-other in some token), ``reachable`` (does BPE of a token's own bytes end in that token), a trie of
+other in some token), ``reachable`` (does BPE of a token's own bytes end in that token: -1 until a
+part first asks, then 0 or 1), a trie of
 the tokens (``edges``: (node << 8 | byte) -> child in an open-addressing table; ``node_token``)
 and, per token, the longest token that is a proper prefix of it (``shorter``).
 
@@ -195,13 +196,14 @@ def _copy_ids(table, entry, out, at):
 
 
 @kernel()
-def new_cache(longest_token):
-    """A thread's cache: pre-tokens, parts, valid pairs, and scratch rows for merging."""
-    memo = np.full((1 << 16, 2), -1, np.int64)  # [a << 32 | b, valid]; count of entries in memo_used
+def new_cache(longest_token, slots_log2):
+    """A thread's cache: pre-tokens (``2**slots_log2`` slots), parts (a quarter), valid pairs, and scratch rows."""
+    memo = np.full((1 << 16, 2), -1, np.int64)  # [a << 32 | b, valid]; the number of entries is in memo_used
     work = np.empty((6, 3 * max(LONG_PART, 2 * longest_token) + 2), np.int64)
     scratch = np.empty(max(LONG_PART, 2 * longest_token) + 2, np.int64)
     pair_bytes = np.empty(2 * longest_token + 1, np.uint8)
-    return new_table(18), new_table(16), memo, np.zeros(1, np.int64), work, scratch, pair_bytes
+    parts_log2 = max(4, slots_log2 - 2)
+    return new_table(slots_log2), new_table(parts_log2), memo, np.zeros(1, np.int64), work, scratch, pair_bytes
 
 
 # -- BPE of one part ---------------------------------------------------------------------------------
@@ -267,7 +269,11 @@ def _backtrack(data, start, end, vocab, cache, dead, out, at):
         last = out[at - 1] if at > first else np.int64(-1)
         while True:
             stop = pos + tok_start[token + 1] - tok_start[token]
-            if not dead[stop - start] and (last < 0 or _valid_pair(last, token, vocab, cache)):
+            if (
+                not dead[stop - start]
+                and _is_reachable(token, vocab, cache)
+                and (last < 0 or _valid_pair(last, token, vocab, cache))
+            ):
                 out[at] = token
                 at += 1
                 pos = stop
@@ -288,11 +294,25 @@ def _backtrack(data, start, end, vocab, cache, dead, out, at):
 
 
 @kernel(**NO_REFCOUNT)
+def _is_reachable(token, vocab, cache):
+    """Does BPE of the token's own bytes end in it?  Decided when first asked, remembered in ``vocab[5]``."""
+    tok_data, tok_start, table, reachable = vocab[0], vocab[1], vocab[2], vocab[5]
+    known = reachable[token]
+    if known < 0:
+        made = _merge_part(
+            tok_data, tok_start[token], tok_start[token + 1], tok_data, tok_start, table, cache[4], cache[5], 0
+        )
+        known = 1 if made == 1 and cache[5][0] == token else 0
+        reachable[token] = known
+    return known == 1
+
+
+@kernel(**NO_REFCOUNT)
 def _part_indexes(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of the part ``data[start:end]`` (BPE from its bytes) into ``out[at:]``; returns the new end."""
-    tok_data, tok_start, table, reachable = vocab[0], vocab[1], vocab[2], vocab[5]
+    tok_data, tok_start, table = vocab[0], vocab[1], vocab[2]
     whole = find_token(data, start, end, tok_data, tok_start, table)
-    if whole >= 0 and reachable[whole]:
+    if whole >= 0 and _is_reachable(whole, vocab, cache):
         out[at] = whole
         return at + 1
     if end - start <= LONG_PART:

@@ -7,9 +7,15 @@ a bare string other than ``"all"`` is a TypeError and an entry that is not a spe
 ValueError, in every engine.  Text of a disallowed special token left in an ordinary segment
 (after the allowed ones are cut out) raises ValueError, as in tiktoken.
 
+Added tokens (``bbpe.vocabulary``) are always cut out, whatever ``allowed_special`` says, in the same
+leftmost-longest pass as the allowed special tokens (as ``tokenizers`` matches all added tokens in one
+pass); the disallowed check runs before, on the text with only the allowed special tokens cut out.
+
 >>> specials = SpecialTokens({"<|end|>": 9, "<|end|>x": 10})
 >>> specials.segments("a<|end|>xb<|end|>", allowed_special="all", disallowed_special="all")
 ['a', '<|end|>x', 'b', '<|end|>', '']
+>>> SpecialTokens({"<|end|>": 9}, added={"ö": 5}).segments("Köln<|end|>", allowed_special=(), disallowed_special=())
+['K', 'ö', 'ln<|end|>']
 """
 
 from __future__ import annotations
@@ -41,12 +47,15 @@ def split_specials(text: str, tokens: frozenset[str]) -> list[str]:
 
 
 class SpecialTokens:
-    """A tokenizer's special tokens (text -> id) and the rules for finding them in text."""
+    """A tokenizer's special tokens and always-matched added tokens (text -> id), and the rules for finding
+    them in text; ``ids`` gives the id of every text that ``segments`` cuts out."""
 
-    def __init__(self, tokens: Mapping[str, int]) -> None:
-        self.ids = dict(tokens)
+    def __init__(self, tokens: Mapping[str, int], *, added: Mapping[str, int] | None = None) -> None:
+        self.ids = {**(added or {}), **tokens}
         self.names = frozenset(tokens)
+        self.added = frozenset(added or ())
         self._resolved: dict[tuple[Hashable, Hashable], tuple[frozenset[str], frozenset[str]]] = {}
+        self._cut: dict[frozenset[str], frozenset[str]] = {}
 
     def resolve(
         self, allowed_special: AllowedSpecial, disallowed_special: AllowedSpecial
@@ -65,9 +74,10 @@ class SpecialTokens:
         return allowed, disallowed
 
     def segments(self, text: str, *, allowed_special: AllowedSpecial, disallowed_special: AllowedSpecial) -> list[str]:
-        """``split_specials`` with the allowed tokens, after the disallowed check on the ordinary segments."""
+        """``split_specials`` with the allowed and the added tokens, after the disallowed check on the text
+        between the allowed ones."""
         allowed, disallowed = self.resolve(allowed_special, disallowed_special)
-        parts = split_specials(text, allowed)
+        parts = split_specials(text, allowed) if disallowed or not self.added else []
         if disallowed:
             pattern = special_pattern(disallowed)
             for part in parts[::2]:
@@ -78,7 +88,16 @@ class SpecialTokens:
                         f"Pass allowed_special={{{found.group()!r}}} to encode it as a special token, "
                         "or disallowed_special=() to encode it as ordinary text."
                     )
-        return parts
+        return split_specials(text, self._with_added(allowed)) if self.added else parts
+
+    def _with_added(self, allowed: frozenset[str]) -> frozenset[str]:
+        """The texts cut out under ``allowed``: those special tokens and every added token."""
+        cut = self._cut.get(allowed)
+        if cut is None:
+            cut = allowed | self.added
+            if len(self._cut) < 64:
+                self._cut[allowed] = cut
+        return cut
 
     def _as_set(self, value: AllowedSpecial, name: str) -> frozenset[str]:
         if value == "all":

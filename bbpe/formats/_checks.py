@@ -19,25 +19,27 @@ def token_id(path: str | os.PathLike[str], where: str, value: Any) -> int:
     return value
 
 
-def special_tokens(path: str | os.PathLike[str], where: str, value: Any) -> dict[str, int]:
-    """A JSON object of special token text -> id: non-empty strings, distinct valid ids."""
+def special_tokens(
+    path: str | os.PathLike[str], where: str, value: Any, *, what: str = "special token"
+) -> dict[str, int]:
+    """A JSON object of special (or added, ``what``) token text -> id: non-empty strings, distinct valid ids."""
     if not isinstance(value, dict):
         raise VocabFormatError(path, f"{where}: expected an object of token text -> id")
     result: dict[str, int] = {}
     for text, number in value.items():
-        text_of(path, where, text)
+        text_of(path, where, text, what=what)
         result[text] = token_id(path, f"{where}[{text!r}]", number)
     if len(set(result.values())) != len(result):
-        raise VocabFormatError(path, f"{where}: two special tokens share one id")
+        raise VocabFormatError(path, f"{where}: two {what}s share one id")
     return result
 
 
-def text_of(path: str | os.PathLike[str], where: str, value: Any) -> str:
-    """A special token's text: a non-empty string."""
+def text_of(path: str | os.PathLike[str], where: str, value: Any, *, what: str = "special token") -> str:
+    """A special (or added) token's text: a non-empty string."""
     if not isinstance(value, str):
-        raise VocabFormatError(path, f"{where}: a special token must be a string, not {value!r}")
+        raise VocabFormatError(path, f"{where}: a {what} must be a string, not {value!r}")
     if not value:
-        raise VocabFormatError(path, f"{where}: a special token cannot be empty")
+        raise VocabFormatError(path, f"{where}: a {what} cannot be empty")
     return value
 
 

@@ -14,6 +14,10 @@ What is written, and why each part gives bbpe's ids (``encode(text, allowed_spec
   special's text is also a regular token's byte-level text (``?``, ``the``), the regular token is
   written under a placeholder key (``<bbpe regular 63>``) that a ``Replace`` decoder turns back
   into its text; no ordinary segment can hold it (the special is always cut out first).
+* **Added tokens** (always matched, ``bbpe.vocabulary``) are written as specials are, with
+  ``special: false``; one that shares a regular token's id (DeepSeek's ``ø`` = the byte 0xF8) only
+  as an ``added_tokens`` entry, which needs its text to be that token's byte-level key (then
+  ``tokenizers`` gives it that id and decodes it to those bytes, as bbpe does).
 * **Normalizer**: the vocabulary's Unicode form (``{"type": "NFC"}``; none: ``null``).  Added
   tokens are matched before normalization, as bbpe cuts special tokens out of the raw text.
 * **Pre-tokenizer**: Split(regex, Isolated) + ByteLevel without its own regex.
@@ -67,22 +71,26 @@ def merges_of(ranks: Mapping[bytes, int]) -> list[tuple[bytes, bytes]]:
 
 
 def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
-    """The ``tokenizer.json`` document (ValueError for a special token tokenizers cannot decode back)."""
-    ranks, specials = tokenizer.ranks, tokenizer.special_tokens
+    """The ``tokenizer.json`` document (ValueError for a special or added token tokenizers cannot decode back)."""
+    ranks = tokenizer.ranks
+    vocab = {to_str(token): rank for token, rank in ranks.items()}
+    aliases = _aliases(tokenizer.added_tokens, ranks, vocab)
+    # every text cut out of the raw text that has an id of its own: written into model.vocab
+    specials = {**{t: r for t, r in tokenizer.added_tokens.items() if t not in aliases}, **tokenizer.special_tokens}
     for text in specials:
+        kind = "special" if text in tokenizer.special_tokens else "added"
         if not decodes_as_itself(text):
             raise ValueError(
-                f"special token {text!r} cannot be exported to tokenizer.json: every character of it is a byte-level "
+                f"{kind} token {text!r} cannot be exported to tokenizer.json: every character of it is a byte-level "
                 f"stand-in, so tokenizers' ByteLevel decoder would decode it as the bytes {to_bytes(text)!r}; "
                 "rename it (or export with --format tiktoken)"
             )
         if tokenizer.normalization != "none" and _spelled_by_a_pretoken(text, ranks, tokenizer.pattern):
             raise ValueError(
-                f"special token {text!r} cannot be exported to tokenizer.json with the {tokenizer.normalization} "
-                "normalizer: normalized text can spell it as a pre-token, and tokenizers would give that the "
-                "special's id (bbpe encodes it as ordinary text); rename it (or export with --format tiktoken)"
+                f"{kind} token {text!r} cannot be exported to tokenizer.json with the {tokenizer.normalization} "
+                f"normalizer: normalized text can spell it as a pre-token, and tokenizers would give that the "
+                f"{kind} token's id (bbpe encodes it as ordinary text); rename it (or export with --format tiktoken)"
             )
-    vocab = {to_str(token): rank for token, rank in ranks.items()}
     shadowed = {rank: key for key, rank in vocab.items() if key in specials}  # a special's text is this key
     placeholders: dict[str, str] = {}
     for rank, key in sorted(shadowed.items()):
@@ -108,9 +116,9 @@ def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
             "lstrip": False,
             "rstrip": False,
             "normalized": False,
-            "special": True,
+            "special": text in tokenizer.special_tokens,
         }
-        for text, rank in sorted(specials.items(), key=lambda item: item[1])
+        for text, rank in sorted({**specials, **aliases}.items(), key=lambda item: item[1])
     ]
     normalization = tokenizer.normalization
     return {
@@ -148,6 +156,19 @@ def to_json(tokenizer: VocabularyLike) -> dict[str, Any]:
     }
 
 
+def _aliases(added: Mapping[str, int], ranks: Mapping[bytes, int], vocab: Mapping[str, int]) -> dict[str, int]:
+    """The added tokens that share a regular token's id; ValueError unless the text is that token's key."""
+    regular_ids = set(ranks.values()) if added else set()
+    aliases = {text: rank for text, rank in added.items() if rank in regular_ids}
+    for text, rank in aliases.items():
+        if vocab.get(text) != rank:
+            raise ValueError(
+                f"added token {text!r} shares id {rank} with a regular token whose byte-level text is not {text!r}; "
+                "tokenizer.json cannot give one id two texts (export with --format bbpe)"
+            )
+    return aliases
+
+
 def _spelled_by_a_pretoken(text: str, ranks: Mapping[bytes, int], pattern: str) -> bool:
     """True when a plain-ASCII special's text can be a key ``tokenizers`` looks up for ordinary text: one
     character, a regular token's text, or a whole pre-token of the pattern."""
@@ -170,7 +191,7 @@ def write(tokenizer: VocabularyLike, path: str | os.PathLike[str]) -> None:
 
 
 def probe_text(special_tokens: Mapping[str, int]) -> str:
-    """``PROBE_TEXT`` with every special token in it (after a word, between words, twice in a row), and each
+    """``PROBE_TEXT`` with every special (and added) token in it (after a word, between words, twice in a row), and each
     in full-width letters (which NFKC turns into the special's text, to be encoded as ordinary text)."""
     words = PROBE_TEXT.split(" ")
     specials = sorted(special_tokens, key=special_tokens.__getitem__)
@@ -198,10 +219,11 @@ def check_export(tokenizer: VocabularyLike, text: str) -> None:
     except Exception as exc:  # tokenizers raises its own Exception types
         first = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
         raise ValueError(f"the exported tokenizer.json does not load in Hugging Face tokenizers ({first})") from None
-    for special, rank in tokenizer.special_tokens.items():
+    for special, rank in {**tokenizer.added_tokens, **tokenizer.special_tokens}.items():
         if loaded.token_to_id(special) != rank:
+            kind = "special" if special in tokenizer.special_tokens else "added"
             raise ValueError(
-                f"Hugging Face tokenizers gives special token {special!r} id {loaded.token_to_id(special)}, "
+                f"Hugging Face tokenizers gives {kind} token {special!r} id {loaded.token_to_id(special)}, "
                 f"not bbpe's {rank}"
             )
     encoder = Encoder(
@@ -210,8 +232,9 @@ def check_export(tokenizer: VocabularyLike, text: str) -> None:
         special_tokens=tokenizer.special_tokens,
         normalization=tokenizer.normalization,
         engine="tiktoken" if has_tiktoken() else "python",
+        added_tokens=tokenizer.added_tokens,
     )
-    probe = probe_text(tokenizer.special_tokens)
+    probe = probe_text({**tokenizer.added_tokens, **tokenizer.special_tokens})
     ids = encoder.encode(probe, allowed_special="all")
     if loaded.encode(probe, add_special_tokens=False).ids != ids:
         raise ValueError(
@@ -220,6 +243,8 @@ def check_export(tokenizer: VocabularyLike, text: str) -> None:
         )
     bytes_of = {rank: token for token, rank in tokenizer.ranks.items()}
     bytes_of.update((rank, special.encode("utf-8")) for special, rank in tokenizer.special_tokens.items())
+    for text, rank in tokenizer.added_tokens.items():
+        bytes_of.setdefault(rank, text.encode("utf-8"))
     expected = b"".join(bytes_of[i] for i in ids).decode("utf-8", errors="replace")
     if loaded.decode(ids, skip_special_tokens=False) != expected:
         raise ValueError("Hugging Face tokenizers does not decode the exported ids back to bbpe's text")

@@ -9,6 +9,7 @@ stand-in character, so a byte string is written as a text of those characters.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from functools import cache
 
 
@@ -52,3 +53,20 @@ def decodes_as_itself(text: str) -> bool:
     would come back as byte 0xE9), and any other token as its own UTF-8.
     """
     return to_bytes(text) in (None, text.encode("utf-8"))
+
+
+def byte_aliases(ranks: Mapping[bytes, int], added_tokens: Mapping[str, int]) -> dict[bytes, int]:
+    """Byte tokens a byte-level vocabulary lacks, given by the added tokens whose text is the byte's stand-in.
+
+    DeepSeek LLM and Coder lack the 13 bytes that never occur in UTF-8 (0xC0, 0xC1, 0xF5-0xFF) and add their
+    stand-ins as added tokens; the byte then has that token's id (``tokenizers`` decodes the id to the byte).
+
+    >>> byte_aliases({bytes([b]): b for b in range(255)}, {"ÿ": 300, "<x>": 301})
+    {b'\\xff': 300}
+    """
+    stand_in = byte_to_unicode()
+    return {
+        bytes([byte]): added_tokens[stand_in[byte]]
+        for byte in range(256)
+        if bytes([byte]) not in ranks and stand_in[byte] in added_tokens
+    }

@@ -6,9 +6,12 @@ Implemented exactly (the file's own tokenizer and bbpe give the same ids, ``allo
 * normalizers NFC, NFD, NFKC, NFKD (alone or as a Sequence of one), or none;
 * pre-tokenizers ByteLevel with its own regex (GPT-2's pattern), or Split(regex, ``Isolated``) then
   ByteLevel without a regex;
-* added tokens become special tokens with the id ``tokenizers`` gives them (the text's id in
-  ``model.vocab`` if it is there, as for every ByteLevel BPE trained by ``tokenizers``; else numbered
-  from the vocabulary's size up), ``special: false`` ones too (``tokenizers`` always matches them);
+* added tokens get the id ``tokenizers`` gives them (the text's id in ``model.vocab`` if it is there,
+  as for every ByteLevel BPE trained by ``tokenizers``; else numbered from the vocabulary's size up):
+  ``special: true`` ones become special tokens, ``special: false`` ones added tokens (always cut out
+  of the text, as ``tokenizers`` matches them even with ``split_special_tokens``).  An added token
+  whose text is the byte-level stand-in of a byte the model lacks is that byte's token (DeepSeek
+  LLM/Coder lack 13 bytes that never occur in UTF-8 and add them as ``ø``, ``ö``, ...);
 * the merge list, when rank-based BPE over the ids does the same merges: the merges' tokens come in
   id order, and each token's pair that rank-based BPE builds it from is in the list (for a token BPE
   builds from three or more parts: every pair of tokens that spells it).  With ``ignore_merges``
@@ -38,7 +41,7 @@ from bbpe.errors import VocabFormatError
 from bbpe.formats import _checks
 from bbpe.formats.detect import read_json
 from bbpe.formats.hf import probe_text
-from bbpe.formats.hf_bytes import to_bytes
+from bbpe.formats.hf_bytes import byte_aliases, to_bytes
 from bbpe.pretokenize.patterns import GPT2, compile_pattern, from_oniguruma
 from bbpe.vocabulary import Vocabulary
 
@@ -59,20 +62,27 @@ def read(path: PathLike, *, data: dict[str, Any] | None = None) -> Vocabulary:
             raise VocabFormatError(
                 path, f"decoder Replace of {placeholder!r}, which is not one whole model token, changes decoding"
             )
-    specials = _added_tokens(path, data.get("added_tokens"), keys, normalized=normalization != "none")
-    ranks = _regular_tokens(path, keys, set(specials.values()), replaced)
+    ids, special = _added_tokens(path, data.get("added_tokens"), keys, normalized=normalization != "none")
+    specials = {text: rank for text, rank in ids.items() if text in special}
+    added = {text: rank for text, rank in ids.items() if text not in special}
+    # an added token that is a regular token of model.vocab (a byte, or built by a merge) keeps it and shares its id
+    built = _merge_results(model.get("merges"))
+    regular = {text for text in added if text in keys and (text in built or len(to_bytes(text) or b"..") == 1)}
+    own = {text: rank for text, rank in ids.items() if text not in regular}
+    ranks = _regular_tokens(path, keys, set(own.values()), replaced)
+    ranks |= byte_aliases(ranks, added)
     key_bytes = {key: raw for key in keys if (raw := to_bytes(replaced.get(key, key))) is not None}
-    special_bytes = {key_bytes[text] for text in specials if text in key_bytes}
+    special_bytes = {key_bytes[text] for text in own if text in key_bytes}
     merges = _merges(path, model.get("merges"), key_bytes, ranks, special_bytes)
-    # Plain-ASCII special text is cut out of every text before BPE: tokens holding it are never reached.
-    cut_out = {text.encode() for text in specials if to_bytes(text) == text.encode()}
+    # Plain-ASCII special or added text is cut out of every text before BPE: tokens holding it are never reached.
+    cut_out = {text.encode() for text in ids if to_bytes(text) == text.encode()}
     if normalization != "none":  # ... unless normalization makes that text again (full-width forms under NFKC)
         _check_specials_under_normalization(path, cut_out, model.get("merges"), key_bytes, pattern, normalization)
         cut_out = set()
     _check_merge_order(path, ranks, merges, ignore_merges=model.get("ignore_merges") is True, cut_out=cut_out)
     _warn_about_extras(path, data)
     try:
-        vocabulary = Vocabulary(ranks, pattern, specials, normalization=normalization)
+        vocabulary = Vocabulary(ranks, pattern, specials, normalization=normalization, added_tokens=added)
     except ValueError as exc:
         raise VocabFormatError(path, str(exc)) from None
     _compare_with_tokenizers(path, data, vocabulary)
@@ -179,12 +189,16 @@ def _decoder_keys(path: PathLike, node: Any) -> dict[str, str]:
     return replaced
 
 
-def _added_tokens(path: PathLike, added: Any, keys: dict[str, int], *, normalized: bool) -> dict[str, int]:
-    """Special tokens with the ids ``tokenizers`` gives them, in file order (see the module docstring)."""
+def _added_tokens(
+    path: PathLike, added: Any, keys: dict[str, int], *, normalized: bool
+) -> tuple[dict[str, int], set[str]]:
+    """Every added token with the id ``tokenizers`` gives it, in file order (see the module docstring), and
+    which of them are ``special``."""
     added = added or []
     if not isinstance(added, list):
         raise VocabFormatError(path, "added_tokens: expected a list of objects")
     ids: dict[str, int] = {}
+    special: set[str] = set()
     groups: dict[bool, list[str]] = {False: [], True: []}
     for index, entry in enumerate(added):
         where = f"added_tokens[{index}]"
@@ -209,6 +223,8 @@ def _added_tokens(path: PathLike, added: Any, keys: dict[str, int], *, normalize
                 "supported; bbpe cuts special tokens out of the raw text",
             )
         groups[is_normalized].append(content)
+        if entry.get("special", False):
+            special.add(content)
         number = ids.get(content, keys.get(content))
         if number is None:  # tokenizers: after the largest added id, or the model's size if that is larger
             top = max(ids.values(), default=None)
@@ -217,7 +233,7 @@ def _added_tokens(path: PathLike, added: Any, keys: dict[str, int], *, normalize
             log.warning("%s: %s %r has id %d in tokenizers, not the %d written", path, where, content, number, declared)
         ids[content] = number
     _check_groups(path, groups)
-    return ids
+    return ids, special
 
 
 def _check_groups(path: PathLike, groups: dict[bool, list[str]]) -> None:
@@ -241,7 +257,7 @@ def _overlap(left: str, right: str) -> bool:
 def _regular_tokens(
     path: PathLike, keys: dict[str, int], special_ids: set[int], replaced: dict[str, str]
 ) -> dict[bytes, int]:
-    """The model's tokens that are not special, as bytes -> id."""
+    """The model's tokens that are not special (nor an added token with an id of its own), as bytes -> id."""
     ranks: dict[bytes, int] = {}
     for key, rank in keys.items():
         if rank in special_ids:
@@ -262,6 +278,16 @@ def _regular_tokens(
             raise VocabFormatError(path, f"model.vocab[{key!r}]: the bytes {raw!r} have two ids ({ranks[raw]}, {rank})")
         ranks[raw] = rank
     return ranks
+
+
+def _merge_results(merges: Any) -> set[str]:
+    """The keys the merge list builds (malformed entries are left to ``_merges`` to report)."""
+    results: set[str] = set()
+    for merge in merges if isinstance(merges, list) else []:
+        parts = merge.split(" ") if isinstance(merge, str) else merge
+        if isinstance(parts, list) and len(parts) == 2 and all(isinstance(part, str) for part in parts):
+            results.add(parts[0] + parts[1])
+    return results
 
 
 def _merges(
@@ -401,8 +427,9 @@ def _compare_with_tokenizers(path: PathLike, data: dict[str, Any], vocabulary: V
         special_tokens=vocabulary.special_tokens,
         normalization=vocabulary.normalization,
         engine="tiktoken" if has_tiktoken() else "python",
+        added_tokens=vocabulary.added_tokens,
     )
-    probe = probe_text(vocabulary.special_tokens)
+    probe = probe_text({**vocabulary.added_tokens, **vocabulary.special_tokens})
     theirs = loaded.encode(probe, add_special_tokens=False).ids
     ours = encoder.encode(probe, allowed_special="all")
     if theirs != ours:

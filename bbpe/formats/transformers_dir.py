@@ -77,7 +77,12 @@ def with_roles(
     )
     if specials != vocabulary.special_tokens:
         vocabulary = Vocabulary(
-            vocabulary.ranks, vocabulary.pattern, specials, vocabulary.metadata, vocabulary.normalization
+            vocabulary.ranks,
+            vocabulary.pattern,
+            specials,
+            vocabulary.metadata,
+            vocabulary.normalization,
+            vocabulary.added_tokens,
         )
     return vocabulary, roles
 

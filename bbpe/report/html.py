@@ -33,7 +33,8 @@ from typing import Any
 
 from bbpe.analysis.token_view import Piece
 from bbpe.parallel_corpora import ENGLISH, Corpus, Language
-from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, CompressionReport, Row
+from bbpe.report.metrics import CL100K, CONVENTION, FAIRNESS, THROUGHPUT, CompressionReport, Row
+from bbpe.report.render import corpus_legend, held_out_cell, held_out_items
 
 SENTENCE_CHARS = 400  # a sentence longer than this is cut at a space
 
@@ -51,6 +52,8 @@ def render_page(report: CompressionReport, figures: Mapping[str, bytes]) -> str:
         '<section id="summary" aria-labelledby="summary-h"><h2 id="summary-h">Summary</h2>',
         f'<p class="note">{html.escape(CONVENTION)} Click a column header (or focus it and press Enter) to sort.</p>',
         f'<p class="note">{html.escape(FAIRNESS)}</p>',
+        f'<p class="note">{html.escape(THROUGHPUT)}</p>',
+        *_held_out_notes(report),
         *(_summary_table(report, corpus) for corpus in report.corpora),
         "</section>",
         _token_view(report),
@@ -197,6 +200,8 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
         "Gini",
         "Rényi eff.",
         "fertility",
+        "encode MB/s",
+        "held out",
     ]
     rows = [
         [
@@ -213,6 +218,8 @@ def _summary_table(report: CompressionReport, corpus: Corpus) -> str:
             _float(s.gini, 3),
             _float(s.renyi_efficiency, 3),
             _float(s.mean_fertility),
+            _float(s.encode_mb_per_s, 1),
+            _text(held_out_cell(s)),
         ]
         for s in report.summary
         if s.corpus == corpus.name
@@ -229,20 +236,42 @@ def _language_tables(report: CompressionReport, corpus: Corpus) -> str:
         ("tokens", lambda r: _int(r.tokens)),
         ("Rényi efficiency (alpha 2.5, higher is more uniform)", lambda r: _float(r.renyi_efficiency, 3)),
         ("fertility: tokens per whitespace-separated word (lower is better)", lambda r: _float(r.fertility)),
+        ("encode MB/s, one thread (higher is faster)", lambda r: _float(r.encode_mb_per_s, 1)),
     ]
     names = [e.name for e in report.encoders]
-    parts = [f"<h3>{html.escape(corpus.name)}</h3>"]
+    legend = corpus_legend(report, corpus)
+    parts = [
+        f"<h3>{html.escape(corpus.name)}</h3>",
+        *([f'<p class="note">{html.escape(legend)}</p>'] if legend else []),
+    ]
     for index, (title, cell) in enumerate(metrics):
         if all(cell(report.row(n, corpus.name, lang.code)) == ("", "") for n in names for lang in corpus.languages):
             continue
         rows = [
-            [_text(f"{lang.name} ({lang.code})"), *(cell(report.row(n, corpus.name, lang.code)) for n in names)]
+            [_text(f"{lang.name} ({lang.code})"), *(_marked(report, cell, n, corpus.name, lang.code) for n in names)]
             for lang in corpus.languages
         ]
         parts.append(f"<details{' open' if index == 0 else ''}><summary>{html.escape(title)}</summary>")
         parts.append(_table(f"{corpus.name}: {title}", ["language", *names], rows))
         parts.append("</details>")
     return "\n".join(parts)
+
+
+def _held_out_notes(report: CompressionReport) -> list[str]:
+    """The held-out rule and, per trained tokenizer, the corpora it has seen (as in compression.md)."""
+    intro, items = held_out_items(report)
+    if not intro:
+        return []
+    listed = "".join(f"<li>{html.escape(item.replace('`', ''))}</li>" for item in items)
+    return [f'<p class="note">{html.escape(intro)}</p>', f'<ul class="note">{listed}</ul>']
+
+
+def _marked(
+    report: CompressionReport, cell: Callable[[Row], tuple[str, str]], tokenizer: str, corpus: str, code: str
+) -> tuple[str, str]:
+    """A cell with its held-out mark (``†``/``‡``) after the number; sorting still uses the number."""
+    shown, value = cell(report.row(tokenizer, corpus, code))
+    return (shown + report.mark(tokenizer, corpus, code) if shown else shown), value
 
 
 def _table(caption: str, header: Sequence[str], rows: Sequence[Sequence[tuple[str, str]]]) -> str:

@@ -42,7 +42,8 @@ import numpy as np
 from bbpe.errors import BBPEError
 from bbpe.parallel_corpora import ENGLISH, Corpus, Language
 from bbpe.progress import ProgressCallback, ProgressEvent
-from bbpe.report import fairness
+from bbpe.report import fairness, provenance
+from bbpe.report.provenance import MARKS, Provenance
 from bbpe.tokenizer import Tokenizer
 from bbpe.tokenizer_adapters import TokenizerAdapter
 
@@ -59,6 +60,11 @@ FAIRNESS = (
     "distribution, H_2.5(p) / log |V| (Zouhar et al. 2023; 1 = uniform over the vocabulary), all languages pooled. "
     "fertility: tokens per whitespace-separated word, mean over the languages whose script uses spaces."
 )
+THROUGHPUT = (
+    "encode MB/s: UTF-8 MB of a language's text over the CPU time of the thread that encoded it whole "
+    "(single-threaded encoding; the other threads encode other languages meanwhile, so compare within one report): "
+    "bbpe's engine for bbpe vocabularies and tiktoken-style references, sentencepiece for SentencePiece models."
+)
 CL100K = "cl100k_base"
 CURVE_SIZES = (1_000, 2_000, 4_000, 8_000, 16_000, 32_000, 64_000, 100_000, 128_000)
 CURVE_SHARE = 0.25  # the vocab-size curve encodes the first quarter of every language's text
@@ -73,6 +79,7 @@ class Measurement:
     byte_fallback: int | None  # tokens that are byte-fallback pieces (SentencePiece only)
     round_trip: bool
     counts: np.ndarray | None = None  # occurrences of each id in ``distinct``
+    seconds: float = 0.0  # CPU time of the thread that encoded the text
 
 
 @dataclass(frozen=True)
@@ -100,6 +107,9 @@ class Row:
     round_trip: bool
     renyi_efficiency: float | None = None  # alpha 2.5 over this language's tokens, |V| = vocab size
     fertility: float | None = None  # tokens per whitespace-separated word; None for scripts without spaces
+    held_out: bool | None = None  # trained tokenizers: whether these lines were unseen (bbpe.report.provenance)
+    seen: str = ""  # why not: "training text (92% of its lines)", "parity dev set (100% of its lines)"
+    encode_mb_per_s: float | None = None  # MB of text per CPU second of the encoding thread (THROUGHPUT)
 
 
 @dataclass(frozen=True)
@@ -122,6 +132,10 @@ class Summary:
     gini: float | None = None  # of per-language token counts; line-aligned corpora only
     renyi_efficiency: float | None = None  # of all the corpus's tokens pooled
     mean_fertility: float | None = None  # over the languages that use spaces
+    held_out: bool | None = None  # trained tokenizers: no language of the corpus was seen
+    seen: str = ""  # "training text in 5 of 59 languages", "parity dev set (34 of 34 languages)"
+    encode_mb_per_s: float | None = None  # all the corpus's text over the CPU time that encoded it
+    engine: str = ""  # what encoded the text: bbpe's engine for bbpe vocabularies, the model's library otherwise
 
 
 @dataclass
@@ -136,7 +150,14 @@ class CompressionReport:
     curves: dict[str, list[tuple[int, float]]] = field(default_factory=dict)
     curve_points: dict[str, tuple[int, float]] = field(default_factory=dict)  # other tokenizers, same text
     notes: list[str] = field(default_factory=list)
+    figure_tokenizers: list[str] = field(default_factory=list)  # shown in the bars relative to the baseline (all)
     meta: dict[str, Any] = field(default_factory=dict)
+    provenance: Provenance = field(default_factory=lambda: Provenance({}, set(), []))
+
+    def mark(self, tokenizer: str, corpus: str, language: str) -> str:
+        """``†`` (training text), ``‡`` (parity dev set) or ``""`` (held out, or unknown)."""
+        seen = self.provenance.status(tokenizer, corpus, language)
+        return MARKS[seen.kind] if seen else ""
 
     def row(self, tokenizer: str, corpus: str, language: str) -> Row:
         return self._index[(tokenizer, corpus, language)]
@@ -156,13 +177,15 @@ class CompressionReport:
 
 def measure(encoder: TokenizerAdapter, text: str) -> Measurement:
     """Encode ``text`` whole and count tokens, distinct ids and byte-fallback pieces."""
+    started = time.thread_time()
     ids = encoder.encode(text)
+    seconds = time.thread_time() - started
     distinct, counts = np.unique(np.asarray(ids, dtype=np.int64), return_counts=True)
     fallback = None
     if encoder.kind == "sentencepiece":
         mask = np.fromiter((encoder.is_byte_fallback(int(i)) for i in distinct), dtype=bool, count=len(distinct))
         fallback = int(counts[mask].sum())
-    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text, counts)
+    return Measurement(len(ids), distinct, fallback, encoder.decode(ids) == text, counts, seconds)
 
 
 def build_report(
@@ -176,7 +199,8 @@ def build_report(
 ) -> CompressionReport:
     """Measure every encoder on every language (in threads) and derive rows and summaries.
 
-    ``curve_tokenizers`` names bbpe-trained encoders whose compression-vs-vocab-size curve
+    Corpora a trained tokenizer has seen (its training text, its parity dev set: ``bbpe.report.provenance``)
+    are marked in its rows and summaries and come after the held-out ones.  ``curve_tokenizers`` names bbpe-trained encoders whose compression-vs-vocab-size curve
     is measured by truncating their merge lists, on the first ``CURVE_SHARE`` of every
     language of the first corpus (where the other encoders are measured too).
     """
@@ -185,18 +209,20 @@ def build_report(
         raise BBPEError(f"two tokenizers share a name: {sorted(n for n in names if names.count(n) > 1)[0]}")
     if baseline not in names:
         raise BBPEError(f"baseline {baseline!r} is not among the tokenizers ({', '.join(names)})")
+    seen = provenance.check(encoders, corpora)
+    corpora = provenance.held_out_first(corpora, seen)
     jobs = [(encoder, corpus, language) for corpus in corpora for language in corpus.languages for encoder in encoders]
     jobs.sort(key=lambda job: -job[2].n_bytes)  # longest first balances the threads
     results = _run_parallel([partial(measure, e, l.text) for e, _, l in jobs], workers, "encode", on_progress)
     measured = {(e.name, c.name, l.code): m for (e, c, l), m in zip(jobs, results)}
     rows = [
-        _row(encoder, corpus, language, measured, baseline)
+        _row(encoder, corpus, language, measured, baseline, seen)
         for corpus in corpora
         for language in corpus.languages
         for encoder in encoders
     ]
     summary = [_summary(encoder, corpus, rows, measured) for corpus in corpora for encoder in encoders]
-    report = CompressionReport(baseline, list(encoders), list(corpora), rows, summary)
+    report = CompressionReport(baseline, list(encoders), list(corpora), rows, summary, provenance=seen)
     if curve_tokenizers and corpora:
         _add_curves(report, curve_tokenizers, curve_sample(corpora[0].languages), workers, on_progress)
     return report
@@ -243,8 +269,10 @@ def _row(
     language: Language,
     measured: dict[tuple[str, str, str], Measurement],
     baseline: str,
+    seen: Provenance,
 ) -> Row:
     m = measured[(encoder.name, corpus.name, language.code)]
+    status = seen.status(encoder.name, corpus.name, language.code)
 
     def ratio(other: str, code: str) -> float | None:
         reference = measured.get((other, corpus.name, code))
@@ -275,6 +303,9 @@ def _row(
         fertility=_round(fairness.fertility(m.tokens, language.text))
         if fairness.uses_spaces(language.code) and language.text.split()
         else None,
+        held_out=seen.held_out(encoder.name, corpus.name, language.code),
+        seen=str(status) if status else "",
+        encode_mb_per_s=_throughput(language.n_bytes, m.seconds),
     )
 
 
@@ -305,7 +336,34 @@ def _summary(
         gini=_round(fairness.gini([r.tokens for r in mine])) if corpus.aligned and mine else None,
         renyi_efficiency=_renyi([measured[(encoder.name, corpus.name, r.language)] for r in mine], encoder.vocab_size),
         mean_fertility=_mean([r.fertility for r in mine]),
+        held_out=None if any(r.held_out is None for r in mine) else all(r.held_out for r in mine),
+        seen=_seen_summary(mine),
+        encode_mb_per_s=_throughput(
+            sum(r.bytes for r in mine), sum(measured[(encoder.name, corpus.name, r.language)].seconds for r in mine)
+        ),
+        engine=engine_name(encoder),
     )
+
+
+def _seen_summary(rows: Sequence[Row]) -> str:
+    """``training text in 5 of 59 languages``; ``parity dev set in 34 of 34 languages, training text in ...``."""
+    kinds: dict[str, int] = {}
+    for row in rows:
+        if row.seen:
+            kind = row.seen.split(" (")[0]
+            kinds[kind] = kinds.get(kind, 0) + 1
+    return ", ".join(f"{kind} in {n} of {len(rows)} languages" for kind, n in kinds.items())
+
+
+def engine_name(encoder: TokenizerAdapter) -> str:
+    """What encodes for ``encoder``: "bbpe/<engine>" for a bbpe tokenizer, else its kind (e.g. sentencepiece)."""
+    tokenizer = getattr(encoder, "tokenizer", None)
+    return f"bbpe/{tokenizer.engine}" if isinstance(tokenizer, Tokenizer) else encoder.kind
+
+
+def _throughput(n_bytes: int, seconds: float) -> float | None:
+    """MB per second, None when the time is too short to measure (under a millisecond)."""
+    return _round(n_bytes / 1e6 / seconds) if seconds >= 1e-3 else None
 
 
 def _renyi(measurements: Sequence[Measurement], vocab_size: int) -> float | None:

@@ -52,9 +52,11 @@ def _corpus_plots(report: CompressionReport, corpus: Corpus) -> dict[str, Draw]:
 
 
 def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
-    """Grouped bars: per language, each tokenizer's tokens relative to the baseline (= 1)."""
+    """Grouped bars: per language, each tokenizer's tokens relative to the baseline (= 1): those of
+    ``report.figure_tokenizers`` when it names any, else all."""
     figure_class, colors = _matplotlib()
-    names = [e.name for e in report.encoders if e.name != report.baseline]
+    shown = report.figure_tokenizers
+    names = [e.name for e in report.encoders if e.name != report.baseline and (not shown or e.name in shown)]
     languages = list(corpus.languages)
     panels = max(1, math.ceil(len(languages) / LANGUAGES_PER_PANEL))
     per_panel = math.ceil(len(languages) / panels)
@@ -72,14 +74,20 @@ def relative_bars(report: CompressionReport, corpus: Corpus) -> bytes:
         for index, name in enumerate(names):
             values = [report.row(name, corpus.name, lang.code).rel_baseline or 0 for lang in chunk]
             offsets = [x - 0.4 + width * (index + 0.5) for x in range(len(chunk))]
-            ax.bar(offsets, values, width, color=colors[index % len(colors)], label=name if panel == 0 else None)
+            bars = ax.bar(offsets, values, width, color=colors[index % len(colors)], label=name if panel == 0 else None)
+            for bar, lang in zip(bars, chunk):
+                if report.mark(name, corpus.name, lang.code):
+                    bar.set_hatch("///")
+                    bar.set_edgecolor("black")
+                    bar.set_linewidth(0)
         ax.axhline(1.0, color="black", linewidth=0.8, linestyle="--")
         ax.set_xticks(range(len(chunk)), [_short(lang.name) for lang in chunk], rotation=35, ha="right", fontsize=9)
         ax.set_xlim(-0.6, per_panel - 0.4)
         ax.set_ylim(0, top * 1.05)
         ax.set_ylabel(f"tokens / {report.baseline} tokens")
         ax.grid(axis="y", alpha=0.3)
-    figure.suptitle(f"Tokens relative to {report.baseline} (= 1, dashed) on {corpus.name} — lower is better")
+    hatched = " — hatched: not held out (training text or dev set)" if _any_seen(report, corpus) else ""
+    figure.suptitle(f"Tokens relative to {report.baseline} (= 1, dashed) on {corpus.name} — lower is better{hatched}")
     axes[0].legend(loc="lower center", bbox_to_anchor=(0.5, 1.0), ncol=columns, frameon=False, fontsize=9)
     return _png(figure)
 
@@ -99,15 +107,23 @@ def heatmap(report: CompressionReport, corpus: Corpus) -> bytes:
     image = ax.imshow(values, aspect="auto", cmap="viridis")
     middle = (values.min() + values.max()) / 2
     for (i, j), value in np.ndenumerate(values):
+        mark = report.mark(names[j], corpus.name, languages[i].code)
         ax.text(
-            j, i, f"{value:.1f}", ha="center", va="center", fontsize=7.5, color="black" if value > middle else "white"
+            j,
+            i,
+            f"{value:.1f}{mark}",
+            ha="center",
+            va="center",
+            fontsize=7.5,
+            color="black" if value > middle else "white",
         )
     ax.set_xticks(range(len(names)), names, rotation=30, ha="left", rotation_mode="anchor", fontsize=9)
     ax.set_yticks(range(len(languages)), [_short(lang.name) for lang in languages], fontsize=8.5)
     ax.xaxis.tick_top()
     ax.xaxis.set_label_position("top")
     figure.colorbar(image, ax=ax, fraction=0.05, pad=0.02).set_label("UTF-8 bytes per token")
-    ax.set_title(f"UTF-8 bytes per token on {corpus.name} (higher = better compression)", pad=12)
+    marks = " — †/‡: not held out (training text / dev set)" if _any_seen(report, corpus) else ""
+    ax.set_title(f"UTF-8 bytes per token on {corpus.name} (higher = better compression){marks}", pad=12)
     return _png(figure)
 
 
@@ -123,7 +139,9 @@ def lorenz_curves(report: CompressionReport, corpus: Corpus) -> bytes:
         xs, ys = zip(*lorenz_curve(tokens))
         gini = by_tokenizer[encoder.name].gini
         label = encoder.name if gini is None else f"{encoder.name} (Gini {gini:.3f})"
-        ax.plot(xs, ys, color=colors[index % len(colors)], linewidth=1.4, label=label)
+        seen = by_tokenizer[encoder.name].held_out is False
+        label += f" — not held out: {by_tokenizer[encoder.name].seen}" if seen else ""
+        ax.plot(xs, ys, color=colors[index % len(colors)], linewidth=1.4, label=label, linestyle="--" if seen else "-")
     ax.set_xlim(0, 1)
     ax.set_ylim(0, 1)
     ax.set_xlabel("share of languages (cheapest first)")
@@ -143,9 +161,12 @@ def vocab_curve(report: CompressionReport) -> bytes:
     color_of = {
         e.name: colors[i % len(colors)] for i, e in enumerate(e for e in report.encoders if e.name != report.baseline)
     }
+    first = report.corpora[0]
     for name, points in report.curves.items():
         sizes, values = zip(*points)
-        ax.plot(sizes, values, marker="o", markersize=4, color=color_of.get(name, "black"), label=name)
+        seen = [lang for lang in first.languages if report.mark(name, first.name, lang.code)]
+        label = name + (f" (not held out in {len(seen)} of {len(first.languages)} languages)" if seen else "")
+        ax.plot(sizes, values, marker="o", markersize=4, color=color_of.get(name, "black"), label=label)
     for name, (size, value) in report.curve_points.items():
         ax.scatter([size], [value], marker="D", s=36, zorder=3, color=color_of.get(name, "black"))
         ax.annotate(name, (size, value), textcoords="offset points", xytext=(6, -3), fontsize=8.5)
@@ -157,6 +178,11 @@ def vocab_curve(report: CompressionReport) -> bytes:
     if report.curves:
         ax.legend(title="bbpe, merges truncated", fontsize=9, loc="upper left")
     return _png(figure)
+
+
+def _any_seen(report: CompressionReport, corpus: Corpus) -> bool:
+    """Whether some (tokenizer, language) of the corpus is not held out."""
+    return any(key[1] == corpus.name for key in report.provenance.seen)
 
 
 def _short(name: str) -> str:

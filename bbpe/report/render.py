@@ -17,11 +17,12 @@ from pathlib import Path
 from typing import Any
 
 from bbpe.parallel_corpora import Corpus
-from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, CompressionReport, Row, Summary
+from bbpe.report.metrics import CL100K, CONVENTION, CURVE_SHARE, THROUGHPUT, CompressionReport, Row, Summary
 from bbpe.report.plots import CURVE_FIGURE, corpus_figures
+from bbpe.report.provenance import LEGEND, MIN_CHARS, MIN_SHARE, trained_sources
 
 ROW_FIELDS = [f.name for f in fields(Row)]
-_NUMBER = re.compile(r"^[\d,]+(\.\d+)?%?( \(.*\))?$")
+_NUMBER = re.compile(r"^[\d,]+(\.\d+)?%?[†‡]?( \(.*\))?$")
 
 
 def to_csv(report: CompressionReport) -> str:
@@ -43,6 +44,13 @@ def to_json(report: CompressionReport) -> str:
         "tokenizers": [_tokenizer_info(report, e) for e in report.encoders],
         "corpora": [_corpus_info(c) for c in report.corpora],
         "notes": report.notes,
+        "held_out": {
+            "checked": sorted(report.provenance.checked),
+            "rule": f"not held out: {MIN_SHARE:.0%} or more of a language's lines (of at least {MIN_CHARS} "
+            "characters) are in the tokenizer's training sources or parity dev set",
+            "notes": report.provenance.notes,
+        },
+        "figure_tokenizers": report.figure_tokenizers or [e.name for e in report.encoders if e.name != report.baseline],
     } | report.as_dict()
     return json.dumps(data, ensure_ascii=False, indent=1) + "\n"
 
@@ -59,7 +67,7 @@ def to_markdown(report: CompressionReport, figures: Collection[str] = ()) -> str
         f"{meta.get('seconds', '?')} s to measure.",
         "",
     ]
-    out += ["## How the numbers are counted", "", CONVENTION, "", *_definitions(report), ""]
+    out += ["## How the numbers are counted", "", CONVENTION, "", THROUGHPUT, "", *_definitions(report), ""]
     out += [
         "## Tokenizers",
         "",
@@ -99,6 +107,7 @@ def to_markdown(report: CompressionReport, figures: Collection[str] = ()) -> str
     ]
     if report.notes:
         out += ["## Notes", "", *(f"- {note}" for note in report.notes), ""]
+    out += held_out_section(report)
     for corpus in report.corpora:
         out += _corpus_section(report, corpus, [n for n in corpus_figures(report, corpus) if n in figures])
     if report.curves:
@@ -149,6 +158,8 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
                 "Gini",
                 "Rényi eff.",
                 "fertility",
+                "encode MB/s",
+                "held out",
             ],
             [
                 [
@@ -164,6 +175,8 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
                     _num(s.gini, 3),
                     _num(s.renyi_efficiency, 3),
                     _num(s.mean_fertility),
+                    f"{_num(s.encode_mb_per_s, 1)} ({s.engine})" if s.encode_mb_per_s else "",
+                    held_out_cell(s),
                 ]
                 for s in rows
             ],
@@ -179,7 +192,10 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
         ("tokens", lambda r: f"{r.tokens:,}"),
         ("Rényi efficiency (alpha 2.5)", lambda r: _num(r.renyi_efficiency, 3)),
         ("fertility (tokens per word)", lambda r: _num(r.fertility)),
+        ("encode MB/s (one thread)", lambda r: _num(r.encode_mb_per_s, 1)),
     ]
+    legend = corpus_legend(report, corpus)
+    out += [legend, ""] if legend else []
     for title, cell in tables:
         if all(cell(report.row(e.name, corpus.name, lang.code)) == "" for e in encoders for lang in corpus.languages):
             continue
@@ -191,7 +207,7 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
                 [
                     [
                         f"{lang.name} (`{lang.code}`)",
-                        *(cell(report.row(e.name, corpus.name, lang.code)) for e in encoders),
+                        *(_marked(report, cell, e.name, corpus.name, lang.code) for e in encoders),
                     ]
                     for lang in corpus.languages
                 ],
@@ -199,6 +215,50 @@ def _corpus_section(report: CompressionReport, corpus: Corpus, figures: Sequence
             "",
         ]
     return out
+
+
+def held_out_section(report: CompressionReport) -> list[str]:
+    """``## Held-out text``: what each trained tokenizer has seen of the report's text (``bbpe.report.provenance``)."""
+    intro, items = held_out_items(report)
+    return ["## Held-out text", "", intro, "", *(f"- {item}" for item in items), ""] if intro else []
+
+
+def held_out_items(report: CompressionReport) -> tuple[str, list[str]]:
+    """The held-out rule and its legend, then per trained tokenizer the corpora it has seen (empty without one)."""
+    seen = report.provenance
+    if not seen.checked:
+        return "", []
+    intro = (
+        "Each trained tokenizer's training sources and parity dev set (from its metadata) were searched for the "
+        f"corpora's lines (of at least {MIN_CHARS} characters); a language is not held out for a tokenizer when "
+        f"{MIN_SHARE:.0%} or more of its lines are there. Its cells are marked, and corpora with fewer such cells "
+        "come first."
+    )
+    items = [LEGEND[kind] for kind in LEGEND]
+    for name in sorted(seen.checked, key=[e.name for e in report.encoders].index):
+        found = [f"`{s.corpus}`: {s.seen}" for s in report.summary if s.tokenizer == name and s.held_out is False]
+        items.append(f"`{name}`: " + ("; ".join(found) if found else "every corpus is held out"))
+    return intro, items + seen.notes
+
+
+def held_out_cell(summary: Summary) -> str:
+    """``yes``, ``no: training text in 5 of 59 languages``, or empty (not a trained tokenizer: unknown)."""
+    if summary.held_out is None:
+        return ""
+    return "yes" if summary.held_out else f"no: {summary.seen}"
+
+
+def corpus_legend(report: CompressionReport, corpus: Corpus) -> str:
+    """The legend of the marks used in a corpus's tables (empty when nothing is marked)."""
+    used = {report.provenance.seen[key].kind for key in report.provenance.seen if key[1] == corpus.name}
+    if not used:
+        return ""
+    return "Not held out: " + "; ".join(LEGEND[kind] for kind in LEGEND if kind in used) + "."
+
+
+def _marked(report: CompressionReport, cell: Callable[[Row], str], tokenizer: str, corpus: str, code: str) -> str:
+    value = cell(report.row(tokenizer, corpus, code))
+    return value + report.mark(tokenizer, corpus, code) if value else value
 
 
 def _curve_section(report: CompressionReport) -> list[str]:
@@ -225,6 +285,7 @@ def _curve_section(report: CompressionReport) -> list[str]:
 
 def _tokenizer_info(report: CompressionReport, encoder: Any) -> dict[str, Any]:
     info = report.meta.get("tokenizers", {}).get(encoder.name, {})
+    sources = trained_sources(encoder)
     return {
         "name": encoder.name,
         "kind": encoder.kind,
@@ -233,6 +294,8 @@ def _tokenizer_info(report: CompressionReport, encoder: Any) -> dict[str, Any]:
         "source": info.get("source"),
         "sha256": info.get("sha256"),
         "note": info.get("note"),
+        "training_sources": sources[0] if sources else None,
+        "parity_dev": sources[1] if sources else None,
     }
 
 

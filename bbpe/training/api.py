@@ -17,7 +17,7 @@ from functools import partial
 from pathlib import Path
 from typing import Any, Literal
 
-from bbpe.corpus.reading import CorpusStats
+from bbpe.corpus.reading import CorpusStats, input_size
 from bbpe.encoding.encoder import check_text
 from bbpe.encoding.normalization import Normalization, check_normalization
 from bbpe.pretokenize.patterns import resolve_pattern
@@ -25,7 +25,7 @@ from bbpe.progress import ProgressCallback, ProgressEvent
 from bbpe.tokenizer import Tokenizer
 from bbpe.training.arguments import check_counts, check_options, corpus_items, special_token_list
 from bbpe.training.counting.executors import Executor, check_executor, count_on_executor
-from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens
+from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens, scanner_pays
 from bbpe.training.loops import reference
 from bbpe.training.loops.flat_words import WordTable
 from bbpe.training.merging import (
@@ -38,8 +38,9 @@ from bbpe.training.merging import (
     unique_specials,
 )
 from bbpe.training.methods import parity, superword
+from bbpe.training.methods import parity_dev as parity_dev_set
 from bbpe.training.methods.extend import Init, base_settings, extend_from_counts
-from bbpe.training.settings import Backend, MergeSettings, TokenizerSettings
+from bbpe.training.settings import Backend, MergeSettings, ParitySettings, TokenizerSettings
 
 _PRUNE_NEEDS_INIT = "prune_unreachable needs init (the base vocabulary to prune; --init on the command line)"
 
@@ -65,6 +66,9 @@ def train(
     max_superword_words: int | None = None,
     parity_dev: str | os.PathLike[str] | None = None,
     parity_global_merges: int | None = None,
+    parity_min_bytes: int | None = None,
+    parity_patience: int | None = None,
+    parity_holdout: bool = False,
     unit: Literal["document", "line"] = "document",
     executor: Executor | None = None,
     address: str | None = None,
@@ -77,13 +81,16 @@ def train(
     ``pattern`` defaults to cl100k.  ``init`` (a Tokenizer, reference name or file) extends
     that vocabulary instead of starting from the 256 bytes; see ``bbpe.training.methods.extend``.
     ``superwords_after=N`` continues with superword merges once N regular tokens exist
-    (``bbpe.training.methods.superword``); ``parity_dev`` (a parallel corpus directory) trains parity-aware
-    merges, the first ``parity_global_merges`` of them global (``bbpe.training.methods.parity``).
+    (``bbpe.training.methods.superword``); ``parity_dev`` (a parallel corpus directory, or a directory of them)
+    trains parity-aware merges, the first ``parity_global_merges`` of them global, without the languages
+    that have less than ``parity_min_bytes`` of training text; ``parity_holdout`` chooses on the even dev
+    lines and holds the odd ones out; a language stops choosing after ``parity_patience`` merges in a row
+    that saved none of its held-out (else dev) tokens (``bbpe.training.methods.parity``, ``.parity_dev``).
     ``executor`` ("local" or "ray", at ``address``) counts the files with ``bbpe count``'s map/reduce
     tasks (``bbpe.training.counting.executors``); the default counts in this process.  Same vocabulary either way.
     ``normalization`` ("none", "NFC", "NFD", "NFKC", "NFKD"; default: the base's with ``init``, else "none")
-    is applied to the text between special tokens before pre-tokenization, in counting and when the
-    tokenizer encodes.
+    is applied to the text between special tokens (and the parity dev text) before pre-tokenization, in
+    counting and when the tokenizer encodes.
 
     >>> tok = train(["low lower lowest " * 20], vocab_size=260, pattern="gpt2", workers=1)
     >>> [tok.token_bytes(i) for i in range(256, 260)]
@@ -107,7 +114,10 @@ def train(
     check_executor(executor, address)
     paths = [item for item in items if isinstance(item, os.PathLike)]
     texts = [item for item in items if not isinstance(item, os.PathLike)]
-    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, jsonl_field, utf8_errors, form)
+    size = input_size(paths)
+    compiled = scanner_pays(pattern, None if size is None else size + sum(len(str(text)) for text in texts))
+    specials = tuple(sorted(set(special_tokens)))
+    settings = CountSettings(pattern, specials, unit, jsonl_field, utf8_errors, form, compiled)
     stats = CorpusStats()
     start = time.monotonic()
 
@@ -126,7 +136,7 @@ def train(
                 workers=workers,
                 stats=stats,
                 on_bytes=counted,
-                on_started=None if texts else partial(preload_backend, backend),  # texts: a second pool forks
+                on_started=None if texts else partial(preload_backend, backend, size),  # texts: a second pool forks
             )
         else:
             counts = count_on_executor(
@@ -163,26 +173,14 @@ def train(
         by_language = parity.count_by_language(
             paths, settings, stats=stats, max_bytes=max_bytes, workers=workers, on_bytes=counted
         )
-        chosen: dict[str, int] = {}  # merges per language, filled by the merge loop
-        learner_name, learn_parity = _parity_learner(backend)
-        learner = partial(
-            learn_parity,
-            dev=parity.dev_words(parity_dev, pattern, normalization=form),
-            global_merges=parity_global_merges or 0,
-            chosen=chosen,
-        )
         corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": 0, "unit": unit}
-        return merge_into_tokenizer(
-            parity.language_words(by_language),
-            [bytes([i]) for i in range(256)],
+        return _train_parity(
+            by_language,
+            ParitySettings(
+                parity_dev, parity_global_merges or 0, parity_min_bytes or 0, parity_patience or 0, parity_holdout
+            ),
             merge=merge,
             output=TokenizerSettings(pattern, tuple(special_tokens), split_digits, form, corpus),
-            unique_pretokens=sum(map(len, by_language.values())),
-            learner=learner,
-            extra_settings={
-                "backend": learner_name,
-                "parity": parity.settings(parity_dev, parity_global_merges or 0, by_language, chosen),
-            },
         )
     counts = count(settings, stats)
     corpus = stats.as_dict() | {"sources": [str(p) for p in paths], "texts": len(texts), "unit": unit}
@@ -295,6 +293,35 @@ def _from_counts(
         merge=merge,
         output=dataclasses.replace(output, pattern=pattern),
         unique_pretokens=len(counts),
+    )
+
+
+def _train_parity(
+    by_language: Mapping[str, Mapping[bytes, int]],
+    settings: ParitySettings,
+    *,
+    merge: MergeSettings,
+    output: TokenizerSettings,
+) -> Tokenizer:
+    """Parity-aware merges from per-language counts: read the dev set, leave out the small languages, merge."""
+    dev = parity_dev_set.load_dev(
+        settings.dev, output.pattern, split=settings.holdout, normalization=output.normalization
+    )
+    excluded = parity_dev_set.leave_out_small(dev, parity.language_bytes(by_language), settings.min_bytes)
+    log = parity_dev_set.ParityLog()  # filled by the merge loop
+    learner_name, learn_parity = _parity_learner(merge.backend)
+    learner = partial(learn_parity, dev=dev, global_merges=settings.global_merges, patience=settings.patience, log=log)
+    return merge_into_tokenizer(
+        parity.language_words(by_language),
+        [bytes([i]) for i in range(256)],
+        merge=merge,
+        output=output,
+        unique_pretokens=sum(map(len, by_language.values())),
+        learner=learner,
+        extra_settings={
+            "backend": learner_name,
+            "parity": parity.settings(settings, dev, counts=by_language, excluded=excluded, log=log),
+        },
     )
 
 

@@ -25,12 +25,20 @@ WHOLE_NUMBERS: dict[str, tuple[int, int, bool]] = {
     "superwords_after": (0, MAX_COUNT, True),
     "max_superword_words": (1, MAX_COUNT, True),
     "parity_global_merges": (0, MAX_COUNT, True),
+    "parity_min_bytes": (0, MAX_COUNT, True),
+    "parity_patience": (0, MAX_COUNT, True),
 }
-FLAGS = ("split_digits", "prune_unreachable")
+FLAGS = ("split_digits", "prune_unreachable", "parity_holdout")
 CHOICES: dict[str, tuple[str, ...]] = {"utf8_errors": ("replace", "strict"), "unit": ("document", "line")}
 TEXTS: dict[str, bool] = {"pattern": True, "jsonl_field": False, "address": True}  # name: None allowed
 # Options that mean something only with another one.
-NEEDS = {"max_superword_words": "superwords_after", "parity_global_merges": "parity_dev"}
+NEEDS = {
+    "max_superword_words": "superwords_after",
+    "parity_global_merges": "parity_dev",
+    "parity_min_bytes": "parity_dev",
+    "parity_patience": "parity_dev",
+    "parity_holdout": "parity_dev",
+}
 # Arguments checked where they are used: the corpus, specials and counts below (they are consumed once),
 # backend, executor (unknown names are ValueErrors there), and these.
 CHECKED_ELSEWHERE = (
@@ -62,7 +70,7 @@ def check_options(arguments: Mapping[str, Any]) -> None:
             f"on_progress must be a function taking a bbpe.ProgressEvent, got {_shown(arguments['on_progress'])}"
         )
     for option, needed in NEEDS.items():
-        if arguments.get(option) is not None and arguments.get(needed) is None and needed in arguments:
+        if arguments.get(option) not in (None, False) and arguments.get(needed) is None and needed in arguments:
             raise ValueError(f"{option} needs {needed} (it means nothing without it)")
 
 

@@ -58,7 +58,8 @@ def merge_into_tokenizer(
         if on_progress:
             on_progress(ProgressEvent("merge", done, n_new, time.monotonic() - start))
 
-    merges, reason = (learner or merge_backend(merge.backend))(
+    learn = learner or merge_backend(merge.backend, unique_words=unique_pretokens)
+    merges, reason = learn(
         words,
         token_bytes,
         n_new_tokens=n_new,
@@ -77,7 +78,7 @@ def merge_into_tokenizer(
             "split_digits": output.split_digits,
             "min_frequency": merge.min_frequency,
             "max_merges": merge.max_merges,
-            "backend": "python" if learner else _backend_name(merge.backend),
+            "backend": "python" if learn is reference.learn_merges or learner else "numba",
             "stop_reason": reason,
             "merge_steps": len(merges),
             "new_tokens": len(token_bytes) - n_base,
@@ -95,11 +96,25 @@ def merge_into_tokenizer(
 LearnMerges = Callable[..., tuple[list[reference.Merge], str]]
 
 
-def merge_backend(name: str) -> LearnMerges:
-    """The merge-loop implementation for a backend name ("auto" prefers numba when importable)."""
+# Unique pre-tokens from which "auto" compiles the merge loop when numba's cache does not hold it: the
+# reference loop takes about 40 us per unique pre-token (30K: 0.7 s, 76K: 3 s), compiling about 30 s.
+MERGE_LOOP_PAYS_FROM = 250_000
+
+
+def merge_backend(name: str, *, unique_words: int | None = None) -> LearnMerges:
+    """The merge-loop implementation for a backend name.  "auto": numba when it imports and its loop is
+    compiled on this machine or ``unique_words`` pays for compiling it (``bbpe._jit.worth_compiling``),
+    else the reference loop (the same merges)."""
     if _preloading is not None:
         _preloading.join()
-    return _backend(name)
+    learn = _backend(name)
+    if name == "auto" and learn is not reference.learn_merges and unique_words is not None:
+        from bbpe._jit import worth_compiling
+        from bbpe.training.loops.compiled import KERNELS
+
+        if not worth_compiling(KERNELS, unique_words, MERGE_LOOP_PAYS_FROM):
+            return reference.learn_merges
+    return learn
 
 
 def _backend(name: str) -> LearnMerges:
@@ -116,32 +131,34 @@ def _backend(name: str) -> LearnMerges:
     return merge_numba.learn_merges
 
 
-def preload_backend(name: str) -> None:
+def preload_backend(name: str, input_bytes: int | None = None) -> None:
     """Load the merge loop's compiled code in a background thread (numba reads it from its cache,
     which takes about a second): called while the counting workers run, so the wait overlaps them.
+    Not in the cache yet, it is compiled there only for an input that pays for it (``input_bytes``).
 
     ``merge_backend`` waits for the thread, so it has ended before merging starts (and before any
     later process pool forks this process).
     """
     global _preloading
-    _preloading = threading.Thread(target=_preload, args=(name,), name="bbpe-preload", daemon=True)
+    _preloading = threading.Thread(target=_preload, args=(name, input_bytes), name="bbpe-preload", daemon=True)
     _preloading.start()
 
 
 _preloading: threading.Thread | None = None
 
 
-def _preload(name: str) -> None:
+def _preload(name: str, input_bytes: int | None) -> None:
     try:
         learn = _backend(name)
-        if learn is not reference.learn_merges:  # one merge on one word: the same argument types as a real run
-            learn([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1)
+        if learn is reference.learn_merges:
+            return
+        from bbpe._jit import COMPILE_PAYS_FROM, is_ready
+        from bbpe.training.loops.compiled import KERNELS
+
+        if name != "auto" or all(is_ready(k) for k in KERNELS) or (input_bytes or 0) >= COMPILE_PAYS_FROM:
+            learn([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1)  # a real run's argument types
     except Exception as exc:  # only a head start: the real run reports any problem itself
         log.debug("could not preload the %s merge loop: %s", name, exc)
-
-
-def _backend_name(name: str) -> str:
-    return "python" if merge_backend(name) is reference.learn_merges else "numba"
 
 
 def check_sizes(vocab_size: int, base: int, special_tokens: list[str]) -> None:

@@ -1,7 +1,8 @@
-"""What training is asked to do, as two small records passed down to every method instead of long keyword lists.
+"""What training is asked to do, as small records passed down to every method instead of long keyword lists.
 
 ``MergeSettings`` says how the merge loop runs and when it stops; ``TokenizerSettings`` what the trained
-tokenizer encodes with and what its metadata says about the corpus.  ``bbpe.train`` and
+tokenizer encodes with and what its metadata says about the corpus; ``ParitySettings`` how parity-aware
+training chooses its merges.  ``bbpe.train`` and
 ``bbpe.train_from_counts`` keep their keyword API (the command line maps one option to one keyword) and
 build these records once; extension, superwords and parity-aware training receive them as they are.
 
@@ -12,6 +13,7 @@ build these records once; extension, superwords and parity-aware training receiv
 
 from __future__ import annotations
 
+import os
 from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from typing import Any, Literal
@@ -49,3 +51,17 @@ class TokenizerSettings:
     split_digits: bool = False
     normalization: Normalization = "none"
     corpus_summary: Mapping[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ParitySettings:
+    """Parity-aware training (``bbpe.training.methods.parity``): the ``dev`` set (a parallel corpus directory,
+    or a directory of them), how many merges are global first, the training bytes a language needs to take
+    part, the stop rule's ``patience`` (0: none), and whether the dev lines are split (``holdout``: the even
+    lines choose, the odd ones are held out)."""
+
+    dev: str | os.PathLike[str]
+    global_merges: int = 0
+    min_bytes: int = 0
+    patience: int = 0
+    holdout: bool = False

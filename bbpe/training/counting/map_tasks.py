@@ -19,8 +19,8 @@ from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
-from bbpe.corpus.documents import UnitStats
-from bbpe.training.counting.pretokens import CountSettings, Unit, text_counter, unit_texts
+from bbpe.corpus.documents import UnitStats, unit_texts
+from bbpe.training.counting.pretokens import CountSettings, Unit, text_counter
 
 FLUSH_BYTES = 256 << 20
 _ENTRY_OVERHEAD = 100  # bytes of a Counter entry besides the word (dict slot, bytes and int objects)
@@ -72,7 +72,7 @@ def tables(unit: Unit, settings: CountSettings, stats: UnitStats, flush_bytes: i
     flush_bytes = flush_bytes or FLUSH_BYTES
     counter = text_counter(settings)
     held = 0
-    for text in unit_texts(unit, settings, stats):
+    for text in unit_texts(unit, settings.rule, jsonl_field=settings.jsonl_field, errors=settings.errors, stats=stats):
         before = len(counter.counts)
         counter.add(text)
         held += (len(counter.counts) - before) * _ENTRY_OVERHEAD + len(text) // 8

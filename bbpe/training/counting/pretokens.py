@@ -12,22 +12,14 @@ table of unique pre-tokens.
 
 from __future__ import annotations
 
-import ctypes
 import itertools
 import logging
 import multiprocessing
 import os
-import signal
-import sys
-import threading
-import time
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator
-from concurrent.futures import Future, ProcessPoolExecutor
-from concurrent.futures import TimeoutError as FutureTimeout
-from concurrent.futures.process import BrokenProcessPool
 from dataclasses import dataclass
-from typing import TYPE_CHECKING, Any, TypeVar
+from typing import TYPE_CHECKING, TypeVar
 
 import numpy as np
 
@@ -35,16 +27,15 @@ from bbpe.corpus.documents import (
     FileUnit,
     PieceUnit,
     UnitStats,
-    decode,
-    jsonl_documents,
-    unit_pieces,
+    unit_texts,
 )
 from bbpe.corpus.reading import CorpusStats, split_lines
 from bbpe.corpus.units import plan_units, text_units
+from bbpe.corpus.workers import run_tasks, worker_count
 from bbpe.encoding.coverage import dropped_text
 from bbpe.encoding.normalization import Normalization, check_normalization, normalizer
 from bbpe.encoding.specials import split_specials
-from bbpe.errors import BBPEError, CorpusError
+from bbpe.errors import CorpusError
 from bbpe.pretokenize.patterns import compile_pattern, validate_pattern
 from bbpe.pretokenize.safe_cuts import CutRule, cut_rule
 from bbpe.pretokenize.scanner_presets import supports
@@ -54,9 +45,6 @@ if TYPE_CHECKING:  # the scanner needs numba (optional): imported where it is us
 
 log = logging.getLogger("bbpe")
 UNITS = ("document", "line")
-_PR_SET_PDEATHSIG = 1
-_WATCHDOG_SECONDS = 0.5
-POLL_SECONDS = 0.2
 NO_CUT = CutRule("none", lambda buf, p: False)
 Unit = FileUnit | PieceUnit
 T = TypeVar("T")
@@ -76,6 +64,7 @@ class CountSettings:
     jsonl_field: str = "text"
     errors: str = "replace"
     normalization: Normalization = "none"
+    compiled: bool = True  # count a preset pattern with the compiled scanner when numba imports (scanner_pays)
 
     def __post_init__(self) -> None:
         validate_pattern(self.pattern)
@@ -94,17 +83,17 @@ class CountSettings:
         )
 
 
-def chunk_counter(pattern: str) -> Callable[[str], dict[bytes, int]]:
+def chunk_counter(pattern: str, *, compiled: bool = True) -> Callable[[str], dict[bytes, int]]:
     """Text (no special tokens in it) -> counts of its pre-tokens as UTF-8 bytes.
 
     A preset pattern (or its split-digit form) is counted by the compiled scanner
-    (``bbpe.pretokenize.scanner``, exact: equal to ``Counter(findall)``) when numba imports;
-    any other pattern, or no numba, by ``regex``.
+    (``bbpe.pretokenize.scanner``, exact: equal to ``Counter(findall)``) when numba imports and
+    ``compiled``; any other pattern, or no numba, by ``regex``.
 
     >>> sorted(chunk_counter(r"\\S+|\\s+")("a b a").items())
     [(b' ', 2), (b'a', 2), (b'b', 1)]
     """
-    key = supports(pattern)
+    key = supports(pattern) if compiled else None
     if key is not None:
         try:
             from bbpe.pretokenize.scanner import count_pretokens_compiled  # needs numba (optional)
@@ -132,11 +121,11 @@ class TextCounter:
 
     def __init__(self, settings: CountSettings) -> None:
         self.settings = settings
-        self.count_chunk = chunk_counter(settings.pattern)
+        self.count_chunk = chunk_counter(settings.pattern, compiled=settings.compiled)
         self.specials = frozenset(settings.special_tokens)
         self.normalize = normalizer(settings.normalization)
         self.counts: Counter[bytes] = Counter()
-        self.table = compiled_table(settings.pattern)
+        self.table = compiled_table(settings.pattern) if settings.compiled else None
 
     def add(self, text: str) -> None:
         """Add a document, or a piece of one that ends at a safe cut."""
@@ -173,6 +162,20 @@ class TextCounter:
                     yield chunk if self.normalize is None else self.normalize(chunk)
 
 
+def scanner_pays(pattern: str, input_bytes: int | None) -> bool:
+    """Whether "auto" counts ``pattern`` with the compiled scanner: a preset pattern, numba importable, and the
+    scanner compiled on this machine already or the input large enough to pay for compiling it
+    (``bbpe._jit.worth_compiling``).  The ``regex`` counter gives the same counts."""
+    if supports(pattern) is None:
+        return False
+    try:
+        from bbpe._jit import worth_compiling
+        from bbpe.pretokenize import _scan_kernels as kernels  # needs numba (optional)
+    except ImportError:
+        return False
+    return worth_compiling([kernels.count_into], input_bytes)
+
+
 def compiled_table(pattern: str) -> CountTable | None:
     """A compiled count table for a preset pattern (or its split-digit form); None without numba or for others."""
     key = supports(pattern)
@@ -203,7 +206,9 @@ _COUNTERS: dict[CountSettings, TextCounter] = {}
 def count_unit(unit: Unit, settings: CountSettings) -> tuple[Counter[bytes], UnitStats]:
     """Read one work unit and count it (runs in a worker)."""
     stats = UnitStats()
-    counts = text_counter(settings).count(unit_texts(unit, settings, stats))
+    counts = text_counter(settings).count(
+        unit_texts(unit, settings.rule, jsonl_field=settings.jsonl_field, errors=settings.errors, stats=stats)
+    )
     return counts, stats
 
 
@@ -214,30 +219,6 @@ def text_counter(settings: CountSettings) -> TextCounter:
     counter = _COUNTERS[settings]
     counter.counts = Counter()
     return counter
-
-
-def unit_texts(unit: Unit, settings: CountSettings, stats: UnitStats) -> Iterator[str]:
-    """The texts of a work unit (JSONL records, or pieces of documents ending at safe cuts); fills ``stats``."""
-    source = unit.path if isinstance(unit, FileUnit) else unit.source
-    pieces: Iterable[tuple[int, bytes]] = (
-        unit_pieces(unit, settings.rule) if isinstance(unit, FileUnit) else zip(unit.offsets, unit.pieces)
-    )
-    last, at_end = b"", False
-    for offset, piece in pieces:
-        if unit.jsonl:
-            yield from jsonl_documents(piece, source, offset, settings.jsonl_field, settings.errors, stats)
-            continue
-        yield decode(piece, source, offset, settings.errors, stats)
-        stats.bytes += len(piece)
-        stats.lines += piece.count(b"\n")
-        last = piece
-        at_end = isinstance(unit, FileUnit) and offset + len(piece) == unit.size
-    if isinstance(unit, PieceUnit):
-        stats.documents += unit.documents
-        stats.lines += unit.unterminated
-    elif not unit.jsonl:
-        stats.documents += unit.start == 0
-        stats.lines += (at_end or unit.size is None) and bool(last) and not last.endswith(b"\n")
 
 
 def count_units(
@@ -277,99 +258,6 @@ def load_counter(settings: CountSettings) -> None:
     instead of each importing numba and loading the scanner from its cache (about 0.3 s per worker)."""
     if multiprocessing.get_start_method() == "fork":
         text_counter(settings).count([""])
-
-
-def run_tasks(
-    function: Callable[..., T],
-    jobs: Iterable[tuple[Any, ...]],
-    *,
-    workers: int | None,
-    on_result: Callable[[T], None],
-    on_started: Callable[[], None] | None = None,
-) -> None:
-    """Run ``function(*job)`` for every job on a process pool, results in job order.
-
-    At most two jobs per worker wait, so jobs may be produced lazily (stdin).  A worker that dies
-    (killed, out of memory) is one clear error, and workers die with this process.  ``on_started``
-    is called once the workers exist (so a thread it starts is never copied into a forked worker).
-    """
-    workers = worker_count(workers)
-    if workers == 1:
-        if on_started:
-            on_started()
-        for job in jobs:
-            on_result(function(*job))
-        return
-    pool = ProcessPoolExecutor(max_workers=workers, initializer=_die_with_parent, initargs=(os.getpid(),))
-    pending: list[Future[T]] = []
-    try:
-        for job in jobs:
-            pending.append(pool.submit(function, *job))
-            if on_started and len(pending) == 1:  # the first submit forks every worker
-                on_started()
-            while len(pending) >= 2 * workers:
-                on_result(_result(pending.pop(0)))
-        while pending:
-            on_result(_result(pending.pop(0)))
-    except BrokenProcessPool:
-        raise BBPEError("a counting worker died (killed or out of memory); try fewer --workers") from None
-    except BaseException:  # Ctrl-C, SIGTERM, a bad input: stop at once, not after the running tasks
-        _stop_workers(pool)
-        raise
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
-
-
-def worker_count(workers: int | None) -> int:
-    """The number of worker processes: ``workers``, or one per CPU."""
-    return max(1, workers or os.cpu_count() or 1)
-
-
-def _result(future: Future[T]) -> T:
-    """A task's result, waiting in short slices: a signal taken by another thread (a pool thread, a
-    native library's) is only acted on when the main thread runs Python code again."""
-    while True:
-        try:
-            return future.result(timeout=POLL_SECONDS)
-        except FutureTimeout:
-            continue
-
-
-def _stop_workers(pool: ProcessPoolExecutor) -> None:
-    """Kill the pool's worker processes (a task may read a whole compressed file).
-
-    SIGKILL, not SIGTERM: a worker forked a moment ago still has the main process's SIGTERM handler
-    (which raises ``Terminated``) until its initializer runs, and that exception, raised before the
-    fork's child has entered its bootstrap, would run the main process's code in the child.
-    """
-    for process in list((pool._processes or {}).values()):  # no public API before Python 3.14
-        if process.is_alive():
-            process.kill()
-
-
-def _die_with_parent(parent: int) -> None:
-    """Worker start-up: exit when the main process dies, however it dies (killed, out of memory).
-
-    Linux kills the worker when its parent ends (prctl PR_SET_PDEATHSIG); elsewhere, and as a
-    fallback, a watchdog thread exits when the parent process id changes.  SIGTERM and SIGHUP get
-    their default action back (the main process may have made them raise).
-    """
-    for number in (signal.SIGTERM, signal.SIGHUP):
-        signal.signal(number, signal.SIG_DFL)
-    if sys.platform.startswith("linux"):
-        try:
-            ctypes.CDLL(None, use_errno=True).prctl(_PR_SET_PDEATHSIG, signal.SIGKILL)
-        except (OSError, AttributeError):
-            pass
-    if os.getppid() != parent:
-        os._exit(1)
-    threading.Thread(target=_watch_parent, args=(parent,), name="bbpe-watchdog", daemon=True).start()
-
-
-def _watch_parent(parent: int) -> None:
-    while os.getppid() == parent:
-        time.sleep(_WATCHDOG_SECONDS)
-    os._exit(1)
 
 
 def count_corpus(
@@ -418,7 +306,10 @@ def count_pretokens(
     >>> sorted(count_pretokens(["a a\\n\\n", "a b\\n"], r" ?\\w+|\\s+|.", workers=1).items())
     [(b'\\n', 1), (b'\\n\\n', 1), (b' a', 1), (b' b', 1), (b'a', 2)]
     """
-    settings = CountSettings(pattern, tuple(sorted(set(special_tokens))), unit, normalization=normalization)
+    size = sum(map(len, texts)) if isinstance(texts, (list, tuple)) else None
+    compiled = scanner_pays(pattern, size)
+    specials = tuple(sorted(set(special_tokens)))
+    settings = CountSettings(pattern, specials, unit, normalization=normalization, compiled=compiled)
     stats = stats if stats is not None else CorpusStats()
     units = text_units((text.encode("utf-8") for text in texts), settings.rule)
     return count_units(units, settings, workers=workers, on_unit=_stats_adder(stats, on_bytes))

@@ -18,11 +18,12 @@ from typing import Any
 
 from bbpe.corpus.reading import CorpusStats
 from bbpe.corpus.units import plan_units
+from bbpe.corpus.workers import run_tasks
 from bbpe.errors import CorpusError
 from bbpe.formats import counts as counts_file
 from bbpe.output import atomic_set
 from bbpe.training.counting.map_tasks import MapResult, map_unit
-from bbpe.training.counting.pretokens import CountSettings, add_stats, run_tasks
+from bbpe.training.counting.pretokens import CountSettings, add_stats
 from bbpe.training.counting.reduce_tasks import reduce_bucket
 
 

@@ -13,9 +13,11 @@ from __future__ import annotations
 import threading
 from array import array
 from collections.abc import Callable, Iterable, Sequence
+from typing import TypeVar
 
 import numpy as np
 
+from bbpe._jit import announce_compile
 from bbpe.bpe.tables import pack_tokens
 from bbpe.formats import counts as counts_format
 from bbpe.training.loops import _kernels as loop
@@ -24,6 +26,7 @@ from bbpe.training.loops.flat_words import FlatWords, WordTable
 from bbpe.training.loops.reference import Merge, MergeCallback
 
 _REPORT_SECONDS = 0.2
+_Result = TypeVar("_Result")
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
     loop.STOP_MIN_FREQUENCY: "min_frequency",
@@ -77,6 +80,7 @@ def learn_merges(
         held.clear()
         return run[7][: run[8][0]].copy(), stop
 
+    announce_compile(KERNELS, "the merge loop", "10-20 s")
     table, stop = run_in_thread(work, (), control, on_merge)
     merges = []
     for left, right, token, count, new in table.tolist():
@@ -90,6 +94,8 @@ def learn_merges(
     return merges, _STOP_REASONS[stop]
 
 
+# The kernels a run calls (``bbpe._jit``: whether they are compiled, announcing a compile).
+KERNELS = (pair_state.index_tracked, loop.new_run, loop.run)
 LIMIT_DIVISOR = 4  # a pair is tracked once its count reaches the best count / 4 (see _pair_state)
 # Words listed per step from what the rewrite noted (8 bytes each: 8 MB); the words changed after the
 # first EVENTS entries are looked at again instead.  Tests lower it to check both ways.
@@ -164,16 +170,13 @@ def check_pair_total(lengths: np.ndarray, counts: np.ndarray) -> None:
 
 
 def run_in_thread(
-    kernel: Callable[..., tuple[np.ndarray, int]],
-    args: tuple[object, ...],
-    control: np.ndarray,
-    on_merge: MergeCallback | None,
-) -> tuple[np.ndarray, int]:
+    kernel: Callable[..., _Result], args: tuple[object, ...], control: np.ndarray, on_merge: MergeCallback | None
+) -> _Result:
     """Run a merge kernel in a helper thread, calling ``on_merge`` here; Ctrl-C or an error in ``on_merge`` stops it.
 
     The kernel publishes its tokens added so far in ``control[0]`` and stops when ``control[1]`` is set.
     """
-    results: list[tuple[np.ndarray, int]] = []
+    results: list[_Result] = []
     errors: list[BaseException] = []
 
     def work() -> None:

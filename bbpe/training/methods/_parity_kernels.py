@@ -1,13 +1,14 @@
 """The compiled parity-aware merge loop (see ``bbpe.training.methods.parity_compiled``; rules in ``bbpe.training.methods.parity``).
 
-Every language has two merge states of plain training's loop (``bbpe.training.loops._kernels``, every
-pair tracked): its training words (counts: training counts) and its dev words (counts: dev counts), all
-words back to back in one int32 store, state ``s``'s words ``segments[s] .. segments[s + 1] - 1``
-(states ``0 .. L - 1`` training, ``L .. 2L - 1`` dev).  A language's pair counts are its
-training state's, so the worst language's best pair is the top of that state's heap; a merge
-is applied to every state holding the pair, and a dev state's saved tokens lower its
-language's dev tokens.  After the global merges only the states of candidates still choosing
-are merged: no other state is read again.
+Every training language has a merge state of plain training's loop (``bbpe.training.loops._kernels``,
+every pair tracked) over its training words, and every dev text the loop measures (a candidate's choosing
+and held-out parts, a reference group's pivot text) one over its dev words; all words back to back in
+one int32 store, state ``s``'s words ``segments[s] .. segments[s + 1] - 1`` (states ``0 .. L - 1``
+training, then the measured ones).  A language's pair counts are its training state's, so the worst
+language's best pair is the top of that state's heap; a merge is applied to every state holding the
+pair, and a measured state's saved tokens lower its token count.  After the global merges only the
+training states of candidates still choosing are merged (no other is read again); measured states
+always are, so their final counts are exact.
 
 The hybrid's global merges read the pair counts summed over the training states from a heap of
 ``[sum, key, key]`` rows refreshed lazily (a sum is one table lookup per language); the pairs that
@@ -76,7 +77,7 @@ def _global_heap(states, n_languages, min_frequency):
 
 @kernel()
 def _pop_global(heap, size, states, n_languages, min_frequency):
-    """``_numba_loop.pop_best`` for the summed counts; returns the new size (0: none left)."""
+    """``loops._kernels.pop_best`` for the summed counts; returns the new size (0: none left)."""
     while size > 0:
         current = _summed(states, n_languages, heap[0, 1])
         if current == heap[0, 0]:
@@ -112,34 +113,49 @@ def _push_sums(heap, size, grown, is_new, states, n_languages, min_frequency):
     return heap, size
 
 
+@kernel()
+def _worse(tokens, choose_at, reference_at, a, b):
+    """Whether language ``a``'s cost (its dev tokens / its reference's, or 1) is above ``b``'s."""
+    ref_a = tokens[reference_at[a]] if reference_at[a] >= 0 else 1
+    ref_b = tokens[reference_at[b]] if reference_at[b] >= 0 else 1
+    return tokens[choose_at[a]] * ref_b > tokens[choose_at[b]] * ref_a
+
+
 @kernel(nogil=True)
 def learn(
     store,
     starts,
     counts,
     segments,
-    dev_tokens,
-    candidate,
+    tokens,
+    languages,
     tok_data,
     tok_start,
     n_new,
     min_frequency,
     global_merges,
+    patience,
     control,
 ):
     """Merge until ``n_new`` new tokens exist or no candidate language (global phase: no pair) has a pair
-    reaching ``min_frequency`` (>= 1).  ``dev_tokens[l]``: the tokens of language ``l``'s dev words (updated
-    in place); ``candidate[l]`` is 1 for the languages that may choose.
-    ``control[0]`` receives the tokens added so far; a nonzero ``control[1]`` stops the loop.
-    Returns ([left, right, token, count, new, language (-1: global)] per step, stop code).
+    reaching ``min_frequency`` (>= 1).
+
+    ``languages[l]`` = (candidate 0/1, measured index of its choosing text, of its reference or -1, of the
+    text the stop rule watches) for training language ``l``; ``tokens[m]``: the tokens of measured text
+    ``m`` (state ``L + m``), updated in place.  ``patience`` > 0: a candidate stops after that many merges
+    in a row that saved none of its watched tokens.  ``control[0]`` receives the tokens added so far; a
+    nonzero ``control[1]`` stops the loop.  Returns ([left, right, token, count, new, language (-1:
+    global)] per step, stop code, [why (0 choosing, 1 exhausted, 2 stalled), steps done then] per language).
     """
-    n_languages = len(candidate)
+    n_languages = len(languages)
+    n_states = len(segments) - 1
+    choose_at, reference_at, watch_at = languages[:, 1], languages[:, 2], languages[:, 3]
     n_tok = len(tok_start) - 1
-    tokens, data, t_table = token_rows(tok_data, tok_start, n_tok + n_new)
+    tokens_rows, data, t_table = token_rows(tok_data, tok_start, n_tok + n_new)
     data_end = len(tok_data)
     states = List()
     words = List()
-    for s in range(2 * n_languages):
+    for s in range(n_states):
         words.append((store, starts[segments[s] : segments[s + 1] + 1], counts[segments[s] : segments[s + 1]]))
         states.append(index_words(words[s], min_frequency))
     gheap = np.empty((0, 3), np.int64)
@@ -147,7 +163,9 @@ def learn(
     if global_merges > 0:
         gheap, gsize = _global_heap(states, n_languages, min_frequency)
     near, nearby, grown, events = neighbour_rows(n_tok + n_new, 1 << 16)
-    active = candidate.copy()
+    active = languages[:, 0].copy()
+    stale = np.zeros(n_languages, np.int64)
+    stopped = np.zeros((n_languages, 2), np.int64)
     grown_keys = np.empty((1024, 2), np.int64)  # (key, count in a language) of pairs that grew in a global step
     merges = np.empty((1024, 6), np.int64)
     stamp = 0
@@ -170,20 +188,23 @@ def learn(
         else:
             while key == -1:
                 chooser = -1
-                for language in range(n_languages):  # most dev tokens; ties: the first (smallest code)
-                    if active[language] and (chooser == -1 or dev_tokens[language] > dev_tokens[chooser]):
+                for language in range(n_languages):  # highest cost; ties: the first (smallest code)
+                    if active[language] and (
+                        chooser == -1 or _worse(tokens, choose_at, reference_at, language, chooser)
+                    ):
                         chooser = language
                 if chooser == -1:
                     break
                 count, key, _ = pop_pair(states[chooser], min_frequency)
                 if key == -1:
                     active[chooser] = 0  # merges never raise a language's highest pair count
+                    stopped[chooser, 0], stopped[chooser, 1] = 1, steps
         if key == -1:
             stop = STOP_MIN_FREQUENCY
             break
         left, right = key >> 32, key & 0xFFFFFFFF
         token, is_new, data, data_end, merges = take_merge(
-            tokens, t_table, data, data_end, n_tok, merges, steps, left, right, count
+            tokens_rows, t_table, data, data_end, n_tok, merges, steps, left, right, count
         )
         if is_new:
             n_tok += 1
@@ -192,9 +213,9 @@ def learn(
 
         # Merge the pair in every state still read: all of them in the global phase.
         n_keys = 0
-        for s in range(2 * n_languages):
-            language = s % n_languages
-            if not (is_global or active[language]):
+        watched_saved = 0
+        for s in range(n_states):
+            if s < n_languages and not (is_global or active[s]):
                 continue
             pid = pair_of(states[s], key)
             if pid == -1:
@@ -204,7 +225,9 @@ def learn(
             )
             stamp += 1
             if s >= n_languages:
-                dev_tokens[language] -= saved
+                tokens[s - n_languages] -= saved
+                if chooser >= 0 and s - n_languages == watch_at[chooser]:
+                    watched_saved = saved
                 states[s] = state
                 continue
             states[s] = push_grown(state, grown, n_grown, min_frequency)
@@ -216,5 +239,10 @@ def learn(
         if n_keys:
             gheap, gsize = _push_sums(gheap, gsize, grown_keys[:n_keys], is_new, states, n_languages, min_frequency)
         steps += 1
+        if patience > 0 and chooser >= 0:
+            stale[chooser] = 0 if watched_saved > 0 else stale[chooser] + 1
+            if stale[chooser] >= patience:
+                active[chooser] = 0
+                stopped[chooser, 0], stopped[chooser, 1] = 2, steps
         control[0] = added
-    return merges[:steps].copy(), stop
+    return merges[:steps].copy(), stop, stopped

@@ -52,10 +52,16 @@ Init = str | os.PathLike[str] | Tokenizer
 
 
 def load_base(init: Init, *, pattern: str | None = None) -> Tokenizer:
-    """The base vocabulary: a Tokenizer, a reference name or a vocabulary file."""
+    """The base vocabulary: a Tokenizer, a reference name or a vocabulary file (BBPEError for one with added
+    tokens: their ids would collide with the new tokens')."""
+    base = init if isinstance(init, Tokenizer) else Tokenizer.load(init, pattern=pattern)
+    if base.added_tokens:
+        raise BBPEError(
+            f"the base vocabulary has {len(base.added_tokens)} added tokens (always matched, e.g. "
+            f"{next(iter(base.added_tokens))!r}); extending such a vocabulary is not supported"
+        )
     if isinstance(init, Tokenizer):
         return init
-    base = Tokenizer.load(init, pattern=pattern)
     if "reference" in base.metadata:
         return base
     return Tokenizer(

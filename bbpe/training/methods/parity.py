@@ -1,26 +1,30 @@
 """Parity-aware BPE (Foroutan et al. 2025, arXiv 2508.04796): every merge helps the worst-compressed language.
 
 Training files carry their language in the name, ``<code>.<anything>`` (``eng_Latn.manpages.txt.gz``);
-each language's pre-tokens are counted apart (one pass over the corpus).  The dev set is a
-line-aligned parallel corpus in the report's layout (``bbpe.parallel_corpora``); a language's dev
-text is its lines joined by one space, pre-tokenized with the training pattern.
+each language's pre-tokens are counted apart (one pass over the corpus).  The dev set, each language's
+cost on it, its held-out split and the languages left out are defined in ``bbpe.training.methods.parity_dev``.
 
 The merge loop (the paper's *base* variant; the reference implementation is
 swiss-ai/parity-aware-bpe):
 
-* the **candidate languages** are those with both training files and dev text;
-* before each merge, the worst-compressed candidate is the one whose dev text currently has
-  the most tokens (ties: the smallest language code); the merge is that language's most
-  frequent pair (ties: the smallest (left id, right id), as in ``bbpe.bpe``);
+* the **candidate languages** are those with both training files and dev text (``bbpe.train`` leaves
+  out those with less than ``parity_min_bytes`` of training text first);
+* before each merge, the worst-compressed candidate is the one with the highest dev cost (one dev
+  corpus: the most dev tokens; several: the highest premium over the pivot; ties: the smallest
+  language code); the merge is that language's most frequent pair (ties: the smallest (left id,
+  right id), as in ``bbpe.bpe``);
 * the merge is applied to every language's words and to the dev words, whose token counts are
   kept up to date incrementally (no re-encoding);
 * the *hybrid* variant takes the first ``global_merges`` merges by the pair count summed over
   all languages (classic BPE), then continues parity-aware;
 * a candidate without a pair occurring ``min_frequency`` times drops out for good (merges never
-  raise a language's highest pair count) and the next-worst language chooses; training stops
-  when no candidate is left (or, during global merges, no pair is frequent enough).  The
+  raise a language's highest pair count; "exhausted") and the next-worst language chooses; training
+  stops when no candidate is left (or, during global merges, no pair is frequent enough).  The
   reference stops at the first such language instead; on imbalanced data (a language with a
-  few kilobytes of training text) that ends training after a few hundred merges.
+  few kilobytes of training text) that ends training after a few hundred merges;
+* **stop rule** (``patience`` P > 0): a candidate whose last P chosen merges in a row saved none of its
+  held-out dev tokens (its dev tokens without a split) drops out too ("stalled"): its training pairs no
+  longer help text it did not choose on, and the vocabulary goes to the next-worst language.
 
 This module is the readable reference loop; ``bbpe.training.methods.parity_compiled`` is its compiled twin
 with the same results (``backend="auto"`` uses it when numba imports, as plain training does).
@@ -34,27 +38,26 @@ import heapq
 import os
 from collections import Counter
 from collections.abc import Callable, Iterable, Mapping, Sequence
+from fractions import Fraction
 from pathlib import Path
 from typing import Any
 
 from bbpe.corpus.documents import UnitStats
 from bbpe.corpus.reading import CorpusStats, expand_paths
 from bbpe.corpus.units import plan_units
-from bbpe.encoding.normalization import Normalization
+from bbpe.corpus.workers import run_tasks, worker_count
 from bbpe.errors import CorpusError
 from bbpe.formats.counts import check_pair_total
-from bbpe.parallel_corpora import load_corpus
 from bbpe.training.counting.pretokens import (
     CountSettings,
     Unit,
     add_stats,
-    count_pretokens,
     count_unit,
     load_counter,
-    run_tasks,
-    worker_count,
 )
 from bbpe.training.loops.reference import Merge, MergeCallback, Pair, apply_merge, pair_counts, pop_best, token_for
+from bbpe.training.methods.parity_dev import PIVOT, DevSet, ParityLog, as_dev_set, candidate_languages
+from bbpe.training.settings import ParitySettings
 
 Words = Iterable[tuple[Sequence[int], int]]
 
@@ -116,40 +119,41 @@ def _count_language_unit(code: str, unit: Unit, settings: CountSettings) -> tupl
     return (code, *count_unit(unit, settings))
 
 
-def dev_words(
-    path: str | os.PathLike[str], pattern: str, *, normalization: Normalization = "none"
-) -> dict[str, Counter[str]]:
-    """Pre-token counts of every language of a line-aligned parallel corpus (the report's text of a language),
-    normalized as the training text is."""
-    corpus = load_corpus(path)
-    if not corpus.aligned:
-        raise CorpusError(f"{path}: the parity dev set must be line-aligned (every language the same line count)")
-    return {language.code: _text_counts(language.text, pattern, normalization) for language in corpus.languages}
-
-
-def _text_counts(text: str, pattern: str, normalization: Normalization) -> Counter[str]:
-    """Pre-token counts of one text, counted as one document (in compiled code for the presets)."""
-    counts = count_pretokens([text], pattern, workers=1, normalization=normalization)
-    return Counter({word.decode("utf-8"): count for word, count in counts.items()})
-
-
 def language_words(counts: Mapping[str, Mapping[bytes, int]]) -> dict[str, Words]:
     """Per language, the words (UTF-8 bytes, as counting gives them: a sequence of byte ids) with their counts
     (streams, as the merge loops want them)."""
     return {code: iter(words.items()) for code, words in counts.items()}
 
 
+def language_bytes(counts: Mapping[str, Mapping[bytes, int]]) -> dict[str, int]:
+    """Bytes of training text per language (its pre-tokens tile its text)."""
+    return {code: sum(len(word) * count for word, count in words.items()) for code, words in counts.items()}
+
+
 def settings(
-    dev: str | os.PathLike[str], global_merges: int, counts: Mapping[str, Any], chosen: dict[str, int]
+    parity: ParitySettings,
+    dev: DevSet,
+    *,
+    counts: Mapping[str, Any],
+    excluded: Mapping[str, str],
+    log: ParityLog,
 ) -> dict[str, Any]:
-    """What goes into ``metadata["training"]["parity"]``; ``chosen`` is filled by the merge loop."""
+    """What goes into ``metadata["training"]["parity"]``; ``log`` is filled by the merge loop."""
     return {
-        "dev": os.fspath(dev),
-        "variant": "hybrid" if global_merges else "base",
-        "global_merges": global_merges,
+        "dev": os.fspath(parity.dev),
+        "dev_corpora": dev.corpora,
+        "cost": f"dev tokens / {PIVOT} tokens of the same corpora" if dev.references else "dev tokens",
+        "held_out": "the odd lines of every dev corpus (the even ones choose)" if dev.split else None,
+        "variant": "hybrid" if parity.global_merges else "base",
+        "global_merges": parity.global_merges,
+        "min_language_bytes": parity.min_bytes,
+        "patience": parity.patience,
         "languages": sorted(counts),
-        "selection": "most dev tokens; ties to the smallest code",
-        "merges_per_language": chosen,
+        "selection": "highest cost; ties to the smallest code",
+        "excluded": dict(excluded),
+        "merges_per_language": log.chosen,
+        "stopped": log.stopped,
+        "dev_tokens": log.tokens,
     }
 
 
@@ -225,17 +229,6 @@ class _Pooled:
         return None
 
 
-def candidate_languages(train: Iterable[str], dev: Iterable[str]) -> list[str]:
-    """The languages with both training words and dev text, sorted; none is an error."""
-    candidates = sorted(set(train) & set(dev))
-    if not candidates:
-        raise CorpusError(
-            f"no language has both training files ({', '.join(sorted(train)) or 'none'}) and dev text "
-            f"({', '.join(sorted(dev)) or 'none'}); name training files <code>.* with the dev set's codes"
-        )
-    return candidates
-
-
 def learn_parity_merges(
     words: Mapping[str, Words],
     token_bytes: list[bytes],
@@ -243,64 +236,134 @@ def learn_parity_merges(
     n_new_tokens: int,
     min_frequency: int = 2,
     on_merge: MergeCallback | None = None,
-    dev: Mapping[str, Mapping[str, int]],
+    dev: DevSet | Mapping[str, Mapping[str, int]],
     global_merges: int = 0,
-    chosen: dict[str, int] | None = None,
+    patience: int = 0,
+    log: ParityLog | None = None,
 ) -> tuple[list[Merge], str]:
     """The parity-aware merge loop (interface of ``bbpe.training.loops.reference.learn_merges`` plus the dev set).
 
-    ``words``: language -> (ids in ``token_bytes``, count); ``dev``: language -> pre-token text ->
-    count.  ``chosen`` (if given) receives how many merges each language chose ("*" = global).
+    ``words``: language -> (ids in ``token_bytes``, count); ``dev``: a ``DevSet`` or language -> pre-token
+    text -> count.  ``patience`` > 0: a language stops choosing after that many merges in a row that saved
+    none of its held-out dev tokens (its dev tokens without a split).  ``log`` (if given) receives what
+    happened (``ParityLog``).
     """
+    dev = as_dev_set(dev)
+    log = ParityLog() if log is None else log
     train = {code: _Side(words[code]) for code in sorted(words)}
     check_pair_total(sum(side.pair_total for side in train.values()))  # global merges add the languages up
     candidates = candidate_languages(train, dev)
-    held_out = {code: _Side((list(text.encode("utf-8")), n) for text, n in dev[code].items()) for code in candidates}
-    dev_tokens = {code: side.tokens(range(len(side.ids))) for code, side in held_out.items()}
+    measured = _Measured(dev, candidates)
     # The hybrid's global merges read the pair counts summed over the languages (no pooled copy of the words).
     pooled = _Pooled(list(train.values())) if global_merges > 0 else None
     id_of = {token: index for index, token in enumerate(token_bytes)}
-    chosen = {} if chosen is None else chosen
+    stale = dict.fromkeys(candidates, 0)
     merges: list[Merge] = []
     added = 0
+    stop = "vocab_size"
     while added < n_new_tokens:
         if pooled is not None and len(merges) >= global_merges:
             pooled = None
         if pooled is not None:
             language, best = "*", pooled.pop_best()
         else:
-            language, best = _worst_language_pair(candidates, train, dev_tokens, min_frequency)
+            language, best = _worst_language_pair(candidates, train, measured, min_frequency, log, len(merges))
         if best is None or best[1] < min_frequency:
-            return merges, "min_frequency"
+            stop = "min_frequency"
+            break
         pair, count = best
         token, is_new = token_for(token_bytes[pair[0]] + token_bytes[pair[1]], token_bytes, id_of)
         added += is_new
         merges.append(Merge(pair[0], pair[1], token, count, is_new))
-        chosen[language] = chosen.get(language, 0) + 1
+        log.chosen[language] = log.chosen.get(language, 0) + 1
         grown: set[Pair] = set()
         for side in train.values():
             grown |= side.merge(pair, token)
         if pooled is not None:
             pooled.push(grown)
-        for code, side in held_out.items():
-            dev_tokens[code] -= side.saved_by(pair, token)
+        saved = measured.merge(pair, token)
+        if patience and language != "*":
+            stale[language] = 0 if saved[measured.watched(language)] else stale[language] + 1
+            if stale[language] >= patience:
+                candidates.remove(language)
+                log.stopped[language] = ("stalled", len(merges))
         if on_merge is not None:
             on_merge(added)
-    return merges, "vocab_size"
+    log.tokens.update(measured.report())
+    ordered = sorted(log.stopped.items(), key=lambda item: (item[1][1], item[0]))  # as the numba loop reports
+    log.stopped.clear()
+    log.stopped.update(ordered)
+    return merges, stop
+
+
+class _Measured:
+    """The dev texts the loop measures: per candidate its choosing and held-out parts, per reference group
+    the pivot's, with their current token counts."""
+
+    def __init__(self, dev: DevSet, candidates: list[str]) -> None:
+        self.dev = dev
+        self.candidates = list(candidates)
+        texts = [dev.languages[code] for code in candidates]
+        groups = sorted({dev.reference_of[code] for code in candidates if code in dev.reference_of})
+        self.group_at = {group: index for index, group in enumerate(groups)}
+        texts += [dev.references[group] for group in groups]
+        self.sides = [_Side(_as_ids(counts)) for text in texts for counts in (text.choose, text.held_out)]
+        self.start = [side.tokens(range(len(side.ids))) for side in self.sides]
+        self.now = list(self.start)
+
+    def merge(self, pair: Pair, token: int) -> list[int]:
+        """Apply a merge to every dev text; the tokens each saved."""
+        saved = [side.saved_by(pair, token) for side in self.sides]
+        self.now = [tokens - gain for tokens, gain in zip(self.now, saved)]
+        return saved
+
+    def index(self, code: str) -> int:
+        return 2 * self.candidates.index(code)
+
+    def watched(self, code: str) -> int:
+        """Where the stop rule looks: the held-out part, or the dev text itself without a split."""
+        return self.index(code) + (1 if self.dev.split else 0)
+
+    def cost(self, code: str) -> Fraction:
+        reference = self.dev.reference_of.get(code)
+        if reference is None:
+            return Fraction(self.now[self.index(code)])
+        return Fraction(self.now[self.index(code)], self.now[2 * (len(self.candidates) + self.group_at[reference])])
+
+    def report(self) -> dict[str, dict[str, tuple[int, int]]]:
+        """Per candidate: (start, end) tokens of its dev text and held-out part, and of their references."""
+        out = {}
+        for code in self.candidates:
+            at = [("dev", self.index(code)), ("held_out", self.index(code) + 1)]
+            if code in self.dev.reference_of:
+                group = 2 * (len(self.candidates) + self.group_at[self.dev.reference_of[code]])
+                at += [("dev_reference", group), ("held_out_reference", group + 1)]
+            out[code] = {name: (self.start[i], self.now[i]) for name, i in at if self.start[i]}
+        return out
+
+
+def _as_ids(counts: Mapping[str, int]) -> Words:
+    return ((list(text.encode("utf-8")), n) for text, n in counts.items())
 
 
 def _worst_language_pair(
-    candidates: list[str], train: Mapping[str, _Side], dev_tokens: Mapping[str, int], min_frequency: int
+    candidates: list[str],
+    train: Mapping[str, _Side],
+    measured: _Measured,
+    min_frequency: int,
+    log: ParityLog,
+    done: int,
 ) -> tuple[str, tuple[Pair, int] | None]:
     """The worst-compressed candidate with a pair occurring ``min_frequency`` times, and that pair.
 
     A language without such a pair is dropped from ``candidates`` for good: merges never raise the
     highest pair count of a language (a new pair occurs at most as often as the pairs it replaces).
     """
-    for code in sorted(candidates, key=lambda code: (-dev_tokens[code], code)):
+    for code in sorted(candidates, key=lambda code: (-measured.cost(code), code)):
         side = train[code]
         best = pop_best(side.heap, side.pairs)
         if best is not None and best[1] >= min_frequency:
             return code, best
         candidates.remove(code)
+        log.stopped[code] = ("exhausted", done)
     return "", None

@@ -19,7 +19,7 @@ from bbpe.training.loops.compiled import check_pair_total, flatten_words, run_in
 from bbpe.training.loops.flat_words import FlatWords
 from bbpe.training.loops.reference import Merge, MergeCallback
 from bbpe.training.methods import _parity_kernels as loop
-from bbpe.training.methods.parity import candidate_languages
+from bbpe.training.methods.parity_dev import DevSet, DevText, ParityLog, as_dev_set, candidate_languages
 
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
@@ -35,9 +35,10 @@ def learn_parity_merges(
     n_new_tokens: int,
     min_frequency: int = 2,
     on_merge: MergeCallback | None = None,
-    dev: Mapping[str, Mapping[str, int]],
+    dev: DevSet | Mapping[str, Mapping[str, int]],
     global_merges: int = 0,
-    chosen: dict[str, int] | None = None,
+    patience: int = 0,
+    log: ParityLog | None = None,
 ) -> tuple[list[Merge], str]:
     """Drop-in replacement for ``bbpe.training.methods.parity.learn_parity_merges`` (``min_frequency`` below 1 acts as 1).
 
@@ -47,8 +48,10 @@ def learn_parity_merges(
     >>> [vocab[m.token] for m in merges], why
     ([b'cd', b'ab', b'cdcd'], 'min_frequency')
     """
+    dev = as_dev_set(dev)
+    log = ParityLog() if log is None else log
     codes = sorted(words)
-    candidates = set(candidate_languages(codes, dev))
+    candidates = candidate_languages(codes, dev)
     n_new_tokens = max(0, n_new_tokens)
     if len(token_bytes) + n_new_tokens >= 2**31:
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
@@ -57,33 +60,69 @@ def learn_parity_merges(
     check_pair_total(
         np.concatenate([np.diff(flat.starts) for flat in train]), np.concatenate([flat.counts for flat in train])
     )
-    held_out = [_dev_words(dev[code] if code in candidates else {}) for code in codes]
-    # Every step shortens a training word (as in merge_numba); summed per language, a word found in two
+    texts, languages = _measured(dev, codes, candidates)
+    measured = [_dev_words(counts) for counts in texts]
+    # Every step shortens a training word (as in bbpe.training.loops.compiled); summed per language, a word found in two
     # languages counts twice, so this bounds the steps from above: it sizes the loop, the heaps end it.
-    reachable = sum(len(flat.ids) - len(flat.counts) for flat in train)
-    capped = reachable < n_new_tokens
-    n_new_tokens = min(n_new_tokens, reachable)
-    store, starts, counts, segments = _stores(train + [flat for flat, _ in held_out])
-    dev_tokens = np.array([tokens for _, tokens in held_out], np.int64)
+    # One more than that lets the loop find, as the Python loop does, that no candidate has a pair left.
+    n_new_tokens = min(n_new_tokens, sum(len(flat.ids) - len(flat.counts) for flat in train) + 1)
+    store, starts, counts, segments = _stores(train + [flat for flat, _ in measured])
+    tokens = np.array([count for _, count in measured], np.int64)
+    start = tokens.copy()
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
-    candidate = np.array([code in candidates for code in codes], np.int64)
-    settings = (n_new_tokens, max(1, min_frequency), global_merges, control)
-    args = (store, starts, counts, segments, dev_tokens, candidate, tok_data, tok_start, *settings)
-    steps, stop = run_in_thread(loop.learn, args, control, on_merge)
-    chosen = {} if chosen is None else chosen
+    settings = (n_new_tokens, max(1, min_frequency), global_merges, patience, control)
+    args = (store, starts, counts, segments, tokens, languages, tok_data, tok_start, *settings)
+    steps, stop, stopped = run_in_thread(loop.learn, args, control, on_merge)
     merges = []
     for left, right, token, count, new, language in steps.tolist():
         if new:
             token_bytes.append(token_bytes[left] + token_bytes[right])
         merges.append(Merge(left, right, token, count, bool(new)))
         name = "*" if language < 0 else codes[language]
-        chosen[name] = chosen.get(name, 0) + 1
+        log.chosen[name] = log.chosen.get(name, 0) + 1
+    why = {1: "exhausted", 2: "stalled"}
+    ended = sorted((int(done), codes[l], why[int(kind)]) for l, (kind, done) in enumerate(stopped.tolist()) if kind)
+    log.stopped.update((code, (reason, done)) for done, code, reason in ended)
+    log.tokens.update(_token_report(dev, candidates, start.tolist(), tokens.tolist()))
     if on_merge is not None and merges:
         on_merge(int(control[0]))
-    if capped and stop == loop.STOP_VOCAB_SIZE:
-        stop = loop.STOP_MIN_FREQUENCY  # every training word became one token: no pair is left
     return merges, _STOP_REASONS[stop]
+
+
+def _measured(dev: DevSet, codes: list[str], candidates: list[str]) -> tuple[list[Mapping[str, int]], np.ndarray]:
+    """The dev texts to measure (per candidate: choosing and held-out parts; per reference group used: the
+    pivot's) and the ``languages`` table of ``_parity_kernels.learn``."""
+    groups = sorted({dev.reference_of[code] for code in candidates if code in dev.reference_of})
+    texts: list[Mapping[str, int]] = [part for code in candidates for part in _parts(dev.languages[code])]
+    texts += [part for group in groups for part in _parts(dev.references[group])]
+    languages = np.full((len(codes), 4), -1, np.int64)
+    languages[:, 0] = 0
+    for index, code in enumerate(candidates):
+        row = languages[codes.index(code)]
+        row[0], row[1], row[3] = 1, 2 * index, 2 * index + dev.split
+        if code in dev.reference_of:
+            row[2] = 2 * (len(candidates) + groups.index(dev.reference_of[code]))
+    return texts, languages
+
+
+def _parts(text: DevText) -> tuple[Mapping[str, int], Mapping[str, int]]:
+    return text.choose, text.held_out
+
+
+def _token_report(
+    dev: DevSet, candidates: list[str], start: list[int], end: list[int]
+) -> dict[str, dict[str, tuple[int, int]]]:
+    """``ParityLog.tokens`` from the measured texts' token counts (laid out as ``_measured`` does)."""
+    groups = sorted({dev.reference_of[code] for code in candidates if code in dev.reference_of})
+    out = {}
+    for index, code in enumerate(candidates):
+        at = [("dev", 2 * index), ("held_out", 2 * index + 1)]
+        if code in dev.reference_of:
+            group = 2 * (len(candidates) + groups.index(dev.reference_of[code]))
+            at += [("dev_reference", group), ("held_out_reference", group + 1)]
+        out[code] = {name: (start[i], end[i]) for name, i in at if start[i]}
+    return out
 
 
 def _dev_words(counts: Mapping[str, int]) -> tuple[FlatWords, int]:
