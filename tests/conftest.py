@@ -133,6 +133,22 @@ def multilingual_text() -> str:
     return real_text(120_000, names=MIX)
 
 
+@pytest.fixture(scope="session")
+def portable_text() -> str:
+    """About 1.4 million characters every machine has (no ../shared): Python sources of installed packages and
+    multilingual text generated from the Unicode database (tests/_samples.py)."""
+    from _samples import portable_text
+
+    return portable_text()
+
+
+@pytest.fixture(scope="session", params=["portable", "shared"])
+def any_text(request: pytest.FixtureRequest) -> str:
+    """Text for checks that need megabytes of varied text: the portable text on every machine, and ../shared's real
+    text in a dozen languages where it exists (that variant skips elsewhere)."""
+    return str(request.getfixturevalue("portable_text" if request.param == "portable" else "multilingual_text"))
+
+
 @pytest.fixture
 def without_numba(monkeypatch: pytest.MonkeyPatch) -> None:
     """``import numba`` fails, and bbpe's compiled modules are imported afresh (so they fail too)."""

@@ -87,8 +87,8 @@ def test_invalid_utf8_is_replaced_and_counted_or_rejected(tmp_path):
         list(iter_lines([path], errors="strict"))
 
 
-def test_counts_do_not_depend_on_workers_or_batches(multilingual_text, monkeypatch):
-    lines = multilingual_text[:2_000_000].splitlines(keepends=True)
+def test_counts_do_not_depend_on_workers_or_batches(any_text, monkeypatch):
+    lines = any_text[:2_000_000].splitlines(keepends=True)
     one = count_pretokens(lines, bbpe.PRESETS["cl100k"], workers=1)
     monkeypatch.setattr("bbpe.corpus.documents.BLOCK", 50_000)
     two = count_pretokens(lines, bbpe.PRESETS["cl100k"], workers=2)
@@ -101,9 +101,9 @@ def test_special_tokens_are_cut_out_of_counts():
     assert counts == {b"a": 1, b"b": 1, b"\n": 1}
 
 
-def test_trained_file_is_identical_for_one_and_two_workers(tmp_path, multilingual_text):
+def test_trained_file_is_identical_for_one_and_two_workers(tmp_path, any_text):
     corpus = tmp_path / "c.txt"
-    corpus.write_text(multilingual_text[:1_500_000], encoding="utf-8")
+    corpus.write_text(any_text[:1_500_000], encoding="utf-8")
     outputs = []
     for workers in (1, 2):
         out = tmp_path / f"w{workers}.json"

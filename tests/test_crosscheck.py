@@ -30,9 +30,10 @@ def train_hf(lines: list[str], vocab_size: int, pattern: str):
     return tok
 
 
-@pytest.mark.parametrize("vocab_size", [2000, 8000])
-def test_compression_matches_hf_tokenizers_within_one_percent(multilingual_text, vocab_size):
-    text = multilingual_text
+@pytest.mark.parametrize(("corpus", "vocab_size"), [("portable", 2000), ("shared", 2000), ("shared", 8000)])
+def test_compression_matches_hf_tokenizers_within_one_percent(corpus, vocab_size, request):
+    """On the portable text (every machine) and ../shared's real text where it exists."""
+    text = request.getfixturevalue("portable_text" if corpus == "portable" else "multilingual_text")
     cut = int(len(text) * 0.8)
     train_lines = text[:cut].splitlines(keepends=True)
     held_out = text[cut:]

@@ -37,7 +37,9 @@ TRICKY = list("\n\n\n\r \t\x0b\x0c\x85\u00a0\u2028\u3000aZsdtlvrmé'’.,/!?-_1�
     "'ll",
     "\r\n",
 ]
-texts = st.lists(st.sampled_from(TRICKY), max_size=40).map("".join)
+# A line break followed by a letter (a cut of every rule but the lone-newline one after whitespace), half the time.
+LINE_STARTS = ["\na", "\nZ", "\né", "\n你", "\nǅ", "\ns", "\r\nb", "\n\nc", "\n\u00e9\u0301"]
+texts = st.lists(st.one_of(st.sampled_from(TRICKY), st.sampled_from(LINE_STARTS)), max_size=40).map("".join)
 
 
 def pieces_at_cuts(text: str, rule) -> list[str]:
@@ -53,15 +55,18 @@ def test_pre_tokens_of_the_whole_are_those_of_the_parts(name, text):
     pattern = PATTERNS[name]
     rule = cut_rule(pattern)
     whole = regex.findall(pattern, text)
+    from hypothesis import event
+
+    event(f"cuts: {'some' if cuts(text.encode('utf-8'), rule) else 'none'}")
     for at in cuts(text.encode("utf-8"), rule):
         left, right = text.encode()[:at].decode(), text.encode()[at:].decode()
         assert regex.findall(pattern, left) + regex.findall(pattern, right) == whole, (left, right)
 
 
 @pytest.mark.parametrize("name", sorted(PATTERNS))
-def test_real_text_cut_everywhere_gives_the_same_pre_tokens(name):
+def test_real_text_cut_everywhere_gives_the_same_pre_tokens(name, any_text):
     pattern = PATTERNS[name]
-    text = real_text(20_000, names=MIX) + "x = 1\n\n\ndef f():\n    return 'a'\n  \nclass C:\n\tpass\r\nEnd"
+    text = any_text[:240_000] + "x = 1\n\n\ndef f():\n    return 'a'\n  \nclass C:\n\tpass\r\nEnd"
     parts = pieces_at_cuts(text, cut_rule(pattern))
     assert len(parts) > 100  # the rule finds cuts in real text
     assert [t for part in parts for t in regex.findall(pattern, part)] == regex.findall(pattern, text)
@@ -86,12 +91,16 @@ def test_custom_regex_and_newline_specials_are_not_cut():
 @settings(max_examples=100, deadline=None)
 @given(
     data=st.lists(
-        st.sampled_from([b"a", b"\n", b" ", b"\xc3\xa9", b"\n\n", b"\xff", b"\xe4\xbd\xa0", b"Z"]), max_size=120
+        st.sampled_from(
+            [b"a", b"\n", b" ", b"\xc3\xa9", b"\n\n", b"\xff", b"\xe4\xbd\xa0", b"Z", b"\na", b"x\n\xc3\xa9"]
+        ),
+        min_size=4,
+        max_size=60,
     ).map(b"".join),
-    step=st.integers(1, 50),
+    step=st.integers(1, 16),
     block=st.integers(1, 30),
     rule=st.sampled_from([NEWLINE_LETTER, LONE_NEWLINE_LETTER, LINE]),
-    limit=st.none() | st.integers(0, 130),
+    limit=st.none() | st.integers(8, 130) | st.integers(0, 130),
 )
 def test_byte_ranges_tile_the_stream_at_safe_cuts(data, step, block, rule, limit):
     stream = data if limit is None else data[:limit]
@@ -101,6 +110,9 @@ def test_byte_ranges_tile_the_stream_at_safe_cuts(data, step, block, rule, limit
         handle.seek(max(0, start - documents.BACK))
         found += documents.read_pieces(handle, rule, start=start, end=start + step, limit=limit, block=block)
     assert b"".join(piece for _, piece in found) == stream
+    from hypothesis import event
+
+    event(f"cut in the stream and several ranges: {bool(cuts(stream, rule)) and len(stream) > step}")
     safe = set(cuts(stream, rule))
     position = 0
     for offset, piece in found:
@@ -112,10 +124,15 @@ def findall_counts(pattern: str, docs: list[str]) -> Counter[bytes]:
     return Counter(word.encode() for doc in docs for word in regex.findall(pattern, doc))
 
 
-@pytest.fixture(scope="module")
-def corpus_files(tmp_path_factory) -> tuple[list[Path], list[str]]:
+@pytest.fixture(scope="module", params=["portable", "shared"])
+def corpus_files(request, tmp_path_factory) -> tuple[list[Path], list[str]]:
+    """Documents of the portable text (every machine) or of ../shared's real text (where it exists)."""
     folder = tmp_path_factory.mktemp("docs")
-    text = real_text(10_000, names=MIX)
+    text = (
+        request.getfixturevalue("portable_text")[:120_000]
+        if request.param == "portable"
+        else real_text(10_000, names=MIX)
+    )
     docs = [text[: len(text) // 2], text[len(text) // 2 :] + "\n\n  tail", "short\n\n\nDoc"]
     paths = []
     for index, doc in enumerate(docs):

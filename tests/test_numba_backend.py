@@ -4,9 +4,10 @@ from __future__ import annotations
 
 import sys
 
+import _brute as brute
 import pytest
 from conftest import MIX, real_text
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import bbpe
@@ -36,6 +37,11 @@ def same_merges(numba_learn, words, token_bytes=BYTES, *, n_new, min_frequency=2
     assert numba_tokens == python_tokens
     assert got_why == why
     return expected, why
+
+
+def reached(merges: list[reference.Merge]) -> None:
+    """Record for --hypothesis-show-statistics whether an example merged at all, and made an alias."""
+    event(f"merges: {'some' if merges else 'none'}; alias merges: {any(not m.new for m in merges)}")
 
 
 def counted(text: str, pattern: str = CL100K) -> list[tuple[bytes, int]]:
@@ -125,16 +131,18 @@ def small_corpora(draw):
     alphabet = draw(st.lists(st.integers(0, 255), min_size=1, max_size=4, unique=True))
     words = draw(
         st.lists(
-            st.tuples(st.lists(st.sampled_from(alphabet), min_size=0, max_size=12), st.integers(1, 6)), max_size=25
+            st.tuples(st.lists(st.sampled_from(alphabet), min_size=0, max_size=12), st.integers(1, 6)),
+            min_size=2,
+            max_size=25,
         )
     )
     return [(bytes(ids), count) for ids, count in words]
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(words=small_corpora(), n_new=st.integers(0, 40), min_frequency=st.integers(1, 4))
+@given(words=small_corpora(), n_new=st.integers(1, 40), min_frequency=st.integers(1, 4))
 def test_hypothesis_small_corpora(numba_learn, words, n_new, min_frequency):
-    same_merges(numba_learn, words, n_new=n_new, min_frequency=min_frequency)
+    reached(same_merges(numba_learn, words, n_new=n_new, min_frequency=min_frequency)[0])
 
 
 @settings(max_examples=100, deadline=None)
@@ -169,9 +177,9 @@ def repetitive_corpora(draw):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(words=repetitive_corpora(), n_new=st.integers(0, 60), min_frequency=st.integers(1, 3))
+@given(words=repetitive_corpora(), n_new=st.integers(1, 60), min_frequency=st.integers(1, 3))
 def test_hypothesis_runs_and_overlapping_pairs(numba_learn, words, n_new, min_frequency):
-    same_merges(numba_learn, words, n_new=n_new, min_frequency=min_frequency)
+    reached(same_merges(numba_learn, words, n_new=n_new, min_frequency=min_frequency)[0])
 
 
 @st.composite
@@ -186,10 +194,10 @@ def aliased_runs(draw):
 
 
 @settings(max_examples=300, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(corpus=aliased_runs(), n_new=st.integers(0, 40))
+@given(corpus=aliased_runs(), n_new=st.integers(1, 40))
 def test_hypothesis_runs_built_over_several_steps(numba_learn, corpus, n_new):
     base, words = corpus
-    same_merges(numba_learn, words, base, n_new=n_new, min_frequency=1)
+    reached(same_merges(numba_learn, words, base, n_new=n_new, min_frequency=1)[0])
 
 
 @pytest.mark.parametrize("word", [b"a" * 9, b"ab" * 7 + b"a", b"aab" * 5, b"abba" * 4 + b"abb"])
@@ -228,18 +236,21 @@ def test_a_long_word_touched_by_many_merges(numba_learn):
 
 @st.composite
 def base_vocab_corpora(draw):
+    """Random multi-byte base tokens and words of any of their ids, or a base whose tokens several pairs spell."""
+    if draw(st.booleans()):
+        return draw(brute.aliased_corpora())
     pieces = draw(st.lists(st.binary(min_size=1, max_size=3), min_size=1, max_size=8, unique=True))
     base = list(BYTES) + pieces
     ids = st.sampled_from([97, 98, 99] + list(range(256, len(base))))
-    words = draw(st.lists(st.tuples(st.lists(ids, max_size=10), st.integers(1, 5)), max_size=20))
+    words = draw(st.lists(st.tuples(st.lists(ids, max_size=10), st.integers(1, 5)), min_size=1, max_size=20))
     return base, words
 
 
 @settings(max_examples=200, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(corpus=base_vocab_corpora(), n_new=st.integers(0, 30))
+@given(corpus=base_vocab_corpora(), n_new=st.integers(1, 30))
 def test_hypothesis_base_vocabularies(numba_learn, corpus, n_new):
     base, words = corpus
-    same_merges(numba_learn, words, base, n_new=n_new, min_frequency=1)
+    reached(same_merges(numba_learn, words, base, n_new=n_new, min_frequency=1)[0])
 
 
 def test_counts_above_two_to_the_31(numba_learn):

@@ -6,7 +6,7 @@ from collections import Counter
 from pathlib import Path
 
 import pytest
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import bbpe
@@ -111,30 +111,47 @@ def naive_parity(
 
 
 TEXTS = st.text(alphabet="ab c", min_size=1, max_size=25)
+CODES = ["deu", "eng", "fra"]
+
+
+@st.composite
+def parity_inputs(draw):
+    """Training texts (mostly repeated, so pairs reach the minimum frequency) and dev texts sharing at least one
+    language, and a vocabulary budget beyond the global merges: the parity choice is reached in most examples
+    and moves to another language in many (the no-shared-language error is tested apart)."""
+    texts = st.tuples(st.lists(TEXTS, min_size=1, max_size=5), st.sampled_from([1, 2, 2, 3])).map(lambda t: t[0] * t[1])
+    train = draw(st.dictionaries(st.sampled_from(CODES), texts, min_size=1))
+    shared = draw(st.lists(st.sampled_from(sorted(train)), min_size=1, unique=True))
+    others = draw(st.lists(st.sampled_from([*CODES, "spa"]), unique=True))
+    size = draw(st.integers(4, 25))  # dev texts of one length: a merge can make another language the worst
+    dev = {code: draw(st.text(alphabet="ab c", min_size=size, max_size=size)) for code in [*shared, *others]}
+    global_merges = draw(st.integers(0, 4))
+    return train, dev, global_merges + draw(st.integers(1, 12)), global_merges
 
 
 @settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.dictionaries(st.sampled_from(["deu", "eng", "fra"]), st.lists(TEXTS, min_size=1, max_size=5), min_size=1),
-    st.dictionaries(st.sampled_from(["deu", "eng", "fra", "spa"]), TEXTS, min_size=1),
-    st.integers(1, 15),
-    st.integers(0, 4),
-)
-def test_incremental_loop_equals_recounting_from_scratch(train_texts, dev_texts, n, global_merges):
+@given(parity_inputs())
+def test_incremental_loop_equals_recounting_from_scratch(inputs):
+    train_texts, dev_texts, n, global_merges = inputs
     words = {code: Counter(p for text in texts for p in pretokenize(text, GPT2)) for code, texts in train_texts.items()}
     as_bytes = {code: {word.encode(): count for word, count in ws.items()} for code, ws in words.items()}
     dev = {code: Counter(pretokenize(text, GPT2)) for code, text in dev_texts.items()}
-    if not set(words) & set(dev):
-        with pytest.raises(CorpusError):
-            parity.learn_parity_merges(
-                parity.language_words(as_bytes), [bytes([i]) for i in range(256)], n_new_tokens=n, dev=dev
-            )
-        return
     vocab = [bytes([i]) for i in range(256)]
-    _merges, _ = parity.learn_parity_merges(
-        parity.language_words(as_bytes), vocab, n_new_tokens=n, dev=dev, global_merges=global_merges
+    log = parity_dev.ParityLog()
+    parity.learn_parity_merges(
+        parity.language_words(as_bytes), vocab, n_new_tokens=n, dev=dev, global_merges=global_merges, log=log
     )
+    chosen = log.chosen
     assert vocab[256:] == naive_parity(words, dev, n, global_merges)
+    event(f"parity choice reached: {bool(set(chosen) - {'*'})}")
+    event(f"languages chosen by parity: {min(len(set(chosen) - {'*'}), 2)}")
+
+
+def test_no_shared_language_is_an_error():
+    with pytest.raises(CorpusError, match="no language has both"):
+        parity.learn_parity_merges(
+            {"eng": iter([(b"ab", 2)])}, [bytes([i]) for i in range(256)], n_new_tokens=1, dev={"fra": {"ab": 1}}
+        )
 
 
 def test_round_trip_and_engine_equality(tmp_path):

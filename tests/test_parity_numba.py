@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import random
+from dataclasses import astuple
 from pathlib import Path
 
+import _brute as brute
 import pytest
+from _samples import SCRIPTS, script_lines
 from conftest import PARALLEL_DIR, TRAIN_DIR
-from hypothesis import HealthCheck, given, settings
+from hypothesis import HealthCheck, event, given, settings
 from hypothesis import strategies as st
 
 import bbpe
@@ -86,49 +90,126 @@ def test_no_candidate_language_is_the_same_error(numba_parity):
 
 WORDS = st.lists(
     st.tuples(st.binary(min_size=1, max_size=7).map(lambda b: bytes(97 + x % 3 for x in b)), st.integers(1, 6)),
+    min_size=1,
     max_size=8,
 )
 
 
+@st.composite
+def parity_inputs(draw, words=WORDS):
+    """Words per language and dev texts sharing at least one language (the error case is tested apart)."""
+    train = draw(st.dictionaries(st.sampled_from(["deu", "eng", "fra", "hin"]), words, min_size=1))
+    shared = draw(st.lists(st.sampled_from(sorted(train)), min_size=1, unique=True))
+    others = draw(st.lists(st.sampled_from(["deu", "eng", "fra", "spa"]), unique=True))
+    texts = st.text(alphabet="abc ", min_size=1, max_size=12)
+    return train, {code: {draw(texts): draw(st.integers(1, 2))} for code in [*shared, *others]}
+
+
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
-@given(
-    st.dictionaries(st.sampled_from(["deu", "eng", "fra", "hin"]), WORDS, min_size=1),
-    st.dictionaries(
-        st.sampled_from(["deu", "eng", "fra", "spa"]), st.text(alphabet="abc ", min_size=1, max_size=12), min_size=1
-    ),
-    st.integers(0, 20),
-    st.integers(0, 6),
-    st.integers(1, 3),
-)
-def test_hypothesis_numba_equals_python(numba_parity, words, dev_texts, n_new, global_merges, min_frequency):
-    dev = {code: {text: 1 + len(text) % 2} for code, text in dev_texts.items()}
-    if not set(words) & set(dev):
-        with pytest.raises(CorpusError):
-            run(numba_parity, words, dev, n_new)
-        return
-    same_results(numba_parity, words, dev, n_new, global_merges=global_merges, min_frequency=min_frequency)
-
-
-def test_aliases_reuse_existing_tokens(numba_parity):
-    # "ab"+"c" and "a"+"bc" spell the same bytes: the second merge reuses the id (no new token).
-    words = {"eng": [(b"abc", 5), (b"xab", 4), (b"bcy", 4), (b"abcabc", 2)], "fra": [(b"bcbc", 3), (b"ca", 2)]}
-    dev = {"eng": {"abc abc": 1}, "fra": {"bca": 2}}
-    for global_merges in (0, 2, 20):
-        _new, _why, _chosen, merges = same_results(numba_parity, words, dev, 12, global_merges=global_merges)
-        assert len({m.token for m in merges}) <= len(merges)
-
-
-@pytest.fixture(scope="module")
-def real_sample():
-    """10 KB of every language of ../shared/corpora/train (words per language) and NTREX-128 as the dev set."""
-    if not (TRAIN_DIR.is_dir() and (PARALLEL_DIR / "ntrex128").is_dir()):
-        pytest.skip("needs ../shared")
-    pattern = resolve_pattern("qwen")
-    files = sorted(TRAIN_DIR.glob("*.txt.gz"))
-    counts = parity.count_by_language(files, CountSettings(pattern), stats=CorpusStats(), max_bytes=10_000, workers=1)
-    return {code: list(ws.items()) for code, ws in counts.items()}, parity_dev.load_dev(
-        PARALLEL_DIR / "ntrex128", pattern
+@given(parity_inputs(), st.integers(1, 20), st.integers(0, 6), st.integers(1, 3))
+def test_hypothesis_numba_equals_python(numba_parity, inputs, n_new, global_merges, min_frequency):
+    words, dev = inputs
+    _new, _why, chosen, merges = same_results(
+        numba_parity, words, dev, n_new, global_merges=global_merges, min_frequency=min_frequency
     )
+    event(f"merges: {'some' if merges else 'none'}; parity choice: {any(code != '*' for code, _ in chosen)}")
+
+
+# A base vocabulary ("ab" 256, "bc" 257, "abc" 258) and words segmented as extension segments them, so that
+# pairs spell existing tokens (training from the 256 bytes never does: see test_bpe_golden).
+A, B, C, Y = b"abcy"
+AB, BC, ABC = 256, 257, 258
+ALIAS_BASE = [*BYTES, b"ab", b"bc", b"abc"]
+ALIAS_WORDS = {"eng": [([A, BC, Y], 6)], "fra": [([ABC, Y], 4), ([AB, C], 3)]}
+ALIAS_DEV = {"eng": {"ab": 1}, "fra": {"abcabc": 1}}  # dev words are bytes: eng 2 tokens, fra 6 (worst throughout)
+
+
+@pytest.mark.parametrize("backend", ["python", "numba"])
+def test_golden_aliases_in_the_global_and_the_parity_phase(backend, numba_parity):
+    learn = numba_parity if backend == "numba" else parity.learn_parity_merges
+
+    def steps(global_merges: int) -> tuple[list[tuple], list[tuple[str, int]], str]:
+        tokens, log = list(ALIAS_BASE), parity_dev.ParityLog()
+        merges, why = learn(
+            {code: iter(ws) for code, ws in ALIAS_WORDS.items()},
+            tokens,
+            n_new_tokens=5,
+            dev=ALIAS_DEV,
+            log=log,
+            global_merges=global_merges,
+        )
+        assert tokens[259:] == [b"abcy"]  # the only new token, whichever phase
+        return [astuple(m) for m in merges], list(log.chosen.items()), why
+
+    # Global: (a, bc) 6 = (bc, y) 6 -> (a, bc): "abc" is 258 already (alias).  Now eng has (abc, y) 6 beside fra's 4:
+    # (abc, y) 10 -> "abcy" 259 (a pair holding a token that existed before: its count is summed over languages).
+    # Parity: fra (6 dev tokens > 2) takes (ab, c) 3: "abc" again (alias); then no language has a pair.
+    assert steps(2) == (
+        [(A, BC, ABC, 6, False), (ABC, Y, 259, 10, True), (AB, C, ABC, 3, False)],
+        [("*", 2), ("fra", 1)],
+        "min_frequency",
+    )
+    # Parity only: fra takes (abc, y) 4 -> 259, then (ab, c) 3 -> 258 (alias) and drops out; eng takes (a, bc) 6 ->
+    # 258 (alias), then (abc, y) 6 -> 259, an alias of the token made in training.
+    assert steps(0) == (
+        [(ABC, Y, 259, 4, True), (AB, C, ABC, 3, False), (A, BC, ABC, 6, False), (ABC, Y, 259, 6, False)],
+        [("fra", 2), ("eng", 2)],
+        "min_frequency",
+    )
+
+
+@st.composite
+def aliased_words(draw):
+    """Words over the alias base: its tokens "abc", "ab", "bc" cut into other tokens, and y."""
+    cuts = {b"abc": [[A, BC], [AB, C], [A, B, C], [ABC]], b"ab": [[AB], [A, B]], b"bc": [[BC], [B, C]], b"y": [[Y]]}
+    piece = st.sampled_from(sorted(cuts)).flatmap(lambda token: st.sampled_from(cuts[token]))
+    word = st.lists(piece, min_size=1, max_size=4).map(lambda parts: [i for part in parts for i in part])
+    return draw(st.lists(st.tuples(word, st.integers(1, 6)), min_size=1, max_size=6))
+
+
+@settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.too_slow])
+@given(parity_inputs(aliased_words()), st.integers(1, 12), st.integers(0, 4), st.integers(1, 3))
+def test_hypothesis_aliases_equal_brute_force(numba_parity, inputs, n_new, global_merges, min_frequency):
+    words, dev = inputs
+    vocab = list(ALIAS_BASE)
+    steps, chosen, why = brute.train_parity(
+        words, dev, vocab, n_new, min_frequency=min_frequency, global_merges=global_merges
+    )
+    for learn in (parity.learn_parity_merges, numba_parity):
+        tokens, log = list(ALIAS_BASE), parity_dev.ParityLog()
+        merges, got_why = learn(
+            {code: iter(ws) for code, ws in words.items()},
+            tokens,
+            n_new_tokens=n_new,
+            dev=dev,
+            log=log,
+            global_merges=global_merges,
+            min_frequency=min_frequency,
+        )
+        assert ([astuple(m) for m in merges], log.chosen, got_why, tokens) == (steps, chosen, why, vocab)
+    event(f"alias merges: {'some' if any(not new for *_, new in steps) else 'none'}")
+
+
+@pytest.fixture(scope="module", params=["portable", "shared"])
+def real_sample(request, tmp_path_factory):
+    """Words per language and a line-aligned dev set: generated text in 16 scripts (every machine; 10 KB of training
+    text and 20 dev lines each), or 10 KB of every language of ../shared/corpora/train with NTREX-128 as the dev set."""
+    pattern = resolve_pattern("qwen")
+    if request.param == "portable":
+        folder = tmp_path_factory.mktemp("parity")
+        (folder / "train").mkdir()
+        (folder / "dev").mkdir()
+        for index, script in enumerate(SCRIPTS):
+            lines = script_lines(script, 12_000, random.Random(index))
+            (folder / "train" / f"{script.lower()}.gen.txt").write_text("\n".join(lines[20:]), encoding="utf-8")
+            (folder / "dev" / f"{script.lower()}.txt").write_text("\n".join(lines[:20]) + "\n", encoding="utf-8")
+        files, dev = sorted((folder / "train").glob("*.txt")), folder / "dev"
+    else:
+        if not (TRAIN_DIR.is_dir() and (PARALLEL_DIR / "ntrex128").is_dir()):
+            pytest.skip("needs ../shared")
+        files, dev = sorted(TRAIN_DIR.glob("*.txt.gz")), PARALLEL_DIR / "ntrex128"
+    counts = parity.count_by_language(files, CountSettings(pattern), stats=CorpusStats(), max_bytes=10_000, workers=1)
+    return {code: list(ws.items()) for code, ws in counts.items()}, parity_dev.load_dev(dev, pattern)
 
 
 @pytest.mark.parametrize("global_merges", [0, 200])

@@ -345,7 +345,7 @@ def test_no_shared_turns_the_shared_lookup_off(monkeypatch):
 
 
 # -- the real files (fetched once per machine by the fixtures) --------------------------------------
-def test_o200k_equals_tiktokens_own_encoding(o200k_file):
+def test_o200k_equals_tiktokens_own_encoding(o200k_file, portable_text):
     import tiktoken
     import tiktoken_ext.openai_public as openai_public
 
@@ -367,12 +367,19 @@ def test_o200k_equals_tiktokens_own_encoding(o200k_file):
         "CamelCaseWordsAndHTTPServer / a/b/c",
         "<|endoftext|> as text",
     ]
+    texts += [portable_text[start : start + 3000] for start in range(0, len(portable_text), 30_000)]  # every machine
     if PARALLEL_DIR.is_dir():
         texts += [path.read_text(encoding="utf-8")[:3000] for path in sorted(PARALLEL_DIR.glob("*/*.txt"))]
     for text in texts:
         want = expected.encode(text, disallowed_special=())
         assert ours.encode(text, disallowed_special=()) == want
         assert slow.encode_ordinary(text) == want
+    with_specials = "<|endoftext|>" + "<|endofprompt|>".join(texts[7::20]) + "<|endoftext|><|endoftext|>"
+    want = expected.encode(with_specials, allowed_special="all")
+    assert want.count(200_018) == len(texts[7::20]) - 1 and want.count(199_999) == 3
+    assert (
+        ours.encode(with_specials, allowed_special="all") == want == slow.encode(with_specials, allowed_special="all")
+    )
     assert ours.special_tokens == {"<|endoftext|>": 199_999, "<|endofprompt|>": 200_018}
 
 
@@ -380,19 +387,14 @@ REBUILT = [name for name, ref in references.REFERENCES.items() if any(isinstance
 
 
 @pytest.mark.parametrize("name", REBUILT)
-def test_rebuilt_models_give_the_shared_files_ids_on_all_parallel_text(name, vocabs_dir):
-    """Where ../shared/vocabs exists beside the repo (even hidden by BBPE_NO_SHARED), compare with it."""
+def test_rebuilt_models_are_the_shared_files_byte_for_byte(name, vocabs_dir):
+    """Where ../shared/vocabs exists beside the repo (even hidden by BBPE_NO_SHARED), the model rebuilt from the
+    GGUF is that file, byte for byte (so it gives its ids on any text)."""
     shared = SHARED / "vocabs" / references.get(name).filename
     rebuilt = references.cache_dir() / references.get(name).filename
-    if not (shared.is_file() and PARALLEL_DIR.is_dir()):
-        pytest.skip(f"{shared} or {PARALLEL_DIR} not found: nothing to compare the rebuilt {name} with")
+    if not shared.is_file():
+        pytest.skip(f"{shared} not found: nothing to compare the rebuilt {name} with")
     if not rebuilt.is_file():
         pytest.skip(f"{rebuilt} not fetched (run with BBPE_NO_SHARED=1 or `bbpe vocab fetch {name}` first)")
     assert references.sha256_of(rebuilt) == references.get(name).sha256
-    ours = sentencepiece.SentencePieceProcessor(model_file=str(rebuilt))
-    theirs = sentencepiece.SentencePieceProcessor(model_file=str(shared))
-    files = sorted(PARALLEL_DIR.glob("*/*.txt"))
-    assert len(files) >= 100
-    for path in files:
-        for line in path.read_text(encoding="utf-8").splitlines():
-            assert ours.encode(line) == theirs.encode(line), (name, path.name, line[:60])
+    assert rebuilt.read_bytes() == shared.read_bytes()

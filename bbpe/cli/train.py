@@ -153,7 +153,7 @@ def add_method_options(parser: argparse.ArgumentParser) -> None:
         type=parse_count,
         metavar="N",
         help="SuperBPE: once N regular tokens "
-        "exist, continue with merges that may cross spaces (stage-2 pattern; see README)",
+        "exist, continue with merges that may cross spaces (stage-2 pattern; see docs/guide/methods.md)",
     )
     parser.add_argument(
         "--max-superword-words",

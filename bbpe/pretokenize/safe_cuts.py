@@ -5,7 +5,7 @@ A cut at position ``p`` of a text is *safe* for a pattern when
 bytes (so a worker can find them in a byte range of a file without the rest of it), and
 only from bytes next to ``p``, so every worker finds the same cuts.
 
-Rules (proofs in the README, "Cutting documents for parallel work"; property-tested in tests/test_documents.py):
+Rules (proofs in docs/concepts/safe-cuts.md; property-tested in tests/test_documents.py):
 
 - ``newline_letter`` (cl100k, llama3, qwen and their split-digit forms): the byte before
   ``p`` is ``\\n`` and the character at ``p`` is a letter (``\\p{L}``).  No alternative
