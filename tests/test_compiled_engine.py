@@ -18,6 +18,10 @@ pytest.importorskip("numba")
 
 from bbpe.encoding import compiled
 
+# Characters Python's Unicode database has assigned: a newer one (e.g. U+323B0, CJK Extension J) is a letter to
+# `regex` (and bbpe's tables built from it) but unassigned to tiktoken's Rust regex, which cuts it elsewhere.
+ASSIGNED = st.characters(codec="utf-8", exclude_categories=["Cn"])
+
 PATTERNS = {key: regex for key, (_, _, regex) in SCANNERS.items()}
 TRICKY = "a'sS'LL 1234567 x  \n\n \t\r\n.,!?/// 東京タワー 한국 ｆｕｌｌ e\u0301 ſ ß İ 🙂🙂 \u00a0\u2028\x85\x0c"
 
@@ -59,7 +63,7 @@ def random_vocabulary(seed: int, pattern: str) -> Tokenizer:
 @settings(max_examples=150, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
 @given(
     key=st.sampled_from(["gpt2", "cl100k", "o200k", "llama3", "qwen", "cl100k+split-digits", "stage2"]),
-    text=st.text(alphabet=st.sampled_from(TRICKY) | st.characters(codec="utf-8"), max_size=120),
+    text=st.text(alphabet=st.sampled_from(TRICKY) | ASSIGNED, max_size=120),
 )
 def test_equal_to_tiktoken_and_python_on_any_text(trained, key, text):
     fast, tiktoken, python = engines(trained[key])
@@ -159,8 +163,8 @@ def test_lone_surrogates_raise_as_in_every_engine(trained):
 
 @pytest.mark.references
 @pytest.mark.parametrize("name", ["cl100k_base", "o200k_base", "qwen", "llama3"])
-def test_references_on_real_text(name, multilingual_text):
-    fast, tiktoken, _ = engines(bbpe.load(name))
+def test_references_on_real_text(name, multilingual_text, vocabs_dir):
+    fast, tiktoken, _ = engines(bbpe.load(name))  # vocabs_dir: every reference found or fetched (else a skip)
     lines = multilingual_text.splitlines(keepends=True)
     assert fast.encode_batch(lines, disallowed_special=()) == tiktoken.encode_batch(lines, disallowed_special=())
     special = next(iter(fast.special_tokens))

@@ -22,6 +22,10 @@ from bbpe.pretokenize import model_patterns
 from bbpe.pretokenize.model_patterns import DEEPSEEK_CODER, DEEPSEEK_LLM, DEEPSEEK_V3, QWEN35, STEP_PATTERNS
 from bbpe.pretokenize.patterns import BUILT_IN, rule_broken
 
+# Characters Python's Unicode database has assigned: a newer one (e.g. U+323B0, CJK Extension J) is a letter to
+# `regex` (and bbpe's tables built from it) but unassigned to tiktoken's Rust regex, which cuts it elsewhere.
+ASSIGNED = st.characters(codec="utf-8", exclude_categories=["Cn"])
+
 tokenizers = pytest.importorskip("tokenizers")
 
 # Letters in and out of DeepSeek LLM's list, ASCII and full-width punctuation, U+3000, CJK/Hangul/kana, digits of
@@ -79,7 +83,7 @@ def merged_vocab() -> dict[bytes, int]:
 
 
 @settings(max_examples=300, deadline=None)
-@given(text=st.lists(st.sampled_from(ALPHABET) | st.characters(), max_size=40).map("".join))
+@given(text=st.lists(st.sampled_from(ALPHABET) | ASSIGNED, max_size=40).map("".join))
 def test_both_engines_cut_the_same_pieces(merged_vocab, text):
     """tiktoken's regex engine (Rust fancy-regex) and ``regex`` cut the same pieces: the ids over a vocabulary
     whose tokens span the cuts are equal."""
