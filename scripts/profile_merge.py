@@ -13,8 +13,6 @@ from __future__ import annotations
 import sys
 import time
 
-import numpy as np
-
 from bbpe.formats import counts as counts_file
 from bbpe.training.api import train_from_counts
 from bbpe.training.loops import compiled as mn
