@@ -38,7 +38,9 @@ KERNEL_FILES = (
     "encoding/_kernels.py",
     "pretokenize/_scan_kernels.py",
     "training/loops/_kernels.py",
+    "training/loops/_pair_state.py",
     "training/loops/_tables.py",
+    "training/loops/_tokens.py",
     "training/methods/_parity_kernels.py",
 )
 

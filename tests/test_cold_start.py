@@ -117,11 +117,9 @@ def test_warmup_readies_every_kernel_family(capsys):
         assert f"{what}: ready" in err
     from bbpe.encoding import _kernels as encode_kernels
     from bbpe.pretokenize import _scan_kernels
-    from bbpe.training.loops import _kernels as loop_kernels
+    from bbpe.training.loops.compiled import KERNELS as loop_kernels
 
-    assert all(
-        _jit.is_ready(k) for k in (_scan_kernels.count_into, loop_kernels.learn, encode_kernels.encode_documents)
-    )
+    assert all(_jit.is_ready(k) for k in (_scan_kernels.count_into, *loop_kernels, encode_kernels.encode_documents))
     assert cli.main(["warmup", "--quiet"]) == 0 and capsys.readouterr().err == ""
 
 

@@ -16,6 +16,7 @@ import bbpe
 from bbpe.cli import main
 from bbpe.errors import BBPEError, VocabFormatError
 from bbpe.formats import counts
+from bbpe.formats.count_arrays import read_arrays
 from bbpe.pretokenize.patterns import CL100K, GPT2, resolve_pattern
 from bbpe.training.counting import pretokens as counting
 
@@ -133,24 +134,26 @@ GOOD_META = {"format": "bbpe-counts", "version": 1, "pattern": CL100K, "unit": "
         (lambda: {"word": [b"a"], "count": pa.array([-3], pa.int64())}, GOOD_META, "negative count -3"),
     ],
 )
-def test_bad_files_get_one_clear_error(tmp_path, columns, metadata, message):
+@pytest.mark.parametrize("read", [counts.read, read_arrays], ids=["dict", "arrays"])
+def test_bad_files_get_one_clear_error(tmp_path, columns, metadata, message, read):
     path = write_raw(tmp_path / "bad.parquet", columns(), metadata)
     with pytest.raises(VocabFormatError, match=message) as info:
-        counts.read(path)
+        read(path)
     assert str(info.value).startswith(str(path)) and "\n" not in str(info.value)
 
 
 @needs_pyarrow
-def test_truncated_and_foreign_files(tmp_path):
+@pytest.mark.parametrize("read", [counts.read, read_arrays], ids=["dict", "arrays"])
+def test_truncated_and_foreign_files(tmp_path, read):
     whole = tmp_path / "whole.parquet"
     counts.write(whole, {f"w{i}": i + 1 for i in range(1000)}, pattern=CL100K)
     for size in (0, 8, len(whole.read_bytes()) // 2, len(whole.read_bytes()) - 3):
         cut = tmp_path / f"cut{size}.parquet"
         cut.write_bytes(whole.read_bytes()[:size])
         with pytest.raises(VocabFormatError, match="not a readable Parquet file"):
-            counts.read(cut)
+            read(cut)
     with pytest.raises(VocabFormatError, match="no such word-count file"):
-        counts.read(tmp_path / "missing.parquet")
+        read(tmp_path / "missing.parquet")
 
 
 @needs_pyarrow
@@ -169,6 +172,13 @@ def test_files_from_other_engines_are_accepted(tmp_path):
         tmp_path / "spark.parquet", {"word": ["b", "a", "b"], "count": pa.array([2, 1, 5], pa.int64())}, GOOD_META
     )
     assert counts.read(path).counts == {b"a": 1, b"b": 7}
+    words = read_arrays(path)
+    assert dict(zip(words_of(words), words.counts.tolist())) == {b"a": 1, b"b": 7} and words.unique == 2
+
+
+def words_of(arrays) -> list[bytes]:
+    data, starts = arrays.data.tobytes(), arrays.starts.tolist()
+    return [data[a:b] for a, b in zip(starts, starts[1:])]
 
 
 def test_without_pyarrow_the_error_names_the_extra(tmp_path, monkeypatch, capsys):

@@ -384,12 +384,14 @@ def test_a_stop_request_ends_the_loop_before_the_next_step(numba_learn):
 
     from bbpe.bpe.tables import pack_tokens
     from bbpe.training.loops import _kernels as loop
-    from bbpe.training.loops.compiled import flatten_words
+    from bbpe.training.loops._pair_state import index_tracked
+    from bbpe.training.loops.compiled import flatten_words, word_arrays
 
-    store = loop.word_store(*flatten_words(counted(CODE * 3), 256))
+    words = word_arrays(flatten_words(counted(CODE * 3), 256), 256)
+    state = index_tracked(words, 2, 1024, 4)
     control = np.array([0, 1], np.int64)  # stop requested
-    table, stop = loop.learn(store, *pack_tokens(list(BYTES)), 50, 2, control)
-    assert (len(table), stop) == (0, loop.STOP_INTERRUPTED)
+    _, run, stop = loop.run(words, state, loop.new_run(*pack_tokens(list(BYTES)), 50, 16), 50, 2, control)
+    assert (run[8][0], stop) == (0, loop.STOP_INTERRUPTED)
 
 
 @pytest.mark.parametrize("backend", ["python", "numba"])

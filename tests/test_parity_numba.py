@@ -242,10 +242,10 @@ def test_a_stop_request_ends_the_loop_before_the_next_step(numba_parity):
     from bbpe.training.methods import _parity_kernels as loop
     from bbpe.training.methods.parity_compiled import _stores
 
-    store, segments = _stores([flatten_words([(b"abab", 5)], 256), flatten_words([(b"ab", 1)], 256)])
+    words = _stores([flatten_words([(b"abab", 5)], 256), flatten_words([(b"ab", 1)], 256)])
     control = np.array([0, 1], np.int64)  # stop requested
     languages = np.array([[1, 0, -1, 0]], np.int64)  # a candidate, its dev text is measured text 0
-    args = (store, segments, np.array([2], np.int64), languages, *pack_tokens(list(BYTES)), 5, 2, 0, 0, control)
+    args = (*words, np.array([2], np.int64), languages, *pack_tokens(list(BYTES)), 5, 2, 0, 0, control)
     steps, stop, _stopped = loop.learn(*args)
     assert (len(steps), stop) == (0, loop.STOP_INTERRUPTED)
 

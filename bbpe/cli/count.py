@@ -204,7 +204,13 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
             f"--{corpus_only[0].replace('_', '-')} applies to counting; with --from-counts the "
             "words are already counted (use it with `bbpe count`)"
         )
-    data = counts_file.read(args.from_counts)
+    from bbpe.formats.count_arrays import read_arrays  # numpy and pyarrow: imported when used
+    from bbpe.training.loops.flat_words import FlatWords, WordTable
+
+    arrays = read_arrays(args.from_counts, min_count=args.min_count)
+    data, unique = arrays.settings, arrays.unique
+    words = WordTable(FlatWords(arrays.data, arrays.starts, arrays.counts))  # handed to the merge loop
+    del arrays
     if args.unit is not None and args.unit != data.unit:
         raise BBPEError(
             f"{args.from_counts}: counted with unit {data.unit!r}, not the requested {args.unit!r}; "
@@ -221,6 +227,8 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
             )
     specials = list(data.special_tokens) + [s for s in args.special if s not in data.special_tokens]
     corpus = {"bytes": 0} | data.corpus | {"counts_file": str(args.from_counts)}
+    if args.min_count > 1:
+        corpus |= {"min_count": args.min_count, "unique_words_counted": unique}
     init = None if args.init is None else load_base(args.init, pattern=data.pattern)
     wanted = normalization_argument(args) or (init.normalization if init is not None else data.normalization)
     if wanted != data.normalization:
@@ -230,7 +238,7 @@ def train_from_counts_file(args: argparse.Namespace, on_progress: StderrProgress
             f"count again with --normalize {wanted.lower()} (or give --normalize {data.normalization.lower()})"
         )
     return train_from_counts(
-        data.counts,
+        words,
         vocab_size=args.vocab,
         pattern=data.pattern,
         special_tokens=specials,

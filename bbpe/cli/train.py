@@ -40,6 +40,14 @@ def add_train_command(commands: argparse._SubParsersAction[argparse.ArgumentPars
         "of a corpus (its pattern and special tokens are used)",
     )
     p.add_argument(
+        "--min-count",
+        type=parse_count,
+        default=1,
+        metavar="N",
+        help="with --from-counts: train only on words counted N times or more (the others are never loaded; "
+        "see the README on memory)",
+    )
+    p.add_argument(
         "--vocab", type=parse_vocab_size, required=True, help="vocab size: 256 bytes + merges + special tokens"
     )
     p.add_argument("-o", "--output", required=True, help="output vocabulary file (bbpe JSON)")
@@ -87,6 +95,10 @@ def run_train(args: argparse.Namespace) -> int:
     methods = method_arguments(args)
     if args.address is not None and args.executor != "ray":
         raise BBPEError("--address needs --executor ray")
+    if args.min_count < 1:
+        raise BBPEError("--min-count must be at least 1")
+    if args.min_count > 1 and not args.from_counts:
+        raise BBPEError("--min-count needs --from-counts (or give it to `bbpe count`)")
     if args.from_counts and methods:
         raise BBPEError(
             "--superwords-after and --parity-dev read the corpus again; they do not work with --from-counts"

@@ -27,6 +27,7 @@ from bbpe.training.arguments import check_counts, check_options, corpus_items, s
 from bbpe.training.counting.executors import Executor, check_executor, count_on_executor
 from bbpe.training.counting.pretokens import CountSettings, count_corpus, count_pretokens, scanner_pays
 from bbpe.training.loops import reference
+from bbpe.training.loops.flat_words import WordTable
 from bbpe.training.merging import (
     LearnMerges,
     check_sizes,
@@ -210,7 +211,7 @@ def train(
 
 
 def train_from_counts(
-    counts: Mapping[str, int] | Mapping[bytes, int],
+    counts: Mapping[str, int] | Mapping[bytes, int] | WordTable,
     *,
     vocab_size: int,
     pattern: str | None = None,
@@ -230,10 +231,13 @@ def train_from_counts(
     ``pattern`` is the one the counts were made with; ``split_digits=True`` trains (and encodes) with its
     split-digit form, every digit cut out of the counted words first.  ``normalization``: the form the
     counts were made in (default: the base's with ``init``, else "none"); the tokenizer applies it when
-    encoding.
+    encoding.  ``counts`` may be a ``WordTable`` of UTF-8 words (uint8 ids, e.g. from
+    ``bbpe.formats.count_arrays.read_arrays``): the compiled merge loop takes its arrays over, with no Python
+    object per word (split digits and ``init`` turn it into a dict first).
     """
     check_options(locals())
-    check_counts(counts)
+    if not isinstance(counts, WordTable):
+        check_counts(counts)
     special_tokens = special_token_list(special_tokens)
     if init is not None:  # the base's pattern, specials and normalization unless given
         init, pattern, special_tokens, normalization = base_settings(
@@ -249,7 +253,7 @@ def train_from_counts(
 
 
 def _from_counts(
-    counts: Mapping[str, int] | Mapping[bytes, int],
+    counts: Mapping[str, int] | Mapping[bytes, int] | WordTable,
     merge: MergeSettings,
     output: TokenizerSettings,
     *,
@@ -258,6 +262,14 @@ def _from_counts(
 ) -> Tokenizer:
     """The merge step on counts made with ``output``'s pattern and normalization: from the 256 bytes, or
     extending ``init``."""
+    if isinstance(counts, WordTable) and (init is not None or output.split_digits):
+        counts = dict(counts.take().words())
+    if isinstance(counts, WordTable):
+        if prune_unreachable:
+            raise ValueError(_PRUNE_NEEDS_INIT)
+        return merge_into_tokenizer(
+            counts, [bytes([i]) for i in range(256)], merge=merge, output=output, unique_pretokens=counts.unique
+        )
     if init is not None:
         return extend_from_counts(
             counts,

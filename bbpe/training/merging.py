@@ -110,9 +110,9 @@ def merge_backend(name: str, *, unique_words: int | None = None) -> LearnMerges:
     learn = _backend(name)
     if name == "auto" and learn is not reference.learn_merges and unique_words is not None:
         from bbpe._jit import worth_compiling
-        from bbpe.training.loops import _kernels
+        from bbpe.training.loops.compiled import KERNELS
 
-        if not worth_compiling([_kernels.learn], unique_words, MERGE_LOOP_PAYS_FROM):
+        if not worth_compiling(KERNELS, unique_words, MERGE_LOOP_PAYS_FROM):
             return reference.learn_merges
     return learn
 
@@ -153,9 +153,9 @@ def _preload(name: str, input_bytes: int | None) -> None:
         if learn is reference.learn_merges:
             return
         from bbpe._jit import COMPILE_PAYS_FROM, is_ready
-        from bbpe.training.loops import _kernels
+        from bbpe.training.loops.compiled import KERNELS
 
-        if name != "auto" or is_ready(_kernels.learn) or (input_bytes or 0) >= COMPILE_PAYS_FROM:
+        if name != "auto" or all(is_ready(k) for k in KERNELS) or (input_bytes or 0) >= COMPILE_PAYS_FROM:
             learn([(b"ab", 2)], [bytes([i]) for i in range(256)], n_new_tokens=1)  # a real run's argument types
     except Exception as exc:  # only a head start: the real run reports any problem itself
         log.debug("could not preload the %s merge loop: %s", name, exc)

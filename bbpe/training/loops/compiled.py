@@ -2,10 +2,10 @@
 
 Same input, output and tie rule as ``bbpe.training.loops.reference.learn_merges`` (highest count; ties to the
 smaller (left id, right id); concatenations that already are a token reuse that id).  This
-module turns the words into flat arrays and runs ``bbpe.training.loops._kernels.learn`` without the GIL
-in a helper thread, while the calling thread reports progress through ``on_merge`` a few
-times a second (and stops the loop on Ctrl-C or an error in ``on_merge``).  Importing it
-raises ImportError when numba is not installed.
+module turns the words into flat arrays (uint16 ids while they fit: ``word_arrays``) and runs the
+kernels of ``bbpe.training.loops._kernels`` without the GIL in a helper thread, while the calling
+thread reports progress through ``on_merge`` a few times a second (and stops the loop on Ctrl-C or an
+error in ``on_merge``).  Importing it raises ImportError when numba is not installed.
 """
 
 from __future__ import annotations
@@ -21,12 +21,12 @@ from bbpe._jit import announce_compile
 from bbpe.bpe.tables import pack_tokens
 from bbpe.formats import counts as counts_format
 from bbpe.training.loops import _kernels as loop
-from bbpe.training.loops.flat_words import FlatWords
+from bbpe.training.loops import _pair_state as pair_state
+from bbpe.training.loops.flat_words import FlatWords, WordTable
 from bbpe.training.loops.reference import Merge, MergeCallback
 
 _REPORT_SECONDS = 0.2
 _Result = TypeVar("_Result")
-Flat = tuple[np.ndarray, np.ndarray, np.ndarray]  # word ids back to back (int32), start offsets, counts
 _STOP_REASONS = {
     loop.STOP_VOCAB_SIZE: "vocab_size",
     loop.STOP_MIN_FREQUENCY: "min_frequency",
@@ -35,14 +35,15 @@ _STOP_REASONS = {
 
 
 def learn_merges(
-    words: Iterable[tuple[Sequence[int], int]],
+    words: Iterable[tuple[Sequence[int], int]] | FlatWords | WordTable,
     token_bytes: list[bytes],
     *,
     n_new_tokens: int,
     min_frequency: int = 2,
     on_merge: MergeCallback | None = None,
 ) -> tuple[list[Merge], str]:
-    """Drop-in replacement for ``bbpe.training.loops.reference.learn_merges`` (words may be ``bytes``, id lists or ``FlatWords``).
+    """Drop-in replacement for ``bbpe.training.loops.reference.learn_merges`` (words may be ``bytes``, id
+    lists, ``FlatWords`` or a ``WordTable``, whose arrays the loop takes over).
 
     Words with count 0 are ignored; with ``min_frequency >= 1`` this changes nothing.
 
@@ -54,23 +55,33 @@ def learn_merges(
     n_new_tokens = max(0, n_new_tokens)
     if len(token_bytes) + n_new_tokens >= 2**31:
         raise ValueError("bbpe supports at most 2**31 - 1 tokens")
-    if isinstance(words, FlatWords):
-        flat = words.mergeable()
-        word_ids, word_start, word_count = flat.ids, flat.starts, flat.counts
-    else:
-        word_ids, word_start, word_count = flatten_words(words, len(token_bytes))
-    check_pair_total(np.diff(word_start), word_count)
+    flat = flat_words(words, len(token_bytes))
+    lengths = np.diff(flat.starts)
+    check_pair_total(lengths, flat.counts)
     # Every merge step shortens at least one word by one id, so the corpus allows at most
     # (ids - words) steps: memory follows the corpus, not the requested vocab size.
-    reachable = len(word_ids) - len(word_count)
+    reachable = int(np.dot(np.maximum(lengths - 1, 0), flat.counts > 0))
+    del lengths
     capped = reachable < n_new_tokens
     n_new_tokens = min(n_new_tokens, reachable)
-    store = loop.word_store(word_ids, word_start, word_count)
+    held = [word_arrays(flat, len(token_bytes))]  # the loop's own store; the caller's ids can be freed
+    del flat, words
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
-    args = (store, tok_data, tok_start, n_new_tokens, max(1, min_frequency), control)  # count 0: gone
-    announce_compile([loop.learn], "the merge loop", "10-20 s")
-    table, stop = run_in_thread(loop.learn, args, control, on_merge)
+    min_frequency = max(1, min_frequency)  # count 0: gone
+
+    def work() -> tuple[np.ndarray, int]:
+        state = pair_state.index_tracked(held[0], min_frequency, bucket_count(len(held[0][2])), LIMIT_DIVISOR)
+        run = loop.new_run(tok_data, tok_start, n_new_tokens, EVENTS)
+        state, run, stop = loop.run(held[0], state, run, n_new_tokens, min_frequency, control)
+        if stop == loop.STOP_WIDEN:
+            held[0] = pair_state.widen(held[0])
+            state, run, stop = loop.run(held[0], state, run, n_new_tokens, min_frequency, control)
+        held.clear()
+        return run[7][: run[8][0]].copy(), stop
+
+    announce_compile(KERNELS, "the merge loop", "10-20 s")
+    table, stop = run_in_thread(work, (), control, on_merge)
     merges = []
     for left, right, token, count, new in table.tolist():
         if new:
@@ -83,10 +94,43 @@ def learn_merges(
     return merges, _STOP_REASONS[stop]
 
 
-def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> Flat:
-    """Word ids back to back (int32), start offsets and counts (int64); words that cannot merge are left out.
+# The kernels a run calls (``bbpe._jit``: whether they are compiled, announcing a compile).
+KERNELS = (pair_state.index_tracked, loop.new_run, loop.run)
+LIMIT_DIVISOR = 4  # a pair is tracked once its count reaches the best count / 4 (see _pair_state)
+# Words listed per step from what the rewrite noted (8 bytes each: 8 MB); the words changed after the
+# first EVENTS entries are looked at again instead.  Tests lower it to check both ways.
+EVENTS = 1 << 20
 
-    Streams ``words`` into compact buffers (one byte per id while all words are ``bytes``).
+
+def bucket_count(n_words: int) -> int:
+    """Sums of untracked pair counts: a power of two, about one per two words (at least 1,024)."""
+    return 1 << max(10, (n_words // 2).bit_length())
+
+
+def flat_words(words: Iterable[tuple[Sequence[int], int]] | FlatWords | WordTable, n_tokens: int) -> FlatWords:
+    """The words as ``FlatWords`` (a ``WordTable``'s are taken over); ids outside ``n_tokens`` are an error."""
+    if isinstance(words, WordTable):
+        words = words.take()
+    if not isinstance(words, FlatWords):
+        return flatten_words(words, n_tokens)
+    if words.ids.dtype != np.uint8 and len(words.ids) and (words.ids.min() < 0 or words.ids.max() >= n_tokens):
+        bad = int(words.ids.min()) if words.ids.min() < 0 else int(words.ids.max())
+        raise ValueError(f"word token id {bad} is not in token_bytes ({n_tokens} entries)")
+    if len(words.ids) >= 2**31:
+        raise ValueError("too many pre-token bytes for one merge loop (2**31 or more)")
+    return words
+
+
+def word_arrays(words: FlatWords, n_tokens: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """(store, starts, counts) for the loop: ids as uint16 while they fit below the end mark, else int32."""
+    narrow = n_tokens < np.iinfo(np.uint16).max
+    store = words.ids.astype(np.uint16 if narrow else np.int32)
+    return store, np.asarray(words.starts, np.int64), np.asarray(words.counts, np.int64)
+
+
+def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> FlatWords:
+    """Words as ``FlatWords`` (uint8 ids while all words are ``bytes``, else int32); words that cannot merge
+    are left out.  Streams ``words`` into compact buffers.
     """
     flat: bytearray | array[int] = bytearray()
     lengths, counts = array("q"), array("q")
@@ -104,15 +148,16 @@ def flatten_words(words: Iterable[tuple[Sequence[int], int]], n_tokens: int) -> 
                 counts.append(count)
     except OverflowError:
         raise ValueError("word counts and token ids must be below 2**63") from None
-    if len(flat) + loop.HEADER * len(lengths) >= 2**31:  # word store offsets are int32
-        raise ValueError("too many unique pre-tokens for one merge loop (over 2**31 ids and headers)")
+    if len(flat) >= 2**31:
+        raise ValueError("too many pre-token bytes for one merge loop (2**31 or more)")
     ids_array = np.frombuffer(flat, np.uint8 if isinstance(flat, bytearray) else np.int64)
     if len(ids_array) and (ids_array.min() < 0 or ids_array.max() >= n_tokens):
         bad = int(ids_array.min()) if ids_array.min() < 0 else int(ids_array.max())
         raise ValueError(f"word token id {bad} is not in token_bytes ({n_tokens} entries)")
     starts = np.zeros(len(lengths) + 1, np.int64)
     np.cumsum(np.frombuffer(lengths, np.int64), out=starts[1:])
-    return ids_array.astype(np.int32), starts, np.frombuffer(counts, np.int64)
+    narrow = ids_array if ids_array.dtype == np.uint8 else ids_array.astype(np.int32)
+    return FlatWords(narrow, starts, np.frombuffer(counts, np.int64))
 
 
 def check_pair_total(lengths: np.ndarray, counts: np.ndarray) -> None:

@@ -1,14 +1,14 @@
 """The compiled parity-aware merge loop (see ``bbpe.training.methods.parity_compiled``; rules in ``bbpe.training.methods.parity``).
 
-Every training language has a merge state of plain training's loop (``bbpe.training.loops._kernels``)
-over its training words, and every dev text the loop measures (a candidate's choosing and held-out
-parts, a reference group's pivot text) one over its dev words; all stores back to back in one int32
-array, state ``s`` at ``store[segments[s]:segments[s + 1]]`` (states ``0 .. L - 1`` training, then
-the measured ones).  A language's pair counts are its training state's, so the worst language's
-best pair is the top of that state's heap; a merge is applied to every state holding the pair, and
-a measured state's saved tokens lower its token count.  After the global merges only the training
-states of candidates still choosing are merged (no other is read again); measured states always
-are, so their final counts are exact.
+Every training language has a merge state of plain training's loop (``bbpe.training.loops._kernels``,
+every pair tracked) over its training words, and every dev text the loop measures (a candidate's choosing
+and held-out parts, a reference group's pivot text) one over its dev words; all words back to back in
+one int32 store, state ``s``'s words ``segments[s] .. segments[s + 1] - 1`` (states ``0 .. L - 1``
+training, then the measured ones).  A language's pair counts are its training state's, so the worst
+language's best pair is the top of that state's heap; a merge is applied to every state holding the
+pair, and a measured state's saved tokens lower its token count.  After the global merges only the
+training states of candidates still choosing are merged (no other is read again); measured states
+always are, so their final counts are exact.
 
 The hybrid's global merges read the pair counts summed over the training states from a heap of
 ``[sum, key, key]`` rows refreshed lazily (a sum is one table lookup per language); the pairs that
@@ -21,18 +21,8 @@ import numpy as np
 from numba.typed import List
 
 from bbpe._jit import kernel
-from bbpe.training.loops._kernels import (
-    _token_rows,
-    index_words,
-    merge_words,
-    neighbour_rows,
-    pair_count,
-    pair_of,
-    pair_rows,
-    pop_pair,
-    push_grown,
-    take_merge,
-)
+from bbpe.training.loops._kernels import merge_words, neighbour_rows
+from bbpe.training.loops._pair_state import index_words, pair_count, pair_of, pair_rows, pop_pair, push_grown
 from bbpe.training.loops._tables import (
     find,
     fit_rows,
@@ -42,6 +32,7 @@ from bbpe.training.loops._tables import (
     new_table,
     sift_down,
 )
+from bbpe.training.loops._tokens import take_merge, token_rows
 
 STOP_VOCAB_SIZE, STOP_MIN_FREQUENCY, STOP_INTERRUPTED = range(3)
 
@@ -132,7 +123,19 @@ def _worse(tokens, choose_at, reference_at, a, b):
 
 @kernel(nogil=True)
 def learn(
-    store, segments, tokens, languages, tok_data, tok_start, n_new, min_frequency, global_merges, patience, control
+    store,
+    starts,
+    counts,
+    segments,
+    tokens,
+    languages,
+    tok_data,
+    tok_start,
+    n_new,
+    min_frequency,
+    global_merges,
+    patience,
+    control,
 ):
     """Merge until ``n_new`` new tokens exist or no candidate language (global phase: no pair) has a pair
     reaching ``min_frequency`` (>= 1).
@@ -148,16 +151,18 @@ def learn(
     n_states = len(segments) - 1
     choose_at, reference_at, watch_at = languages[:, 1], languages[:, 2], languages[:, 3]
     n_tok = len(tok_start) - 1
-    tokens_rows, data, t_table = _token_rows(tok_data, tok_start, n_tok + n_new)
+    tokens_rows, data, t_table = token_rows(tok_data, tok_start, n_tok + n_new)
     data_end = len(tok_data)
     states = List()
+    words = List()
     for s in range(n_states):
-        states.append(index_words(store[segments[s] : segments[s + 1]], min_frequency))
+        words.append((store, starts[segments[s] : segments[s + 1] + 1], counts[segments[s] : segments[s + 1]]))
+        states.append(index_words(words[s], min_frequency))
     gheap = np.empty((0, 3), np.int64)
     gsize = 0
     if global_merges > 0:
         gheap, gsize = _global_heap(states, n_languages, min_frequency)
-    near, nearby, grown, events = neighbour_rows(n_tok + n_new)
+    near, nearby, grown, events = neighbour_rows(n_tok + n_new, 1 << 16)
     active = languages[:, 0].copy()
     stale = np.zeros(n_languages, np.int64)
     stopped = np.zeros((n_languages, 2), np.int64)
@@ -215,9 +220,8 @@ def learn(
             pid = pair_of(states[s], key)
             if pid == -1:
                 continue
-            words = store[segments[s] : segments[s + 1]]
             state, events, n_grown, saved = merge_words(
-                words, states[s], pid, token, near, nearby, grown, events, stamp
+                words[s], states[s], pid, token, is_new, near, nearby, grown, events, stamp
             )
             stamp += 1
             if s >= n_languages:

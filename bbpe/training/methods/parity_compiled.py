@@ -15,8 +15,8 @@ from collections.abc import Iterable, Mapping, Sequence
 import numpy as np
 
 from bbpe.bpe.tables import pack_tokens
-from bbpe.training.loops._kernels import word_store
-from bbpe.training.loops.compiled import Flat, check_pair_total, flatten_words, run_in_thread
+from bbpe.training.loops.compiled import check_pair_total, flatten_words, run_in_thread
+from bbpe.training.loops.flat_words import FlatWords
 from bbpe.training.loops.reference import Merge, MergeCallback
 from bbpe.training.methods import _parity_kernels as loop
 from bbpe.training.methods.parity_dev import DevSet, DevText, ParityLog, as_dev_set, candidate_languages
@@ -58,21 +58,21 @@ def learn_parity_merges(
     train = [flatten_words(words[code], len(token_bytes)) for code in codes]
     # Global merges add up the pair counts of all languages: the bound holds for all of them together.
     check_pair_total(
-        np.concatenate([np.diff(starts) for _, starts, _ in train]), np.concatenate([c for *_, c in train])
+        np.concatenate([np.diff(flat.starts) for flat in train]), np.concatenate([flat.counts for flat in train])
     )
     texts, languages = _measured(dev, codes, candidates)
     measured = [_dev_words(counts) for counts in texts]
     # Every step shortens a training word (as in bbpe.training.loops.compiled); summed per language, a word found in two
     # languages counts twice, so this bounds the steps from above: it sizes the loop, the heaps end it.
     # One more than that lets the loop find, as the Python loop does, that no candidate has a pair left.
-    n_new_tokens = min(n_new_tokens, sum(len(ids) - len(counts) for ids, _, counts in train) + 1)
-    store, segments = _stores(train + [flat for flat, _ in measured])
+    n_new_tokens = min(n_new_tokens, sum(len(flat.ids) - len(flat.counts) for flat in train) + 1)
+    store, starts, counts, segments = _stores(train + [flat for flat, _ in measured])
     tokens = np.array([count for _, count in measured], np.int64)
     start = tokens.copy()
     tok_data, tok_start = pack_tokens(token_bytes)
     control = np.zeros(2, np.int64)  # [tokens added so far, stop request]
     settings = (n_new_tokens, max(1, min_frequency), global_merges, patience, control)
-    args = (store, segments, tokens, languages, tok_data, tok_start, *settings)
+    args = (store, starts, counts, segments, tokens, languages, tok_data, tok_start, *settings)
     steps, stop, stopped = run_in_thread(loop.learn, args, control, on_merge)
     merges = []
     for left, right, token, count, new, language in steps.tolist():
@@ -125,15 +125,19 @@ def _token_report(
     return out
 
 
-def _dev_words(counts: Mapping[str, int]) -> tuple[Flat, int]:
+def _dev_words(counts: Mapping[str, int]) -> tuple[FlatWords, int]:
     """A language's dev words as merge-loop arrays (the words that can merge), and its dev tokens (bytes)."""
     encoded = [(text.encode("utf-8"), count) for text, count in counts.items()]
     return flatten_words(encoded, 256), sum(len(word) * count for word, count in encoded)
 
 
-def _stores(states: list[Flat]) -> tuple[np.ndarray, np.ndarray]:
-    """The word stores of the merge states back to back, and where each starts (one more than states)."""
-    stores = [word_store(*flat) for flat in states]
-    segments = np.zeros(len(stores) + 1, np.int64)
-    np.cumsum([len(part) for part in stores], out=segments[1:])
-    return np.concatenate(stores), segments
+def _stores(states: list[FlatWords]) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The words of the merge states back to back: int32 ids, starts into them (state ``s``'s words are
+    ``starts[segments[s]:segments[s + 1] + 1]``), counts, and where each state's words start."""
+    segments = np.zeros(len(states) + 1, np.int64)
+    np.cumsum([len(flat) for flat in states], out=segments[1:])
+    store = np.concatenate([flat.ids.astype(np.int32) for flat in states] + [np.empty(0, np.int32)])
+    offsets = np.cumsum([0] + [len(flat.ids) for flat in states])
+    starts = np.concatenate([flat.starts[:-1] + offset for flat, offset in zip(states, offsets)] + [offsets[-1:]])
+    counts = np.concatenate([flat.counts for flat in states] + [np.empty(0, np.int64)])
+    return store, starts.astype(np.int64), counts, segments
