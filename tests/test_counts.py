@@ -143,6 +143,14 @@ def test_bad_files_get_one_clear_error(tmp_path, columns, metadata, message, rea
 
 
 @needs_pyarrow
+def test_a_zero_count_is_an_unsigned_count_like_any_other(tmp_path):
+    path = write_raw(
+        tmp_path / "zero.parquet", {"word": [b"a", b"b"], "count": pa.array([0, 2], pa.uint64())}, GOOD_META
+    )
+    assert counts.read(path).counts == {b"a": 0, b"b": 2}
+
+
+@needs_pyarrow
 @pytest.mark.parametrize("read", [counts.read, read_arrays], ids=["dict", "arrays"])
 def test_truncated_and_foreign_files(tmp_path, read):
     whole = tmp_path / "whole.parquet"
@@ -163,6 +171,13 @@ def test_a_different_pattern_than_requested_is_refused(tmp_path):
     assert counts.read(path, pattern=CL100K).pattern == CL100K
     with pytest.raises(VocabFormatError, match="counted with pattern cl100k, not the requested gpt2"):
         counts.read(path, pattern=GPT2)
+    parts = tmp_path / "parts"  # a directory of parts (from another engine: no run records), merged first
+    parts.mkdir()
+    for i, word in enumerate([b"a", b"b"]):
+        write_raw(parts / f"part-{i:05d}.parquet", {"word": [word], "count": pa.array([i + 1], pa.uint64())}, GOOD_META)
+    assert counts.read(parts, pattern=CL100K).counts == {b"a": 1, b"b": 2}
+    with pytest.raises(VocabFormatError, match="counted with pattern cl100k, not the requested gpt2"):
+        counts.read(parts, pattern=GPT2)
 
 
 @needs_pyarrow

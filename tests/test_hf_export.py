@@ -65,6 +65,20 @@ def real_lines(per_file: int) -> list[str]:
 
 
 # -- the issue's cases ------------------------------------------------------------------------------------------
+def test_merges_list_every_pair_that_spells_a_token_bpes_own_first():
+    """By the token's rank; for one token the pair rank-based BPE builds it from, then the other spellings by the
+    ranks of their parts (derived by hand: "abc" is built as ab + c, since ab has the lowest rank)."""
+    ranks = {bytes([i]): i for i in range(256)} | {b"ab": 256, b"bc": 257, b"abc": 258, b"xyz": 259, b"yz": 260}
+    assert hf.merges_of(ranks) == [
+        (b"a", b"b"),
+        (b"b", b"c"),
+        (b"ab", b"c"),
+        (b"a", b"bc"),
+        (b"x", b"yz"),  # "xyz" below its part "yz": no pair BPE can build it from, the one spelling listed
+        (b"y", b"z"),
+    ]
+
+
 def test_rank_table_not_built_in_rank_order():
     """bytes, abc=256, ab=257: tokenizers gave [257, 99, 100] for "abcd", bbpe [256, 100]."""
     tok = Tokenizer(BYTES | {b"abc": 256, b"ab": 257}, pattern="gpt2")

@@ -112,6 +112,7 @@ def refused(path: Path, document: dict, match: str, capsys) -> None:
     path.write_text(json.dumps(document))
     with pytest.raises(VocabFormatError) as caught:
         bbpe.load(path)
+    assert str(caught.value).startswith(f"{path}: "), caught.value  # the file is named
     assert re.search(match, caught.value.args[0].removeprefix(f"{path}: ")), caught.value  # not in the path
     assert main(["encode", str(path), "hi"]) == 2
     err = capsys.readouterr().err
@@ -211,6 +212,16 @@ def test_normalized_added_tokens_under_a_normalizer_are_refused(base_document, t
     hf_tok = tokenizers.Tokenizer.from_str(json.dumps(changed(base_document, normalizer={"type": "NFKC"})))
     hf_tok.add_tokens([AddedToken("Ａ", normalized=True)])  # matched after NFKC: any "A" would become it
     refused(tmp_path / "t.json", json.loads(hf_tok.to_str()), "normalized=true", capsys)
+
+
+def test_an_added_token_spelled_like_a_byte_level_key_is_refused(base_document, tmp_path, capsys):
+    """ "Ġ" is the byte-level key of the byte 0x20: an added token "Ġ" at that id would make the text "Ġ" and the
+    byte-level token of " " one id, which bbpe's separate tables cannot express."""
+    document = changed(base_document)
+    space = document["model"]["vocab"]["Ġ"]
+    flags = {"single_word": False, "lstrip": False, "rstrip": False, "normalized": False, "special": True}
+    document["added_tokens"].append({"id": space, "content": "Ġ", **flags})
+    refused(tmp_path / "t.json", document, "added token 'Ġ' is also the byte-level key of the bytes b' '", capsys)
 
 
 def test_overlapping_added_tokens_in_two_passes_are_refused(base_document, tmp_path, capsys):
