@@ -156,6 +156,10 @@ EQUIVALENT: dict[str, str] = {
     "Tokenizer.decode_bytes catches and answers by the Python path: the same bytes.",
     "bbpe.encoding.encoder.xǁEncoderǁ__init____mutmut_13": "the set of regular ids is built also without added "
     "tokens; it is only read for added tokens, so own_ids is empty either way.",
+    "bbpe.report.metrics.x_build_report__mutmut_26": "the encode jobs run shortest first instead of longest first: "
+    "only how the threads are balanced changes; every result is stored under its (tokenizer, corpus, language).",
+    "bbpe.report.metrics.x_vocab_curve__mutmut_35": "the progress stage named 'CURVE' instead of 'curve': its only "
+    "reader (the report's progress printer) tells 'encode' from anything else, so it prints the same line.",
     "bbpe.training.merging.x__preload__mutmut_11": "the warm-up call only compiles the numba loop; its result is "
     "discarded and b'AB' has the same argument types as b'ab'.",
     "bbpe.training.merging.x__preload__mutmut_16": "the warm-up call's result is discarded; n_new_tokens=2 compiles "
