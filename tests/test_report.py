@@ -8,6 +8,7 @@ import importlib.util
 import json
 import random
 import re
+import time
 from pathlib import Path
 
 import numpy as np
@@ -18,7 +19,7 @@ import bbpe
 from bbpe import references
 from bbpe.cli import main
 from bbpe.cli import report as report_cli
-from bbpe.parallel_corpora import join_lines, load_corpus
+from bbpe.parallel_corpora import Corpus, Language, join_lines, load_corpus
 from bbpe.pretokenize.patterns import CL100K, QWEN
 from bbpe.references import ReferenceNotFound, download
 from bbpe.report.metrics import build_report, truncate, vocab_curve
@@ -424,9 +425,6 @@ class _Chars:
 def test_the_json_holds_the_vocab_curve_and_the_other_tokenizers_points():
     """A bytes-only bbpe vocabulary (one token per byte: 1.0 byte per token at its one size, 256) beside one token
     per character (bytes / characters of the curve sample)."""
-    from bbpe.parallel_corpora import Corpus, Language
-    from bbpe.tokenizer_adapters import BBPEAdapter
-
     text = "héllo wörld " * 8  # the curve encodes its first quarter, cut at a space: "héllo wörld héllo wörld"
     corpus = Corpus("c", None, "files", (Language("eng_Latn", "English", (), text, 1, ""),))
     adapter = BBPEAdapter(bbpe.Tokenizer.from_bytes_only(pattern="gpt2", engine="python"), "bytes")
@@ -434,6 +432,30 @@ def test_the_json_holds_the_vocab_curve_and_the_other_tokenizers_points():
     data = json.loads(json.dumps(report.as_dict()))
     assert data["curves"] == {"bytes": [[256, 1.0]]}
     assert data["curve_points"] == {"chars": [1000, round(len("héllo wörld héllo wörld".encode()) / 23, 4)]}
+
+
+class _SlowChars(_Chars):
+    """One token per character, after 2 ms of this thread's CPU time (a measurable encode)."""
+
+    def encode(self, text: str) -> list[int]:
+        start = time.thread_time()
+        while time.thread_time() - start < 0.002:
+            pass
+        return super().encode(text)
+
+
+def test_summary_totals_progress_and_throughput_on_hand_counted_corpora():
+    one = Corpus("one", None, "files", (Language("eng_Latn", "English", (), "é", 1, ""),))  # 2 bytes, 1 token
+    two = Corpus("two", None, "files", (Language("eng_Latn", "English", (), "ab", 1, ""),))
+    events = []
+    report = build_report([_SlowChars()], [one, two], baseline="chars", workers=1, on_progress=events.append)
+    by_corpus = {summary.corpus: summary for summary in report.summary}
+    assert (by_corpus["one"].tokens, by_corpus["one"].bytes_per_token) == (1, 2.0)
+    assert (by_corpus["two"].tokens, by_corpus["two"].bytes_per_token) == (2, 1.0)
+    for corpus in ("one", "two"):  # one language: the corpus's throughput is the language's
+        row = report.row("chars", corpus, "eng_Latn")
+        assert row.encode_mb_per_s is not None and by_corpus[corpus].encode_mb_per_s == row.encode_mb_per_s
+    assert [(event.stage, event.done, event.total) for event in events] == [("encode", 1, 2), ("encode", 2, 2)]
 
 
 def expect_error(capsys, argv: list[str], message: str) -> None:
