@@ -419,7 +419,7 @@ def report(status_note: str = "") -> None:
         totals.update(counts)
         lines.append(_row(module, counts))
         table[module] = {**counts, "mutants": sum(counts.values()), "score": _score(counts)}
-    lines.append(_row("**all core modules**", totals))
+    lines.append(_row("**all core modules** (score: the checked mutants only)", totals))
     table["all"] = {**totals, "mutants": sum(totals.values()), "score": _score(totals)}
     lines += ["", "Runs (machine shared with other engineers, load 4-10 on 2 cores):", "", _runs(runs)]
     lines += ["", f"## Surviving mutants ({len(survivors)})", ""]
