@@ -152,6 +152,7 @@ def vocabulary_tables(ranks: Mapping[bytes, int]) -> tuple[np.ndarray, ...]:
         node_token,
         kernels.prefix_tokens(tok_data, tok_start, edges, node_token),
         joinable_pairs(tokens),
+        np.full((256, 2), -1, np.int64),  # per byte: the longest token of a run of it, the trie depth of the run
     )
 
 
