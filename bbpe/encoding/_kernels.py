@@ -31,8 +31,9 @@ token at the position; if it does not form a valid pair with the previous token,
 proper prefix token, and so on; when none fits, mark the position dead and step back (a dead
 position is never reached again, so each position is stepped back from at most once).  Valid pairs
 are decided by merging the two tokens' bytes; the first fitting token of a prefix chain is
-remembered per (previous token, chain start) in a bounded table, and the longest token per
-position, so a run of spaces that steps back often still costs a few lookups per step.
+remembered per (previous token, chain start) in a bounded table, so a run of spaces that steps back
+at nearly every position still costs a few lookups per step; the longest token at a position is a
+trie walk, except inside a run of one byte, where it is that byte's (``runs``).
 
 All functions of the family are in ``bbpe._jit``-stamped files, so numba's cache is refreshed when
 any of them changes.
@@ -324,16 +325,13 @@ def _longest_at(data, i, end, edges, node_token, runs):
     return _longest_token(data, i, end, edges, node_token)
 
 
-_DEAD = -1  # ``state`` of a position from which no valid sequence reaches the part's end
-
-
 @kernel(**NO_REFCOUNT)
-def _backtrack(data, start, end, vocab, cache, state, out, at):
+def _backtrack(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of ``data[start:end]`` by backtracking over valid pairs into ``out[at:]``; returns the new end.
 
-    ``state[:end - start + 1]`` must be 0 (it is left so); per position it becomes ``_DEAD`` or 1 + the
-    longest token starting there.  Each position dies at most once and a pushed token never ends at a
-    dead one, so tokens are pushed and popped O(n) times, each step a lookup in the table of fits.
+    ``dead[:end - start + 1]`` must be False (it is left so): positions from which no valid sequence reaches the
+    end.  Each position dies at most once and a pushed token never ends at a dead one, so tokens are pushed and
+    popped O(n) times, each step a lookup in the table of fits.
     """
     tok_start, edges, node_token, shorter, runs = vocab[1], vocab[6], vocab[7], vocab[8], vocab[10]
     memo = cache[2]
@@ -348,7 +346,7 @@ def _backtrack(data, start, end, vocab, cache, state, out, at):
             fit = _known_fit(memo, last, token) if last >= 0 else np.int64(_UNKNOWN)
             if fit == _UNKNOWN:
                 fit = _fit(last, token, vocab, cache)
-            if fit < 0 or state[pos - start + tok_start[fit + 1] - tok_start[fit]] != _DEAD:
+            if fit < 0 or not dead[pos - start + tok_start[fit + 1] - tok_start[fit]]:
                 break
             token = shorter[fit]
             fit = np.int64(-1)
@@ -357,16 +355,14 @@ def _backtrack(data, start, end, vocab, cache, state, out, at):
             at += 1
             pos += tok_start[fit + 1] - tok_start[fit]
             if pos < end:
-                if state[pos - start] == 0:
-                    state[pos - start] = 1 + _longest_at(data, pos, end, edges, node_token, runs)
-                following = state[pos - start] - 1
+                following = _longest_at(data, pos, end, edges, node_token, runs)
         else:  # nothing fits after ``last``: drop it and go on with its shorter prefixes
-            state[pos - start] = _DEAD
+            dead[pos - start] = True
             at -= 1
             pos -= tok_start[last + 1] - tok_start[last]
             following = shorter[last]
     for k in range(end - start + 1):
-        state[k] = 0
+        dead[k] = False
     return at
 
 
@@ -385,7 +381,7 @@ def _is_reachable(token, vocab, cache):
 
 
 @kernel(**NO_REFCOUNT)
-def _part_indexes(data, start, end, vocab, cache, state, out, at):
+def _part_indexes(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of the part ``data[start:end]`` (BPE from its bytes) into ``out[at:]``; returns the new end."""
     tok_data, tok_start, table = vocab[0], vocab[1], vocab[2]
     whole = find_token(data, start, end, tok_data, tok_start, table)
@@ -397,11 +393,11 @@ def _part_indexes(data, start, end, vocab, cache, state, out, at):
         for k in range(made):
             out[at + k] = cache[5][k]
         return at + made
-    return _backtrack(data, start, end, vocab, cache, state, out, at)
+    return _backtrack(data, start, end, vocab, cache, dead, out, at)
 
 
 @kernel(**NO_REFCOUNT)
-def _encode_miss(data, start, end, vocab, cache, state, out, at):
+def _encode_miss(data, start, end, vocab, cache, dead, out, at):
     """Ids of a pre-token that is not in the cache, into ``out[at:]``; returns the new end."""
     tok_data, tok_start, table, rank_of, byte_token, joinable = (
         vocab[0],
@@ -429,7 +425,7 @@ def _encode_miss(data, start, end, vocab, cache, state, out, at):
             if entry >= 0:
                 at = _copy_ids(parts, entry, out, at)
             else:
-                made = _part_indexes(data, part, stop, vocab, cache, state, out, at)
+                made = _part_indexes(data, part, stop, vocab, cache, dead, out, at)
                 for k in range(at, made):
                     out[k] = rank_of[out[k]]
                 _store(parts, slot, data, part, stop, out, at, made - at)
@@ -442,7 +438,7 @@ def _encode_miss(data, start, end, vocab, cache, state, out, at):
 
 
 @kernel(**NO_REFCOUNT)
-def _encode_document(data, cls, start, end, stage1, stage2, rule, split, vocab, cache, state, out, at):
+def _encode_document(data, cls, start, end, stage1, stage2, rule, split, vocab, cache, dead, out, at):
     """Ids of the document ``data[start:end]`` (``cls`` filled for it) into ``out[at:]``; returns the new end."""
     rank_of, byte_token = vocab[3], vocab[4]
     pieces = cache[0]
@@ -457,7 +453,7 @@ def _encode_document(data, cls, start, end, stage1, stage2, rule, split, vocab, 
             if entry >= 0:
                 at = _copy_ids(pieces, entry, out, at)
             else:
-                made = _encode_miss(data, i, stop, vocab, cache, state, out, at)
+                made = _encode_miss(data, i, stop, vocab, cache, dead, out, at)
                 _store(pieces, slot, data, i, stop, out, at, made - at)
                 at = made
         i = stop
@@ -470,14 +466,14 @@ def encode_documents(data, doc_ends, stage1, stage2, rule, split, vocab, cache):
     out = np.empty(max(data.size, 1), np.int32)  # at most one id per byte
     out_ends = np.empty(len(doc_ends), np.int64)
     cls = np.empty(max(data.size, 1), np.uint8)
-    state = np.zeros(data.size + 1, np.int32)  # _backtrack's per-position state
+    dead = np.zeros(data.size + 1, np.bool_)
     at = np.int64(0)
     start = np.int64(0)
     for d in range(len(doc_ends)):
         end = doc_ends[d]
         if start < end:
             classify(data, start, end, stage1, stage2, cls)
-            at = _encode_document(data, cls, start, end, stage1, stage2, rule, split, vocab, cache, state, out, at)
+            at = _encode_document(data, cls, start, end, stage1, stage2, rule, split, vocab, cache, dead, out, at)
         out_ends[d] = at
         start = end
     return out[:at].copy(), out_ends
