@@ -189,9 +189,27 @@ def test_batches_on_threads_equal_one_by_one(trained, monkeypatch):
     assert fast.encode_batch(texts, allowed_special="all") == expected
     ids, offsets = fast.encode_batch_to_numpy(texts, allowed_special="all")
     assert [ids[a:b].tolist() for a, b in zip(offsets, offsets[1:])] == expected
-    ids, offsets = fast.encode_batch_to_numpy(texts, disallowed_special=())  # the engine's flat path
-    assert [ids[a:b].tolist() for a, b in zip(offsets, offsets[1:])] == [tiktoken.encode_ordinary(t) for t in texts]
+    ordinary = [tiktoken.encode_ordinary(t) for t in texts]
+    for threads in (1, 2, 3):  # the engine's flat path: groups in turn, or shared out among the threads
+        ids, offsets = fast.encode_batch_to_numpy(texts, disallowed_special=(), threads=threads)
+        assert [ids[a:b].tolist() for a, b in zip(offsets, offsets[1:])] == ordinary
     assert fast.encode_to_numpy(texts[3]).tolist() == tiktoken.encode(texts[3])
+
+
+def test_batches_on_new_threads_reuse_the_caches_of_earlier_calls(trained, monkeypatch):
+    """A batch's threads are new on every call; the caches are the engine's, so a second call builds none."""
+    monkeypatch.setattr(compiled, "BATCH_BYTES", 1000)
+    built = []
+    new_cache = compiled.kernels.new_cache
+    monkeypatch.setattr(compiled.kernels, "new_cache", lambda *args: built.append(args) or new_cache(*args))
+    fast = trained["qwen"].with_engine("compiled")
+    texts = [sample_text(20_000)[i : i + 700] for i in range(0, 20_000, 700)]
+    first = fast.encode_batch_to_numpy(texts, threads=2)
+    assert len(built) == 2
+    again = fast.encode_batch_to_numpy(texts, threads=2)
+    fast.encode_ordinary(texts[0])
+    assert len(built) == 2
+    assert [a.tolist() for a in first] == [a.tolist() for a in again]
 
 
 def test_normalization_and_specials_are_applied_around_the_engine():
