@@ -12,7 +12,7 @@ part first asks, then 0 or 1), a trie of the tokens (``edges``: (node << 8 | byt
 open-addressing table; ``node_token``), per token the longest token that is a proper prefix of it
 (``shorter``) and, per byte, the longest token of a run of that byte (``runs``, found on first use).
 
-**A cache per thread** (``new_cache``), bounded: pre-token bytes -> ids, and the same for the
+**A cache per running call** (``new_cache``; ``compiled`` keeps them across calls), bounded: pre-token bytes -> ids, and the same for the
 parts of pre-tokens that missed; each is emptied when full, so memory never grows with the input.
 Short keys are their own bytes (``_scan_kernels._word_key``), longer ones are compared byte by
 byte, so the cache can never return another pre-token's ids.

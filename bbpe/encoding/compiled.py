@@ -33,7 +33,7 @@ from bbpe.pretokenize.unicode_tables import class_tables
 
 __all__ = ["CompiledEngine", "supports"]
 BATCH_BYTES = 1 << 20  # a batch is cut into groups of about this many bytes, spread over the threads
-CACHE_SLOTS_LOG2 = 18  # 2**18 slots per thread (at most half used): about 20 MB with the part cache
+CACHE_SLOTS_LOG2 = 18  # 2**18 slots per cache (at most half used): about 20 MB with the part cache
 
 
 class CompiledEngine:
