@@ -125,6 +125,54 @@ def test_long_runs_give_the_reference_ids(trained, piece):
         assert fast.encode_ordinary(text) == python.encode_ordinary(text)
 
 
+# Lengths of the runs of spaces that are tokens in a 152K vocabulary bbpe trained with the qwen pattern, in rank
+# order: 32 spaces then 49 is a valid pair, but no token follows 49 spaces, so backtracking over 1 MB of spaces
+# steps back at nearly every position (36x slower per byte than ordinary text before the table of fits).
+SPACE_RUNS_152K = (2, 4, 3, 8, 7, 11, 16, 15, 12, 19, 5, 9, 23, 17, 10, 20, 18, 6, 13, 14, 27, 32, 31, 22, 21, 24)
+SPACE_RUNS_152K += (26, 28, 30, 34, 35, 29, 25, 33, 39, 36, 40, 38, 42, 37, 43, 44, 41, 46, 47, 49)
+
+
+def run_vocabulary(runs: dict[bytes, list[int]], extra: list[bytes], pattern: str) -> Tokenizer:
+    """The 256 bytes, then per unit its runs of the given lengths, then ``extra``, ranks in that order."""
+    tokens = [bytes([i]) for i in range(256)]
+    tokens += [unit * length for unit, lengths in runs.items() for length in lengths] + extra
+    return Tokenizer({token: rank for rank, token in enumerate(dict.fromkeys(tokens))}, pattern=pattern)
+
+
+@pytest.mark.parametrize("key", ["qwen", "cl100k"])
+def test_a_trained_vocabularys_space_runs_give_tiktokens_ids_on_100_kb(key):
+    tokenizer = run_vocabulary(
+        {b" ": list(SPACE_RUNS_152K), b"a": [2, 3], b"\n": [2, 3], b"\t ": [1, 2, 5]},
+        [b" \t", b"  \t", b"aaab"],
+        PATTERNS[key],
+    )
+    fast, tiktoken, _ = engines(tokenizer)
+    runs = [" " * 100_000, " " * 100_001 + "x", "a" * 100_001, "a" * 100_001 + "b", "\n" * 100_000, "\t " * 50_000]
+    for text in [*runs, "  \t" * 33_000]:  # "a" * n + "b" ends in "aaab": BPE's last token, not a run's
+        assert fast.encode_ordinary(text) == tiktoken.encode_ordinary(text), repr(text[:4])
+
+
+@settings(max_examples=60, deadline=None)
+@given(
+    seed=st.integers(0, 10**6),
+    runs=st.lists(st.integers(65, 400), min_size=1, max_size=6),
+)
+def test_random_run_vocabularies_agree_on_long_runs(seed, runs):
+    """Runs of one letter with tokens of many run lengths, some followed by another letter (the trie path of a
+    run goes deeper than its longest token), in random rank order: a run's longest token is found without
+    walking the trie only where the run is longer than that path."""
+    rng = random.Random(seed)
+    deepest = rng.randint(3, 30)  # the run's trie path ends in a token "a" * deepest + "b"
+    tokens = [b"a" * n for n in rng.sample(range(2, deepest), min(8, deepest - 2))]
+    tokens += [b"a" * n + b"b" for n in [*rng.sample(range(1, deepest), min(4, deepest - 1)), deepest]]
+    tokens += [b"b" * n for n in range(2, 5)] + [b"ba", b"ab" * 3]
+    rng.shuffle(tokens)
+    tokenizer = run_vocabulary({}, tokens, PATTERNS["qwen"])
+    fast, tiktoken, _ = engines(tokenizer)
+    text = " " + "b".join("a" * n for n in runs)  # one pre-token: runs of a's cut by single b's
+    assert fast.encode_ordinary(text) == tiktoken.encode_ordinary(text)
+
+
 def test_a_tiny_cache_is_emptied_when_full_and_gives_the_same_ids(trained, monkeypatch):
     monkeypatch.setattr(compiled, "CACHE_SLOTS_LOG2", 5)  # 32 slots: emptied every few pre-tokens
     tokenizer = trained["cl100k"]
@@ -141,9 +189,27 @@ def test_batches_on_threads_equal_one_by_one(trained, monkeypatch):
     assert fast.encode_batch(texts, allowed_special="all") == expected
     ids, offsets = fast.encode_batch_to_numpy(texts, allowed_special="all")
     assert [ids[a:b].tolist() for a, b in zip(offsets, offsets[1:])] == expected
-    ids, offsets = fast.encode_batch_to_numpy(texts, disallowed_special=())  # the engine's flat path
-    assert [ids[a:b].tolist() for a, b in zip(offsets, offsets[1:])] == [tiktoken.encode_ordinary(t) for t in texts]
+    ordinary = [tiktoken.encode_ordinary(t) for t in texts]
+    for threads in (1, 2, 3):  # the engine's flat path: groups in turn, or shared out among the threads
+        ids, offsets = fast.encode_batch_to_numpy(texts, disallowed_special=(), threads=threads)
+        assert [ids[a:b].tolist() for a, b in zip(offsets, offsets[1:])] == ordinary
     assert fast.encode_to_numpy(texts[3]).tolist() == tiktoken.encode(texts[3])
+
+
+def test_batches_on_new_threads_reuse_the_caches_of_earlier_calls(trained, monkeypatch):
+    """A batch's threads are new on every call; the caches are the engine's, so a second call builds none."""
+    monkeypatch.setattr(compiled, "BATCH_BYTES", 1000)
+    built = []
+    new_cache = compiled.kernels.new_cache
+    monkeypatch.setattr(compiled.kernels, "new_cache", lambda *args: built.append(args) or new_cache(*args))
+    fast = trained["qwen"].with_engine("compiled")
+    texts = [sample_text(20_000)[i : i + 700] for i in range(0, 20_000, 700)]
+    first = fast.encode_batch_to_numpy(texts, threads=2)
+    assert len(built) == 2
+    again = fast.encode_batch_to_numpy(texts, threads=2)
+    fast.encode_ordinary(texts[0])
+    assert len(built) == 2
+    assert [a.tolist() for a in first] == [a.tolist() for a in again]
 
 
 def test_normalization_and_specials_are_applied_around_the_engine():

@@ -8,11 +8,11 @@ bytes (merge the adjacent parts whose concatenation has the lowest rank, leftmos
 rank order (so comparing indexes compares ranks; ``rank_of`` maps an index to its id), a hash
 table bytes -> index, the single bytes' indexes, ``joinable`` (do bytes a, b stand next to each
 other in some token), ``reachable`` (does BPE of a token's own bytes end in that token: -1 until a
-part first asks, then 0 or 1), a trie of
-the tokens (``edges``: (node << 8 | byte) -> child in an open-addressing table; ``node_token``)
-and, per token, the longest token that is a proper prefix of it (``shorter``).
+part first asks, then 0 or 1), a trie of the tokens (``edges``: (node << 8 | byte) -> child in an
+open-addressing table; ``node_token``), per token the longest token that is a proper prefix of it
+(``shorter``) and, per byte, the longest token of a run of that byte (``runs``, found on first use).
 
-**A cache per thread** (``new_cache``), bounded: pre-token bytes -> ids, and the same for the
+**A cache per running call** (``new_cache``; ``compiled`` keeps them across calls), bounded: pre-token bytes -> ids, and the same for the
 parts of pre-tokens that missed; each is emptied when full, so memory never grows with the input.
 Short keys are their own bytes (``_scan_kernels._word_key``), longer ones are compared byte by
 byte, so the cache can never return another pre-token's ids.
@@ -28,8 +28,12 @@ neighbours ``a, b`` are a *valid pair* (BPE of ``a``'s bytes + ``b``'s bytes is 
 BPE never merges across a boundary that both pairs next to it keep (the argument of GitHub's
 ``bpe`` crate, which holds for tiktoken's rank rule with leftmost ties).  So: take the longest
 token at the position; if it does not form a valid pair with the previous token, try its longest
-proper prefix token, and so on; when none fits, mark the position dead and step back.  Valid pairs
-are decided by merging the two tokens' bytes and remembered in a bounded table.
+proper prefix token, and so on; when none fits, mark the position dead and step back (a dead
+position is never reached again, so each position is stepped back from at most once).  Valid pairs
+are decided by merging the two tokens' bytes; the first fitting token of a prefix chain is
+remembered per (previous token, chain start) in a bounded table, so a run of spaces that steps back
+at nearly every position still costs a few lookups per step; the longest token at a position is a
+trie walk, except inside a run of one byte, where it is that byte's (``runs``).
 
 All functions of the family are in ``bbpe._jit``-stamped files, so numba's cache is refreshed when
 any of them changes.
@@ -198,7 +202,7 @@ def _copy_ids(table, entry, out, at):
 @kernel()
 def new_cache(longest_token, slots_log2):
     """A thread's cache: pre-tokens (``2**slots_log2`` slots), parts (a quarter), valid pairs, and scratch rows."""
-    memo = np.full((1 << 16, 2), -1, np.int64)  # [a << 32 | b, valid]; the number of entries is in memo_used
+    memo = np.full((1 << 16, 2), -1, np.int64)  # [last << 32 | token, _fit]; the number of entries is in memo_used
     work = np.empty((6, 3 * max(LONG_PART, 2 * longest_token) + 2), np.int64)
     scratch = np.empty(max(LONG_PART, 2 * longest_token) + 2, np.int64)
     pair_bytes = np.empty(2 * longest_token + 1, np.uint8)
@@ -209,34 +213,75 @@ def new_cache(longest_token, slots_log2):
 # -- BPE of one part ---------------------------------------------------------------------------------
 
 
+_UNKNOWN = -2  # not in the table of fits
+
+
 @kernel(**NO_REFCOUNT)
-def _valid_pair(a, b, vocab, cache):
-    """Is BPE (merges only) of token a's bytes + token b's bytes exactly [a, b]?  Remembered per pair."""
-    tok_data, tok_start, table = vocab[0], vocab[1], vocab[2]
-    memo, memo_used, work, scratch, pair_bytes = cache[2], cache[3], cache[4], cache[5], cache[6]
-    key = (a << 32) | b
+def _known_fit(memo, last, token):
+    """``_fit(last, token)`` as remembered, or ``_UNKNOWN`` (the hot path: few arguments, so the call is cheap)."""
     mask = memo.shape[0] - 1
+    key = (last << 32) | token
     slot = _edge_slot(key, mask)
     while memo[slot, 0] != -1:
         if memo[slot, 0] == key:
-            return memo[slot, 1] == 1
+            return memo[slot, 1]
         slot = (slot + 1) & mask
+    return np.int64(_UNKNOWN)
+
+
+@kernel(**NO_REFCOUNT)
+def _fit(last, token, vocab, cache):
+    """The first of ``token``, its longest proper prefix token, that one's, ... that BPE reaches and that forms
+    a valid pair with ``last`` (-1: none before it), or -1.  Remembered per (last, token), along the chain."""
+    shorter = vocab[8]
+    if last < 0:
+        while token >= 0 and not _is_reachable(token, vocab, cache):
+            token = shorter[token]
+        return token
+    memo, memo_used = cache[2], cache[3]
+    mask = memo.shape[0] - 1
+    found = np.int64(-1)
+    t = token
+    while t >= 0:
+        found = _known_fit(memo, last, t)
+        if found != _UNKNOWN:
+            break
+        found = np.int64(-1)
+        if _is_reachable(t, vocab, cache) and _valid_pair(last, t, vocab, cache):
+            found = t
+            break
+        t = shorter[t]
+    while token >= 0:  # every token of the chain walked, up to ``t``, has the same fit
+        if 2 * (memo_used[0] + 1) > memo.shape[0]:
+            for k in range(memo.shape[0]):
+                memo[k, 0] = -1
+            memo_used[0] = 0
+        key = (last << 32) | token
+        slot = _edge_slot(key, mask)
+        while memo[slot, 0] != -1 and memo[slot, 0] != key:
+            slot = (slot + 1) & mask
+        if memo[slot, 0] != key:
+            memo[slot, 0] = key
+            memo[slot, 1] = found
+            memo_used[0] += 1
+        if token == t:
+            break
+        token = shorter[token]
+    return found
+
+
+@kernel(**NO_REFCOUNT)
+def _valid_pair(a, b, vocab, cache):
+    """Is BPE (merges only) of token a's bytes + token b's bytes exactly [a, b]?"""
+    tok_data, tok_start, table = vocab[0], vocab[1], vocab[2]
+    work, scratch, pair_bytes = cache[4], cache[5], cache[6]
     la, lb = tok_start[a + 1] - tok_start[a], tok_start[b + 1] - tok_start[b]
     for k in range(la):
         pair_bytes[k] = tok_data[tok_start[a] + k]
     for k in range(lb):
         pair_bytes[la + k] = tok_data[tok_start[b] + k]
     made = _merge_part(pair_bytes, 0, la + lb, tok_data, tok_start, table, work, scratch, 0)
-    valid = made == 2 and scratch[0] == a and scratch[1] == b
-    if 2 * (memo_used[0] + 1) > memo.shape[0]:
-        for k in range(memo.shape[0]):
-            memo[k, 0] = -1
-        memo_used[0] = 0
-        slot = _edge_slot(key, mask)
-    memo[slot, 0] = key
-    memo[slot, 1] = 1 if valid else 0
-    memo_used[0] += 1
-    return valid
+    return made == 2 and scratch[0] == a and scratch[1] == b
 
 
 @kernel(**NO_REFCOUNT)
@@ -255,39 +300,67 @@ def _longest_token(data, i, end, edges, node_token):
 
 
 @kernel(**NO_REFCOUNT)
+def _longest_at(data, i, end, edges, node_token, runs):
+    """``_longest_token``, without the walk inside a run of one byte ``c``: its trie path (depth
+    ``runs[c, 1]``, longest token ``runs[c, 0]``; found on first use) is the same at every position."""
+    c = data[i]
+    if runs[c, 1] < 0:
+        node, depth, best = np.int64(0), np.int64(0), np.int64(-1)
+        while True:
+            node = _child(edges, node, np.int64(c))
+            if node < 0:
+                break
+            depth += 1
+            if node_token[node] >= 0:
+                best = node_token[node]
+        runs[c, 0] = best
+        runs[c, 1] = depth
+    depth = runs[c, 1]
+    if i + depth < end:  # the walk would stop at data[i + depth] if it is ``c`` too
+        k = i + 1
+        while k <= i + depth and data[k] == c:
+            k += 1
+        if k > i + depth:
+            return runs[c, 0]
+    return _longest_token(data, i, end, edges, node_token)
+
+
+@kernel(**NO_REFCOUNT)
 def _backtrack(data, start, end, vocab, cache, dead, out, at):
     """Token indexes of ``data[start:end]`` by backtracking over valid pairs into ``out[at:]``; returns the new end.
 
-    ``dead[:end - start + 1]`` must be False (it is left so): positions from which no valid sequence reaches the end.
+    ``dead[:end - start + 1]`` must be False (it is left so): positions from which no valid sequence reaches the
+    end.  Each position dies at most once and a pushed token never ends at a dead one, so tokens are pushed and
+    popped O(n) times, each step a lookup in the table of fits.
     """
-    tok_start, edges, node_token, shorter = vocab[1], vocab[6], vocab[7], vocab[8]
+    tok_start, edges, node_token, shorter, runs = vocab[1], vocab[6], vocab[7], vocab[8], vocab[10]
+    memo = cache[2]
     first = at
     pos = start
-    following = _longest_token(data, pos, end, edges, node_token)
+    following = _longest_at(data, pos, end, edges, node_token, runs)
     while pos < end:
-        token = following
         last = out[at - 1] if at > first else np.int64(-1)
-        while True:
-            stop = pos + tok_start[token + 1] - tok_start[token]
-            if (
-                not dead[stop - start]
-                and _is_reachable(token, vocab, cache)
-                and (last < 0 or _valid_pair(last, token, vocab, cache))
-            ):
-                out[at] = token
-                at += 1
-                pos = stop
-                if pos < end:
-                    following = _longest_token(data, pos, end, edges, node_token)
+        token = following  # the candidates: ``following`` and its prefix tokens, longest first
+        fit = np.int64(-1)
+        while token >= 0:
+            fit = _known_fit(memo, last, token) if last >= 0 else np.int64(_UNKNOWN)
+            if fit == _UNKNOWN:
+                fit = _fit(last, token, vocab, cache)
+            if fit < 0 or not dead[pos - start + tok_start[fit + 1] - tok_start[fit]]:
                 break
-            if shorter[token] >= 0:
-                token = shorter[token]
-                continue
-            dead[pos - start] = True  # nothing fits after ``last``: drop it and try its shorter prefixes
+            token = shorter[fit]
+            fit = np.int64(-1)
+        if fit >= 0:
+            out[at] = fit
+            at += 1
+            pos += tok_start[fit + 1] - tok_start[fit]
+            if pos < end:
+                following = _longest_at(data, pos, end, edges, node_token, runs)
+        else:  # nothing fits after ``last``: drop it and go on with its shorter prefixes
+            dead[pos - start] = True
             at -= 1
             pos -= tok_start[last + 1] - tok_start[last]
-            following = last
-            break
+            following = shorter[last]
     for k in range(end - start + 1):
         dead[k] = False
     return at

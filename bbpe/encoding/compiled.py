@@ -3,9 +3,10 @@
 For the preset patterns only (``supports(pattern)``: gpt2, cl100k, o200k, llama3, qwen, their
 split-digit forms and SuperBPE's stage-2 patterns); the kernels are in ``bbpe.encoding._kernels``.
 Special tokens and normalization are handled around it by ``bbpe.encoding.encoder``, as for every
-engine.  Each thread has its own bounded cache; ``encode_ordinary_batch`` encodes groups of texts on
-threads (the kernel releases the GIL), and the ``*_flat`` form returns one id array plus offsets, so a
-caller need not pay for millions of Python ints.  Importing this module raises ImportError without numba.
+engine.  Each call takes a bounded cache of its own from the engine's idle ones (so a batch's new
+threads find them warm); ``encode_ordinary_batch`` encodes groups of texts on threads (the kernel
+releases the GIL), and the ``*_flat`` form returns one id array plus offsets, so a caller need not
+pay for millions of Python ints.  Importing this module raises ImportError without numba.
 
 >>> from bbpe.pretokenize.patterns import CL100K
 >>> engine = CompiledEngine({bytes([i]): i for i in range(256)} | {b"ab": 256}, CL100K)
@@ -32,7 +33,7 @@ from bbpe.pretokenize.unicode_tables import class_tables
 
 __all__ = ["CompiledEngine", "supports"]
 BATCH_BYTES = 1 << 20  # a batch is cut into groups of about this many bytes, spread over the threads
-CACHE_SLOTS_LOG2 = 18  # 2**18 slots per thread (at most half used): about 20 MB with the part cache
+CACHE_SLOTS_LOG2 = 18  # 2**18 slots per cache (at most half used): about 20 MB with the part cache
 
 
 class CompiledEngine:
@@ -52,10 +53,15 @@ class CompiledEngine:
         self._threads = threads or os.cpu_count() or 1
         self._tables: tuple[Any, ...] | None = None
         self._building = threading.Lock()
-        self._local = threading.local()
+        self._caches: list[tuple[Any, ...]] = []  # idle caches, kept across calls (a batch's threads are new ones)
 
     def encode_ordinary(self, text: str) -> list[int]:
-        ids: list[int] = self._encode(_utf8(text), None)[0].tolist()
+        buffer = np.frombuffer(_utf8(text), np.uint8)
+        cache = self._take_cache()
+        try:
+            ids: list[int] = self._encode(buffer, np.array([buffer.size], np.int64), cache)[0].tolist()
+        finally:
+            self._caches.append(cache)
         return ids
 
     def encode_ordinary_batch(self, texts: Sequence[str]) -> list[list[int]]:
@@ -67,34 +73,52 @@ class CompiledEngine:
         self, texts: Sequence[str], *, threads: int | None = None
     ) -> tuple[np.ndarray, np.ndarray]:
         """(ids, offsets): text ``i``'s ids are ``ids[offsets[i]:offsets[i + 1]]`` (int32, int64); on up to
-        ``threads`` threads (default: the engine's, one per core)."""
-        threads = threads or self._threads
+        ``threads`` threads (default: the engine's, one per core).
+
+        The texts are cut into groups of about ``BATCH_BYTES``; worker ``w`` encodes groups ``w, w + workers, ...``
+        with one cache, and the caches go back in the order they were taken, so the same batch encoded again
+        finds each group's pre-tokens where it left them."""
         encoded = [_utf8(text) for text in texts]
         ends = np.cumsum(np.fromiter(map(len, encoded), np.int64, len(encoded)))
-        data = b"".join(encoded)
-        groups = _groups(ends, threads)
-        if len(groups) == 1:
-            ids, id_ends = self._encode(data, ends)
-        else:
-            with ThreadPoolExecutor(max_workers=threads) as pool:
-                parts = list(pool.map(lambda group: self._encode_group(data, ends, *group), groups))
-            ids = np.concatenate([part for part, _ in parts]) if parts else np.zeros(0, np.int32)
-            shifts = np.cumsum([0] + [len(part) for part, _ in parts[:-1]])
-            id_ends = np.concatenate([part_ends + shift for (_, part_ends), shift in zip(parts, shifts)])
+        buffer = np.frombuffer(b"".join(encoded), np.uint8)
+        groups = _groups(ends)
+        workers = min(threads or self._threads, len(groups))
+        caches = [self._take_cache() for _ in range(workers)]
+        try:
+            if workers == 1:
+                parts = [self._encode_group(buffer, ends, group, caches[0]) for group in groups]
+            else:
+                with ThreadPoolExecutor(max_workers=workers) as pool:
+                    shares = list(
+                        pool.map(
+                            lambda w: [
+                                self._encode_group(buffer, ends, group, caches[w]) for group in groups[w::workers]
+                            ],
+                            range(workers),
+                        )
+                    )
+                parts = [shares[g % workers][g // workers] for g in range(len(groups))]
+        finally:
+            self._caches.extend(reversed(caches))
+        shifts = np.cumsum([0] + [len(part) for part, _ in parts[:-1]])
         offsets = np.zeros(len(encoded) + 1, np.int64)
-        offsets[1:] = id_ends
+        offsets[1:] = np.concatenate([part_ends + shift for (_, part_ends), shift in zip(parts, shifts)])
+        ids = np.concatenate([part for part, _ in parts]) if len(parts) > 1 else parts[0][0]
         return ids, offsets
 
-    def _encode_group(self, data: bytes, ends: np.ndarray, first: int, last: int) -> tuple[np.ndarray, np.ndarray]:
-        start = int(ends[first - 1]) if first else 0
-        return self._encode(data[start : int(ends[last - 1])], ends[first:last] - start)
+    def _encode_group(
+        self, buffer: np.ndarray, ends: np.ndarray, group: tuple[int, int], cache: tuple[Any, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
+        first, last = group
+        start, stop = (int(ends[first - 1]) if first else 0), (int(ends[last - 1]) if last else 0)
+        return self._encode(buffer[start:stop], ends[first:last] - start, cache)
 
-    def _encode(self, data: bytes, doc_ends: np.ndarray | None) -> tuple[np.ndarray, np.ndarray]:
-        buffer = np.frombuffer(data, np.uint8)
-        ends = np.array([buffer.size], np.int64) if doc_ends is None else doc_ends
+    def _encode(
+        self, buffer: np.ndarray, doc_ends: np.ndarray, cache: tuple[Any, ...]
+    ) -> tuple[np.ndarray, np.ndarray]:
         stage1, stage2, vocab = self._vocabulary()
         result: tuple[np.ndarray, np.ndarray] = kernels.encode_documents(
-            buffer, ends, stage1, stage2, self._rule, self._split, vocab, self._cache()
+            buffer, doc_ends, stage1, stage2, self._rule, self._split, vocab, cache
         )
         return result
 
@@ -107,12 +131,13 @@ class CompiledEngine:
                     self._tables = (*class_tables(), shared_tables(self._ranks))
         return self._tables
 
-    def _cache(self) -> tuple[Any, ...]:
-        cache = getattr(self._local, "cache", None)
-        if cache is None:
-            longest = max(map(len, self._ranks))
-            cache = self._local.cache = kernels.new_cache(longest, CACHE_SLOTS_LOG2)
-        return cache  # type: ignore[no-any-return]
+    def _take_cache(self) -> tuple[Any, ...]:
+        """An idle cache for one call (warm from earlier calls on any thread), or a new one when all are in use."""
+        try:
+            return self._caches.pop()  # atomic: a cache is never in two calls at once
+        except IndexError:
+            cache: tuple[Any, ...] = kernels.new_cache(max(map(len, self._ranks)), CACHE_SLOTS_LOG2)
+            return cache
 
 
 _SHARED: dict[int, list[tuple[Mapping[bytes, int], tuple[np.ndarray, ...]]]] = {}
@@ -152,6 +177,7 @@ def vocabulary_tables(ranks: Mapping[bytes, int]) -> tuple[np.ndarray, ...]:
         node_token,
         kernels.prefix_tokens(tok_data, tok_start, edges, node_token),
         joinable_pairs(tokens),
+        np.full((256, 2), -1, np.int64),  # per byte: the longest token of a run of it, the trie depth of the run
     )
 
 
@@ -159,10 +185,10 @@ def _utf8(text: str) -> bytes:
     return text.encode("utf-8")
 
 
-def _groups(ends: np.ndarray, threads: int) -> list[tuple[int, int]]:
-    """Ranges [first, last) of documents of about ``BATCH_BYTES`` each (one range when one thread suffices)."""
+def _groups(ends: np.ndarray) -> list[tuple[int, int]]:
+    """Ranges [first, last) of documents of about ``BATCH_BYTES`` each (so a call's scratch arrays stay small)."""
     total = int(ends[-1]) if len(ends) else 0
-    if threads == 1 or total <= BATCH_BYTES or len(ends) < 2:
+    if total <= BATCH_BYTES or len(ends) < 2:
         return [(0, len(ends))]
     cuts = np.searchsorted(ends, np.arange(BATCH_BYTES, total, BATCH_BYTES), side="left") + 1
     bounds = np.unique(np.concatenate([[0], cuts, [len(ends)]]))
