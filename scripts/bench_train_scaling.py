@@ -56,7 +56,7 @@ def scaling_input(corpus: str, size: int, work: Path) -> tuple[Path, str]:
             model = synthetic.build_model(
                 corpus_counts(corpus, work), head_min_count=synthetic.HEAD_MIN_COUNT, exponent=synthetic.TAIL_EXPONENT
             )
-            synthetic.generate(model, path, size, seed=0, repeat=synthetic.REPEAT, window=synthetic.WINDOW)
+            synthetic.generate(model, path, size, seed=0, repeat=synthetic.REPEAT, window=synthetic.WINDOW, jobs=2)
     return path, kind
 
 

@@ -161,7 +161,7 @@ def main(argv: list[str] | None = None) -> int:
     text = work / f"synthetic_{tag}.txt"
     started = time.monotonic()
     model = synthetic.build_model(real_counts, head_min_count=args.head_min_count, exponent=args.tail_exponent)
-    synthetic.generate(model, text, max(sizes), seed=args.seed, repeat=args.repeat, window=synthetic.WINDOW)
+    synthetic.generate(model, text, max(sizes), seed=args.seed, repeat=args.repeat, window=synthetic.WINDOW, jobs=2)
     generated = time.monotonic() - started
     rows = []
     for size in sizes:

@@ -31,6 +31,8 @@ text is streamed to the file.
 from __future__ import annotations
 
 import argparse
+import itertools
+import multiprocessing
 import os
 import sys
 import time
@@ -356,26 +358,52 @@ def batch(model: Model, rng: np.random.Generator, *, repeat: float, window: int)
     return model.data[index].tobytes()
 
 
-def generate(model: Model, out: str | os.PathLike[str], size: int, *, seed: int, repeat: float, window: int) -> int:
-    """Write about ``size`` bytes (whole lines) to ``out``; the bytes written."""
-    rng = np.random.default_rng(seed)
+_JOB: tuple[Model, int, float, int] | None = None  # (model, seed, repeat, window), set before forking workers
+
+
+def _numbered_batch(number: int) -> bytes:
+    """Batch ``number`` of the stream: its own random generator, so batches can be made in any process."""
+    assert _JOB is not None
+    model, seed, repeat, window = _JOB
+    return batch(model, np.random.default_rng([seed, number]), repeat=repeat, window=window)
+
+
+def generate(
+    model: Model, out: str | os.PathLike[str], size: int, *, seed: int, repeat: float, window: int, jobs: int = 1
+) -> int:
+    """Write about ``size`` bytes (whole lines) to ``out`` with ``jobs`` processes; the bytes written.
+
+    The text does not depend on ``jobs``: batch ``k`` is drawn from a generator seeded with ``(seed, k)``.
+    """
+    global _JOB
+    _JOB = (model, seed, repeat, window)
     written = 0
     temp = Path(str(out) + ".tmp")
     started = time.monotonic()
-    with open(temp, "wb") as handle:
-        while written < size:
-            text = batch(model, rng, repeat=repeat, window=window)
-            if written + len(text) >= size:
-                text = text[: size - written]
-                text = text[: text.rfind(b"\n") + 1] or text
-                handle.write(text)
-                written += len(text)
+    pool = multiprocessing.get_context("fork").Pool(jobs) if jobs > 1 else None
+    try:
+        with open(temp, "wb") as handle:
+            for wave in itertools.count(0, 2 * jobs):
+                numbers = range(wave, wave + 2 * jobs)
+                texts = pool.map(_numbered_batch, numbers) if pool else map(_numbered_batch, numbers)
+                for text in texts:
+                    last = written + len(text) >= size or not text
+                    if last:
+                        text = text[: size - written]
+                        text = text[: text.rfind(b"\n") + 1] or text
+                    handle.write(text)
+                    written += len(text)
+                    if written // 1_000_000_000 != (written - len(text)) // 1_000_000_000:
+                        rate = written / 1e6 / (time.monotonic() - started)
+                        print(f"{written / 1e9:.0f} GB written ({rate:.0f} MB/s)", file=sys.stderr, flush=True)
+                    if last:
+                        break
+                else:
+                    continue
                 break
-            handle.write(text)
-            written += len(text)
-            if written // 1_000_000_000 != (written - len(text)) // 1_000_000_000:
-                rate = written / 1e6 / (time.monotonic() - started)
-                print(f"{written / 1e9:.0f} GB written ({rate:.0f} MB/s)", file=sys.stderr, flush=True)
+    finally:
+        if pool:
+            pool.terminate()
     os.replace(temp, out)
     return written
 
@@ -399,11 +427,14 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--tail-exponent", type=float, default=TAIL_EXPONENT)
     parser.add_argument("--repeat", type=float, default=REPEAT)
     parser.add_argument("--window", type=int, default=WINDOW)
+    parser.add_argument("--jobs", type=int, default=1, help="processes making batches (same text for any number)")
     args = parser.parse_args(argv)
     started = time.monotonic()
     model = build_model(args.source, head_min_count=args.head_min_count, exponent=args.tail_exponent)
     built = time.monotonic()
-    written = generate(model, args.output, args.bytes, seed=args.seed, repeat=args.repeat, window=args.window)
+    written = generate(
+        model, args.output, args.bytes, seed=args.seed, repeat=args.repeat, window=args.window, jobs=args.jobs
+    )
     done = time.monotonic()
     print(
         f"wrote {written:,} bytes to {args.output} in {done - started:.1f} s (model {built - started:.1f} s, "
