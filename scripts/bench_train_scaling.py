@@ -257,9 +257,16 @@ def figure(path: Path, report: dict) -> None:
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
+    import matplotlib.ticker
 
     fig, axes = plt.subplots(2, 2, figsize=(11, 8))
-    colors = {"bbpe-numba": "tab:blue", "bbpe-counts": "tab:cyan", "bbpe-counts-min2": "tab:green"}
+    colors = {
+        "bbpe-numba": "tab:blue",
+        "bbpe-counts": "tab:cyan",
+        "bbpe-counts-min2": "tab:green",
+        "rustbpe": "tab:gray",
+        "gigatoken": "tab:orange",
+    }
     for tool in SCALING_TOOLS:
         rows = [r for r in report["rows"] if r["tool"] == tool and r["wall"] is not None]
         if not rows:
@@ -268,7 +275,7 @@ def figure(path: Path, report: dict) -> None:
             "marker": "o",
             "label": tool,
             "color": colors.get(tool),
-            "linestyle": "-" if colors.get(tool) else "--",
+            "linestyle": "-" if tool.startswith("bbpe") else "--",
         }
         for column, key in enumerate(("bytes", "unique_cl100k")):
             points = [r for r in rows if r.get(key)]
@@ -279,6 +286,9 @@ def figure(path: Path, report: dict) -> None:
         axes[0][column].set(xlabel=label, ylabel="wall time (s), busy machine", xscale="log", yscale="log")
         axes[1][column].set(xlabel=label, ylabel="peak RSS, process tree (MB)", xscale="log", yscale="log")
     for ax in axes.ravel():
+        for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,g}"))
+            axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(alpha=0.3, which="both")
         ax.legend(fontsize=8)
     fig.suptitle(f"Training a {report['vocab']:,} vocabulary: time and memory against corpus size")
