@@ -18,7 +18,7 @@ from bbpe.formats import counts as counts_file
 from bbpe.pretokenize.patterns import CL100K
 
 sys.path.insert(0, str(REPO / "scripts"))
-import synthetic_corpus as synthetic  # noqa: E402
+import synthetic_corpus as synthetic
 
 SPLIT = regex.compile(CL100K)
 
