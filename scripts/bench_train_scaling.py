@@ -112,7 +112,7 @@ def stage_argv(tool: str, text: Path, vocab: int, model: Path, counts: Path) -> 
     bbpe = [sys.executable, "-m", "bbpe"]
     count = [*bbpe, "count", str(text), "-o", f"{counts}/", "--pattern", "cl100k", "--workers", "2"]
     train = [*bbpe, "train", "--from-counts", f"{counts}/", "--vocab", str(vocab), "-o", str(model)]
-    train += ["--backend", "numba", "-q"] + (["--min-count", "2"] if tool.endswith("min2") else [])
+    train += ["--backend", "numba"] + (["--min-count", "2"] if tool.endswith("min2") else [])
     return [count, train]
 
 
@@ -287,6 +287,7 @@ def figure(path: Path, report: dict) -> None:
         axes[1][column].set(xlabel=label, ylabel="peak RSS, process tree (MB)", xscale="log", yscale="log")
     for ax in axes.ravel():
         for axis in (ax.xaxis, ax.yaxis):
+            axis.set_major_locator(matplotlib.ticker.LogLocator(subs=(1.0, 2.0, 5.0)))
             axis.set_major_formatter(matplotlib.ticker.FuncFormatter(lambda value, _: f"{value:,g}"))
             axis.set_minor_formatter(matplotlib.ticker.NullFormatter())
         ax.grid(alpha=0.3, which="both")
