@@ -2,7 +2,8 @@
 
 Learned from each package's documentation and installed interface (``help()``, stubs):
 ``tokenizers`` BpeTrainer with a ByteLevel alphabet; ``rustbpe.Tokenizer.train_from_iterator``;
-``bpeasy.train_bpe``; ``sentencepiece.SentencePieceTrainer.train``.
+``bpeasy.train_bpe``; ``sentencepiece.SentencePieceTrainer.train``; ``gigatoken.train_bpe`` (scaling runs only:
+it pre-tokenizes with its own GPT-2-style pattern, no option for cl100k, so its vocabularies are not scored).
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ from pathlib import Path
 from bbpe.pretokenize.patterns import CL100K, to_oniguruma
 
 PEERS = ("tokenizers", "rustbpe", "bpeasy", "sentencepiece")
+CHILD_TOOLS = (*PEERS, "gigatoken")
 BPEASY_MAX_TOKEN_BYTES = 1 << 16  # no practical limit (bpeasy's default is 128)
 SP_CHARACTER_COVERAGE = 0.995  # rarer characters fall back to bytes
 
@@ -69,6 +71,12 @@ def train_child(tool: str, train_file: str, vocab: int, model: str) -> None:
             num_threads=os.cpu_count() or 1,
             minloglevel=2,
         )
+    elif tool == "gigatoken":
+        import gigatoken
+
+        os.dup2(2, 1)  # its progress lines (unique words, timings) go to stdout: keep them in the log
+        vocab_of_id, _ = gigatoken.train_bpe(gigatoken.TextFileSource([train_file]), vocab, [])
+        _write_ranks(model, [vocab_of_id[i] for i in sorted(vocab_of_id)])
     else:
         raise SystemExit(f"unknown tool {tool}")
 

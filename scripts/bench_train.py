@@ -12,7 +12,7 @@ all training samples).  Medians over ``--repeats`` runs; ratios of bbpe against 
 
     python scripts/bench_train.py                     # 32k@10MB, 32k@100MB, 152k@100MB (idle machine!)
     python scripts/bench_train.py --settings 4000@1MB --repeats 1 --out /tmp/bench   # smoke test
-    python scripts/bench_train.py --scaling 100MB,325MB,1GB --repeats 1   # time/memory vs size (idle machine!)
+    python scripts/bench_train.py --scaling 100MB,325MB,1GB,3GB --max-seconds 900 --max-rss-gb 20   # vs size
 
 Writes OUT/bench_train.md, OUT/bench_train.json (raw runs, versions, machine) and
 OUT/bench_train.png.  Peers are the ``bench`` extra: ``pip install -e '.[bench]'``.
@@ -34,7 +34,7 @@ from importlib import metadata
 from pathlib import Path
 
 import bench_train_scaling as scaling
-from bench_peers import PEERS, evaluate, train_child
+from bench_peers import CHILD_TOOLS, PEERS, evaluate, train_child
 from sample_corpus import sample, uncompressed_size
 
 from bbpe.corpus.reading import expand_paths, iter_lines
@@ -102,8 +102,10 @@ def command(tool: str, train_file: Path, vocab: int, model: Path) -> list[str]:
     ]
 
 
-def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None, str]:
-    """Run one training; (measurements, "") or (None, why it failed)."""
+def measure(
+    argv: list[str], max_seconds: float, log: Path, *, max_rss_mb: float | None = None
+) -> tuple[Run | None, str]:
+    """Run one training; (measurements, "") or (None, why it failed or was stopped)."""
     started = time.monotonic()
     with open(log, "wb") as errors:
         child = subprocess.Popen(argv, stdout=subprocess.DEVNULL, stderr=errors, start_new_session=True)
@@ -119,6 +121,10 @@ def measure(argv: list[str], max_seconds: float, log: Path) -> tuple[Run | None,
             os.wait4(child.pid, 0)
             child.returncode = -9
             return None, f"stopped after --max-seconds {max_seconds:g}"
+        if max_rss_mb is not None and max(tree_peak, process_peak) > max_rss_mb * 1024**2:
+            os.killpg(child.pid, signal.SIGKILL)
+            os.wait4(child.pid, 0)
+            return None, f"stopped above --max-rss-gb {max_rss_mb / 1024:g} after {time.monotonic() - started:.0f} s"
         time.sleep(0.1)
     wall = time.monotonic() - started
     child.returncode = os.waitstatus_to_exitcode(status)
@@ -390,10 +396,16 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--scaling",
         metavar="SIZE,...",
-        help="scaling mode: bbpe-numba and rustbpe at --scaling-vocab on these sizes (e.g. 100MB,325MB,1GB)",
+        help="scaling mode: --scaling-tools at --scaling-vocab on these sizes (e.g. 100MB,325MB,1GB)",
     )
+    parser.add_argument(
+        "--scaling-tools",
+        default=",".join(scaling.SCALING_TOOLS),
+        help="comma-separated subset of " + ", ".join(scaling.SCALING_TOOLS),
+    )
+    parser.add_argument("--max-rss-gb", type=float, default=None, help="scaling mode: stop a run above this RSS")
     parser.add_argument("--scaling-vocab", type=int, default=152_000, help="vocab size of the scaling mode")
-    parser.add_argument("--child", choices=PEERS, help=argparse.SUPPRESS)
+    parser.add_argument("--child", choices=CHILD_TOOLS, help=argparse.SUPPRESS)
     parser.add_argument("--train-file", help=argparse.SUPPRESS)
     parser.add_argument("--vocab", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
@@ -403,7 +415,7 @@ def main(argv: list[str] | None = None) -> int:
         return 0
 
     if args.scaling:
-        return scaling_mode(args, argv if argv is not None else sys.argv[1:])
+        return scaling.run(args, argv if argv is not None else sys.argv[1:])
     tools = [t for t in args.tools.split(",") if t and t not in args.skip]
     unknown = set(tools) - set(TOOLS)
     if unknown:
@@ -485,56 +497,6 @@ def main(argv: list[str] | None = None) -> int:
     )
     chart(out / "bench_train.png", report, results)
     print(f"wrote {out / 'bench_train.md'}, .json and .png")
-    return 0
-
-
-def scaling_mode(args: argparse.Namespace, argv: list[str]) -> int:
-    """Time and memory of bbpe-numba and rustbpe against input size (see bench_train_scaling)."""
-    work, out = Path(args.workdir), Path(args.out)
-    work.mkdir(parents=True, exist_ok=True)
-    out.mkdir(parents=True, exist_ok=True)
-    sizes = [parse_setting(f"{args.scaling_vocab}@{size}")[1] for size in args.scaling.split(",") if size]
-    vocab = args.scaling_vocab
-    inputs = {size: scaling.scaling_input(args.corpus, size, work) for size in sizes}
-    warm = work / "warm_up.txt"  # load (or compile) the numba cache before timing
-    with open(inputs[min(sizes)], "rb") as handle:
-        head = handle.read(100_000)
-    atomic_write(warm, head[: head.rfind(b"\n") + 1].decode("utf-8", "replace"))
-    subprocess.run(command("bbpe-numba", warm, 300, work / "warm_up.json"), check=True)
-    report: dict = {
-        "command": " ".join(["python", "scripts/bench_train.py", *argv]),
-        "corpus": args.corpus,
-        "vocab": vocab,
-        "repeats": args.repeats,
-        "load_at_start": [round(x, 2) for x in os.getloadavg()],
-        "versions": versions(),
-        "rows": [],
-    }
-    for size in sizes:
-        train_file = inputs[size]
-        unique = None
-        for tool in scaling.SCALING_TOOLS:
-            model = work / f"scaling_{tool}_{vocab}_{size}.json"
-            result = Result(tool, vocab, train_file.stat().st_size)
-            for _ in range(args.repeats):
-                run, problem = measure(command(tool, train_file, vocab, model), args.max_seconds, work / f"{tool}.log")
-                if run is None:
-                    result.note = problem
-                    break
-                result.runs.append(run)
-            if tool == "bbpe-numba" and result.runs:
-                unique = scaling.unique_pretokens(model)
-            row = {"tool": tool, "bytes": result.corpus_bytes, "unique_pretokens": unique, "note": result.note}
-            row |= {k: result.median(k) for k in ("wall", "cpu", "rss_tree_mb")}
-            report["rows"].append(row)
-            print(
-                f"{tool:12s} {row['bytes'] / 1e6:8,.0f} MB  wall {row['wall']}  CPU {row['cpu']}  "
-                f"RSS {row['rss_tree_mb']} MB  unique {unique}  {result.note}",
-                flush=True,
-            )
-    report["load_at_end"] = [round(x, 2) for x in os.getloadavg()]
-    scaling.write(out, report)
-    print(f"wrote {out / 'bench_train_scaling.json'}, .png and the scaling section of {out / 'bench_train.md'}")
     return 0
 
 
