@@ -109,6 +109,24 @@ def test_alias_merges_reuse_the_existing_token(numba_learn):
     assert sum(m.new for m in merges) == 2 and why == "vocab_size"
 
 
+def test_an_alias_merge_next_to_its_own_token_lists_the_word(numba_learn):
+    # "a" + "bc" spells the base token "abc" (256), which already follows the pair in the second word:
+    # ("abc", "abc") grows there, and the next merge must rewrite that word too.  Derived by hand: after
+    # ab+c -> abc (8) and a+bc -> abc (5), abc+abc (9) -> 259 leaves [259, ab] and [259, abc] (x4); then
+    # 259+abc (4); the last pair is (259, ab), count 1 (the compiled loop once left the second word
+    # unmerged and took a stale (abc, ab)).
+    base = list(BYTES) + [b"abc", b"ab", b"bc"]
+    words = [([256], 1), ([97, 258, 256, 257], 1), ([97, 258, 257, 99, 257, 99], 4)]
+    merges, _ = same_merges(numba_learn, words, base, n_new=3, min_frequency=1)
+    assert [(m.left, m.right, m.token, m.count) for m in merges] == [
+        (257, 99, 256, 8),
+        (97, 258, 256, 5),
+        (256, 256, 259, 9),
+        (259, 256, 260, 4),
+        (259, 257, 261, 1),
+    ]
+
+
 def test_base_vocabulary_with_large_ids(numba_learn):
     # A non-byte base: multi-byte tokens with ids far above 255, words already segmented into them.
     base = list(BYTES) + [f"<{i}>".encode() for i in range(150_000)] + [b"ab", b"abab", b"ba"]

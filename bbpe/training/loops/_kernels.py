@@ -131,8 +131,11 @@ def _rewrite(store, s, e, mark, c, w, left, right, token, near, nearby, n_near, 
                 n_near = _note(near, nearby, n_near, y, step)
                 near[y, _LOSS_Y] += c
                 if not (y == left and i + 3 < e and store[i + 3] == right):
-                    near[y, _GAIN_Y] += c
-                    n_events = _list_word(near, y, 1, w, events, n_events)
+                    # (token, y) with y == token (a token other pairs spell, already in the word) is the
+                    # pair (x, token) of neighbour x == token: kept on that side, where _list_grown lists it.
+                    side = 0 if y == token else 1
+                    near[y, _GAIN_X if side == 0 else _GAIN_Y] += c
+                    n_events = _list_word(near, y, side, w, events, n_events)
             store[j] = token
             i += 2
             merged_before = True
