@@ -8,6 +8,7 @@ import json
 import math
 
 import pytest
+from _encoders import Chars
 from hypothesis import given
 from hypothesis import strategies as st
 
@@ -71,21 +72,6 @@ def test_fertility_and_scripts_without_spaces():
     )
     with pytest.raises(ValueError):
         fairness.fertility(3, "  ")
-
-
-class Chars:
-    """One token per character (id = code point)."""
-
-    name, kind, vocab_size, normalizes = "chars", "bbpe", 1000, False
-
-    def encode(self, text: str) -> list[int]:
-        return [ord(c) for c in text]
-
-    def decode(self, ids: list[int]) -> str:
-        return "".join(map(chr, ids))
-
-    def is_byte_fallback(self, token_id: int) -> bool:
-        return False
 
 
 def test_report_rows_summary_and_renderers(tmp_path):

@@ -13,6 +13,7 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+from _encoders import Chars
 from conftest import PARALLEL_DIR, REPO, require
 
 import bbpe
@@ -407,34 +408,19 @@ def test_truncating_merges_equals_training_a_smaller_vocabulary(trained):
     assert values[-1] == round(n_bytes / sum(len(large.encode_ordinary(text)) for text in texts), 4)
 
 
-class _Chars:
-    """One token per character: counts derived by hand."""
-
-    name, kind, vocab_size, normalizes = "chars", "bbpe", 1000, False
-
-    def encode(self, text: str) -> list[int]:
-        return [ord(c) for c in text]
-
-    def decode(self, ids: list[int]) -> str:
-        return "".join(map(chr, ids))
-
-    def is_byte_fallback(self, token_id: int) -> bool:
-        return False
-
-
 def test_the_json_holds_the_vocab_curve_and_the_other_tokenizers_points():
     """A bytes-only bbpe vocabulary (one token per byte: 1.0 byte per token at its one size, 256) beside one token
     per character (bytes / characters of the curve sample)."""
     text = "héllo wörld " * 8  # the curve encodes its first quarter, cut at a space: "héllo wörld héllo wörld"
     corpus = Corpus("c", None, "files", (Language("eng_Latn", "English", (), text, 1, ""),))
     adapter = BBPEAdapter(bbpe.Tokenizer.from_bytes_only(pattern="gpt2", engine="python"), "bytes")
-    report = build_report([adapter, _Chars()], [corpus], baseline="chars", workers=1, curve_tokenizers=["bytes"])
+    report = build_report([adapter, Chars()], [corpus], baseline="chars", workers=1, curve_tokenizers=["bytes"])
     data = json.loads(json.dumps(report.as_dict()))
     assert data["curves"] == {"bytes": [[256, 1.0]]}
     assert data["curve_points"] == {"chars": [1000, round(len("héllo wörld héllo wörld".encode()) / 23, 4)]}
 
 
-class _SlowChars(_Chars):
+class _SlowChars(Chars):
     """One token per character, after 2 ms of this thread's CPU time (a measurable encode)."""
 
     def encode(self, text: str) -> list[int]:
